@@ -1,0 +1,73 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// llama.cpp is built by scripts/setup.sh into a cache prefix that is not on
+// the default library path; bake that prefix into the executables' rpath so
+// `.build/*/longctx` runs without LD_LIBRARY_PATH.
+let llamaPrefix = Context.environment["LONGCTX_LLAMA_PREFIX"]
+let rpath: [LinkerSetting] = llamaPrefix.map {
+  [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "\($0)/lib"])]
+} ?? []
+
+let package = Package(
+  name: "longctx",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "longctx", targets: ["longctx"]),
+    .library(name: "Ingest", targets: ["Ingest"]),
+    .library(name: "Segmenter", targets: ["Segmenter"]),
+    .library(name: "Pipeline", targets: ["Pipeline"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+  ],
+  targets: [
+    // MARK: C libraries (pkg-config)
+    .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(
+      name: "CPoppler", pkgConfig: "poppler-glib", providers: [.apt(["libpoppler-glib-dev"])]),
+    .systemLibrary(name: "CLlama", pkgConfig: "llama"),
+
+    // MARK: Libraries
+    .target(
+      name: "Workspace",
+      dependencies: [
+        "CZstd",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+    .target(name: "Ingest", dependencies: ["Workspace", "CPoppler", "CZlib"]),
+    .target(name: "Segmenter", dependencies: ["Workspace", "Ingest"]),
+    .target(
+      name: "Pipeline",
+      dependencies: ["Workspace", "Ingest", "Segmenter", .product(name: "Yams", package: "Yams")]),
+    .target(name: "LlamaBackend", dependencies: ["CLlama", "Pipeline", "Segmenter", "Workspace"]),
+    .target(name: "HTTPBackend", dependencies: ["Pipeline", "Segmenter"]),
+    .target(
+      name: "LongctxCommands",
+      dependencies: [
+        "Ingest", "Segmenter", "Pipeline", "LlamaBackend", "HTTPBackend", "Workspace",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(name: "longctx", dependencies: ["LongctxCommands"], linkerSettings: rpath),
+    .target(name: "_LongctxTestSupport", dependencies: ["Pipeline", "Workspace"]),
+
+    // MARK: Tests
+    .testTarget(name: "WorkspaceTests", dependencies: ["Workspace"]),
+    .testTarget(name: "IngestTests", dependencies: ["Ingest", "_LongctxTestSupport"]),
+    .testTarget(name: "SegmenterTests", dependencies: ["Segmenter", "_LongctxTestSupport"]),
+    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "_LongctxTestSupport"]),
+    .testTarget(
+      name: "LlamaBackendTests", dependencies: ["LlamaBackend", "_LongctxTestSupport"],
+      linkerSettings: rpath),
+    .testTarget(
+      name: "LongctxTests", dependencies: ["LongctxCommands", "_LongctxTestSupport"],
+      linkerSettings: rpath),
+  ]
+)

@@ -1,0 +1,1 @@
+"""manifest-sync: depot manifests into the reporting database."""

@@ -1,0 +1,193 @@
+import Foundation
+
+/// A file found under the inputs, with the kind to extract it as, or the reason it is skipped.
+public struct DiscoveredFile: Sendable, Hashable {
+  /// Absolute, standardised path.
+  public var path: String
+  /// The path as cited in reports.
+  public var displayPath: String
+  public var kind: DocumentKind?
+  public var skipReason: String?
+}
+
+/// Finds input files: honours .gitignore (through `git ls-files` in a work
+/// tree), skips vendored/generated directories and binaries, never follows a
+/// symlink out of its root, and detects each file's kind.
+public enum Discovery {
+  static let skippedDirectories: Set<String> = [
+    ".git", "node_modules", "vendor", ".build", "dist", "build", "target", "__pycache__",
+    ".venv", "venv", ".tox", ".mypy_cache", ".gradle", "Pods", "DerivedData", ".longctx",
+  ]
+
+  /// Lists the files under `inputs`.
+  ///
+  /// - Parameters:
+  ///   - inputs: Files or directories; relative paths resolve against `base`.
+  ///   - base: The directory relative paths and display paths are taken from.
+  ///   - forcedKind: Extract every file as this kind instead of detecting it.
+  /// - Throws: `IngestError.pathNotFound` for an input that does not exist.
+  public static func discover(
+    inputs: [String], base: URL, forcedKind: DocumentKind? = nil
+  ) throws -> [DiscoveredFile] {
+    var found: [DiscoveredFile] = []
+    var seen = Set<String>()
+    let fm = FileManager.default
+    for input in inputs {
+      let url = input.hasPrefix("/") ? URL(fileURLWithPath: input) : base.appendingPathComponent(input)
+      let root = url.standardizedFileURL
+      var isDir: ObjCBool = false
+      guard fm.fileExists(atPath: root.path, isDirectory: &isDir) else {
+        throw IngestError.pathNotFound(input)
+      }
+      let display = displayPath(for: root.path, base: base)
+      if !isDir.boolValue {
+        if seen.insert(root.path).inserted {
+          found.append(classify(path: root.path, displayPath: display, forcedKind: forcedKind))
+        }
+        continue
+      }
+      for rel in try listDirectory(root) {
+        let abs = root.appendingPathComponent(rel.path).path
+        guard seen.insert(abs).inserted else { continue }
+        let shown = display == "." ? rel.path : "\(display)/\(rel.path)"
+        if let reason = rel.skip {
+          found.append(DiscoveredFile(path: abs, displayPath: shown, kind: nil, skipReason: reason))
+        } else {
+          found.append(classify(path: abs, displayPath: shown, forcedKind: forcedKind))
+        }
+      }
+    }
+    return found.sorted { orderKey($0.displayPath) < orderKey($1.displayPath) }
+  }
+
+  /// A sort key that puts rotated logs oldest first: app.log.2.gz, app.log.1, app.log.
+  public static func orderKey(_ path: String) -> String {
+    var name = path
+    for ext in [".gz", ".zst"] where name.hasSuffix(ext) { name = String(name.dropLast(ext.count)) }
+    var rotation = 0
+    if let dot = name.lastIndex(of: "."), let n = Int(name[name.index(after: dot)...]),
+      name[..<dot].hasSuffix(".log") || name[..<dot].contains(".log")
+    {
+      rotation = n
+      name = String(name[..<dot])
+    }
+    return "\(name)\u{1}\(String(format: "%08d", 99_999_999 - rotation))"
+  }
+
+  private struct Listed { var path: String; var skip: String? }
+
+  private static func listDirectory(_ root: URL) throws -> [Listed] {
+    if let tracked = gitListing(root) { return filter(tracked, root: root) }
+    var out: [String] = []
+    let fm = FileManager.default
+    func walk(_ dir: URL, _ prefix: String) {
+      guard let names = try? fm.contentsOfDirectory(atPath: dir.path) else { return }
+      for name in names.sorted() {
+        let child = dir.appendingPathComponent(name)
+        let rel = prefix.isEmpty ? name : "\(prefix)/\(name)"
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: child.path, isDirectory: &isDir) else { continue }
+        if isDir.boolValue {
+          if isSymlink(child) { continue }  // never follow directory links
+          walk(child, rel)
+        } else {
+          out.append(rel)
+        }
+      }
+    }
+    walk(root, "")
+    return filter(out, root: root)
+  }
+
+  private static func filter(_ paths: [String], root: URL) -> [Listed] {
+    let rootPath = root.resolvingSymlinksInPath().path
+    return paths.map { rel in
+      let comps = rel.split(separator: "/").map(String.init)
+      if let dir = comps.dropLast().first(where: { skippedDirectories.contains($0) }) {
+        return Listed(path: rel, skip: "vendored or generated directory \(dir)/")
+      }
+      let url = root.appendingPathComponent(rel)
+      if isSymlink(url) {
+        let target = url.resolvingSymlinksInPath().path
+        if !(target == rootPath || target.hasPrefix(rootPath + "/")) {
+          return Listed(path: rel, skip: "symlink leading outside the input root")
+        }
+      }
+      if rel.hasSuffix(".min.js") || rel.hasSuffix(".min.css") {
+        return Listed(path: rel, skip: "minified file")
+      }
+      return Listed(path: rel, skip: nil)
+    }
+  }
+
+  /// `git ls-files` of a work tree: tracked plus untracked-but-not-ignored files.
+  private static func gitListing(_ root: URL) -> [String]? {
+    guard FileManager.default.fileExists(atPath: root.appendingPathComponent(".git").path) else { return nil }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["git", "-C", root.path, "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { return nil }
+    return String(decoding: data, as: UTF8.self).split(separator: "\0").map(String.init).sorted()
+  }
+
+  static func isSymlink(_ url: URL) -> Bool {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: url.path)) != nil
+  }
+
+  /// `path` relative to `base`, with `..` where it lies outside, so that
+  /// citations resolve from the job file's directory wherever longctx runs.
+  static func displayPath(for path: String, base: URL) -> String {
+    let from = base.standardizedFileURL.path.split(separator: "/")
+    let to = path.split(separator: "/")
+    var common = 0
+    while common < min(from.count, to.count) && from[common] == to[common] { common += 1 }
+    let ups = Array(repeating: "..", count: from.count - common)
+    let parts = ups + to[common...].map(String.init)
+    return parts.isEmpty ? "." : parts.joined(separator: "/")
+  }
+
+  /// Decides the kind of `path` from its name, then its first bytes.
+  static func classify(path: String, displayPath: String, forcedKind: DocumentKind?) -> DiscoveredFile {
+    var file = DiscoveredFile(path: path, displayPath: displayPath, kind: nil, skipReason: nil)
+    if let forcedKind {
+      file.kind = forcedKind
+      return file
+    }
+    let name = (path as NSString).lastPathComponent.lowercased()
+    var bare = name
+    for ext in [".gz", ".zst"] where bare.hasSuffix(ext) { bare = String(bare.dropLast(ext.count)) }
+    let isLogName =
+      bare.hasSuffix(".log") || bare.range(of: #"\.log\.\d+$"#, options: .regularExpression) != nil
+      || bare.hasSuffix(".jsonl") || bare == "syslog" || bare.hasPrefix("syslog.") || bare == "messages"
+    if name.hasSuffix(".pdf") {
+      file.kind = .pdf
+    } else if isLogName {
+      file.kind = .log
+    } else if name.hasSuffix(".eml") || name.hasSuffix(".mbox") {
+      file.kind = .email
+    } else if name.hasSuffix(".gz") || name.hasSuffix(".zst") {
+      file.skipReason = "compressed file that is not a log"
+    } else if looksBinary(path) {
+      file.skipReason = "binary file"
+    } else if Languages.name(forPath: path) != nil {
+      file.kind = .code
+    } else {
+      file.kind = .text
+    }
+    return file
+  }
+
+  /// A NUL byte in the first 8 KiB marks a file as binary.
+  static func looksBinary(_ path: String) -> Bool {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+    defer { try? handle.close() }
+    let head = (try? handle.read(upToCount: 8192)) ?? Data()
+    return head.contains(0)
+  }
+}

@@ -1,0 +1,23 @@
+import Foundation
+
+/// Why a file could not be ingested. Each message is one plain sentence.
+public enum IngestError: Error, LocalizedError, Equatable {
+  case pathNotFound(String)
+  case unreadable(path: String, reason: String)
+  case pdfEncrypted(path: String)
+  case pdfUnreadable(path: String, reason: String)
+  case decompression(path: String, reason: String)
+  case decompressionBomb(path: String, limit: Int)
+
+  public var errorDescription: String? {
+    switch self {
+    case .pathNotFound(let path): "No such file or directory: \(path); check the path."
+    case .unreadable(let path, let reason): "Cannot read \(path): \(reason)."
+    case .pdfEncrypted(let path): "\(path) is encrypted; give its password with --password-file."
+    case .pdfUnreadable(let path, let reason): "Poppler cannot read \(path): \(reason)."
+    case .decompression(let path, let reason): "Cannot decompress \(path): \(reason)."
+    case .decompressionBomb(let path, let limit):
+      "\(path) expands past \(limit) bytes; stopped as a possible decompression bomb."
+    }
+  }
+}

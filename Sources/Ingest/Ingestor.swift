@@ -1,0 +1,248 @@
+import Foundation
+import GRDB
+import Logging
+import Workspace
+
+/// Options of one ingest run.
+public struct IngestOptions: Sendable {
+  /// Extract every file as this kind instead of detecting it.
+  public var kind: DocumentKind?
+  /// The password for encrypted PDFs.
+  public var password: String?
+  /// The directory that relative inputs and display paths are taken from.
+  public var base: URL
+  /// How many files to extract at once.
+  public var concurrency: Int
+
+  public init(kind: DocumentKind? = nil, password: String? = nil, base: URL, concurrency: Int? = nil) {
+    self.kind = kind
+    self.password = password
+    self.base = base
+    self.concurrency = concurrency ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
+  }
+}
+
+/// What one ingest run did.
+public struct IngestSummary: Codable, Sendable {
+  public var seen = 0
+  public var new = 0
+  public var changed = 0
+  public var unchanged = 0
+  public var failed = 0
+  public var skipped = 0
+  public var gone = 0
+  public var pages = 0
+  public var bytes = 0
+  public var seconds = 0.0
+  /// The usable files, in source order: display path and document hash.
+  public var files: [IngestedFile] = []
+  /// Failures and skips of this run, one line each.
+  public var exceptions: [IngestException] = []
+}
+
+/// A file that has a document in the workspace.
+public struct IngestedFile: Codable, Sendable, Hashable {
+  public var displayPath: String
+  public var documentHash: String
+}
+
+/// A file that failed, was skipped, or extracted with a warning.
+public struct IngestException: Codable, Sendable, Hashable {
+  public var path: String
+  public var severity: String
+  public var reason: String
+}
+
+/// Turns input paths into documents in the workspace, incrementally.
+public struct Ingestor: Sendable {
+  let workspace: Workspace
+  let logger: Logger
+
+  public init(workspace: Workspace, logger: Logger) {
+    self.workspace = workspace
+    self.logger = logger
+  }
+
+  /// Ingests `inputs`: unchanged files cost a stat, changed and new ones are
+  /// extracted on all cores, failures are recorded and the batch goes on.
+  ///
+  /// - Throws: `IngestError.pathNotFound` for a missing input, before anything is written.
+  public func ingest(inputs: [String], options: IngestOptions) async throws -> IngestSummary {
+    let clock = ContinuousClock.now
+    let discovered = try Discovery.discover(inputs: inputs, base: options.base, forcedKind: options.kind)
+    var summary = IngestSummary()
+    summary.seen = discovered.count
+    let known: [String: SourceRow] = try await workspace.db.read { db in
+      let rows = try SourceRow.fetchAll(db)
+      return Dictionary(rows.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    // Decide what needs work; only changed and new files are read.
+    var work: [(DiscoveredFile, SourceRow?)] = []
+    var results: [String: Outcome] = [:]
+    for file in discovered {
+      if let reason = file.skipReason {
+        results[file.path] = .skipped(reason)
+        continue
+      }
+      let attrs = try? FileManager.default.attributesOfItem(atPath: file.path)
+      let size = (attrs?[.size] as? NSNumber)?.intValue ?? 0
+      let mtime = (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+      if let row = known[file.path], row.status == "ok", row.size == size, row.mtime == mtime,
+        let hash = row.contentHash
+      {
+        results[file.path] = .unchanged(hash)
+      } else {
+        work.append((file, known[file.path]))
+      }
+    }
+
+    let extracted = await extractAll(work.map(\.0), options: options)
+    for (file, previous) in work {
+      results[file.path] = extracted[file.path] ?? .failed("extraction did not finish")
+      if case .stored(let hash, _, _, _) = results[file.path], previous?.contentHash == hash {
+        results[file.path] = .unchanged(hash)
+      } else if case .stored = results[file.path] {
+        if previous == nil { summary.new += 1 } else { summary.changed += 1 }
+      }
+    }
+
+    let now = Date().timeIntervalSince1970
+    let roots = inputs.map { ($0.hasPrefix("/") ? URL(fileURLWithPath: $0) : options.base.appendingPathComponent($0)).standardizedFileURL.path }
+    let seenPaths = Set(discovered.map(\.path))
+    let goneRows = known.values.filter { row in
+      row.status != "gone" && !seenPaths.contains(row.path)
+        && roots.contains { row.path == $0 || row.path.hasPrefix($0 + "/") }
+    }
+    summary.gone = goneRows.count
+
+    // One transaction: a crash leaves the previous ingest's state intact.
+    let outcomes = results
+    try await workspace.db.write { db in
+      for file in discovered {
+        guard let outcome = outcomes[file.path] else { continue }
+        let attrs = try? FileManager.default.attributesOfItem(atPath: file.path)
+        var row = SourceRow(
+          path: file.path, displayPath: file.displayPath,
+          size: (attrs?[.size] as? NSNumber)?.intValue ?? 0,
+          mtime: (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0,
+          contentHash: nil, kind: file.kind?.rawValue ?? "unknown", status: "ok", reason: nil, seenAt: now)
+        try db.execute(sql: "DELETE FROM ingest_exception WHERE path = ?", arguments: [file.displayPath])
+        switch outcome {
+        case .unchanged(let hash):
+          row.contentHash = hash
+        case .stored(let hash, _, _, let warnings):
+          row.contentHash = hash
+          for w in warnings {
+            try db.execute(
+              sql: "INSERT INTO ingest_exception (path, severity, reason, at) VALUES (?, 'warning', ?, ?)",
+              arguments: [file.displayPath, w, now])
+          }
+        case .failed(let reason):
+          row.status = "failed"
+          row.reason = reason
+          try db.execute(
+            sql: "INSERT INTO ingest_exception (path, severity, reason, at) VALUES (?, 'failed', ?, ?)",
+            arguments: [file.displayPath, reason, now])
+        case .skipped(let reason):
+          row.status = "skipped"
+          row.reason = reason
+          try db.execute(
+            sql: "INSERT INTO ingest_exception (path, severity, reason, at) VALUES (?, 'skipped', ?, ?)",
+            arguments: [file.displayPath, reason, now])
+        }
+        try row.save(db)
+      }
+      for var row in goneRows {
+        row.status = "gone"
+        row.seenAt = now
+        try row.update(db)
+      }
+    }
+
+    for file in discovered {
+      switch results[file.path] {
+      case .unchanged(let hash)?:
+        summary.unchanged += 1
+        summary.files.append(IngestedFile(displayPath: file.displayPath, documentHash: hash))
+      case .stored(let hash, let pages, let bytes, let warnings)?:
+        summary.pages += pages
+        summary.bytes += bytes
+        summary.files.append(IngestedFile(displayPath: file.displayPath, documentHash: hash))
+        for w in warnings {
+          summary.exceptions.append(IngestException(path: file.displayPath, severity: "warning", reason: w))
+        }
+      case .failed(let reason)?:
+        summary.failed += 1
+        summary.exceptions.append(IngestException(path: file.displayPath, severity: "failed", reason: reason))
+        logger.warning("ingest failed", metadata: ["file": "\(file.displayPath)", "reason": "\(reason)"])
+      case .skipped(let reason)?:
+        summary.skipped += 1
+        summary.exceptions.append(IngestException(path: file.displayPath, severity: "skipped", reason: reason))
+      case nil:
+        break
+      }
+    }
+    let elapsed = ContinuousClock.now - clock
+    summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return summary
+  }
+
+  // MARK: - Extraction
+
+  enum Outcome: Sendable {
+    case unchanged(String)
+    case stored(String, Int, Int, [String])  // hash, pages, bytes, warnings
+    case failed(String)
+    case skipped(String)
+  }
+
+  private func extractAll(_ files: [DiscoveredFile], options: IngestOptions) async -> [String: Outcome] {
+    var out: [String: Outcome] = [:]
+    await withTaskGroup(of: (String, Outcome).self) { group in
+      var iterator = files.makeIterator()
+      func addNext() -> Bool {
+        guard let file = iterator.next() else { return false }
+        group.addTask { (file.path, self.extractOne(file, options: options)) }
+        return true
+      }
+      for _ in 0..<options.concurrency where !addNext() { break }
+      for await (path, outcome) in group {
+        out[path] = outcome
+        _ = addNext()
+      }
+    }
+    return out
+  }
+
+  private func extractOne(_ file: DiscoveredFile, options: IngestOptions) -> Outcome {
+    guard let kind = file.kind else { return .skipped(file.skipReason ?? "unknown kind") }
+    do {
+      let hash = try Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
+      let exists = try workspace.db.read { db in
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE hash = ?", arguments: [hash]) ?? false
+      }
+      let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)??.intValue ?? 0
+      if exists { return .stored(hash, 0, size, []) }  // exact duplicate: stored once, linked
+      let doc: ExtractedDocument
+      switch kind {
+      case .pdf: doc = try PDFExtractor(password: options.password).extract(path: file.path, displayPath: file.displayPath)
+      case .log: doc = try LogExtractor().extract(path: file.path, displayPath: file.displayPath)
+      case .code, .text, .email:
+        doc = try LineDocumentExtractor(kind: kind).extract(path: file.path, displayPath: file.displayPath)
+      }
+      let encoded = try JSONEncoder().encode(doc.sections)
+      let blob = try workspace.blobs.put(encoded)
+      let row = DocumentRow(
+        hash: hash, kind: doc.kind.rawValue, title: doc.title,
+        metadata: String(decoding: try JSONEncoder().encode(doc.metadata), as: UTF8.self),
+        sectionsBlob: blob, sectionCount: doc.sections.count, pageCount: doc.pageCount,
+        charCount: doc.sections.reduce(0) { $0 + $1.text.count }, extractor: doc.extractor)
+      try workspace.db.write { db in try row.save(db) }
+      return .stored(hash, doc.pageCount ?? 0, size, doc.warnings)
+    } catch {
+      return .failed((error as? LocalizedError)?.errorDescription ?? String(describing: error))
+    }
+  }
+}
+

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Extracts one section per PDF page, with the page number as locator.
+struct PDFExtractor {
+  var password: String?
+
+  func extract(path: String, displayPath: String) throws -> ExtractedDocument {
+    let pdf = try PopplerDocument(path: path, password: password)
+    var sections: [Section] = []
+    var empty: [Int] = []
+    for index in 0..<pdf.pageCount {
+      let text = pdf.text(ofPage: index)
+      if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        empty.append(index + 1)
+        continue
+      }
+      sections.append(Section(locator: Locator(path: displayPath, page: index + 1), text: text))
+    }
+    var warnings: [String] = []
+    if !empty.isEmpty { warnings.append("no text layer: pages \(PageRanges.describe(empty))") }
+    let meta = pdf.metadata
+    return ExtractedDocument(
+      kind: .pdf, title: meta["title"], metadata: meta, sections: sections,
+      pageCount: pdf.pageCount, warnings: warnings, extractor: "poppler-glib \(PopplerDocument.version)")
+  }
+}
+
+/// Describes page numbers compactly: [3,4,5,7] → "3-5, 7".
+enum PageRanges {
+  static func describe(_ pages: [Int]) -> String {
+    var parts: [String] = []
+    var i = 0
+    let sorted = pages.sorted()
+    while i < sorted.count {
+      var j = i
+      while j + 1 < sorted.count && sorted[j + 1] == sorted[j] + 1 { j += 1 }
+      parts.append(i == j ? "\(sorted[i])" : "\(sorted[i])-\(sorted[j])")
+      i = j + 1
+    }
+    return parts.joined(separator: ", ")
+  }
+}

@@ -1,0 +1,145 @@
+internal import CLlama
+import Foundation
+import Segmenter
+import Workspace
+
+/// A GGUF model (or vocabulary) loaded through llama.cpp. Owns the model pointer.
+///
+/// Tokenization only reads the vocabulary, so one model serves many threads.
+public final class LlamaModel: @unchecked Sendable {
+  let pointer: OpaquePointer
+  let vocab: OpaquePointer
+  /// The GGUF file.
+  public let path: String
+  /// Whether only the vocabulary was loaded.
+  public let vocabOnly: Bool
+
+  /// Loads `path`.
+  ///
+  /// - Parameters:
+  ///   - path: A GGUF file.
+  ///   - vocabOnly: Load only the vocabulary (fast; enough for token counts).
+  /// - Throws: `LlamaBackendError.modelLoadFailed` naming the file.
+  public init(path: String, vocabOnly: Bool = false) throws {
+    LlamaRuntime.start()
+    guard FileManager.default.isReadableFile(atPath: path) else {
+      throw LlamaBackendError.modelMissing(path: path)
+    }
+    var params = llama_model_default_params()
+    params.vocab_only = vocabOnly
+    guard let model = llama_model_load_from_file(path, params) else {
+      throw LlamaBackendError.modelLoadFailed(path: path)
+    }
+    pointer = model
+    vocab = llama_model_get_vocab(model)
+    self.path = path
+    self.vocabOnly = vocabOnly
+  }
+
+  deinit { llama_model_free(pointer) }
+
+  /// Tokens of `text`.
+  ///
+  /// - Parameters:
+  ///   - addSpecial: Add BOS (and EOS) as the model's vocabulary asks.
+  ///   - parseSpecial: Treat special-token text such as `<start_of_turn>` as tokens.
+  public func tokenize(_ text: String, addSpecial: Bool, parseSpecial: Bool = false) -> [Int32] {
+    let utf8 = Array(text.utf8)
+    var capacity = utf8.count + 8
+    while true {
+      var tokens = [Int32](repeating: 0, count: capacity)
+      let n = utf8.withUnsafeBufferPointer { bytes in
+        bytes.withMemoryRebound(to: CChar.self) { chars in
+          llama_tokenize(vocab, chars.baseAddress, Int32(chars.count), &tokens, Int32(capacity), addSpecial, parseSpecial)
+        }
+      }
+      if n >= 0 { return Array(tokens.prefix(Int(n))) }
+      capacity = Int(-n)
+    }
+  }
+
+  /// The bytes token `token` stands for.
+  public func piece(_ token: Int32) -> [UInt8] {
+    var buffer = [CChar](repeating: 0, count: 64)
+    var n = llama_token_to_piece(vocab, token, &buffer, Int32(buffer.count), 0, false)
+    if n < 0 {
+      buffer = [CChar](repeating: 0, count: Int(-n))
+      n = llama_token_to_piece(vocab, token, &buffer, Int32(buffer.count), 0, false)
+    }
+    return buffer.prefix(Int(max(0, n))).map { UInt8(bitPattern: $0) }
+  }
+
+  /// Whether `token` ends generation (EOS, EOT and the like).
+  public func isEndOfGeneration(_ token: Int32) -> Bool { llama_vocab_is_eog(vocab, token) }
+
+  /// The context length the model was trained with.
+  public var trainedContext: Int { Int(llama_model_n_ctx_train(pointer)) }
+
+  /// The sliding-window size of SWA layers (0 when the model has none).
+  public var slidingWindow: Int { Int(llama_model_n_swa(pointer)) }
+
+  /// The model's description, e.g. "gemma3 270M Q4_K - Medium".
+  public var description: String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    let n = llama_model_desc(pointer, &buffer, buffer.count)
+    return n > 0 ? String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown"
+  }
+
+  /// The model's chat template, when it has one.
+  public var chatTemplate: String? { llama_model_chat_template(pointer, nil).map { String(cString: $0) } }
+}
+
+/// Exact token counts through a GGUF vocabulary.
+public struct LlamaTokenCounter: TokenCounter {
+  let model: LlamaModel
+  public let vocabularyID: String
+  public var isExact: Bool { true }
+
+  /// - Parameters:
+  ///   - model: A loaded model or vocabulary.
+  ///   - vocabularyID: Names the vocabulary for the token cache.
+  public init(model: LlamaModel, vocabularyID: String) {
+    self.model = model
+    self.vocabularyID = vocabularyID
+  }
+
+  public func count(_ text: String) throws -> Int { model.tokenize(text, addSpecial: false).count }
+}
+
+/// Process-wide llama.cpp set-up: backend init once, and its log silenced
+/// (set LONGCTX_LLAMA_LOG=1 to see it).
+enum LlamaRuntime {
+  private static let once: Void = {
+    if ProcessInfo.processInfo.environment["LONGCTX_LLAMA_LOG"] != "1" {
+      llama_log_set({ _, _, _ in }, nil)
+    }
+    llama_backend_init()
+  }()
+
+  static func start() { _ = once }
+
+  /// The llama.cpp build's system info line.
+  static var systemInfo: String { String(cString: llama_print_system_info()) }
+}
+
+/// Errors of the llama.cpp backend.
+public enum LlamaBackendError: Error, LocalizedError, Equatable {
+  case modelMissing(path: String)
+  case modelLoadFailed(path: String)
+  case contextFailed(contextTokens: Int)
+  case decodeFailed(code: Int32)
+  case promptTooLong(tokens: Int, context: Int)
+  case stateRestoreFailed
+
+  public var errorDescription: String? {
+    switch self {
+    case .modelMissing(let path): "The model file \(path) does not exist; run scripts/setup.sh or set model.path."
+    case .modelLoadFailed(let path): "llama.cpp cannot load \(path); is it a GGUF model file?"
+    case .contextFailed(let n): "llama.cpp could not create a context of \(n) tokens; lower model.context."
+    case .decodeFailed(let code): "llama_decode failed with code \(code)."
+    case .promptTooLong(let tokens, let context):
+      "The prompt has \(tokens) tokens, more than the context of \(context) allows with the output; lower the window budget."
+    case .stateRestoreFailed: "llama.cpp refused a saved sequence state."
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import HTTPBackend
+import LlamaBackend
+import Pipeline
+import Segmenter
+import Workspace
+
+/// Builds a job's token counter and (lazily) its engine from the job's `model` section.
+struct EngineSetup {
+  let counter: any TokenCounter
+  let modelKey: String
+  let factory: @Sendable () async throws -> any Engine
+
+  /// The default model assembled by scripts/setup.sh.
+  static var defaultModelPath: String {
+    if let env = ProcessInfo.processInfo.environment["LONGCTX_MODEL"], !env.isEmpty { return env }
+    let cache = ProcessInfo.processInfo.environment["LONGCTX_CACHE"]
+      ?? (NSHomeDirectory() + "/.cache/longctx")
+    return cache + "/models/gemma-3-270m-q4_k_m.gguf"
+  }
+
+  /// Checks what can be checked without side effects: the model file exists.
+  ///
+  /// - Throws: `CommandFailure` with exit code 2 naming the missing file.
+  static func validate(_ spec: JobSpec) throws {
+    guard spec.model.engine == "llama" else { return }
+    let path = modelPath(spec)
+    guard FileManager.default.isReadableFile(atPath: path) else {
+      throw CommandFailure(
+        code: ExitCodes.usage,
+        message: "longctx: the model file \(path) does not exist; run scripts/setup.sh or set model.path in the job.")
+    }
+  }
+
+  static func modelPath(_ spec: JobSpec) -> String {
+    guard let path = spec.model.path else { return defaultModelPath }
+    if path.hasPrefix("/") { return path }
+    return URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(path).path
+  }
+
+  init(spec: JobSpec) throws {
+    switch spec.model.engine {
+    case "openai":
+      let options = try OpenAIEngineOptions(spec: spec)
+      if let vocab = spec.model.vocabulary {
+        let model = try LlamaModel(path: try VocabularyFamilies.path(for: vocab), vocabOnly: true)
+        counter = LlamaTokenCounter(model: model, vocabularyID: "vocab:\(vocab)")
+      } else {
+        counter = EstimatedTokenCounter()
+      }
+      modelKey = "openai:\(options.model)@\(options.baseURLs.joined(separator: ","))"
+      factory = { try await OpenAIEngine(options: options) }
+    default:
+      let path = Self.modelPath(spec)
+      let hash = try Hashing.sha256(fileAt: URL(fileURLWithPath: path))
+      let vocab = try LlamaModel(path: path, vocabOnly: true)
+      counter = LlamaTokenCounter(model: vocab, vocabularyID: "gguf:\(hash)")
+      let options = LlamaEngineOptions(contextTokens: spec.model.context, threads: spec.model.threads)
+      modelKey = "llama:gguf-sha256:\(hash):ctx=\(spec.model.context)"
+      factory = {
+        do { return try LlamaEngine(modelPath: path, options: options) } catch let error as LlamaBackendError {
+          throw EngineError.unavailable(error.errorDescription ?? "\(error)")
+        }
+      }
+    }
+  }
+}
+
+/// Vocabulary-only GGUF files that ship with llama.cpp's source, installed by set-up.
+enum VocabularyFamilies {
+  static var directory: String {
+    if let env = ProcessInfo.processInfo.environment["LONGCTX_VOCAB_DIR"], !env.isEmpty { return env }
+    let prefix = ProcessInfo.processInfo.environment["LONGCTX_LLAMA_PREFIX"] ?? ""
+    return prefix + "/share/longctx/vocab"
+  }
+
+  static func available() -> [String] {
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return files.filter { $0.hasPrefix("ggml-vocab-") && $0.hasSuffix(".gguf") }
+      .map { String($0.dropFirst("ggml-vocab-".count).dropLast(".gguf".count)) }.sorted()
+  }
+
+  static func path(for family: String) throws -> String {
+    let path = "\(directory)/ggml-vocab-\(family).gguf"
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw CommandFailure(
+        code: ExitCodes.usage,
+        message: "longctx: no vocabulary named '\(family)'; available: \(available().joined(separator: ", ")).")
+    }
+    return path
+  }
+}

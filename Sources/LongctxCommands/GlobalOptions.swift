@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Workspace
+
+/// Flags every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+  @Option(name: .long, help: ArgumentHelp("The workspace directory (default: $LONGCTX_WORKSPACE or ./.longctx).", valueName: "dir"))
+  var workspace: String?
+
+  @Option(name: .long, help: "Log level on stderr: trace, debug, info, warning, error.")
+  var logLevel: Logger.Level = .warning
+
+  @Flag(name: .shortAndLong, help: "Print nothing but errors and the final result.")
+  var quiet = false
+
+  func openWorkspace() throws -> Workspace {
+    try Workspace(root: Workspace.resolve(workspace))
+  }
+
+  func logger(_ label: String) -> Logger {
+    LoggingBootstrap.once
+    var logger = Logger(label: label)
+    logger.logLevel = logLevel
+    return logger
+  }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Bootstraps swift-log to stderr, once per process.
+enum LoggingBootstrap {
+  static let once: Void = { LoggingSystem.bootstrap(StreamLogHandler.standardError) }()
+}
+
+/// Writes a line to stderr.
+func printError(_ text: String) {
+  FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// JSON for `--json` output: sorted keys, pretty-printed.
+func jsonString<T: Encodable>(_ value: T) throws -> String {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+  return String(decoding: try encoder.encode(value), as: UTF8.self)
+}

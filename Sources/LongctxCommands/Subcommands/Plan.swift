@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Ingest
+import Pipeline
+import Segmenter
+
+extension Longctx {
+  /// `longctx plan JOB.yaml`
+  struct Plan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Ingest a job's inputs and show how they pack into context windows.")
+
+    @OptionGroup(title: "Global Options") var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The job file.", valueName: "job.yaml")) var job: String
+
+    @Option(help: "Plan for this many context tokens instead of the job's model.context.")
+    var context: Int?
+
+    @Flag(help: "Print the plan as JSON.") var json = false
+
+    func validate() throws {
+      if let context, context <= 0 { throw ValidationError("'--context' must be greater than 0") }
+    }
+
+    func run() async throws {
+      var spec = try JobFile.load(path: job)
+      if let context { spec.model.context = context }
+      try EngineSetup.validate(spec)
+      let setup = try EngineSetup(spec: spec)
+      let workspace = try global.openWorkspace()
+      let ingest = try await Ingestor(workspace: workspace, logger: global.logger("longctx.plan")).ingest(
+        inputs: spec.inputs, options: IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory)))
+      let reserved = spec.generation.maxTokens + 16 + (try setup.counter.count(spec.map.prompt))
+      let plan = try Planner(workspace: workspace, counter: setup.counter).plan(
+        files: ingest.files, budget: spec.model.context - reserved)
+      if json {
+        struct Out: Encodable {
+          var id: String; var budget: Int; var vocabulary: String; var exactTokens: Bool
+          var totalTokens: Int; var meanFill: Double; var windows: [W]; var leftOut: [Segmenter.Plan.LeftOut]
+          struct W: Encodable { var ordinal: Int; var tokens: Int; var fill: Double; var locators: [String] }
+        }
+        print(try jsonString(Out(
+          id: plan.id, budget: plan.budget, vocabulary: plan.vocabulary, exactTokens: plan.exactTokens,
+          totalTokens: plan.totalTokens, meanFill: plan.meanFill,
+          windows: plan.windows.map { .init(ordinal: $0.ordinal + 1, tokens: $0.tokens, fill: Double($0.tokens) / Double(plan.budget),
+                                            locators: Citations.compact($0.locators).map(\.description)) },
+          leftOut: plan.leftOut)))
+        return
+      }
+      print("plan \(plan.id.prefix(12)): \(plan.windows.count) windows, \(plan.totalTokens) tokens (\(plan.exactTokens ? "exact" : "estimated")), budget \(plan.budget) per window, mean fill \(String(format: "%.1f%%", plan.meanFill * 100))")
+      for w in plan.windows {
+        let locs = Citations.compact(w.locators)
+        let shown = locs.prefix(4).map(\.description).joined(separator: ", ") + (locs.count > 4 ? ", … (\(locs.count) in all)" : "")
+        print(String(format: "  window %3d  %7d tokens  %5.1f%%  ", w.ordinal + 1, w.tokens, Double(w.tokens) / Double(plan.budget) * 100) + shown)
+      }
+      for l in plan.leftOut { print("  left out: \(l.locator): \(l.reason)") }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import Workspace
+
+extension Longctx {
+  /// `longctx run JOB.yaml`
+  struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Run a job: ingest, plan, map, reduce and report. Resumes where a previous run stopped.")
+
+    @OptionGroup(title: "Global Options") var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The job file.", valueName: "job.yaml")) var job: String
+
+    @Flag(help: "Print the run's summary as JSON on stdout.") var json = false
+
+    @Option(help: "Tasks to run at once.") var concurrency: Int = 1
+
+    func validate() throws {
+      if concurrency < 1 { throw ValidationError("'--concurrency' must be at least 1") }
+    }
+
+    func run() async throws {
+      let spec = try JobFile.load(path: job)
+      try EngineSetup.validate(spec)
+      for input in spec.inputs {
+        let path = input.hasPrefix("/") ? input : spec.baseDirectory + "/" + input
+        guard FileManager.default.fileExists(atPath: path) else {
+          throw CommandFailure(code: ExitCodes.usage, message: "longctx: the job's input \(input) does not exist (looked for \(path)); fix `inputs` in \(job).")
+        }
+      }
+      let setup = try EngineSetup(spec: spec)
+      let workspace = try global.openWorkspace()
+      let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
+      defer { withExtendedLifetime(lock) {} }
+      Signals.install()
+
+      let progress = ProgressPrinter(quiet: global.quiet || json)
+      let runner = JobRunner(
+        workspace: workspace, spec: spec, counter: setup.counter, modelKey: setup.modelKey,
+        logger: global.logger("longctx.run"), progress: { progress.handle($0) }, engineFactory: setup.factory)
+      runner.concurrency = concurrency
+      let summary: RunSummary
+      do {
+        summary = try await runner.run()
+      } catch EngineError.interrupted {
+        let tasks = (try? TaskStore(workspace: workspace).currentTasks(job: spec.name)) ?? []
+        let done = tasks.filter { $0.state == .done }.count
+        throw CommandFailure(
+          code: ExitCodes.interrupted,
+          message: "longctx: interrupted; \(done) of \(tasks.count) known tasks are done and saved. Run `longctx run \(job)` again to resume.")
+      }
+      if json {
+        print(try jsonString(summary))
+      } else if !global.quiet {
+        print("job \(spec.name): \(summary.tasks) tasks, \(summary.executed) run now, \(summary.reused) reused, \(summary.failed) failed; report: \(summary.reportPath ?? "none")")
+      }
+      if summary.failed > 0 { throw ExitCode(ExitCodes.failedTasks) }
+    }
+  }
+}
+
+/// SIGINT/SIGTERM request a clean stop; a second one exits at once.
+enum Signals {
+  nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+
+  static func install() {
+    for sig in [SIGINT, SIGTERM] {
+      signal(sig, SIG_IGN)
+      let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+      source.setEventHandler {
+        if Interrupt.isRequested { exit(ExitCodes.interrupted) }
+        printError("longctx: stopping after saving the current state (signal \(sig)); press again to quit at once.")
+        Interrupt.request()
+      }
+      source.resume()
+      sources.append(source)
+    }
+  }
+}
+
+/// Prints progress: a redrawn line on a terminal, plain lines otherwise (cron).
+final class ProgressPrinter: @unchecked Sendable {
+  let quiet: Bool
+  let terminal = isatty(STDERR_FILENO) == 1
+  private let lock = NSLock()
+  private let started = Date()
+  private var outputTokens = 0
+
+  init(quiet: Bool) { self.quiet = quiet }
+
+  func handle(_ event: ProgressEvent) {
+    guard !quiet else { return }
+    lock.withLock {
+      switch event {
+      case .ingested(let s):
+        line("ingest: \(s.seen) files (\(s.new) new, \(s.changed) changed, \(s.unchanged) unchanged, \(s.failed) failed, \(s.skipped) skipped)")
+        for e in s.exceptions where e.severity != "skipped" { line("  \(e.severity): \(e.path): \(e.reason)") }
+      case .planned(let windows, let tokens, let budget, let exact):
+        line("plan: \(windows) windows, \(tokens) tokens (\(exact ? "exact" : "estimated")), budget \(budget) per window")
+      case .level(let kind, let level, let tasks, let pending):
+        line("\(kind)\(kind == "reduce" ? " level \(level)" : ""): \(tasks) tasks, \(tasks - pending) already done")
+      case .taskFinished(let done, let total, let kind, let ordinal, let out, let seconds, _):
+        outputTokens += out
+        let elapsed = Date().timeIntervalSince(started)
+        let rate = elapsed > 0 ? Double(outputTokens) / elapsed : 0
+        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let text = String(format: "%@ %d/%d done (task %d: %d tokens in %.1f s; %.1f tok/s; ETA %.0f s)", kind, done, total, ordinal + 1, out, seconds, rate, eta)
+        if terminal {
+          FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + (done == total ? "\n" : "")).utf8))
+        } else {
+          line(text)
+        }
+      case .taskFailed(let kind, let ordinal, let error, let retry):
+        line("\(kind) task \(ordinal + 1) failed\(retry ? " (will retry)" : ""): \(error)")
+      }
+    }
+  }
+
+  private func line(_ text: String) { printError(text) }
+}

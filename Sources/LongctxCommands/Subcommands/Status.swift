@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+extension Longctx {
+  /// `longctx status [JOB]`
+  struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Show a job's tasks by state; works while a run is going.")
+
+    @OptionGroup(title: "Global Options") var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("A job name or job file (default: every job in the workspace).", valueName: "job"))
+    var job: String?
+
+    @Flag(help: "Print JSON: counts by state and every task.") var json = false
+
+    func run() async throws {
+      let workspace = try global.openWorkspace()
+      let store = TaskStore(workspace: workspace)
+      var names = try store.jobNames()
+      if let job {
+        let name = job.hasSuffix(".yaml") || job.hasSuffix(".yml") ? try JobFile.load(path: job).name : job
+        guard names.contains(name) else { throw PipelineError.unknownJob(name) }
+        names = [name]
+      }
+      struct TaskOut: Encodable {
+        var id: String; var kind: String; var level: Int; var ordinal: Int; var state: String; var attempts: Int
+        var promptTokens: Int?; var outputTokens: Int?; var durationMs: Double?; var error: String?; var locators: [String]
+      }
+      struct JobOut: Encodable { var job: String; var counts: [String: Int]; var total: Int; var tasks: [TaskOut] }
+      var jobs: [JobOut] = []
+      for name in names {
+        let tasks = try store.currentTasks(job: name)
+        var counts = Dictionary(uniqueKeysWithValues: TaskRecord.State.allCases.map { ($0.rawValue, 0) })
+        for t in tasks { counts[t.state.rawValue, default: 0] += 1 }
+        jobs.append(JobOut(job: name, counts: counts, total: tasks.count, tasks: tasks.map {
+          TaskOut(id: $0.id, kind: $0.kind, level: $0.level, ordinal: $0.ordinal, state: $0.state.rawValue,
+                  attempts: $0.attempts, promptTokens: $0.promptTokens, outputTokens: $0.outputTokens,
+                  durationMs: $0.durationMs, error: $0.error, locators: $0.locatorList)
+        }))
+      }
+      if json {
+        print(try jsonString(job == nil ? AnyEncodable(jobs) : AnyEncodable(jobs[0])))
+        return
+      }
+      if jobs.isEmpty { print("no jobs in \(workspace.root.path)") }
+      for j in jobs {
+        let c = j.counts
+        print("\(j.job): \(j.total) tasks: \(c["done"] ?? 0) done, \(c["pending"] ?? 0) pending, \(c["leased"] ?? 0) running, \(c["failed"] ?? 0) failed")
+        for t in j.tasks where t.state == "failed" { print("  failed \(t.kind) \(t.level).\(t.ordinal + 1): \(t.error ?? "")") }
+      }
+    }
+  }
+}
+
+/// Type-erases an Encodable for printing.
+struct AnyEncodable: Encodable {
+  let encodeTo: (Encoder) throws -> Void
+  init<T: Encodable>(_ value: T) { encodeTo = value.encode }
+  func encode(to encoder: Encoder) throws { try encodeTo(encoder) }
+}

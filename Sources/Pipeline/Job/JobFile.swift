@@ -1,0 +1,177 @@
+import Foundation
+import Yams
+
+/// Reads and validates job files, reporting every problem with its key path and line.
+public enum JobFile {
+  /// Loads the job at `path`.
+  ///
+  /// - Throws: `PipelineError.jobInvalid` listing every problem, or
+  ///   `.jobUnreadable` when the file cannot be read or parsed.
+  public static func load(path: String) throws -> JobSpec {
+    let url = URL(fileURLWithPath: path)
+    let text: String
+    do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+      throw PipelineError.jobUnreadable(path: path, reason: "no such file or it cannot be read")
+    }
+    return try parse(text, path: path, baseDirectory: url.deletingLastPathComponent().standardizedFileURL.path)
+  }
+
+  /// Parses job YAML; `path` is only used in messages.
+  public static func parse(_ text: String, path: String, baseDirectory: String) throws -> JobSpec {
+    let root: Node?
+    do { root = try Yams.compose(yaml: text) } catch {
+      throw PipelineError.jobUnreadable(path: path, reason: "invalid YAML (\(error))")
+    }
+    guard let root, case .mapping(let top) = root else {
+      throw PipelineError.jobInvalid(path: path, problems: ["the file must be a YAML mapping of keys"])
+    }
+    var r = Reader(path: path)
+    r.allow(top, at: "", keys: ["name", "inputs", "model", "generation", "question", "map", "reduce", "report"])
+    let name = r.string(top, "name", required: true) ?? ""
+    if !name.isEmpty, name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) == nil {
+      r.problem("name", top["name"], "must use only letters, digits, '.', '_' and '-'")
+    }
+    let inputs = r.stringList(top, "inputs", required: true) ?? []
+    if top["inputs"] != nil && inputs.isEmpty { r.problem("inputs", top["inputs"], "must name at least one path") }
+
+    let m = r.mapping(top, "model", required: true)
+    if let m {
+      r.allow(m, at: "model.", keys: ["engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary"])
+    }
+    let engine = m.flatMap { r.string($0, "engine", at: "model.") } ?? "llama"
+    if !["llama", "openai"].contains(engine) {
+      r.problem("model.engine", m?["engine"], "must be 'llama' or 'openai', not '\(engine)'")
+    }
+    let context = m.flatMap { r.int($0, "context", at: "model.") } ?? 8192
+    if context < 256 { r.problem("model.context", m?["context"], "must be at least 256 tokens") }
+    let baseURL = m.flatMap { r.string($0, "base_url", at: "model.") }
+    if engine == "openai" && baseURL == nil { r.problem("model.base_url", m.map { Node.mapping($0) }, "is required when model.engine is 'openai'") }
+    let threads = m.flatMap { r.int($0, "threads", at: "model.") }
+    let model = JobSpec.ModelSpec(
+      engine: engine, path: m.flatMap { r.string($0, "path", at: "model.") }, context: context,
+      threads: threads, baseURL: baseURL, name: m.flatMap { r.string($0, "name", at: "model.") },
+      apiKeyEnv: m.flatMap { r.string($0, "api_key_env", at: "model.") },
+      vocabulary: m.flatMap { r.string($0, "vocabulary", at: "model.") })
+
+    let g = r.mapping(top, "generation", required: false)
+    if let g { r.allow(g, at: "generation.", keys: ["max_tokens", "temperature", "seed", "stop"]) }
+    let maxTokens = g.flatMap { r.int($0, "max_tokens", at: "generation.") } ?? 256
+    if maxTokens < 1 || maxTokens >= context { r.problem("generation.max_tokens", g?["max_tokens"], "must be between 1 and model.context - 1") }
+    let temperature = g.flatMap { r.double($0, "temperature", at: "generation.") } ?? 0
+    if temperature < 0 { r.problem("generation.temperature", g?["temperature"], "must not be negative") }
+    let seed = g.flatMap { r.int($0, "seed", at: "generation.") } ?? 0
+    let generation = JobSpec.GenerationSpec(
+      maxTokens: maxTokens, temperature: temperature, seed: UInt32(truncatingIfNeeded: seed),
+      stop: g.flatMap { r.stringList($0, "stop", at: "generation.") } ?? [])
+
+    func prompt(_ key: String, variable: String) -> JobSpec.PromptSpec {
+      guard let p = r.mapping(top, key, required: true) else { return .init(prompt: "") }
+      r.allow(p, at: "\(key).", keys: ["prompt"])
+      let text = r.string(p, "prompt", at: "\(key).", required: true) ?? ""
+      if !text.isEmpty && !text.contains("{{\(variable)}}") {
+        r.problem("\(key).prompt", p["prompt"], "must contain {{\(variable)}}")
+      }
+      let unknown = PromptTemplate.unknownVariables(in: text, allowed: PromptTemplate.variables(for: key))
+      if !unknown.isEmpty {
+        r.problem("\(key).prompt", p["prompt"], "uses unknown variables \(unknown.map { "{{\($0)}}" }.joined(separator: ", "))")
+      }
+      return .init(prompt: text)
+    }
+    let map = prompt("map", variable: "window")
+    let reduce = prompt("reduce", variable: "outputs")
+
+    let rep = r.mapping(top, "report", required: false)
+    if let rep { r.allow(rep, at: "report.", keys: ["path"]) }
+    let reportPath = rep.flatMap { r.string($0, "path", at: "report.") }
+
+    if !r.problems.isEmpty { throw PipelineError.jobInvalid(path: path, problems: r.problems) }
+    return JobSpec(
+      name: name, inputs: inputs, model: model, generation: generation,
+      question: r.string(top, "question"), map: map, reduce: reduce, reportPath: reportPath,
+      baseDirectory: baseDirectory)
+  }
+
+  /// Collects problems while reading typed values out of YAML nodes.
+  private struct Reader {
+    let path: String
+    var problems: [String] = []
+
+    mutating func problem(_ key: String, _ node: Node?, _ message: String) {
+      let line = node?.mark.map { " (line \($0.line))" } ?? ""
+      problems.append("\(key)\(line): \(message)")
+    }
+
+    mutating func allow(_ map: Node.Mapping, at prefix: String, keys: Set<String>) {
+      for (k, _) in map {
+        guard let key = k.string else { continue }
+        if !keys.contains(key) {
+          problem(prefix + key, k, "unknown key; expected one of \(keys.sorted().joined(separator: ", "))")
+        }
+      }
+    }
+
+    mutating func mapping(_ map: Node.Mapping, _ key: String, at prefix: String = "", required: Bool) -> Node.Mapping? {
+      guard let node = map[key] else {
+        if required { problems.append("\(prefix)\(key): is required") }
+        return nil
+      }
+      guard case .mapping(let m) = node else {
+        problem(prefix + key, node, "must be a mapping of keys")
+        return nil
+      }
+      return m
+    }
+
+    mutating func string(_ map: Node.Mapping, _ key: String, at prefix: String = "", required: Bool = false) -> String? {
+      guard let node = map[key] else {
+        if required { problems.append("\(prefix)\(key): is required") }
+        return nil
+      }
+      guard case .scalar(let s) = node else {
+        problem(prefix + key, node, "must be a string")
+        return nil
+      }
+      if s.tag.description.hasSuffix("null") || (s.string == "null" && s.style == .plain) { return nil }
+      return s.string
+    }
+
+    mutating func int(_ map: Node.Mapping, _ key: String, at prefix: String = "") -> Int? {
+      guard let node = map[key] else { return nil }
+      guard let v = node.int else {
+        problem(prefix + key, node, "must be a whole number, not '\(node.string ?? "a collection")'")
+        return nil
+      }
+      return v
+    }
+
+    mutating func double(_ map: Node.Mapping, _ key: String, at prefix: String = "") -> Double? {
+      guard let node = map[key] else { return nil }
+      guard let v = node.float ?? node.int.map(Double.init) else {
+        problem(prefix + key, node, "must be a number, not '\(node.string ?? "a collection")'")
+        return nil
+      }
+      return v
+    }
+
+    mutating func stringList(_ map: Node.Mapping, _ key: String, at prefix: String = "", required: Bool = false) -> [String]? {
+      guard let node = map[key] else {
+        if required { problems.append("\(prefix)\(key): is required") }
+        return nil
+      }
+      if case .scalar(let s) = node { return [s.string] }
+      guard case .sequence(let seq) = node else {
+        problem(prefix + key, node, "must be a list of strings")
+        return nil
+      }
+      var out: [String] = []
+      for item in seq {
+        guard case .scalar(let s) = item else {
+          problem(prefix + key, item, "must be a list of strings")
+          return nil
+        }
+        out.append(s.string)
+      }
+      return out
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// A job file: what to read, which model, and the map/reduce prompts.
+///
+/// See README.md, "Job files", for the YAML form of every key.
+public struct JobSpec: Sendable, Hashable, Codable {
+  public var name: String
+  /// Files or directories, relative to the job file's directory.
+  public var inputs: [String]
+  public var model: ModelSpec
+  public var generation: GenerationSpec
+  /// The question used for relevance, and the value of `{{question}}`.
+  public var question: String?
+  public var map: PromptSpec
+  public var reduce: PromptSpec
+  /// The Markdown report's path, relative to the job file's directory.
+  public var reportPath: String?
+  /// The directory relative paths resolve against (the job file's directory).
+  public var baseDirectory: String
+
+  public struct ModelSpec: Sendable, Hashable, Codable {
+    /// `llama` (in process) or `openai` (an OpenAI-compatible server).
+    public var engine: String
+    /// GGUF path for `llama`; default: `$LONGCTX_MODEL`.
+    public var path: String?
+    /// The model's context window in tokens.
+    public var context: Int
+    /// CPU threads for `llama`; default: all cores.
+    public var threads: Int?
+    /// For `openai`: the server's base URL, e.g. http://127.0.0.1:8080/v1.
+    public var baseURL: String?
+    /// For `openai`: the model name to request.
+    public var name: String?
+    /// For `openai`: the environment variable holding the API key.
+    public var apiKeyEnv: String?
+    /// Named vocabulary family for exact counts against a remote model (e.g. `llama-bpe`).
+    public var vocabulary: String?
+  }
+
+  public struct GenerationSpec: Sendable, Hashable, Codable {
+    public var maxTokens: Int
+    public var temperature: Double
+    public var seed: UInt32
+    public var stop: [String]
+  }
+
+  public struct PromptSpec: Sendable, Hashable, Codable {
+    /// The template; see `PromptTemplate` for its variables.
+    public var prompt: String
+  }
+}

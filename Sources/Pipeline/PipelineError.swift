@@ -1,0 +1,22 @@
+import Foundation
+
+/// Errors of jobs and their runs. Each message names the problem and the fix.
+public enum PipelineError: Error, LocalizedError, Equatable {
+  case jobUnreadable(path: String, reason: String)
+  case jobInvalid(path: String, problems: [String])
+  case noInputs(job: String)
+  case windowTooSmall(job: String, reserved: Int, context: Int)
+  case unknownJob(String)
+
+  public var errorDescription: String? {
+    switch self {
+    case .jobUnreadable(let path, let reason): "Cannot read job file \(path): \(reason)."
+    case .jobInvalid(let path, let problems):
+      "Job file \(path) is invalid:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+    case .noInputs(let job): "Job \(job) found no readable documents in its inputs; check `inputs`."
+    case .windowTooSmall(let job, let reserved, let context):
+      "Job \(job) reserves \(reserved) tokens for prompts and output, leaving no room in a context of \(context); raise model.context or lower generation.max_tokens."
+    case .unknownJob(let name): "No job named \(name) has run in this workspace; run `longctx run JOB.yaml` first."
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Ingest
+import Workspace
+
+/// Writes a job's report from its stored tasks: the final answer first, then
+/// each window's output, every statement followed by the locators it covers.
+public struct ReportWriter: Sendable {
+  let workspace: Workspace
+
+  public init(workspace: Workspace) { self.workspace = workspace }
+
+  /// The report as Markdown.
+  public func markdown(job: String) throws -> String {
+    let tasks = try TaskStore(workspace: workspace).currentTasks(job: job)
+    guard !tasks.isEmpty else { throw PipelineError.unknownJob(job) }
+    let maps = tasks.filter { $0.kind == "map" }
+    let top = tasks.filter { $0.state == .done }.max { ($0.level, -$0.ordinal) < ($1.level, -$1.ordinal) }
+    let failed = tasks.filter { $0.state == .failed }
+    var md = "# Report: \(job)\n\n"
+    let prompt = tasks.compactMap(\.promptTokens).reduce(0, +)
+    let output = tasks.compactMap(\.outputTokens).reduce(0, +)
+    let seconds = tasks.compactMap(\.durationMs).reduce(0, +) / 1000
+    let model = tasks.compactMap(\.model).first ?? "unknown"
+    md += "\(maps.count) windows, \(tasks.count) tasks (\(failed.count) failed); \(prompt) prompt and \(output) output tokens in \(String(format: "%.1f", seconds)) s of engine time; model `\(model)`.\n\n"
+    md += "## Summary\n\n"
+    if let top, maps.count > 1 || top.kind == "map" {
+      md += statement(top)
+    } else {
+      md += "_No summary: no task finished._\n\n"
+    }
+    md += "## Windows\n\n"
+    for task in maps {
+      md += "### Window \(task.ordinal + 1)\n\n"
+      switch task.state {
+      case .done: md += statement(task)
+      case .failed: md += "_Failed after \(task.attempts) attempts: \(task.error ?? "unknown error")_\n\n"
+      case .pending, .leased: md += "_Not run yet._\n\n"
+      }
+    }
+    if !failed.isEmpty {
+      md += "## Failed tasks\n\n"
+      for t in failed { md += "- \(t.kind) \(t.level).\(t.ordinal + 1): \(t.error ?? "unknown error")\n" }
+      md += "\n"
+    }
+    return md
+  }
+
+  /// Writes the Markdown report where the job says (default `reports/JOB.md` beside the job file).
+  ///
+  /// - Returns: The report's path.
+  public func write(job spec: JobSpec) throws -> String {
+    let rel = spec.reportPath ?? "reports/\(spec.name).md"
+    let url = (rel.hasPrefix("/") ? URL(fileURLWithPath: rel) : URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(rel)).standardizedFileURL
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try AtomicFile.write(Data(try markdown(job: spec.name).utf8), to: url)
+    return url.path
+  }
+
+  /// A task's output followed by its citations; a citation the model wrote
+  /// that its inputs do not cover is marked unverified.
+  private func statement(_ task: TaskRecord) -> String {
+    let text = (task.output ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    let covered = task.locatorList.compactMap { Locator(citation: $0[...]) }
+    let unverified = Citations.mentioned(in: text).filter { !Citations.isCovered($0, by: covered) }
+    var out = (text.isEmpty ? "_(empty output)_" : text) + "\n\n"
+    out += "Sources: " + task.locatorList.map { "[\($0)]" }.joined(separator: " ") + "\n\n"
+    if !unverified.isEmpty {
+      out += "Unverified citations in the text above (not in its sources): "
+        + unverified.map { "`\($0)`" }.joined(separator: ", ") + "\n\n"
+    }
+    return out
+  }
+}

@@ -1,0 +1,323 @@
+import Foundation
+import GRDB
+import Ingest
+import Logging
+import Segmenter
+import Workspace
+
+/// What a run reports as it goes.
+public enum ProgressEvent: Sendable {
+  case ingested(IngestSummary)
+  case planned(windows: Int, tokens: Int, budget: Int, exact: Bool)
+  case level(kind: String, level: Int, tasks: Int, pending: Int)
+  case taskFinished(done: Int, total: Int, kind: String, ordinal: Int, outputTokens: Int, seconds: Double, reused: Bool)
+  case taskFailed(kind: String, ordinal: Int, error: String, willRetry: Bool)
+}
+
+/// What a run did.
+public struct RunSummary: Codable, Sendable {
+  public var job: String
+  public var windows = 0
+  public var planTokens = 0
+  public var exactTokens = true
+  public var tasks = 0
+  /// Tasks the engine ran in this invocation.
+  public var executed = 0
+  /// Tasks whose stored output was reused.
+  public var reused = 0
+  public var failed = 0
+  public var promptTokens = 0
+  public var outputTokens = 0
+  public var seconds = 0.0
+  public var reportPath: String?
+  public var engineLoaded = false
+}
+
+/// Runs a job: ingest, plan, map, reduce tree, report. Resumable at any point.
+public final class JobRunner: @unchecked Sendable {
+  let workspace: Workspace
+  let spec: JobSpec
+  let counter: any TokenCounter
+  let engineFactory: @Sendable () async throws -> any Engine
+  /// What task outputs depend on besides the prompt: model file, settings.
+  let modelKey: String
+  let logger: Logger
+  let progress: @Sendable (ProgressEvent) -> Void
+  let store: TaskStore
+  /// Attempts per task before it is marked failed.
+  public var maxAttempts = 3
+  /// First retry delay in seconds; doubles each attempt, with jitter.
+  public var retryBaseDelay = 0.5
+  /// Tasks run at once (engines batch them where they can).
+  public var concurrency = 1
+
+  private let engineBox = EngineBox()
+
+  public init(
+    workspace: Workspace, spec: JobSpec, counter: any TokenCounter, modelKey: String,
+    logger: Logger, progress: @escaping @Sendable (ProgressEvent) -> Void = { _ in },
+    engineFactory: @escaping @Sendable () async throws -> any Engine
+  ) {
+    self.workspace = workspace
+    self.spec = spec
+    self.counter = counter
+    self.modelKey = modelKey
+    self.logger = logger
+    self.progress = progress
+    self.engineFactory = engineFactory
+    store = TaskStore(workspace: workspace)
+  }
+
+  /// Runs the job to completion, or until interrupted.
+  ///
+  /// - Throws: `EngineError.interrupted` after persisting, when SIGINT/SIGTERM arrived;
+  ///   `EngineError.unavailable` when the engine cannot start; ingest and plan errors.
+  public func run() async throws -> RunSummary {
+    let started = Date()
+    var summary = RunSummary(job: spec.name)
+    let ingest = try await Ingestor(workspace: workspace, logger: logger).ingest(
+      inputs: spec.inputs, options: IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory)))
+    progress(.ingested(ingest))
+    guard !ingest.files.isEmpty else { throw PipelineError.noInputs(job: spec.name) }
+
+    // Budget: the context less the map prompt without its window, the output, and a margin.
+    let emptyMap = PromptTemplate.fill(spec.map.prompt, mapValues(window: "", sources: "", number: 1, count: 1))
+    let reserved = try counter.count(emptyMap) + spec.generation.maxTokens + 16
+    let budget = spec.model.context - reserved
+    guard budget > 64 else {
+      throw PipelineError.windowTooSmall(job: spec.name, reserved: reserved, context: spec.model.context)
+    }
+    let plan = try Planner(workspace: workspace, counter: counter).plan(files: ingest.files, budget: budget)
+    try PlanStore(workspace: workspace).save(plan, job: spec.name)
+    summary.windows = plan.windows.count
+    summary.planTokens = plan.totalTokens
+    summary.exactTokens = plan.exactTokens
+    progress(.planned(windows: plan.windows.count, tokens: plan.totalTokens, budget: budget, exact: plan.exactTokens))
+
+    try store.recoverLeases(job: spec.name)
+    try store.resetFailed(job: spec.name)
+
+    // Map level.
+    let mapTasks = plan.windows.map { window -> (TaskRecord, GenerationRequest) in
+      let values = mapValues(
+        window: window.text, sources: window.locators.map(\.description).joined(separator: "\n"),
+        number: window.ordinal + 1, count: plan.windows.count)
+      let (prefix, suffix) = PromptTemplate.render(spec.map.prompt, values: values, splitAfter: "window")
+      let request = makeRequest(prefix: prefix, suffix: suffix)
+      let task = makeTask(kind: "map", level: 0, ordinal: window.ordinal, request: request,
+                          locators: Citations.compact(window.locators).map(\.description))
+      return (task, request)
+    }
+    try store.install(job: spec.name, kind: "map", level: 0, tasks: mapTasks.map(\.0))
+    var outputs = try await execute(level: 0, kind: "map", tasks: mapTasks, summary: &summary)
+
+    // Reduce tree: each level groups the previous outputs so every prompt fits.
+    var level = 1
+    while outputs.count > 1 {
+      let groups = try reduceGroups(outputs)
+      let reduceTasks = groups.enumerated().map { (i, group) -> (TaskRecord, GenerationRequest) in
+        let values = reduceValues(group)
+        let (prefix, suffix) = PromptTemplate.render(spec.reduce.prompt, values: values, splitAfter: "outputs")
+        let request = makeRequest(prefix: prefix, suffix: suffix)
+        let locators = Citations.unique(group.flatMap(\.locatorList))
+        return (makeTask(kind: "reduce", level: level, ordinal: i, request: request, locators: locators), request)
+      }
+      try store.install(job: spec.name, kind: "reduce", level: level, tasks: reduceTasks.map(\.0))
+      outputs = try await execute(level: level, kind: "reduce", tasks: reduceTasks, summary: &summary)
+      level += 1
+    }
+    try store.retireLevels(job: spec.name, above: level - 1)
+
+    let report = try ReportWriter(workspace: workspace).write(job: spec)
+    summary.reportPath = report
+    summary.tasks = try store.currentTasks(job: spec.name).count
+    summary.engineLoaded = engineBox.loaded
+    summary.seconds = Date().timeIntervalSince(started)
+    try await workspace.db.write { [spec, summary] db in
+      try db.execute(
+        sql: "INSERT OR REPLACE INTO job (name, specHash, planId, status, updatedAt) VALUES (?, ?, ?, ?, ?)",
+        arguments: [spec.name, Hashing.sha256(String(describing: spec)), plan.id,
+                    summary.failed > 0 ? "finished-with-failures" : "done", Date().timeIntervalSince1970])
+    }
+    return summary
+  }
+
+  // MARK: - Tasks
+
+  private func mapValues(window: String, sources: String, number: Int, count: Int) -> [String: String] {
+    ["window": window, "sources": sources, "question": spec.question ?? "", "job": spec.name,
+     "window_number": String(number), "window_count": String(count)]
+  }
+
+  private func reduceValues(_ group: [TaskRecord]) -> [String: String] {
+    let parts = group.enumerated().map { (i, t) in
+      "### Part \(i + 1) (sources: \(t.locatorList.joined(separator: ", ")))\n\((t.output ?? "").trimmingCharacters(in: .whitespacesAndNewlines))"
+    }
+    return ["outputs": parts.joined(separator: "\n\n"),
+            "sources": Citations.unique(group.flatMap(\.locatorList)).joined(separator: "\n"),
+            "question": spec.question ?? "", "job": spec.name]
+  }
+
+  private func makeRequest(prefix: String, suffix: String) -> GenerationRequest {
+    GenerationRequest(
+      prefix: prefix, suffix: suffix, maxTokens: spec.generation.maxTokens,
+      temperature: spec.generation.temperature, seed: spec.generation.seed, stop: spec.generation.stop)
+  }
+
+  private func makeTask(kind: String, level: Int, ordinal: Int, request: GenerationRequest, locators: [String]) -> TaskRecord {
+    let inputHash = Hashing.sha256(parts: [
+      modelKey, request.prefix, request.suffix, String(request.maxTokens), String(request.temperature),
+      String(request.seed), request.stop.joined(separator: "\u{1}"), request.grammar ?? "",
+    ])
+    let locatorJSON = String(decoding: (try? JSONEncoder().encode(locators)) ?? Data("[]".utf8), as: UTF8.self)
+    return TaskRecord(
+      id: TaskStore.taskID(job: spec.name, kind: kind, level: level, inputHash: inputHash), job: spec.name,
+      kind: kind, level: level, ordinal: ordinal, current: true, state: .pending, attempts: 0,
+      inputHash: inputHash, locators: locatorJSON)
+  }
+
+  /// Groups outputs so each reduce prompt fits the context (fan-in ≥ 2).
+  private func reduceGroups(_ outputs: [TaskRecord]) throws -> [[TaskRecord]] {
+    let limit = spec.model.context - spec.generation.maxTokens - 16
+    var groups: [[TaskRecord]] = []
+    var current: [TaskRecord] = []
+    for output in outputs {
+      let candidate = current + [output]
+      let prompt = PromptTemplate.fill(spec.reduce.prompt, reduceValues(candidate))
+      if current.count >= 2, try counter.count(prompt) > limit {
+        groups.append(current)
+        current = [output]
+      } else {
+        current = candidate
+      }
+    }
+    if !current.isEmpty { groups.append(current) }
+    // A level that would not shrink the list (one input per group) cannot make progress.
+    if groups.count == outputs.count && outputs.count > 1 {
+      groups = stride(from: 0, to: outputs.count, by: 2).map { Array(outputs[$0..<min($0 + 2, outputs.count)]) }
+    }
+    return groups
+  }
+
+  /// Runs the level's unfinished tasks; returns its done tasks in order.
+  private func execute(
+    level: Int, kind: String, tasks: [(TaskRecord, GenerationRequest)], summary: inout RunSummary
+  ) async throws -> [TaskRecord] {
+    let stored = Dictionary(uniqueKeysWithValues: try store.tasks(job: spec.name, kind: kind, level: level).map { ($0.id, $0) })
+    let todo = tasks.filter { stored[$0.0.id]?.state != .done }
+    progress(.level(kind: kind, level: level, tasks: tasks.count, pending: todo.count))
+    summary.reused += tasks.count - todo.count
+    var done = tasks.count - todo.count
+    let total = tasks.count
+    let results = SummaryBox()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      var iterator = todo.makeIterator()
+      var running = 0
+      func next() -> Bool {
+        guard let (task, request) = iterator.next() else { return false }
+        group.addTask { try await self.runTask(task, request, results: results) }
+        return true
+      }
+      while running < max(1, concurrency), next() { running += 1 }
+      while try await group.next() != nil {
+        done += 1
+        if let last = results.last {
+          progress(.taskFinished(done: done, total: total, kind: kind, ordinal: last.ordinal,
+                                 outputTokens: last.outputTokens, seconds: last.seconds, reused: false))
+        }
+        if Interrupt.isRequested { group.cancelAll(); throw EngineError.interrupted }
+        _ = next()
+      }
+    }
+    summary.executed += results.executed
+    summary.failed += results.failed
+    summary.promptTokens += results.promptTokens
+    summary.outputTokens += results.outputTokens
+    return try store.tasks(job: spec.name, kind: kind, level: level).filter { $0.state == .done }
+  }
+
+  private func runTask(_ task: TaskRecord, _ request: GenerationRequest, results: SummaryBox) async throws {
+    var attempt = (try? store.tasks(job: spec.name, kind: task.kind, level: task.level).first { $0.id == task.id }?.attempts) ?? 0
+    while true {
+      if Interrupt.isRequested { throw EngineError.interrupted }
+      let engine = try await engineBox.get(engineFactory)
+      try store.lease(task.id, owner: "pid-\(getpid())", seconds: 3600)
+      attempt += 1
+      let clock = Date()
+      do {
+        let result = try await engine.generate(request)
+        let seconds = Date().timeIntervalSince(clock)
+        try store.complete(
+          task.id, output: result.text, promptTokens: result.promptTokens, outputTokens: result.outputTokens,
+          engine: engine.name, model: engine.modelIdentity, durationMs: seconds * 1000)
+        results.record(ordinal: task.ordinal, prompt: result.promptTokens, output: result.outputTokens, seconds: seconds)
+        return
+      } catch EngineError.interrupted {
+        try store.release(task.id)
+        throw EngineError.interrupted
+      } catch let error as EngineError {
+        let message = error.errorDescription ?? "\(error)"
+        var retry = false
+        var delay = retryBaseDelay * pow(2, Double(attempt - 1)) * Double.random(in: 0.5...1.5)
+        if case .transient(_, let after) = error, attempt < maxAttempts {
+          retry = true
+          if let after { delay = max(delay, after) }
+        }
+        if case .unavailable = error { try store.release(task.id); throw error }
+        try store.fail(task.id, error: message, final: !retry)
+        progress(.taskFailed(kind: task.kind, ordinal: task.ordinal, error: message, willRetry: retry))
+        if !retry { results.recordFailure(); return }
+        try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+      } catch {
+        let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+        try store.fail(task.id, error: message, final: true)
+        progress(.taskFailed(kind: task.kind, ordinal: task.ordinal, error: message, willRetry: false))
+        results.recordFailure()
+        return
+      }
+    }
+  }
+}
+
+/// Loads the engine once, on first use, so a run with nothing to do never loads a model.
+final class EngineBox: @unchecked Sendable {
+  private let lock = NSLock()
+  private var engine: (any Engine)?
+  private var loading: Task<any Engine, Error>?
+
+  var loaded: Bool { lock.withLock { engine != nil } }
+
+  func get(_ factory: @escaping @Sendable () async throws -> any Engine) async throws -> any Engine {
+    let task: Task<any Engine, Error> = lock.withLock {
+      if let loading { return loading }
+      let t = Task { try await factory() }
+      loading = t
+      return t
+    }
+    let e = try await task.value
+    lock.withLock { engine = e }
+    return e
+  }
+}
+
+/// Per-level counters updated from concurrent tasks.
+final class SummaryBox: @unchecked Sendable {
+  struct Last { var ordinal: Int; var outputTokens: Int; var seconds: Double }
+  private let lock = NSLock()
+  private(set) var executed = 0
+  private(set) var failed = 0
+  private(set) var promptTokens = 0
+  private(set) var outputTokens = 0
+  private var _last: Last?
+  var last: Last? { lock.withLock { _last } }
+
+  func record(ordinal: Int, prompt: Int, output: Int, seconds: Double) {
+    lock.withLock {
+      executed += 1
+      promptTokens += prompt
+      outputTokens += output
+      _last = Last(ordinal: ordinal, outputTokens: output, seconds: seconds)
+    }
+  }
+  func recordFailure() { lock.withLock { failed += 1; _last = nil } }
+}

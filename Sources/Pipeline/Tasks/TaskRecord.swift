@@ -1,0 +1,44 @@
+import Foundation
+import GRDB
+
+/// A map or reduce task and its state, one row of `task`.
+public struct TaskRecord: Codable, FetchableRecord, PersistableRecord, Sendable, Hashable {
+  public static let databaseTableName = "task"
+
+  public enum State: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case pending, leased, done, failed
+  }
+
+  /// Hash of (job, kind, level, input hash): the same inputs give the same id.
+  public var id: String
+  public var job: String
+  /// `map` or `reduce`.
+  public var kind: String
+  /// 0 for map, 1… for reduce levels.
+  public var level: Int
+  public var ordinal: Int
+  /// Whether the task belongs to the job's current graph.
+  public var current: Bool
+  public var state: State
+  public var attempts: Int
+  /// Hash of everything the output depends on: prompt, model, settings.
+  public var inputHash: String
+  /// JSON array of the locator strings the task's inputs cover.
+  public var locators: String
+  public var promptTokens: Int?
+  public var outputTokens: Int?
+  public var output: String?
+  public var error: String?
+  public var engine: String?
+  public var model: String?
+  public var leaseOwner: String?
+  public var leaseUntil: Double?
+  public var startedAt: Double?
+  public var finishedAt: Double?
+  public var durationMs: Double?
+
+  /// The decoded locator strings.
+  public var locatorList: [String] {
+    (try? JSONDecoder().decode([String].self, from: Data(locators.utf8))) ?? []
+  }
+}

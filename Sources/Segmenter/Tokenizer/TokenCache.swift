@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import Workspace
+
+/// Counts tokens for many texts at once, on all cores, through a persistent
+/// per-text cache so re-planning never re-tokenizes.
+public struct TokenCache: Sendable {
+  let workspace: Workspace
+  let counter: any TokenCounter
+
+  public init(workspace: Workspace, counter: any TokenCounter) {
+    self.workspace = workspace
+    self.counter = counter
+  }
+
+  /// Token counts of `texts`, in order.
+  ///
+  /// - Returns: The counts and how many came from the cache.
+  public func counts(for texts: [String]) throws -> (counts: [Int], cached: Int) {
+    let hashes = texts.map { Hashing.sha256($0) }
+    let vocab = counter.vocabularyID
+    var known: [String: Int] = [:]
+    try workspace.db.read { db in
+      for batch in stride(from: 0, to: hashes.count, by: 500) {
+        let slice = Array(hashes[batch..<min(batch + 500, hashes.count)])
+        let rows = try Row.fetchAll(
+          db,
+          sql: "SELECT textHash, tokens FROM token_count WHERE vocabulary = ? AND textHash IN (\(databaseQuestionMarks(count: slice.count)))",
+          arguments: StatementArguments([vocab] + slice))
+        for row in rows { known[row["textHash"]] = row["tokens"] }
+      }
+    }
+    var result = [Int](repeating: -1, count: texts.count)
+    var missing: [Int] = []
+    for (i, h) in hashes.enumerated() {
+      if let n = known[h] { result[i] = n } else { missing.append(i) }
+    }
+    let cached = texts.count - missing.count
+    if !missing.isEmpty {
+      let todo = missing
+      let fresh = Slots(count: todo.count)
+      let failure = FirstError()
+      let counter = self.counter
+      let stripes = max(1, min(todo.count, ProcessInfo.processInfo.activeProcessorCount * 4))
+      DispatchQueue.concurrentPerform(iterations: stripes) { stripe in
+        var local: [(Int, Int)] = []
+        var j = stripe
+        while j < todo.count {
+          do { local.append((j, try counter.count(texts[todo[j]]))) } catch { failure.set(error) }
+          j += stripes
+        }
+        fresh.store(local)
+      }
+      if let error = failure.error { throw error }
+      let values = fresh.values
+      for (j, i) in missing.enumerated() { result[i] = values[j] }
+      try workspace.db.write { db in
+        let statement = try db.makeStatement(
+          sql: "INSERT OR REPLACE INTO token_count (textHash, vocabulary, tokens) VALUES (?, ?, ?)")
+        for i in missing { try statement.execute(arguments: [hashes[i], vocab, result[i]]) }
+      }
+    }
+    return (result, cached)
+  }
+}
+
+/// Keeps the first error thrown by concurrent work.
+final class FirstError: @unchecked Sendable {
+  private let lock = NSLock()
+  private var stored: Error?
+  var error: Error? { lock.withLock { stored } }
+  func set(_ error: Error) { lock.withLock { if stored == nil { stored = error } } }
+}
+
+/// Results written from concurrent stripes.
+final class Slots: @unchecked Sendable {
+  private let lock = NSLock()
+  private var storage: [Int]
+  init(count: Int) { storage = [Int](repeating: 0, count: count) }
+  func store(_ pairs: [(Int, Int)]) { lock.withLock { for (i, v) in pairs { storage[i] = v } } }
+  var values: [Int] { lock.withLock { storage } }
+}

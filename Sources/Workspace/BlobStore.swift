@@ -1,0 +1,68 @@
+import Foundation
+
+/// Content-addressed blobs: each stored once as `blobs/ab/abcdef….zst`,
+/// written to a temporary file and renamed into place.
+public struct BlobStore: Sendable {
+  /// The `blobs/` directory.
+  public let directory: URL
+
+  /// Stores `data` and returns its SHA-256, the blob's name.
+  ///
+  /// - Parameter data: The uncompressed bytes.
+  /// - Returns: The hex SHA-256 of `data`.
+  /// - Throws: File-system or compression errors; nothing half-written remains.
+  @discardableResult
+  public func put(_ data: Data) throws -> String {
+    let hash = Hashing.sha256(data)
+    let url = location(of: hash)
+    if FileManager.default.fileExists(atPath: url.path) { return hash }
+    try FileManager.default.createDirectory(
+      at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    let compressed = try Zstd.compress(data, level: 3)
+    try AtomicFile.write(compressed, to: url)
+    return hash
+  }
+
+  /// Reads blob `hash`, verifying that its bytes still hash to its name.
+  ///
+  /// - Throws: `WorkspaceError.blobMissing` or `.blobCorrupt`.
+  public func get(_ hash: String) throws -> Data {
+    let url = location(of: hash)
+    guard let compressed = FileManager.default.contents(atPath: url.path) else {
+      throw WorkspaceError.blobMissing(hash: hash)
+    }
+    guard let data = try? Zstd.decompress(compressed), Hashing.sha256(data) == hash else {
+      throw WorkspaceError.blobCorrupt(hash: hash)
+    }
+    return data
+  }
+
+  private func location(of hash: String) -> URL {
+    directory.appendingPathComponent(String(hash.prefix(2)), isDirectory: true)
+      .appendingPathComponent("\(hash).zst")
+  }
+}
+
+/// Writes files so that a crash leaves either the old file or the new one.
+package enum AtomicFile {
+  /// Writes `data` to a temporary sibling, syncs it, and renames it to `url`.
+  package static func write(_ data: Data, to url: URL) throws {
+    let tmp = url.deletingLastPathComponent()
+      .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+    guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tmp.path])
+    }
+    do {
+      let handle = try FileHandle(forWritingTo: tmp)
+      try handle.write(contentsOf: data)
+      try handle.synchronize()
+      try handle.close()
+      if rename(tmp.path, url.path) != 0 {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+      }
+    } catch {
+      try? FileManager.default.removeItem(at: tmp)
+      throw error
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import GRDB
+
+extension Workspace {
+  /// The schema's history. Migrations are never edited once shipped; add a new one.
+  static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration("v1-corpus") { db in
+      try db.create(table: "source") { t in
+        t.primaryKey("path", .text)  // absolute path of the file
+        t.column("displayPath", .text).notNull()  // path as cited in reports
+        t.column("size", .integer).notNull()
+        t.column("mtime", .double).notNull()
+        t.column("contentHash", .text)
+        t.column("kind", .text).notNull()
+        t.column("status", .text).notNull()  // ok, failed, skipped, gone
+        t.column("reason", .text)
+        t.column("seenAt", .double).notNull()
+      }
+      try db.create(table: "document") { t in
+        t.primaryKey("hash", .text)  // sha256 of the source bytes
+        t.column("kind", .text).notNull()
+        t.column("title", .text)
+        t.column("metadata", .text).notNull()  // JSON object
+        t.column("sectionsBlob", .text).notNull()
+        t.column("sectionCount", .integer).notNull()
+        t.column("pageCount", .integer)
+        t.column("charCount", .integer).notNull()
+        t.column("extractor", .text).notNull()
+      }
+      try db.create(table: "ingest_exception") { t in
+        t.autoIncrementedPrimaryKey("id")
+        t.column("path", .text).notNull().indexed()
+        t.column("severity", .text).notNull()  // failed, skipped, warning
+        t.column("reason", .text).notNull()
+        t.column("at", .double).notNull()
+      }
+      try db.create(table: "token_count") { t in
+        t.column("textHash", .text).notNull()
+        t.column("vocabulary", .text).notNull()
+        t.column("tokens", .integer).notNull()
+        t.primaryKey(["textHash", "vocabulary"])
+      }
+    }
+    migrator.registerMigration("v1-jobs") { db in
+      try db.create(table: "plan") { t in
+        t.primaryKey("id", .text)
+        t.column("job", .text).notNull().indexed()
+        t.column("budget", .integer).notNull()
+        t.column("vocabulary", .text).notNull()
+        t.column("windowsBlob", .text).notNull()
+        t.column("summary", .text).notNull()  // JSON
+        t.column("createdAt", .double).notNull()
+      }
+      try db.create(table: "job") { t in
+        t.primaryKey("name", .text)
+        t.column("specHash", .text).notNull()
+        t.column("planId", .text)
+        t.column("status", .text).notNull()
+        t.column("updatedAt", .double).notNull()
+      }
+      try db.create(table: "task") { t in
+        t.primaryKey("id", .text)
+        t.column("job", .text).notNull()
+        t.column("kind", .text).notNull()  // map, reduce
+        t.column("level", .integer).notNull()
+        t.column("ordinal", .integer).notNull()
+        t.column("current", .boolean).notNull()
+        t.column("state", .text).notNull()  // pending, leased, done, failed
+        t.column("attempts", .integer).notNull()
+        t.column("inputHash", .text).notNull()
+        t.column("locators", .text).notNull()  // JSON array of locator strings
+        t.column("promptTokens", .integer)
+        t.column("outputTokens", .integer)
+        t.column("output", .text)
+        t.column("error", .text)
+        t.column("engine", .text)
+        t.column("model", .text)
+        t.column("leaseOwner", .text)
+        t.column("leaseUntil", .double)
+        t.column("startedAt", .double)
+        t.column("finishedAt", .double)
+        t.column("durationMs", .double)
+      }
+      try db.create(index: "task_job_state", on: "task", columns: ["job", "current", "state"])
+    }
+    return migrator
+  }
+}

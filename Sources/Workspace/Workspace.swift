@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+
+/// The on-disk home of a corpus and its jobs: `state.sqlite`, `blobs/`, `kv/`
+/// and lock files, all under one directory.
+public final class Workspace: Sendable {
+  /// The workspace directory.
+  public let root: URL
+  /// The state database (WAL mode).
+  public let db: DatabasePool
+  /// Content-addressed, zstd-compressed extracted text.
+  public let blobs: BlobStore
+
+  /// The directory of KV-cache checkpoints.
+  public var kvDirectory: URL { root.appendingPathComponent("kv", isDirectory: true) }
+  /// The directory of lock files.
+  public var locksDirectory: URL { root.appendingPathComponent("locks", isDirectory: true) }
+
+  /// Opens the workspace at `root`, creating it and migrating its schema.
+  ///
+  /// - Parameter root: The workspace directory.
+  /// - Throws: `WorkspaceError.cannotCreate` when the directory or database
+  ///   cannot be made.
+  public init(root: URL) throws {
+    self.root = root
+    let fm = FileManager.default
+    for sub in ["", "blobs", "kv", "locks"] {
+      let dir = root.appendingPathComponent(sub, isDirectory: true)
+      do {
+        try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+      } catch {
+        throw WorkspaceError.cannotCreate(path: dir.path, reason: Self.reason(error))
+      }
+    }
+    var config = Configuration()
+    config.busyMode = .timeout(30)
+    do {
+      db = try DatabasePool(path: root.appendingPathComponent("state.sqlite").path, configuration: config)
+      try Self.migrator.migrate(db)
+    } catch {
+      throw WorkspaceError.cannotCreate(path: root.path, reason: Self.reason(error))
+    }
+    blobs = BlobStore(directory: root.appendingPathComponent("blobs", isDirectory: true))
+  }
+
+  /// Resolves the workspace directory from a flag, `LONGCTX_WORKSPACE`, or `./.longctx`.
+  public static func resolve(_ flag: String?) -> URL {
+    if let flag { return URL(fileURLWithPath: flag, isDirectory: true) }
+    if let env = ProcessInfo.processInfo.environment["LONGCTX_WORKSPACE"], !env.isEmpty {
+      return URL(fileURLWithPath: env, isDirectory: true)
+    }
+    return URL(fileURLWithPath: ".longctx", isDirectory: true)
+  }
+
+  private static func reason(_ error: Error) -> String {
+    (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+  }
+}

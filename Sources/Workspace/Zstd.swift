@@ -1,0 +1,89 @@
+internal import CZstd
+import Foundation
+
+/// zstd compression through libzstd. The only file that imports `CZstd`.
+package enum Zstd {
+  /// Compresses `data` into one zstd frame with a content checksum.
+  ///
+  /// - Parameters:
+  ///   - data: The bytes to compress.
+  ///   - level: The zstd level (1 fastest … 19 smallest).
+  ///   - threads: Worker threads libzstd may use (0 = single-threaded).
+  /// - Returns: The compressed frame.
+  /// - Throws: `WorkspaceError.compression` with libzstd's message.
+  package static func compress(_ data: Data, level: Int32 = 3, threads: Int32 = 0) throws -> Data {
+    guard let cctx = ZSTD_createCCtx() else { throw WorkspaceError.compression("out of memory") }
+    defer { ZSTD_freeCCtx(cctx) }
+    try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level))
+    try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))
+    if threads > 0 {
+      // Fails harmlessly on a libzstd built without multi-threading.
+      _ = ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, threads)
+    }
+    let bound = ZSTD_compressBound(data.count)
+    var out = Data(count: bound)
+    let written = try out.withUnsafeMutableBytes { dst in
+      try data.withUnsafeBytes { src in
+        try check(ZSTD_compress2(cctx, dst.baseAddress, bound, src.baseAddress, src.count))
+      }
+    }
+    out.count = written
+    return out
+  }
+
+  /// Decompresses a whole zstd stream (one or more frames), verifying checksums.
+  ///
+  /// - Parameters:
+  ///   - data: The compressed bytes.
+  ///   - limit: The most bytes the output may have; past it decompression stops.
+  /// - Returns: The decompressed bytes.
+  /// - Throws: `WorkspaceError.compression` for corrupt or truncated input,
+  ///   `WorkspaceError.decompressionLimit` when the output would exceed `limit`.
+  package static func decompress(_ data: Data, limit: Int = .max) throws -> Data {
+    var out = Data()
+    try decompressStream(data, limit: limit) { out.append($0) }
+    return out
+  }
+
+  /// Streams the decompressed bytes of `data` to `sink` in pieces.
+  package static func decompressStream(
+    _ data: Data, limit: Int = .max, sink: (Data) throws -> Void
+  ) throws {
+    guard let dctx = ZSTD_createDCtx() else { throw WorkspaceError.compression("out of memory") }
+    defer { ZSTD_freeDCtx(dctx) }
+    let chunkSize = ZSTD_DStreamOutSize()
+    var buffer = [UInt8](repeating: 0, count: chunkSize)
+    var total = 0
+    var hint = 0
+    try data.withUnsafeBytes { (src: UnsafeRawBufferPointer) in
+      var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
+      var outputFull = false
+      // Keep calling while input remains or the last call filled the buffer
+      // (libzstd may still hold decoded bytes).
+      while input.pos < input.size || outputFull {
+        let produced = try buffer.withUnsafeMutableBytes { dst -> Int in
+          var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
+          hint = try check(ZSTD_decompressStream(dctx, &output, &input))
+          return output.pos
+        }
+        outputFull = produced == chunkSize
+        total += produced
+        if total > limit { throw WorkspaceError.decompressionLimit(limit: limit) }
+        if produced > 0 { try sink(Data(buffer[0..<produced])) }
+      }
+    }
+    // A non-zero hint means the last frame is incomplete.
+    if hint != 0 { throw WorkspaceError.compression("truncated zstd stream") }
+  }
+
+  /// The version of the libzstd in use, e.g. "1.5.4".
+  package static var version: String { String(cString: ZSTD_versionString()) }
+
+  @discardableResult
+  private static func check(_ code: Int) throws -> Int {
+    if ZSTD_isError(code) != 0 {
+      throw WorkspaceError.compression(String(cString: ZSTD_getErrorName(code)))
+    }
+    return code
+  }
+}

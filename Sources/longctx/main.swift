@@ -1,0 +1,3 @@
+import LongctxCommands
+
+await Longctx.entry()

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+@testable import Workspace
+
+@Suite struct BlobStoreTests {
+  func makeWorkspace() throws -> (Workspace, URL) {
+    let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ws-\(UUID().uuidString)")
+    return (try Workspace(root: dir), dir)
+  }
+
+  @Test func storesOnceAndReadsBack() throws {
+    let (ws, dir) = try makeWorkspace()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let data = Data("hello, blobs".utf8)
+    let a = try ws.blobs.put(data)
+    let b = try ws.blobs.put(data)
+    #expect(a == b)
+    #expect(a == Hashing.sha256(data))
+    #expect(try ws.blobs.get(a) == data)
+  }
+
+  @Test func corruptBlobIsReported() throws {
+    let (ws, dir) = try makeWorkspace()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let hash = try ws.blobs.put(Data(repeating: 7, count: 10_000))
+    let file = dir.appendingPathComponent("blobs/\(hash.prefix(2))/\(hash).zst")
+    try Data("garbage".utf8).write(to: file)
+    #expect(throws: WorkspaceError.blobCorrupt(hash: hash)) { try ws.blobs.get(hash) }
+    #expect(throws: WorkspaceError.blobMissing(hash: String(repeating: "0", count: 64))) {
+      try ws.blobs.get(String(repeating: "0", count: 64))
+    }
+  }
+
+  @Test func secondLockOnAJobFails() throws {
+    let (ws, dir) = try makeWorkspace()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = ws.locksDirectory.appendingPathComponent("job.lock").path
+    let first = try FileLock(path: path)
+    // flock locks belong to open file descriptions, so a second open in the
+    // same process conflicts just as another process would.
+    #expect(throws: WorkspaceError.self) { try FileLock(path: path) }
+    withExtendedLifetime(first) {}
+  }
+
+  @Test func migrationsCreateTheSchema() throws {
+    let (ws, dir) = try makeWorkspace()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let tables = try ws.db.read { db in
+      try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    }
+    for t in ["document", "ingest_exception", "job", "plan", "source", "task", "token_count"] {
+      #expect(tables.contains(t))
+    }
+    let mode = try ws.db.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+    #expect(mode == "wal")
+  }
+}
