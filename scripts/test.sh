@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# README command 2: set up (idempotent), build, and run the whole test suite,
+# including the end-to-end tests of the real CLI with the real model.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+eval "$(bash scripts/setup.sh --env)"
+echo "[test] building (debug) with tests" >&2
+swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Wrapping)" >&2
+swift test --skip-build --parallel --num-workers 2 "$@"
