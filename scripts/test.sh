@@ -7,4 +7,4 @@ bash scripts/setup.sh
 eval "$(bash scripts/setup.sh --env)"
 echo "[test] building (debug) with tests" >&2
 swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Wrapping)" >&2
-swift test --skip-build --parallel --num-workers 2 "$@"
+swift test --skip-build "$@"
