@@ -57,6 +57,12 @@ let package = Package(
       ]),
     .executableTarget(name: "longctx", dependencies: ["LongctxCommands"], linkerSettings: rpath),
     .target(name: "_LongctxTestSupport", dependencies: ["Pipeline", "Workspace"]),
+    .executableTarget(
+      name: "longctx-bench",
+      dependencies: [
+        "Pipeline", "Segmenter", "Workspace", "_LongctxTestSupport",
+        .product(name: "Logging", package: "swift-log"),
+      ]),
 
     // MARK: Tests
     .testTarget(name: "WorkspaceTests", dependencies: ["Workspace"]),

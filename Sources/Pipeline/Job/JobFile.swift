@@ -26,7 +26,7 @@ public enum JobFile {
       throw PipelineError.jobInvalid(path: path, problems: ["the file must be a YAML mapping of keys"])
     }
     var r = Reader(path: path)
-    r.allow(top, at: "", keys: ["name", "inputs", "model", "generation", "question", "map", "reduce", "report"])
+    r.allow(top, at: "", keys: ["name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report"])
     let name = r.string(top, "name", required: true) ?? ""
     if !name.isEmpty, name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) == nil {
       r.problem("name", top["name"], "must use only letters, digits, '.', '_' and '-'")
@@ -84,10 +84,17 @@ public enum JobFile {
     if let rep { r.allow(rep, at: "report.", keys: ["path"]) }
     let reportPath = rep.flatMap { r.string($0, "path", at: "report.") }
 
+    let pl = r.mapping(top, "plan", required: false)
+    if let pl { r.allow(pl, at: "plan.", keys: ["collapse_repeats", "max_windows"]) }
+    let collapse = pl.flatMap { r.bool($0, "collapse_repeats", at: "plan.") } ?? true
+    let maxWindows = pl.flatMap { r.int($0, "max_windows", at: "plan.") }
+    if let maxWindows, maxWindows < 1 { r.problem("plan.max_windows", pl?["max_windows"], "must be at least 1") }
+
     if !r.problems.isEmpty { throw PipelineError.jobInvalid(path: path, problems: r.problems) }
     return JobSpec(
       name: name, inputs: inputs, model: model, generation: generation,
       question: r.string(top, "question"), map: map, reduce: reduce, reportPath: reportPath,
+      collapseRepeats: collapse, maxWindows: maxWindows,
       baseDirectory: baseDirectory)
   }
 
@@ -139,6 +146,15 @@ public enum JobFile {
       guard let node = map[key] else { return nil }
       guard let v = node.int else {
         problem(prefix + key, node, "must be a whole number, not '\(node.string ?? "a collection")'")
+        return nil
+      }
+      return v
+    }
+
+    mutating func bool(_ map: Node.Mapping, _ key: String, at prefix: String = "") -> Bool? {
+      guard let node = map[key] else { return nil }
+      guard let v = node.bool else {
+        problem(prefix + key, node, "must be true or false, not '\(node.string ?? "a collection")'")
         return nil
       }
       return v

@@ -1,4 +1,5 @@
 import Foundation
+import Segmenter
 
 /// A job file: what to read, which model, and the map/reduce prompts.
 ///
@@ -15,6 +16,10 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var reduce: PromptSpec
   /// The Markdown report's path, relative to the job file's directory.
   public var reportPath: String?
+  /// Collapse repeated log lines into counts (default true).
+  public var collapseRepeats: Bool = true
+  /// Keep only the highest-priority chunks that fill this many windows.
+  public var maxWindows: Int?
   /// The directory relative paths resolve against (the job file's directory).
   public var baseDirectory: String
 
@@ -47,5 +52,10 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public struct PromptSpec: Sendable, Hashable, Codable {
     /// The template; see `PromptTemplate` for its variables.
     public var prompt: String
+  }
+
+  /// The planning options this job asks for.
+  public var planOptions: PlanOptions {
+    PlanOptions(collapseRepeats: collapseRepeats, question: question, maxWindows: maxWindows)
   }
 }

@@ -80,14 +80,9 @@ public final class JobRunner: @unchecked Sendable {
     progress(.ingested(ingest))
     guard !ingest.files.isEmpty else { throw PipelineError.noInputs(job: spec.name) }
 
-    // Budget: the context less the map prompt without its window, the output, and a margin.
-    let emptyMap = PromptTemplate.fill(spec.map.prompt, mapValues(window: "", sources: "", number: 1, count: 1))
-    let reserved = try counter.count(emptyMap) + spec.generation.maxTokens + 16
-    let budget = spec.model.context - reserved
-    guard budget > 64 else {
-      throw PipelineError.windowTooSmall(job: spec.name, reserved: reserved, context: spec.model.context)
-    }
-    let plan = try Planner(workspace: workspace, counter: counter).plan(files: ingest.files, budget: budget)
+    let budget = try Self.windowBudget(spec, counter: counter)
+    let plan = try Planner(workspace: workspace, counter: counter).plan(
+      files: ingest.files, budget: budget, options: spec.planOptions)
     try PlanStore(workspace: workspace).save(plan, job: spec.name)
     summary.windows = plan.windows.count
     summary.planTokens = plan.totalTokens
@@ -142,6 +137,22 @@ public final class JobRunner: @unchecked Sendable {
     return summary
   }
 
+  /// Tokens a window may hold: the context less the map prompt without its
+  /// window (sources listed at their longest), the output, and a margin.
+  ///
+  /// - Throws: `PipelineError.windowTooSmall` when nothing would fit.
+  public static func windowBudget(_ spec: JobSpec, counter: any TokenCounter) throws -> Int {
+    let values = ["window": "", "sources": "", "question": spec.question ?? "", "job": spec.name,
+                  "window_number": "9999", "window_count": "9999"]
+    let reserved = try counter.count(PromptTemplate.fill(spec.map.prompt, values)) + spec.generation.maxTokens + 16
+    let budget = spec.model.context - reserved
+    guard budget > 64 else {
+      throw PipelineError.windowTooSmall(job: spec.name, reserved: reserved, context: spec.model.context)
+    }
+    // {{sources}} repeats each chunk's locator: give it the same room again.
+    return spec.map.prompt.contains("{{sources}}") ? budget * 4 / 5 : budget
+  }
+
   // MARK: - Tasks
 
   private func mapValues(window: String, sources: String, number: Int, count: Int) -> [String: String] {
@@ -172,8 +183,7 @@ public final class JobRunner: @unchecked Sendable {
     let locatorJSON = String(decoding: (try? JSONEncoder().encode(locators)) ?? Data("[]".utf8), as: UTF8.self)
     return TaskRecord(
       id: TaskStore.taskID(job: spec.name, kind: kind, level: level, inputHash: inputHash), job: spec.name,
-      kind: kind, level: level, ordinal: ordinal, current: true, state: .pending, attempts: 0,
-      inputHash: inputHash, locators: locatorJSON)
+      kind: kind, level: level, ordinal: ordinal, inputHash: inputHash, locators: locatorJSON)
   }
 
   /// Groups outputs so each reduce prompt fits the context (fan-in ≥ 2).

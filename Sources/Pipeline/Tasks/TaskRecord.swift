@@ -37,6 +37,20 @@ public struct TaskRecord: Codable, FetchableRecord, PersistableRecord, Sendable,
   public var finishedAt: Double?
   public var durationMs: Double?
 
+  /// A new pending, current task.
+  public init(id: String, job: String, kind: String, level: Int, ordinal: Int, inputHash: String, locators: String) {
+    self.id = id
+    self.job = job
+    self.kind = kind
+    self.level = level
+    self.ordinal = ordinal
+    self.current = true
+    self.state = .pending
+    self.attempts = 0
+    self.inputHash = inputHash
+    self.locators = locators
+  }
+
   /// The decoded locator strings.
   public var locatorList: [String] {
     (try? JSONDecoder().decode([String].self, from: Data(locators.utf8))) ?? []

@@ -13,6 +13,10 @@ public struct Chunk: Codable, Hashable, Sendable {
   public var tokens: Int
   /// Log severity, where recognised.
   public var severity: String?
+  /// Priority score (higher first when windows are capped).
+  public var score: Double?
+  /// Why the chunk scored as it did.
+  public var reasons: [String]?
 }
 
 /// One context window: chunks in source order, within the budget.
@@ -37,6 +41,8 @@ public struct Plan: Codable, Sendable {
   public var windows: [Window]
   /// Chunks not placed in any window, with the reason.
   public var leftOut: [LeftOut]
+  /// Log lines collapsed into "N more lines like …" notes.
+  public var collapsedLines: Int = 0
 
   public struct LeftOut: Codable, Hashable, Sendable {
     public var locator: Locator

@@ -26,20 +26,39 @@ public struct Planner: Sendable {
   ///   - budget: The most tokens one window may hold.
   /// - Returns: A deterministic plan.
   /// - Throws: `SegmenterError.budgetTooSmall` when a single line cannot fit.
-  public func plan(files: [IngestedFile], budget: Int) throws -> Plan {
+  public func plan(files: [IngestedFile], budget: Int, options: PlanOptions = PlanOptions()) throws -> Plan {
     guard budget > 16 else { throw SegmenterError.budgetTooSmall(budget: budget) }
     var chunks: [Chunk] = []
+    var collapsedLines = 0
+    let templates = LogTemplates()
     for file in files {
+      let isLog = try options.collapseRepeats && corpus.kind(ofDocument: file.documentHash) == .log
+      var seen: [String: Int] = [:]
       for section in try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath) {
+        var text = section.text
+        if isLog, let first = section.locator.lineStart {
+          let lines = section.text.split(separator: "\n", omittingEmptySubsequences: false)
+          let result = templates.collapse(lines, firstLine: first, seen: &seen)
+          text = result.text
+          collapsedLines += result.collapsed
+        }
         chunks.append(
           Chunk(
             documentHash: file.documentHash, locator: section.locator,
-            text: Self.render(section.locator, section.text), tokens: 0, severity: section.severity))
+            text: Self.render(section.locator, text), tokens: 0, severity: section.severity))
       }
     }
     var leftOut: [Plan.LeftOut] = []
     chunks = try count(chunks)
     chunks = try chunks.flatMap { try split($0, budget: budget, leftOut: &leftOut) }
+    let scores = Scorer(question: options.question).score(chunks)
+    for i in chunks.indices {
+      chunks[i].score = scores[i].0
+      chunks[i].reasons = scores[i].1
+    }
+    if let maxWindows = options.maxWindows {
+      chunks = keepByPriority(chunks, capacity: maxWindows * budget * 9 / 10, leftOut: &leftOut)
+    }
 
     var windows: [Window] = []
     var current: [Chunk] = []
@@ -60,7 +79,35 @@ public struct Planner: Sendable {
       parts: [String(budget), counter.vocabularyID] + windows.flatMap { w in w.chunks.map { "\($0.locator)|\($0.tokens)|\(Hashing.sha256($0.text))" } + ["|"] })
     return Plan(
       id: id, budget: budget, vocabulary: counter.vocabularyID, exactTokens: counter.isExact,
-      windows: windows, leftOut: leftOut)
+      windows: windows, leftOut: leftOut, collapsedLines: collapsedLines)
+  }
+
+  /// Keeps the highest-scoring chunks that fit `capacity` tokens, in source order;
+  /// the rest are left out with their score and the cut-off.
+  private func keepByPriority(_ chunks: [Chunk], capacity: Int, leftOut: inout [Plan.LeftOut]) -> [Chunk] {
+    let total = chunks.reduce(0) { $0 + $1.tokens + Self.seamTokens }
+    guard total > capacity else { return chunks }
+    // Stable: equal scores keep earlier chunks first.
+    let ranked = chunks.indices.sorted { (chunks[$0].score ?? 0, -$0) > (chunks[$1].score ?? 0, -$1) }
+    var used = 0
+    var keep = Set<Int>()
+    var cutoff = Double.infinity
+    for i in ranked {
+      let cost = chunks[i].tokens + Self.seamTokens
+      if used + cost <= capacity {
+        used += cost
+        keep.insert(i)
+        cutoff = min(cutoff, chunks[i].score ?? 0)
+      }
+    }
+    for i in chunks.indices where !keep.contains(i) {
+      let why = (chunks[i].reasons ?? []).joined(separator: "; ")
+      leftOut.append(.init(
+        locator: chunks[i].locator,
+        reason: String(format: "priority %.2f below the cut-off %.2f of max_windows%@", chunks[i].score ?? 0, cutoff,
+                       why.isEmpty ? "" : " (\(why))")))
+    }
+    return chunks.indices.filter { keep.contains($0) }.map { chunks[$0] }
   }
 
   /// A chunk's text in a window: a header naming its locator, then its text.
@@ -80,6 +127,9 @@ public struct Planner: Sendable {
     if chunk.tokens <= budget { return [chunk] }
     let body = chunk.text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
     let lines = Array(body)
+    // Collapsed log text no longer maps line-for-line onto the file: keep the
+    // parent's (covering) locator for the halves.
+    let exactLines = chunk.locator.lineStart.map { chunk.locator.lineEnd! - $0 + 1 == lines.count } ?? false
     guard lines.count > 1 else {
       leftOut.append(.init(locator: chunk.locator, reason: "a single line of \(chunk.tokens) tokens exceeds the budget of \(budget)"))
       return []
@@ -88,7 +138,7 @@ public struct Planner: Sendable {
     var parts: [Chunk] = []
     for (range, lineSlice) in [(0..<mid, lines[0..<mid]), (mid..<lines.count, lines[mid..<lines.count])] {
       var locator = chunk.locator
-      if let start = chunk.locator.lineStart {
+      if exactLines, let start = chunk.locator.lineStart {
         locator.lineStart = start + range.lowerBound
         locator.lineEnd = start + range.upperBound - 1
       }
@@ -98,6 +148,22 @@ public struct Planner: Sendable {
       parts.append(part)
     }
     return try count(parts).flatMap { try split($0, budget: budget, leftOut: &leftOut) }
+  }
+}
+
+/// Choices that shape a plan besides the budget.
+public struct PlanOptions: Sendable, Hashable {
+  /// Collapse repeated log lines (same Drain-style template) beyond a few occurrences.
+  public var collapseRepeats: Bool
+  /// The job's question, for relevance scores.
+  public var question: String?
+  /// Keep only the highest-priority chunks that fill this many windows.
+  public var maxWindows: Int?
+
+  public init(collapseRepeats: Bool = true, question: String? = nil, maxWindows: Int? = nil) {
+    self.collapseRepeats = collapseRepeats
+    self.question = question
+    self.maxWindows = maxWindows
   }
 }
 

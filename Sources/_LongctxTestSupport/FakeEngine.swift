@@ -1,0 +1,34 @@
+import Foundation
+import Pipeline
+
+/// A fast, deterministic engine for tests where the engine is not the subject.
+///
+/// Its output names the request's first locator-like line and a hash of the
+/// prompt, so outputs change exactly when prompts change.
+public final class FakeEngine: Engine, @unchecked Sendable {
+  public let name = "fake"
+  public let modelIdentity = "fake-model"
+  private let lock = NSLock()
+  private var _calls = 0
+  /// Errors to throw on the next calls, in order.
+  public var script: [EngineError] = []
+
+  public init(script: [EngineError] = []) { self.script = script }
+
+  /// How many times `generate` was called.
+  public var calls: Int { lock.withLock { _calls } }
+
+  public func generate(_ request: GenerationRequest) async throws -> GenerationResult {
+    let scripted: EngineError? = lock.withLock {
+      _calls += 1
+      return script.isEmpty ? nil : script.removeFirst()
+    }
+    if let scripted { throw scripted }
+    let prompt = request.prefix + request.suffix
+    var h: UInt64 = 1469598103934665603
+    for b in prompt.utf8 { h = (h ^ UInt64(b)) &* 1099511628211 }
+    let firstSource = prompt.split(separator: "\n").first { $0.hasPrefix("[") && $0.contains("#") } ?? "[none]"
+    return GenerationResult(
+      text: "summary \(String(h, radix: 16)) of \(firstSource)", promptTokens: prompt.utf8.count / 4, outputTokens: 8)
+  }
+}
