@@ -1,0 +1,58 @@
+import Foundation
+import Pipeline
+import Testing
+
+@Suite struct JobFileTests {
+  static let base = """
+    name: j
+    inputs: [a]
+    model:
+      context: 4096
+    map:
+      prompt: "{{window}}"
+    reduce:
+      prompt: "{{outputs}}"
+    """
+
+  func problems(_ yaml: String) -> [String] {
+    do {
+      _ = try JobFile.parse(yaml, path: "j.yaml", baseDirectory: "/tmp")
+      return []
+    } catch PipelineError.jobInvalid(_, let problems) {
+      return problems
+    } catch {
+      return ["\(error)"]
+    }
+  }
+
+  @Test func validJobHasDefaults() throws {
+    let spec = try JobFile.parse(Self.base, path: "j.yaml", baseDirectory: "/tmp")
+    #expect(spec.model.engine == "llama")
+    #expect(spec.generation.maxTokens == 256)
+    #expect(spec.generation.temperature == 0)
+  }
+
+  @Test(arguments: [
+    ("model:\n  context: 4096", "model:\n  context: 4096\n  contxt: 1", "model.contxt (line 5): unknown key"),
+    ("context: 4096", "context: [1]", "model.context (line 4): must be a whole number"),
+    ("name: j", "name: has space", "name (line 1): must use only letters"),
+    ("prompt: \"{{outputs}}\"", "prompt: \"{{outputs}} {{nope}}\"", "reduce.prompt (line 8): uses unknown variables {{nope}}"),
+    ("inputs: [a]\n", "", "inputs: is required"),
+  ])
+  func problemsNameKeyAndLine(original: String, replacement: String, expected: String) {
+    let found = problems(Self.base.replacingOccurrences(of: original, with: replacement))
+    #expect(found.contains { $0.hasPrefix(expected) }, "got \(found)")
+  }
+
+  @Test func openAIRequiresABaseURL() {
+    let found = problems(Self.base.replacingOccurrences(of: "context: 4096", with: "context: 4096\n  engine: openai"))
+    #expect(found.contains { $0.hasPrefix("model.base_url") })
+  }
+
+  @Test func templateSplitsAfterTheWindow() {
+    let (prefix, suffix) = PromptTemplate.render(
+      "Read:\n{{window}}\nQ: {{question}}", values: ["window": "W", "question": "why"], splitAfter: "window")
+    #expect(prefix == "Read:\nW")
+    #expect(suffix == "\nQ: why")
+  }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Ingest
+import Logging
+import Segmenter
+import Testing
+import Workspace
+import _LongctxTestSupport
+
+@Suite struct PlannerTests {
+  func ingest(_ tmp: TemporaryDirectory, _ ws: Workspace) async throws -> [IngestedFile] {
+    try await Ingestor(workspace: ws, logger: Logger(label: "t")).ingest(
+      inputs: ["docs"], options: IngestOptions(base: tmp.url)).files
+  }
+
+  func corpus(_ tmp: TemporaryDirectory) throws {
+    try tmp.write("docs/a.log", (1...300).map { "2026-01-01T00:00:\(String(format: "%02d", $0 % 60))Z INFO line \($0) of a" }.joined(separator: "\n") + "\n")
+    try tmp.write("docs/b.md", "# Title\n\n" + (1...80).map { "Paragraph \($0) has some words in it." }.joined(separator: "\n") + "\n")
+    try tmp.write("docs/c.py", (1...50).map { "def f\($0)():\n    return \($0)\n" }.joined(separator: "\n"))
+  }
+
+  @Test(arguments: [120, 300, 1000, 100_000])
+  func noWindowIsOverBudgetAndEveryLineIsPlacedOnceInOrder(budget: Int) async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    try corpus(tmp)
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    let files = try await ingest(tmp, ws)
+    let counter = EstimatedTokenCounter()
+    let plan = try Planner(workspace: ws, counter: counter).plan(files: files, budget: budget)
+    #expect(plan.leftOut.isEmpty)
+    for w in plan.windows {
+      #expect(w.tokens <= budget)
+      #expect(try counter.count(w.text) <= budget)
+    }
+    // Lines of each file appear exactly once, in source order.
+    var covered: [String: [ClosedRange<Int>]] = [:]
+    for loc in plan.windows.flatMap(\.locators) {
+      let s = try #require(loc.lineStart), e = try #require(loc.lineEnd)
+      covered[loc.path, default: []].append(s...e)
+    }
+    #expect(covered["docs/a.log"]?.first?.lowerBound == 1)
+    #expect(covered["docs/a.log"]?.last?.upperBound == 300)
+    for ranges in covered.values {
+      for (x, y) in zip(ranges, ranges.dropFirst()) { #expect(y.lowerBound == x.upperBound + 1) }
+    }
+    // Documents stay contiguous: once a file's chunks end, it does not reappear.
+    let order = plan.windows.flatMap(\.locators).map(\.path)
+    var finished = Set<String>()
+    for (p, next) in zip(order, order.dropFirst()) where p != next {
+      #expect(!finished.contains(next))
+      finished.insert(p)
+    }
+  }
+
+  @Test func planIsDeterministicAndReplanningHitsTheTokenCache() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    try corpus(tmp)
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    let files = try await ingest(tmp, ws)
+    let counting = CountingCounter()
+    let a = try Planner(workspace: ws, counter: counting).plan(files: files, budget: 400)
+    let calls = counting.calls
+    let b = try Planner(workspace: ws, counter: counting).plan(files: files, budget: 400)
+    #expect(a.id == b.id)
+    #expect(a.windows == b.windows)
+    #expect(calls > 0)
+    #expect(counting.calls == calls, "re-planning must not re-tokenize")
+  }
+
+  @Test func aChunkLargerThanAWindowIsSplitAtLineBoundaries() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    // One 40-line paragraph with no blank lines: a single section.
+    try tmp.write("docs/big.txt", (1...40).map { "line \($0) " + String(repeating: "word ", count: 10) }.joined(separator: "\n") + "\n")
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    let files = try await ingest(tmp, ws)
+    let plan = try Planner(workspace: ws, counter: EstimatedTokenCounter()).plan(files: files, budget: 200)
+    #expect(plan.windows.count > 1)
+    for chunk in plan.windows.flatMap(\.chunks) {
+      let body = chunk.text.split(separator: "\n").dropFirst()
+      let first = try #require(body.first)
+      #expect(first.hasPrefix("line \(chunk.locator.lineStart!) "), "the locator matches the chunk's first line")
+      #expect(body.count == chunk.locator.lineEnd! - chunk.locator.lineStart! + 1)
+    }
+  }
+
+  @Test func repeatedLogLinesCostOneLineAndACount() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    var lines = (1...10_000).map { "2026-03-09T02:\(String(format: "%02d", $0 % 60)):00Z WARN retry \($0) for batch rotterdam-\($0): upstream timeout" }
+    lines.insert("2026-03-09T02:10:00Z ERROR db.pool: timeout acquiring connection", at: 5000)
+    try tmp.write("docs/app.log", lines.joined(separator: "\n") + "\n")
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    let files = try await ingest(tmp, ws)
+    let planner = Planner(workspace: ws, counter: EstimatedTokenCounter())
+    let collapsed = try planner.plan(files: files, budget: 100_000)
+    let full = try planner.plan(files: files, budget: 100_000, options: PlanOptions(collapseRepeats: false))
+    #expect(collapsed.collapsedLines == 10_000 - 3)
+    #expect(collapsed.totalTokens * 5 < full.totalTokens)
+    let text = collapsed.windows.map(\.text).joined(separator: "\n")
+    #expect(text.contains("ERROR db.pool"), "the one distinct line survives")
+    #expect(text.contains("more lines like: <*> WARN retry <*> for batch <*> upstream timeout"))
+    // Locators still cover the whole file.
+    #expect(collapsed.windows.flatMap(\.locators).last?.lineEnd == 10_001)
+  }
+
+  @Test func maxWindowsKeepsTheMostRelevantChunks() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    for i in 0..<20 {
+      try tmp.write("docs/n\(String(format: "%02d", i)).txt", "Routine note \(i) about lunch menus and parking.\n")
+    }
+    try tmp.write("docs/n07.txt", "Breach notification: the provider must notify within forty-eight hours.\n")
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    let files = try await ingest(tmp, ws)
+    let plan = try Planner(workspace: ws, counter: EstimatedTokenCounter()).plan(
+      files: files, budget: 60, options: PlanOptions(question: "breach notification deadline", maxWindows: 1))
+    #expect(plan.windows.count == 1)
+    #expect(plan.windows[0].locators.contains { $0.path == "docs/n07.txt" })
+    #expect(!plan.leftOut.isEmpty)
+    #expect(plan.leftOut.allSatisfy { $0.reason.contains("below the cut-off") })
+  }
+
+  @Test func aSingleLineOverBudgetIsLeftOutWithAReason() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    try tmp.write("docs/long.txt", String(repeating: "x", count: 3000) + "\n")
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    let files = try await ingest(tmp, ws)
+    let plan = try Planner(workspace: ws, counter: EstimatedTokenCounter()).plan(files: files, budget: 100)
+    #expect(plan.windows.isEmpty)
+    #expect(plan.leftOut.count == 1)
+    #expect(plan.leftOut[0].reason.contains("exceeds the budget"))
+  }
+}
+
+/// Counts how often it is asked, to prove caching.
+final class CountingCounter: TokenCounter, @unchecked Sendable {
+  private let lock = NSLock()
+  private var _calls = 0
+  var calls: Int { lock.withLock { _calls } }
+  var vocabularyID: String { "counting" }
+  var isExact: Bool { false }
+  func count(_ text: String) throws -> Int {
+    lock.withLock { _calls += 1 }
+    return text.utf8.count / 3 + 1
+  }
+}
