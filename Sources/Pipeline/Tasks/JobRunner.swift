@@ -75,40 +75,12 @@ public final class JobRunner: @unchecked Sendable {
   public func run() async throws -> RunSummary {
     let started = Date()
     var summary = RunSummary(job: spec.name)
-    let ingest = try await Ingestor(workspace: workspace, logger: logger).ingest(
-      inputs: spec.inputs, options: IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory)))
-    progress(.ingested(ingest))
-    guard !ingest.files.isEmpty else { throw PipelineError.noInputs(job: spec.name) }
-
-    // Budget: the context less the map prompt without its window, the output, and a margin.
-    let emptyMap = PromptTemplate.fill(spec.map.prompt, mapValues(window: "", sources: "", number: 1, count: 1))
-    let reserved = try counter.count(emptyMap) + spec.generation.maxTokens + 16
-    let budget = spec.model.context - reserved
-    guard budget > 64 else {
-      throw PipelineError.windowTooSmall(job: spec.name, reserved: reserved, context: spec.model.context)
-    }
-    let plan = try Planner(workspace: workspace, counter: counter).plan(files: ingest.files, budget: budget)
-    try PlanStore(workspace: workspace).save(plan, job: spec.name)
+    let prepared = try await prepare()
+    let plan = prepared.plan
     summary.windows = plan.windows.count
     summary.planTokens = plan.totalTokens
     summary.exactTokens = plan.exactTokens
-    progress(.planned(windows: plan.windows.count, tokens: plan.totalTokens, budget: budget, exact: plan.exactTokens))
-
-    try store.recoverLeases(job: spec.name)
-    try store.resetFailed(job: spec.name)
-
-    // Map level.
-    let mapTasks = plan.windows.map { window -> (TaskRecord, GenerationRequest) in
-      let values = mapValues(
-        window: window.text, sources: window.locators.map(\.description).joined(separator: "\n"),
-        number: window.ordinal + 1, count: plan.windows.count)
-      let (prefix, suffix) = PromptTemplate.render(spec.map.prompt, values: values, splitAfter: "window")
-      let request = makeRequest(prefix: prefix, suffix: suffix)
-      let task = makeTask(kind: "map", level: 0, ordinal: window.ordinal, request: request,
-                          locators: Citations.compact(window.locators).map(\.description))
-      return (task, request)
-    }
-    try store.install(job: spec.name, kind: "map", level: 0, tasks: mapTasks.map(\.0))
+    let mapTasks = prepared.mapTasks
     var outputs = try await execute(level: 0, kind: "map", tasks: mapTasks, summary: &summary)
 
     // Reduce tree: each level groups the previous outputs so every prompt fits.
@@ -140,6 +112,53 @@ public final class JobRunner: @unchecked Sendable {
                     summary.failed > 0 ? "finished-with-failures" : "done", Date().timeIntervalSince1970])
     }
     return summary
+  }
+
+  /// The job's map level, installed but not run: what `export-batch` sends elsewhere.
+  public struct PreparedJob: Sendable {
+    /// The plan the map tasks come from.
+    public var plan: Plan
+    /// Window budget in tokens.
+    public var budget: Int
+    /// Every current map task with its request, in window order; some may already be done.
+    public var mapTasks: [(TaskRecord, GenerationRequest)]
+  }
+
+  /// Ingests, plans and installs the map tasks without running anything.
+  ///
+  /// - Throws: `PipelineError.noInputs` or `.windowTooSmall`; ingest and plan errors.
+  public func prepare() async throws -> PreparedJob {
+    let ingest = try await Ingestor(workspace: workspace, logger: logger).ingest(
+      inputs: spec.inputs, options: IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory)))
+    progress(.ingested(ingest))
+    guard !ingest.files.isEmpty else { throw PipelineError.noInputs(job: spec.name) }
+
+    // Budget: the context less the map prompt without its window, the output, and a margin.
+    let emptyMap = PromptTemplate.fill(spec.map.prompt, mapValues(window: "", sources: "", number: 1, count: 1))
+    let reserved = try counter.count(emptyMap) + spec.generation.maxTokens + 16
+    let budget = spec.model.context - reserved
+    guard budget > 64 else {
+      throw PipelineError.windowTooSmall(job: spec.name, reserved: reserved, context: spec.model.context)
+    }
+    let plan = try Planner(workspace: workspace, counter: counter).plan(files: ingest.files, budget: budget)
+    try PlanStore(workspace: workspace).save(plan, job: spec.name)
+    progress(.planned(windows: plan.windows.count, tokens: plan.totalTokens, budget: budget, exact: plan.exactTokens))
+
+    try store.recoverLeases(job: spec.name)
+    try store.resetFailed(job: spec.name)
+
+    let mapTasks = plan.windows.map { window -> (TaskRecord, GenerationRequest) in
+      let values = mapValues(
+        window: window.text, sources: window.locators.map(\.description).joined(separator: "\n"),
+        number: window.ordinal + 1, count: plan.windows.count)
+      let (prefix, suffix) = PromptTemplate.render(spec.map.prompt, values: values, splitAfter: "window")
+      let request = makeRequest(prefix: prefix, suffix: suffix)
+      let task = makeTask(kind: "map", level: 0, ordinal: window.ordinal, request: request,
+                          locators: Citations.compact(window.locators).map(\.description))
+      return (task, request)
+    }
+    try store.install(job: spec.name, kind: "map", level: 0, tasks: mapTasks.map(\.0))
+    return PreparedJob(plan: plan, budget: budget, mapTasks: mapTasks)
   }
 
   // MARK: - Tasks
