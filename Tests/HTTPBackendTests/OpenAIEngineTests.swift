@@ -43,7 +43,7 @@ func json(_ status: Int, _ object: [String: Any], headers: [String: String] = [:
   HTTPResponse(status: status, headers: headers, body: (try? JSONSerialization.data(withJSONObject: object)) ?? Data())
 }
 
-let completion: [String: Any] = ["choices": [["text": "hello"]], "usage": ["prompt_tokens": 5, "completion_tokens": 1]]
+nonisolated(unsafe) let completion: [String: Any] = ["choices": [["text": "hello"]], "usage": ["prompt_tokens": 5, "completion_tokens": 1]]
 let request = GenerationRequest(prefix: "a", suffix: "b", maxTokens: 4)
 
 @Suite struct OpenAIEngineTests {
