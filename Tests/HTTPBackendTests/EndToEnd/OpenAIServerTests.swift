@@ -123,7 +123,7 @@ import _LongctxTestSupport
     defer { f.dir.remove() }
     let firstDone = Flag()
     let (_, wait) = try CLI.start(
-      ["run", f.job, "--json", "--workspace", f.workspace], env: ["LONGCTX_TEST_KEY": Self.key],
+      ["run", f.job, "--workspace", f.workspace], env: ["LONGCTX_TEST_KEY": Self.key],
       onStderr: { text in if text.contains("map 1/") || text.contains("map 2/") { firstDone.set() } })
     let deadline = Date().addingTimeInterval(60)
     while !firstDone.value && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
