@@ -55,11 +55,14 @@ reduce: {prompt: "Summaries:\n{{outputs}}\nOverall summary:"}
 report: {path: report.md}
 YAML
 
-# Raw client on the exported map requests.
+# The exported map requests, for the raw client (same plan: both count with /tokenize).
 start_server
 "$BIN" export-batch "$WORK/job.yaml" -o "$WORK/tasks.jsonl" --workspace "$WORK/ws-export" -q
-stop_server; start_server
-RAW=$(python3 - "$WORK/tasks.jsonl" "$PORT" <<'PY'
+stop_server
+
+raw_phase() {  # prints: requests prompt_tokens output_tokens seconds
+  start_server
+  python3 - "$WORK/tasks.jsonl" "$PORT" <<'PY'
 import json, sys, time, threading, urllib.request, queue
 lines = [json.loads(l) for l in open(sys.argv[1])]
 port = sys.argv[2]
@@ -82,25 +85,39 @@ for th in threads: th.start()
 for th in threads: th.join()
 print(len(lines), totals["prompt"], totals["output"], time.time() - t)
 PY
-)
-stop_server
+  stop_server
+}
 
-# longctx, whole job.
-start_server
-T0=$(date +%s.%N)
-"$BIN" run "$WORK/job.yaml" --workspace "$WORK/ws-run" --json -q >"$WORK/summary.json"
-T1=$(date +%s.%N)
-stop_server
+longctx_phase() {  # whole job in a fresh workspace; prints: requests prompt_tokens output_tokens seconds
+  start_server
+  rm -rf "$WORK/ws-run"
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$BIN" run "$WORK/job.yaml" --workspace "$WORK/ws-run" --json -q >"$WORK/summary.json"
+  t1=$(date +%s.%N)
+  stop_server
+  python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["executed"], s["promptTokens"], s["outputTokens"], float(sys.argv[3])-float(sys.argv[2]))' \
+    "$WORK/summary.json" "$t0" "$t1"
+}
 
-python3 - "$RAW" "$WORK/summary.json" "$T0" "$T1" <<'PY'
-import json, sys
-n, rp, ro, rs = sys.argv[1].split(); n, rp, ro, rs = int(n), int(rp), int(ro), float(rs)
-s = json.load(open(sys.argv[2])); t = float(sys.argv[4]) - float(sys.argv[3])
-lp, lo = s["promptTokens"], s["outputTokens"]
-raw_tps, lc_tps = (rp + ro) / rs, (lp + lo) / t
-print(f"| client | requests | prompt tok | output tok | seconds | tokens/s |")
-print(f"|---|---:|---:|---:|---:|---:|")
-print(f"| raw python (4 threads, map requests) | {n} | {rp} | {ro} | {rs:.1f} | {raw_tps:.1f} |")
-print(f"| longctx run (concurrency 4, map+reduce) | {s['executed']} | {lp} | {lo} | {t:.1f} | {lc_tps:.1f} |")
-print(f"\nratio longctx/raw (tokens/s): {lc_tps / raw_tps:.2f}")
+# ABBA order, so load drift on a shared machine hits both sides alike.
+RESULTS=()
+RESULTS+=("raw $(raw_phase)")
+RESULTS+=("longctx $(longctx_phase)")
+RESULTS+=("longctx $(longctx_phase)")
+RESULTS+=("raw $(raw_phase)")
+
+python3 - "${RESULTS[@]}" <<'PY'
+import sys
+rows = [r.split() for r in sys.argv[1:]]
+print("| round | client | requests | prompt tok | output tok | seconds | tokens/s |")
+print("|---:|---|---:|---:|---:|---:|---:|")
+tot = {"raw": [0, 0.0], "longctx": [0, 0.0]}
+for i, (who, n, p, o, s) in enumerate(rows, 1):
+    tps = (int(p) + int(o)) / float(s)
+    tot[who][0] += int(p) + int(o); tot[who][1] += float(s)
+    label = "raw python, 4 threads, map requests" if who == "raw" else "longctx run, concurrency 4, map+reduce"
+    print(f"| {i} | {label} | {n} | {p} | {o} | {float(s):.1f} | {tps:.1f} |")
+raw = tot["raw"][0] / tot["raw"][1]; lc = tot["longctx"][0] / tot["longctx"][1]
+print(f"\nraw {raw:.1f} tokens/s, longctx {lc:.1f} tokens/s; ratio longctx/raw: {lc / raw:.2f}")
 PY

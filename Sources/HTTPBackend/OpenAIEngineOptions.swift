@@ -96,3 +96,19 @@ public struct OpenAIEngineOptions: Sendable {
     return parts.string ?? "(invalid URL)"
   }
 }
+
+extension OpenAIEngineOptions: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+  /// The settings with the URLs redacted and the key left out, safe for logs.
+  public var description: String {
+    "OpenAIEngineOptions(baseURLs: \(baseURLs.map(Self.redacted)), model: \(model), api: \(api.rawValue), apiKey: \(apiKey == nil ? "none" : "(set)"), timeout: \(timeout), concurrency: \(concurrency.map(String.init) ?? "unlimited"))"
+  }
+
+  /// Same as `description`: the key never appears in `debugPrint` or `dump`.
+  public var debugDescription: String { description }
+
+  /// A mirror without the key.
+  public var customMirror: Mirror {
+    Mirror(self, children: ["baseURLs": baseURLs.map(Self.redacted), "model": model, "api": api.rawValue,
+                            "hasAPIKey": hasAPIKey, "timeout": timeout, "concurrency": concurrency as Any])
+  }
+}

@@ -184,3 +184,42 @@ let request = GenerationRequest(prefix: "a", suffix: "b", maxTokens: 4)
     #expect(OpenAIEngine.retryAfterSeconds(value) == seconds)
   }
 }
+
+@Suite struct OpenAIJobKeysTests {
+  let yaml = """
+    name: j
+    inputs: [x]
+    model:
+      engine: openai
+      base_url: [http://a:1/v1/, "http://b:2/v1"]
+      name: m
+      api: chat
+      api_key_env: TEST_KEY_VAR
+      concurrency: 3
+      timeout: 9
+      context: 1024
+    map: {prompt: "{{window}}"}
+    reduce: {prompt: "{{outputs}}"}
+    """
+
+  @Test func readsTheServerKeys() throws {
+    let spec = try JobFile.parse(yaml, path: "j.yaml", baseDirectory: "/tmp")
+    let options = try OpenAIEngineOptions(spec: spec, environment: ["TEST_KEY_VAR": "sk-secret-123"])
+    #expect(options.baseURLs == ["http://a:1/v1", "http://b:2/v1"])
+    #expect(options.api == .chat && options.concurrency == 3 && options.timeout == 9 && options.contextTokens == 1024)
+    for text in ["\(options)", String(reflecting: options), "\(spec)"] { #expect(!text.contains("sk-secret-123")) }
+    var dumped = ""
+    dump(options, to: &dumped)
+    #expect(!dumped.contains("sk-secret-123"))
+  }
+
+  @Test func missingKeyVariableIsUnavailable() throws {
+    let spec = try JobFile.parse(yaml, path: "j.yaml", baseDirectory: "/tmp")
+    #expect(throws: EngineError.self) { try OpenAIEngineOptions(spec: spec, environment: [:]) }
+  }
+
+  @Test func rejectsAnUnknownAPI() {
+    let bad = yaml.replacingOccurrences(of: "api: chat", with: "api: responses")
+    #expect(throws: PipelineError.self) { try JobFile.parse(bad, path: "j.yaml", baseDirectory: "/tmp") }
+  }
+}
