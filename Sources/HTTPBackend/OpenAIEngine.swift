@@ -104,6 +104,11 @@ public final class OpenAIEngine: Engine, @unchecked Sendable {
     case .chat: body["messages"] = [["role": "user", "content": prompt]]
     }
     if !request.stop.isEmpty { body["stop"] = request.stop }
+    if let text = request.jsonSchema, let schema = try? JSONSerialization.jsonObject(with: Data(text.utf8)) {
+      // OpenAI, vLLM and llama.cpp (chat) read response_format; llama.cpp's completions read json_schema.
+      body["response_format"] = ["type": "json_schema", "json_schema": ["name": "output", "schema": schema]]
+      if llamaExtras { body["json_schema"] = schema }
+    }
     if llamaExtras {
       body["cache_prompt"] = true  // reuse the KV of a shared prefix across requests
       if let grammar = request.grammar { body["grammar"] = grammar }

@@ -138,6 +138,18 @@ let request = GenerationRequest(prefix: "a", suffix: "b", maxTokens: 4)
     #expect(fake.requests.first?.url.path == "/v1/chat/completions")
   }
 
+  @Test func jsonSchemaBecomesResponseFormat() throws {
+    var r = request
+    r.jsonSchema = #"{"type":"object","properties":{"risk":{"type":"string"}}}"#
+    let options = OpenAIEngineOptions(baseURLs: ["http://a/v1"], model: "m")
+    let body = OpenAIEngine.body(for: r, options: options, llamaExtras: true)
+    let format = try #require(body["response_format"] as? [String: Any])
+    #expect(format["type"] as? String == "json_schema")
+    #expect(((format["json_schema"] as? [String: Any])?["schema"] as? [String: Any])?["type"] as? String == "object")
+    #expect(body["json_schema"] != nil && body["cache_prompt"] as? Bool == true)
+    #expect(OpenAIEngine.body(for: request, options: options, llamaExtras: false)["response_format"] == nil)
+  }
+
   @Test func concurrencyLimitHolds() async throws {
     let fake = FakeTransport()
     fake.delay = 0.05

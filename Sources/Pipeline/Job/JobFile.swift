@@ -76,7 +76,7 @@ public enum JobFile {
 
     func prompt(_ key: String, variable: String) -> JobSpec.PromptSpec {
       guard let p = r.mapping(top, key, required: true) else { return .init(prompt: "") }
-      r.allow(p, at: "\(key).", keys: ["prompt"])
+      r.allow(p, at: "\(key).", keys: ["prompt", "json_schema"])
       let text = r.string(p, "prompt", at: "\(key).", required: true) ?? ""
       if !text.isEmpty && !text.contains("{{\(variable)}}") {
         r.problem("\(key).prompt", p["prompt"], "must contain {{\(variable)}}")
@@ -85,7 +85,11 @@ public enum JobFile {
       if !unknown.isEmpty {
         r.problem("\(key).prompt", p["prompt"], "uses unknown variables \(unknown.map { "{{\($0)}}" }.joined(separator: ", "))")
       }
-      return .init(prompt: text)
+      let schema = r.string(p, "json_schema", at: "\(key).")
+      if let schema, (try? JSONSerialization.jsonObject(with: Data(schema.utf8))) as? [String: Any] == nil {
+        r.problem("\(key).json_schema", p["json_schema"], "must be a JSON Schema object written as a JSON string")
+      }
+      return .init(prompt: text, jsonSchema: schema)
     }
     let map = prompt("map", variable: "window")
     let reduce = prompt("reduce", variable: "outputs")

@@ -53,5 +53,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public struct PromptSpec: Sendable, Hashable, Codable {
     /// The template; see `PromptTemplate` for its variables.
     public var prompt: String
+    /// A JSON Schema (JSON text) outputs must match, sent where the engine supports it.
+    public var jsonSchema: String? = nil
   }
 }

@@ -90,7 +90,7 @@ public final class JobRunner: @unchecked Sendable {
       let reduceTasks = groups.enumerated().map { (i, group) -> (TaskRecord, GenerationRequest) in
         let values = reduceValues(group)
         let (prefix, suffix) = PromptTemplate.render(spec.reduce.prompt, values: values, splitAfter: "outputs")
-        let request = makeRequest(prefix: prefix, suffix: suffix)
+        let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.reduce.jsonSchema)
         let locators = Citations.unique(group.flatMap(\.locatorList))
         return (makeTask(kind: "reduce", level: level, ordinal: i, request: request, locators: locators), request)
       }
@@ -152,7 +152,7 @@ public final class JobRunner: @unchecked Sendable {
         window: window.text, sources: window.locators.map(\.description).joined(separator: "\n"),
         number: window.ordinal + 1, count: plan.windows.count)
       let (prefix, suffix) = PromptTemplate.render(spec.map.prompt, values: values, splitAfter: "window")
-      let request = makeRequest(prefix: prefix, suffix: suffix)
+      let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.map.jsonSchema)
       let task = makeTask(kind: "map", level: 0, ordinal: window.ordinal, request: request,
                           locators: Citations.compact(window.locators).map(\.description))
       return (task, request)
@@ -177,17 +177,18 @@ public final class JobRunner: @unchecked Sendable {
             "question": spec.question ?? "", "job": spec.name]
   }
 
-  private func makeRequest(prefix: String, suffix: String) -> GenerationRequest {
+  private func makeRequest(prefix: String, suffix: String, jsonSchema: String?) -> GenerationRequest {
     GenerationRequest(
       prefix: prefix, suffix: suffix, maxTokens: spec.generation.maxTokens,
-      temperature: spec.generation.temperature, seed: spec.generation.seed, stop: spec.generation.stop)
+      temperature: spec.generation.temperature, seed: spec.generation.seed, stop: spec.generation.stop,
+      jsonSchema: jsonSchema)
   }
 
   private func makeTask(kind: String, level: Int, ordinal: Int, request: GenerationRequest, locators: [String]) -> TaskRecord {
     let inputHash = Hashing.sha256(parts: [
       modelKey, request.prefix, request.suffix, String(request.maxTokens), String(request.temperature),
       String(request.seed), request.stop.joined(separator: "\u{1}"), request.grammar ?? "",
-    ])
+    ] + (request.jsonSchema.map { ["json_schema", $0] } ?? []))  // absent: ids of older tasks unchanged
     let locatorJSON = String(decoding: (try? JSONEncoder().encode(locators)) ?? Data("[]".utf8), as: UTF8.self)
     return TaskRecord(
       id: TaskStore.taskID(job: spec.name, kind: kind, level: level, inputHash: inputHash), job: spec.name,
