@@ -31,7 +31,11 @@ final class LlamaServer: @unchecked Sendable {
     return (server, model)
   }
 
-  init(apiKey: String? = nil, slots: Int = 2, port: Int? = nil, logDirectory: URL) throws {
+  /// A GGUF other than `$LONGCTX_MODEL`, e.g. the chat model.
+  var model: String?
+
+  init(apiKey: String? = nil, slots: Int = 2, port: Int? = nil, model: String? = nil, logDirectory: URL) throws {
+    self.model = model
     self.port = try port ?? Self.freePort()
     self.apiKey = apiKey
     self.slots = slots
@@ -40,7 +44,8 @@ final class LlamaServer: @unchecked Sendable {
 
   /// Starts the server and waits until `/health` answers 200.
   func start() async throws {
-    let (binary, model) = try Self.paths()
+    let (binary, defaultModel) = try Self.paths()
+    let model = self.model ?? defaultModel
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
     var args = ["--host", "127.0.0.1", "--port", String(port), "-m", model, "-c", String(1024 * slots), "-np", String(slots),

@@ -101,6 +101,22 @@ import _LongctxTestSupport
     try f.expectKeyAbsent(also: [run, status])
   }
 
+  @Test func chatAPIWithAnInstructModel() async throws {
+    guard let smol = ProcessInfo.processInfo.environment["LONGCTX_SMOL_MODEL"], FileManager.default.fileExists(atPath: smol) else {
+      throw HarnessError("LONGCTX_SMOL_MODEL must name SmolLM2-135M-Instruct; run `eval \"$(bash scripts/setup.sh --env)\"` first")
+    }
+    let logs = try TemporaryDirectory()
+    defer { logs.remove() }
+    let server = try LlamaServer(apiKey: Self.key, model: smol, logDirectory: logs.url)
+    try await server.start()
+    let f = try Fixture(server: server, api: "chat")
+    defer { f.dir.remove() }
+    let run = try await f.longctx("run", f.job, "--json")
+    #expect(run.code == 0, "stderr: \(run.stderr)")
+    let s = try summary(run)
+    #expect(s.failed == 0 && s.executed == s.tasks && s.windows >= 3)
+  }
+
   @Test func wrongKeyExitsAsEngineUnavailable() async throws {
     let logs = try TemporaryDirectory()
     defer { logs.remove() }
