@@ -72,6 +72,7 @@ let package = Package(
     .testTarget(
       name: "LlamaBackendTests", dependencies: ["LlamaBackend", "_LongctxTestSupport"],
       linkerSettings: rpath),
+    .testTarget(name: "HTTPBackendTests", dependencies: ["HTTPBackend", "_LongctxTestSupport"]),
     .testTarget(
       name: "LongctxTests", dependencies: ["LongctxCommands", "_LongctxTestSupport"],
       linkerSettings: rpath),

@@ -1,127 +1,240 @@
 import Foundation
 import Pipeline
 
-#if canImport(FoundationNetworking)
-  import FoundationNetworking
-#endif
-
-/// Settings of an OpenAI-compatible backend.
-public struct OpenAIEngineOptions: Sendable {
-  /// Base URLs ending in `/v1`; requests rotate over them and fail over.
-  public var baseURLs: [String]
-  /// The model name sent with each request.
-  public var model: String
-  /// The API key, read from the environment variable the job names; never stored.
-  var apiKey: String?
-  /// Seconds before one request times out.
-  public var timeout: Double
-  /// Seconds an endpoint that failed is left out of the rotation.
-  public var benchSeconds: Double
-
-  public init(baseURLs: [String], model: String, apiKey: String? = nil, timeout: Double = 600, benchSeconds: Double = 30) {
-    self.baseURLs = baseURLs
-    self.model = model
-    self.apiKey = apiKey
-    self.timeout = timeout
-    self.benchSeconds = benchSeconds
-  }
-
-  /// Reads the options from a job's `model` section.
-  public init(spec: JobSpec) throws {
-    let urls = (spec.model.baseURL ?? "").split(separator: ",").map {
-      String($0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "/")))
-    }
-    var key: String?
-    if let env = spec.model.apiKeyEnv {
-      key = ProcessInfo.processInfo.environment[env]
-      if key == nil { throw EngineError.unavailable("the environment variable \(env) named by model.api_key_env is not set") }
-    }
-    self.init(baseURLs: urls, model: spec.model.name ?? "default", apiKey: key)
-  }
-}
-
 /// An OpenAI-compatible server (vLLM, SGLang, llama.cpp server, Ollama, hosted APIs)
-/// through `/v1/completions`, with failover across endpoints.
+/// through `/v1/completions` or `/v1/chat/completions`, load-balanced with failover
+/// across several endpoints and a cap on requests in flight.
 public final class OpenAIEngine: Engine, @unchecked Sendable {
+  /// The settings the engine was made with.
   public let options: OpenAIEngineOptions
-  public var name: String { "openai-compatible" }
-  public var modelIdentity: String { "openai:\(options.model)" }
-  private let session: URLSession
+  /// What the first reachable endpoint turned out to be.
+  public let server: ServerInfo
+  /// Names the engine kind.
+  public var name: String { "openai-compatible/\(options.api.rawValue)" }
+  /// The model as requested: API and model name (never the key or the URLs).
+  public var modelIdentity: String { Self.identity(options) }
+
+  private let transport: HTTPTransport
+  private let gate: AsyncGate?
   private let lock = NSLock()
   private var next = 0
   private var benchedUntil: [String: Date] = [:]
 
-  public init(options: OpenAIEngineOptions) async throws {
-    guard !options.baseURLs.isEmpty else { throw EngineError.unavailable("no base_url given") }
-    self.options = options
-    let config = URLSessionConfiguration.ephemeral
-    config.timeoutIntervalForRequest = options.timeout
-    config.timeoutIntervalForResource = options.timeout
-    session = URLSession(configuration: config)
+  /// The identity of outputs produced with `options`.
+  public static func identity(_ options: OpenAIEngineOptions) -> String {
+    "openai:\(options.api.rawValue):\(options.model)"
   }
 
+  /// Connects: asks the endpoints what they are and checks the job's context against theirs.
+  ///
+  /// - Parameters:
+  ///   - options: Endpoints, model, API and limits.
+  ///   - transport: How requests travel; tests inject a fake.
+  ///   - probe: Whether to ask the server for its context size and kind first.
+  /// - Throws: `EngineError.unavailable` when no endpoint answers, the key is refused,
+  ///   or `model.context` exceeds the server's context.
+  public init(options: OpenAIEngineOptions, transport: HTTPTransport? = nil, probe: Bool = true) async throws {
+    guard !options.baseURLs.isEmpty else { throw EngineError.unavailable("no model.base_url given") }
+    self.options = options
+    self.transport = transport ?? URLSessionTransport.make()
+    gate = options.concurrency.map { AsyncGate(limit: max(1, $0)) }
+    server = probe ? try await ServerInfo.probe(options: options, transport: self.transport) : ServerInfo()
+    if let limit = server.contextTokens, let wanted = options.contextTokens, wanted > limit {
+      throw EngineError.unavailable(
+        "model.context is \(wanted) tokens but the server's context per request is \(limit); lower model.context")
+    }
+  }
+
+  /// Generates one completion, trying other endpoints when one fails.
+  ///
+  /// - Throws: `EngineError.transient` for overload, 5xx and connection failures (with the
+  ///   server's Retry-After), `.permanent` for other 4xx with the server's message, and
+  ///   `.unavailable` when the server refuses the API key.
   public func generate(_ request: GenerationRequest) async throws -> GenerationResult {
-    let endpoint = pickEndpoint()
+    if let gate { await gate.acquire() }
+    defer { if let gate { Task { await gate.release() } } }
+    let body = try JSONSerialization.data(
+      withJSONObject: Self.body(for: request, options: options, llamaExtras: server.isLlamaCpp), options: [.sortedKeys])
+    var lastError = EngineError.transient("no endpoint was tried")
+    var retryAfter: Double?
+    for _ in 0..<options.baseURLs.count {
+      try Task.checkCancellation()
+      let endpoint = pickEndpoint()
+      let http = HTTPRequest(
+        method: "POST", url: try Self.url(endpoint + options.api.path), headers: options.headers, body: body,
+        timeout: options.timeout)
+      let response: HTTPResponse
+      do {
+        response = try await transport(http)
+      } catch is CancellationError {
+        throw EngineError.interrupted
+      } catch {
+        bench(endpoint, seconds: options.benchSeconds)
+        lastError = .transient("cannot reach \(OpenAIEngineOptions.redacted(endpoint)): \(Self.describe(error))")
+        continue
+      }
+      switch Self.classify(response, endpoint: endpoint) {
+      case .success:
+        return try Self.parseResult(response.body, api: options.api, endpoint: endpoint)
+      case .retry(let error, let after):
+        bench(endpoint, seconds: after ?? options.benchSeconds)
+        if let after { retryAfter = max(retryAfter ?? 0, after) }
+        lastError = error
+      case .fail(let error):
+        throw error
+      }
+    }
+    if case .transient(let message, _) = lastError { throw EngineError.transient(message, retryAfter: retryAfter) }
+    throw lastError
+  }
+
+  // MARK: - Wire format
+
+  /// The JSON body for `request`, the same for live requests and batch export.
+  ///
+  /// - Parameter llamaExtras: Adds llama.cpp-only fields (`cache_prompt`, `grammar`).
+  public static func body(for request: GenerationRequest, options: OpenAIEngineOptions, llamaExtras: Bool) -> [String: Any] {
+    let prompt = request.prefix + request.suffix
     var body: [String: Any] = [
-      "model": options.model, "prompt": request.prefix + request.suffix, "max_tokens": request.maxTokens,
-      "temperature": request.temperature, "seed": Int(request.seed), "stream": false,
-      "cache_prompt": true,  // llama.cpp server: reuse the KV of a shared prefix
+      "model": options.model, "max_tokens": request.maxTokens, "temperature": request.temperature,
+      "seed": Int(request.seed), "stream": false,
     ]
+    switch options.api {
+    case .completions: body["prompt"] = prompt
+    case .chat: body["messages"] = [["role": "user", "content": prompt]]
+    }
     if !request.stop.isEmpty { body["stop"] = request.stop }
-    if let grammar = request.grammar { body["grammar"] = grammar }
-    var http = URLRequest(url: URL(string: endpoint + "/completions")!)
-    http.httpMethod = "POST"
-    http.setValue("application/json", forHTTPHeaderField: "Content-Type")
-    if let key = options.apiKey { http.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-    http.httpBody = try JSONSerialization.data(withJSONObject: body)
-    let data: Data
-    let response: URLResponse
-    do {
-      (data, response) = try await session.data(for: http)
-    } catch {
-      bench(endpoint)
-      throw EngineError.transient("cannot reach \(endpoint): \(error.localizedDescription)")
+    if let text = request.jsonSchema, let schema = try? JSONSerialization.jsonObject(with: Data(text.utf8)) {
+      // OpenAI, vLLM and llama.cpp (chat) read response_format; llama.cpp's completions read json_schema.
+      body["response_format"] = ["type": "json_schema", "json_schema": ["name": "output", "schema": schema]]
+      if llamaExtras { body["json_schema"] = schema }
     }
-    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-    let message = Self.serverMessage(data)
-    if status == 429 || status >= 500 {
-      bench(endpoint)
-      let after = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After").flatMap(Double.init)
-      throw EngineError.transient("\(endpoint) answered \(status): \(message)", retryAfter: after)
+    if llamaExtras {
+      body["cache_prompt"] = true  // reuse the KV of a shared prefix across requests
+      if let grammar = request.grammar { body["grammar"] = grammar }
     }
-    guard status == 200 else { throw EngineError.permanent("\(endpoint) answered \(status): \(message)") }
-    guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-      let choices = json["choices"] as? [[String: Any]], let text = choices.first?["text"] as? String
-    else { throw EngineError.transient("\(endpoint) sent a response without choices[0].text") }
+    return body
+  }
+
+  /// The generated text and token usage of a 200 response body.
+  ///
+  /// - Throws: `EngineError.transient` when the body has no text where the API puts it.
+  public static func parseResult(_ data: Data, api: OpenAIAPI, endpoint: String = "the server") throws -> GenerationResult {
+    let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    let choice = (json?["choices"] as? [[String: Any]])?.first
+    let text: String? =
+      switch api {
+      case .completions: choice?["text"] as? String
+      case .chat: (choice?["message"] as? [String: Any])?["content"] as? String
+      }
+    guard let json, let text else {
+      let field = api == .chat ? "choices[0].message.content" : "choices[0].text"
+      throw EngineError.transient("\(OpenAIEngineOptions.redacted(endpoint)) sent a response without \(field)")
+    }
     let usage = json["usage"] as? [String: Any]
+    let details = usage?["prompt_tokens_details"] as? [String: Any]
+    let timings = json["timings"] as? [String: Any]
     return GenerationResult(
       text: text, promptTokens: usage?["prompt_tokens"] as? Int ?? 0,
-      outputTokens: usage?["completion_tokens"] as? Int ?? 0)
+      outputTokens: usage?["completion_tokens"] as? Int ?? 0,
+      cachedTokens: details?["cached_tokens"] as? Int ?? timings?["cache_n"] as? Int ?? 0)
   }
 
-  private func pickEndpoint() -> String {
+  /// How a response is handled.
+  enum Outcome {
+    case success
+    case retry(EngineError, after: Double?)
+    case fail(EngineError)
+  }
+
+  /// Sorts a response: 2xx succeeds, 408/429/5xx are retried, 401/403 stop the run, other 4xx fail the task.
+  static func classify(_ response: HTTPResponse, endpoint: String) -> Outcome {
+    let status = response.status
+    let place = OpenAIEngineOptions.redacted(endpoint)
+    if (200..<300).contains(status) { return .success }
+    let message = serverMessage(response.body)
+    if status == 408 || status == 429 || status >= 500 || status == 0 {
+      let after = response.headers["retry-after"].flatMap(retryAfterSeconds)
+      return .retry(.transient("\(place) answered \(status): \(message)", retryAfter: after), after: after)
+    }
+    if status == 401 || status == 403 {
+      return .fail(.unavailable("\(place) refused the API key (\(status): \(message)); check model.api_key_env"))
+    }
+    return .fail(.permanent("\(place) answered \(status): \(message)"))
+  }
+
+  /// Seconds from a Retry-After value: delta-seconds or an HTTP date.
+  static func retryAfterSeconds(_ value: String) -> Double? {
+    let trimmed = value.trimmingCharacters(in: .whitespaces)
+    if let seconds = Double(trimmed) { return max(0, seconds) }
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "GMT")
+    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+    return formatter.date(from: trimmed).map { max(0, $0.timeIntervalSinceNow) }
+  }
+
+  /// The server's error message: `error.message`, `error` as a string, or the start of the body.
+  static func serverMessage(_ data: Data) -> String {
+    if let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+      if let error = json["error"] as? [String: Any], let message = error["message"] as? String { return message }
+      if let error = json["error"] as? String { return error }
+      if let message = json["message"] as? String { return message }
+    }
+    let text = String(decoding: data.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    return text.isEmpty ? "no message" : text
+  }
+
+  static func url(_ string: String) throws -> URL {
+    guard let url = URL(string: string), url.scheme != nil else {
+      throw EngineError.unavailable("model.base_url \(OpenAIEngineOptions.redacted(string)) is not a valid URL")
+    }
+    return url
+  }
+
+  static func describe(_ error: Error) -> String {
+    if let error = error as? URLError { return error.code == .timedOut ? "timed out" : error.localizedDescription }
+    return error.localizedDescription
+  }
+
+  // MARK: - Endpoints
+
+  /// The next endpoint in rotation that is not benched, or the one whose bench ends first.
+  func pickEndpoint() -> String {
     lock.withLock {
       let now = Date()
-      for _ in 0..<options.baseURLs.count {
-        let candidate = options.baseURLs[next % options.baseURLs.count]
+      let urls = options.baseURLs
+      for _ in 0..<urls.count {
+        let candidate = urls[next % urls.count]
         next += 1
         if (benchedUntil[candidate] ?? .distantPast) <= now { return candidate }
       }
-      // Every endpoint is benched: try the one whose bench ends first.
-      return options.baseURLs.min { (benchedUntil[$0] ?? .distantPast) < (benchedUntil[$1] ?? .distantPast) }!
+      return urls.min { (benchedUntil[$0] ?? .distantPast) < (benchedUntil[$1] ?? .distantPast) } ?? urls[0]
     }
   }
 
-  private func bench(_ endpoint: String) {
-    lock.withLock { benchedUntil[endpoint] = Date().addingTimeInterval(options.benchSeconds) }
+  private func bench(_ endpoint: String, seconds: Double) {
+    lock.withLock { benchedUntil[endpoint] = Date().addingTimeInterval(seconds) }
+  }
+}
+
+/// A counting semaphore for async code: at most `limit` holders at once, FIFO.
+actor AsyncGate {
+  let limit: Int
+  private var inUse = 0
+  private var waiters: [CheckedContinuation<Void, Never>] = []
+
+  init(limit: Int) { self.limit = limit }
+
+  func acquire() async {
+    if inUse < limit {
+      inUse += 1
+      return
+    }
+    await withCheckedContinuation { waiters.append($0) }
   }
 
-  static func serverMessage(_ data: Data) -> String {
-    if let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-      let error = json["error"] as? [String: Any], let message = error["message"] as? String
-    {
-      return message
-    }
-    return String(decoding: data.prefix(300), as: UTF8.self)
+  func release() {
+    if waiters.isEmpty { inUse -= 1 } else { waiters.removeFirst().resume() }
   }
 }

@@ -42,13 +42,17 @@ struct EngineSetup {
     switch spec.model.engine {
     case "openai":
       let options = try OpenAIEngineOptions(spec: spec)
+      // Exact counts: a named vocabulary (works offline, e.g. for export-batch), else the
+      // server's own /tokenize, else the labelled estimate.
       if let vocab = spec.model.vocabulary {
         let model = try LlamaModel(path: try VocabularyFamilies.path(for: vocab), vocabOnly: true)
         counter = LlamaTokenCounter(model: model, vocabularyID: "vocab:\(vocab)")
       } else {
-        counter = EstimatedTokenCounter()
+        counter = ServerTokenCounter(options: options) ?? EstimatedTokenCounter()
       }
-      modelKey = "openai:\(options.model)@\(options.baseURLs.joined(separator: ","))"
+      // Outputs depend on the model and API, not on which endpoint served them, so a
+      // changed or restarted fleet reuses finished tasks; the API key never enters the key.
+      modelKey = OpenAIEngine.identity(options)
       factory = { try await OpenAIEngine(options: options) }
     default:
       let path = Self.modelPath(spec)

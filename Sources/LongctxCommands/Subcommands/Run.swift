@@ -15,10 +15,10 @@ extension Longctx {
 
     @Flag(help: "Print the run's summary as JSON on stdout.") var json = false
 
-    @Option(help: "Tasks to run at once.") var concurrency: Int = 1
+    @Option(help: "Tasks to run at once (default: the job's model.concurrency, else 1).") var concurrency: Int?
 
     func validate() throws {
-      if concurrency < 1 { throw ValidationError("'--concurrency' must be at least 1") }
+      if let concurrency, concurrency < 1 { throw ValidationError("'--concurrency' must be at least 1") }
     }
 
     func run() async throws {
@@ -40,7 +40,7 @@ extension Longctx {
       let runner = JobRunner(
         workspace: workspace, spec: spec, counter: setup.counter, modelKey: setup.modelKey,
         logger: global.logger("longctx.run"), progress: { progress.handle($0) }, engineFactory: setup.factory)
-      runner.concurrency = concurrency
+      runner.concurrency = concurrency ?? spec.model.concurrency ?? 1
       let summary: RunSummary
       do {
         summary = try await runner.run()

@@ -14,10 +14,13 @@ public struct GenerationRequest: Sendable, Hashable, Codable {
   public var stop: [String]
   /// A GBNF grammar constraining the output, where the engine supports it.
   public var grammar: String?
+  /// A JSON Schema (JSON text) the output must match, where the engine supports it
+  /// (OpenAI-compatible servers: `response_format`).
+  public var jsonSchema: String?
 
   public init(
     prefix: String, suffix: String, maxTokens: Int, temperature: Double = 0, seed: UInt32 = 0,
-    stop: [String] = [], grammar: String? = nil
+    stop: [String] = [], grammar: String? = nil, jsonSchema: String? = nil
   ) {
     self.prefix = prefix
     self.suffix = suffix
@@ -26,6 +29,7 @@ public struct GenerationRequest: Sendable, Hashable, Codable {
     self.seed = seed
     self.stop = stop
     self.grammar = grammar
+    self.jsonSchema = jsonSchema
   }
 }
 

@@ -36,7 +36,7 @@ public enum JobFile {
 
     let m = r.mapping(top, "model", required: true)
     if let m {
-      r.allow(m, at: "model.", keys: ["engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary"])
+      r.allow(m, at: "model.", keys: ["engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary", "api", "concurrency", "timeout"])
     }
     let engine = m.flatMap { r.string($0, "engine", at: "model.") } ?? "llama"
     if !["llama", "openai"].contains(engine) {
@@ -44,14 +44,24 @@ public enum JobFile {
     }
     let context = m.flatMap { r.int($0, "context", at: "model.") } ?? 8192
     if context < 256 { r.problem("model.context", m?["context"], "must be at least 256 tokens") }
-    let baseURL = m.flatMap { r.string($0, "base_url", at: "model.") }
+    // One URL, several separated by commas, or a list: stored comma-separated.
+    let baseURL = m.flatMap { r.stringList($0, "base_url", at: "model.") }?.joined(separator: ",")
     if engine == "openai" && baseURL == nil { r.problem("model.base_url", m.map { Node.mapping($0) }, "is required when model.engine is 'openai'") }
     let threads = m.flatMap { r.int($0, "threads", at: "model.") }
+    let api = m.flatMap { r.string($0, "api", at: "model.") }
+    if let api, !["completions", "chat"].contains(api) {
+      r.problem("model.api", m?["api"], "must be 'completions' or 'chat', not '\(api)'")
+    }
+    let concurrency = m.flatMap { r.int($0, "concurrency", at: "model.") }
+    if let concurrency, concurrency < 1 { r.problem("model.concurrency", m?["concurrency"], "must be at least 1") }
+    let timeout = m.flatMap { r.double($0, "timeout", at: "model.") }
+    if let timeout, timeout <= 0 { r.problem("model.timeout", m?["timeout"], "must be a positive number of seconds") }
     let model = JobSpec.ModelSpec(
       engine: engine, path: m.flatMap { r.string($0, "path", at: "model.") }, context: context,
       threads: threads, baseURL: baseURL, name: m.flatMap { r.string($0, "name", at: "model.") },
       apiKeyEnv: m.flatMap { r.string($0, "api_key_env", at: "model.") },
-      vocabulary: m.flatMap { r.string($0, "vocabulary", at: "model.") })
+      vocabulary: m.flatMap { r.string($0, "vocabulary", at: "model.") }, api: api, concurrency: concurrency,
+      timeout: timeout)
 
     let g = r.mapping(top, "generation", required: false)
     if let g { r.allow(g, at: "generation.", keys: ["max_tokens", "temperature", "seed", "stop"]) }
@@ -66,7 +76,7 @@ public enum JobFile {
 
     func prompt(_ key: String, variable: String) -> JobSpec.PromptSpec {
       guard let p = r.mapping(top, key, required: true) else { return .init(prompt: "") }
-      r.allow(p, at: "\(key).", keys: ["prompt"])
+      r.allow(p, at: "\(key).", keys: ["prompt", "json_schema"])
       let text = r.string(p, "prompt", at: "\(key).", required: true) ?? ""
       if !text.isEmpty && !text.contains("{{\(variable)}}") {
         r.problem("\(key).prompt", p["prompt"], "must contain {{\(variable)}}")
@@ -75,7 +85,11 @@ public enum JobFile {
       if !unknown.isEmpty {
         r.problem("\(key).prompt", p["prompt"], "uses unknown variables \(unknown.map { "{{\($0)}}" }.joined(separator: ", "))")
       }
-      return .init(prompt: text)
+      let schema = r.string(p, "json_schema", at: "\(key).")
+      if let schema, (try? JSONSerialization.jsonObject(with: Data(schema.utf8))) as? [String: Any] == nil {
+        r.problem("\(key).json_schema", p["json_schema"], "must be a JSON Schema object written as a JSON string")
+      }
+      return .init(prompt: text, jsonSchema: schema)
     }
     let map = prompt("map", variable: "window")
     let reduce = prompt("reduce", variable: "outputs")

@@ -40,6 +40,12 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var apiKeyEnv: String?
     /// Named vocabulary family for exact counts against a remote model (e.g. `llama-bpe`).
     public var vocabulary: String?
+    /// For `openai`: `completions` (default) or `chat`.
+    public var api: String? = nil
+    /// Requests in flight at once; also the runner's default task concurrency.
+    public var concurrency: Int? = nil
+    /// For `openai`: seconds before one request times out (default 600).
+    public var timeout: Double? = nil
   }
 
   public struct GenerationSpec: Sendable, Hashable, Codable {
@@ -52,6 +58,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public struct PromptSpec: Sendable, Hashable, Codable {
     /// The template; see `PromptTemplate` for its variables.
     public var prompt: String
+    /// A JSON Schema (JSON text) outputs must match, sent where the engine supports it.
+    public var jsonSchema: String? = nil
   }
 
   /// The planning options this job asks for.

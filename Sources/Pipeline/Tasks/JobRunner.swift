@@ -75,35 +75,12 @@ public final class JobRunner: @unchecked Sendable {
   public func run() async throws -> RunSummary {
     let started = Date()
     var summary = RunSummary(job: spec.name)
-    let ingest = try await Ingestor(workspace: workspace, logger: logger).ingest(
-      inputs: spec.inputs, options: IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory)))
-    progress(.ingested(ingest))
-    guard !ingest.files.isEmpty else { throw PipelineError.noInputs(job: spec.name) }
-
-    let budget = try Self.windowBudget(spec, counter: counter)
-    let plan = try Planner(workspace: workspace, counter: counter).plan(
-      files: ingest.files, budget: budget, options: spec.planOptions)
-    try PlanStore(workspace: workspace).save(plan, job: spec.name)
+    let prepared = try await prepare()
+    let plan = prepared.plan
     summary.windows = plan.windows.count
     summary.planTokens = plan.totalTokens
     summary.exactTokens = plan.exactTokens
-    progress(.planned(windows: plan.windows.count, tokens: plan.totalTokens, budget: budget, exact: plan.exactTokens))
-
-    try store.recoverLeases(job: spec.name)
-    try store.resetFailed(job: spec.name)
-
-    // Map level.
-    let mapTasks = plan.windows.map { window -> (TaskRecord, GenerationRequest) in
-      let values = mapValues(
-        window: window.text, sources: window.locators.map(\.description).joined(separator: "\n"),
-        number: window.ordinal + 1, count: plan.windows.count)
-      let (prefix, suffix) = PromptTemplate.render(spec.map.prompt, values: values, splitAfter: "window")
-      let request = makeRequest(prefix: prefix, suffix: suffix)
-      let task = makeTask(kind: "map", level: 0, ordinal: window.ordinal, request: request,
-                          locators: Citations.compact(window.locators).map(\.description))
-      return (task, request)
-    }
-    try store.install(job: spec.name, kind: "map", level: 0, tasks: mapTasks.map(\.0))
+    let mapTasks = prepared.mapTasks
     var outputs = try await execute(level: 0, kind: "map", tasks: mapTasks, summary: &summary)
 
     // Reduce tree: each level groups the previous outputs so every prompt fits.
@@ -113,7 +90,7 @@ public final class JobRunner: @unchecked Sendable {
       let reduceTasks = groups.enumerated().map { (i, group) -> (TaskRecord, GenerationRequest) in
         let values = reduceValues(group)
         let (prefix, suffix) = PromptTemplate.render(spec.reduce.prompt, values: values, splitAfter: "outputs")
-        let request = makeRequest(prefix: prefix, suffix: suffix)
+        let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.reduce.jsonSchema)
         let locators = Citations.unique(group.flatMap(\.locatorList))
         return (makeTask(kind: "reduce", level: level, ordinal: i, request: request, locators: locators), request)
       }
@@ -153,6 +130,48 @@ public final class JobRunner: @unchecked Sendable {
     return spec.map.prompt.contains("{{sources}}") ? budget * 4 / 5 : budget
   }
 
+  /// The job's map level, installed but not run: what `export-batch` sends elsewhere.
+  public struct PreparedJob: Sendable {
+    /// The plan the map tasks come from.
+    public var plan: Plan
+    /// Window budget in tokens.
+    public var budget: Int
+    /// Every current map task with its request, in window order; some may already be done.
+    public var mapTasks: [(TaskRecord, GenerationRequest)]
+  }
+
+  /// Ingests, plans and installs the map tasks without running anything.
+  ///
+  /// - Throws: `PipelineError.noInputs` or `.windowTooSmall`; ingest and plan errors.
+  public func prepare() async throws -> PreparedJob {
+    let ingest = try await Ingestor(workspace: workspace, logger: logger).ingest(
+      inputs: spec.inputs, options: IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory)))
+    progress(.ingested(ingest))
+    guard !ingest.files.isEmpty else { throw PipelineError.noInputs(job: spec.name) }
+
+    let budget = try Self.windowBudget(spec, counter: counter)
+    let plan = try Planner(workspace: workspace, counter: counter).plan(
+      files: ingest.files, budget: budget, options: spec.planOptions)
+    try PlanStore(workspace: workspace).save(plan, job: spec.name)
+    progress(.planned(windows: plan.windows.count, tokens: plan.totalTokens, budget: budget, exact: plan.exactTokens))
+
+    try store.recoverLeases(job: spec.name)
+    try store.resetFailed(job: spec.name)
+
+    let mapTasks = plan.windows.map { window -> (TaskRecord, GenerationRequest) in
+      let values = mapValues(
+        window: window.text, sources: window.locators.map(\.description).joined(separator: "\n"),
+        number: window.ordinal + 1, count: plan.windows.count)
+      let (prefix, suffix) = PromptTemplate.render(spec.map.prompt, values: values, splitAfter: "window")
+      let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.map.jsonSchema)
+      let task = makeTask(kind: "map", level: 0, ordinal: window.ordinal, request: request,
+                          locators: Citations.compact(window.locators).map(\.description))
+      return (task, request)
+    }
+    try store.install(job: spec.name, kind: "map", level: 0, tasks: mapTasks.map(\.0))
+    return PreparedJob(plan: plan, budget: budget, mapTasks: mapTasks)
+  }
+
   // MARK: - Tasks
 
   private func mapValues(window: String, sources: String, number: Int, count: Int) -> [String: String] {
@@ -169,17 +188,18 @@ public final class JobRunner: @unchecked Sendable {
             "question": spec.question ?? "", "job": spec.name]
   }
 
-  private func makeRequest(prefix: String, suffix: String) -> GenerationRequest {
+  private func makeRequest(prefix: String, suffix: String, jsonSchema: String?) -> GenerationRequest {
     GenerationRequest(
       prefix: prefix, suffix: suffix, maxTokens: spec.generation.maxTokens,
-      temperature: spec.generation.temperature, seed: spec.generation.seed, stop: spec.generation.stop)
+      temperature: spec.generation.temperature, seed: spec.generation.seed, stop: spec.generation.stop,
+      jsonSchema: jsonSchema)
   }
 
   private func makeTask(kind: String, level: Int, ordinal: Int, request: GenerationRequest, locators: [String]) -> TaskRecord {
     let inputHash = Hashing.sha256(parts: [
       modelKey, request.prefix, request.suffix, String(request.maxTokens), String(request.temperature),
       String(request.seed), request.stop.joined(separator: "\u{1}"), request.grammar ?? "",
-    ])
+    ] + (request.jsonSchema.map { ["json_schema", $0] } ?? []))  // absent: ids of older tasks unchanged
     let locatorJSON = String(decoding: (try? JSONEncoder().encode(locators)) ?? Data("[]".utf8), as: UTF8.self)
     return TaskRecord(
       id: TaskStore.taskID(job: spec.name, kind: kind, level: level, inputHash: inputHash), job: spec.name,

@@ -1,0 +1,2 @@
+// Placeholder so the test target has a source file until its tests land.
+import Testing
