@@ -60,9 +60,9 @@ let package = Package(
     .executableTarget(
       name: "longctx-bench",
       dependencies: [
-        "Pipeline", "Segmenter", "Workspace", "_LongctxTestSupport",
+        "Pipeline", "Segmenter", "Workspace", "Ingest", "LlamaBackend", "_LongctxTestSupport",
         .product(name: "Logging", package: "swift-log"),
-      ]),
+      ], linkerSettings: rpath),
 
     // MARK: Tests
     .testTarget(name: "WorkspaceTests", dependencies: ["Workspace"]),

@@ -1,13 +1,21 @@
-// Benchmarks that need no model: orchestrator overhead (issue 6).
-//   swift run -c release longctx-bench [tasks]
+// Benchmarks of the orchestrator (issue 6) and the planner (issue 4).
+//   swift run -c release longctx-bench orchestrator [tasks]
+//   swift run -c release longctx-bench plan [million-tokens]   (exact counts need $LONGCTX_MODEL)
 import Foundation
+import Ingest
+import LlamaBackend
 import Logging
 import Pipeline
 import Segmenter
 import Workspace
 import _LongctxTestSupport
 
-let taskCount = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
+let mode = CommandLine.arguments.dropFirst().first ?? "orchestrator"
+if mode == "plan" {
+  try await planBenchmark(millionTokens: CommandLine.arguments.dropFirst(2).first.flatMap(Double.init) ?? 10)
+  exit(0)
+}
+let taskCount = CommandLine.arguments.dropFirst(2).first.flatMap(Int.init) ?? 20_000
 let tmp = try TemporaryDirectory()
 defer { tmp.remove() }
 let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
@@ -62,3 +70,60 @@ print(row("install \(taskCount) tasks (one transaction)", Double(taskCount) / in
 print(row("lease + complete, one transaction each", Double(taskCount) / runSeconds, "tasks/s", goal: 5000))
 print(row("whole job, fake engine: \(summary.executed) tasks (ingest + plan + map + reduce + report)", Double(summary.executed) / jobSeconds, "tasks/s", goal: nil))
 print(String(format: "\nper-task bookkeeping: %.3f ms; whole fake job: %.2f s for %d windows", runSeconds / Double(taskCount) * 1000, jobSeconds, summary.windows))
+
+/// Peak resident memory of this process, in MiB.
+func peakMiB() -> Double {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  return Double(usage.ru_maxrss) / 1024
+}
+
+/// Generates a corpus of about `millionTokens` million tokens of varied text,
+/// ingests it, and plans it for a 10M-token and a 32K-token budget.
+func planBenchmark(millionTokens: Double) async throws {
+  let tmp = try TemporaryDirectory()
+  defer { tmp.remove() }
+  var rng = SystemRandomNumberGenerator()
+  let syllables = ["ka", "lo", "mi", "ne", "ru", "ta", "shi", "po", "ve", "dan", "tor", "gel", "mar", "is", "un", "ex"]
+  let words = (0..<4000).map { _ in (0..<Int.random(in: 1...4, using: &rng)).map { _ in syllables.randomElement(using: &rng)! }.joined() }
+  // About 1.5 tokens per word with the Gemma vocabulary on such words (measured below).
+  let targetWords = Int(millionTokens * 1_000_000 / 1.5)
+  let files = 400
+  var written = 0
+  for f in 0..<files {
+    var text = ""
+    text.reserveCapacity(targetWords / files * 8)
+    for line in 0..<(targetWords / files / 12) {
+      text += "\(line + 1). " + (0..<11).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ") + "\n"
+      if line % 20 == 19 { text += "\n" }
+    }
+    written += text.utf8.count
+    try tmp.write("corpus/doc\(String(format: "%04d", f)).txt", text)
+  }
+  let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+  var t = Date()
+  let ingest = try await Ingestor(workspace: ws, logger: Logger(label: "bench")).ingest(
+    inputs: ["corpus"], options: IngestOptions(base: tmp.url))
+  let ingestSeconds = Date().timeIntervalSince(t)
+
+  let counter: any TokenCounter
+  if let model = ProcessInfo.processInfo.environment["LONGCTX_MODEL"] {
+    counter = LlamaTokenCounter(model: try LlamaModel(path: model, vocabOnly: true), vocabularyID: "bench-gemma")
+  } else {
+    counter = EstimatedTokenCounter()
+  }
+  print("corpus: \(files) files, \(written / 1_000_000) MB; ingest \(String(format: "%.1f", ingestSeconds)) s; counter \(counter.isExact ? "exact (Gemma 3 vocabulary)" : "estimated")")
+  print("")
+  print("| plan | windows | tokens | mean fill | seconds | goal s | ratio to goal | peak MiB | goal MiB |")
+  print("|---|---|---|---|---|---|---|---|---|")
+  for (name, budget) in [("first (tokenizes, 10M budget)", 10_000_000), ("10M budget, cached tokens", 10_000_000), ("32K budget, cached tokens", 32_000)] {
+    t = Date()
+    let plan = try Planner(workspace: ws, counter: counter).plan(
+      files: ingest.files, budget: budget, options: PlanOptions(collapseRepeats: false))
+    let seconds = Date().timeIntervalSince(t)
+    let full = plan.windows.dropLast()
+    let fill = full.isEmpty ? plan.meanFill : full.reduce(0.0) { $0 + Double($1.tokens) / Double(budget) } / Double(full.count)
+    print(String(format: "| %@ | %d | %d | %.1f%% (all but the last) | %.1f | 60 | %.2f× | %.0f | 2048 |",
+                 name, plan.windows.count, plan.totalTokens, fill * 100, seconds, 60 / seconds, peakMiB()))
+  }
+}
