@@ -22,7 +22,7 @@ public struct Section: Codable, Hashable, Sendable {
 }
 
 /// What an extractor makes of one file.
-public struct ExtractedDocument: Sendable {
+public struct ExtractedDocument: Codable, Sendable {
   public var kind: DocumentKind
   public var title: String?
   public var metadata: [String: String]
