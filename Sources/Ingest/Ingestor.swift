@@ -74,7 +74,10 @@ public struct Ingestor: Sendable {
   /// - Throws: `IngestError.pathNotFound` for a missing input, before anything is written.
   public func ingest(inputs: [String], options: IngestOptions) async throws -> IngestSummary {
     let clock = ContinuousClock.now
+    // The workspace itself is never input (it may sit inside an input directory).
+    let workspaceRoot = workspace.root.standardizedFileURL.resolvingSymlinksInPath().path + "/"
     let discovered = try Discovery.discover(inputs: inputs, base: options.base, forcedKind: options.kind)
+      .filter { !URL(fileURLWithPath: $0.path).resolvingSymlinksInPath().path.hasPrefix(workspaceRoot) }
     var summary = IngestSummary()
     summary.seen = discovered.count
     let known: [String: SourceRow] = try await workspace.db.read { db in
@@ -239,7 +242,8 @@ public struct Ingestor: Sendable {
           doc = try PDFExtractor(password: options.password).extract(path: file.path, displayPath: file.displayPath)
         }
       case .log: doc = try LogExtractor().extract(path: file.path, displayPath: file.displayPath)
-      case .code, .text, .email:
+      case .email: doc = try EmailExtractor().extract(path: file.path, displayPath: file.displayPath)
+      case .code, .text:
         doc = try LineDocumentExtractor(kind: kind).extract(path: file.path, displayPath: file.displayPath)
       }
       let encoded = try JSONEncoder().encode(doc.sections)
