@@ -39,10 +39,12 @@ struct EmailExtractor {
 
     var sections: [Section] = []
     var usedIDs = Set<String>()
+    var redactor = Redactor()
     for m in messages {
       var key = m.id ?? String(m.ordinal)
       if !usedIDs.insert(key).inserted { key = String(m.ordinal) }  // duplicate Message-ID
-      sections.append(Section(locator: Locator(path: displayPath, message: key), text: Self.render(m)))
+      let locator = Locator(path: displayPath, message: key)
+      sections.append(Section(locator: locator, text: redactor.redact(Self.render(m), locator: locator)))
     }
 
     var meta: [String: String] = ["messages": String(messages.count)]
@@ -61,7 +63,7 @@ struct EmailExtractor {
     } else if let first = messages.first {
       title = first.subject
     }
-    var warnings: [String] = []
+    var warnings = redactor.warnings
     if messages.isEmpty { warnings.append("no messages found") }
     return ExtractedDocument(
       kind: .email, title: title, metadata: meta, sections: sections, warnings: warnings, extractor: "email-1")

@@ -1,0 +1,144 @@
+import Foundation
+
+/// Replaces secrets in extracted text with `[REDACTED:kind]` and remembers
+/// the kind and locator of each (never the secret) for the exceptions table.
+///
+/// Kinds: `private-key` (PEM/OpenSSH private key blocks), `aws-access-key`
+/// (AKIA…/ASIA…), `github-token` (ghp_…, github_pat_…), `slack-token`
+/// (xox…), and `secret-assignment` (`password = "…"`, `api_key: …` and the
+/// like, when the value looks random enough).
+struct Redactor {
+  /// Whether to redact at all.
+  var enabled = true
+  /// One entry per redaction: kind and locator.
+  private(set) var found: [(kind: String, locator: String)] = []
+
+  /// The warnings to record, one per kind and locator.
+  var warnings: [String] {
+    var seen = Set<String>()
+    var out: [String] = []
+    for (kind, locator) in found {
+      let line = "secret redacted (\(kind)) at \(locator)"
+      if seen.insert(line).inserted { out.append(line) }
+    }
+    return out
+  }
+
+  /// Returns `text` with secrets replaced; records them under `locator`.
+  mutating func redact(_ text: String, locator: Locator) -> String {
+    guard enabled, Self.mightContainSecret(text) else { return text }
+    var out = text
+    for rule in Self.rules {
+      let ns = out as NSString
+      let matches = rule.regex.matches(in: out, range: NSRange(location: 0, length: ns.length))
+      guard !matches.isEmpty else { continue }
+      var result = ""
+      var last = 0
+      for match in matches {
+        let range = match.range(at: rule.group)
+        guard range.location != NSNotFound else { continue }
+        let value = ns.substring(with: range)
+        if rule.kind == "secret-assignment" && !Self.looksSecret(value) { continue }
+        result += ns.substring(with: NSRange(location: last, length: range.location - last))
+        result += "[REDACTED:\(rule.kind)]"
+        last = range.location + range.length
+        found.append((rule.kind, locator.description))
+      }
+      result += ns.substring(from: last)
+      out = result
+    }
+    return out
+  }
+
+  // MARK: - Rules
+
+  struct Rule: @unchecked Sendable {  // NSRegularExpression is immutable and thread-safe
+    var kind: String
+    var regex: NSRegularExpression
+    /// The capture group replaced (0: the whole match).
+    var group: Int
+  }
+
+  static let rules: [Rule] = {
+    // The patterns are constants; the tests check that all of them compile.
+    func rule(_ kind: String, _ pattern: String, group: Int = 0) -> Rule? {
+      (try? NSRegularExpression(pattern: pattern)).map { Rule(kind: kind, regex: $0, group: group) }
+    }
+    return [
+      rule(
+        "private-key",
+        #"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)"#),
+      rule("aws-access-key", #"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"#),
+      rule("github-token", #"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"#),
+      rule("slack-token", #"\bxox[abprse]-[A-Za-z0-9-]{10,}"#),
+      rule(
+        "secret-assignment",
+        #"(?i)\b[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)[a-z0-9_.-]*["']?\s*(?::=|=>|[:=])\s*["']?([^\s"',;`)]{8,})"#,
+        group: 1),
+    ].compactMap { $0 }
+  }()
+
+  /// A value that is long and random-looking enough to be a real secret,
+  /// not a placeholder (`changeme`, `${DB_PASSWORD}`, `<your key>`, `xxxxxxxx`).
+  static func looksSecret(_ value: String) -> Bool {
+    if value.hasPrefix("$") || value.hasPrefix("<") || value.hasPrefix("%") || value.hasPrefix("{")
+      || value.hasPrefix("[REDACTED")
+    {
+      return false
+    }
+    let lower = value.lowercased()
+    for placeholder in ["changeme", "password", "example", "xxxx", "****", "redacted", "your_", "placeholder", "dummy"]
+    where lower.contains(placeholder) {
+      return false
+    }
+    // Expressions such as `config.api_key` or `os.environ[` are code, not secrets.
+    let codeMarks: Set<Character> = [".", "_", "[", "("]
+    if value.first?.isLetter == true, value.allSatisfy({ $0.isLetter || codeMarks.contains($0) }),
+      value.contains(where: { codeMarks.contains($0) })
+    {
+      return false
+    }
+    return entropy(value) >= 3.0
+  }
+
+  /// Shannon entropy in bits per character.
+  static func entropy(_ s: String) -> Double {
+    var counts: [Character: Int] = [:]
+    for c in s { counts[c, default: 0] += 1 }
+    let n = Double(s.count)
+    return counts.values.reduce(0) { acc, k in
+      let p = Double(k) / n
+      return acc - p * log2(p)
+    }
+  }
+
+  // MARK: - Pre-filter
+
+  private static let needles: [[UInt8]] = [
+    "-----BEGIN", "akia", "asia", "gh", "xox", "passw", "pwd", "secret", "token", "api", "key",
+  ].map { Array($0.utf8) }
+
+  /// One cheap pass over the bytes (ASCII case folded) that rules out most
+  /// text before any regular expression runs.
+  static func mightContainSecret(_ text: String) -> Bool {
+    var copy = text
+    return copy.withUTF8 { buffer in
+      let n = buffer.count
+      var i = 0
+      while i < n {
+        let b = buffer[i] | 0x20  // ASCII lower case (also maps some punctuation; harmless)
+        switch b {
+        case 0x2D, 0x61, 0x67, 0x78, 0x70, 0x73, 0x74, 0x6B:  // - a g x p s t k
+          for needle in needles where needle[0] | 0x20 == b && i + needle.count <= n {
+            var j = 1
+            while j < needle.count && (buffer[i + j] | 0x20) == (needle[j] | 0x20) { j += 1 }
+            if j == needle.count { return true }
+          }
+        default: break
+        }
+        i += 1
+      }
+      return false
+    }
+  }
+}
