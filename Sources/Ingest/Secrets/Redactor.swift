@@ -118,6 +118,13 @@ struct Redactor {
     "-----BEGIN", "akia", "asia", "gh", "xox", "passw", "pwd", "secret", "token", "api", "key",
   ].map { Array($0.utf8) }
 
+  /// Needle indices by (case-folded) first byte.
+  private static let byFirstByte: [[Int]] = {
+    var table = [[Int]](repeating: [], count: 256)
+    for (k, needle) in needles.enumerated() { table[Int(needle[0] | 0x20)].append(k) }
+    return table
+  }()
+
   /// One cheap pass over the bytes (ASCII case folded) that rules out most
   /// text before any regular expression runs.
   static func mightContainSecret(_ text: String) -> Bool {
@@ -127,14 +134,11 @@ struct Redactor {
       var i = 0
       while i < n {
         let b = buffer[i] | 0x20  // ASCII lower case (also maps some punctuation; harmless)
-        switch b {
-        case 0x2D, 0x61, 0x67, 0x78, 0x70, 0x73, 0x74, 0x6B:  // - a g x p s t k
-          for needle in needles where needle[0] | 0x20 == b && i + needle.count <= n {
-            var j = 1
-            while j < needle.count && (buffer[i + j] | 0x20) == (needle[j] | 0x20) { j += 1 }
-            if j == needle.count { return true }
-          }
-        default: break
+        for k in byFirstByte[Int(b)] where i + needles[k].count <= n {
+          let needle = needles[k]
+          var j = 1
+          while j < needle.count && (buffer[i + j] | 0x20) == (needle[j] | 0x20) { j += 1 }
+          if j == needle.count { return true }
         }
         i += 1
       }
