@@ -72,7 +72,6 @@ struct LogExtractor {
 /// Recognises log-line structure: continuation lines and severities.
 enum LogLine {
   static let levels = ["TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL", "PANIC"]
-  private static let levelBytes = levels.map { Array($0.utf8) }
   private static let months = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 
   /// A line that continues the previous event: indented, a stack-trace line,
@@ -99,31 +98,30 @@ enum LogLine {
   /// The highest severity word among the first 120 bytes of a line, normalised
   /// (WARNING → WARN). Works on bytes: this runs once per log line.
   static func severity(_ line: Substring) -> String? {
+    // Each run of capital letters is packed into a UInt64 and compared with
+    // the packed level names: no allocation, one pass.
     var best = -1
-    var runStart = -1
-    var index = 0
-    var run: [UInt8] = []
-    run.reserveCapacity(16)
+    var packed: UInt64 = 0
+    var length = 0
     func finish() {
-      if run.count >= 4 && run.count <= 8 {
-        for (i, level) in levelBytes.enumerated() where i > best && level == run { best = i }
-      }
-      run.removeAll(keepingCapacity: true)
+      if length >= 4 && length <= 8, let i = packedLevels.firstIndex(of: packed), i > best { best = i }
+      packed = 0
+      length = 0
     }
     for byte in line.utf8.prefix(120) {
       if byte >= 0x41 && byte <= 0x5A {
-        if runStart < 0 { runStart = index }
-        run.append(byte)
-      } else if runStart >= 0 {
+        if length < 9 { packed = packed << 8 | UInt64(byte) }
+        length += 1
+      } else if length > 0 {
         finish()
-        runStart = -1
       }
-      index += 1
     }
-    if runStart >= 0 { finish() }
+    if length > 0 { finish() }
     guard best >= 0 else { return nil }
     return levels[best] == "WARNING" ? "WARN" : levels[best]
   }
+
+  private static let packedLevels: [UInt64] = levels.map { $0.utf8.reduce(0) { $0 << 8 | UInt64($1) } }
 
   /// A level name from a structured record, upper-cased and normalised.
   static func normalise(_ level: String) -> String {

@@ -26,9 +26,11 @@ struct Redactor {
 
   /// Returns `text` with secrets replaced; records them under `locator`.
   mutating func redact(_ text: String, locator: Locator) -> String {
-    guard enabled, Self.mightContainSecret(text) else { return text }
+    guard enabled else { return text }
+    let candidates = Self.candidateRules(text)
+    guard candidates != 0 else { return text }
     var out = text
-    for rule in Self.rules {
+    for (index, rule) in Self.rules.enumerated() where candidates & (1 << index) != 0 {
       let ns = out as NSString
       let matches = rule.regex.matches(in: out, range: NSRange(location: 0, length: ns.length))
       guard !matches.isEmpty else { continue }
@@ -114,35 +116,45 @@ struct Redactor {
 
   // MARK: - Pre-filter
 
-  private static let needles: [[UInt8]] = [
-    "-----BEGIN", "akia", "asia", "gh", "xox", "passw", "pwd", "secret", "token", "api", "key",
-  ].map { Array($0.utf8) }
+  /// Trigger words (ASCII case folded) and the rule each one enables;
+  /// rules are in the order of `rules`.
+  private static let triggers: [(needle: [UInt8], rule: Int)] = [
+    ("-----begin", 0), ("akia", 1), ("asia", 1), ("ghp_", 2), ("gho_", 2), ("ghu_", 2), ("ghs_", 2),
+    ("ghr_", 2), ("github_pat_", 2), ("xox", 3), ("passw", 4), ("pwd", 4), ("secret", 4), ("token", 4),
+    ("api_key", 4), ("api-key", 4), ("apikey", 4), ("access_key", 4), ("access-key", 4),
+    ("private_key", 4), ("private-key", 4),
+  ].map { (Array($0.0.utf8).map { $0 | 0x20 }, $0.1) }  // folded like the scanned bytes
 
   /// Needle indices by (case-folded) first byte.
   private static let byFirstByte: [[Int]] = {
     var table = [[Int]](repeating: [], count: 256)
-    for (k, needle) in needles.enumerated() { table[Int(needle[0] | 0x20)].append(k) }
+    for (k, trigger) in triggers.enumerated() { table[Int(trigger.needle[0])].append(k) }
     return table
   }()
 
   /// One cheap pass over the bytes (ASCII case folded) that rules out most
-  /// text before any regular expression runs.
-  static func mightContainSecret(_ text: String) -> Bool {
-    var copy = text
-    return copy.withUTF8 { buffer in
+  /// text before any regular expression runs: a bit mask of the rules worth
+  /// running (regular expressions are slow on Linux Foundation).
+  static func candidateRules(_ text: String) -> Int {
+    let table = byFirstByte
+    let triggers = triggers
+    let scan = { (buffer: UnsafeBufferPointer<UInt8>) -> Int in
+      var mask = 0
       let n = buffer.count
-      var i = 0
-      while i < n {
-        let b = buffer[i] | 0x20  // ASCII lower case (also maps some punctuation; harmless)
-        for k in byFirstByte[Int(b)] where i + needles[k].count <= n {
-          let needle = needles[k]
+      for i in 0..<n {
+        let candidates = table[Int(buffer[i] | 0x20)]
+        if candidates.isEmpty { continue }
+        for k in candidates where i + triggers[k].needle.count <= n {
+          let needle = triggers[k].needle
           var j = 1
-          while j < needle.count && (buffer[i + j] | 0x20) == (needle[j] | 0x20) { j += 1 }
-          if j == needle.count { return true }
+          while j < needle.count && (buffer[i + j] | 0x20) == needle[j] { j += 1 }
+          if j == needle.count { mask |= 1 << triggers[k].rule }
         }
-        i += 1
       }
-      return false
+      return mask
     }
+    if let mask = text.utf8.withContiguousStorageIfAvailable(scan) { return mask }
+    var copy = text
+    return copy.withUTF8(scan)
   }
 }
