@@ -246,7 +246,7 @@ public struct Ingestor: Sendable {
       case .code, .text:
         doc = try LineDocumentExtractor(kind: kind).extract(path: file.path, displayPath: file.displayPath)
       }
-      let encoded = try JSONEncoder().encode(doc.sections)
+      let encoded = SectionsCodec.encode(doc.sections)
       let blob = try workspace.blobs.put(encoded)
       let row = DocumentRow(
         hash: hash, kind: doc.kind.rawValue, title: doc.title,

@@ -91,8 +91,36 @@ enum LogLine {
     // syslog: "Mar  9 02:10:01 host ..."
     if months.contains(where: { head.hasPrefix($0 + " ") }) { return false }
     // An exception name such as "java.sql.SQLException: …" continues the event above.
-    return line.range(of: #"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+(Exception|Error)\b"#, options: .regularExpression) != nil
-      || line.hasPrefix("Traceback")
+    return isExceptionName(line) || line.hasPrefix("Traceback")
+  }
+
+  /// Whether the line starts with a dotted name ending in Exception or Error
+  /// (`java.sql.SQLException: …`). Hand-written: a regular expression here
+  /// cost a tenth of log ingest time.
+  static func isExceptionName(_ line: Substring) -> Bool {
+    var components = 0
+    var current: [UInt8] = []
+    var last: [UInt8] = []
+    func isIdentifierByte(_ b: UInt8, first: Bool) -> Bool {
+      let letter = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x24
+      return letter || (!first && b >= 0x30 && b <= 0x39)
+    }
+    for b in line.utf8.prefix(256) {
+      if b == UInt8(ascii: ".") {
+        guard !current.isEmpty else { return false }
+        components += 1
+        current.removeAll(keepingCapacity: true)
+      } else if isIdentifierByte(b, first: current.isEmpty) {
+        current.append(b)
+      } else {
+        break
+      }
+    }
+    last = current
+    guard components >= 1, !last.isEmpty else { return false }
+    return last.count > 9 && last.suffix(9).elementsEqual("Exception".utf8)
+      || last.count > 5 && last.suffix(5).elementsEqual("Error".utf8)
+      || last.elementsEqual("Exception".utf8) || last.elementsEqual("Error".utf8)
   }
 
   /// The highest severity word among the first 120 bytes of a line, normalised
