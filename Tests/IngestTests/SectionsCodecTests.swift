@@ -25,3 +25,15 @@ import Testing
     #expect(LogLine.isContinuation("java.io.IOException: boom"))
   }
 }
+
+@Suite struct TextLinesJoinTests {
+  @Test func joinedMatchesPlainJoinWithCRAndCutLines() {
+    let raw = "a\r\nbb\n\(String(repeating: "x", count: 50))\nlast"
+    let text = TextLines(Data(raw.utf8), maxLineBytes: 10)
+    for lo in 0..<text.lines.count {
+      for hi in lo...text.lines.count {
+        #expect(text.joined(lo..<hi) == text.lines[lo..<hi].joined(separator: "\n"))
+      }
+    }
+  }
+}

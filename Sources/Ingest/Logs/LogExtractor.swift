@@ -23,7 +23,7 @@ struct LogExtractor {
     var jsonLines = 0
     var redactor = Redactor(enabled: redact)
     for r in ranges {
-      var body = lines[r].joined(separator: "\n")
+      var body = text.joined(r)
       if body.allSatisfy(\.isWhitespace) { continue }
       var severity: String?
       var rank = -1

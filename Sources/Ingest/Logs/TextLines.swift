@@ -63,6 +63,17 @@ struct TextLines {
     return n
   }
 
+  /// Lines `range` joined with "\n": a slice of the decoded text when the
+  /// lines lie there exactly so (no CR, no cut line), else a new string.
+  func joined(_ range: Range<Int>) -> String {
+    guard let first = range.first, let last = range.last else { return "" }
+    let slice = storage[lines[first].startIndex..<lines[last].endIndex]
+    var expected = range.count - 1
+    for i in range { expected += lines[i].utf8.count }
+    if slice.utf8.count == expected { return String(slice) }
+    return lines[range].joined(separator: "\n")
+  }
+
   var warnings: [String] {
     var w: [String] = []
     if invalidBytes > 0 { w.append("\(invalidBytes) invalid UTF-8 sequences replaced") }

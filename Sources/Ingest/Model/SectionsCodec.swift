@@ -41,17 +41,28 @@ enum SectionsCodec {
   /// A JSON string literal: quotes, backslashes and control characters escaped.
   private static func string(_ s: String, to out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
-    for b in s.utf8 {
-      switch b {
-      case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-      case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-      case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-      case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-      case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-      case 0..<0x20:
-        out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-      default: out.append(b)
+    let write = { (buf: UnsafeBufferPointer<UInt8>) in
+      // Copy runs that need no escaping in one go.
+      var run = 0
+      for i in 0..<buf.count {
+        let b = buf[i]
+        guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+        if i > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<i])) }
+        run = i + 1
+        switch b {
+        case 0x22: out.append(contentsOf: [0x5C, 0x22])
+        case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+        case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+        case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+        case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        default: out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+        }
       }
+      if buf.count > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<buf.count])) }
+    }
+    if s.utf8.withContiguousStorageIfAvailable(write) == nil {
+      var copy = s
+      copy.withUTF8(write)
     }
     out.append(UInt8(ascii: "\""))
   }

@@ -137,13 +137,15 @@ struct Redactor {
   /// running (regular expressions are slow on Linux Foundation).
   static func candidateRules(_ text: String) -> Int {
     let table = byFirstByte
+    let firstBytes = table.map { !$0.isEmpty }
     let triggers = triggers
     let scan = { (buffer: UnsafeBufferPointer<UInt8>) -> Int in
       var mask = 0
       let n = buffer.count
       for i in 0..<n {
-        let candidates = table[Int(buffer[i] | 0x20)]
-        if candidates.isEmpty { continue }
+        let folded = Int(buffer[i] | 0x20)
+        guard firstBytes[folded] else { continue }
+        let candidates = table[folded]
         for k in candidates where i + triggers[k].needle.count <= n {
           let needle = triggers[k].needle
           var j = 1
