@@ -136,14 +136,18 @@ enum LogLine {
       packed = 0
       length = 0
     }
-    for byte in line.utf8.prefix(120) {
-      if byte >= 0x41 && byte <= 0x5A {
-        if length < 9 { packed = packed << 8 | UInt64(byte) }
-        length += 1
-      } else if length > 0 {
-        finish()
+    func scan<S: Sequence<UInt8>>(_ bytes: S) {
+      for byte in bytes {
+        if byte >= 0x41 && byte <= 0x5A {
+          if length < 9 { packed = packed << 8 | UInt64(byte) }
+          length += 1
+        } else if length > 0 {
+          finish()
+        }
       }
     }
+    // Contiguous bytes avoid the generic (slow) Substring.UTF8View iterator.
+    if line.utf8.withContiguousStorageIfAvailable({ scan($0.prefix(120)) }) == nil { scan(line.utf8.prefix(120)) }
     if length > 0 { finish() }
     guard best >= 0 else { return nil }
     return levels[best] == "WARNING" ? "WARN" : levels[best]
