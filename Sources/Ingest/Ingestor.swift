@@ -256,7 +256,9 @@ public struct Ingestor: Sendable {
       try workspace.db.write { db in try row.save(db) }
       return .stored(hash, doc.pageCount ?? 0, size, doc.warnings, true)
     } catch {
-      return .failed((error as? LocalizedError)?.errorDescription ?? String(describing: error))
+      // Reasons cite the path as the user gave it, not the absolute path.
+      let reason = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+      return .failed(reason.replacingOccurrences(of: file.path, with: file.displayPath))
     }
   }
 }
