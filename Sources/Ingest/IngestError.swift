@@ -8,6 +8,7 @@ public enum IngestError: Error, LocalizedError, Equatable {
   case pdfUnreadable(path: String, reason: String)
   case decompression(path: String, reason: String)
   case decompressionBomb(path: String, limit: Int)
+  case pdfWorkerFailed(path: String, reason: String)
 
   public var errorDescription: String? {
     switch self {
@@ -18,6 +19,7 @@ public enum IngestError: Error, LocalizedError, Equatable {
     case .decompression(let path, let reason): "Cannot decompress \(path): \(reason)."
     case .decompressionBomb(let path, let limit):
       "\(path) expands past \(limit) bytes; stopped as a possible decompression bomb."
+    case .pdfWorkerFailed(let path, let reason): "The PDF worker for \(path) \(reason)."
     }
   }
 }

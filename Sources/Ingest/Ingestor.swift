@@ -13,6 +13,9 @@ public struct IngestOptions: Sendable {
   public var base: URL
   /// How many files to extract at once.
   public var concurrency: Int
+  /// Extract PDFs in child processes with time and memory limits; `nil`
+  /// extracts them in process.
+  public var pdfWorker: PDFWorker?
 
   public init(kind: DocumentKind? = nil, password: String? = nil, base: URL, concurrency: Int? = nil) {
     self.kind = kind
@@ -34,6 +37,8 @@ public struct IngestSummary: Codable, Sendable {
   public var pages = 0
   public var bytes = 0
   public var seconds = 0.0
+  /// How many files were run through an extractor (not unchanged, not duplicates).
+  public var extracted = 0
   /// The usable files, in source order: display path and document hash.
   public var files: [IngestedFile] = []
   /// Failures and skips of this run, one line each.
@@ -69,7 +74,10 @@ public struct Ingestor: Sendable {
   /// - Throws: `IngestError.pathNotFound` for a missing input, before anything is written.
   public func ingest(inputs: [String], options: IngestOptions) async throws -> IngestSummary {
     let clock = ContinuousClock.now
+    // The workspace itself is never input (it may sit inside an input directory).
+    let workspaceRoot = workspace.root.standardizedFileURL.resolvingSymlinksInPath().path + "/"
     let discovered = try Discovery.discover(inputs: inputs, base: options.base, forcedKind: options.kind)
+      .filter { !URL(fileURLWithPath: $0.path).resolvingSymlinksInPath().path.hasPrefix(workspaceRoot) }
     var summary = IngestSummary()
     summary.seen = discovered.count
     let known: [String: SourceRow] = try await workspace.db.read { db in
@@ -100,7 +108,7 @@ public struct Ingestor: Sendable {
     let extracted = await extractAll(work.map(\.0), options: options)
     for (file, previous) in work {
       results[file.path] = extracted[file.path] ?? .failed("extraction did not finish")
-      if case .stored(let hash, _, _, _) = results[file.path], previous?.contentHash == hash {
+      if case .stored(let hash, _, _, _, _) = results[file.path], previous?.contentHash == hash {
         results[file.path] = .unchanged(hash)
       } else if case .stored = results[file.path] {
         if previous == nil { summary.new += 1 } else { summary.changed += 1 }
@@ -131,7 +139,7 @@ public struct Ingestor: Sendable {
         switch outcome {
         case .unchanged(let hash):
           row.contentHash = hash
-        case .stored(let hash, _, _, let warnings):
+        case .stored(let hash, _, _, let warnings, _):
           row.contentHash = hash
           for w in warnings {
             try db.execute(
@@ -165,7 +173,8 @@ public struct Ingestor: Sendable {
       case .unchanged(let hash)?:
         summary.unchanged += 1
         summary.files.append(IngestedFile(displayPath: file.displayPath, documentHash: hash))
-      case .stored(let hash, let pages, let bytes, let warnings)?:
+      case .stored(let hash, let pages, let bytes, let warnings, let fresh)?:
+        if fresh { summary.extracted += 1 }
         summary.pages += pages
         summary.bytes += bytes
         summary.files.append(IngestedFile(displayPath: file.displayPath, documentHash: hash))
@@ -192,7 +201,7 @@ public struct Ingestor: Sendable {
 
   enum Outcome: Sendable {
     case unchanged(String)
-    case stored(String, Int, Int, [String])  // hash, pages, bytes, warnings
+    case stored(String, Int, Int, [String], Bool)  // hash, pages, bytes, warnings, extracted now
     case failed(String)
     case skipped(String)
   }
@@ -223,15 +232,21 @@ public struct Ingestor: Sendable {
         try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE hash = ?", arguments: [hash]) ?? false
       }
       let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)??.intValue ?? 0
-      if exists { return .stored(hash, 0, size, []) }  // exact duplicate: stored once, linked
+      if exists { return .stored(hash, 0, size, [], false) }  // exact duplicate: stored once, linked
       let doc: ExtractedDocument
       switch kind {
-      case .pdf: doc = try PDFExtractor(password: options.password).extract(path: file.path, displayPath: file.displayPath)
+      case .pdf:
+        if let worker = options.pdfWorker {
+          doc = try worker.extract(path: file.path, displayPath: file.displayPath, password: options.password)
+        } else {
+          doc = try PDFExtractor(password: options.password).extract(path: file.path, displayPath: file.displayPath)
+        }
       case .log: doc = try LogExtractor().extract(path: file.path, displayPath: file.displayPath)
-      case .code, .text, .email:
+      case .email: doc = try EmailExtractor().extract(path: file.path, displayPath: file.displayPath)
+      case .code, .text:
         doc = try LineDocumentExtractor(kind: kind).extract(path: file.path, displayPath: file.displayPath)
       }
-      let encoded = try JSONEncoder().encode(doc.sections)
+      let encoded = SectionsCodec.encode(doc.sections)
       let blob = try workspace.blobs.put(encoded)
       let row = DocumentRow(
         hash: hash, kind: doc.kind.rawValue, title: doc.title,
@@ -239,9 +254,11 @@ public struct Ingestor: Sendable {
         sectionsBlob: blob, sectionCount: doc.sections.count, pageCount: doc.pageCount,
         charCount: doc.sections.reduce(0) { $0 + $1.text.count }, extractor: doc.extractor)
       try workspace.db.write { db in try row.save(db) }
-      return .stored(hash, doc.pageCount ?? 0, size, doc.warnings)
+      return .stored(hash, doc.pageCount ?? 0, size, doc.warnings, true)
     } catch {
-      return .failed((error as? LocalizedError)?.errorDescription ?? String(describing: error))
+      // Reasons cite the path as the user gave it, not the absolute path.
+      let reason = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+      return .failed(reason.replacingOccurrences(of: file.path, with: file.displayPath))
     }
   }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Workspace
+import Ingest
 
 /// Flags every subcommand takes.
 struct GlobalOptions: ParsableArguments {
@@ -43,4 +44,13 @@ func jsonString<T: Encodable>(_ value: T) throws -> String {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
   return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+extension PDFWorker {
+  /// This very binary re-run as the isolated PDF worker (`longctx _extract-pdf`).
+  static func thisExecutable(timeLimit: Double = 120, memoryLimit: Int = 4096 << 20) -> PDFWorker {
+    PDFWorker(
+      executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), timeLimit: timeLimit,
+      memoryLimit: memoryLimit)
+  }
 }

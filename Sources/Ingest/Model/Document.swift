@@ -13,16 +13,32 @@ public struct Section: Codable, Hashable, Sendable {
   public var text: String
   /// Log severity (e.g. "ERROR") where one was recognised.
   public var severity: String?
+  /// Seconds since 1970 (UTC) of the first timestamped log event in the section.
+  /// Absent in sections stored before it existed, and where no timestamp was recognised.
+  public var firstTimestamp: Double?
+  /// Seconds since 1970 (UTC) of the last timestamped log event in the section.
+  public var lastTimestamp: Double?
 
-  public init(locator: Locator, text: String, severity: String? = nil) {
+  /// - Parameters:
+  ///   - locator: Where the text came from.
+  ///   - text: The extracted text.
+  ///   - severity: Log severity, if any.
+  ///   - firstTimestamp: Time of the first event (log sections).
+  ///   - lastTimestamp: Time of the last event (log sections).
+  public init(
+    locator: Locator, text: String, severity: String? = nil, firstTimestamp: Double? = nil,
+    lastTimestamp: Double? = nil
+  ) {
     self.locator = locator
     self.text = text
     self.severity = severity
+    self.firstTimestamp = firstTimestamp
+    self.lastTimestamp = lastTimestamp
   }
 }
 
 /// What an extractor makes of one file.
-public struct ExtractedDocument: Sendable {
+public struct ExtractedDocument: Codable, Sendable {
   public var kind: DocumentKind
   public var title: String?
   public var metadata: [String: String]

@@ -7,6 +7,8 @@ struct LineDocumentExtractor {
   var kind: DocumentKind
   var maxLines = 80
   var maxBytes = 6000
+  /// Replace secrets with `[REDACTED:kind]`.
+  var redact = true
 
   func extract(path: String, displayPath: String) throws -> ExtractedDocument {
     let data: Data
@@ -23,15 +25,16 @@ struct LineDocumentExtractor {
       return i > 0 && lines[i - 1].allSatisfy(\.isWhitespace)
     }
     var sections: [Section] = []
+    var redactor = Redactor(enabled: redact)
     for r in ranges {
       let body = lines[r].joined(separator: "\n")
       if body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
-      sections.append(
-        Section(locator: Locator(path: displayPath, lineStart: r.lowerBound + 1, lineEnd: r.upperBound), text: body))
+      let locator = Locator(path: displayPath, lineStart: r.lowerBound + 1, lineEnd: r.upperBound)
+      sections.append(Section(locator: locator, text: redactor.redact(body, locator: locator)))
     }
     var meta = ["lines": String(lines.count)]
     if kind == .code, let lang = Languages.name(forPath: path) { meta["language"] = lang }
     return ExtractedDocument(
-      kind: kind, metadata: meta, sections: sections, warnings: text.warnings, extractor: "lines-1")
+      kind: kind, metadata: meta, sections: sections, warnings: text.warnings + redactor.warnings, extractor: "lines-2")
   }
 }

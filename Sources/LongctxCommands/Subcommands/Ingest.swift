@@ -22,7 +22,18 @@ extension Longctx {
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
 
+    @Option(help: ArgumentHelp("Seconds one PDF may take before its worker is killed.", valueName: "seconds"))
+    var pdfTimeout: Double = 120
+
+    @Option(help: ArgumentHelp("Memory limit of one PDF worker, in MiB.", valueName: "MiB"))
+    var pdfMemory: Int = 4096
+
+    @Flag(help: ArgumentHelp("Extract PDFs inside this process instead of child processes.", visibility: .hidden))
+    var pdfInProcess = false
+
     func validate() throws {
+      if pdfTimeout <= 0 { throw ValidationError("'--pdf-timeout' must be greater than 0") }
+      if pdfMemory < 256 { throw ValidationError("'--pdf-memory' must be at least 256") }
       if kind != "auto" && DocumentKind(rawValue: kind) == nil {
         throw ValidationError("'--kind' must be one of auto, \(DocumentKind.allCases.map(\.rawValue).joined(separator: ", "))")
       }
@@ -41,8 +52,12 @@ extension Longctx {
         password = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init)
       }
       let workspace = try global.openWorkspace()
+      var options = IngestOptions(kind: DocumentKind(rawValue: kind), password: password, base: cwd)
+      if !pdfInProcess {
+        options.pdfWorker = PDFWorker.thisExecutable(timeLimit: pdfTimeout, memoryLimit: pdfMemory << 20)
+      }
       let summary = try await Ingestor(workspace: workspace, logger: global.logger("longctx.ingest")).ingest(
-        inputs: paths, options: IngestOptions(kind: DocumentKind(rawValue: kind), password: password, base: cwd))
+        inputs: paths, options: options)
       if json {
         print(try jsonString(summary))
       } else if !global.quiet {

@@ -50,6 +50,8 @@ public final class JobRunner: @unchecked Sendable {
   public var retryBaseDelay = 0.5
   /// Tasks run at once (engines batch them where they can).
   public var concurrency = 1
+  /// Extracts PDFs in isolated child processes when set (the CLI sets it).
+  public var pdfWorker: PDFWorker?
 
   private let engineBox = EngineBox()
 
@@ -130,6 +132,13 @@ public final class JobRunner: @unchecked Sendable {
     return spec.map.prompt.contains("{{sources}}") ? budget * 4 / 5 : budget
   }
 
+  /// How this job's inputs are ingested.
+  public var ingestOptions: IngestOptions {
+    var options = IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory))
+    options.pdfWorker = pdfWorker
+    return options
+  }
+
   /// The job's map level, installed but not run: what `export-batch` sends elsewhere.
   public struct PreparedJob: Sendable {
     /// The plan the map tasks come from.
@@ -145,7 +154,7 @@ public final class JobRunner: @unchecked Sendable {
   /// - Throws: `PipelineError.noInputs` or `.windowTooSmall`; ingest and plan errors.
   public func prepare() async throws -> PreparedJob {
     let ingest = try await Ingestor(workspace: workspace, logger: logger).ingest(
-      inputs: spec.inputs, options: IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory)))
+      inputs: spec.inputs, options: ingestOptions)
     progress(.ingested(ingest))
     guard !ingest.files.isEmpty else { throw PipelineError.noInputs(job: spec.name) }
 

@@ -1,0 +1,241 @@
+import Foundation
+
+/// Extracts `.eml` files and `.mbox` mailboxes: one section per message,
+/// cited as `path#msg=<Message-ID>` (or the message's ordinal when it has
+/// none), with headers, the readable body, attachments and threads.
+struct EmailExtractor {
+  /// A message's essentials, kept for metadata and threading.
+  struct Message: Sendable {
+    var ordinal: Int
+    var id: String?
+    var inReplyTo: String?
+    var references: [String]
+    var from, to, cc, date, subject: String?
+    var body: String
+    var attachments: [Attachment]
+    /// 1-based first line of the message in the file (mbox "From " line included).
+    var line: Int
+  }
+
+  /// A part that is not shown as body text.
+  struct Attachment: Codable, Sendable, Hashable {
+    var message: String
+    var fileName: String
+    var contentType: String
+    var bytes: Int
+  }
+
+  func extract(path: String, displayPath: String) throws -> ExtractedDocument {
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+      throw IngestError.unreadable(path: path, reason: (error as NSError).localizedDescription)
+    }
+    let bytes = [UInt8](data)
+    let chunks = Self.isMbox(bytes) ? Self.splitMbox(bytes) : [(ArraySlice(bytes), 1)]
+    var messages: [Message] = []
+    for (index, (chunk, line)) in chunks.enumerated() {
+      messages.append(Self.message(MIMEEntity(chunk), ordinal: index + 1, line: line))
+    }
+
+    var sections: [Section] = []
+    var usedIDs = Set<String>()
+    var redactor = Redactor()
+    for m in messages {
+      var key = m.id ?? String(m.ordinal)
+      if !usedIDs.insert(key).inserted { key = String(m.ordinal) }  // duplicate Message-ID
+      let locator = Locator(path: displayPath, message: key)
+      sections.append(Section(locator: locator, text: redactor.redact(Self.render(m), locator: locator)))
+    }
+
+    var meta: [String: String] = ["messages": String(messages.count)]
+    let threads = Self.threads(messages)
+    meta["threads"] = String(threads.count)
+    meta["thread.members"] = Self.json(threads)
+    let attachments = messages.flatMap(\.attachments)
+    if !attachments.isEmpty { meta["attachments"] = Self.json(attachments) }
+    var title: String?
+    if messages.count == 1, let m = messages.first {
+      for (k, v) in [("from", m.from), ("to", m.to), ("cc", m.cc), ("date", m.date), ("subject", m.subject),
+        ("message-id", m.id), ("in-reply-to", m.inReplyTo)] {
+        if let v { meta[k] = v }
+      }
+      title = m.subject
+    } else if let first = messages.first {
+      title = first.subject
+    }
+    var warnings = redactor.warnings
+    if messages.isEmpty { warnings.append("no messages found") }
+    return ExtractedDocument(
+      kind: .email, title: title, metadata: meta, sections: sections, warnings: warnings, extractor: "email-1")
+  }
+
+  // MARK: - Messages
+
+  static func message(_ entity: MIMEEntity, ordinal: Int, line: Int) -> Message {
+    let id = entity.header("message-id").flatMap { ids($0).first }
+    var attachments: [Attachment] = []
+    let body = bodyText(entity, attachments: &attachments, messageKey: id ?? String(ordinal))
+    return Message(
+      ordinal: ordinal, id: id, inReplyTo: entity.header("in-reply-to").flatMap { ids($0).first },
+      references: entity.header("references").map(ids) ?? [],
+      from: entity.header("from"), to: entity.header("to"), cc: entity.header("cc"),
+      date: entity.header("date"), subject: entity.header("subject"), body: body,
+      attachments: attachments, line: line)
+  }
+
+  /// The readable text of an entity: text/plain preferred within
+  /// multipart/alternative, HTML reduced to text, other parts listed.
+  static func bodyText(_ entity: MIMEEntity, attachments: inout [Attachment], messageKey: String) -> String {
+    let type = entity.contentType.mediaType
+    if !entity.parts.isEmpty {
+      if type == "multipart/alternative" {
+        let pick = entity.parts.first { $0.contentType.mediaType == "text/plain" && !$0.isAttachment }
+          ?? entity.parts.last { !$0.isAttachment }
+        // Alternatives still may carry attachments (rare); list the others' files.
+        for part in entity.parts where part.isAttachment { list(part, into: &attachments, messageKey: messageKey) }
+        return pick.map { bodyText($0, attachments: &attachments, messageKey: messageKey) } ?? ""
+      }
+      var texts: [String] = []
+      for part in entity.parts {
+        let text = bodyText(part, attachments: &attachments, messageKey: messageKey)
+        if !text.isEmpty { texts.append(text) }
+      }
+      return texts.joined(separator: "\n\n")
+    }
+    if entity.isAttachment || !(type.hasPrefix("text/") || type == "message/rfc822") {
+      list(entity, into: &attachments, messageKey: messageKey)
+      return ""
+    }
+    if type == "message/rfc822" {
+      let inner = MIMEEntity(ArraySlice(entity.body))
+      var header = "---------- Forwarded message ----------"
+      for name in ["From", "Date", "Subject", "To"] {
+        if let v = inner.header(name) { header += "\n\(name): \(v)" }
+      }
+      return header + "\n\n" + bodyText(inner, attachments: &attachments, messageKey: messageKey)
+    }
+    let text = entity.text.replacingOccurrences(of: "\r\n", with: "\n")
+    if type == "text/html" { return HTMLText.text(from: text) }
+    return text.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  private static func list(_ entity: MIMEEntity, into attachments: inout [Attachment], messageKey: String) {
+    attachments.append(
+      Attachment(
+        message: messageKey, fileName: entity.fileName ?? "unnamed", contentType: entity.contentType.mediaType,
+        bytes: entity.body.count))
+  }
+
+  /// The section text: the headers a reader needs, then the body, then attachments.
+  static func render(_ m: Message) -> String {
+    var lines: [String] = []
+    for (name, value) in [("From", m.from), ("To", m.to), ("Cc", m.cc), ("Date", m.date), ("Subject", m.subject)] {
+      if let value, !value.isEmpty { lines.append("\(name): \(value)") }
+    }
+    if !m.attachments.isEmpty {
+      lines.append(
+        "Attachments: " + m.attachments.map { "\($0.fileName) (\($0.contentType), \($0.bytes) bytes)" }.joined(separator: "; "))
+    }
+    return lines.joined(separator: "\n") + "\n\n" + m.body
+  }
+
+  /// Message-IDs in a header value, without angle brackets.
+  static func ids(_ value: String) -> [String] {
+    var out: [String] = []
+    var rest = Substring(value)
+    while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
+      let id = rest[rest.index(after: open)..<close].trimmingCharacters(in: .whitespaces)
+      if !id.isEmpty { out.append(id) }
+      rest = rest[rest.index(after: close)...]
+    }
+    if out.isEmpty {
+      out = value.split(whereSeparator: \.isWhitespace).map(String.init)
+    }
+    return out
+  }
+
+  // MARK: - Threads
+
+  /// Groups messages into threads by Message-ID, In-Reply-To and References:
+  /// each thread lists its messages' keys in file order.
+  static func threads(_ messages: [Message]) -> [[String]] {
+    var parent: [String: String] = [:]
+    func find(_ x: String) -> String {
+      var x = x
+      while let p = parent[x], p != x { x = p }
+      return x
+    }
+    func union(_ a: String, _ b: String) {
+      let ra = find(a), rb = find(b)
+      if ra != rb { parent[rb] = ra }
+    }
+    var keys: [String] = []
+    for m in messages {
+      let key = m.id ?? "#\(m.ordinal)"
+      keys.append(key)
+      if parent[key] == nil { parent[key] = key }
+      for ref in m.references + (m.inReplyTo.map { [$0] } ?? []) {
+        if parent[ref] == nil { parent[ref] = ref }
+        union(ref, key)
+      }
+    }
+    var groups: [String: [String]] = [:]
+    var order: [String] = []
+    for (m, key) in zip(messages, keys) {
+      let root = find(key)
+      if groups[root] == nil { order.append(root) }
+      groups[root, default: []].append(m.id ?? String(m.ordinal))
+    }
+    return order.compactMap { groups[$0] }
+  }
+
+  private static func json<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+  }
+
+  // MARK: - mbox
+
+  /// An mbox starts with a "From " separator line.
+  static func isMbox(_ bytes: [UInt8]) -> Bool { bytes.starts(with: Array("From ".utf8)) }
+
+  /// Splits an mbox (mboxrd/mboxo) at "From " lines that follow a blank line
+  /// (or start the file), unquoting ">From " lines. Returns each message with
+  /// the 1-based line of its separator.
+  static func splitMbox(_ bytes: [UInt8]) -> [(ArraySlice<UInt8>, Int)] {
+    let from = Array("From ".utf8)
+    var out: [(ArraySlice<UInt8>, Int)] = []
+    var current: [UInt8] = []
+    var currentLine = 0
+    var lineNumber = 0
+    var previousBlank = true
+    var start = 0
+    var inMessage = false
+    while start < bytes.count {
+      let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+      lineNumber += 1
+      let line = bytes[start..<end]
+      if previousBlank && line.starts(with: from) {
+        if inMessage { out.append((ArraySlice(current), currentLine)) }
+        current = []
+        currentLine = lineNumber
+        inMessage = true
+      } else if inMessage {
+        // mboxrd: one ">" is removed from ">From ", ">>From ", …
+        var content = line
+        if let gt = content.firstIndex(where: { $0 != UInt8(ascii: ">") }), gt > content.startIndex,
+          content[gt...].starts(with: from)
+        {
+          content = content.dropFirst()
+        }
+        current.append(contentsOf: content)
+        current.append(0x0A)
+      }
+      previousBlank = line.isEmpty || line.elementsEqual([0x0D])
+      start = end + 1
+    }
+    if inMessage { out.append((ArraySlice(current), currentLine)) }
+    return out
+  }
+}

@@ -1,0 +1,162 @@
+import Foundation
+
+/// Replaces secrets in extracted text with `[REDACTED:kind]` and remembers
+/// the kind and locator of each (never the secret) for the exceptions table.
+///
+/// Kinds: `private-key` (PEM/OpenSSH private key blocks), `aws-access-key`
+/// (AKIA…/ASIA…), `github-token` (ghp_…, github_pat_…), `slack-token`
+/// (xox…), and `secret-assignment` (`password = "…"`, `api_key: …` and the
+/// like, when the value looks random enough).
+struct Redactor {
+  /// Whether to redact at all.
+  var enabled = true
+  /// One entry per redaction: kind and locator.
+  private(set) var found: [(kind: String, locator: String)] = []
+
+  /// The warnings to record, one per kind and locator.
+  var warnings: [String] {
+    var seen = Set<String>()
+    var out: [String] = []
+    for (kind, locator) in found {
+      let line = "secret redacted (\(kind)) at \(locator)"
+      if seen.insert(line).inserted { out.append(line) }
+    }
+    return out
+  }
+
+  /// Returns `text` with secrets replaced; records them under `locator`.
+  mutating func redact(_ text: String, locator: Locator) -> String {
+    guard enabled else { return text }
+    let candidates = Self.candidateRules(text)
+    guard candidates != 0 else { return text }
+    var out = text
+    for (index, rule) in Self.rules.enumerated() where candidates & (1 << index) != 0 {
+      let ns = out as NSString
+      let matches = rule.regex.matches(in: out, range: NSRange(location: 0, length: ns.length))
+      guard !matches.isEmpty else { continue }
+      var result = ""
+      var last = 0
+      for match in matches {
+        let range = match.range(at: rule.group)
+        guard range.location != NSNotFound else { continue }
+        let value = ns.substring(with: range)
+        if rule.kind == "secret-assignment" && !Self.looksSecret(value) { continue }
+        result += ns.substring(with: NSRange(location: last, length: range.location - last))
+        result += "[REDACTED:\(rule.kind)]"
+        last = range.location + range.length
+        found.append((rule.kind, locator.description))
+      }
+      result += ns.substring(from: last)
+      out = result
+    }
+    return out
+  }
+
+  // MARK: - Rules
+
+  struct Rule: @unchecked Sendable {  // NSRegularExpression is immutable and thread-safe
+    var kind: String
+    var regex: NSRegularExpression
+    /// The capture group replaced (0: the whole match).
+    var group: Int
+  }
+
+  static let rules: [Rule] = {
+    // The patterns are constants; the tests check that all of them compile.
+    func rule(_ kind: String, _ pattern: String, group: Int = 0) -> Rule? {
+      (try? NSRegularExpression(pattern: pattern)).map { Rule(kind: kind, regex: $0, group: group) }
+    }
+    return [
+      rule(
+        "private-key",
+        #"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)"#),
+      rule("aws-access-key", #"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"#),
+      rule("github-token", #"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"#),
+      rule("slack-token", #"\bxox[abprse]-[A-Za-z0-9-]{10,}"#),
+      rule(
+        "secret-assignment",
+        #"(?i)\b[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)[a-z0-9_.-]*["']?\s*(?::=|=>|[:=])\s*["']?([^\s"',;`)]{8,})"#,
+        group: 1),
+    ].compactMap { $0 }
+  }()
+
+  /// A value that is long and random-looking enough to be a real secret,
+  /// not a placeholder (`changeme`, `${DB_PASSWORD}`, `<your key>`, `xxxxxxxx`).
+  static func looksSecret(_ value: String) -> Bool {
+    if value.hasPrefix("$") || value.hasPrefix("<") || value.hasPrefix("%") || value.hasPrefix("{")
+      || value.hasPrefix("[REDACTED")
+    {
+      return false
+    }
+    let lower = value.lowercased()
+    for placeholder in ["changeme", "password", "example", "xxxx", "****", "redacted", "your_", "placeholder", "dummy"]
+    where lower.contains(placeholder) {
+      return false
+    }
+    // Expressions such as `config.api_key` or `os.environ[` are code, not secrets.
+    let codeMarks: Set<Character> = [".", "_", "[", "("]
+    if value.first?.isLetter == true, value.allSatisfy({ $0.isLetter || codeMarks.contains($0) }),
+      value.contains(where: { codeMarks.contains($0) })
+    {
+      return false
+    }
+    return entropy(value) >= 3.0
+  }
+
+  /// Shannon entropy in bits per character.
+  static func entropy(_ s: String) -> Double {
+    var counts: [Character: Int] = [:]
+    for c in s { counts[c, default: 0] += 1 }
+    let n = Double(s.count)
+    return counts.values.reduce(0) { acc, k in
+      let p = Double(k) / n
+      return acc - p * log2(p)
+    }
+  }
+
+  // MARK: - Pre-filter
+
+  /// Trigger words (ASCII case folded) and the rule each one enables;
+  /// rules are in the order of `rules`.
+  private static let triggers: [(needle: [UInt8], rule: Int)] = [
+    ("-----begin", 0), ("akia", 1), ("asia", 1), ("ghp_", 2), ("gho_", 2), ("ghu_", 2), ("ghs_", 2),
+    ("ghr_", 2), ("github_pat_", 2), ("xox", 3), ("passw", 4), ("pwd", 4), ("secret", 4), ("token", 4),
+    ("api_key", 4), ("api-key", 4), ("apikey", 4), ("access_key", 4), ("access-key", 4),
+    ("private_key", 4), ("private-key", 4),
+  ].map { (Array($0.0.utf8).map { $0 | 0x20 }, $0.1) }  // folded like the scanned bytes
+
+  /// Needle indices by (case-folded) first byte.
+  private static let byFirstByte: [[Int]] = {
+    var table = [[Int]](repeating: [], count: 256)
+    for (k, trigger) in triggers.enumerated() { table[Int(trigger.needle[0])].append(k) }
+    return table
+  }()
+
+  /// One cheap pass over the bytes (ASCII case folded) that rules out most
+  /// text before any regular expression runs: a bit mask of the rules worth
+  /// running (regular expressions are slow on Linux Foundation).
+  static func candidateRules(_ text: String) -> Int {
+    let table = byFirstByte
+    let firstBytes = table.map { !$0.isEmpty }
+    let triggers = triggers
+    let scan = { (buffer: UnsafeBufferPointer<UInt8>) -> Int in
+      var mask = 0
+      let n = buffer.count
+      for i in 0..<n {
+        let folded = Int(buffer[i] | 0x20)
+        guard firstBytes[folded] else { continue }
+        let candidates = table[folded]
+        for k in candidates where i + triggers[k].needle.count <= n {
+          let needle = triggers[k].needle
+          var j = 1
+          while j < needle.count && (buffer[i + j] | 0x20) == needle[j] { j += 1 }
+          if j == needle.count { mask |= 1 << triggers[k].rule }
+        }
+      }
+      return mask
+    }
+    if let mask = text.utf8.withContiguousStorageIfAvailable(scan) { return mask }
+    var copy = text
+    return copy.withUTF8(scan)
+  }
+}

@@ -1,2 +1,0 @@
-// Placeholder so the test target has a source file until its tests land.
-import Testing

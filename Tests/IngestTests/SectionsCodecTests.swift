@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+
+@testable import Ingest
+
+@Suite struct SectionsCodecTests {
+  @Test func roundTripsThroughJSONDecoder() throws {
+    let sections = [
+      Section(locator: Locator(path: "a \"q\"\\b.pdf", page: 3), text: "tab\there\nline\r\u{1}\u{1F} é — 😀 </script>"),
+      Section(
+        locator: Locator(path: "x.log", lineStart: 4, lineEnd: 9), text: "", severity: "ERROR",
+        firstTimestamp: 1_773_024_846.123, lastTimestamp: 1_773_024_900),
+      Section(locator: Locator(path: "m.mbox", message: "id@x"), text: "plain"),
+    ]
+    let data = SectionsCodec.encode(sections)
+    #expect(try JSONDecoder().decode([Section].self, from: data) == sections)
+    #expect(try JSONDecoder().decode([Section].self, from: SectionsCodec.encode([])) == [])
+  }
+
+  @Test func exceptionNames() {
+    #expect(LogLine.isExceptionName("java.sql.SQLTransientConnectionException: HikariPool-1"))
+    #expect(LogLine.isExceptionName("org.example.FatalError"))
+    #expect(!LogLine.isExceptionName("Exception: plain"))
+    #expect(!LogLine.isExceptionName("hello.world says hi"))
+    #expect(LogLine.isContinuation("java.io.IOException: boom"))
+  }
+}
+
+@Suite struct TextLinesJoinTests {
+  @Test func joinedMatchesPlainJoinWithCRAndCutLines() {
+    let raw = "a\r\nbb\n\(String(repeating: "x", count: 50))\nlast"
+    let text = TextLines(Data(raw.utf8), maxLineBytes: 10)
+    for lo in 0..<text.lines.count {
+      for hi in lo...text.lines.count {
+        #expect(text.joined(lo..<hi) == text.lines[lo..<hi].joined(separator: "\n"))
+      }
+    }
+  }
+}
