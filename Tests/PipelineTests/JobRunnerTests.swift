@@ -119,6 +119,23 @@ import _LongctxTestSupport
     #expect(retry.executed >= 1)
   }
 
+  @Test func reportListsTasksAndACostEstimate() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    try Self.corpus(in: tmp, files: 2)
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    _ = try await runner(ws, try Self.job(tmp.url), FakeEngine()).run()
+    let md = try ReportWriter(workspace: ws).markdown(
+      job: "unit", prices: .init(promptPerMillion: 1, outputPerMillion: 2, currency: "EUR"))
+    let tasks = try TaskStore(workspace: ws).currentTasks(job: "unit")
+    #expect(md.contains("## Tasks"))
+    #expect(md.components(separatedBy: "| done |").count - 1 == tasks.count)
+    let prompt = tasks.compactMap(\.promptTokens).reduce(0, +)
+    let output = tasks.compactMap(\.outputTokens).reduce(0, +)
+    let cost = Double(prompt) / 1e6 + Double(output) / 1e6 * 2
+    #expect(md.contains(String(format: "Cost estimate: %.4f EUR", cost)))
+  }
+
   @Test func everyWindowFitsTheBudget() async throws {
     let tmp = try TemporaryDirectory()
     defer { tmp.remove() }

@@ -25,7 +25,8 @@ extension Longctx {
         for e in list { print("\(e.severity): \(e.path): \(e.reason)") }
         return
       }
-      let name = job.hasSuffix(".yaml") || job.hasSuffix(".yml") ? try JobFile.load(path: job).name : job
+      let spec = job.hasSuffix(".yaml") || job.hasSuffix(".yml") ? try JobFile.load(path: job) : nil
+      let name = spec?.name ?? job
       if json {
         let tasks = try TaskStore(workspace: workspace).currentTasks(job: name)
         guard !tasks.isEmpty else { throw PipelineError.unknownJob(name) }
@@ -44,7 +45,7 @@ extension Longctx {
         })))
         return
       }
-      print(try ReportWriter(workspace: workspace).markdown(job: name), terminator: "")
+      print(try ReportWriter(workspace: workspace).markdown(job: name, prices: spec?.prices), terminator: "")
     }
   }
 }

@@ -95,8 +95,16 @@ public enum JobFile {
     let reduce = prompt("reduce", variable: "outputs")
 
     let rep = r.mapping(top, "report", required: false)
-    if let rep { r.allow(rep, at: "report.", keys: ["path"]) }
+    if let rep { r.allow(rep, at: "report.", keys: ["path", "prices"]) }
     let reportPath = rep.flatMap { r.string($0, "path", at: "report.") }
+    var prices: JobSpec.Prices?
+    if let rep, let pr = r.mapping(rep, "prices", at: "report.", required: false) {
+      r.allow(pr, at: "report.prices.", keys: ["prompt_per_million", "output_per_million", "currency"])
+      prices = JobSpec.Prices(
+        promptPerMillion: r.double(pr, "prompt_per_million", at: "report.prices.") ?? 0,
+        outputPerMillion: r.double(pr, "output_per_million", at: "report.prices.") ?? 0,
+        currency: r.string(pr, "currency", at: "report.prices.") ?? "USD")
+    }
 
     let pl = r.mapping(top, "plan", required: false)
     if let pl { r.allow(pl, at: "plan.", keys: ["collapse_repeats", "max_windows"]) }
@@ -107,7 +115,7 @@ public enum JobFile {
     if !r.problems.isEmpty { throw PipelineError.jobInvalid(path: path, problems: r.problems) }
     return JobSpec(
       name: name, inputs: inputs, model: model, generation: generation,
-      question: r.string(top, "question"), map: map, reduce: reduce, reportPath: reportPath,
+      question: r.string(top, "question"), map: map, reduce: reduce, reportPath: reportPath, prices: prices,
       collapseRepeats: collapse, maxWindows: maxWindows,
       baseDirectory: baseDirectory)
   }

@@ -16,6 +16,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var reduce: PromptSpec
   /// The Markdown report's path, relative to the job file's directory.
   public var reportPath: String?
+  /// Token prices for the report's cost estimate.
+  public var prices: Prices?
   /// Collapse repeated log lines into counts (default true).
   public var collapseRepeats: Bool = true
   /// Keep only the highest-priority chunks that fill this many windows.
@@ -53,6 +55,18 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var temperature: Double
     public var seed: UInt32
     public var stop: [String]
+  }
+
+  public struct Prices: Sendable, Hashable, Codable {
+    public var promptPerMillion: Double
+    public var outputPerMillion: Double
+    public var currency: String
+
+    public init(promptPerMillion: Double, outputPerMillion: Double, currency: String = "USD") {
+      self.promptPerMillion = promptPerMillion
+      self.outputPerMillion = outputPerMillion
+      self.currency = currency
+    }
   }
 
   public struct PromptSpec: Sendable, Hashable, Codable {

@@ -10,7 +10,7 @@ public struct ReportWriter: Sendable {
   public init(workspace: Workspace) { self.workspace = workspace }
 
   /// The report as Markdown.
-  public func markdown(job: String) throws -> String {
+  public func markdown(job: String, prices: JobSpec.Prices? = nil) throws -> String {
     let tasks = try TaskStore(workspace: workspace).currentTasks(job: job)
     guard !tasks.isEmpty else { throw PipelineError.unknownJob(job) }
     let maps = tasks.filter { $0.kind == "map" }
@@ -42,6 +42,17 @@ public struct ReportWriter: Sendable {
       for t in failed { md += "- \(t.kind) \(t.level).\(t.ordinal + 1): \(t.error ?? "unknown error")\n" }
       md += "\n"
     }
+    md += "## Tasks\n\n| task | state | attempts | prompt tokens | output tokens | seconds |\n|---|---|---|---|---|---|\n"
+    for t in tasks {
+      let name = t.kind == "map" ? "map \(t.ordinal + 1)" : "reduce \(t.level).\(t.ordinal + 1)"
+      md += "| \(name) | \(t.state.rawValue) | \(t.attempts) | \(t.promptTokens.map(String.init) ?? "—") | \(t.outputTokens.map(String.init) ?? "—") | \(t.durationMs.map { String(format: "%.1f", $0 / 1000) } ?? "—") |\n"
+    }
+    md += "\n"
+    if let prices {
+      let cost = Double(prompt) / 1e6 * prices.promptPerMillion + Double(output) / 1e6 * prices.outputPerMillion
+      md += String(format: "Cost estimate: %.4f %@ (%d prompt tokens at %.2f, %d output tokens at %.2f per million).\n",
+                   cost, prices.currency, prompt, prices.promptPerMillion, output, prices.outputPerMillion)
+    }
     return md
   }
 
@@ -52,7 +63,7 @@ public struct ReportWriter: Sendable {
     let rel = spec.reportPath ?? "reports/\(spec.name).md"
     let url = (rel.hasPrefix("/") ? URL(fileURLWithPath: rel) : URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(rel)).standardizedFileURL
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    try AtomicFile.write(Data(try markdown(job: spec.name).utf8), to: url)
+    try AtomicFile.write(Data(try markdown(job: spec.name, prices: spec.prices).utf8), to: url)
     return url.path
   }
 
