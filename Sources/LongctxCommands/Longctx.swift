@@ -16,7 +16,7 @@ public struct Longctx: AsyncParsableCommand {
       3 another run holds the job's lock; 4 engine or model unavailable; 130 interrupted (run again to resume).
       """,
     version: "0.1.0",
-    subcommands: [Ingest.self, Plan.self, Run.self, Status.self, Report.self])
+    subcommands: [Ingest.self, Plan.self, Run.self, Status.self, Report.self, Checkpoints.self])
 
   public init() {}
 

@@ -30,8 +30,8 @@ extension Longctx {
           throw CommandFailure(code: ExitCodes.usage, message: "longctx: the job's input \(input) does not exist (looked for \(path)); fix `inputs` in \(job).")
         }
       }
-      let setup = try EngineSetup(spec: spec)
       let workspace = try global.openWorkspace()
+      let setup = try EngineSetup(spec: spec, kvDirectory: workspace.kvDirectory)
       let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
       defer { withExtendedLifetime(lock) {} }
       Signals.install()
