@@ -275,6 +275,11 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     return true
   }
 
+  /// Decodes `tokens` after what the cache holds, from position `start` (for tests).
+  package func extend(_ tokens: [Int32], from start: Int) throws {
+    try lock.withLock { try decode(tokens, startingAt: start, logitsForLast: true) }
+  }
+
   /// Clears the cache and decodes `tokens` from position 0 (for benchmarks).
   package func prefill(_ tokens: [Int32]) throws {
     try lock.withLock {
