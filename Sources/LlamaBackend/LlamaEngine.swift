@@ -172,7 +172,23 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
       try decode(Array(prefix[position...]), startingAt: position, logitsForLast: suffix.isEmpty)
       timings.prefillSeconds += lap()
       position = prefix.count
-      saveCheckpoint(prefix)
+      if prefix.count >= options.checkpointMinTokens {
+        // Save, and re-load the state even without a store: a restored cache
+        // is laid out compactly (the sliding-window layers keep only their
+        // window's cells), and its later arithmetic differs in the last bits
+        // from a cache that still holds pruned-but-present cells. Re-loading
+        // makes a fresh prefill and a restore continue identically.
+        let state = getState()
+        saveCheckpoint(prefix, state: state)
+        if !setState(state, tokens: prefix.count) {
+          try decode(prefix, startingAt: 0, logitsForLast: suffix.isEmpty)
+        } else if suffix.isEmpty, let last = prefix.last,
+          llama_memory_seq_rm(memory, 0, Int32(prefix.count - 1), -1)
+        {
+          // As after a restore of the whole prompt: the last token is decoded alone for its logits.
+          try decode([last], startingAt: prefix.count - 1, logitsForLast: true)
+        }
+      }
       timings.saveSeconds = lap()
     }
     if position < prompt.count {
@@ -237,13 +253,13 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     return restored
   }
 
-  /// Saves sequence 0 (holding exactly `tokens`) unless already stored.
-  private func saveCheckpoint(_ tokens: [Int32]) {
+  /// Saves `state` (sequence 0 holding exactly `tokens`) unless already stored.
+  private func saveCheckpoint(_ tokens: [Int32], state: Data) {
     guard let store = checkpoints, tokens.count >= options.checkpointMinTokens,
       !store.contains(model: checkpointIdentity, tokens: tokens)
     else { return }
     do {
-      try store.save(model: checkpointIdentity, tokens: tokens, state: getState())
+      try store.save(model: checkpointIdentity, tokens: tokens, state: state)
     } catch {
       logger.warning("cannot save a KV checkpoint", metadata: ["kv.error": "\(error)"])
     }
