@@ -55,6 +55,29 @@ private func pad(_ text: String, _ width: Int) -> String {
   text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }
 
+/// A checkpoint as `ls --json` prints it: ISO 8601 dates and the ratio.
+struct CheckpointEntryJSON: Encodable {
+  var model: String
+  var tokens: Int
+  var prefixHash: String
+  var rawBytes: Int
+  var compressedBytes: Int
+  var ratio: Double
+  var lastUsed: String
+  var path: String
+
+  init(_ e: CheckpointEntry) {
+    model = e.model
+    tokens = e.tokens
+    prefixHash = e.prefixHash
+    rawBytes = e.rawBytes
+    compressedBytes = e.compressedBytes
+    ratio = (e.ratio * 1000).rounded() / 1000
+    lastUsed = ISO8601DateFormatter().string(from: e.lastUsed)
+    path = e.path
+  }
+}
+
 /// Renders a byte count as e.g. "12.3 MiB".
 func formatBytes(_ bytes: Int) -> String {
   let units = ["B", "KiB", "MiB", "GiB", "TiB"]
@@ -79,7 +102,7 @@ extension Longctx.Checkpoints {
       let store = try options.openStore()
       let entries = store.list()
       if options.json {
-        print(try jsonString(entries))
+        print(try jsonString(entries.map(CheckpointEntryJSON.init)))
         return
       }
       if entries.isEmpty {
@@ -110,7 +133,8 @@ extension Longctx.Checkpoints {
     func run() async throws {
       let result = try options.openStore().verify()
       if options.json {
-        print(try jsonString(result))
+        struct Out: Encodable { var intact: [CheckpointEntryJSON]; var removed: [CheckpointVerification.Removal] }
+        print(try jsonString(Out(intact: result.intact.map(CheckpointEntryJSON.init), removed: result.removed)))
       } else {
         for r in result.removed { print("removed \(r.path): \(r.reason)") }
         print("\(result.intact.count) intact, \(result.removed.count) corrupt and removed")
@@ -134,7 +158,12 @@ extension Longctx.Checkpoints {
     func run() async throws {
       let result = try options.openStore().gc(maxBytes: maxBytes?.bytes)
       if options.json {
-        print(try jsonString(result))
+        struct Out: Encodable { var removed: [CheckpointEntryJSON]; var bytesBefore: Int; var bytesAfter: Int }
+        print(
+          try jsonString(
+            Out(
+              removed: result.removed.map(CheckpointEntryJSON.init), bytesBefore: result.bytesBefore,
+              bytesAfter: result.bytesAfter)))
       } else {
         print(
           "removed \(result.removed.count) checkpoints; \(formatBytes(result.bytesBefore)) → \(formatBytes(result.bytesAfter))"
