@@ -135,12 +135,29 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
 
   deinit { llama_free(context) }
 
-  /// Identifies the llama.cpp build: ggml's version and commit, and the
-  /// system info line (CPU features) hashed.
-  public static var buildIdentity: String {
+  /// Identifies the llama.cpp build: ggml's version and commit, the
+  /// SHA-256 of the loaded libllama file (a rebuild changes it even when the
+  /// version string does not), and the system info line (CPU features) hashed.
+  public static var buildIdentity: String { cachedBuildIdentity }
+
+  private static let cachedBuildIdentity: String = {
     LlamaRuntime.start()
     let version = String(cString: ggml_version()) + "@" + String(cString: ggml_commit())
-    return version + "/" + String(Hashing.sha256(LlamaRuntime.systemInfo).prefix(12))
+    let system = String(Hashing.sha256(LlamaRuntime.systemInfo).prefix(12))
+    let library = libraryPath.flatMap { try? Hashing.sha256(fileAt: URL(fileURLWithPath: $0)) }
+    return version + "/lib:" + String((library ?? "unknown").prefix(12)) + "/" + system
+  }()
+
+  /// The file libllama was loaded from, found in /proc/self/maps (Linux;
+  /// nil elsewhere, and the identity then names the version only).
+  private static var libraryPath: String? {
+    guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+    for line in maps.split(separator: "\n") {
+      guard let slash = line.firstIndex(of: "/") else { continue }
+      let path = String(line[slash...])
+      if URL(fileURLWithPath: path).lastPathComponent.hasPrefix("libllama") { return path }
+    }
+    return nil
   }
 
   public func generate(_ request: GenerationRequest) async throws -> GenerationResult {
