@@ -151,7 +151,12 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
   /// The file libllama was loaded from, found in /proc/self/maps (Linux;
   /// nil elsewhere, and the identity then names the version only).
   private static var libraryPath: String? {
-    guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+    // /proc files report size 0, so read to the end rather than by size.
+    guard let handle = FileHandle(forReadingAtPath: "/proc/self/maps"),
+      let data = try? handle.readToEnd()
+    else { return nil }
+    try? handle.close()
+    let maps = String(decoding: data, as: UTF8.self)
     for line in maps.split(separator: "\n") {
       guard let slash = line.firstIndex(of: "/") else { continue }
       let path = String(line[slash...])
