@@ -43,11 +43,17 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(name: "Ingest", dependencies: ["Workspace", "CPoppler", "CZlib"]),
-    .target(name: "Segmenter", dependencies: ["Workspace", "Ingest"]),
+    .target(
+      name: "Segmenter",
+      dependencies: ["Workspace", "Ingest", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "Pipeline",
       dependencies: ["Workspace", "Ingest", "Segmenter", .product(name: "Yams", package: "Yams")]),
-    .target(name: "LlamaBackend", dependencies: ["CLlama", "Pipeline", "Segmenter", "Workspace"]),
+    .target(
+      name: "LlamaBackend",
+      dependencies: [
+        "CLlama", "Pipeline", "Segmenter", "Workspace", .product(name: "Logging", package: "swift-log"),
+      ]),
     .target(name: "HTTPBackend", dependencies: ["Pipeline", "Segmenter"]),
     .target(
       name: "LongctxCommands",
@@ -56,6 +62,9 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "longctx", dependencies: ["LongctxCommands"], linkerSettings: rpath),
+    .executableTarget(
+      name: "longctx-bench-kv", dependencies: ["LlamaBackend", "Segmenter", "Workspace", "Pipeline"],
+      linkerSettings: rpath),
     .target(name: "_LongctxTestSupport", dependencies: ["Pipeline", "Workspace"]),
     .executableTarget(
       name: "longctx-bench",

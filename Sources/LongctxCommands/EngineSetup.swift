@@ -1,6 +1,7 @@
 import Foundation
 import HTTPBackend
 import LlamaBackend
+import Logging
 import Pipeline
 import Segmenter
 import Workspace
@@ -38,7 +39,10 @@ struct EngineSetup {
     return URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(path).path
   }
 
-  init(spec: JobSpec) throws {
+  /// - Parameters:
+  ///   - spec: The job.
+  ///   - kvDirectory: The workspace's `kv/` directory; nil = no KV checkpoints.
+  init(spec: JobSpec, kvDirectory: URL?) throws {
     switch spec.model.engine {
     case "openai":
       let options = try OpenAIEngineOptions(spec: spec)
@@ -62,7 +66,14 @@ struct EngineSetup {
       let options = LlamaEngineOptions(contextTokens: spec.model.context, threads: spec.model.threads)
       modelKey = "llama:gguf-sha256:\(hash):ctx=\(spec.model.context)"
       factory = {
-        do { return try LlamaEngine(modelPath: path, options: options) } catch let error as LlamaBackendError {
+        let store = kvDirectory.map {
+          var logger = Logger(label: "longctx.kv")
+          logger.logLevel = .warning
+          return CheckpointStore(directory: $0, maxBytes: CheckpointSettings.maxBytes, logger: logger)
+        }
+        do {
+          return try LlamaEngine(modelPath: path, options: options, checkpoints: store)
+        } catch let error as LlamaBackendError {
           throw EngineError.unavailable(error.errorDescription ?? "\(error)")
         }
       }

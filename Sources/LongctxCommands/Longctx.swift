@@ -17,8 +17,8 @@ public struct Longctx: AsyncParsableCommand {
       """,
     version: "0.1.0",
     subcommands: [
-      Ingest.self, Plan.self, Run.self, Status.self, Report.self, ExportBatch.self, ImportBatch.self,
-      ExtractPDF.self,
+      Ingest.self, Plan.self, Run.self, Status.self, Report.self, Checkpoints.self, ExportBatch.self,
+      ImportBatch.self, ExtractPDF.self,
     ])
 
   public init() {}

@@ -33,4 +33,30 @@ package enum Hashing {
     }
     return hasher.finalize().map { String(format: "%02x", $0) }.joined()
   }
+
+  /// The SHA-256 of the first `n` tokens of `tokens`, for every `n` in `lengths`,
+  /// in one pass. Tokens are hashed as little-endian 32-bit integers.
+  ///
+  /// - Parameters:
+  ///   - tokens: Token ids.
+  ///   - lengths: Prefix lengths; those beyond `tokens.count` are ignored.
+  /// - Returns: Lowercase hex SHA-256 per prefix length.
+  package static func sha256(tokenPrefixesOf tokens: [Int32], lengths: Set<Int>) -> [Int: String] {
+    var hasher = SHA256()
+    var result: [Int: String] = [:]
+    var done = 0
+    for length in lengths.sorted() where length >= 0 && length <= tokens.count {
+      tokens[done..<length].withUnsafeBytes { hasher.update(bufferPointer: $0) }
+      done = length
+      // SHA256 is a value type: finalizing a copy leaves `hasher` running.
+      let copy = hasher
+      result[length] = copy.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+    return result
+  }
+
+  /// The SHA-256 of `tokens` as little-endian 32-bit integers.
+  package static func sha256(tokens: [Int32]) -> String {
+    sha256(tokenPrefixesOf: tokens, lengths: [tokens.count])[tokens.count] ?? ""
+  }
 }

@@ -76,6 +76,71 @@ package enum Zstd {
     if hint != 0 { throw WorkspaceError.compression("truncated zstd stream") }
   }
 
+  /// Decompresses one zstd frame whose decompressed size is known, into a
+  /// buffer allocated once (fast for large KV states).
+  ///
+  /// - Parameters:
+  ///   - data: One compressed frame.
+  ///   - size: The exact decompressed size.
+  /// - Returns: The decompressed bytes; the frame's checksum is verified.
+  /// - Throws: `WorkspaceError.compression` for corrupt or truncated input or
+  ///   a size other than `size`.
+  package static func decompress(_ data: Data, exactSize size: Int) throws -> Data {
+    guard let dctx = ZSTD_createDCtx() else { throw WorkspaceError.compression("out of memory") }
+    defer { ZSTD_freeDCtx(dctx) }
+    // One spare byte so that a longer-than-declared frame is noticed.
+    var out = Data(count: size + 1)
+    let written = try out.withUnsafeMutableBytes { dst in
+      try data.withUnsafeBytes { src in
+        try check(ZSTD_decompressDCtx(dctx, dst.baseAddress, dst.count, src.baseAddress, src.count))
+      }
+    }
+    guard written == size else {
+      throw WorkspaceError.compression("decompressed \(written) bytes, expected \(size)")
+    }
+    out.count = size
+    return out
+  }
+
+  /// Compresses `data` and streams the frame (with a content checksum) to
+  /// `sink` in pieces, so that the whole compressed frame is never held in memory.
+  ///
+  /// - Parameters:
+  ///   - data: The bytes to compress.
+  ///   - level: The zstd level.
+  ///   - threads: Worker threads libzstd may use (0 = single-threaded).
+  ///   - sink: Receives consecutive pieces of the frame.
+  /// - Returns: The compressed size.
+  /// - Throws: `WorkspaceError.compression`, or what `sink` throws.
+  @discardableResult
+  package static func compressStream(
+    _ data: Data, level: Int32 = 3, threads: Int32 = 0, sink: (Data) throws -> Void
+  ) throws -> Int {
+    guard let cctx = ZSTD_createCCtx() else { throw WorkspaceError.compression("out of memory") }
+    defer { ZSTD_freeCCtx(cctx) }
+    try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level))
+    try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))
+    if threads > 0 { _ = ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, threads) }
+    _ = ZSTD_CCtx_setPledgedSrcSize(cctx, UInt64(data.count))
+    let chunkSize = ZSTD_CStreamOutSize()
+    var buffer = [UInt8](repeating: 0, count: chunkSize)
+    var total = 0
+    try data.withUnsafeBytes { (src: UnsafeRawBufferPointer) in
+      var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
+      var remaining = 1
+      while remaining != 0 {
+        let produced = try buffer.withUnsafeMutableBytes { dst -> Int in
+          var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
+          remaining = try check(ZSTD_compressStream2(cctx, &output, &input, ZSTD_e_end))
+          return output.pos
+        }
+        total += produced
+        if produced > 0 { try sink(Data(buffer[0..<produced])) }
+      }
+    }
+    return total
+  }
+
   /// The version of the libzstd in use, e.g. "1.5.4".
   package static var version: String { String(cString: ZSTD_versionString()) }
 

@@ -64,7 +64,7 @@ struct BatchContext {
         message: "longctx: \(command) needs a job with model.engine: openai (with model.name and model.base_url); \(job) uses '\(spec.model.engine)'.")
     }
     options = try OpenAIEngineOptions(spec: spec)
-    let setup = try EngineSetup(spec: spec)
+    let setup = try EngineSetup(spec: spec, kvDirectory: nil)  // export runs no engine
     let workspace = try global.openWorkspace()
     lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
     store = TaskStore(workspace: workspace)

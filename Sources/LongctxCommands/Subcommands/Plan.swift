@@ -27,7 +27,7 @@ extension Longctx {
       var spec = try JobFile.load(path: job)
       if let context { spec.model.context = context }
       try EngineSetup.validate(spec)
-      let setup = try EngineSetup(spec: spec)
+      let setup = try EngineSetup(spec: spec, kvDirectory: nil)  // planning runs no engine
       let workspace = try global.openWorkspace()
       let ingest = try await Ingestor(workspace: workspace, logger: global.logger("longctx.plan")).ingest(
         inputs: spec.inputs, options: IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory)))

@@ -30,7 +30,9 @@ extension Longctx {
           throw CommandFailure(code: ExitCodes.usage, message: "longctx: the job's input \(input) does not exist (looked for \(path)); fix `inputs` in \(job).")
         }
       }
-      let setup = try EngineSetup(spec: spec)
+      // Set the engine up before touching the workspace: a configuration error leaves it untouched.
+      let setup = try EngineSetup(
+        spec: spec, kvDirectory: Workspace.resolve(global.workspace).appendingPathComponent("kv", isDirectory: true))
       let workspace = try global.openWorkspace()
       let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
       defer { withExtendedLifetime(lock) {} }

@@ -1,0 +1,400 @@
+import Foundation
+import Logging
+import Workspace
+
+/// One checkpoint as listed: its key, sizes and last use.
+public struct CheckpointEntry: Sendable, Hashable, Codable {
+  /// The model identity the state belongs to.
+  public var model: String
+  /// Tokens in the prefix.
+  public var tokens: Int
+  /// SHA-256 of the prefix tokens.
+  public var prefixHash: String
+  /// Bytes of the engine's raw sequence state.
+  public var rawBytes: Int
+  /// Bytes of the file on disk.
+  public var compressedBytes: Int
+  /// Last save or restore (the file's modification time).
+  public var lastUsed: Date
+  /// The file.
+  public var path: String
+
+  /// Raw bytes per compressed byte.
+  public var ratio: Double { compressedBytes > 0 ? Double(rawBytes) / Double(compressedBytes) : 0 }
+}
+
+/// A loaded, verified checkpoint.
+public struct Checkpoint: Sendable {
+  /// The prefix the state was computed from.
+  public var tokens: [Int32]
+  /// The engine's raw sequence state.
+  public var state: Data
+  /// The file it came from.
+  public var entry: CheckpointEntry
+}
+
+/// What `verify()` found.
+public struct CheckpointVerification: Sendable, Codable {
+  /// Checkpoints that read back intact.
+  public var intact: [CheckpointEntry]
+  /// Files that were corrupt and have been deleted, with the reason.
+  public var removed: [Removal]
+
+  /// A deleted file.
+  public struct Removal: Sendable, Codable, Hashable {
+    public var path: String
+    public var reason: String
+  }
+}
+
+/// What `gc` removed.
+public struct CheckpointCollection: Sendable, Codable {
+  public var removed: [CheckpointEntry]
+  public var bytesBefore: Int
+  public var bytesAfter: Int
+}
+
+/// Errors of the checkpoint store that the caller must see (corruption is not
+/// one: a corrupt checkpoint is deleted and reported as a miss).
+public enum CheckpointError: Error, LocalizedError, Equatable {
+  case stateTooLarge(bytes: Int, limit: Int)
+  case writeFailed(path: String, reason: String)
+
+  public var errorDescription: String? {
+    switch self {
+    case .stateTooLarge(let bytes, let limit):
+      "A KV checkpoint of \(bytes) bytes exceeds the store's bound of \(limit) bytes; raise the bound or lower the prefix length."
+    case .writeFailed(let path, let reason): "Cannot write the KV checkpoint \(path): \(reason)."
+    }
+  }
+}
+
+/// KV-cache checkpoints on disk, content-addressed by (model identity, token
+/// prefix), zstd-compressed, verified on load, bounded in size with
+/// least-recently-used eviction.
+///
+/// Layout: `kv/<first 16 hex of SHA-256(model identity)>/<tokens>-<SHA-256 of
+/// the tokens>.lckv`. Everything a lookup needs (model, length, prefix hash)
+/// is in the path, and the last use is the file's modification time, touched
+/// on every restore. So there is no index to keep consistent: files are
+/// written by rename and never changed in place, a crash leaves at most a
+/// stray temporary file (removed by `gc`), and several processes can share one
+/// directory without a lock.
+public final class CheckpointStore: Sendable {
+  /// The `kv/` directory.
+  public let directory: URL
+  /// The bound on the total bytes of all checkpoints; `save` evicts to it.
+  public let maxBytes: Int
+  /// The zstd level for new checkpoints.
+  public let compressionLevel: Int32
+  /// zstd worker threads (0 = compress on the calling thread).
+  public let compressionThreads: Int32
+  let logger: Logger
+
+  static let fileExtension = "lckv"
+
+  /// Opens (creating) the store in `directory`.
+  ///
+  /// - Parameters:
+  ///   - directory: Usually `Workspace.kvDirectory`.
+  ///   - maxBytes: The bound on the store's size (default 8 GiB).
+  ///   - compressionLevel: zstd level for new checkpoints (1 is fast and
+  ///     compresses KV state nearly as well as higher levels; see BENCHMARKS).
+  ///   - compressionThreads: zstd worker threads.
+  ///   - logger: Receives warnings about corrupt files and evictions.
+  public init(
+    directory: URL, maxBytes: Int = 8 << 30, compressionLevel: Int32 = 1, compressionThreads: Int32 = 0,
+    logger: Logger = Logger(label: "longctx.kv")
+  ) {
+    self.directory = directory
+    self.maxBytes = maxBytes
+    self.compressionLevel = compressionLevel
+    self.compressionThreads = compressionThreads
+    self.logger = logger
+  }
+
+  // MARK: - Keys
+
+  /// The directory of one model's checkpoints.
+  func modelDirectory(_ model: String) -> URL {
+    directory.appendingPathComponent(String(Hashing.sha256(model).prefix(16)), isDirectory: true)
+  }
+
+  func location(model: String, count: Int, hash: String) -> URL {
+    modelDirectory(model).appendingPathComponent("\(count)-\(hash).\(Self.fileExtension)")
+  }
+
+  /// (token count, prefix hash) parsed from a checkpoint file name.
+  static func key(fromFileName name: String) -> (count: Int, hash: String)? {
+    guard name.hasSuffix("." + fileExtension), !name.hasPrefix(".") else { return nil }
+    let stem = name.dropLast(fileExtension.count + 1)
+    let parts = stem.split(separator: "-", maxSplits: 1)
+    guard parts.count == 2, let count = Int(parts[0]), parts[1].count == 64 else { return nil }
+    return (count, String(parts[1]))
+  }
+
+  // MARK: - Save and restore
+
+  /// Whether a checkpoint for exactly `tokens` exists (a cheap check before
+  /// copying a large state out of the engine).
+  public func contains(model: String, tokens: [Int32]) -> Bool {
+    let url = location(model: model, count: tokens.count, hash: Hashing.sha256(tokens: tokens))
+    return FileManager.default.fileExists(atPath: url.path)
+  }
+
+  /// Stores `state` as the checkpoint of `tokens` for `model`, then evicts
+  /// least-recently-used checkpoints down to `maxBytes`.
+  ///
+  /// - Parameters:
+  ///   - model: The model identity (everything the state's validity depends on).
+  ///   - tokens: The prefix the state was computed from.
+  ///   - state: The engine's raw sequence state.
+  /// - Returns: The new entry.
+  /// - Throws: `CheckpointError`; nothing half-written remains.
+  @discardableResult
+  public func save(model: String, tokens: [Int32], state: Data) throws -> CheckpointEntry {
+    let hash = Hashing.sha256(tokens: tokens)
+    let url = location(model: model, count: tokens.count, hash: hash)
+    let header = CheckpointHeader(
+      identity: model, tokens: tokens, rawSize: state.count, rawSHA256: Data(hexString: Hashing.sha256(state)))
+    var file = header.encoded()
+    do {
+      try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+      file.reserveCapacity(file.count + state.count / 2)
+      try Zstd.compressStream(state, level: compressionLevel, threads: compressionThreads) { file.append($0) }
+    } catch {
+      throw CheckpointError.writeFailed(path: url.path, reason: Self.describe(error))
+    }
+    guard file.count <= maxBytes else { throw CheckpointError.stateTooLarge(bytes: file.count, limit: maxBytes) }
+    do {
+      try AtomicFile.write(file, to: url)
+    } catch {
+      throw CheckpointError.writeFailed(path: url.path, reason: Self.describe(error))
+    }
+    let entry = CheckpointEntry(
+      model: model, tokens: tokens.count, prefixHash: hash, rawBytes: state.count,
+      compressedBytes: file.count, lastUsed: Date(), path: url.path)
+    logger.debug(
+      "saved KV checkpoint",
+      metadata: ["kv.tokens": "\(tokens.count)", "kv.raw": "\(state.count)", "kv.bytes": "\(file.count)"])
+    _ = gc(maxBytes: maxBytes, keeping: url.path)
+    return entry
+  }
+
+  /// Loads the checkpoint of the longest prefix of `tokens` stored for `model`.
+  ///
+  /// A corrupt or truncated file is deleted with a warning and the next
+  /// shorter candidate is tried; nil means no usable checkpoint (recompute).
+  ///
+  /// - Parameters:
+  ///   - model: The model identity.
+  ///   - tokens: The prompt.
+  ///   - minimum: Ignore prefixes shorter than this.
+  ///   - maximum: Ignore prefixes longer than this.
+  public func longestPrefix(
+    model: String, of tokens: [Int32], minimum: Int = 1, maximum: Int = .max
+  ) -> Checkpoint? {
+    let dir = modelDirectory(model)
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+    let upper = min(maximum, tokens.count)
+    let keys = names.compactMap(Self.key(fromFileName:)).filter { $0.count >= minimum && $0.count <= upper }
+    guard !keys.isEmpty else { return nil }
+    let hashes = Hashing.sha256(tokenPrefixesOf: tokens, lengths: Set(keys.map(\.count)))
+    let matches = keys.filter { hashes[$0.count] == $0.hash }.sorted { $0.count > $1.count }
+    for key in matches {
+      let url = dir.appendingPathComponent("\(key.count)-\(key.hash).\(Self.fileExtension)")
+      if let checkpoint = load(url, expecting: (model, key.count, key.hash)) {
+        guard Array(tokens.prefix(key.count)) == checkpoint.tokens else { continue }  // a SHA-256 collision
+        return checkpoint
+      }
+    }
+    return nil
+  }
+
+  /// Reads and verifies one file; deletes it when corrupt.
+  func load(_ url: URL, expecting key: (model: String, count: Int, hash: String)?) -> Checkpoint? {
+    let data: Data
+    do {
+      data = try Data(contentsOf: url)
+    } catch {
+      // Vanished (evicted by another process) or unreadable: a miss, not corruption.
+      logger.debug("cannot read KV checkpoint", metadata: ["kv.path": "\(url.path)"])
+      return nil
+    }
+    do {
+      let checkpoint = try Self.decode(data, url: url, expecting: key)
+      try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: url.path)
+      return checkpoint
+    } catch {
+      discard(url, reason: error)
+      return nil
+    }
+  }
+
+  /// Parses and fully verifies a checkpoint file's bytes (used by `load` and
+  /// by the benchmark).
+  package static func decode(
+    _ data: Data, url: URL, expecting expected: (model: String, count: Int, hash: String)?
+  ) throws(CheckpointCorruption) -> Checkpoint {
+    let header = try CheckpointHeader.decode(data)
+    let length = try CheckpointHeader.length(fromPrefix: data)
+    let fileKey = key(fromFileName: url.lastPathComponent)
+    guard header.tokens.count == fileKey?.count, Hashing.sha256(tokens: header.tokens) == fileKey?.hash else {
+      throw .keyMismatch
+    }
+    if let expected, expected.model != header.identity || expected.count != header.tokens.count {
+      throw .keyMismatch
+    }
+    let state: Data
+    do {
+      state = try Zstd.decompress(data.dropFirst(length), exactSize: header.rawSize)
+    } catch {
+      throw .payload(describe(error))
+    }
+    guard Data(hexString: Hashing.sha256(state)) == header.rawSHA256 else { throw .stateChecksum }
+    let entry = CheckpointEntry(
+      model: header.identity, tokens: header.tokens.count, prefixHash: fileKey?.hash ?? "",
+      rawBytes: header.rawSize, compressedBytes: data.count, lastUsed: Date(), path: url.path)
+    return Checkpoint(tokens: header.tokens, state: state, entry: entry)
+  }
+
+  private func discard(_ url: URL, reason: Error) {
+    logger.warning(
+      "discarding corrupt KV checkpoint; it will be recomputed",
+      metadata: ["kv.path": "\(url.path)", "kv.reason": "\(reason)"])
+    try? FileManager.default.removeItem(at: url)
+  }
+
+  // MARK: - Maintenance
+
+  /// Every checkpoint (all models), newest use first, read from file headers.
+  ///
+  /// Files whose header is unreadable are listed nowhere; `verify()` removes them.
+  public func list() -> [CheckpointEntry] {
+    files().compactMap { file -> CheckpointEntry? in
+      guard let key = Self.key(fromFileName: file.url.lastPathComponent),
+        let header = try? readHeader(file.url)
+      else { return nil }
+      return CheckpointEntry(
+        model: header.identity, tokens: header.tokens.count, prefixHash: key.hash, rawBytes: header.rawSize,
+        compressedBytes: file.size, lastUsed: file.modified, path: file.url.path)
+    }.sorted { $0.lastUsed > $1.lastUsed }
+  }
+
+  /// Reads every checkpoint back in full, deleting those that are corrupt.
+  ///
+  /// Verification does not count as a use: modification times are kept.
+  public func verify() -> CheckpointVerification {
+    var result = CheckpointVerification(intact: [], removed: [])
+    for file in files() {
+      do {
+        guard let data = try? Data(contentsOf: file.url) else { throw CheckpointCorruption.truncated }
+        let checkpoint = try Self.decode(data, url: file.url, expecting: nil)
+        var entry = checkpoint.entry
+        entry.lastUsed = file.modified
+        result.intact.append(entry)
+      } catch {
+        discard(file.url, reason: error)
+        result.removed.append(.init(path: file.url.path, reason: "\(error)"))
+      }
+    }
+    return result
+  }
+
+  /// Deletes least-recently-used checkpoints until the store holds at most
+  /// `maxBytes`, and stray temporary files older than an hour.
+  ///
+  /// - Parameters:
+  ///   - maxBytes: The bound (default: the store's).
+  ///   - keeping: A file never to evict (the one just written).
+  @discardableResult
+  public func gc(maxBytes: Int? = nil, keeping: String? = nil) -> CheckpointCollection {
+    let bound = maxBytes ?? self.maxBytes
+    let fm = FileManager.default
+    for stray in files(temporary: true) where stray.modified < Date().addingTimeInterval(-3600) {
+      try? fm.removeItem(at: stray.url)
+    }
+    let all = files().sorted { $0.modified < $1.modified }
+    let before = all.reduce(0) { $0 + $1.size }
+    var total = before
+    var removed: [CheckpointEntry] = []
+    for file in all where total > bound && file.url.path != keeping {
+      let header = try? readHeader(file.url)
+      guard (try? fm.removeItem(at: file.url)) != nil else { continue }
+      total -= file.size
+      removed.append(
+        CheckpointEntry(
+          model: header?.identity ?? "?", tokens: header?.tokens.count ?? 0,
+          prefixHash: Self.key(fromFileName: file.url.lastPathComponent)?.hash ?? "",
+          rawBytes: header?.rawSize ?? 0, compressedBytes: file.size, lastUsed: file.modified, path: file.url.path))
+    }
+    if !removed.isEmpty {
+      logger.info("evicted KV checkpoints", metadata: ["kv.count": "\(removed.count)", "kv.bytes": "\(before - total)"])
+    }
+    // Drop empty model directories.
+    for dir in (try? fm.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? [] {
+      if (try? fm.contentsOfDirectory(atPath: dir.path))?.isEmpty == true { try? fm.removeItem(at: dir) }
+    }
+    return CheckpointCollection(removed: removed, bytesBefore: before, bytesAfter: total)
+  }
+
+  /// The total bytes of all checkpoint files.
+  public var totalBytes: Int { files().reduce(0) { $0 + $1.size } }
+
+  private struct FileInfo {
+    var url: URL
+    var size: Int
+    var modified: Date
+  }
+
+  private func files(temporary: Bool = false) -> [FileInfo] {
+    let fm = FileManager.default
+    let keys: [URLResourceKey] = [.fileSizeKey, .contentModificationDateKey, .isRegularFileKey]
+    var result: [FileInfo] = []
+    for dir in (try? fm.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? [] {
+      for url in (try? fm.contentsOfDirectory(at: dir, includingPropertiesForKeys: keys)) ?? [] {
+        let name = url.lastPathComponent
+        let isCheckpoint = Self.key(fromFileName: name) != nil
+        let isTemporary = name.hasPrefix(".") && name.hasSuffix(".tmp")
+        guard temporary ? isTemporary : isCheckpoint,
+          let values = try? url.resourceValues(forKeys: Set(keys)), values.isRegularFile == true
+        else { continue }
+        result.append(
+          FileInfo(url: url, size: values.fileSize ?? 0, modified: values.contentModificationDate ?? .distantPast))
+      }
+    }
+    return result
+  }
+
+  private func readHeader(_ url: URL) throws -> CheckpointHeader {
+    let handle = try FileHandle(forReadingFrom: url)
+    defer { try? handle.close() }
+    let prefix = try handle.read(upToCount: CheckpointHeader.fixedPrefix) ?? Data()
+    let length = try CheckpointHeader.length(fromPrefix: prefix)
+    let rest = try handle.read(upToCount: length - prefix.count) ?? Data()
+    return try CheckpointHeader.decode(prefix + rest)
+  }
+
+  static func describe(_ error: Error) -> String {
+    (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+  }
+}
+
+extension Data {
+  /// Bytes from lowercase hex.
+  init(hexString hex: String) {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(hex.utf8.count / 2)
+    var high: UInt8?
+    for c in hex.utf8 {
+      let v: UInt8 = c >= 97 ? c - 87 : c - 48
+      if let h = high {
+        bytes.append(h << 4 | v)
+        high = nil
+      } else {
+        high = v
+      }
+    }
+    self.init(bytes)
+  }
+}

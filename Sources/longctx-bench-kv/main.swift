@@ -1,0 +1,147 @@
+// longctx-bench-kv: re-prefill vs checkpoint restore for a long prefix, and
+// zstd sizes/speeds of the KV state, with the default model.
+//
+//   swift run -c release longctx-bench-kv [prefix-tokens] [levels]
+//
+// Needs LONGCTX_MODEL (eval "$(bash scripts/setup.sh --env)").
+import Foundation
+import LlamaBackend
+import Pipeline
+import Segmenter
+import Workspace
+
+func seconds(_ d: Duration) -> Double {
+  Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}
+
+func time<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+  let start = ContinuousClock.now
+  let value = try body()
+  return (value, seconds(ContinuousClock.now - start))
+}
+
+func mb(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+
+let args = CommandLine.arguments
+let targetTokens = args.count > 1 ? Int(args[1]) ?? 16_384 : 16_384
+let levels: [Int32] = args.count > 2 ? args[2].split(separator: ",").compactMap { Int32($0) } : [1, 3, 9]
+guard let modelPath = ProcessInfo.processInfo.environment["LONGCTX_MODEL"], !modelPath.isEmpty else {
+  FileHandle.standardError.write(Data("LONGCTX_MODEL is not set; run eval \"$(bash scripts/setup.sh --env)\".\n".utf8))
+  exit(2)
+}
+let threads = ProcessInfo.processInfo.activeProcessorCount
+print("# longctx-bench-kv: \(targetTokens)-token prefix, model \(URL(fileURLWithPath: modelPath).lastPathComponent), \(threads) threads, libzstd \(Zstd.version)")
+
+// Non-repeating synthetic records, so attention over the whole prefix matters.
+func makePrefix(_ model: LlamaModel) -> String {
+  var lines: [String] = []
+  var i = 0
+  var text = ""
+  while true {
+    for _ in 0..<200 {
+      i += 1
+      lines.append(
+        "Record \(i): shipment \(i * 7919 % 100_003) of \(i * 37 % 101) crates left dock \(i % 17) on day \(i * 3 % 365) "
+          + "with \(i * i % 53) damaged items; inspector \(["Ana", "Bo", "Chen", "Dara", "Eli"][i % 5]) signed.")
+    }
+    text = lines.joined(separator: "\n") + "\n"
+    if model.tokenize(text, addSpecial: true).count >= targetTokens { break }
+  }
+  // Trim to just under the target at a line boundary.
+  while lines.count > 1 {
+    let shorter = lines.dropLast().joined(separator: "\n") + "\n"
+    if model.tokenize(shorter, addSpecial: true).count < targetTokens { break }
+    lines.removeLast()
+    text = shorter
+  }
+  return text
+}
+
+struct Row {
+  var type: KVCacheType
+  var prefixTokens = 0
+  var prefill = 0.0
+  var save = 0.0
+  var restore = 0.0
+  var read = 0.0
+  var decompress = 0.0
+  var verify = 0.0
+  var setState = 0.0
+  var raw = 0
+  var stored = 0
+  var exact = false
+  var levels: [(level: Int32, size: Int, cMBs: Double, dMBs: Double)] = []
+}
+
+var rows: [Row] = []
+for type in [KVCacheType.f16, .q8_0] {
+  let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("longctx-bench-kv-\(UUID().uuidString)")
+  defer { try? FileManager.default.removeItem(at: dir) }
+  let store = CheckpointStore(directory: dir, maxBytes: 64 << 30, compressionLevel: 1)
+  let options = LlamaEngineOptions(contextTokens: targetTokens + 1024, kvCacheType: type, swaFull: true)
+  let engine = try LlamaEngine(modelPath: modelPath, options: options, checkpoints: store)
+  let prefix = makePrefix(engine.model)
+  let request = GenerationRequest(
+    prefix: prefix, suffix: "Question: which inspector signed the most records?\nAnswer:", maxTokens: 16)
+  var row = Row(type: type)
+  row.prefixTokens = engine.model.tokenize(prefix, addSpecial: true).count
+  FileHandle.standardError.write(Data("[\(type.rawValue)] prefilling \(row.prefixTokens) tokens…\n".utf8))
+  let first = try await engine.generate(request)
+  row.prefill = engine.lastTimings.prefillSeconds
+  row.save = engine.lastTimings.saveSeconds
+  let second = try await engine.generate(request)
+  guard second.cachedTokens == row.prefixTokens else {
+    FileHandle.standardError.write(Data("restore did not happen (cached \(second.cachedTokens))\n".utf8))
+    exit(1)
+  }
+  row.restore = engine.lastTimings.restoreSeconds
+  row.exact = first.text == second.text && first.outputTokens == second.outputTokens
+  FileHandle.standardError.write(Data("[\(type.rawValue)] fresh: \(first.text.debugDescription)\n[\(type.rawValue)] restored: \(second.text.debugDescription)\n".utf8))
+
+  // The restore broken down.
+  let entry = store.list()[0]
+  row.stored = entry.compressedBytes
+  row.raw = entry.rawBytes
+  let (file, read) = try time { try Data(contentsOf: URL(fileURLWithPath: entry.path)) }
+  row.read = read
+  let (checkpoint, parse) = try time {
+    try CheckpointStore.decode(file, url: URL(fileURLWithPath: entry.path), expecting: nil)
+  }
+  let state = checkpoint.state
+  let (_, hashTime) = time { Hashing.sha256(state) }
+  row.verify = hashTime
+  row.decompress = parse - hashTime
+  let (ok, set) = time { engine.setState(state, tokens: row.prefixTokens) }
+  precondition(ok, "setState failed")
+  row.setState = set
+
+  for level in levels {
+    let (compressed, c) = try time { try Zstd.compress(state, level: level) }
+    let (_, d) = try time { try Zstd.decompress(compressed, exactSize: state.count) }
+    row.levels.append((level, compressed.count, Double(state.count) / 1e6 / c, Double(state.count) / 1e6 / d))
+  }
+  rows.append(row)
+}
+
+print("")
+print("| KV type | prefix tokens | re-prefill s | save s | restore s (engine) | read s | decompress s | SHA-256 s | set state s | speed-up |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for r in rows {
+  print(String(
+    format: "| %@ | %d | %.2f | %.2f | %.3f | %.3f | %.3f | %.3f | %.3f | %.0f× |", r.type.rawValue, r.prefixTokens,
+    r.prefill, r.save, r.restore, r.read, r.decompress, r.verify, r.setState, r.prefill / r.restore))
+}
+print("")
+print("| KV type | raw state | zstd level | compressed | ratio | compress MB/s | decompress MB/s |")
+print("|---|---|---|---|---|---|---|")
+for r in rows {
+  for l in r.levels {
+    print(String(
+      format: "| %@ | %@ | %d | %@ | %.2f | %.0f | %.0f |", r.type.rawValue, mb(r.raw), l.level, mb(l.size),
+      Double(r.raw) / Double(l.size), l.cMBs, l.dMBs))
+  }
+}
+print("")
+for r in rows {
+  print("\(r.type.rawValue): restored continuation identical to fresh prefill: \(r.exact ? "yes" : "NO"); checkpoint file \(mb(r.stored)) for \(mb(r.raw)) raw")
+}

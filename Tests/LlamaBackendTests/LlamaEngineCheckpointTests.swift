@@ -1,0 +1,125 @@
+import Foundation
+import Pipeline
+import Segmenter
+import Testing
+import _LongctxTestSupport
+
+@testable import LlamaBackend
+
+/// KV checkpoints with the real default model (Gemma 3 270M, SWA window 512).
+///
+/// These tests need `LONGCTX_MODEL` (run `eval "$(bash scripts/setup.sh --env)"`);
+/// without it they fail, because a skipped exactness test proves nothing.
+@Suite(.serialized) struct LlamaEngineCheckpointTests {
+  static func modelPath() throws -> String {
+    guard let path = ProcessInfo.processInfo.environment["LONGCTX_MODEL"], !path.isEmpty else {
+      throw TestFailure(
+        "LONGCTX_MODEL is not set: run `eval \"$(bash scripts/setup.sh --env)\"` before `swift test`.")
+    }
+    guard FileManager.default.isReadableFile(atPath: path) else {
+      throw TestFailure("LONGCTX_MODEL points to \(path), which does not exist: run scripts/setup.sh.")
+    }
+    return path
+  }
+
+  /// 678 tokens of text that does not repeat, so attention past the
+  /// 512-token window matters.
+  static let prefix: String = (1...24).map { i in
+    "Record \(i): the shipment of \(i * 37 % 101) crates left dock \(i % 7) on day \(i * 3) with \(i * i % 53) damaged items."
+  }.joined(separator: "\n") + "\n"
+
+  static func request(_ suffix: String) -> GenerationRequest {
+    GenerationRequest(prefix: prefix, suffix: suffix, maxTokens: 24, temperature: 0)
+  }
+
+  static func options(swaFull: Bool, type: KVCacheType = .f16) -> LlamaEngineOptions {
+    LlamaEngineOptions(contextTokens: 2048, kvCacheType: type, swaFull: swaFull)
+  }
+
+  @Test(arguments: [true, false])
+  func restoredPrefixContinuesExactly(swaFull: Bool) async throws {
+    let path = try Self.modelPath()
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let fresh = try LlamaEngine(modelPath: path, options: Self.options(swaFull: swaFull))
+    let prefixTokens = fresh.model.tokenize(Self.prefix, addSpecial: true).count
+    #expect(prefixTokens > 600, "the prefix must be longer than the 512-token SWA window")
+
+    let expectedA = try await fresh.generate(Self.request("Question: which dock had the most damage?\nAnswer:"))
+    let expectedB = try await fresh.generate(Self.request("Summary of record 20:"))
+    #expect(expectedA.cachedTokens == 0)
+
+    let store = CheckpointStore(directory: dir.url)
+    let saving = try LlamaEngine(modelPath: path, options: Self.options(swaFull: swaFull), checkpoints: store)
+    let first = try await saving.generate(Self.request("Question: which dock had the most damage?\nAnswer:"))
+    #expect(first.cachedTokens == 0)
+    #expect(first.text == expectedA.text)
+    #expect(store.list().map(\.tokens) == [prefixTokens])
+
+    // A new context restores from disk.
+    let restoring = try LlamaEngine(modelPath: path, options: Self.options(swaFull: swaFull), checkpoints: store)
+    let again = try await restoring.generate(Self.request("Question: which dock had the most damage?\nAnswer:"))
+    #expect(again.cachedTokens == prefixTokens)
+    #expect(again.text == expectedA.text)
+    #expect(again.outputTokens == expectedA.outputTokens)
+    let other = try await restoring.generate(Self.request("Summary of record 20:"))
+    #expect(other.cachedTokens == prefixTokens)
+    // A suffix other than the one decoded when the checkpoint was saved.
+    #expect(other.text == expectedB.text)
+    #expect(!expectedA.text.isEmpty)
+  }
+
+  @Test(arguments: ["flip", "truncate"])
+  func corruptCheckpointIsRecomputed(damage: String) async throws {
+    let path = try Self.modelPath()
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let store = CheckpointStore(directory: dir.url)
+    let engine = try LlamaEngine(modelPath: path, options: Self.options(swaFull: true), checkpoints: store)
+    let request = Self.request("Question: which dock had the most damage?\nAnswer:")
+    let expected = try await engine.generate(request)
+    let entry = try #require(store.list().first)
+
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: entry.path))
+    if damage == "flip" { bytes[bytes.count * 2 / 3] ^= 0x10 } else { bytes = bytes.prefix(bytes.count - 1000) }
+    try bytes.write(to: URL(fileURLWithPath: entry.path))
+
+    let result = try await engine.generate(request)
+    #expect(result.cachedTokens == 0, "a damaged checkpoint must not be restored")
+    #expect(result.text == expected.text)
+    // The damaged file was replaced by a good one, which the next request uses.
+    #expect(store.verify().removed.isEmpty)
+    let third = try await engine.generate(request)
+    #expect(third.cachedTokens == entry.tokens)
+    #expect(third.text == expected.text)
+  }
+
+  @Test func wholePromptCheckpointIsTrimmedByOneToken() async throws {
+    let path = try Self.modelPath()
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let store = CheckpointStore(directory: dir.url)
+    let engine = try LlamaEngine(modelPath: path, options: Self.options(swaFull: true), checkpoints: store)
+    let request = Self.request("")
+    let expected = try await engine.generate(request)
+    let again = try await engine.generate(request)
+    #expect(again.cachedTokens == again.promptTokens - 1)
+    #expect(again.text == expected.text)
+  }
+
+  @Test func identityNamesWhatMakesStateIncompatible() throws {
+    let path = try Self.modelPath()
+    let engine = try LlamaEngine(modelPath: path, options: Self.options(swaFull: true, type: .q8_0))
+    let id = engine.checkpointIdentity
+    for part in ["gguf-sha256:", "ggml=", "/lib:", "n_ctx=2048", "type_k=q8_0", "type_v=q8_0", "swa_full=true"] {
+      #expect(id.contains(part), "\(part) missing from \(id)")
+    }
+    #expect(!id.contains("lib:unknown"), "libllama was not found in /proc/self/maps: \(id)")
+  }
+}
+
+/// A failure with a message, for preconditions a test cannot work without.
+struct TestFailure: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}
