@@ -7,4 +7,13 @@ bash scripts/setup.sh
 eval "$(bash scripts/setup.sh --env)"
 echo "[test] building (debug) with tests" >&2
 swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Wrapping)" >&2
-swift test --skip-build "$@"
+# Unit tests run in parallel; the suites that run the real model (in process or
+# through llama-server) run one at a time afterwards, so they do not fight
+# over the 2 cores.
+model_suites="EndToEndTests|OpenAIServerTests|LlamaEngineCheckpointTests"
+if [[ $# -gt 0 ]]; then
+  swift test --skip-build "$@"
+else
+  swift test --skip-build --skip "$model_suites"
+  swift test --skip-build --no-parallel --filter "$model_suites"
+fi

@@ -58,7 +58,8 @@ final class LlamaServer: @unchecked Sendable {
     p.standardError = handle
     try p.run()
     process = p
-    let deadline = Date().addingTimeInterval(60)
+    // Generous: on 2 busy cores loading the model can take a while.
+    let deadline = Date().addingTimeInterval(180)
     while Date() < deadline {
       if !p.isRunning { throw HarnessError("llama-server exited at start; see \(log.path)") }
       if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!),
@@ -68,7 +69,7 @@ final class LlamaServer: @unchecked Sendable {
       }
       try await Task.sleep(nanoseconds: 200_000_000)
     }
-    throw HarnessError("llama-server did not become healthy within 60 s; see \(log.path)")
+    throw HarnessError("llama-server did not become healthy within 180 s; see \(log.path)")
   }
 
   /// Kills the server at once (SIGKILL), as a crash would.
