@@ -52,7 +52,8 @@ import Testing
     for t in ["document", "ingest_exception", "job", "plan", "source", "task", "token_count"] {
       #expect(tables.contains(t))
     }
-    let mode = try ws.db.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+    // Ask the writer connection: the mode it set is what every commit uses.
+    let mode = try ws.db.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
     #expect(mode == "wal")
   }
 }
