@@ -107,17 +107,41 @@ public enum JobFile {
     }
 
     let pl = r.mapping(top, "plan", required: false)
-    if let pl { r.allow(pl, at: "plan.", keys: ["collapse_repeats", "max_windows"]) }
+    if let pl {
+      r.allow(pl, at: "plan.", keys: ["collapse_repeats", "collapse_duplicates", "log_window", "max_windows"])
+    }
     let collapse = pl.flatMap { r.bool($0, "collapse_repeats", at: "plan.") } ?? true
     let maxWindows = pl.flatMap { r.int($0, "max_windows", at: "plan.") }
     if let maxWindows, maxWindows < 1 { r.problem("plan.max_windows", pl?["max_windows"], "must be at least 1") }
+    let collapseDuplicates = pl.flatMap { r.bool($0, "collapse_duplicates", at: "plan.") } ?? true
+    var logWindow: Double? = 3600
+    if let node = pl?["log_window"] {
+      logWindow = nil
+      if let text = node.string, text != "off" {
+        logWindow = Self.seconds(text)
+        if logWindow == nil || logWindow! <= 0 {
+          r.problem("plan.log_window", node, "must be a duration such as 15m, 1h or 1d, or off, not '\(text)'")
+        }
+      }
+    }
 
     if !r.problems.isEmpty { throw PipelineError.jobInvalid(path: path, problems: r.problems) }
-    return JobSpec(
+    var spec = JobSpec(
       name: name, inputs: inputs, model: model, generation: generation,
       question: r.string(top, "question"), map: map, reduce: reduce, reportPath: reportPath, prices: prices,
       collapseRepeats: collapse, maxWindows: maxWindows,
       baseDirectory: baseDirectory)
+    spec.logWindow = logWindow
+    spec.collapseDuplicates = collapseDuplicates
+    return spec
+  }
+
+  /// Seconds in a duration such as `90`, `30s`, `15m`, `1h` or `2d`.
+  static func seconds(_ text: String) -> Double? {
+    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+    guard let last = text.last else { return nil }
+    if let unit = units[last] { return Double(text.dropLast()).map { $0 * unit } }
+    return Double(text)
   }
 
   /// Collects problems while reading typed values out of YAML nodes.

@@ -22,6 +22,10 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var collapseRepeats: Bool = true
   /// Keep only the highest-priority chunks that fill this many windows.
   public var maxWindows: Int?
+  /// Seconds per time window when grouping log events into chunks (nil: off).
+  public var logWindow: Double? = 3600
+  /// Leave out exact and near duplicate chunks, listing them on their representative.
+  public var collapseDuplicates: Bool = true
   /// The directory relative paths resolve against (the job file's directory).
   public var baseDirectory: String
 
@@ -78,6 +82,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
 
   /// The planning options this job asks for.
   public var planOptions: PlanOptions {
-    PlanOptions(collapseRepeats: collapseRepeats, question: question, maxWindows: maxWindows)
+    PlanOptions(
+      collapseRepeats: collapseRepeats, question: question, maxWindows: maxWindows, logWindow: logWindow,
+      collapseDuplicates: collapseDuplicates)
   }
 }
