@@ -3,17 +3,14 @@ import Foundation
 import Pipeline
 
 extension LlamaEngine {
-  /// The sampler chain for `request`: the grammar first (it masks tokens the
-  /// output may not continue with), then greedy, or top-k, top-p, temperature
-  /// and a seeded draw. Greedy with a grammar stays deterministic.
+  /// The token sampler for `request`.
   ///
   /// - Throws: `EngineError.permanent` with llama.cpp's message when the
   ///   grammar (given, or made from `jsonSchema`) does not parse.
-  func makeSampler(_ request: GenerationRequest) throws -> UnsafeMutablePointer<llama_sampler> {
+  func makeSampler(_ request: GenerationRequest) throws -> TokenSampler {
     let grammar = try Self.grammar(for: request)
     let grammarSampler = try grammar.map { try LlamaGrammar.sampler(vocab: model.vocab, grammar: $0) }
     let chain = llama_sampler_chain_init(llama_sampler_chain_default_params())!
-    if let grammarSampler { llama_sampler_chain_add(chain, grammarSampler) }
     if request.temperature <= 0 {
       llama_sampler_chain_add(chain, llama_sampler_init_greedy())
     } else {
@@ -22,7 +19,7 @@ extension LlamaEngine {
       llama_sampler_chain_add(chain, llama_sampler_init_temp(Float(request.temperature)))
       llama_sampler_chain_add(chain, llama_sampler_init_dist(request.seed))
     }
-    return chain
+    return TokenSampler(chain: chain, grammar: grammarSampler, vocabSize: Int(llama_vocab_n_tokens(model.vocab)))
   }
 
   /// `request.grammar`, else the grammar of `request.jsonSchema`, else nil.
@@ -33,6 +30,61 @@ extension LlamaEngine {
       return try JSONSchema(text: text).gbnf
     } catch {
       throw EngineError.permanent("the JSON schema cannot be turned into a grammar: \(error)")
+    }
+  }
+}
+
+/// Picks each output token: greedy, or top-k, top-p, temperature and a
+/// seeded draw; with a grammar, only among tokens the grammar allows.
+///
+/// Masking a 262K-token vocabulary with a grammar costs far more than a
+/// decode step, so (as llama.cpp's own `common_sampler` does) the token is
+/// first picked without the grammar and only checked against it; the whole
+/// vocabulary is masked only when the grammar rejects that token. Greedy
+/// picks the same token either way, so it stays deterministic and identical
+/// to masking first.
+final class TokenSampler {
+  private let chain: UnsafeMutablePointer<llama_sampler>
+  private let grammar: UnsafeMutablePointer<llama_sampler>?
+  private var candidates: [llama_token_data]
+
+  init(chain: UnsafeMutablePointer<llama_sampler>, grammar: UnsafeMutablePointer<llama_sampler>?, vocabSize: Int) {
+    self.chain = chain
+    self.grammar = grammar
+    candidates = grammar == nil ? [] : [llama_token_data](repeating: llama_token_data(), count: vocabSize)
+  }
+
+  deinit {
+    llama_sampler_free(chain)
+    if let grammar { llama_sampler_free(grammar) }
+  }
+
+  /// The next token from the last logits of `context`, accepted by the samplers.
+  func sample(_ context: OpaquePointer) -> Int32 {
+    guard let grammar else { return llama_sampler_sample(chain, context, -1) }
+    guard let logits = llama_get_logits_ith(context, -1) else { return llama_sampler_sample(chain, context, -1) }
+    var token = pick(logits, masked: false)
+    var single = llama_token_data(id: token, logit: 1, p: 0)
+    let allowed = withUnsafeMutablePointer(to: &single) { one -> Bool in
+      var array = llama_token_data_array(data: one, size: 1, selected: -1, sorted: false)
+      llama_sampler_apply(grammar, &array)
+      return one.pointee.logit.isFinite
+    }
+    if !allowed { token = pick(logits, masked: true) }
+    llama_sampler_accept(grammar, token)
+    llama_sampler_accept(chain, token)
+    return token
+  }
+
+  /// Runs the chain (after the grammar when `masked`) over all tokens' logits.
+  private func pick(_ logits: UnsafeMutablePointer<Float>, masked: Bool) -> Int32 {
+    candidates.withUnsafeMutableBufferPointer { buffer in
+      for i in 0..<buffer.count { buffer[i] = llama_token_data(id: Int32(i), logit: logits[i], p: 0) }
+      var array = llama_token_data_array(data: buffer.baseAddress, size: buffer.count, selected: -1, sorted: false)
+      if masked, let grammar { llama_sampler_apply(grammar, &array) }
+      llama_sampler_apply(chain, &array)
+      // Samplers may point `data` elsewhere; read the choice through the array.
+      return array.data[Int(array.selected)].id
     }
   }
 }

@@ -197,7 +197,6 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     }
     // Before any decoding, so that a bad grammar costs nothing.
     let sampler = try makeSampler(request)
-    defer { llama_sampler_free(sampler) }
     let memory = llama_get_memory(context)
     llama_memory_clear(memory, true)
     timings = LlamaEngineTimings()
@@ -246,7 +245,7 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     var text = ""
     while generated < request.maxTokens {
       if Interrupt.isRequested { throw EngineError.interrupted }
-      let token = llama_sampler_sample(sampler, context, -1)
+      let token = sampler.sample(context)
       if model.isEndOfGeneration(token) { break }
       output += model.piece(token)
       generated += 1

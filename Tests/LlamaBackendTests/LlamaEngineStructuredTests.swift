@@ -20,7 +20,7 @@ import _LongctxTestSupport
 
   /// Representative schemas: nesting, enums, anyOf, optional members, bounded arrays.
   static let schemas = [
-    #"{"type":"object","additionalProperties":false,"required":["documents"],"properties":{"documents":{"type":"array","minItems":1,"maxItems":2,"items":{"type":"object","additionalProperties":false,"required":["page","responsive"],"properties":{"page":{"type":"integer"},"responsive":{"enum":["yes","no"]},"why":{"type":["string","null"]}}}}}}"#,
+    #"{"type":"object","additionalProperties":false,"required":["documents"],"properties":{"documents":{"type":"array","minItems":1,"maxItems":2,"items":{"type":"object","additionalProperties":false,"required":["page","responsive"],"properties":{"page":{"type":"integer"},"responsive":{"enum":["yes","no"]},"why":{"type":["string","null"],"maxLength":30}}}}}}"#,
     #"{"type":"object","properties":{"ok":{"type":"boolean"},"n":{"anyOf":[{"type":"number"},{"const":"none"}]}}}"#,
     #"{"type":"array","maxItems":3,"items":{"type":"string","enum":["a","b\"c","d\\e"]}}"#,
     #"{}"#,
@@ -45,7 +45,7 @@ import _LongctxTestSupport
   @Test func greedyWithASchemaIsDeterministicAndItsOutputValidates() async throws {
     let engine = try LlamaEngine(
       modelPath: try LlamaEngineCheckpointTests.modelPath(), options: LlamaEngineOptions(contextTokens: 1024))
-    let request = GenerationRequest(prefix: Self.prompt, suffix: "", maxTokens: 64, jsonSchema: Self.schemas[0])
+    let request = GenerationRequest(prefix: Self.prompt, suffix: "", maxTokens: 96, jsonSchema: Self.schemas[0])
     let first = try await engine.generate(request)
     let second = try await engine.generate(request)
     #expect(first.text == second.text)

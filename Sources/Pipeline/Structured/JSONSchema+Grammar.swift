@@ -8,7 +8,7 @@ extension JSONSchema {
   /// a sampler cannot use well: object members come in the schema's order,
   /// required ones first; objects with `properties` get no other members even
   /// when `additionalProperties` is not false; no text before the value, and
-  /// at most a newline and some indentation between tokens. Every sentence of
+  /// at most one space between tokens (no newlines: one-line JSON). Every sentence of
   /// the grammar validates against the schema (`firstViolation` is nil).
   public var gbnf: String {
     var builder = GrammarBuilder()
@@ -30,7 +30,9 @@ struct GrammarBuilder {
   }
 
   static let primitives: [String: (body: String, uses: [String])] = [
-    "space": (#"| " " | "\n"{1,2} [ \t]{0,20}"#, []),
+    // At most one space between tokens: small models given room for newlines
+    // and indentation spend their output tokens on whitespace.
+    "space": (#"| " ""#, []),
     "char": (#"[^"\\\x7F\x00-\x1F] | [\\] (["\\bfnrt] | "u" [0-9a-fA-F]{4})"#, []),
     "string": (#""\"" char* "\"" space"#, ["char", "space"]),
     "integral-part": ("[0] | [1-9] [0-9]{0,15}", []),

@@ -8,7 +8,7 @@ import Testing
 @Suite struct JSONSchemaGrammarTests {
   func grammar(_ schema: String) throws -> String { try JSONSchema(text: schema).gbnf }
 
-  static let space = #"space ::= | " " | "\n"{1,2} [ \t]{0,20}"#
+  static let space = #"space ::= | " ""#
   static let char = #"char ::= [^"\\\x7F\x00-\x1F] | [\\] (["\\bfnrt] | "u" [0-9a-fA-F]{4})"#
   static let string = #"string ::= "\"" char* "\"" space"#
 
