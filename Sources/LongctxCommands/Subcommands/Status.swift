@@ -27,6 +27,8 @@ extension Longctx {
       struct TaskOut: Encodable {
         var id: String; var kind: String; var level: Int; var ordinal: Int; var state: String; var attempts: Int
         var promptTokens: Int?; var outputTokens: Int?; var durationMs: Double?; var error: String?; var locators: [String]
+        /// The rejected text of a failed task (e.g. output that breaks the job's json_schema).
+        var rawOutput: String?
       }
       struct JobOut: Encodable { var job: String; var counts: [String: Int]; var total: Int; var tasks: [TaskOut] }
       var jobs: [JobOut] = []
@@ -37,7 +39,8 @@ extension Longctx {
         jobs.append(JobOut(job: name, counts: counts, total: tasks.count, tasks: tasks.map {
           TaskOut(id: $0.id, kind: $0.kind, level: $0.level, ordinal: $0.ordinal, state: $0.state.rawValue,
                   attempts: $0.attempts, promptTokens: $0.promptTokens, outputTokens: $0.outputTokens,
-                  durationMs: $0.durationMs, error: $0.error, locators: $0.locatorList)
+                  durationMs: $0.durationMs, error: $0.error, locators: $0.locatorList,
+                  rawOutput: $0.state == .failed ? $0.output : nil)
         }))
       }
       if json {

@@ -36,7 +36,7 @@ public enum JobFile {
 
     let m = r.mapping(top, "model", required: true)
     if let m {
-      r.allow(m, at: "model.", keys: ["engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary", "api", "concurrency", "timeout"])
+      r.allow(m, at: "model.", keys: ["engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary", "api", "concurrency", "timeout", "prompt_format"])
     }
     let engine = m.flatMap { r.string($0, "engine", at: "model.") } ?? "llama"
     if !["llama", "openai"].contains(engine) {
@@ -56,12 +56,20 @@ public enum JobFile {
     if let concurrency, concurrency < 1 { r.problem("model.concurrency", m?["concurrency"], "must be at least 1") }
     let timeout = m.flatMap { r.double($0, "timeout", at: "model.") }
     if let timeout, timeout <= 0 { r.problem("model.timeout", m?["timeout"], "must be a positive number of seconds") }
+    let promptFormat = m.flatMap { r.string($0, "prompt_format", at: "model.") }
+    if let promptFormat {
+      if !["raw", "chat"].contains(promptFormat) {
+        r.problem("model.prompt_format", m?["prompt_format"], "must be 'raw' or 'chat', not '\(promptFormat)'")
+      } else if engine != "llama" {
+        r.problem("model.prompt_format", m?["prompt_format"], "applies to model.engine 'llama' only; for a server use model.api: chat")
+      }
+    }
     let model = JobSpec.ModelSpec(
       engine: engine, path: m.flatMap { r.string($0, "path", at: "model.") }, context: context,
       threads: threads, baseURL: baseURL, name: m.flatMap { r.string($0, "name", at: "model.") },
       apiKeyEnv: m.flatMap { r.string($0, "api_key_env", at: "model.") },
       vocabulary: m.flatMap { r.string($0, "vocabulary", at: "model.") }, api: api, concurrency: concurrency,
-      timeout: timeout)
+      timeout: timeout, promptFormat: promptFormat)
 
     let g = r.mapping(top, "generation", required: false)
     if let g { r.allow(g, at: "generation.", keys: ["max_tokens", "temperature", "seed", "stop"]) }
@@ -85,11 +93,7 @@ public enum JobFile {
       if !unknown.isEmpty {
         r.problem("\(key).prompt", p["prompt"], "uses unknown variables \(unknown.map { "{{\($0)}}" }.joined(separator: ", "))")
       }
-      let schema = r.string(p, "json_schema", at: "\(key).")
-      if let schema, (try? JSONSerialization.jsonObject(with: Data(schema.utf8))) as? [String: Any] == nil {
-        r.problem("\(key).json_schema", p["json_schema"], "must be a JSON Schema object written as a JSON string")
-      }
-      return .init(prompt: text, jsonSchema: schema)
+      return .init(prompt: text, jsonSchema: r.jsonSchema(p, "json_schema", at: "\(key)."))
     }
     let map = prompt("map", variable: "window")
     let reduce = prompt("reduce", variable: "outputs")
@@ -186,6 +190,48 @@ public enum JobFile {
       }
       if s.tag.description.hasSuffix("null") || (s.string == "null" && s.style == .plain) { return nil }
       return s.string
+    }
+
+    /// A JSON Schema given as JSON text or as YAML, returned as JSON text
+    /// after checking it is inside the supported subset.
+    mutating func jsonSchema(_ map: Node.Mapping, _ key: String, at prefix: String) -> String? {
+      guard let node = map[key] else { return nil }
+      let text: String
+      switch node {
+      case .scalar(let s): text = s.string
+      case .mapping: text = Self.json(node).jsonText
+      case .sequence, .alias:
+        problem(prefix + key, node, "must be a JSON Schema, as a JSON string or a YAML mapping")
+        return nil
+      }
+      do {
+        _ = try JSONSchema(text: text)
+      } catch {
+        problem(prefix + key, node, "\(error) (see README, Structured output)")
+        return nil
+      }
+      return text
+    }
+
+    /// A YAML node as JSON: plain scalars are read as null, booleans and
+    /// numbers where they spell one; quoted ones stay strings (`"1"`).
+    static func json(_ node: Node) -> JSONValue {
+      switch node {
+      case .scalar(let s):
+        guard s.style == .plain else { return .string(s.string) }
+        if ["", "~", "null", "Null", "NULL"].contains(s.string) { return .null }
+        if ["true", "True", "TRUE"].contains(s.string) { return .bool(true) }
+        if ["false", "False", "FALSE"].contains(s.string) { return .bool(false) }
+        if let i = node.int { return .number(Double(i)) }
+        if let f = node.float, f.isFinite { return .number(f) }
+        return .string(s.string)
+      case .mapping(let m):
+        return .object(m.map { (key: $0.key.string ?? "\($0.key)", value: json($0.value)) })
+      case .sequence(let seq):
+        return .array(seq.map(json))
+      case .alias:
+        return .null
+      }
     }
 
     mutating func int(_ map: Node.Mapping, _ key: String, at prefix: String = "") -> Int? {

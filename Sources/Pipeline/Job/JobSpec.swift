@@ -52,6 +52,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var concurrency: Int? = nil
     /// For `openai`: seconds before one request times out (default 600).
     public var timeout: Double? = nil
+    /// For `llama`: `raw` (default: BOS and the prompt as written, for base
+    /// models) or `chat` (the prompt as one user turn in the model's own chat template).
+    public var promptFormat: String? = nil
   }
 
   public struct GenerationSpec: Sendable, Hashable, Codable {
@@ -79,6 +82,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
     /// A JSON Schema (JSON text) outputs must match, sent where the engine supports it.
     public var jsonSchema: String? = nil
   }
+
+  /// Tokens a prompt format adds around every prompt (a chat template's turn markers).
+  public var promptOverheadTokens: Int { model.promptFormat == "chat" ? 32 : 0 }
 
   /// The planning options this job asks for.
   public var planOptions: PlanOptions {

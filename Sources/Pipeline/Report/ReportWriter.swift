@@ -33,7 +33,9 @@ public struct ReportWriter: Sendable {
       md += "### Window \(task.ordinal + 1)\n\n"
       switch task.state {
       case .done: md += statement(task)
-      case .failed: md += "_Failed after \(task.attempts) attempts: \(task.error ?? "unknown error")_\n\n"
+      case .failed:
+        md += "_Failed after \(task.attempts) attempts: \(task.error ?? "unknown error")_\n\n"
+        md += Self.rawOutput(task)
       case .pending, .leased: md += "_Not run yet._\n\n"
       }
     }
@@ -41,6 +43,9 @@ public struct ReportWriter: Sendable {
       md += "## Failed tasks\n\n"
       for t in failed { md += "- \(t.kind) \(t.level).\(t.ordinal + 1): \(t.error ?? "unknown error")\n" }
       md += "\n"
+      for t in failed where t.kind != "map" && t.output != nil {
+        md += "Raw output of reduce \(t.level).\(t.ordinal + 1):\n\n" + Self.rawOutput(t)
+      }
     }
     md += "## Tasks\n\n| task | state | attempts | prompt tokens | output tokens | seconds |\n|---|---|---|---|---|---|\n"
     for t in tasks {
@@ -65,6 +70,14 @@ public struct ReportWriter: Sendable {
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     try AtomicFile.write(Data(try markdown(job: spec.name, prices: spec.prices).utf8), to: url)
     return url.path
+  }
+
+  /// The rejected text of a failed task (invalid structured output), fenced.
+  private static func rawOutput(_ task: TaskRecord) -> String {
+    guard let text = task.output, !text.isEmpty else { return "" }
+    var fence = "```"
+    while text.contains(fence) { fence += "`" }
+    return "Raw output (rejected):\n\n\(fence)\n\(text)\n\(fence)\n\n"
   }
 
   /// A task's output followed by its citations; a citation the model wrote

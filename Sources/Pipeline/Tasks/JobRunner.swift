@@ -124,6 +124,7 @@ public final class JobRunner: @unchecked Sendable {
     let values = ["window": "", "sources": "", "question": spec.question ?? "", "job": spec.name,
                   "window_number": "9999", "window_count": "9999"]
     let reserved = try counter.count(PromptTemplate.fill(spec.map.prompt, values)) + spec.generation.maxTokens + 16
+      + spec.promptOverheadTokens
     let budget = spec.model.context - reserved
     guard budget > 64 else {
       throw PipelineError.windowTooSmall(job: spec.name, reserved: reserved, context: spec.model.context)
@@ -217,7 +218,7 @@ public final class JobRunner: @unchecked Sendable {
 
   /// Groups outputs so each reduce prompt fits the context (fan-in ≥ 2).
   private func reduceGroups(_ outputs: [TaskRecord]) throws -> [[TaskRecord]] {
-    let limit = spec.model.context - spec.generation.maxTokens - 16
+    let limit = spec.model.context - spec.generation.maxTokens - 16 - spec.promptOverheadTokens
     var groups: [[TaskRecord]] = []
     var current: [TaskRecord] = []
     for output in outputs {
@@ -286,6 +287,15 @@ public final class JobRunner: @unchecked Sendable {
       do {
         let result = try await engine.generate(request)
         let seconds = Date().timeIntervalSince(clock)
+        if let problem = OutputValidation.problem(in: result.text, schema: request.jsonSchema, kind: task.kind) {
+          // Invalid structured output: retried at once (no backoff: nothing is
+          // overloaded), then failed with the raw text kept beside the error.
+          let final = attempt >= maxAttempts
+          try store.fail(task.id, error: problem, final: final, output: result.text)
+          progress(.taskFailed(kind: task.kind, ordinal: task.ordinal, error: problem, willRetry: !final))
+          if final { results.recordFailure(); return }
+          continue
+        }
         try store.complete(
           task.id, output: result.text, promptTokens: result.promptTokens, outputTokens: result.outputTokens,
           engine: engine.name, model: engine.modelIdentity, durationMs: seconds * 1000)

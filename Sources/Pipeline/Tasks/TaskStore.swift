@@ -103,11 +103,17 @@ public struct TaskStore: Sendable {
   }
 
   /// Records a failed attempt: back to pending while attempts remain, else failed.
-  public func fail(_ id: String, error: String, final: Bool) throws {
+  ///
+  /// - Parameter output: The engine's text when the attempt produced one that
+  ///   was rejected (invalid structured output); kept for `report` and `status`.
+  public func fail(_ id: String, error: String, final: Bool, output: String? = nil) throws {
     try workspace.db.write { db in
       try db.execute(
-        sql: "UPDATE task SET state = ?, error = ?, leaseOwner = NULL, leaseUntil = NULL, finishedAt = ? WHERE id = ?",
-        arguments: [final ? "failed" : "pending", error, Date().timeIntervalSince1970, id])
+        sql: """
+          UPDATE task SET state = ?, error = ?, output = COALESCE(?, output), leaseOwner = NULL, leaseUntil = NULL,
+          finishedAt = ? WHERE id = ?
+          """,
+        arguments: [final ? "failed" : "pending", error, output, Date().timeIntervalSince1970, id])
     }
   }
 
