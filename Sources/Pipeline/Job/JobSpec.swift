@@ -24,6 +24,21 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var maxWindows: Int?
   /// The directory relative paths resolve against (the job file's directory).
   public var baseDirectory: String
+  /// Cron mode: each run plans only the lines and files that are new since the
+  /// last completed run, reports on that period, and folds the period's summary
+  /// into a rolling summary (see `JobRunner.runIncremental`).
+  public var incremental = false
+  /// The rolling summary's path in incremental mode, relative to the job file's
+  /// directory; default: the report's path with `-rolling` before `.md`.
+  public var rollingReportPath: String? = nil
+  /// What one map task reads: a window, or one document (split into several
+  /// windows, reduced per document first, when it does not fit one).
+  public var mapPer: MapUnit = .window
+
+  /// The unit of a map task.
+  public enum MapUnit: String, Sendable, Hashable, Codable, CaseIterable {
+    case window, document
+  }
 
   public struct ModelSpec: Sendable, Hashable, Codable {
     /// `llama` (in process) or `openai` (an OpenAI-compatible server).
@@ -78,6 +93,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
 
   /// The planning options this job asks for.
   public var planOptions: PlanOptions {
-    PlanOptions(collapseRepeats: collapseRepeats, question: question, maxWindows: maxWindows)
+    PlanOptions(
+      collapseRepeats: collapseRepeats, question: question, maxWindows: maxWindows,
+      windowPerDocument: mapPer == .document)
   }
 }

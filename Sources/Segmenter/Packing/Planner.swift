@@ -34,7 +34,9 @@ public struct Planner: Sendable {
     for file in files {
       let isLog = try options.collapseRepeats && corpus.kind(ofDocument: file.documentHash) == .log
       var seen: [String: Int] = [:]
-      for section in try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath) {
+      var sections = try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath)
+      if let first = options.startLines[file.displayPath] { sections = Self.sections(sections, from: first) }
+      for section in sections {
         var text = section.text
         if isLog, let first = section.locator.lineStart {
           let lines = section.text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -65,7 +67,8 @@ public struct Planner: Sendable {
     var used = 0
     for chunk in chunks {
       let cost = chunk.tokens + (current.isEmpty ? 0 : Self.seamTokens)
-      if !current.isEmpty && used + cost > budget {
+      let otherDocument = options.windowPerDocument && current.last.map { $0.locator.path != chunk.locator.path } == true
+      if !current.isEmpty && (used + cost > budget || otherDocument) {
         windows.append(Window(ordinal: windows.count, chunks: current, tokens: used))
         current = []
         used = 0
@@ -76,7 +79,7 @@ public struct Planner: Sendable {
     if !current.isEmpty { windows.append(Window(ordinal: windows.count, chunks: current, tokens: used)) }
 
     let id = Hashing.sha256(
-      parts: [String(budget), counter.vocabularyID] + windows.flatMap { w in w.chunks.map { "\($0.locator)|\($0.tokens)|\(Hashing.sha256($0.text))" } + ["|"] })
+      parts: [String(budget), counter.vocabularyID] + (options.windowPerDocument ? ["per-document"] : []) + windows.flatMap { w in w.chunks.map { "\($0.locator)|\($0.tokens)|\(Hashing.sha256($0.text))" } + ["|"] })
     return Plan(
       id: id, budget: budget, vocabulary: counter.vocabularyID, exactTokens: counter.isExact,
       windows: windows, leftOut: leftOut, collapsedLines: collapsedLines)
@@ -108,6 +111,24 @@ public struct Planner: Sendable {
                        why.isEmpty ? "" : " (\(why))")))
     }
     return chunks.indices.filter { keep.contains($0) }.map { chunks[$0] }
+  }
+
+  /// The part of `sections` from line `first` on: sections ending before it are
+  /// dropped, and one that straddles it keeps only its lines from `first`.
+  /// A section whose text does not map line for line onto its range (a
+  /// multi-line redaction) is kept whole rather than cut at a wrong line.
+  static func sections(_ sections: [Section], from first: Int) -> [Section] {
+    sections.compactMap { section in
+      guard let start = section.locator.lineStart, let end = section.locator.lineEnd else { return section }
+      if end < first { return nil }
+      if start >= first { return section }
+      let lines = section.text.split(separator: "\n", omittingEmptySubsequences: false)
+      guard lines.count == end - start + 1 else { return section }
+      var cut = section
+      cut.locator.lineStart = first
+      cut.text = lines[(first - start)...].joined(separator: "\n")
+      return cut
+    }
   }
 
   /// A chunk's text in a window: a header naming its locator, then its text.
@@ -159,11 +180,19 @@ public struct PlanOptions: Sendable, Hashable {
   public var question: String?
   /// Keep only the highest-priority chunks that fill this many windows.
   public var maxWindows: Int?
+  /// Per display path, the first line to plan; earlier lines are left out
+  /// (incremental runs plan only what is new). Paths not listed are planned whole.
+  public var startLines: [String: Int] = [:]
+  /// Never put two documents in one window (per-document map tasks).
+  public var windowPerDocument = false
 
-  public init(collapseRepeats: Bool = true, question: String? = nil, maxWindows: Int? = nil) {
+  public init(
+    collapseRepeats: Bool = true, question: String? = nil, maxWindows: Int? = nil, windowPerDocument: Bool = false
+  ) {
     self.collapseRepeats = collapseRepeats
     self.question = question
     self.maxWindows = maxWindows
+    self.windowPerDocument = windowPerDocument
   }
 }
 
