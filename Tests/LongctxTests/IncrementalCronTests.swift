@@ -1,5 +1,6 @@
 import Foundation
 import Ingest
+import Pipeline
 import Testing
 import _LongctxTestSupport
 

@@ -110,9 +110,11 @@ import _LongctxTestSupport
     // The rolling summary reduced the previous rolling summary with this period's summary.
     let runs = try RunStore(workspace: ws).runs(job: "nightly")
     #expect(period.rollingInputs == [firstRolling, try #require(runs[1].periodTask)])
-    let rollingTask = try #require(try TaskStore(workspace: ws).task(id: try #require(period.rollingTask)))
+    let rollingID = try #require(period.rollingTask)
+    let rollingTask = try #require(try TaskStore(workspace: ws).task(id: rollingID))
     #expect(rollingTask.kind == "rolling" && rollingTask.state == .done)
-    let periodOutput = try #require(try TaskStore(workspace: ws).task(id: try #require(runs[1].periodTask))?.output)
+    let periodID = try #require(runs[1].periodTask)
+    let periodOutput = try #require(try TaskStore(workspace: ws).task(id: periodID)?.output)
     let lastPrompt = try #require(engine.prompts.last)
     #expect(lastPrompt.contains(firstRollingOutput) && lastPrompt.contains(periodOutput))
     let rolling = try String(contentsOfFile: try #require(period.rollingReport), encoding: .utf8)
