@@ -26,7 +26,7 @@ public enum JobFile {
       throw PipelineError.jobInvalid(path: path, problems: ["the file must be a YAML mapping of keys"])
     }
     var r = Reader(path: path)
-    r.allow(top, at: "", keys: ["name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report"])
+    r.allow(top, at: "", keys: ["name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report", "incremental"])
     let name = r.string(top, "name", required: true) ?? ""
     if !name.isEmpty, name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) == nil {
       r.problem("name", top["name"], "must use only letters, digits, '.', '_' and '-'")
@@ -84,7 +84,7 @@ public enum JobFile {
 
     func prompt(_ key: String, variable: String) -> JobSpec.PromptSpec {
       guard let p = r.mapping(top, key, required: true) else { return .init(prompt: "") }
-      r.allow(p, at: "\(key).", keys: ["prompt", "json_schema"])
+      r.allow(p, at: "\(key).", keys: key == "map" ? ["prompt", "json_schema", "per"] : ["prompt", "json_schema"])
       let text = r.string(p, "prompt", at: "\(key).", required: true) ?? ""
       if !text.isEmpty && !text.contains("{{\(variable)}}") {
         r.problem("\(key).prompt", p["prompt"], "must contain {{\(variable)}}")
@@ -96,11 +96,24 @@ public enum JobFile {
       return .init(prompt: text, jsonSchema: r.jsonSchema(p, "json_schema", at: "\(key)."))
     }
     let map = prompt("map", variable: "window")
+    var mapPer = JobSpec.MapUnit.window
+    if case .mapping(let m)? = top["map"], let per = r.string(m, "per", at: "map.") {
+      if let unit = JobSpec.MapUnit(rawValue: per) {
+        mapPer = unit
+      } else {
+        r.problem("map.per", m["per"], "must be 'window' or 'document', not '\(per)'")
+      }
+    }
     let reduce = prompt("reduce", variable: "outputs")
 
     let rep = r.mapping(top, "report", required: false)
-    if let rep { r.allow(rep, at: "report.", keys: ["path", "prices"]) }
+    if let rep { r.allow(rep, at: "report.", keys: ["path", "prices", "rolling_path"]) }
     let reportPath = rep.flatMap { r.string($0, "path", at: "report.") }
+    let rollingPath = rep.flatMap { r.string($0, "rolling_path", at: "report.") }
+    let incremental = r.bool(top, "incremental") ?? false
+    if rollingPath != nil && !incremental {
+      r.problem("report.rolling_path", rep?["rolling_path"], "is only used with 'incremental: true'")
+    }
     var prices: JobSpec.Prices?
     if let rep, let pr = r.mapping(rep, "prices", at: "report.", required: false) {
       r.allow(pr, at: "report.prices.", keys: ["prompt_per_million", "output_per_million", "currency"])
@@ -137,6 +150,9 @@ public enum JobFile {
       baseDirectory: baseDirectory)
     spec.logWindow = logWindow
     spec.collapseDuplicates = collapseDuplicates
+    spec.incremental = incremental
+    spec.rollingReportPath = rollingPath
+    spec.mapPer = mapPer
     return spec
   }
 

@@ -28,6 +28,21 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var collapseDuplicates: Bool = true
   /// The directory relative paths resolve against (the job file's directory).
   public var baseDirectory: String
+  /// Cron mode: each run plans only the lines and files that are new since the
+  /// last completed run, reports on that period, and folds the period's summary
+  /// into a rolling summary (see `JobRunner.runIncremental`).
+  public var incremental = false
+  /// The rolling summary's path in incremental mode, relative to the job file's
+  /// directory; default: the report's path with `-rolling` before `.md`.
+  public var rollingReportPath: String? = nil
+  /// What one map task reads: a window, or one document (split into several
+  /// windows, reduced per document first, when it does not fit one).
+  public var mapPer: MapUnit = .window
+
+  /// The unit of a map task.
+  public enum MapUnit: String, Sendable, Hashable, Codable, CaseIterable {
+    case window, document
+  }
 
   public struct ModelSpec: Sendable, Hashable, Codable {
     /// `llama` (in process) or `openai` (an OpenAI-compatible server).
@@ -90,6 +105,6 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var planOptions: PlanOptions {
     PlanOptions(
       collapseRepeats: collapseRepeats, question: question, maxWindows: maxWindows, logWindow: logWindow,
-      collapseDuplicates: collapseDuplicates)
+      collapseDuplicates: collapseDuplicates, windowPerDocument: mapPer == .document)
   }
 }

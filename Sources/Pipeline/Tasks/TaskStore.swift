@@ -34,13 +34,18 @@ public struct TaskStore: Sendable {
     }
   }
 
-  /// Drops reduce levels above `level` from the current graph (their inputs changed).
-  public func retireLevels(job: String, above level: Int) throws {
+  /// Drops levels of `kind` above `level` from the current graph (their inputs changed).
+  public func retireLevels(job: String, kind: String = "reduce", above level: Int) throws {
     try workspace.db.write { db in
       try db.execute(
-        sql: "UPDATE task SET current = 0 WHERE job = ? AND kind = 'reduce' AND level > ?",
-        arguments: [job, level])
+        sql: "UPDATE task SET current = 0 WHERE job = ? AND kind = ? AND level > ?",
+        arguments: [job, kind, level])
     }
+  }
+
+  /// The task with `id`, current or not.
+  public func task(id: String) throws -> TaskRecord? {
+    try workspace.db.read { db in try TaskRecord.fetchOne(db, key: id) }
   }
 
   /// Returns tasks a dead run left leased to pending; the caller holds the job lock.

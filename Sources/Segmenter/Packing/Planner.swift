@@ -35,7 +35,8 @@ public struct Planner: Sendable {
     let templates = LogTemplates()
     for file in files {
       let kind = try corpus.kind(ofDocument: file.documentHash)
-      let sections = try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath)
+      var sections = try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath)
+      if let first = options.startLines[file.displayPath] { sections = Self.sections(sections, from: first) }
       if kind == .code || Self.isReadme(file.displayPath) {
         sourceFiles.append((file.displayPath, sections.map(\.text).joined(separator: "\n")))
       }
@@ -77,7 +78,8 @@ public struct Planner: Sendable {
     var used = 0
     for chunk in chunks {
       let cost = chunk.tokens + (current.isEmpty ? 0 : Self.seamTokens)
-      if !current.isEmpty && used + cost > budget {
+      let otherDocument = options.windowPerDocument && current.last.map { $0.locator.path != chunk.locator.path } == true
+      if !current.isEmpty && (used + cost > budget || otherDocument) {
         windows.append(Window(ordinal: windows.count, chunks: current, tokens: used))
         current = []
         used = 0
@@ -88,7 +90,7 @@ public struct Planner: Sendable {
     if !current.isEmpty { windows.append(Window(ordinal: windows.count, chunks: current, tokens: used)) }
 
     let id = Hashing.sha256(
-      parts: [String(budget), counter.vocabularyID] + windows.flatMap { w in w.chunks.map { "\($0.locator)|\($0.tokens)|\(Hashing.sha256($0.text))" } + ["|"] })
+      parts: [String(budget), counter.vocabularyID] + (options.windowPerDocument ? ["per-document"] : []) + windows.flatMap { w in w.chunks.map { "\($0.locator)|\($0.tokens)|\(Hashing.sha256($0.text))" } + ["|"] })
     return Plan(
       id: id, budget: budget, vocabulary: counter.vocabularyID, exactTokens: counter.isExact,
       windows: windows, leftOut: leftOut, collapsedLines: collapsedLines, duplicateChunks: duplicates)
@@ -202,6 +204,24 @@ public struct Planner: Sendable {
     return chunks.indices.filter { keep.contains($0) }.map { chunks[$0] }
   }
 
+  /// The part of `sections` from line `first` on: sections ending before it are
+  /// dropped, and one that straddles it keeps only its lines from `first`.
+  /// A section whose text does not map line for line onto its range (a
+  /// multi-line redaction) is kept whole rather than cut at a wrong line.
+  static func sections(_ sections: [Section], from first: Int) -> [Section] {
+    sections.compactMap { section in
+      guard let start = section.locator.lineStart, let end = section.locator.lineEnd else { return section }
+      if end < first { return nil }
+      if start >= first { return section }
+      let lines = section.text.split(separator: "\n", omittingEmptySubsequences: false)
+      guard lines.count == end - start + 1 else { return section }
+      var cut = section
+      cut.locator.lineStart = first
+      cut.text = lines[(first - start)...].joined(separator: "\n")
+      return cut
+    }
+  }
+
   /// A chunk's text in a window: a header naming its locator, then its text.
   public static func render(_ locator: Locator, _ text: String) -> String {
     "[\(locator)]\n\(text)"
@@ -270,11 +290,17 @@ public struct PlanOptions: Sendable, Hashable {
   /// Leave out chunks that repeat an earlier chunk exactly or nearly, noting
   /// on the earlier one where else the text appears.
   public var collapseDuplicates: Bool
+  /// Per display path, the first line to plan; earlier lines are left out
+  /// (incremental runs plan only what is new). Paths not listed are planned whole.
+  public var startLines: [String: Int] = [:]
+  /// Never put two documents in one window (per-document map tasks).
+  public var windowPerDocument = false
 
   public init(
     collapseRepeats: Bool = true, question: String? = nil, maxWindows: Int? = nil, logWindow: Double? = 3600,
-    collapseDuplicates: Bool = true
+    collapseDuplicates: Bool = true, windowPerDocument: Bool = false
   ) {
+    self.windowPerDocument = windowPerDocument
     self.collapseRepeats = collapseRepeats
     self.question = question
     self.maxWindows = maxWindows
