@@ -14,12 +14,14 @@ extension LlamaEngine {
     if request.temperature <= 0 {
       llama_sampler_chain_add(chain, llama_sampler_init_greedy())
     } else {
-      llama_sampler_chain_add(chain, llama_sampler_init_top_k(40))
+      llama_sampler_chain_add(chain, llama_sampler_init_top_k(40))  // TokenSampler's `needed`
       llama_sampler_chain_add(chain, llama_sampler_init_top_p(0.95, 1))
       llama_sampler_chain_add(chain, llama_sampler_init_temp(Float(request.temperature)))
       llama_sampler_chain_add(chain, llama_sampler_init_dist(request.seed))
     }
-    return TokenSampler(chain: chain, grammar: grammarSampler, vocabSize: Int(llama_vocab_n_tokens(model.vocab)))
+    return TokenSampler(
+      chain: chain, grammar: grammarSampler, vocabSize: Int(llama_vocab_n_tokens(model.vocab)),
+      needed: request.temperature <= 0 ? 1 : 40)
   }
 
   /// `request.grammar`, else the grammar of `request.jsonSchema`, else nil.
@@ -38,54 +40,64 @@ extension LlamaEngine {
 /// seeded draw; with a grammar, only among tokens the grammar allows.
 ///
 /// Masking a 262K-token vocabulary with a grammar costs far more than a
-/// decode step, so (as llama.cpp's own `common_sampler` does) the token is
-/// first picked without the grammar and only checked against it; the whole
-/// vocabulary is masked only when the grammar rejects that token. Greedy
-/// picks the same token either way, so it stays deterministic and identical
-/// to masking first.
+/// decode step, so the grammar first sees only the `shortlist` most likely
+/// tokens (llama.cpp's top-k, a partial sort). When at least `needed` of them
+/// are allowed (1 for greedy, k for top-k sampling), the allowed ones are
+/// exactly those masking the whole vocabulary would leave at the top, so the
+/// choice is the same as masking first: greedy stays deterministic and
+/// seeded sampling reproducible. Otherwise the whole vocabulary is masked.
 final class TokenSampler {
   private let chain: UnsafeMutablePointer<llama_sampler>
   private let grammar: UnsafeMutablePointer<llama_sampler>?
+  private let shortlist: UnsafeMutablePointer<llama_sampler>?
+  private let needed: Int
   private var candidates: [llama_token_data]
 
-  init(chain: UnsafeMutablePointer<llama_sampler>, grammar: UnsafeMutablePointer<llama_sampler>?, vocabSize: Int) {
+  init(
+    chain: UnsafeMutablePointer<llama_sampler>, grammar: UnsafeMutablePointer<llama_sampler>?, vocabSize: Int,
+    needed: Int
+  ) {
     self.chain = chain
     self.grammar = grammar
+    self.needed = needed
+    shortlist = grammar == nil ? nil : llama_sampler_init_top_k(Int32(max(256, 4 * needed)))
     candidates = grammar == nil ? [] : [llama_token_data](repeating: llama_token_data(), count: vocabSize)
   }
 
   deinit {
     llama_sampler_free(chain)
     if let grammar { llama_sampler_free(grammar) }
+    if let shortlist { llama_sampler_free(shortlist) }
   }
 
   /// The next token from the last logits of `context`, accepted by the samplers.
   func sample(_ context: OpaquePointer) -> Int32 {
-    guard let grammar else { return llama_sampler_sample(chain, context, -1) }
-    guard let logits = llama_get_logits_ith(context, -1) else { return llama_sampler_sample(chain, context, -1) }
-    var token = pick(logits, masked: false)
-    var single = llama_token_data(id: token, logit: 1, p: 0)
-    let allowed = withUnsafeMutablePointer(to: &single) { one -> Bool in
-      var array = llama_token_data_array(data: one, size: 1, selected: -1, sorted: false)
-      llama_sampler_apply(grammar, &array)
-      return one.pointee.logit.isFinite
+    guard let grammar, let shortlist, let logits = llama_get_logits_ith(context, -1) else {
+      return llama_sampler_sample(chain, context, -1)
     }
-    if !allowed { token = pick(logits, masked: true) }
-    llama_sampler_accept(grammar, token)
-    llama_sampler_accept(chain, token)
-    return token
-  }
-
-  /// Runs the chain (after the grammar when `masked`) over all tokens' logits.
-  private func pick(_ logits: UnsafeMutablePointer<Float>, masked: Bool) -> Int32 {
-    candidates.withUnsafeMutableBufferPointer { buffer in
+    let token = candidates.withUnsafeMutableBufferPointer { buffer -> Int32 in
       for i in 0..<buffer.count { buffer[i] = llama_token_data(id: Int32(i), logit: logits[i], p: 0) }
       var array = llama_token_data_array(data: buffer.baseAddress, size: buffer.count, selected: -1, sorted: false)
-      if masked, let grammar { llama_sampler_apply(grammar, &array) }
+      llama_sampler_apply(shortlist, &array)
+      llama_sampler_apply(grammar, &array)
+      var allowed = (0..<array.size).map { array.data[$0] }.filter { $0.logit.isFinite }
+      if allowed.count >= needed {
+        return allowed.withUnsafeMutableBufferPointer { small in
+          var subset = llama_token_data_array(data: small.baseAddress, size: small.count, selected: -1, sorted: true)
+          llama_sampler_apply(chain, &subset)
+          return subset.data[Int(subset.selected)].id
+        }
+      }
+      for i in 0..<buffer.count { buffer[i] = llama_token_data(id: Int32(i), logit: logits[i], p: 0) }
+      array = llama_token_data_array(data: buffer.baseAddress, size: buffer.count, selected: -1, sorted: false)
+      llama_sampler_apply(grammar, &array)
       llama_sampler_apply(chain, &array)
       // Samplers may point `data` elsewhere; read the choice through the array.
       return array.data[Int(array.selected)].id
     }
+    llama_sampler_accept(grammar, token)
+    llama_sampler_accept(chain, token)
+    return token
   }
 }
 

@@ -8,7 +8,7 @@ public indirect enum JSONValue: Sendable, Hashable {
   case number(Double)
   case string(String)
   case array([JSONValue])
-  /// Members in document order; duplicate keys are rejected by the parser.
+  /// Members in document order; a repeated key keeps its last value.
   case object([(key: String, value: JSONValue)])
 
   public static func == (a: JSONValue, b: JSONValue) -> Bool {
@@ -119,8 +119,8 @@ extension JSONValue {
 
   /// Parses exactly one JSON value (RFC 8259), with whitespace around it.
   ///
-  /// - Throws: `ParseError` at the first problem: a syntax error, a duplicate
-  ///   key, nesting deeper than 256, or text after the value.
+  /// - Throws: `ParseError` at the first problem: a syntax error, nesting
+  ///   deeper than 256, or text after the value.
   public init(parsing text: String) throws(ParseError) {
     var parser = Parser(bytes: Array(text.utf8))
     parser.skipSpace()
@@ -175,17 +175,20 @@ extension JSONValue {
         skipSpace()
         guard at < bytes.count else { throw error("the text ends inside an object") }
         guard bytes[at] == UInt8(ascii: "\"") else { throw error("expected a string key") }
-        let keyAt = at
         let key = try string()
-        guard keys.insert(key).inserted else {
-          throw ParseError(offset: keyAt, message: "duplicate key \(JSONValue.quoted(key))", truncated: false)
-        }
         skipSpace()
         guard at < bytes.count else { throw error("the text ends inside an object") }
         guard bytes[at] == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
         at += 1
         skipSpace()
-        members.append((key, try value(depth: depth + 1)))
+        let member = try value(depth: depth + 1)
+        // A repeated key keeps its last value, as most JSON readers do (a
+        // grammar for free-form objects cannot rule repeats out).
+        if keys.insert(key).inserted {
+          members.append((key, member))
+        } else if let i = members.firstIndex(where: { $0.key == key }) {
+          members[i].value = member
+        }
         skipSpace()
         guard at < bytes.count else { throw error("the text ends inside an object") }
         if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
