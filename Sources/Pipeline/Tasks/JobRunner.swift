@@ -185,7 +185,8 @@ public final class JobRunner: @unchecked Sendable {
   /// - Throws: `PipelineError.noInputs` or `.windowTooSmall`; ingest and plan errors.
   public func prepare() async throws -> PreparedJob {
     let ingest = try await ingestInputs()
-    return try prepare(files: ingest.files, options: spec.planOptions)
+    guard spec.incremental else { return try prepare(files: ingest.files, options: spec.planOptions) }
+    return try preparePeriod(files: ingest.files).prepared
   }
 
   /// Ingests the job's inputs.
