@@ -1,5 +1,6 @@
 import Foundation
 import Ingest
+import Segmenter
 import Workspace
 
 /// What an incremental run covered, in `RunSummary.period`.
@@ -41,9 +42,7 @@ extension JobRunner {
     var summary = RunSummary(job: spec.name)
     let runs = RunStore(workspace: workspace)
     let ingest = try await ingestInputs()
-    let previous = try runs.lastCompleted(job: spec.name)
-    let previousSources = try previous.flatMap(\.id).map { try runs.sources(run: $0) } ?? []
-    let scope = try PeriodScope(files: ingest.files, corpus: Corpus(workspace: workspace), previous: previousSources)
+    let (previous, scope, prepared) = try preparePeriod(files: ingest.files)
     var run = try runs.begin(job: spec.name, previous: previous?.id)
     run.newLines = scope.newLines
     let newSources = scope.sources.compactMap(\.newLocator)
@@ -62,9 +61,6 @@ extension JobRunner {
         run.periodReport = nil
         period.latestReport = previous.map { _ in reportURL(spec.reportPath ?? "reports/\(spec.name).md").path }
       } else {
-        var options = spec.planOptions
-        options.startLines = scope.startLines
-        let prepared = try prepare(files: scope.files, options: options)
         summary.windows = prepared.plan.windows.count
         summary.planTokens = prepared.plan.totalTokens
         summary.exactTokens = prepared.plan.exactTokens
@@ -111,6 +107,24 @@ extension JobRunner {
     summary.engineLoaded = engineLoaded
     summary.seconds = Date().timeIntervalSince(started)
     return summary
+  }
+
+  /// Works out what is new since the last completed run and, when something
+  /// is, plans it and installs its map tasks (the current graph is left alone
+  /// otherwise: the returned job then has no windows).
+  func preparePeriod(files: [IngestedFile]) throws -> (previous: RunRecord?, scope: PeriodScope, prepared: PreparedJob) {
+    let runs = RunStore(workspace: workspace)
+    let previous = try runs.lastCompleted(job: spec.name)
+    let previousSources = try previous.flatMap(\.id).map { try runs.sources(run: $0) } ?? []
+    let scope = try PeriodScope(files: files, corpus: Corpus(workspace: workspace), previous: previousSources)
+    guard !scope.files.isEmpty else {
+      let budget = try Self.windowBudget(spec, counter: counter)
+      let empty = try Planner(workspace: workspace, counter: counter).plan(files: [], budget: budget)
+      return (previous, scope, PreparedJob(plan: empty, budget: budget, mapTasks: []))
+    }
+    var options = spec.planOptions
+    options.startLines = scope.startLines
+    return (previous, scope, try prepare(files: scope.files, options: options))
   }
 
   /// Makes the rolling summary: the previous rolling summary and this period's

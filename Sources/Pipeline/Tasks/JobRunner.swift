@@ -88,6 +88,8 @@ public final class JobRunner: @unchecked Sendable {
     summary.planTokens = plan.totalTokens
     summary.exactTokens = plan.exactTokens
     _ = try await mapAndReduce(prepared.mapTasks, summary: &summary)
+    // A job that was incremental before keeps no rolling summary in its graph.
+    try store.retireLevels(job: spec.name, kind: RollingSummary.kind, above: -1)
 
     let report = try ReportWriter(workspace: workspace).write(job: spec)
     summary.reportPath = report
@@ -186,7 +188,8 @@ public final class JobRunner: @unchecked Sendable {
   /// - Throws: `PipelineError.noInputs` or `.windowTooSmall`; ingest and plan errors.
   public func prepare() async throws -> PreparedJob {
     let ingest = try await ingestInputs()
-    return try prepare(files: ingest.files, options: spec.planOptions)
+    guard spec.incremental else { return try prepare(files: ingest.files, options: spec.planOptions) }
+    return try preparePeriod(files: ingest.files).prepared
   }
 
   /// Ingests the job's inputs.
