@@ -48,6 +48,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var concurrency: Int? = nil
     /// For `openai`: seconds before one request times out (default 600).
     public var timeout: Double? = nil
+    /// For `openai` against llama.cpp's server: the server's `--slot-save-path` directory as
+    /// this machine sees it; enables slot save/restore into the workspace's KV checkpoint store.
+    public var slotSavePath: String? = nil
   }
 
   public struct GenerationSpec: Sendable, Hashable, Codable {
