@@ -37,14 +37,14 @@ start_server() {
 }
 stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
 
-# About PREFIX tokens of distinct log lines (≈ 19 tokens per line with this vocabulary).
+# About PREFIX tokens of distinct log lines (≈ 37.5 tokens per line with this vocabulary).
 python3 - "$WORK/inputs" "$PREFIX" <<'PY'
 import sys, random
 d, n = sys.argv[1], int(sys.argv[2])
 rnd = random.Random(11)
 words = "alpha beta gamma delta error timeout retry cache disk network user login payment queue worker".split()
 with open(f"{d}/svc.log", "w") as f:
-    for j in range(int(n / 19.5)):
+    for j in range(int(n / 37.5)):
         f.write(f"2026-03-01 {j // 3600 % 24:02d}:{j // 60 % 60:02d}:{j % 60:02d} WARN svc " + " ".join(rnd.choice(words) for _ in range(8)) + f" id={rnd.randint(1000,9999)}\n")
 PY
 

@@ -46,7 +46,7 @@ public final class OpenAIEngine: Engine, @unchecked Sendable {
     checkpoints: CheckpointStore? = nil, logger: Logger = Logger(label: "longctx.openai")
   ) async throws {
     guard !options.baseURLs.isEmpty else { throw EngineError.unavailable("no model.base_url given") }
-    let transport = transport ?? URLSessionTransport.make()
+    let transport = transport ?? URLSessionTransport.make(timeout: options.timeout)
     let server = probe ? try await ServerInfo.probe(options: options, transport: transport) : ServerInfo()
     try self.init(options: options, transport: transport, server: server, checkpoints: checkpoints, logger: logger)
   }

@@ -46,6 +46,8 @@ final class SlotCheckpoints: @unchecked Sendable {
     var primed: Bool
     /// The prefix key the slot holds afterwards.
     var key: String?
+    /// Tokens restored from a checkpoint (0: none).
+    var restored = 0
   }
 
   init(
@@ -96,8 +98,16 @@ final class SlotCheckpoints: @unchecked Sendable {
         prepared = try await prepare(slot: slot, prefix: prefix, key: key)
       }
       var result = try await send(["id_slot": slot])
+      // After a prefix-only request, the request's own cache_n counts work done for it.
       if prepared.primed { result.cachedTokens = prepared.reusedTokens }
-      await pool.release(slot, holding: prepared.key)
+      // Reused less than the prefix although the slot held it: the server lost it (a restart).
+      let lost = !prepared.primed && prepared.key != nil && result.cachedTokens < prefix.count - 1
+      if prepared.restored > 0 && result.cachedTokens < prepared.restored - 1 {
+        disable(
+          "the server restored \(prepared.restored) tokens into slot \(slot) but reused only \(result.cachedTokens); "
+            + "for sliding-window models (Gemma 2/3) start llama-server with --swa-full")
+      }
+      await pool.release(slot, holding: lost ? nil : prepared.key)
       return result
     } catch {
       await pool.release(slot, holding: nil)  // unknown state
@@ -113,6 +123,7 @@ final class SlotCheckpoints: @unchecked Sendable {
     if let checkpoint = store.longestPrefix(model: identity, of: prefix, minimum: minimumTokens) {
       let loaded = Date().timeIntervalSince(clock)
       if try await restore(checkpoint, into: slot) {
+        result.restored = checkpoint.tokens.count
         logger.info(
           "restored a slot checkpoint",
           metadata: [

@@ -14,6 +14,9 @@ import _LongctxTestSupport
 final class FakeSlotServer: @unchecked Sendable {
   let directory: URL
   var saveEnabled = true
+  /// Like a sliding-window model without `--swa-full`: a restored slot is not reused.
+  var restoredSlotsAreUseless = false
+  private var useless: Set<Int> = []
   private let lock = NSLock()
   private var slots: [Int: [Int32]]
   private(set) var actions: [String] = []
@@ -29,6 +32,8 @@ final class FakeSlotServer: @unchecked Sendable {
 
   /// Empties every slot, as a restart would.
   func restart() { lock.withLock { for k in slots.keys { slots[k] = [] } } }
+
+  func erase(_ slot: Int) { lock.withLock { slots[slot] = [] } }
 
   func count(_ action: String) -> Int { lock.withLock { actions.filter { $0 == action }.count } }
 
@@ -73,6 +78,7 @@ final class FakeSlotServer: @unchecked Sendable {
           return json(400, ["error": ["message": "Unable to restore slot: invalid slot save file"]])
         }
         slots[slot] = tokens
+        if restoredSlotsAreUseless { useless.insert(slot) }
         return json(200, ["id_slot": slot, "n_restored": tokens.count])
       default:
         return json(404, ["error": ["message": "no route"]])
@@ -82,7 +88,7 @@ final class FakeSlotServer: @unchecked Sendable {
 
   /// Puts `prompt` in the slot; returns the tokens it already shared.
   private func fill(_ slot: Int, _ prompt: [Int32]) -> Int {
-    let held = slots[slot] ?? []
+    let held = useless.remove(slot) == nil ? slots[slot] ?? [] : []
     let cached = zip(held, prompt).prefix { $0 == $1 }.count
     slots[slot] = prompt
     computed += prompt.count - cached
@@ -173,6 +179,31 @@ final class FakeSlotServer: @unchecked Sendable {
     #expect(r.text == "ok" && r.cachedTokens == 0)
     #expect(server.count("restore") == 0 && server.count("prime") == 2 && server.count("save") == 2)
     #expect(store.verify().intact.count == 1)  // recomputed and stored again
+  }
+
+  @Test func aSlotTheServerLostIsRestoredNextTime() async throws {
+    defer { dir.remove() }
+    let server = FakeSlotServer(directory: slotDir, slots: 1)
+    let e = try engine(server)
+    _ = try await e.generate(GenerationRequest(prefix: window, suffix: "\nQ1:", maxTokens: 4))
+    server.restart()  // the engine still believes slot 0 holds the window
+    let lost = try await e.generate(GenerationRequest(prefix: window, suffix: "\nQ2:", maxTokens: 4))
+    #expect(lost.text == "ok" && lost.cachedTokens == 0)
+    server.erase(0)
+    let again = try await e.generate(GenerationRequest(prefix: window, suffix: "\nQ3:", maxTokens: 4))
+    #expect(server.count("restore") == 1 && again.cachedTokens == FakeSlotServer.tokens(window).count)
+  }
+
+  @Test func aRestoreTheServerDoesNotReuseSwitchesThemOffWithAHint() async throws {
+    defer { dir.remove() }
+    let server = FakeSlotServer(directory: slotDir, slots: 1)
+    _ = try await engine(server).generate(GenerationRequest(prefix: window, suffix: "\nQ1:", maxTokens: 4))
+    server.restart()
+    server.restoredSlotsAreUseless = true
+    let e = try engine(server)
+    let r = try await e.generate(GenerationRequest(prefix: window, suffix: "\nQ2:", maxTokens: 4))
+    #expect(r.text == "ok" && r.cachedTokens == 0)
+    #expect(e.slots?.disabled?.contains("--swa-full") == true)
   }
 
   @Test func shortPrefixesAreNotCheckpointed() async throws {
