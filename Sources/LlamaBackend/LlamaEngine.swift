@@ -32,6 +32,15 @@ package struct LlamaEngineTimings: Sendable {
   package var generateSeconds: Double = 0
 }
 
+/// How the in-process engine turns a request into prompt tokens.
+public enum PromptFormat: String, Sendable, Hashable, CaseIterable {
+  /// BOS, then the prefix and the suffix as written: for base models.
+  case raw
+  /// The prefix and suffix as one user turn in the model's own chat template,
+  /// ending where the assistant's answer starts: for instruct models.
+  case chat
+}
+
 /// Settings of the in-process engine.
 public struct LlamaEngineOptions: Sendable, Hashable {
   /// Context tokens per sequence.
@@ -49,10 +58,12 @@ public struct LlamaEngineOptions: Sendable, Hashable {
   public var swaFull: Bool?
   /// Prefixes shorter than this are neither saved nor looked up.
   public var checkpointMinTokens: Int
+  /// How a request's text becomes the prompt.
+  public var promptFormat: PromptFormat
 
   public init(
     contextTokens: Int, threads: Int? = nil, batchTokens: Int = 512, kvCacheType: KVCacheType = .f16,
-    swaFull: Bool? = nil, checkpointMinTokens: Int = 256
+    swaFull: Bool? = nil, checkpointMinTokens: Int = 256, promptFormat: PromptFormat = .raw
   ) {
     self.contextTokens = contextTokens
     self.threads = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -60,6 +71,7 @@ public struct LlamaEngineOptions: Sendable, Hashable {
     self.kvCacheType = kvCacheType
     self.swaFull = swaFull
     self.checkpointMinTokens = checkpointMinTokens
+    self.promptFormat = promptFormat
   }
 }
 
@@ -67,6 +79,8 @@ public struct LlamaEngineOptions: Sendable, Hashable {
 ///
 /// The raw prompt format: the model sees BOS, then `prefix`, then `suffix`
 /// exactly as given (no chat template), which suits base models such as Gemma 3 270M.
+/// The chat format wraps them in the model's template (see `ChatPrompt`),
+/// keeping the template's head and the prefix together as the cacheable part.
 ///
 /// With a `CheckpointStore`, the sequence state after the prefix is saved,
 /// and a later prompt that starts with a saved prefix restores it and decodes
@@ -106,6 +120,9 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     logger: Logger = Logger(label: "longctx.llama")
   ) throws {
     model = try LlamaModel(path: modelPath)
+    if options.promptFormat == .chat {
+      _ = try model.applyChatTemplate(user: "check")  // no template, or one llama.cpp cannot apply
+    }
     self.options = options
     self.checkpoints = checkpoints
     self.logger = logger
@@ -127,7 +144,9 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     context = ctx
     name = "llama.cpp in process"
     let fileHash = (try? Hashing.sha256(fileAt: URL(fileURLWithPath: modelPath))) ?? "unknown"
-    modelIdentity = "gguf-sha256:\(fileHash) ctx=\(options.contextTokens) build=\(LlamaEngine.buildIdentity)"
+    modelIdentity =
+      "gguf-sha256:\(fileHash) ctx=\(options.contextTokens) build=\(LlamaEngine.buildIdentity)"
+      + (options.promptFormat == .raw ? "" : " prompt=\(options.promptFormat.rawValue)")
     checkpointIdentity =
       "gguf-sha256:\(fileHash) ggml=\(LlamaEngine.buildIdentity) n_ctx=\(llama_n_ctx(ctx)) "
       + "type_k=\(options.kvCacheType.rawValue) type_v=\(options.kvCacheType.rawValue) swa_full=\(swaFull) n_seq=1"
@@ -170,13 +189,14 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
   }
 
   private func generateLocked(_ request: GenerationRequest) throws -> GenerationResult {
-    let prefix = model.tokenize(request.prefix, addSpecial: true)
-    let suffix = model.tokenize(request.suffix, addSpecial: false)
+    let (prefix, suffix) = try promptTokens(request)
     let prompt = prefix + suffix
     guard prompt.count + request.maxTokens <= options.contextTokens else {
       throw EngineError.permanent(
         LlamaBackendError.promptTooLong(tokens: prompt.count, context: options.contextTokens).errorDescription ?? "")
     }
+    // Before any decoding, so that a bad grammar costs nothing.
+    let sampler = try makeSampler(request)
     let memory = llama_get_memory(context)
     llama_memory_clear(memory, true)
     timings = LlamaEngineTimings()
@@ -219,15 +239,13 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     }
     defer { timings.generateSeconds = lap() }
 
-    let sampler = makeSampler(request)
-    defer { llama_sampler_free(sampler) }
     var output: [UInt8] = []
     var generated = 0
     position = prompt.count
     var text = ""
     while generated < request.maxTokens {
       if Interrupt.isRequested { throw EngineError.interrupted }
-      let token = llama_sampler_sample(sampler, context, -1)
+      let token = sampler.sample(context)
       if model.isEndOfGeneration(token) { break }
       output += model.piece(token)
       generated += 1
@@ -240,6 +258,28 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
       position += 1
     }
     return GenerationResult(text: text, promptTokens: prompt.count, outputTokens: generated, cachedTokens: cached)
+  }
+
+  /// The request's prompt as prefix tokens (BOS first; the part worth a
+  /// checkpoint) and suffix tokens, in the engine's prompt format.
+  package func promptTokens(_ request: GenerationRequest) throws -> (prefix: [Int32], suffix: [Int32]) {
+    switch options.promptFormat {
+    case .raw:
+      return (model.tokenize(request.prefix, addSpecial: true), model.tokenize(request.suffix, addSpecial: false))
+    case .chat:
+      let (chat, split) = try ChatPrompt.layout(prefix: request.prefix, suffix: request.suffix) {
+        try model.applyChatTemplate(user: $0)
+      }
+      if !split {
+        logger.debug("the chat template changes the message text; the prompt has no cacheable prefix")
+      }
+      // Special tokens are parsed in the template's text only, never in the user's.
+      let prefix = model.tokenize(chat.head, addSpecial: true, parseSpecial: true)
+        + model.tokenize(chat.prefix, addSpecial: false)
+      let suffix = model.tokenize(chat.suffix, addSpecial: false)
+        + model.tokenize(chat.tail, addSpecial: false, parseSpecial: true)
+      return (prefix, suffix)
+    }
   }
 
   // MARK: - Checkpoints
@@ -324,19 +364,6 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
       llama_memory_clear(llama_get_memory(context), true)
       try decode(tokens, startingAt: 0, logitsForLast: true)
     }
-  }
-
-  private func makeSampler(_ request: GenerationRequest) -> UnsafeMutablePointer<llama_sampler> {
-    let chain = llama_sampler_chain_init(llama_sampler_chain_default_params())!
-    if request.temperature <= 0 {
-      llama_sampler_chain_add(chain, llama_sampler_init_greedy())
-    } else {
-      llama_sampler_chain_add(chain, llama_sampler_init_top_k(40))
-      llama_sampler_chain_add(chain, llama_sampler_init_top_p(0.95, 1))
-      llama_sampler_chain_add(chain, llama_sampler_init_temp(Float(request.temperature)))
-      llama_sampler_chain_add(chain, llama_sampler_init_dist(request.seed))
-    }
-    return chain
   }
 
   /// Decodes `tokens` into sequence 0 at positions from `start`, asking for

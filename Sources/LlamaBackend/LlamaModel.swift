@@ -87,6 +87,31 @@ public final class LlamaModel: @unchecked Sendable {
 
   /// The model's chat template, when it has one.
   public var chatTemplate: String? { llama_model_chat_template(pointer, nil).map { String(cString: $0) } }
+
+  /// `content` as one user turn in the model's chat template, ending where the
+  /// assistant's answer starts (llama.cpp's built-in templates; no Jinja).
+  ///
+  /// - Throws: `LlamaBackendError.noChatTemplate` or `.chatTemplateUnsupported`.
+  public func applyChatTemplate(user content: String) throws -> String {
+    guard let template = llama_model_chat_template(pointer, nil) else {
+      throw LlamaBackendError.noChatTemplate(path: path)
+    }
+    var capacity = 2 * content.utf8.count + 512
+    while true {
+      var buffer = [CChar](repeating: 0, count: capacity)
+      let n = "user".withCString { role in
+        content.withCString { text in
+          var message = llama_chat_message(role: role, content: text)
+          return llama_chat_apply_template(template, &message, 1, true, &buffer, Int32(capacity))
+        }
+      }
+      guard n >= 0 else { throw LlamaBackendError.chatTemplateUnsupported(path: path) }
+      if Int(n) <= capacity {
+        return String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      }
+      capacity = Int(n)
+    }
+  }
 }
 
 /// Exact token counts through a GGUF vocabulary.
@@ -110,9 +135,7 @@ public struct LlamaTokenCounter: TokenCounter {
 /// (set LONGCTX_LLAMA_LOG=1 to see it).
 enum LlamaRuntime {
   private static let once: Void = {
-    if ProcessInfo.processInfo.environment["LONGCTX_LLAMA_LOG"] != "1" {
-      llama_log_set({ _, _, _ in }, nil)
-    }
+    llama_log_set({ _, text, _ in LlamaLog.receive(text) }, nil)
     llama_backend_init()
   }()
 
@@ -120,6 +143,38 @@ enum LlamaRuntime {
 
   /// The llama.cpp build's system info line.
   static var systemInfo: String { String(cString: llama_print_system_info()) }
+}
+
+/// llama.cpp's log: dropped unless LONGCTX_LLAMA_LOG=1, and captured on
+/// request (to quote llama.cpp's reason when it refuses a grammar).
+enum LlamaLog {
+  private static let echo = ProcessInfo.processInfo.environment["LONGCTX_LLAMA_LOG"] == "1"
+  private static let state = Capture()
+
+  private final class Capture: @unchecked Sendable {
+    let lock = NSLock()
+    var text: String?
+  }
+
+  static func receive(_ text: UnsafePointer<CChar>?) {
+    guard let text else { return }
+    let line = String(cString: text)
+    if echo { FileHandle.standardError.write(Data(line.utf8)) }
+    state.lock.withLock {
+      if state.text != nil { state.text? += line }
+    }
+  }
+
+  /// Starts keeping log text.
+  static func startCapture() { state.lock.withLock { state.text = "" } }
+
+  /// Stops keeping log text; returns what was kept since `startCapture`.
+  static func stopCapture() -> String {
+    state.lock.withLock {
+      defer { state.text = nil }
+      return state.text ?? ""
+    }
+  }
 }
 
 /// Errors of the llama.cpp backend.
@@ -130,6 +185,8 @@ public enum LlamaBackendError: Error, LocalizedError, Equatable {
   case decodeFailed(code: Int32)
   case promptTooLong(tokens: Int, context: Int)
   case stateRestoreFailed
+  case noChatTemplate(path: String)
+  case chatTemplateUnsupported(path: String)
 
   public var errorDescription: String? {
     switch self {
@@ -140,6 +197,10 @@ public enum LlamaBackendError: Error, LocalizedError, Equatable {
     case .promptTooLong(let tokens, let context):
       "The prompt has \(tokens) tokens, more than the context of \(context) allows with the output; lower the window budget."
     case .stateRestoreFailed: "llama.cpp refused a saved sequence state."
+    case .noChatTemplate(let path):
+      "The model \(path) has no chat template; use model.prompt_format: raw (base models) or an instruct model."
+    case .chatTemplateUnsupported(let path):
+      "llama.cpp cannot apply the chat template of \(path) (it supports a fixed list of templates); use model.prompt_format: raw."
     }
   }
 }

@@ -70,8 +70,16 @@ struct EngineSetup {
       let hash = try Hashing.sha256(fileAt: URL(fileURLWithPath: path))
       let vocab = try LlamaModel(path: path, vocabOnly: true)
       counter = LlamaTokenCounter(model: vocab, vocabularyID: "gguf:\(hash)")
-      let options = LlamaEngineOptions(contextTokens: spec.model.context, threads: spec.model.threads)
-      modelKey = "llama:gguf-sha256:\(hash):ctx=\(spec.model.context)"
+      let format = PromptFormat(rawValue: spec.model.promptFormat ?? "raw") ?? .raw
+      if format == .chat {
+        do { _ = try vocab.applyChatTemplate(user: "check") } catch let error as LlamaBackendError {
+          throw CommandFailure(code: ExitCodes.usage, message: "longctx: " + (error.errorDescription ?? "\(error)"))
+        }
+      }
+      let options = LlamaEngineOptions(
+        contextTokens: spec.model.context, threads: spec.model.threads, promptFormat: format)
+      // Raw keeps the key it always had, so finished tasks stay reusable.
+      modelKey = "llama:gguf-sha256:\(hash):ctx=\(spec.model.context)" + (format == .raw ? "" : ":prompt=chat")
       factory = {
         let store = kvDirectory.map { Self.checkpointStore($0) }
         do {

@@ -83,6 +83,37 @@ extension Workspace {
       }
       try db.create(index: "task_job_state", on: "task", columns: ["job", "current", "state"])
     }
+    // Incremental (cron) runs of a job: one row per run, and per run the
+    // watermark of every source it saw (how many lines, and a hash of them),
+    // with the range of lines that were new in that run.
+    migrator.registerMigration("v2-runs") { db in
+      try db.create(table: "run") { t in
+        t.autoIncrementedPrimaryKey("id")
+        t.column("job", .text).notNull().indexed()
+        t.column("status", .text).notNull()  // running, done, finished-with-failures, interrupted
+        t.column("startedAt", .double).notNull()
+        t.column("finishedAt", .double)
+        t.column("previousRun", .integer)  // the completed run this one continues from
+        t.column("newLines", .integer).notNull().defaults(to: 0)
+        t.column("windows", .integer).notNull().defaults(to: 0)
+        t.column("executed", .integer).notNull().defaults(to: 0)
+        t.column("periodTask", .text)  // the period's final task
+        t.column("rollingTask", .text)  // the rolling summary's task after this run
+        t.column("rollingInputs", .text)  // JSON array of task ids the rolling task reduced
+        t.column("periodReport", .text)
+        t.column("rollingReport", .text)
+      }
+      try db.create(table: "run_source") { t in
+        t.column("run", .integer).notNull().references("run", onDelete: .cascade)
+        t.column("path", .text).notNull()  // display path
+        t.column("documentHash", .text).notNull()
+        t.column("lines", .integer).notNull()  // watermark: lines seen; 0 for documents without lines
+        t.column("prefixHash", .text).notNull()  // hash of those lines (or the document hash)
+        t.column("firstNew", .integer)  // first new line in this run; NULL: nothing new
+        t.column("lastNew", .integer)
+        t.primaryKey(["run", "path"])
+      }
+    }
     return migrator
   }
 }

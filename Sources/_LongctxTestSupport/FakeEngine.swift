@@ -10,6 +10,7 @@ public final class FakeEngine: Engine, @unchecked Sendable {
   public let modelIdentity = "fake-model"
   private let lock = NSLock()
   private var _calls = 0
+  private var _prompts: [String] = []
   /// Errors to throw on the next calls, in order.
   public var script: [EngineError] = []
 
@@ -17,10 +18,13 @@ public final class FakeEngine: Engine, @unchecked Sendable {
 
   /// How many times `generate` was called.
   public var calls: Int { lock.withLock { _calls } }
+  /// Every prompt received (prefix + suffix), in order.
+  public var prompts: [String] { lock.withLock { _prompts } }
 
   public func generate(_ request: GenerationRequest) async throws -> GenerationResult {
     let scripted: EngineError? = lock.withLock {
       _calls += 1
+      _prompts.append(request.prefix + request.suffix)
       return script.isEmpty ? nil : script.removeFirst()
     }
     if let scripted { throw scripted }

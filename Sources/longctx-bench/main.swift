@@ -1,6 +1,7 @@
 // Benchmarks of the orchestrator (issue 6) and the planner (issue 4).
 //   swift run -c release longctx-bench orchestrator [tasks]
 //   swift run -c release longctx-bench plan [million-tokens]   (exact counts need $LONGCTX_MODEL)
+//   swift run -c release longctx-bench throughput [input-dir] [context] [max-tokens]   (needs $LONGCTX_MODEL)
 import Foundation
 import Ingest
 import LlamaBackend
@@ -11,6 +12,13 @@ import Workspace
 import _LongctxTestSupport
 
 let mode = CommandLine.arguments.dropFirst().first ?? "orchestrator"
+if mode == "throughput" {
+  let args = Array(CommandLine.arguments.dropFirst(2))
+  try await throughputBenchmark(
+    input: args.first ?? "Samples/logs", context: args.dropFirst().first.flatMap(Int.init) ?? 1024,
+    maxTokens: args.dropFirst(2).first.flatMap(Int.init) ?? 32)
+  exit(0)
+}
 if mode == "plan" {
   try await planBenchmark(millionTokens: CommandLine.arguments.dropFirst(2).first.flatMap(Double.init) ?? 10)
   exit(0)

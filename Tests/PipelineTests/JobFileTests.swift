@@ -44,6 +44,16 @@ import Testing
     #expect(found.contains { $0.hasPrefix(expected) }, "got \(found)")
   }
 
+  @Test func planKeysParseDurationsAndReportBadOnes() throws {
+    let withPlan = { (body: String) in Self.base + "\nplan:\n" + body }
+    let spec = try JobFile.parse(withPlan("  log_window: 15m\n  collapse_duplicates: false"), path: "j.yaml", baseDirectory: "/tmp")
+    #expect(spec.planOptions.logWindow == 900)
+    #expect(spec.planOptions.collapseDuplicates == false)
+    #expect(try JobFile.parse(Self.base, path: "j.yaml", baseDirectory: "/tmp").planOptions.logWindow == 3600)
+    #expect(try JobFile.parse(withPlan("  log_window: off"), path: "j.yaml", baseDirectory: "/tmp").planOptions.logWindow == nil)
+    #expect(problems(withPlan("  log_window: soon")).contains { $0.hasPrefix("plan.log_window (line 10): must be a duration") })
+  }
+
   @Test func openAIRequiresABaseURL() {
     let found = problems(Self.base.replacingOccurrences(of: "context: 4096", with: "context: 4096\n  engine: openai"))
     #expect(found.contains { $0.hasPrefix("model.base_url") })

@@ -40,6 +40,11 @@ extension Longctx {
         case .success(let body):
           do {
             let result = try OpenAIEngine.parseResult(body, api: context.options.api, endpoint: "the batch result")
+            if let problem = OutputValidation.problem(in: result.text, schema: context.spec.map.jsonSchema, kind: "map") {
+              // Left pending: `run` generates it again under the schema.
+              unusable.append("line \(record.line): \(problem)")
+              continue
+            }
             try context.store.complete(
               record.id, output: result.text, promptTokens: result.promptTokens, outputTokens: result.outputTokens,
               engine: "openai-batch", model: OpenAIEngine.identity(context.options), durationMs: 0)

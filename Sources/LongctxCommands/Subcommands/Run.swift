@@ -59,6 +59,10 @@ extension Longctx {
         print(try jsonString(summary))
       } else if !global.quiet {
         print("job \(spec.name): \(summary.tasks) tasks, \(summary.executed) run now, \(summary.reused) reused, \(summary.failed) failed; report: \(summary.reportPath ?? "none")")
+        if let period = summary.period {
+          print(period.periodReport.map { "period report: \($0)" } ?? "period: nothing new since run \(period.previousRun ?? 0); reports unchanged")
+          if let rolling = period.rollingReport { print("rolling summary: \(rolling)") }
+        }
       }
       if summary.failed > 0 { throw ExitCode(ExitCodes.failedTasks) }
     }
@@ -118,6 +122,11 @@ final class ProgressPrinter: @unchecked Sendable {
         }
       case .taskFailed(let kind, let ordinal, let error, let retry):
         line("\(kind) task \(ordinal + 1) failed\(retry ? " (will retry)" : ""): \(error)")
+      case .period(let run, let newLines, let sources, let since):
+        let from = since.map { "since \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)))" } ?? "first run"
+        line(sources.isEmpty
+          ? "period (run \(run), \(from)): nothing new"
+          : "period (run \(run), \(from)): \(newLines) new lines in \(sources.joined(separator: ", "))")
       }
     }
   }

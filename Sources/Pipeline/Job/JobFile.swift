@@ -26,7 +26,7 @@ public enum JobFile {
       throw PipelineError.jobInvalid(path: path, problems: ["the file must be a YAML mapping of keys"])
     }
     var r = Reader(path: path)
-    r.allow(top, at: "", keys: ["name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report"])
+    r.allow(top, at: "", keys: ["name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report", "incremental"])
     let name = r.string(top, "name", required: true) ?? ""
     if !name.isEmpty, name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) == nil {
       r.problem("name", top["name"], "must use only letters, digits, '.', '_' and '-'")
@@ -36,7 +36,7 @@ public enum JobFile {
 
     let m = r.mapping(top, "model", required: true)
     if let m {
-      r.allow(m, at: "model.", keys: ["engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary", "api", "concurrency", "timeout", "slot_save_path"])
+      r.allow(m, at: "model.", keys: ["engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary", "api", "concurrency", "timeout", "prompt_format", "slot_save_path"])
     }
     let engine = m.flatMap { r.string($0, "engine", at: "model.") } ?? "llama"
     if !["llama", "openai"].contains(engine) {
@@ -56,6 +56,14 @@ public enum JobFile {
     if let concurrency, concurrency < 1 { r.problem("model.concurrency", m?["concurrency"], "must be at least 1") }
     let timeout = m.flatMap { r.double($0, "timeout", at: "model.") }
     if let timeout, timeout <= 0 { r.problem("model.timeout", m?["timeout"], "must be a positive number of seconds") }
+    let promptFormat = m.flatMap { r.string($0, "prompt_format", at: "model.") }
+    if let promptFormat {
+      if !["raw", "chat"].contains(promptFormat) {
+        r.problem("model.prompt_format", m?["prompt_format"], "must be 'raw' or 'chat', not '\(promptFormat)'")
+      } else if engine != "llama" {
+        r.problem("model.prompt_format", m?["prompt_format"], "applies to model.engine 'llama' only; for a server use model.api: chat")
+      }
+    }
     var slotSavePath = m.flatMap { r.string($0, "slot_save_path", at: "model.") }
     if let path = slotSavePath {
       if engine != "openai" {
@@ -72,7 +80,7 @@ public enum JobFile {
       threads: threads, baseURL: baseURL, name: m.flatMap { r.string($0, "name", at: "model.") },
       apiKeyEnv: m.flatMap { r.string($0, "api_key_env", at: "model.") },
       vocabulary: m.flatMap { r.string($0, "vocabulary", at: "model.") }, api: api, concurrency: concurrency,
-      timeout: timeout, slotSavePath: slotSavePath)
+      timeout: timeout, promptFormat: promptFormat, slotSavePath: slotSavePath)
 
     let g = r.mapping(top, "generation", required: false)
     if let g { r.allow(g, at: "generation.", keys: ["max_tokens", "temperature", "seed", "stop"]) }
@@ -87,7 +95,7 @@ public enum JobFile {
 
     func prompt(_ key: String, variable: String) -> JobSpec.PromptSpec {
       guard let p = r.mapping(top, key, required: true) else { return .init(prompt: "") }
-      r.allow(p, at: "\(key).", keys: ["prompt", "json_schema"])
+      r.allow(p, at: "\(key).", keys: key == "map" ? ["prompt", "json_schema", "per"] : ["prompt", "json_schema"])
       let text = r.string(p, "prompt", at: "\(key).", required: true) ?? ""
       if !text.isEmpty && !text.contains("{{\(variable)}}") {
         r.problem("\(key).prompt", p["prompt"], "must contain {{\(variable)}}")
@@ -96,18 +104,27 @@ public enum JobFile {
       if !unknown.isEmpty {
         r.problem("\(key).prompt", p["prompt"], "uses unknown variables \(unknown.map { "{{\($0)}}" }.joined(separator: ", "))")
       }
-      let schema = r.string(p, "json_schema", at: "\(key).")
-      if let schema, (try? JSONSerialization.jsonObject(with: Data(schema.utf8))) as? [String: Any] == nil {
-        r.problem("\(key).json_schema", p["json_schema"], "must be a JSON Schema object written as a JSON string")
-      }
-      return .init(prompt: text, jsonSchema: schema)
+      return .init(prompt: text, jsonSchema: r.jsonSchema(p, "json_schema", at: "\(key)."))
     }
     let map = prompt("map", variable: "window")
+    var mapPer = JobSpec.MapUnit.window
+    if case .mapping(let m)? = top["map"], let per = r.string(m, "per", at: "map.") {
+      if let unit = JobSpec.MapUnit(rawValue: per) {
+        mapPer = unit
+      } else {
+        r.problem("map.per", m["per"], "must be 'window' or 'document', not '\(per)'")
+      }
+    }
     let reduce = prompt("reduce", variable: "outputs")
 
     let rep = r.mapping(top, "report", required: false)
-    if let rep { r.allow(rep, at: "report.", keys: ["path", "prices"]) }
+    if let rep { r.allow(rep, at: "report.", keys: ["path", "prices", "rolling_path"]) }
     let reportPath = rep.flatMap { r.string($0, "path", at: "report.") }
+    let rollingPath = rep.flatMap { r.string($0, "rolling_path", at: "report.") }
+    let incremental = r.bool(top, "incremental") ?? false
+    if rollingPath != nil && !incremental {
+      r.problem("report.rolling_path", rep?["rolling_path"], "is only used with 'incremental: true'")
+    }
     var prices: JobSpec.Prices?
     if let rep, let pr = r.mapping(rep, "prices", at: "report.", required: false) {
       r.allow(pr, at: "report.prices.", keys: ["prompt_per_million", "output_per_million", "currency"])
@@ -118,17 +135,44 @@ public enum JobFile {
     }
 
     let pl = r.mapping(top, "plan", required: false)
-    if let pl { r.allow(pl, at: "plan.", keys: ["collapse_repeats", "max_windows"]) }
+    if let pl {
+      r.allow(pl, at: "plan.", keys: ["collapse_repeats", "collapse_duplicates", "log_window", "max_windows"])
+    }
     let collapse = pl.flatMap { r.bool($0, "collapse_repeats", at: "plan.") } ?? true
     let maxWindows = pl.flatMap { r.int($0, "max_windows", at: "plan.") }
     if let maxWindows, maxWindows < 1 { r.problem("plan.max_windows", pl?["max_windows"], "must be at least 1") }
+    let collapseDuplicates = pl.flatMap { r.bool($0, "collapse_duplicates", at: "plan.") } ?? true
+    var logWindow: Double? = 3600
+    if let node = pl?["log_window"] {
+      logWindow = nil
+      if let text = node.string, text != "off" {
+        logWindow = Self.seconds(text)
+        if logWindow == nil || logWindow! <= 0 {
+          r.problem("plan.log_window", node, "must be a duration such as 15m, 1h or 1d, or off, not '\(text)'")
+        }
+      }
+    }
 
     if !r.problems.isEmpty { throw PipelineError.jobInvalid(path: path, problems: r.problems) }
-    return JobSpec(
+    var spec = JobSpec(
       name: name, inputs: inputs, model: model, generation: generation,
       question: r.string(top, "question"), map: map, reduce: reduce, reportPath: reportPath, prices: prices,
       collapseRepeats: collapse, maxWindows: maxWindows,
       baseDirectory: baseDirectory)
+    spec.logWindow = logWindow
+    spec.collapseDuplicates = collapseDuplicates
+    spec.incremental = incremental
+    spec.rollingReportPath = rollingPath
+    spec.mapPer = mapPer
+    return spec
+  }
+
+  /// Seconds in a duration such as `90`, `30s`, `15m`, `1h` or `2d`.
+  static func seconds(_ text: String) -> Double? {
+    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+    guard let last = text.last else { return nil }
+    if let unit = units[last] { return Double(text.dropLast()).map { $0 * unit } }
+    return Double(text)
   }
 
   /// Collects problems while reading typed values out of YAML nodes.
@@ -173,6 +217,48 @@ public enum JobFile {
       }
       if s.tag.description.hasSuffix("null") || (s.string == "null" && s.style == .plain) { return nil }
       return s.string
+    }
+
+    /// A JSON Schema given as JSON text or as YAML, returned as JSON text
+    /// after checking it is inside the supported subset.
+    mutating func jsonSchema(_ map: Node.Mapping, _ key: String, at prefix: String) -> String? {
+      guard let node = map[key] else { return nil }
+      let text: String
+      switch node {
+      case .scalar(let s): text = s.string
+      case .mapping: text = Self.json(node).jsonText
+      case .sequence, .alias:
+        problem(prefix + key, node, "must be a JSON Schema, as a JSON string or a YAML mapping")
+        return nil
+      }
+      do {
+        _ = try JSONSchema(text: text)
+      } catch {
+        problem(prefix + key, node, "\(error) (see README, Structured output)")
+        return nil
+      }
+      return text
+    }
+
+    /// A YAML node as JSON: plain scalars are read as null, booleans and
+    /// numbers where they spell one; quoted ones stay strings (`"1"`).
+    static func json(_ node: Node) -> JSONValue {
+      switch node {
+      case .scalar(let s):
+        guard s.style == .plain else { return .string(s.string) }
+        if ["", "~", "null", "Null", "NULL"].contains(s.string) { return .null }
+        if ["true", "True", "TRUE"].contains(s.string) { return .bool(true) }
+        if ["false", "False", "FALSE"].contains(s.string) { return .bool(false) }
+        if let i = node.int { return .number(Double(i)) }
+        if let f = node.float, f.isFinite { return .number(f) }
+        return .string(s.string)
+      case .mapping(let m):
+        return .object(m.map { (key: $0.key.string ?? "\($0.key)", value: json($0.value)) })
+      case .sequence(let seq):
+        return .array(seq.map(json))
+      case .alias:
+        return .null
+      }
     }
 
     mutating func int(_ map: Node.Mapping, _ key: String, at prefix: String = "") -> Int? {

@@ -22,8 +22,27 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var collapseRepeats: Bool = true
   /// Keep only the highest-priority chunks that fill this many windows.
   public var maxWindows: Int?
+  /// Seconds per time window when grouping log events into chunks (nil: off).
+  public var logWindow: Double? = 3600
+  /// Leave out exact and near duplicate chunks, listing them on their representative.
+  public var collapseDuplicates: Bool = true
   /// The directory relative paths resolve against (the job file's directory).
   public var baseDirectory: String
+  /// Cron mode: each run plans only the lines and files that are new since the
+  /// last completed run, reports on that period, and folds the period's summary
+  /// into a rolling summary (see `JobRunner.runIncremental`).
+  public var incremental = false
+  /// The rolling summary's path in incremental mode, relative to the job file's
+  /// directory; default: the report's path with `-rolling` before `.md`.
+  public var rollingReportPath: String? = nil
+  /// What one map task reads: a window, or one document (split into several
+  /// windows, reduced per document first, when it does not fit one).
+  public var mapPer: MapUnit = .window
+
+  /// The unit of a map task.
+  public enum MapUnit: String, Sendable, Hashable, Codable, CaseIterable {
+    case window, document
+  }
 
   public struct ModelSpec: Sendable, Hashable, Codable {
     /// `llama` (in process) or `openai` (an OpenAI-compatible server).
@@ -48,6 +67,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var concurrency: Int? = nil
     /// For `openai`: seconds before one request times out (default 600).
     public var timeout: Double? = nil
+    /// For `llama`: `raw` (default: BOS and the prompt as written, for base
+    /// models) or `chat` (the prompt as one user turn in the model's own chat template).
+    public var promptFormat: String? = nil
     /// For `openai` against llama.cpp's server: the server's `--slot-save-path` directory as
     /// this machine sees it; enables slot save/restore into the workspace's KV checkpoint store.
     public var slotSavePath: String? = nil
@@ -79,8 +101,13 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var jsonSchema: String? = nil
   }
 
+  /// Tokens a prompt format adds around every prompt (a chat template's turn markers).
+  public var promptOverheadTokens: Int { model.promptFormat == "chat" ? 32 : 0 }
+
   /// The planning options this job asks for.
   public var planOptions: PlanOptions {
-    PlanOptions(collapseRepeats: collapseRepeats, question: question, maxWindows: maxWindows)
+    PlanOptions(
+      collapseRepeats: collapseRepeats, question: question, maxWindows: maxWindows, logWindow: logWindow,
+      collapseDuplicates: collapseDuplicates, windowPerDocument: mapPer == .document)
   }
 }

@@ -14,7 +14,12 @@ public struct ReportWriter: Sendable {
     let tasks = try TaskStore(workspace: workspace).currentTasks(job: job)
     guard !tasks.isEmpty else { throw PipelineError.unknownJob(job) }
     let maps = tasks.filter { $0.kind == "map" }
-    let top = tasks.filter { $0.state == .done }.max { ($0.level, -$0.ordinal) < ($1.level, -$1.ordinal) }
+    // The final answer: the top of the reduce tree, else of a per-document reduce, else a map task
+    // (a rolling summary of an incremental job is reported on its own).
+    let rank = ["map": 0, DocumentReduce.kind: 1, "reduce": 2]
+    let top = tasks.filter { $0.state == .done && rank[$0.kind] != nil }.max {
+      (rank[$0.kind] ?? 0, $0.level, -$0.ordinal) < (rank[$1.kind] ?? 0, $1.level, -$1.ordinal)
+    }
     let failed = tasks.filter { $0.state == .failed }
     var md = "# Report: \(job)\n\n"
     let prompt = tasks.compactMap(\.promptTokens).reduce(0, +)
@@ -33,18 +38,34 @@ public struct ReportWriter: Sendable {
       md += "### Window \(task.ordinal + 1)\n\n"
       switch task.state {
       case .done: md += statement(task)
-      case .failed: md += "_Failed after \(task.attempts) attempts: \(task.error ?? "unknown error")_\n\n"
+      case .failed:
+        md += "_Failed after \(task.attempts) attempts: \(task.error ?? "unknown error")_\n\n"
+        md += Self.rawOutput(task)
       case .pending, .leased: md += "_Not run yet._\n\n"
+      }
+    }
+    let documents = tasks.filter { $0.kind == DocumentReduce.kind }
+    if let last = documents.map(\.level).max() {
+      // Per-document answers: each document's highest per-document reduce.
+      md += "## Documents\n\n"
+      var shown = Set<String>()
+      for task in documents.sorted(by: { ($0.level, $0.ordinal) > ($1.level, $1.ordinal) }) where task.state == .done {
+        if shown.insert(DocumentReduce.document(of: task)).inserted {
+          md += "### \(DocumentReduce.document(of: task)) (level \(task.level) of \(last))\n\n" + statement(task)
+        }
       }
     }
     if !failed.isEmpty {
       md += "## Failed tasks\n\n"
       for t in failed { md += "- \(t.kind) \(t.level).\(t.ordinal + 1): \(t.error ?? "unknown error")\n" }
       md += "\n"
+      for t in failed where t.kind != "map" && t.output != nil {
+        md += "Raw output of reduce \(t.level).\(t.ordinal + 1):\n\n" + Self.rawOutput(t)
+      }
     }
     md += "## Tasks\n\n| task | state | attempts | prompt tokens | output tokens | seconds |\n|---|---|---|---|---|---|\n"
     for t in tasks {
-      let name = t.kind == "map" ? "map \(t.ordinal + 1)" : "reduce \(t.level).\(t.ordinal + 1)"
+      let name = t.kind == "map" ? "map \(t.ordinal + 1)" : "\(t.kind) \(t.level).\(t.ordinal + 1)"
       md += "| \(name) | \(t.state.rawValue) | \(t.attempts) | \(t.promptTokens.map(String.init) ?? "—") | \(t.outputTokens.map(String.init) ?? "—") | \(t.durationMs.map { String(format: "%.1f", $0 / 1000) } ?? "—") |\n"
     }
     md += "\n"
@@ -67,9 +88,17 @@ public struct ReportWriter: Sendable {
     return url.path
   }
 
+  /// The rejected text of a failed task (invalid structured output), fenced.
+  private static func rawOutput(_ task: TaskRecord) -> String {
+    guard let text = task.output, !text.isEmpty else { return "" }
+    var fence = "```"
+    while text.contains(fence) { fence += "`" }
+    return "Raw output (rejected):\n\n\(fence)\n\(text)\n\(fence)\n\n"
+  }
+
   /// A task's output followed by its citations; a citation the model wrote
   /// that its inputs do not cover is marked unverified.
-  private func statement(_ task: TaskRecord) -> String {
+  func statement(_ task: TaskRecord) -> String {
     let text = (task.output ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     let covered = task.locatorList.compactMap { Locator(citation: $0[...]) }
     let unverified = Citations.mentioned(in: text).filter { !Citations.isCovered($0, by: covered) }

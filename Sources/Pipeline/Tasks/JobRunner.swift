@@ -12,6 +12,8 @@ public enum ProgressEvent: Sendable {
   case level(kind: String, level: Int, tasks: Int, pending: Int)
   case taskFinished(done: Int, total: Int, kind: String, ordinal: Int, outputTokens: Int, seconds: Double, reused: Bool)
   case taskFailed(kind: String, ordinal: Int, error: String, willRetry: Bool)
+  /// An incremental run's period: its lines new since the run that finished at `since`.
+  case period(run: Int, newLines: Int, newSources: [String], since: Double?)
 }
 
 /// What a run did.
@@ -34,6 +36,8 @@ public struct RunSummary: Codable, Sendable {
   public var seconds = 0.0
   public var reportPath: String?
   public var engineLoaded = false
+  /// What an incremental run covered; nil for other jobs.
+  public var period: PeriodSummary?
 }
 
 /// Runs a job: ingest, plan, map, reduce tree, report. Resumable at any point.
@@ -78,6 +82,7 @@ public final class JobRunner: @unchecked Sendable {
   /// - Throws: `EngineError.interrupted` after persisting, when SIGINT/SIGTERM arrived;
   ///   `EngineError.unavailable` when the engine cannot start; ingest and plan errors.
   public func run() async throws -> RunSummary {
+    if spec.incremental { return try await runIncremental() }
     let started = Date()
     var summary = RunSummary(job: spec.name)
     let prepared = try await prepare()
@@ -85,38 +90,64 @@ public final class JobRunner: @unchecked Sendable {
     summary.windows = plan.windows.count
     summary.planTokens = plan.totalTokens
     summary.exactTokens = plan.exactTokens
-    let mapTasks = prepared.mapTasks
+    _ = try await mapAndReduce(prepared.mapTasks, summary: &summary)
+
+    let report = try ReportWriter(workspace: workspace).write(job: spec)
+    summary.reportPath = report
+    summary.tasks = try store.currentTasks(job: spec.name).count
+    summary.engineLoaded = engineLoaded
+    summary.seconds = Date().timeIntervalSince(started)
+    try recordJob(planID: plan.id, failed: summary.failed > 0)
+    return summary
+  }
+
+  /// Whether this runner has loaded its engine.
+  var engineLoaded: Bool { engineBox.loaded }
+
+  /// Records the job's last plan and outcome in `job`.
+  func recordJob(planID: String, failed: Bool) throws {
+    try workspace.db.write { [spec] db in
+      try db.execute(
+        sql: "INSERT OR REPLACE INTO job (name, specHash, planId, status, updatedAt) VALUES (?, ?, ?, ?, ?)",
+        arguments: [spec.name, Hashing.sha256(String(describing: spec)), planID,
+                    failed ? "finished-with-failures" : "done", Date().timeIntervalSince1970])
+    }
+  }
+
+  /// Runs the map level, the per-document reduce when the job asks for it, and
+  /// the reduce tree.
+  ///
+  /// - Returns: The done tasks of the last level: one task when all went well.
+  func mapAndReduce(_ mapTasks: [(TaskRecord, GenerationRequest)], summary: inout RunSummary) async throws -> [TaskRecord] {
     var outputs = try await execute(level: 0, kind: "map", tasks: mapTasks, summary: &summary)
+    if spec.mapPer == .document {
+      outputs = try await reduceDocuments(outputs, summary: &summary)
+    } else {
+      try store.retireLevels(job: spec.name, kind: DocumentReduce.kind, above: 0)
+    }
 
     // Reduce tree: each level groups the previous outputs so every prompt fits.
     var level = 1
     while outputs.count > 1 {
       let groups = try reduceGroups(outputs)
-      let reduceTasks = groups.enumerated().map { (i, group) -> (TaskRecord, GenerationRequest) in
-        let values = reduceValues(group)
-        let (prefix, suffix) = PromptTemplate.render(spec.reduce.prompt, values: values, splitAfter: "outputs")
-        let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.reduce.jsonSchema)
-        let locators = Citations.unique(group.flatMap(\.locatorList))
-        return (makeTask(kind: "reduce", level: level, ordinal: i, request: request, locators: locators), request)
+      let reduceTasks = groups.enumerated().map { (i, group) in
+        reduceTask(kind: "reduce", level: level, ordinal: i, group: group)
       }
       try store.install(job: spec.name, kind: "reduce", level: level, tasks: reduceTasks.map(\.0))
       outputs = try await execute(level: level, kind: "reduce", tasks: reduceTasks, summary: &summary)
       level += 1
     }
     try store.retireLevels(job: spec.name, above: level - 1)
+    return outputs
+  }
 
-    let report = try ReportWriter(workspace: workspace).write(job: spec)
-    summary.reportPath = report
-    summary.tasks = try store.currentTasks(job: spec.name).count
-    summary.engineLoaded = engineBox.loaded
-    summary.seconds = Date().timeIntervalSince(started)
-    try await workspace.db.write { [spec, summary] db in
-      try db.execute(
-        sql: "INSERT OR REPLACE INTO job (name, specHash, planId, status, updatedAt) VALUES (?, ?, ?, ?, ?)",
-        arguments: [spec.name, Hashing.sha256(String(describing: spec)), plan.id,
-                    summary.failed > 0 ? "finished-with-failures" : "done", Date().timeIntervalSince1970])
-    }
-    return summary
+  /// A reduce-prompt task over `group`'s outputs, citing their locators.
+  func reduceTask(kind: String, level: Int, ordinal: Int, group: [TaskRecord]) -> (TaskRecord, GenerationRequest) {
+    let values = reduceValues(group)
+    let (prefix, suffix) = PromptTemplate.render(spec.reduce.prompt, values: values, splitAfter: "outputs")
+    let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.reduce.jsonSchema)
+    let locators = Citations.unique(group.flatMap(\.locatorList))
+    return (makeTask(kind: kind, level: level, ordinal: ordinal, request: request, locators: locators), request)
   }
 
   /// Tokens a window may hold: the context less the map prompt without its
@@ -127,6 +158,7 @@ public final class JobRunner: @unchecked Sendable {
     let values = ["window": "", "sources": "", "question": spec.question ?? "", "job": spec.name,
                   "window_number": "9999", "window_count": "9999"]
     let reserved = try counter.count(PromptTemplate.fill(spec.map.prompt, values)) + spec.generation.maxTokens + 16
+      + spec.promptOverheadTokens
     let budget = spec.model.context - reserved
     guard budget > 64 else {
       throw PipelineError.windowTooSmall(job: spec.name, reserved: reserved, context: spec.model.context)
@@ -156,14 +188,26 @@ public final class JobRunner: @unchecked Sendable {
   ///
   /// - Throws: `PipelineError.noInputs` or `.windowTooSmall`; ingest and plan errors.
   public func prepare() async throws -> PreparedJob {
+    let ingest = try await ingestInputs()
+    return try prepare(files: ingest.files, options: spec.planOptions)
+  }
+
+  /// Ingests the job's inputs.
+  ///
+  /// - Throws: `PipelineError.noInputs` when no usable file was found; ingest errors.
+  func ingestInputs() async throws -> IngestSummary {
     let ingest = try await Ingestor(workspace: workspace, logger: logger).ingest(
       inputs: spec.inputs, options: ingestOptions)
     progress(.ingested(ingest))
     guard !ingest.files.isEmpty else { throw PipelineError.noInputs(job: spec.name) }
+    return ingest
+  }
 
+  /// Plans `files` and installs the map tasks without running anything.
+  func prepare(files: [IngestedFile], options: PlanOptions) throws -> PreparedJob {
     let budget = try Self.windowBudget(spec, counter: counter)
     let plan = try Planner(workspace: workspace, counter: counter).plan(
-      files: ingest.files, budget: budget, options: spec.planOptions)
+      files: files, budget: budget, options: options)
     try PlanStore(workspace: workspace).save(plan, job: spec.name)
     progress(.planned(windows: plan.windows.count, tokens: plan.totalTokens, budget: budget, exact: plan.exactTokens))
 
@@ -186,12 +230,12 @@ public final class JobRunner: @unchecked Sendable {
 
   // MARK: - Tasks
 
-  private func mapValues(window: String, sources: String, number: Int, count: Int) -> [String: String] {
+  func mapValues(window: String, sources: String, number: Int, count: Int) -> [String: String] {
     ["window": window, "sources": sources, "question": spec.question ?? "", "job": spec.name,
      "window_number": String(number), "window_count": String(count)]
   }
 
-  private func reduceValues(_ group: [TaskRecord]) -> [String: String] {
+  func reduceValues(_ group: [TaskRecord]) -> [String: String] {
     let parts = group.enumerated().map { (i, t) in
       "### Part \(i + 1) (sources: \(t.locatorList.joined(separator: ", ")))\n\((t.output ?? "").trimmingCharacters(in: .whitespacesAndNewlines))"
     }
@@ -200,14 +244,14 @@ public final class JobRunner: @unchecked Sendable {
             "question": spec.question ?? "", "job": spec.name]
   }
 
-  private func makeRequest(prefix: String, suffix: String, jsonSchema: String?) -> GenerationRequest {
+  func makeRequest(prefix: String, suffix: String, jsonSchema: String?) -> GenerationRequest {
     GenerationRequest(
       prefix: prefix, suffix: suffix, maxTokens: spec.generation.maxTokens,
       temperature: spec.generation.temperature, seed: spec.generation.seed, stop: spec.generation.stop,
       jsonSchema: jsonSchema)
   }
 
-  private func makeTask(kind: String, level: Int, ordinal: Int, request: GenerationRequest, locators: [String]) -> TaskRecord {
+  func makeTask(kind: String, level: Int, ordinal: Int, request: GenerationRequest, locators: [String]) -> TaskRecord {
     let inputHash = Hashing.sha256(parts: [
       modelKey, request.prefix, request.suffix, String(request.maxTokens), String(request.temperature),
       String(request.seed), request.stop.joined(separator: "\u{1}"), request.grammar ?? "",
@@ -219,8 +263,8 @@ public final class JobRunner: @unchecked Sendable {
   }
 
   /// Groups outputs so each reduce prompt fits the context (fan-in ≥ 2).
-  private func reduceGroups(_ outputs: [TaskRecord]) throws -> [[TaskRecord]] {
-    let limit = spec.model.context - spec.generation.maxTokens - 16
+  func reduceGroups(_ outputs: [TaskRecord]) throws -> [[TaskRecord]] {
+    let limit = spec.model.context - spec.generation.maxTokens - 16 - spec.promptOverheadTokens
     var groups: [[TaskRecord]] = []
     var current: [TaskRecord] = []
     for output in outputs {
@@ -242,7 +286,7 @@ public final class JobRunner: @unchecked Sendable {
   }
 
   /// Runs the level's unfinished tasks; returns its done tasks in order.
-  private func execute(
+  func execute(
     level: Int, kind: String, tasks: [(TaskRecord, GenerationRequest)], summary: inout RunSummary
   ) async throws -> [TaskRecord] {
     let stored = Dictionary(uniqueKeysWithValues: try store.tasks(job: spec.name, kind: kind, level: level).map { ($0.id, $0) })
@@ -290,6 +334,15 @@ public final class JobRunner: @unchecked Sendable {
       do {
         let result = try await engine.generate(request)
         let seconds = Date().timeIntervalSince(clock)
+        if let problem = OutputValidation.problem(in: result.text, schema: request.jsonSchema, kind: task.kind) {
+          // Invalid structured output: retried at once (no backoff: nothing is
+          // overloaded), then failed with the raw text kept beside the error.
+          let final = attempt >= maxAttempts
+          try store.fail(task.id, error: problem, final: final, output: result.text)
+          progress(.taskFailed(kind: task.kind, ordinal: task.ordinal, error: problem, willRetry: !final))
+          if final { results.recordFailure(); return }
+          continue
+        }
         try store.complete(
           task.id, output: result.text, promptTokens: result.promptTokens, outputTokens: result.outputTokens,
           engine: engine.name, model: engine.modelIdentity, durationMs: seconds * 1000)

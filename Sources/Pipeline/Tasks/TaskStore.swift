@@ -34,13 +34,18 @@ public struct TaskStore: Sendable {
     }
   }
 
-  /// Drops reduce levels above `level` from the current graph (their inputs changed).
-  public func retireLevels(job: String, above level: Int) throws {
+  /// Drops levels of `kind` above `level` from the current graph (their inputs changed).
+  public func retireLevels(job: String, kind: String = "reduce", above level: Int) throws {
     try workspace.db.write { db in
       try db.execute(
-        sql: "UPDATE task SET current = 0 WHERE job = ? AND kind = 'reduce' AND level > ?",
-        arguments: [job, level])
+        sql: "UPDATE task SET current = 0 WHERE job = ? AND kind = ? AND level > ?",
+        arguments: [job, kind, level])
     }
+  }
+
+  /// The task with `id`, current or not.
+  public func task(id: String) throws -> TaskRecord? {
+    try workspace.db.read { db in try TaskRecord.fetchOne(db, key: id) }
   }
 
   /// Returns tasks a dead run left leased to pending; the caller holds the job lock.
@@ -103,11 +108,17 @@ public struct TaskStore: Sendable {
   }
 
   /// Records a failed attempt: back to pending while attempts remain, else failed.
-  public func fail(_ id: String, error: String, final: Bool) throws {
+  ///
+  /// - Parameter output: The engine's text when the attempt produced one that
+  ///   was rejected (invalid structured output); kept for `report` and `status`.
+  public func fail(_ id: String, error: String, final: Bool, output: String? = nil) throws {
     try workspace.db.write { db in
       try db.execute(
-        sql: "UPDATE task SET state = ?, error = ?, leaseOwner = NULL, leaseUntil = NULL, finishedAt = ? WHERE id = ?",
-        arguments: [final ? "failed" : "pending", error, Date().timeIntervalSince1970, id])
+        sql: """
+          UPDATE task SET state = ?, error = ?, output = COALESCE(?, output), leaseOwner = NULL, leaseUntil = NULL,
+          finishedAt = ? WHERE id = ?
+          """,
+        arguments: [final ? "failed" : "pending", error, output, Date().timeIntervalSince1970, id])
     }
   }
 

@@ -17,6 +17,9 @@ public struct Chunk: Codable, Hashable, Sendable {
   public var score: Double?
   /// Why the chunk scored as it did.
   public var reasons: [String]?
+  /// Seconds since 1970 (UTC) of the chunk's first and last timestamped log event.
+  public var firstTimestamp: Double?
+  public var lastTimestamp: Double?
 }
 
 /// One context window: chunks in source order, within the budget.
@@ -29,6 +32,13 @@ public struct Window: Codable, Hashable, Sendable {
   public var text: String { chunks.map(\.text).joined(separator: "\n\n") }
   /// The locators the window covers, in order.
   public var locators: [Locator] { chunks.map(\.locator) }
+  /// The time its log events span, where they carry timestamps.
+  public var timeRange: ClosedRange<Double>? {
+    let first = chunks.compactMap(\.firstTimestamp).min()
+    let last = chunks.compactMap { $0.lastTimestamp ?? $0.firstTimestamp }.max()
+    guard let first, let last, first <= last else { return nil }
+    return first...last
+  }
 }
 
 /// A deterministic packing of a corpus into windows.
@@ -43,6 +53,8 @@ public struct Plan: Codable, Sendable {
   public var leftOut: [LeftOut]
   /// Log lines collapsed into "N more lines like …" notes.
   public var collapsedLines: Int = 0
+  /// Chunks left out as exact or near duplicates of a representative chunk.
+  public var duplicateChunks: Int? = nil
 
   public struct LeftOut: Codable, Hashable, Sendable {
     public var locator: Locator

@@ -28,30 +28,43 @@ public struct Planner: Sendable {
   /// - Throws: `SegmenterError.budgetTooSmall` when a single line cannot fit.
   public func plan(files: [IngestedFile], budget: Int, options: PlanOptions = PlanOptions()) throws -> Plan {
     guard budget > 16 else { throw SegmenterError.budgetTooSmall(budget: budget) }
-    var chunks: [Chunk] = []
+    var groups: [[Piece]] = []
+    var mayBeNear: [Bool] = []
     var collapsedLines = 0
+    var sourceFiles: [(path: String, text: String)] = []
     let templates = LogTemplates()
     for file in files {
-      let isLog = try options.collapseRepeats && corpus.kind(ofDocument: file.documentHash) == .log
+      let kind = try corpus.kind(ofDocument: file.documentHash)
+      var sections = try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath)
+      if let first = options.startLines[file.displayPath] { sections = Self.sections(sections, from: first) }
+      if kind == .code || Self.isReadme(file.displayPath) {
+        sourceFiles.append((file.displayPath, sections.map(\.text).joined(separator: "\n")))
+      }
       var seen: [String: Int] = [:]
-      for section in try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath) {
-        var text = section.text
-        if isLog, let first = section.locator.lineStart {
-          let lines = section.text.split(separator: "\n", omittingEmptySubsequences: false)
-          let result = templates.collapse(lines, firstLine: first, seen: &seen)
-          text = result.text
-          collapsedLines += result.collapsed
-        }
-        chunks.append(
-          Chunk(
-            documentHash: file.documentHash, locator: section.locator,
-            text: Self.render(section.locator, text), tokens: 0, severity: section.severity))
+      let sectionGroups = kind == .log ? Self.timeGroups(sections, window: options.logWindow, maxGroupBytes: max(1024, min(16_384, budget * 3 / 16))) : sections.map { [$0] }
+      for group in sectionGroups {
+        groups.append(
+          group.map { section in
+            var piece = Piece(documentHash: file.documentHash, section: section)
+            if kind == .log && options.collapseRepeats, let first = section.locator.lineStart {
+              let lines = section.text.split(separator: "\n", omittingEmptySubsequences: false)
+              let result = templates.collapse(lines, firstLine: first, seen: &seen)
+              piece.section.text = result.text
+              collapsedLines += result.collapsed
+            }
+            return piece
+          })
+        mayBeNear.append(kind != .log)
       }
     }
     var leftOut: [Plan.LeftOut] = []
-    chunks = try count(chunks)
-    chunks = try chunks.flatMap { try split($0, budget: budget, leftOut: &leftOut) }
-    let scores = Scorer(question: options.question).score(chunks)
+    var duplicates = 0
+    if options.collapseDuplicates {
+      duplicates = collapseDuplicates(&groups, mayBeNear: mayBeNear, leftOut: &leftOut)
+    }
+    var chunks = try count(groups.map(Self.chunk))
+    chunks = try zip(chunks, groups).flatMap { try split($0, pieces: $1, budget: budget, leftOut: &leftOut) }
+    let scores = Scorer(question: options.question).score(chunks, centrality: Centrality.scores(sourceFiles))
     for i in chunks.indices {
       chunks[i].score = scores[i].0
       chunks[i].reasons = scores[i].1
@@ -65,7 +78,8 @@ public struct Planner: Sendable {
     var used = 0
     for chunk in chunks {
       let cost = chunk.tokens + (current.isEmpty ? 0 : Self.seamTokens)
-      if !current.isEmpty && used + cost > budget {
+      let otherDocument = options.windowPerDocument && current.last.map { $0.locator.path != chunk.locator.path } == true
+      if !current.isEmpty && (used + cost > budget || otherDocument) {
         windows.append(Window(ordinal: windows.count, chunks: current, tokens: used))
         current = []
         used = 0
@@ -76,10 +90,90 @@ public struct Planner: Sendable {
     if !current.isEmpty { windows.append(Window(ordinal: windows.count, chunks: current, tokens: used)) }
 
     let id = Hashing.sha256(
-      parts: [String(budget), counter.vocabularyID] + windows.flatMap { w in w.chunks.map { "\($0.locator)|\($0.tokens)|\(Hashing.sha256($0.text))" } + ["|"] })
+      parts: [String(budget), counter.vocabularyID] + (options.windowPerDocument ? ["per-document"] : []) + windows.flatMap { w in w.chunks.map { "\($0.locator)|\($0.tokens)|\(Hashing.sha256($0.text))" } + ["|"] })
     return Plan(
       id: id, budget: budget, vocabulary: counter.vocabularyID, exactTokens: counter.isExact,
-      windows: windows, leftOut: leftOut, collapsedLines: collapsedLines)
+      windows: windows, leftOut: leftOut, collapsedLines: collapsedLines, duplicateChunks: duplicates)
+  }
+
+  /// Groups a log's sections (events) into runs that fall in the same time
+  /// window of `window` seconds, are contiguous in the file, and stay under
+  /// `maxGroupBytes` (the planner uses about a sixteenth of a window, so
+  /// windows still fill well). Sections without a timestamp join the run
+  /// before them.
+  static func timeGroups(_ sections: [Section], window: Double?, maxGroupBytes: Int = 16_384) -> [[Section]] {
+    guard let window, window > 0 else { return sections.map { [$0] } }
+    var groups: [[Section]] = []
+    var current: [Section] = []
+    var bucket: Double?
+    var bytes = 0
+    for section in sections {
+      let b = section.firstTimestamp.map { ($0 / window).rounded(.down) }
+      let contiguous = current.last.map { last in
+        guard let end = last.locator.lineEnd, let start = section.locator.lineStart else { return false }
+        return start == end + 1
+      } ?? true
+      let size = section.text.utf8.count + 1
+      if !current.isEmpty && (!contiguous || bytes + size > maxGroupBytes || (b != nil && bucket != nil && b != bucket)) {
+        groups.append(current)
+        current = []
+        bytes = 0
+        bucket = nil
+      }
+      current.append(section)
+      bytes += size
+      if bucket == nil { bucket = b }
+    }
+    if !current.isEmpty { groups.append(current) }
+    return groups
+  }
+
+  /// Leaves out chunks whose text repeats an earlier chunk's, exactly or
+  /// nearly, and notes on the earlier one (the representative) where else
+  /// its text appears. Returns how many were left out.
+  private func collapseDuplicates(_ groups: inout [[Piece]], mayBeNear: [Bool], leftOut: inout [Plan.LeftOut]) -> Int {
+    let texts = groups.map { $0.map(\.section.text).joined(separator: "\n") }
+    let matches = DuplicateFinder().matches(zip(texts, mayBeNear).map { ($0, $1) })
+    var copies: [Int: [Locator]] = [:]
+    for (i, match) in matches.enumerated() {
+      guard let match else { continue }
+      let locator = Self.chunk(groups[i]).locator
+      copies[match.representative, default: []].append(locator)
+      let what = match.distance == 0 ? "an exact duplicate" : "a near duplicate (SimHash distance \(match.distance))"
+      leftOut.append(.init(locator: locator, reason: "\(what) of \(Self.chunk(groups[match.representative]).locator)"))
+    }
+    for (i, others) in copies {
+      let list = others.map(\.description)
+      let shown = list.prefix(20).joined(separator: ", ") + (list.count > 20 ? ", and \(list.count - 20) more" : "")
+      groups[i][groups[i].count - 1].section.text += "\n(The same or nearly the same text also appears at: \(shown).)"
+    }
+    let dropped = Set(matches.indices.filter { matches[$0] != nil })
+    groups = groups.indices.filter { !dropped.contains($0) }.map { groups[$0] }
+    return dropped.count
+  }
+
+  /// One ingest section of a chunk (log text after collapsing repeats).
+  struct Piece {
+    var documentHash: String
+    var section: Section
+  }
+
+  /// The chunk holding `pieces` (consecutive sections of one document).
+  static func chunk(_ pieces: [Piece]) -> Chunk {
+    var locator = pieces[0].section.locator
+    if pieces.count > 1 { locator.lineEnd = pieces[pieces.count - 1].section.locator.lineEnd }
+    let severities = pieces.compactMap(\.section.severity)
+    var chunk = Chunk(
+      documentHash: pieces[0].documentHash, locator: locator,
+      text: render(locator, pieces.map(\.section.text).joined(separator: "\n")), tokens: 0,
+      severity: severities.max { (Scorer.severityWeight[$0] ?? 0) < (Scorer.severityWeight[$1] ?? 0) })
+    chunk.firstTimestamp = pieces.compactMap(\.section.firstTimestamp).min()
+    chunk.lastTimestamp = pieces.compactMap { $0.section.lastTimestamp ?? $0.section.firstTimestamp }.max()
+    return chunk
+  }
+
+  static func isReadme(_ path: String) -> Bool {
+    (path as NSString).lastPathComponent.lowercased().hasPrefix("readme")
   }
 
   /// Keeps the highest-scoring chunks that fit `capacity` tokens, in source order;
@@ -110,6 +204,24 @@ public struct Planner: Sendable {
     return chunks.indices.filter { keep.contains($0) }.map { chunks[$0] }
   }
 
+  /// The part of `sections` from line `first` on: sections ending before it are
+  /// dropped, and one that straddles it keeps only its lines from `first`.
+  /// A section whose text does not map line for line onto its range (a
+  /// multi-line redaction) is kept whole rather than cut at a wrong line.
+  static func sections(_ sections: [Section], from first: Int) -> [Section] {
+    sections.compactMap { section in
+      guard let start = section.locator.lineStart, let end = section.locator.lineEnd else { return section }
+      if end < first { return nil }
+      if start >= first { return section }
+      let lines = section.text.split(separator: "\n", omittingEmptySubsequences: false)
+      guard lines.count == end - start + 1 else { return section }
+      var cut = section
+      cut.locator.lineStart = first
+      cut.text = lines[(first - start)...].joined(separator: "\n")
+      return cut
+    }
+  }
+
   /// A chunk's text in a window: a header naming its locator, then its text.
   public static func render(_ locator: Locator, _ text: String) -> String {
     "[\(locator)]\n\(text)"
@@ -120,6 +232,19 @@ public struct Planner: Sendable {
     var out = chunks
     for i in out.indices { out[i].tokens = counts[i] }
     return out
+  }
+
+  /// Splits a chunk over the budget: between its pieces (ingest sections)
+  /// first, then at line boundaries, halving until each part fits.
+  private func split(_ chunk: Chunk, pieces: [Piece], budget: Int, leftOut: inout [Plan.LeftOut]) throws -> [Chunk] {
+    if chunk.tokens <= budget { return [chunk] }
+    if pieces.count > 1 {
+      let halves = [Array(pieces[..<(pieces.count / 2)]), Array(pieces[(pieces.count / 2)...])]
+      return try zip(count(halves.map(Self.chunk)), halves).flatMap {
+        try split($0, pieces: $1, budget: budget, leftOut: &leftOut)
+      }
+    }
+    return try split(chunk, budget: budget, leftOut: &leftOut)
   }
 
   /// Splits a chunk over the budget at line boundaries, halving until each part fits.
@@ -159,11 +284,28 @@ public struct PlanOptions: Sendable, Hashable {
   public var question: String?
   /// Keep only the highest-priority chunks that fill this many windows.
   public var maxWindows: Int?
+  /// Log events are grouped into chunks by time windows of this many seconds
+  /// (nil: one chunk per event group from ingest).
+  public var logWindow: Double?
+  /// Leave out chunks that repeat an earlier chunk exactly or nearly, noting
+  /// on the earlier one where else the text appears.
+  public var collapseDuplicates: Bool
+  /// Per display path, the first line to plan; earlier lines are left out
+  /// (incremental runs plan only what is new). Paths not listed are planned whole.
+  public var startLines: [String: Int] = [:]
+  /// Never put two documents in one window (per-document map tasks).
+  public var windowPerDocument = false
 
-  public init(collapseRepeats: Bool = true, question: String? = nil, maxWindows: Int? = nil) {
+  public init(
+    collapseRepeats: Bool = true, question: String? = nil, maxWindows: Int? = nil, logWindow: Double? = 3600,
+    collapseDuplicates: Bool = true, windowPerDocument: Bool = false
+  ) {
+    self.windowPerDocument = windowPerDocument
     self.collapseRepeats = collapseRepeats
     self.question = question
     self.maxWindows = maxWindows
+    self.logWindow = logWindow
+    self.collapseDuplicates = collapseDuplicates
   }
 }
 

@@ -1,8 +1,9 @@
 import Foundation
 
 /// Scores chunks for priority, with the reasons: BM25 relevance to the job's
-/// question, and log severity. Higher scores are kept first when a job caps
-/// its windows.
+/// question, log severity and recency, and code centrality (READMEs, entry
+/// points, files others reference). Higher scores are kept first when a job
+/// caps its windows.
 public struct Scorer: Sendable {
   public var question: String?
   /// BM25 parameters.
@@ -21,8 +22,15 @@ public struct Scorer: Sendable {
     text.lowercased().split { !($0.isLetter || $0.isNumber) }.filter { $0.count >= 2 }
   }
 
+  /// Weight of recency: the newest log event adds this much, the oldest nothing.
+  public var recencyWeight = 1.0
+
   /// Scores every chunk; returns (score, reasons) in chunk order.
-  public func score(_ chunks: [Chunk]) -> [(Double, [String])] {
+  ///
+  /// - Parameter centrality: Scores of source files by path (see `Centrality`).
+  func score(_ chunks: [Chunk], centrality: [String: Centrality.Score] = [:]) -> [(Double, [String])] {
+    let times = chunks.compactMap { $0.lastTimestamp ?? $0.firstTimestamp }
+    let oldest = times.min() ?? 0, newest = times.max() ?? 0
     let query = Set(Self.terms(question ?? "").map(String.init)).subtracting(Self.stopWords)
     var docFreq: [String: Int] = [:]
     var lengths: [Int] = []
@@ -58,8 +66,29 @@ public struct Scorer: Sendable {
         reasons.append("severity \(sev)")
         s += w
       }
+      if newest > oldest, let t = chunks[i].lastTimestamp ?? chunks[i].firstTimestamp {
+        let recency = recencyWeight * (t - oldest) / (newest - oldest)
+        if recency >= 0.01 {
+          reasons.append(String(format: "recency %.2f (%@)", recency, Self.isoTime(t)))
+          s += recency
+        }
+      }
+      if let c = centrality[chunks[i].locator.path] {
+        reasons.append(contentsOf: c.reasons)
+        s += c.value
+      }
       return (s, reasons)
     }
+  }
+
+  /// `2026-11-20T10:04:00Z`.
+  public static func isoTime(_ t: Double) -> String {
+    var seconds = time_t(t.rounded(.down))
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    return String(
+      format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
+      parts.tm_min, parts.tm_sec)
   }
 
   static let stopWords: Set<String> = [

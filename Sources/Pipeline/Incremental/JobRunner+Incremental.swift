@@ -1,0 +1,159 @@
+import Foundation
+import Ingest
+import Workspace
+
+/// What an incremental run covered, in `RunSummary.period`.
+public struct PeriodSummary: Codable, Sendable {
+  /// This run's id in the workspace.
+  public var run: Int64
+  /// The completed run this one continued from; nil for the first.
+  public var previousRun: Int64?
+  /// Lines new since `previousRun`.
+  public var newLines: Int
+  /// The new parts, as citations (`app.log#L71-L90`, `app.log.1`, `memo.pdf`).
+  public var newSources: [String]
+  /// This period's report (a copy stamped with the run's time); nil when nothing was new.
+  public var periodReport: String?
+  /// The stable copy of the latest period's report (`report.path`).
+  public var latestReport: String?
+  /// The rolling summary's report.
+  public var rollingReport: String?
+  /// The rolling summary's task, and the task ids it was made from: the previous
+  /// rolling summary's task and this period's final task.
+  public var rollingTask: String?
+  public var rollingInputs: [String]
+}
+
+extension JobRunner {
+  /// Runs one period of an incremental (cron) job.
+  ///
+  /// Only sources, and lines of sources, that are new since the last completed
+  /// run are planned (`PeriodScope`). Their windows are mapped and reduced into
+  /// the period's summary, which becomes the job's current graph and report
+  /// (`report.path`, plus a copy stamped with the time). The rolling summary is
+  /// one reduce task over the previous rolling summary and this period's
+  /// summary, so earlier periods are never re-read. With nothing new, nothing
+  /// runs and the reports stay as they are. A period with failed tasks is
+  /// reported but does not advance the watermarks: the next run covers its
+  /// lines again, reusing the tasks that succeeded.
+  func runIncremental() async throws -> RunSummary {
+    let started = Date()
+    var summary = RunSummary(job: spec.name)
+    let runs = RunStore(workspace: workspace)
+    let ingest = try await ingestInputs()
+    let previous = try runs.lastCompleted(job: spec.name)
+    let previousSources = try previous.flatMap(\.id).map { try runs.sources(run: $0) } ?? []
+    let scope = try PeriodScope(files: ingest.files, corpus: Corpus(workspace: workspace), previous: previousSources)
+    var run = try runs.begin(job: spec.name, previous: previous?.id)
+    run.newLines = scope.newLines
+    let newSources = scope.sources.compactMap(\.newLocator)
+    progress(.period(run: Int(run.id ?? 0), newLines: scope.newLines, newSources: newSources, since: previous?.finishedAt))
+    var period = PeriodSummary(
+      run: run.id ?? 0, previousRun: previous?.id, newLines: scope.newLines, newSources: newSources,
+      rollingReport: previous?.rollingReport, rollingTask: previous?.rollingTask,
+      rollingInputs: previous?.rollingInputList ?? [])
+    do {
+      if scope.files.isEmpty {
+        // Nothing new: the graph, the reports and the rolling summary stay as they are.
+        run.status = "done"
+        run.rollingTask = previous?.rollingTask
+        run.rollingInputs = previous?.rollingInputs
+        run.rollingReport = previous?.rollingReport
+        run.periodReport = nil
+        period.latestReport = previous.map { _ in reportURL(spec.reportPath ?? "reports/\(spec.name).md").path }
+      } else {
+        var options = spec.planOptions
+        options.startLines = scope.startLines
+        let prepared = try prepare(files: scope.files, options: options)
+        summary.windows = prepared.plan.windows.count
+        summary.planTokens = prepared.plan.totalTokens
+        summary.exactTokens = prepared.plan.exactTokens
+        run.windows = summary.windows
+        let outputs = try await mapAndReduce(prepared.mapTasks, summary: &summary)
+        let top = outputs.count == 1 ? outputs[0] : nil
+        run.periodTask = top?.id
+        var complete = summary.failed == 0 && top != nil
+        if complete, let top {
+          let rolling = try await roll(previous: previous, period: top, summary: &summary)
+          complete = rolling != nil
+          if let rolling {
+            run.rollingTask = rolling.task
+            run.rollingInputs = String(decoding: try JSONEncoder().encode(rolling.inputs), as: UTF8.self)
+          }
+        } else {
+          try store.install(job: spec.name, kind: RollingSummary.kind, level: 0, tasks: [])
+        }
+        run.status = complete ? "done" : "finished-with-failures"
+        let reports = try PeriodReports(workspace: workspace, spec: spec).write(
+          run: run, previous: previous, sources: scope.sources, complete: complete)
+        run.periodReport = reports.period
+        run.rollingReport = complete ? reports.rolling : previous?.rollingReport
+        period.periodReport = reports.period
+        period.latestReport = reports.latest
+        period.rollingReport = run.rollingReport
+        period.rollingTask = run.rollingTask ?? previous?.rollingTask
+        period.rollingInputs = complete ? run.rollingInputList : previous?.rollingInputList ?? []
+        summary.reportPath = reports.latest
+        try recordJob(planID: prepared.plan.id, failed: !complete)
+      }
+      run.executed = summary.executed
+      try runs.finish(run, sources: scope.sources)
+    } catch EngineError.interrupted {
+      try? runs.interrupt(run)
+      throw EngineError.interrupted
+    } catch {
+      run.status = "finished-with-failures"
+      try? runs.finish(run, sources: scope.sources)
+      throw error
+    }
+    summary.period = period
+    summary.tasks = try store.currentTasks(job: spec.name).count
+    summary.engineLoaded = engineLoaded
+    summary.seconds = Date().timeIntervalSince(started)
+    return summary
+  }
+
+  /// Makes the rolling summary: the previous rolling summary and this period's
+  /// summary, reduced by one task; the first period's summary is the first
+  /// rolling summary.
+  ///
+  /// - Returns: The rolling summary's task id and its inputs; nil when the task failed.
+  private func roll(
+    previous: RunRecord?, period: TaskRecord, summary: inout RunSummary
+  ) async throws -> (task: String, inputs: [String])? {
+    guard let id = previous?.rollingTask, let earlier = try store.task(id: id), earlier.state == .done else {
+      try store.install(job: spec.name, kind: RollingSummary.kind, level: 0, tasks: [])
+      return (period.id, [period.id])
+    }
+    var (task, request) = reduceTask(kind: RollingSummary.kind, level: 0, ordinal: 0, group: [earlier, period])
+    task.locators = RollingSummary.locatorJSON(earlier.locatorList + period.locatorList)
+    try store.install(job: spec.name, kind: RollingSummary.kind, level: 0, tasks: [task])
+    let done = try await execute(level: 0, kind: RollingSummary.kind, tasks: [(task, request)], summary: &summary)
+    guard done.first?.id == task.id else { return nil }
+    return (task.id, [earlier.id, period.id])
+  }
+
+  /// Resolves a report path from the job file's directory.
+  func reportURL(_ path: String) -> URL {
+    (path.hasPrefix("/") ? URL(fileURLWithPath: path) : URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(path))
+      .standardizedFileURL
+  }
+}
+
+/// The rolling summary of an incremental job.
+enum RollingSummary {
+  /// The task kind of rolling-summary tasks.
+  static let kind = "rolling"
+
+  /// Locators of a rolling summary: its inputs', adjacent line ranges merged.
+  static func locatorJSON(_ locators: [String]) -> String {
+    let parsed = Citations.unique(locators).map { Locator(citation: $0[...]) }
+    let merged: [String]
+    if parsed.allSatisfy({ $0 != nil }) {
+      merged = Citations.compact(parsed.compactMap { $0 }).map(\.description)
+    } else {
+      merged = Citations.unique(locators)
+    }
+    return String(decoding: (try? JSONEncoder().encode(merged)) ?? Data("[]".utf8), as: UTF8.self)
+  }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+import Workspace
+
+/// One run of an incremental job, a row of `run`.
+public struct RunRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Hashable {
+  public static let databaseTableName = "run"
+
+  public var id: Int64?
+  public var job: String
+  /// `running`, `done`, `finished-with-failures` or `interrupted`.
+  public var status: String
+  public var startedAt: Double
+  public var finishedAt: Double?
+  /// The completed run whose watermarks this run started from.
+  public var previousRun: Int64?
+  /// Lines new in this run (sources with line locators).
+  public var newLines: Int
+  /// Windows the period was planned into.
+  public var windows: Int
+  /// Tasks the engine ran in this run.
+  public var executed: Int
+  /// The period's final task (its summary).
+  public var periodTask: String?
+  /// The rolling summary's task after this run.
+  public var rollingTask: String?
+  /// JSON array of the task ids the rolling summary was made from.
+  public var rollingInputs: String?
+  public var periodReport: String?
+  public var rollingReport: String?
+
+  public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+  /// The decoded `rollingInputs`.
+  public var rollingInputList: [String] {
+    rollingInputs.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+  }
+}
+
+/// Persists incremental runs and the watermarks of their sources.
+public struct RunStore: Sendable {
+  let workspace: Workspace
+
+  public init(workspace: Workspace) { self.workspace = workspace }
+
+  /// Starts a run of `job`. A run still marked running was killed (the caller
+  /// holds the job's lock): it is marked interrupted.
+  func begin(job: String, previous: Int64?) throws -> RunRecord {
+    try workspace.db.write { db in
+      try db.execute(sql: "UPDATE run SET status = 'interrupted' WHERE job = ? AND status = 'running'", arguments: [job])
+      var run = RunRecord(
+        id: nil, job: job, status: "running", startedAt: Date().timeIntervalSince1970, previousRun: previous,
+        newLines: 0, windows: 0, executed: 0)
+      try run.insert(db)
+      return run
+    }
+  }
+
+  /// Records how `run` ended and the watermarks of its sources, in one transaction.
+  func finish(_ run: RunRecord, sources: [SourceWatermark]) throws {
+    try workspace.db.write { db in
+      var run = run
+      run.finishedAt = Date().timeIntervalSince1970
+      try run.update(db)
+      guard let id = run.id else { return }
+      for s in sources {
+        try db.execute(
+          sql: """
+            INSERT OR REPLACE INTO run_source (run, path, documentHash, lines, prefixHash, firstNew, lastNew)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """,
+          arguments: [id, s.path, s.documentHash, s.lines, s.prefixHash, s.firstNew, s.lastNew])
+      }
+    }
+  }
+
+  /// Marks `run` interrupted (SIGINT/SIGTERM); the next run starts from the same watermarks.
+  func interrupt(_ run: RunRecord) throws {
+    try workspace.db.write { db in
+      try db.execute(
+        sql: "UPDATE run SET status = 'interrupted', finishedAt = ? WHERE id = ?",
+        arguments: [Date().timeIntervalSince1970, run.id])
+    }
+  }
+
+  /// The latest run of `job` that finished without failures.
+  public func lastCompleted(job: String) throws -> RunRecord? {
+    try workspace.db.read { db in
+      try RunRecord.filter(Column("job") == job && Column("status") == "done").order(Column("id").desc).fetchOne(db)
+    }
+  }
+
+  /// Every run of `job`, oldest first.
+  public func runs(job: String) throws -> [RunRecord] {
+    try workspace.db.read { db in try RunRecord.filter(Column("job") == job).order(Column("id")).fetchAll(db) }
+  }
+
+  /// The watermarks `run` recorded, in source order.
+  public func sources(run: Int64) throws -> [SourceWatermark] {
+    try workspace.db.read { db in
+      try Row.fetchAll(db, sql: "SELECT * FROM run_source WHERE run = ? ORDER BY rowid", arguments: [run]).map {
+        SourceWatermark(
+          path: $0["path"], documentHash: $0["documentHash"], lines: $0["lines"], prefixHash: $0["prefixHash"],
+          firstNew: $0["firstNew"], lastNew: $0["lastNew"])
+      }
+    }
+  }
+}
