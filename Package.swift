@@ -54,7 +54,9 @@ let package = Package(
       dependencies: [
         "CLlama", "Pipeline", "Segmenter", "Workspace", .product(name: "Logging", package: "swift-log"),
       ]),
-    .target(name: "HTTPBackend", dependencies: ["Pipeline", "Segmenter"]),
+    .target(
+      name: "HTTPBackend",
+      dependencies: ["Pipeline", "Segmenter", "Workspace", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "LongctxCommands",
       dependencies: [

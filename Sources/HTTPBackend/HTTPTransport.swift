@@ -50,9 +50,15 @@ public typealias HTTPTransport = @Sendable (HTTPRequest) async throws -> HTTPRes
 /// The real transport: URLSession (FoundationNetworking on Linux).
 public enum URLSessionTransport {
   /// A transport over one shared ephemeral session.
-  public static func make() -> HTTPTransport {
+  ///
+  /// - Parameter timeout: The longest a request may wait for its answer. On Linux the
+  ///   session's `timeoutIntervalForRequest` (60 s by default) caps each request's own
+  ///   `timeoutInterval`: without this, a long prefill timed out at 60 s and was retried.
+  public static func make(timeout: Double = 600) -> HTTPTransport {
     let config = URLSessionConfiguration.ephemeral
     config.httpMaximumConnectionsPerHost = 64
+    config.timeoutIntervalForRequest = max(timeout, 1)
+    config.timeoutIntervalForResource = max(timeout, 1) + 60
     let session = URLSession(configuration: config)
     return { request in
       let (data, response) = try await session.data(for: urlRequest(request))

@@ -1,5 +1,7 @@
 import Foundation
+import Logging
 import Pipeline
+import Segmenter
 
 /// An OpenAI-compatible server (vLLM, SGLang, llama.cpp server, Ollama, hosted APIs)
 /// through `/v1/completions` or `/v1/chat/completions`, load-balanced with failover
@@ -16,6 +18,8 @@ public final class OpenAIEngine: Engine, @unchecked Sendable {
 
   private let transport: HTTPTransport
   private let gate: AsyncGate?
+  /// Slot save/restore into the checkpoint store, when the job asks for it.
+  let slots: SlotCheckpoints?
   private let lock = NSLock()
   private var next = 0
   private var benchedUntil: [String: Date] = [:]
@@ -31,18 +35,59 @@ public final class OpenAIEngine: Engine, @unchecked Sendable {
   ///   - options: Endpoints, model, API and limits.
   ///   - transport: How requests travel; tests inject a fake.
   ///   - probe: Whether to ask the server for its context size and kind first.
+  ///   - checkpoints: The workspace's KV checkpoint store; with `options.slotSaveDirectory`
+  ///     it receives the llama.cpp server's saved slots.
+  ///   - logger: Receives warnings about slot checkpoints.
   /// - Throws: `EngineError.unavailable` when no endpoint answers, the key is refused,
-  ///   or `model.context` exceeds the server's context.
-  public init(options: OpenAIEngineOptions, transport: HTTPTransport? = nil, probe: Bool = true) async throws {
+  ///   `model.context` exceeds the server's context, or slot checkpoints are asked of a
+  ///   server that is not llama.cpp's or of a directory that cannot be written.
+  public convenience init(
+    options: OpenAIEngineOptions, transport: HTTPTransport? = nil, probe: Bool = true,
+    checkpoints: CheckpointStore? = nil, logger: Logger = Logger(label: "longctx.openai")
+  ) async throws {
+    guard !options.baseURLs.isEmpty else { throw EngineError.unavailable("no model.base_url given") }
+    let transport = transport ?? URLSessionTransport.make(timeout: options.timeout)
+    let server = probe ? try await ServerInfo.probe(options: options, transport: transport) : ServerInfo()
+    try self.init(options: options, transport: transport, server: server, checkpoints: checkpoints, logger: logger)
+  }
+
+  /// An engine for a server already described by `server` (tests describe a fake one).
+  init(
+    options: OpenAIEngineOptions, transport: @escaping HTTPTransport, server: ServerInfo,
+    checkpoints: CheckpointStore?, logger: Logger
+  ) throws {
     guard !options.baseURLs.isEmpty else { throw EngineError.unavailable("no model.base_url given") }
     self.options = options
-    self.transport = transport ?? URLSessionTransport.make()
+    self.transport = transport
+    self.server = server
     gate = options.concurrency.map { AsyncGate(limit: max(1, $0)) }
-    server = probe ? try await ServerInfo.probe(options: options, transport: self.transport) : ServerInfo()
     if let limit = server.contextTokens, let wanted = options.contextTokens, wanted > limit {
       throw EngineError.unavailable(
         "model.context is \(wanted) tokens but the server's context per request is \(limit); lower model.context")
     }
+    slots = try Self.makeSlots(
+      options: options, server: server, checkpoints: checkpoints, transport: transport, logger: logger)
+  }
+
+  static func makeSlots(
+    options: OpenAIEngineOptions, server: ServerInfo, checkpoints: CheckpointStore?, transport: @escaping HTTPTransport,
+    logger: Logger
+  ) throws -> SlotCheckpoints? {
+    guard let path = options.slotSaveDirectory, let store = checkpoints else { return nil }
+    guard let identity = server.slotStateIdentity else {
+      throw EngineError.unavailable(
+        "model.slot_save_path needs llama.cpp's server, and \(OpenAIEngineOptions.redacted(options.baseURLs[0])) does not answer /props like one")
+    }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
+      FileManager.default.isWritableFile(atPath: path)
+    else {
+      throw EngineError.unavailable(
+        "model.slot_save_path \(path) is not a writable directory; it must be the server's --slot-save-path as this machine sees it")
+    }
+    return SlotCheckpoints(
+      store: store, directory: URL(fileURLWithPath: path, isDirectory: true), identity: identity,
+      slots: server.totalSlots ?? 1, options: options, transport: transport, logger: logger)
   }
 
   /// Generates one completion, trying other endpoints when one fails.
@@ -53,8 +98,16 @@ public final class OpenAIEngine: Engine, @unchecked Sendable {
   public func generate(_ request: GenerationRequest) async throws -> GenerationResult {
     if let gate { await gate.acquire() }
     defer { if let gate { Task { await gate.release() } } }
-    let body = try JSONSerialization.data(
-      withJSONObject: Self.body(for: request, options: options, llamaExtras: server.isLlamaCpp), options: [.sortedKeys])
+    let body = Self.body(for: request, options: options, llamaExtras: server.isLlamaCpp)
+    if let slots {
+      return try await slots.run(request) { extra in try await send(body.merging(extra) { _, new in new }) }
+    }
+    return try await send(body)
+  }
+
+  /// Sends one generation body, trying other endpoints when one fails.
+  private func send(_ object: [String: Any]) async throws -> GenerationResult {
+    let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     var lastError = EngineError.transient("no endpoint was tried")
     var retryAfter: Double?
     for _ in 0..<options.baseURLs.count {

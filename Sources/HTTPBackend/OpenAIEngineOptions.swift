@@ -30,6 +30,11 @@ public struct OpenAIEngineOptions: Sendable {
   public var concurrency: Int?
   /// The job's context size, checked against the server's where it reports one.
   public var contextTokens: Int?
+  /// llama.cpp server: its `--slot-save-path` as this machine sees it. Set, slot states are
+  /// saved into and restored from the KV checkpoint store the engine is given.
+  public var slotSaveDirectory: String?
+  /// Prefixes shorter than this many tokens are not checkpointed (not worth a save).
+  public var slotMinimumTokens = 256
 
   /// Creates options; `apiKey` stays inside the engine and is only sent as a bearer token.
   public init(
@@ -62,6 +67,7 @@ public struct OpenAIEngineOptions: Sendable {
       baseURLs: urls, model: spec.model.name ?? "default", api: OpenAIAPI(rawValue: spec.model.api ?? "") ?? .completions,
       apiKey: key, timeout: spec.model.timeout ?? 600, concurrency: spec.model.concurrency,
       contextTokens: spec.model.context)
+    slotSaveDirectory = spec.model.slotSavePath
   }
 
   /// Whether an API key is configured (the key itself is not exposed).

@@ -8,11 +8,38 @@ public struct ServerInfo: Sendable, Hashable {
   public var isLlamaCpp = false
   /// Tokens one request may use: llama.cpp's per-slot `n_ctx`, or vLLM's `max_model_len`.
   public var contextTokens: Int?
+  /// llama.cpp: the number of slots (`-np`).
+  public var totalSlots: Int?
+  /// llama.cpp: the model file as the server sees it, its quantization and the server build.
+  public var modelPath: String?
+  public var modelType: String?
+  public var buildInfo: String?
 
-  /// Creates an empty description (nothing known).
-  public init(isLlamaCpp: Bool = false, contextTokens: Int? = nil) {
+  /// Creates a description; nil fields are unknown.
+  public init(
+    isLlamaCpp: Bool = false, contextTokens: Int? = nil, totalSlots: Int? = nil, modelPath: String? = nil,
+    modelType: String? = nil, buildInfo: String? = nil
+  ) {
     self.isLlamaCpp = isLlamaCpp
     self.contextTokens = contextTokens
+    self.totalSlots = totalSlots
+    self.modelPath = modelPath
+    self.modelType = modelType
+    self.buildInfo = buildInfo
+  }
+
+  /// What a llama.cpp server's saved slot state depends on: the model file (with its size
+  /// and modification time when this machine can see it), its quantization and the
+  /// server build. Nil for other servers.
+  public var slotStateIdentity: String? {
+    guard isLlamaCpp, let modelPath else { return nil }
+    var file = ""
+    if let attributes = try? FileManager.default.attributesOfItem(atPath: modelPath) {
+      let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+      let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+      file = ":size=\(size):mtime=\(Int(modified))"
+    }
+    return "llama-server:\(modelPath)\(file):\(modelType ?? "?"):build=\(buildInfo ?? "?")"
   }
 
   /// Asks the endpoints, in order, until one answers: llama.cpp's `/props`, else `/v1/models`.
@@ -35,7 +62,10 @@ public struct ServerInfo: Sendable, Hashable {
         {
           let settings = json["default_generation_settings"] as? [String: Any]
           let nCtx = settings?["n_ctx"] as? Int ?? json["n_ctx"] as? Int
-          return ServerInfo(isLlamaCpp: true, contextTokens: nCtx)
+          return ServerInfo(
+            isLlamaCpp: true, contextTokens: nCtx, totalSlots: json["total_slots"] as? Int,
+            modelPath: json["model_path"] as? String, modelType: json["model_ftype"] as? String,
+            buildInfo: json["build_info"] as? String)
         }
         let models = try await transport(
           HTTPRequest(method: "GET", url: try OpenAIEngine.url(base + "/models"), headers: options.headers,

@@ -42,7 +42,8 @@ struct EngineSetup {
   /// - Parameters:
   ///   - spec: The job.
   ///   - kvDirectory: The workspace's `kv/` directory; nil = no KV checkpoints.
-  init(spec: JobSpec, kvDirectory: URL?) throws {
+  ///   - logLevel: The level of the engine's own log lines (slot checkpoints).
+  init(spec: JobSpec, kvDirectory: URL?, logLevel: Logger.Level = .warning) throws {
     switch spec.model.engine {
     case "openai":
       let options = try OpenAIEngineOptions(spec: spec)
@@ -57,7 +58,13 @@ struct EngineSetup {
       // Outputs depend on the model and API, not on which endpoint served them, so a
       // changed or restarted fleet reuses finished tasks; the API key never enters the key.
       modelKey = OpenAIEngine.identity(options)
-      factory = { try await OpenAIEngine(options: options) }
+      // llama.cpp server slots saved into the workspace's checkpoint store (model.slot_save_path).
+      let slotStore = options.slotSaveDirectory == nil ? nil : kvDirectory.map { Self.checkpointStore($0) }
+      factory = {
+        var logger = Logger(label: "longctx.openai")
+        logger.logLevel = logLevel
+        return try await OpenAIEngine(options: options, checkpoints: slotStore, logger: logger)
+      }
     default:
       let path = Self.modelPath(spec)
       let hash = try Hashing.sha256(fileAt: URL(fileURLWithPath: path))
@@ -74,11 +81,7 @@ struct EngineSetup {
       // Raw keeps the key it always had, so finished tasks stay reusable.
       modelKey = "llama:gguf-sha256:\(hash):ctx=\(spec.model.context)" + (format == .raw ? "" : ":prompt=chat")
       factory = {
-        let store = kvDirectory.map {
-          var logger = Logger(label: "longctx.kv")
-          logger.logLevel = .warning
-          return CheckpointStore(directory: $0, maxBytes: CheckpointSettings.maxBytes, logger: logger)
-        }
+        let store = kvDirectory.map { Self.checkpointStore($0) }
         do {
           return try LlamaEngine(modelPath: path, options: options, checkpoints: store)
         } catch let error as LlamaBackendError {
@@ -86,6 +89,15 @@ struct EngineSetup {
         }
       }
     }
+  }
+}
+
+extension EngineSetup {
+  /// The workspace's KV checkpoint store, warning on stderr about corrupt entries.
+  static func checkpointStore(_ directory: URL) -> CheckpointStore {
+    var logger = Logger(label: "longctx.kv")
+    logger.logLevel = .warning
+    return CheckpointStore(directory: directory, maxBytes: CheckpointSettings.maxBytes, logger: logger)
   }
 }
 

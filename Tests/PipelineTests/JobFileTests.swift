@@ -59,6 +59,21 @@ import Testing
     #expect(found.contains { $0.hasPrefix("model.base_url") })
   }
 
+  @Test func slotSavePathNeedsOneLlamaServerWithCompletions() throws {
+    let server = "model:\n  engine: openai\n  base_url: http://h/v1\n  context: 4096\n  slot_save_path: slots"
+    let spec = try JobFile.parse(
+      Self.base.replacingOccurrences(of: "model:\n  context: 4096", with: server), path: "j.yaml",
+      baseDirectory: "/jobs")
+    #expect(spec.model.slotSavePath == "/jobs/slots")  // relative to the job file
+    let llama = Self.base.replacingOccurrences(of: "context: 4096", with: "context: 4096\n  slot_save_path: /s")
+    #expect(problems(llama).first?.hasPrefix("model.slot_save_path (line 5): needs model.engine 'openai'") == true)
+    let chat = Self.base.replacingOccurrences(of: "model:\n  context: 4096", with: server + "\n  api: chat")
+    #expect(problems(chat).first?.contains("needs model.api 'completions'") == true)
+    let two = Self.base.replacingOccurrences(
+      of: "model:\n  context: 4096", with: server.replacingOccurrences(of: "http://h/v1", with: "[http://a/v1, http://b/v1]"))
+    #expect(problems(two).first?.contains("works with one model.base_url") == true)
+  }
+
   @Test func templateSplitsAfterTheWindow() {
     let (prefix, suffix) = PromptTemplate.render(
       "Read:\n{{window}}\nQ: {{question}}", values: ["window": "W", "question": "why"], splitAfter: "window")

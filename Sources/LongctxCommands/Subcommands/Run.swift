@@ -32,7 +32,8 @@ extension Longctx {
       }
       // Set the engine up before touching the workspace: a configuration error leaves it untouched.
       let setup = try EngineSetup(
-        spec: spec, kvDirectory: Workspace.resolve(global.workspace).appendingPathComponent("kv", isDirectory: true))
+        spec: spec, kvDirectory: Workspace.resolve(global.workspace).appendingPathComponent("kv", isDirectory: true),
+        logLevel: global.logLevel)
       let workspace = try global.openWorkspace()
       let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
       defer { withExtendedLifetime(lock) {} }

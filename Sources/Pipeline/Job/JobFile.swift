@@ -36,7 +36,7 @@ public enum JobFile {
 
     let m = r.mapping(top, "model", required: true)
     if let m {
-      r.allow(m, at: "model.", keys: ["engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary", "api", "concurrency", "timeout", "prompt_format"])
+      r.allow(m, at: "model.", keys: ["engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary", "api", "concurrency", "timeout", "prompt_format", "slot_save_path"])
     }
     let engine = m.flatMap { r.string($0, "engine", at: "model.") } ?? "llama"
     if !["llama", "openai"].contains(engine) {
@@ -64,12 +64,23 @@ public enum JobFile {
         r.problem("model.prompt_format", m?["prompt_format"], "applies to model.engine 'llama' only; for a server use model.api: chat")
       }
     }
+    var slotSavePath = m.flatMap { r.string($0, "slot_save_path", at: "model.") }
+    if let path = slotSavePath {
+      if engine != "openai" {
+        r.problem("model.slot_save_path", m?["slot_save_path"], "needs model.engine 'openai' (a llama.cpp server)")
+      } else if (api ?? "completions") != "completions" {
+        r.problem("model.slot_save_path", m?["slot_save_path"], "needs model.api 'completions' (the prefix must be known in tokens)")
+      } else if (baseURL ?? "").contains(",") {
+        r.problem("model.slot_save_path", m?["slot_save_path"], "works with one model.base_url (slots belong to one server)")
+      }
+      if !path.hasPrefix("/") { slotSavePath = URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).path }
+    }
     let model = JobSpec.ModelSpec(
       engine: engine, path: m.flatMap { r.string($0, "path", at: "model.") }, context: context,
       threads: threads, baseURL: baseURL, name: m.flatMap { r.string($0, "name", at: "model.") },
       apiKeyEnv: m.flatMap { r.string($0, "api_key_env", at: "model.") },
       vocabulary: m.flatMap { r.string($0, "vocabulary", at: "model.") }, api: api, concurrency: concurrency,
-      timeout: timeout, promptFormat: promptFormat)
+      timeout: timeout, promptFormat: promptFormat, slotSavePath: slotSavePath)
 
     let g = r.mapping(top, "generation", required: false)
     if let g { r.allow(g, at: "generation.", keys: ["max_tokens", "temperature", "seed", "stop"]) }

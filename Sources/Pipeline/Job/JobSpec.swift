@@ -70,6 +70,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
     /// For `llama`: `raw` (default: BOS and the prompt as written, for base
     /// models) or `chat` (the prompt as one user turn in the model's own chat template).
     public var promptFormat: String? = nil
+    /// For `openai` against llama.cpp's server: the server's `--slot-save-path` directory as
+    /// this machine sees it; enables slot save/restore into the workspace's KV checkpoint store.
+    public var slotSavePath: String? = nil
   }
 
   public struct GenerationSpec: Sendable, Hashable, Codable {

@@ -30,6 +30,9 @@ public struct RunSummary: Codable, Sendable {
   public var failed = 0
   public var promptTokens = 0
   public var outputTokens = 0
+  /// Prompt tokens of this run's tasks that the engine reused (KV checkpoint, slot
+  /// restore or the server's prompt cache) instead of computing them.
+  public var cachedTokens = 0
   public var seconds = 0.0
   public var reportPath: String?
   public var engineLoaded = false
@@ -319,6 +322,7 @@ public final class JobRunner: @unchecked Sendable {
     summary.failed += results.failed
     summary.promptTokens += results.promptTokens
     summary.outputTokens += results.outputTokens
+    summary.cachedTokens += results.cachedTokens
     return try store.tasks(job: spec.name, kind: kind, level: level).filter { $0.state == .done }
   }
 
@@ -345,7 +349,9 @@ public final class JobRunner: @unchecked Sendable {
         try store.complete(
           task.id, output: result.text, promptTokens: result.promptTokens, outputTokens: result.outputTokens,
           engine: engine.name, model: engine.modelIdentity, durationMs: seconds * 1000)
-        results.record(ordinal: task.ordinal, prompt: result.promptTokens, output: result.outputTokens, seconds: seconds)
+        results.record(
+          ordinal: task.ordinal, prompt: result.promptTokens, output: result.outputTokens, cached: result.cachedTokens,
+          seconds: seconds)
         return
       } catch EngineError.interrupted {
         try store.release(task.id)
@@ -403,12 +409,14 @@ final class SummaryBox: @unchecked Sendable {
   private(set) var failed = 0
   private(set) var promptTokens = 0
   private(set) var outputTokens = 0
+  private(set) var cachedTokens = 0
   private var _last: Last?
   var last: Last? { lock.withLock { _last } }
 
-  func record(ordinal: Int, prompt: Int, output: Int, seconds: Double) {
+  func record(ordinal: Int, prompt: Int, output: Int, cached: Int = 0, seconds: Double) {
     lock.withLock {
       executed += 1
+      cachedTokens += cached
       promptTokens += prompt
       outputTokens += output
       _last = Last(ordinal: ordinal, outputTokens: output, seconds: seconds)

@@ -33,6 +33,8 @@ final class LlamaServer: @unchecked Sendable {
 
   /// A GGUF other than `$LONGCTX_MODEL`, e.g. the chat model.
   var model: String?
+  /// More llama-server arguments, e.g. `--slot-save-path DIR`.
+  var extraArguments: [String] = []
 
   init(apiKey: String? = nil, slots: Int = 2, port: Int? = nil, model: String? = nil, logDirectory: URL) throws {
     self.model = model
@@ -51,7 +53,7 @@ final class LlamaServer: @unchecked Sendable {
     var args = ["--host", "127.0.0.1", "--port", String(port), "-m", model, "-c", String(1024 * slots), "-np", String(slots),
                 "-t", "1", "--no-webui"]
     if let apiKey { args += ["--api-key", apiKey] }
-    p.arguments = args
+    p.arguments = args + extraArguments
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)
     let handle = try FileHandle(forWritingTo: log)
     p.standardOutput = handle
