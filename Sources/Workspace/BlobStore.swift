@@ -8,17 +8,20 @@ public struct BlobStore: Sendable {
 
   /// Stores `data` and returns its SHA-256, the blob's name.
   ///
-  /// - Parameter data: The uncompressed bytes.
+  /// - Parameters:
+  ///   - data: The uncompressed bytes.
+  ///   - level: The zstd level.
+  ///   - threads: zstd worker threads (0: compress on the calling thread).
   /// - Returns: The hex SHA-256 of `data`.
   /// - Throws: File-system or compression errors; nothing half-written remains.
   @discardableResult
-  public func put(_ data: Data) throws -> String {
+  public func put(_ data: Data, level: Int32 = 3, threads: Int32 = 0) throws -> String {
     let hash = Hashing.sha256(data)
     let url = location(of: hash)
     if FileManager.default.fileExists(atPath: url.path) { return hash }
     try FileManager.default.createDirectory(
       at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    let compressed = try Zstd.compress(data, level: 3)
+    let compressed = try Zstd.compress(data, level: level, threads: threads)
     try AtomicFile.write(compressed, to: url)
     return hash
   }

@@ -136,27 +136,35 @@ struct Redactor {
   /// text before any regular expression runs: a bit mask of the rules worth
   /// running (regular expressions are slow on Linux Foundation).
   static func candidateRules(_ text: String) -> Int {
-    let table = byFirstByte
-    let firstBytes = table.map { !$0.isEmpty }
-    let triggers = triggers
-    let scan = { (buffer: UnsafeBufferPointer<UInt8>) -> Int in
-      var mask = 0
-      let n = buffer.count
-      for i in 0..<n {
-        let folded = Int(buffer[i] | 0x20)
-        guard firstBytes[folded] else { continue }
-        let candidates = table[folded]
-        for k in candidates where i + triggers[k].needle.count <= n {
-          let needle = triggers[k].needle
-          var j = 1
-          while j < needle.count && (buffer[i + j] | 0x20) == needle[j] { j += 1 }
-          if j == needle.count { mask |= 1 << triggers[k].rule }
-        }
-      }
-      return mask
-    }
-    if let mask = text.utf8.withContiguousStorageIfAvailable(scan) { return mask }
+    if let mask = text.utf8.withContiguousStorageIfAvailable(candidateRules(bytes:)) { return mask }
     var copy = text
-    return copy.withUTF8(scan)
+    return copy.withUTF8(candidateRules(bytes:))
   }
+
+  /// `candidateRules` on UTF-8 bytes.
+  static func candidateRules(bytes buffer: UnsafeBufferPointer<UInt8>) -> Int {
+    let table = byFirstByte
+    let firstBytes = hasTrigger
+    let triggers = triggers
+    var mask = 0
+    let n = buffer.count
+    for i in 0..<n {
+      let folded = Int(buffer[i] | 0x20)
+      guard firstBytes[folded] else { continue }
+      for k in table[folded] where i + triggers[k].needle.count <= n {
+        let needle = triggers[k].needle
+        var j = 1
+        while j < needle.count && (buffer[i + j] | 0x20) == needle[j] { j += 1 }
+        if j == needle.count { mask |= 1 << triggers[k].rule }
+      }
+    }
+    return mask
+  }
+
+  /// Whether some trigger starts with (case-folded) byte `b`.
+  private static let hasTrigger: [Bool] = byFirstByte.map { !$0.isEmpty }
+
+  /// Appends `other`'s findings after this one's (the byte-level log path
+  /// redacts parts of a file separately, then joins them in order).
+  mutating func append(contentsOf other: Redactor) { found.append(contentsOf: other.found) }
 }
