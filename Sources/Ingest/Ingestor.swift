@@ -244,7 +244,9 @@ public struct Ingestor: Sendable {
   private func extractOne(_ file: DiscoveredFile, options: IngestOptions) -> Outcome {
     guard let kind = file.kind else { return .skipped(file.skipReason ?? "unknown kind") }
     do {
-      let hash = try Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
+      // A log is read once: hashed, then extracted from the same bytes.
+      let logBytes = kind == .log ? try Decompression.readRaw(path: file.path) : nil
+      let hash = try logBytes.map { Hashing.sha256($0) } ?? Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
       let exists = try workspace.db.read { db in
         try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE hash = ?", arguments: [hash]) ?? false
       }
@@ -261,7 +263,9 @@ public struct Ingestor: Sendable {
           doc = EncodedDocument(
             try PDFExtractor(password: options.password).extract(path: file.path, displayPath: file.displayPath))
         }
-      case .log: doc = try LogExtractor().extractEncoded(path: file.path, displayPath: file.displayPath)
+      case .log:
+        doc = try LogExtractor().extractEncoded(
+          raw: logBytes ?? Decompression.readRaw(path: file.path), path: file.path, displayPath: file.displayPath)
       case .email:
         let (message, attachments) = try EmailExtractor().extractWithAttachments(
           path: file.path, displayPath: file.displayPath)

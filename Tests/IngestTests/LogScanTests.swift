@@ -107,6 +107,28 @@ import _LongctxTestSupport
     }
   }
 
+  /// The pre-filter with its two-byte bitmap finds what a plain scan for every trigger finds.
+  @Test func secretPrefilterMatchesANaiveScan() {
+    let triggers: [(String, Int)] = [
+      ("-----begin", 0), ("akia", 1), ("asia", 1), ("ghp_", 2), ("gho_", 2), ("ghu_", 2), ("ghs_", 2), ("ghr_", 2),
+      ("github_pat_", 2), ("xox", 3), ("passw", 4), ("pwd", 4), ("secret", 4), ("token", 4), ("api_key", 4),
+      ("api-key", 4), ("apikey", 4), ("access_key", 4), ("access-key", 4), ("private_key", 4), ("private-key", 4),
+    ]
+    func naive(_ text: String) -> Int {
+      let folded = String(decoding: text.utf8.map { $0 | 0x20 }, as: UTF8.self)
+      return triggers.reduce(0) { mask, t in
+        folded.contains(String(decoding: t.0.utf8.map { $0 | 0x20 }, as: UTF8.self)) ? mask | 1 << t.1 : mask
+      }
+    }
+    var rng = SystemRandomNumberGenerator()
+    let pieces = ["a", "s", "ak", "as", "AKIA", "Asia", "x", "xo", "XOX", "pw", "PWD", "to", "tok", "TOKEN", "api", "_key",
+      "-key", "gh", "ghp_", "github_", "pat_", "-----", "BEGIN", " ", "\n", "secre", "t", "private", "access", "é"]
+    for _ in 0..<2000 {
+      let text = (0..<Int.random(in: 0...12, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "" }.joined()
+      #expect(Redactor.candidateRules(text) == naive(text), "\(text)")
+    }
+  }
+
   @Test func invalidUTF8FallsBackToTheReference() throws {
     var data = Data("ok line\nbad ".utf8)
     data.append(contentsOf: [0xFF, 0xFE])

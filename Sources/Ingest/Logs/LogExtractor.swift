@@ -29,7 +29,12 @@ struct LogExtractor {
 
   /// Extracts `path` straight into the blob's JSON (what ingest stores).
   func extractEncoded(path: String, displayPath: String) throws -> EncodedDocument {
-    let data = try Decompression.read(path: path)
+    try extractEncoded(raw: Decompression.readRaw(path: path), path: path, displayPath: displayPath)
+  }
+
+  /// `extractEncoded` on the file's bytes already read (ingest hashes the same bytes).
+  func extractEncoded(raw: Data, path: String, displayPath: String) throws -> EncodedDocument {
+    let data = try Decompression.decompress(raw, path: path)
     guard let out = try? scan.run(data, displayPath: displayPath) else {
       return EncodedDocument(extractReference(data: data, path: path, displayPath: displayPath))
     }
@@ -253,19 +258,35 @@ enum LogLine {
     var best = -1
     var packed: UInt64 = 0
     var length = 0
-    let packedLevels = packedLevels
+    // A switch over the packed names: no array, no allocation in the loop.
+    func level(_ packed: UInt64) -> Int {
+      switch packed {
+      case 0x54_52_41_43_45: 0  // TRACE
+      case 0x44_45_42_55_47: 1  // DEBUG
+      case 0x49_4E_46_4F: 2  // INFO
+      case 0x4E_4F_54_49_43_45: 3  // NOTICE
+      case 0x57_41_52_4E: 4  // WARN
+      case 0x57_41_52_4E_49_4E_47: 5  // WARNING
+      case 0x45_52_52_4F_52: 6  // ERROR
+      case 0x43_52_49_54_49_43_41_4C: 7  // CRITICAL
+      case 0x46_41_54_41_4C: 8  // FATAL
+      case 0x50_41_4E_49_43: 9  // PANIC
+      default: -1
+      }
+    }
+    guard let base = line.baseAddress else { return nil }
     for i in 0..<min(line.count, 120) {
-      let byte = line[i]
-      if byte >= 0x41 && byte <= 0x5A {
+      let byte = base[i]
+      if byte &- 0x41 < 26 {
         if length < 9 { packed = packed << 8 | UInt64(byte) }
         length += 1
       } else if length > 0 {
-        if length >= 4 && length <= 8, let k = packedLevels.firstIndex(of: packed), k > best { best = k }
+        if length >= 4 && length <= 8 { best = max(best, level(packed)) }
         packed = 0
         length = 0
       }
     }
-    if length >= 4 && length <= 8, let k = packedLevels.firstIndex(of: packed), k > best { best = k }
+    if length >= 4 && length <= 8 { best = max(best, level(packed)) }
     guard best >= 0 else { return nil }
     return best == warningIndex ? warnIndex : best
   }
@@ -273,7 +294,6 @@ enum LogLine {
   static let warnIndex = levels.firstIndex(of: "WARN") ?? 4
   private static let warningIndex = levels.firstIndex(of: "WARNING") ?? 5
 
-  private static let packedLevels: [UInt64] = levels.map { $0.utf8.reduce(0) { $0 << 8 | UInt64($1) } }
 
   /// A level name from a structured record, upper-cased and normalised.
   static func normalise(_ level: String) -> String {

@@ -114,6 +114,11 @@ struct LogScan {
     eventStart: [Bool], displayPath: String
   ) -> Part {
     var part = Part(redactor: Redactor(enabled: redact))
+    // Room for the text plus each section's keys, so the buffer is not regrown (and copied).
+    if let first = ranges.first, let last = ranges.last {
+      let span = starts[last.upperBound - 1] + Int(lengths[last.upperBound - 1]) - starts[first.lowerBound]
+      part.json.reserveCapacity(span + span / 32 + ranges.count * (160 + displayPath.utf8.count))
+    }
     var scratch: [UInt8] = []
     for r in ranges {
       let first = r.lowerBound
@@ -320,14 +325,24 @@ struct LogScan {
       output.lineCount = starts.count
       output.cutLines = cut
       output.redactor = Redactor(enabled: redact)
-      var json: [UInt8] = []
-      json.reserveCapacity(parts.reduce(2) { $0 + ($1?.json.count ?? 0) + 1 })
-      json.append(UInt8(ascii: "["))
+      // The parts are copied once, into memory the Data then owns.
+      let capacity = parts.reduce(2) { $0 + ($1?.json.count ?? 0) + 1 }
+      let json = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
+      var size = 0
+      func put(_ bytes: UnsafeRawBufferPointer) {
+        if let src = bytes.baseAddress { (json + size).copyMemory(from: src, byteCount: bytes.count) }
+        size += bytes.count
+      }
+      func put(_ byte: UInt8) { withUnsafeBytes(of: byte) { put($0) } }
+      put(UInt8(ascii: "["))
       for case let part? in parts {
-        if part.needsReference { throw NeedsReference() }
+        if part.needsReference {
+          json.deallocate()
+          throw NeedsReference()
+        }
         guard part.count > 0 else { continue }
-        if output.sectionCount > 0 { json.append(UInt8(ascii: ",")) }
-        json.append(contentsOf: part.json)
+        if output.sectionCount > 0 { put(UInt8(ascii: ",")) }
+        part.json.withUnsafeBytes { put($0) }
         output.sectionCount += part.count
         output.charCount += part.charCount
         output.jsonLines += part.jsonLines
@@ -337,8 +352,8 @@ struct LogScan {
         output.redactor.append(contentsOf: part.redactor)
         if wantSections { output.sections.append(contentsOf: part.sections) }
       }
-      json.append(UInt8(ascii: "]"))
-      output.json = Data(json)
+      put(UInt8(ascii: "]"))
+      output.json = Data(bytesNoCopy: json, count: size, deallocator: .custom { p, _ in p.deallocate() })
       return output
     }
   }

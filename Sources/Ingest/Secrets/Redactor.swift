@@ -143,26 +143,43 @@ struct Redactor {
 
   /// `candidateRules` on UTF-8 bytes.
   static func candidateRules(bytes buffer: UnsafeBufferPointer<UInt8>) -> Int {
+    guard let base = buffer.baseAddress, buffer.count >= 3 else { return 0 }
     let table = byFirstByte
-    let firstBytes = hasTrigger
     let triggers = triggers
     var mask = 0
     let n = buffer.count
-    for i in 0..<n {
-      let folded = Int(buffer[i] | 0x20)
-      guard firstBytes[folded] else { continue }
-      for k in table[folded] where i + triggers[k].needle.count <= n {
-        let needle = triggers[k].needle
-        var j = 1
-        while j < needle.count && (buffer[i + j] | 0x20) == needle[j] { j += 1 }
-        if j == needle.count { mask |= 1 << triggers[k].rule }
+    // Every trigger is at least 3 bytes: a bitmap of its first two (folded)
+    // bytes rules out nearly every position with one load.
+    return pairBitmap.withUnsafeBufferPointer { pairs in
+      var i = 0
+      var previous = Int(base[0] | 0x20)
+      while i < n - 2 {
+        let next = Int(base[i + 1] | 0x20)
+        let pair = previous << 8 | next
+        previous = next
+        if pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0 {
+          for k in table[Int(base[i] | 0x20)] where i + triggers[k].needle.count <= n {
+            let needle = triggers[k].needle
+            var j = 1
+            while j < needle.count && (base[i + j] | 0x20) == needle[j] { j += 1 }
+            if j == needle.count { mask |= 1 << triggers[k].rule }
+          }
+        }
+        i += 1
       }
+      return mask
     }
-    return mask
   }
 
-  /// Whether some trigger starts with (case-folded) byte `b`.
-  private static let hasTrigger: [Bool] = byFirstByte.map { !$0.isEmpty }
+  /// Bit `(a << 8) | b` is set when some trigger starts with the folded bytes `a`, `b`.
+  private static let pairBitmap: [UInt64] = {
+    var bits = [UInt64](repeating: 0, count: 1024)
+    for trigger in triggers {
+      let pair = Int(trigger.needle[0]) << 8 | Int(trigger.needle[1])
+      bits[pair >> 6] |= 1 << UInt64(pair & 63)
+    }
+    return bits
+  }()
 
   /// Appends `other`'s findings after this one's (the byte-level log path
   /// redacts parts of a file separately, then joins them in order).
