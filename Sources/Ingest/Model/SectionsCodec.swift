@@ -71,9 +71,10 @@ enum SectionsCodec {
   /// The escaped contents of a JSON string literal (no quotes).
   private static func escape(_ buf: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
     // Copy runs that need no escaping in one go.
+    guard let base = buf.baseAddress else { return }
     var run = 0
     for i in 0..<buf.count {
-      let b = buf[i]
+      let b = base[i]
       guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
       if i > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<i])) }
       run = i + 1

@@ -125,12 +125,6 @@ struct Redactor {
     ("private_key", 4), ("private-key", 4),
   ].map { (Array($0.0.utf8).map { $0 | 0x20 }, $0.1) }  // folded like the scanned bytes
 
-  /// Needle indices by (case-folded) first byte.
-  private static let byFirstByte: [[Int]] = {
-    var table = [[Int]](repeating: [], count: 256)
-    for (k, trigger) in triggers.enumerated() { table[Int(trigger.needle[0])].append(k) }
-    return table
-  }()
 
   /// One cheap pass over the bytes (ASCII case folded) that rules out most
   /// text before any regular expression runs: a bit mask of the rules worth
@@ -144,39 +138,49 @@ struct Redactor {
   /// `candidateRules` on UTF-8 bytes.
   static func candidateRules(bytes buffer: UnsafeBufferPointer<UInt8>) -> Int {
     guard let base = buffer.baseAddress, buffer.count >= 3 else { return 0 }
-    let table = byFirstByte
-    let triggers = triggers
-    var mask = 0
     let n = buffer.count
-    // Every trigger is at least 3 bytes: a bitmap of its first two (folded)
-    // bytes rules out nearly every position with one load.
-    return pairBitmap.withUnsafeBufferPointer { pairs in
+    var mask = 0
+    // Every trigger is at least 3 bytes: bitmaps of its first and second
+    // (folded) byte pairs rule out nearly every position with two loads.
+    prefilter.withUnsafeBufferPointer { bits in
       var i = 0
-      var previous = Int(base[0] | 0x20)
+      var a = Int(base[0] | 0x20)
+      var b = Int(base[1] | 0x20)
       while i < n - 2 {
-        let next = Int(base[i + 1] | 0x20)
-        let pair = previous << 8 | next
-        previous = next
-        if pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0 {
-          for k in table[Int(base[i] | 0x20)] where i + triggers[k].needle.count <= n {
-            let needle = triggers[k].needle
-            var j = 1
-            while j < needle.count && (base[i + j] | 0x20) == needle[j] { j += 1 }
-            if j == needle.count { mask |= 1 << triggers[k].rule }
-          }
+        let c = Int(base[i + 2] | 0x20)
+        let first = a << 8 | b
+        let second = 1 << 16 | b << 8 | c
+        if bits[first >> 6] & (1 << UInt64(first & 63)) != 0 && bits[second >> 6] & (1 << UInt64(second & 63)) != 0 {
+          mask |= matches(base, at: i, count: n)
         }
+        a = b
+        b = c
         i += 1
       }
-      return mask
     }
+    return mask
   }
 
-  /// Bit `(a << 8) | b` is set when some trigger starts with the folded bytes `a`, `b`.
-  private static let pairBitmap: [UInt64] = {
-    var bits = [UInt64](repeating: 0, count: 1024)
+  /// The rules of the triggers that start at `i` (rare: only after the pre-filter).
+  private static func matches(_ base: UnsafePointer<UInt8>, at i: Int, count n: Int) -> Int {
+    var mask = 0
+    for trigger in triggers where trigger.needle[0] == base[i] | 0x20 && i + trigger.needle.count <= n {
+      var j = 1
+      while j < trigger.needle.count && (base[i + j] | 0x20) == trigger.needle[j] { j += 1 }
+      if j == trigger.needle.count { mask |= 1 << trigger.rule }
+    }
+    return mask
+  }
+
+  /// Bits `a << 8 | b` (first two folded bytes of a trigger) and
+  /// `1 << 16 | b << 8 | c` (its second and third).
+  private static let prefilter: [UInt64] = {
+    var bits = [UInt64](repeating: 0, count: 2048)
     for trigger in triggers {
-      let pair = Int(trigger.needle[0]) << 8 | Int(trigger.needle[1])
-      bits[pair >> 6] |= 1 << UInt64(pair & 63)
+      let n = trigger.needle
+      for key in [Int(n[0]) << 8 | Int(n[1]), 1 << 16 | Int(n[1]) << 8 | Int(n[2])] {
+        bits[key >> 6] |= 1 << UInt64(key & 63)
+      }
     }
     return bits
   }()
