@@ -159,12 +159,23 @@ struct LogScan {
   ) -> Bool {
     // Whitespace-only sections are dropped; ASCII needs no validation.
     var nonWhitespace = false
-    var high: UInt8 = 0
-    for b in text {
-      high |= b
-      if !nonWhitespace && !(b == 0x20 || (b >= 0x09 && b <= 0x0D)) && b < 0x80 { nonWhitespace = true }
+    var high: UInt64 = 0
+    if let base = text.baseAddress {
+      var i = 0
+      let n = text.count
+      while i < n {
+        if nonWhitespace && i + 8 <= n {
+          high |= UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)  // only the high bits matter now
+          i += 8
+          continue
+        }
+        let b = base[i]
+        high |= UInt64(b)
+        if !nonWhitespace && !(b == 0x20 || (b >= 0x09 && b <= 0x0D)) && b < 0x80 { nonWhitespace = true }
+        i += 1
+      }
     }
-    let ascii = high < 0x80
+    let ascii = high & SWAR.highs == 0
     var decoded: String?
     if !ascii {
       guard let s = String(validating: text, as: UTF8.self) else { return false }

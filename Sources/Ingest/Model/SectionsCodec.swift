@@ -73,11 +73,24 @@ enum SectionsCodec {
     // Copy runs that need no escaping in one go.
     guard let base = buf.baseAddress else { return }
     var run = 0
-    for i in 0..<buf.count {
+    var i = 0
+    let n = buf.count
+    while i < n {
+      // Eight bytes at a time while none needs escaping (SWAR: "has a byte
+      // below 0x20, equal to 0x22 or equal to 0x5C" on one 64-bit word).
+      if i + 8 <= n {
+        let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+        if !SWAR.hasLess(x, 0x20) && !SWAR.hasByte(x, 0x22) && !SWAR.hasByte(x, 0x5C) {
+          i += 8
+          continue
+        }
+      }
       let b = base[i]
+      i += 1
       guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
-      if i > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<i])) }
-      run = i + 1
+      let at = i - 1
+      if at > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<at])) }
+      run = at + 1
       switch b {
       case 0x22: out.append(contentsOf: [0x5C, 0x22])
       case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
@@ -88,5 +101,23 @@ enum SectionsCodec {
       }
     }
     if buf.count > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<buf.count])) }
+  }
+}
+
+/// Byte tests on eight bytes at once ("SIMD within a register"); exact for
+/// whether any byte matches, not for which.
+enum SWAR {
+  static let ones: UInt64 = 0x0101_0101_0101_0101
+  static let highs: UInt64 = 0x8080_8080_8080_8080
+
+  /// Some byte of `x` is below `n` (`n` ≤ 128).
+  @inline(__always) static func hasLess(_ x: UInt64, _ n: UInt8) -> Bool {
+    (x &- ones &* UInt64(n)) & ~x & highs != 0
+  }
+
+  /// Some byte of `x` equals `b`.
+  @inline(__always) static func hasByte(_ x: UInt64, _ b: UInt8) -> Bool {
+    let v = x ^ (ones &* UInt64(b))
+    return (v &- ones) & ~v & highs != 0
   }
 }
