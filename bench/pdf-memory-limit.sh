@@ -45,13 +45,17 @@ for mib in $LIMITS_MIB; do
     < /dev/null > "$WORK/out.json" 2> "$WORK/err.txt"
   set -e
   read -r code rss secs < <(tail -1 "$WORK/time.txt" | sed 's/Command terminated by signal /signal-/')
-  result=$(python3 -c 'import json,sys
+  result=$(python3 - "$WORK/out.json" "$WORK/err.txt" <<'PY'
+import json, sys
 try:
     r = json.load(open(sys.argv[1]))
     d = r.get("document")
-    print(f"{d[\"pageCount\"]} pages" if d else f"error: {r.get(\"errorReason\")}")
+    print("%d pages" % d["pageCount"] if d else "error: %s" % r.get("errorReason"))
 except Exception:
-    print("no result (" + (open(sys.argv[2]).read().strip().splitlines() or ["no stderr"])[-1][:80] + ")")' "$WORK/out.json" "$WORK/err.txt")
+    lines = open(sys.argv[2]).read().strip().splitlines() or ["no stderr"]
+    print("no result (%s)" % lines[-1][:80])
+PY
+)
   label=$([ "$mib" = 0 ] && echo "none" || echo "$mib MiB")
   echo "| $label | $code | $((rss / 1024)) | $secs | $result |"
 done

@@ -71,7 +71,8 @@ import _LongctxTestSupport
   @Test(arguments: [
     ("Northwind Analyt-\nics was", "Northwind Analytics was"),
     ("writ-\nten notice", "written notice"),
-    ("Smith-\nJones", "Smith-\nJones"),
+    ("OP-\nTIONAL here", "OPTIONAL here"),
+    ("Smith-\nJones", "SmithJones"),
     ("2026-\n03", "2026-\n03"),
     ("end -\nnext", "end -\nnext"),
     ("no hyphen\nhere", "no hyphen\nhere"),

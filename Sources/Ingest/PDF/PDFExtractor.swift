@@ -27,9 +27,10 @@ struct PDFExtractor {
 }
 
 extension PDFExtractor {
-  /// Joins a word hyphenated at a line end ("Analyt-\nics" → "Analytics"),
-  /// as `pdftotext` does, when a letter precedes the hyphen and a lower-case
-  /// letter starts the next line; "Smith-\nJones" and "2026-\n03" stay.
+  /// Joins a word hyphenated at a line end ("Analyt-\nics" → "Analytics",
+  /// "OP-\nTIONAL" → "OPTIONAL"), as `pdftotext` does, when letters stand on
+  /// both sides; "2026-\n03" and "end -\nnext" stay. Like `pdftotext`, it
+  /// also joins a compound that happens to break there ("Smith-\nJones").
   static func joiningHyphenatedWords(_ text: String) -> String {
     guard text.contains("-\n") else { return text }
     let scalars = Array(text.unicodeScalars)
@@ -37,7 +38,7 @@ extension PDFExtractor {
     var i = 0
     while i < scalars.count {
       if scalars[i] == "-", i > 0, i + 2 < scalars.count, scalars[i + 1] == "\n",
-        scalars[i - 1].properties.isAlphabetic, scalars[i + 2].properties.isLowercase
+        scalars[i - 1].properties.isAlphabetic, scalars[i + 2].properties.isAlphabetic
       {
         i += 2  // drop the hyphen and the newline
         continue
