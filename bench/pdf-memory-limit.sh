@@ -44,7 +44,8 @@ for mib in $LIMITS_MIB; do
   /usr/bin/time -f "%x %M %e" -o "$WORK/time.txt" "$LONGCTX" _extract-pdf --memory-limit "$bytes" "$PDF" \
     < /dev/null > "$WORK/out.json" 2> "$WORK/err.txt"
   set -e
-  read -r code rss secs < <(tail -1 "$WORK/time.txt" | sed 's/Command terminated by signal /signal-/')
+  read -r code rss secs < <(tail -1 "$WORK/time.txt")
+  if grep -q "terminated by signal" "$WORK/time.txt"; then code="$(grep -o 'signal [0-9]*' "$WORK/time.txt")"; fi
   result=$(python3 - "$WORK/out.json" "$WORK/err.txt" <<'PY'
 import json, sys
 try:
