@@ -168,16 +168,33 @@ public struct Ingestor: Sendable {
       }
     }
 
+    try await NearDuplicateIndex(workspace: workspace).rebuild()
+    // Attachments follow their mailbox in `files`, so jobs plan and cite them.
+    var mailboxes = Set<String>()
+    for file in discovered where file.kind == .email {
+      switch results[file.path] {
+      case .unchanged(let hash)?, .stored(let hash, _, _, _, _)?: mailboxes.insert(hash)
+      default: break
+      }
+    }
+    let attachments = try await attachmentLinks(of: mailboxes)
+    func appendFile(_ displayPath: String, _ hash: String) {
+      summary.files.append(IngestedFile(displayPath: displayPath, documentHash: hash))
+      for link in attachments[hash] ?? [] {
+        summary.files.append(IngestedFile(displayPath: displayPath + link.suffix, documentHash: link.documentHash))
+      }
+    }
+
     for file in discovered {
       switch results[file.path] {
       case .unchanged(let hash)?:
         summary.unchanged += 1
-        summary.files.append(IngestedFile(displayPath: file.displayPath, documentHash: hash))
+        appendFile(file.displayPath, hash)
       case .stored(let hash, let pages, let bytes, let warnings, let fresh)?:
         if fresh { summary.extracted += 1 }
         summary.pages += pages
         summary.bytes += bytes
-        summary.files.append(IngestedFile(displayPath: file.displayPath, documentHash: hash))
+        appendFile(file.displayPath, hash)
         for w in warnings {
           summary.exceptions.append(IngestException(path: file.displayPath, severity: "warning", reason: w))
         }
@@ -227,38 +244,75 @@ public struct Ingestor: Sendable {
   private func extractOne(_ file: DiscoveredFile, options: IngestOptions) -> Outcome {
     guard let kind = file.kind else { return .skipped(file.skipReason ?? "unknown kind") }
     do {
-      let hash = try Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
+      // A log is read once: hashed, then extracted from the same bytes.
+      let logBytes = kind == .log ? try Decompression.readRaw(path: file.path) : nil
+      let hash = try logBytes.map { Hashing.sha256($0) } ?? Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
       let exists = try workspace.db.read { db in
         try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE hash = ?", arguments: [hash]) ?? false
       }
       let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)??.intValue ?? 0
       if exists { return .stored(hash, 0, size, [], false) }  // exact duplicate: stored once, linked
-      let doc: ExtractedDocument
+      var doc: EncodedDocument
+      var links: [AttachmentLink] = []
       switch kind {
       case .pdf:
         if let worker = options.pdfWorker {
-          doc = try worker.extract(path: file.path, displayPath: file.displayPath, password: options.password)
+          doc = EncodedDocument(
+            try worker.extract(path: file.path, displayPath: file.displayPath, password: options.password))
         } else {
-          doc = try PDFExtractor(password: options.password).extract(path: file.path, displayPath: file.displayPath)
+          doc = EncodedDocument(
+            try PDFExtractor(password: options.password).extract(path: file.path, displayPath: file.displayPath))
         }
-      case .log: doc = try LogExtractor().extract(path: file.path, displayPath: file.displayPath)
-      case .email: doc = try EmailExtractor().extract(path: file.path, displayPath: file.displayPath)
+      case .log:
+        doc = try LogExtractor().extractEncoded(
+          raw: logBytes ?? Decompression.readRaw(path: file.path), path: file.path, displayPath: file.displayPath)
+      case .email:
+        let (message, attachments) = try EmailExtractor().extractWithAttachments(
+          path: file.path, displayPath: file.displayPath)
+        doc = EncodedDocument(message)
+        // Children first: the message's row and its links then go in one transaction.
+        var warnings: [String] = []
+        links = storeAttachments(attachments, displayPath: file.displayPath, options: options, warnings: &warnings)
+        doc.warnings += warnings
       case .code, .text:
-        doc = try LineDocumentExtractor(kind: kind).extract(path: file.path, displayPath: file.displayPath)
+        doc = EncodedDocument(
+          try LineDocumentExtractor(kind: kind).extract(path: file.path, displayPath: file.displayPath))
       }
-      let encoded = SectionsCodec.encode(doc.sections)
-      let blob = try workspace.blobs.put(encoded)
-      let row = DocumentRow(
-        hash: hash, kind: doc.kind.rawValue, title: doc.title,
-        metadata: String(decoding: try JSONEncoder().encode(doc.metadata), as: UTF8.self),
-        sectionsBlob: blob, sectionCount: doc.sections.count, pageCount: doc.pageCount,
-        charCount: doc.sections.reduce(0) { $0 + $1.text.count }, extractor: doc.extractor)
-      try workspace.db.write { db in try row.save(db) }
+      try store(doc, hash: hash, options: options, links: links)
       return .stored(hash, doc.pageCount ?? 0, size, doc.warnings, true)
     } catch {
       // Reasons cite the path as the user gave it, not the absolute path.
       let reason = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
       return .failed(reason.replacingOccurrences(of: file.path, with: file.displayPath))
+    }
+  }
+
+  /// Writes `doc`'s blob, its row, its fingerprint and its attachment links.
+  func store(_ doc: EncodedDocument, hash: String, options: IngestOptions, links: [AttachmentLink] = []) throws {
+    // Large blobs (big logs) get zstd's fastest level on all cores: level 3
+    // alone cost more CPU than the whole log pass.
+    let large = doc.sectionsJSON.count > 8 << 20
+    let blob = try workspace.blobs.put(
+      doc.sectionsJSON, level: large ? 1 : 3, threads: large ? Int32(options.concurrency) : 0)
+    let row = DocumentRow(
+      hash: hash, kind: doc.kind.rawValue, title: doc.title,
+      metadata: String(decoding: try JSONEncoder().encode(doc.metadata), as: UTF8.self),
+      sectionsBlob: blob, sectionCount: doc.sectionCount, pageCount: doc.pageCount,
+      charCount: doc.charCount, extractor: doc.extractor)
+    try workspace.db.write { db in
+      try row.save(db)
+      try db.execute(
+        sql: "INSERT OR REPLACE INTO document_simhash (documentHash, simhash, words) VALUES (?, ?, ?)",
+        arguments: [hash, Int64(bitPattern: doc.fingerprint.hash), doc.fingerprint.words])
+      try db.execute(sql: "DELETE FROM email_attachment WHERE parentHash = ?", arguments: [hash])
+      for (ordinal, link) in links.enumerated() {
+        try db.execute(
+          sql: """
+            INSERT INTO email_attachment (parentHash, ordinal, suffix, documentHash, fileName, contentType)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """,
+          arguments: [hash, ordinal, link.suffix, link.documentHash, link.fileName, link.contentType])
+      }
     }
   }
 }

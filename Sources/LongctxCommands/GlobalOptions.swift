@@ -51,6 +51,6 @@ extension PDFWorker {
   static func thisExecutable(timeLimit: Double = 120, memoryLimit: Int = 4096 << 20) -> PDFWorker {
     PDFWorker(
       executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), timeLimit: timeLimit,
-      memoryLimit: memoryLimit)
+      memoryLimit: memoryLimit, pooled: true)
   }
 }

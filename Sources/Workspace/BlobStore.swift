@@ -8,19 +8,47 @@ public struct BlobStore: Sendable {
 
   /// Stores `data` and returns its SHA-256, the blob's name.
   ///
-  /// - Parameter data: The uncompressed bytes.
+  /// - Parameters:
+  ///   - data: The uncompressed bytes.
+  ///   - level: The zstd level.
+  ///   - threads: zstd worker threads (0: compress on the calling thread).
   /// - Returns: The hex SHA-256 of `data`.
   /// - Throws: File-system or compression errors; nothing half-written remains.
   @discardableResult
-  public func put(_ data: Data) throws -> String {
+  public func put(_ data: Data, level: Int32 = 3, threads: Int32 = 0) throws -> String {
+    if threads > 0 && data.count > 8 << 20 { return try putLarge(data, level: level, threads: threads) }
     let hash = Hashing.sha256(data)
     let url = location(of: hash)
     if FileManager.default.fileExists(atPath: url.path) { return hash }
     try FileManager.default.createDirectory(
       at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    let compressed = try Zstd.compress(data, level: 3)
+    let compressed = try Zstd.compress(data, level: level, threads: threads)
     try AtomicFile.write(compressed, to: url)
     return hash
+  }
+
+  /// `put` for large data: hashes while zstd compresses (on other threads),
+  /// instead of one after the other; the compression is wasted only when the
+  /// blob already exists.
+  private func putLarge(_ data: Data, level: Int32, threads: Int32) throws -> String {
+    final class Results: @unchecked Sendable {  // each slot written by one iteration, read after all end
+      var hash = ""
+      var compressed: Result<Data, any Error> = .success(Data())
+    }
+    let results = Results()
+    DispatchQueue.concurrentPerform(iterations: 2) { i in
+      if i == 0 {
+        results.hash = Hashing.sha256(data)
+      } else {
+        results.compressed = Result { try Zstd.compress(data, level: level, threads: threads) }
+      }
+    }
+    let url = location(of: results.hash)
+    if FileManager.default.fileExists(atPath: url.path) { return results.hash }
+    try FileManager.default.createDirectory(
+      at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try AtomicFile.write(try results.compressed.get(), to: url)
+    return results.hash
   }
 
   /// Reads blob `hash`, verifying that its bytes still hash to its name.

@@ -114,6 +114,32 @@ extension Workspace {
         t.primaryKey(["run", "path"])
       }
     }
+    migrator.registerMigration("v2-near-duplicates") { db in
+      // One SimHash fingerprint per document (ingest issue 3).
+      try db.create(table: "document_simhash") { t in
+        t.primaryKey("documentHash", .text)
+        t.column("simhash", .integer).notNull()  // the 64 bits as a signed integer
+        t.column("words", .integer).notNull()
+      }
+      // Near-duplicate groups of the documents of current sources, rebuilt after each ingest.
+      try db.create(table: "near_duplicate") { t in
+        t.primaryKey("documentHash", .text)
+        t.column("groupId", .text).notNull().indexed()  // the group's smallest document hash
+        t.column("distance", .integer).notNull()  // bits from the group's first document
+      }
+    }
+    migrator.registerMigration("v2-email-attachments") { db in
+      // PDF and text attachments ingested as child documents of their mailbox (ingest issue 3).
+      try db.create(table: "email_attachment") { t in
+        t.column("parentHash", .text).notNull()  // the mailbox's document
+        t.column("ordinal", .integer).notNull()
+        t.column("suffix", .text).notNull()  // "#msg=<id>/attachment=<name>", appended to the mailbox's path
+        t.column("documentHash", .text).notNull().indexed()  // the attachment's document
+        t.column("fileName", .text).notNull()
+        t.column("contentType", .text).notNull()
+        t.primaryKey(["parentHash", "ordinal"])
+      }
+    }
     return migrator
   }
 }

@@ -56,20 +56,24 @@ package enum Zstd {
     var total = 0
     var hint = 0
     try data.withUnsafeBytes { (src: UnsafeRawBufferPointer) in
+      guard src.count > 0 else { return }  // no frames: nothing to decode
       var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
-      var outputFull = false
-      // Keep calling while input remains or the last call filled the buffer
-      // (libzstd may still hold decoded bytes).
-      while input.pos < input.size || outputFull {
+      // Call until every frame is decoded and flushed (hint 0 with all input
+      // read), or until a call makes no progress. Stopping as soon as the
+      // input was consumed lost the last block of highly compressible data:
+      // libzstd may still hold it after reading the last input byte.
+      while true {
+        let before = input.pos
         let produced = try buffer.withUnsafeMutableBytes { dst -> Int in
           var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
           hint = try check(ZSTD_decompressStream(dctx, &output, &input))
           return output.pos
         }
-        outputFull = produced == chunkSize
         total += produced
         if total > limit { throw WorkspaceError.decompressionLimit(limit: limit) }
         if produced > 0 { try sink(Data(buffer[0..<produced])) }
+        if hint == 0 && input.pos == input.size { break }
+        if produced == 0 && input.pos == before { break }
       }
     }
     // A non-zero hint means the last frame is incomplete.

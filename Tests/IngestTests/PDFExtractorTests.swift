@@ -66,3 +66,26 @@ import _LongctxTestSupport
     #expect(PageRanges.describe([1]) == "1")
   }
 }
+
+@Suite struct HyphenationTests {
+  @Test(arguments: [
+    ("Northwind Analyt-\nics was", "Northwind Analytics was"),
+    ("writ-\nten notice", "written notice"),
+    ("OP-\nTIONAL here", "OPTIONAL here"),
+    ("Smith-\nJones", "SmithJones"),
+    ("2026-\n03", "2026-\n03"),
+    ("end -\nnext", "end -\nnext"),
+    ("no hyphen\nhere", "no hyphen\nhere"),
+    ("trailing-\n", "trailing-\n"),
+  ])
+  func joinsOnlyWordsBrokenAtLineEnds(input: String, expected: String) {
+    #expect(PDFExtractor.joiningHyphenatedWords(input) == expected)
+  }
+
+  @Test func memoPageJoinsAnalytics() throws {
+    let doc = try PDFExtractor().extract(
+      path: RepositoryPaths.samples.appendingPathComponent("pdfs/memo.pdf").path, displayPath: "memo.pdf")
+    #expect(doc.sections[0].text.contains("Northwind Analytics was unavailable"))
+    #expect(doc.sections[1].text.contains("The first written notice"))
+  }
+}

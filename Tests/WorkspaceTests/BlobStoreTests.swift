@@ -20,6 +20,26 @@ import Testing
     #expect(try ws.blobs.get(a) == data)
   }
 
+  /// Large blobs hash and compress at once (level 1, worker threads): same name, same bytes back.
+  @Test func largeBlobWithThreadsStoresTheSameBlob() throws {
+    let (ws, dir) = try makeWorkspace()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var data = Data(count: 9 << 20)
+    data.withUnsafeMutableBytes { raw in
+      for i in 0..<raw.count { raw[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 13) }
+    }
+    for threads: Int32 in [0, 2] {
+      let c = try Zstd.compress(data, level: 1, threads: threads)
+      let back = try Zstd.decompress(c)
+      #expect(back.count == data.count, "threads \(threads)")
+      #expect(back == data, "threads \(threads)")
+    }
+    let hash = try ws.blobs.put(data, level: 1, threads: 2)
+    #expect(hash == Hashing.sha256(data))
+    #expect(try ws.blobs.get(hash) == data)
+    #expect(try ws.blobs.put(data, level: 1, threads: 2) == hash)  // already there
+  }
+
   @Test func corruptBlobIsReported() throws {
     let (ws, dir) = try makeWorkspace()
     defer { try? FileManager.default.removeItem(at: dir) }

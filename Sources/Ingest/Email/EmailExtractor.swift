@@ -23,9 +23,45 @@ struct EmailExtractor {
     var fileName: String
     var contentType: String
     var bytes: Int
+    /// The decoded bytes (not part of the metadata JSON).
+    var payload: [UInt8] = []
+    /// The Content-Type charset of a text attachment.
+    var charset: String?
+
+    private enum CodingKeys: String, CodingKey { case message, fileName, contentType, bytes }
+  }
+
+  /// A PDF or text attachment, ingested as a child document of its message.
+  struct ChildAttachment: Sendable {
+    /// What follows the mailbox's path in the child's citations:
+    /// `#msg=<Message-ID>/attachment=<file name>`.
+    var suffix: String
+    var fileName: String
+    var contentType: String
+    var kind: DocumentKind
+    var payload: [UInt8]
+    var charset: String?
+  }
+
+  /// The kind a child document of `attachment` gets, or `nil` when it is only listed.
+  static func childKind(_ attachment: Attachment) -> DocumentKind? {
+    let name = attachment.fileName.lowercased()
+    let type = attachment.contentType
+    if type == "application/pdf" || (name.hasSuffix(".pdf") && attachment.payload.starts(with: Array("%PDF".utf8))) {
+      return .pdf
+    }
+    if type.hasPrefix("text/") || [".txt", ".md", ".csv", ".log"].contains(where: name.hasSuffix) { return .text }
+    return nil
   }
 
   func extract(path: String, displayPath: String) throws -> ExtractedDocument {
+    try extractWithAttachments(path: path, displayPath: displayPath).document
+  }
+
+  /// The mailbox's document, and its PDF and text attachments to ingest as child documents.
+  func extractWithAttachments(path: String, displayPath: String) throws -> (
+    document: ExtractedDocument, attachments: [ChildAttachment]
+  ) {
     let data: Data
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
       throw IngestError.unreadable(path: path, reason: (error as NSError).localizedDescription)
@@ -40,11 +76,28 @@ struct EmailExtractor {
     var sections: [Section] = []
     var usedIDs = Set<String>()
     var redactor = Redactor()
+    var children: [ChildAttachment] = []
     for m in messages {
       var key = m.id ?? String(m.ordinal)
       if !usedIDs.insert(key).inserted { key = String(m.ordinal) }  // duplicate Message-ID
       let locator = Locator(path: displayPath, message: key)
       sections.append(Section(locator: locator, text: redactor.redact(Self.render(m), locator: locator)))
+      var names = Set<String>()
+      for a in m.attachments {
+        guard let kind = Self.childKind(a) else { continue }
+        // "#" and "/" would break the citation; a repeated name gets a counter.
+        let clean = a.fileName.replacingOccurrences(of: "#", with: "_").replacingOccurrences(of: "/", with: "_")
+        var name = clean
+        var n = 1
+        while !names.insert(name).inserted {
+          n += 1
+          name = "\(clean)~\(n)"
+        }
+        children.append(
+          ChildAttachment(
+            suffix: "#msg=\(key)/attachment=\(name)", fileName: a.fileName, contentType: a.contentType, kind: kind,
+            payload: a.payload, charset: a.charset))
+      }
     }
 
     var meta: [String: String] = ["messages": String(messages.count)]
@@ -65,8 +118,9 @@ struct EmailExtractor {
     }
     var warnings = redactor.warnings
     if messages.isEmpty { warnings.append("no messages found") }
-    return ExtractedDocument(
+    let document = ExtractedDocument(
       kind: .email, title: title, metadata: meta, sections: sections, warnings: warnings, extractor: "email-1")
+    return (document, children)
   }
 
   // MARK: - Messages
@@ -123,7 +177,7 @@ struct EmailExtractor {
     attachments.append(
       Attachment(
         message: messageKey, fileName: entity.fileName ?? "unnamed", contentType: entity.contentType.mediaType,
-        bytes: entity.body.count))
+        bytes: entity.body.count, payload: entity.body, charset: entity.contentType.parameters["charset"]))
   }
 
   /// The section text: the headers a reader needs, then the body, then attachments.

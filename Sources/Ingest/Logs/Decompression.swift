@@ -10,11 +10,18 @@ enum Decompression {
   }
 
   static func read(path: String, limit: Int? = nil) throws -> Data {
-    let url = URL(fileURLWithPath: path)
-    let raw: Data
-    do { raw = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
+    try decompress(readRaw(path: path), path: path, limit: limit)
+  }
+
+  /// The file's bytes as stored.
+  static func readRaw(path: String) throws -> Data {
+    do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
       throw IngestError.unreadable(path: path, reason: (error as NSError).localizedDescription)
     }
+  }
+
+  /// `raw` (the bytes of `path`) decompressed if it is `.zst` or gzip data.
+  static func decompress(_ raw: Data, path: String, limit: Int? = nil) throws -> Data {
     let bound = limit ?? defaultLimit(compressedSize: raw.count)
     if path.hasSuffix(".zst") {
       do { return try Zstd.decompress(raw, limit: bound) } catch WorkspaceError.decompressionLimit {

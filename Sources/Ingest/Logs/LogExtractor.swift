@@ -10,9 +10,68 @@ struct LogExtractor {
   var syslogYear = Calendar(identifier: .gregorian).component(.year, from: Date())
   /// Replace secrets with `[REDACTED:kind]`.
   var redact = true
+  /// Cores the byte-level pass may use for one file.
+  var parallelism = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
+  /// Extracts `path` into sections (the byte-level pass, or the reference
+  /// pass for text it cannot handle).
   func extract(path: String, displayPath: String) throws -> ExtractedDocument {
     let data = try Decompression.read(path: path)
+    var scan = scan
+    scan.wantSections = true
+    guard let out = try? scan.run(data, displayPath: displayPath) else {
+      return extractReference(data: data, path: path, displayPath: displayPath)
+    }
+    return ExtractedDocument(
+      kind: .log, title: nil, metadata: metadata(path: path, out), sections: out.sections,
+      warnings: warnings(out), extractor: "log-2")
+  }
+
+  /// Extracts `path` straight into the blob's JSON (what ingest stores).
+  func extractEncoded(path: String, displayPath: String) throws -> EncodedDocument {
+    try extractEncoded(raw: Decompression.readRaw(path: path), path: path, displayPath: displayPath)
+  }
+
+  /// `extractEncoded` on the file's bytes already read (ingest hashes the same bytes).
+  func extractEncoded(raw: Data, path: String, displayPath: String) throws -> EncodedDocument {
+    let data = try Decompression.decompress(raw, path: path)
+    guard let out = try? scan.run(data, displayPath: displayPath) else {
+      return EncodedDocument(extractReference(data: data, path: path, displayPath: displayPath))
+    }
+    return EncodedDocument(
+      kind: .log, title: nil, metadata: metadata(path: path, out), sectionsJSON: out.json,
+      sectionCount: out.sectionCount, pageCount: nil, charCount: out.charCount, warnings: warnings(out),
+      extractor: "log-2",
+      // The raw text, not the sections (no String of them here): words are
+      // the same, bar redactions and whitespace-only sections.
+      fingerprint: data.withUnsafeBytes { SimHash.fingerprint($0.bindMemory(to: UInt8.self)) })
+  }
+
+  /// The byte-level pass with this extractor's settings.
+  var scan: LogScan {
+    LogScan(maxLines: maxLines, maxBytes: maxBytes, syslogYear: syslogYear, redact: redact, parallelism: parallelism)
+  }
+
+  private func metadata(path: String, _ out: LogScan.Output) -> [String: String] {
+    var meta = ["lines": String(out.lineCount)]
+    if path.hasSuffix(".gz") { meta["compression"] = "gzip" }
+    if path.hasSuffix(".zst") { meta["compression"] = "zstd" }
+    if out.jsonLines > 0 { meta["format"] = "json-lines" }
+    let iso = ISO8601DateFormatter()
+    if let t = out.firstTime { meta["first_time"] = iso.string(from: Date(timeIntervalSince1970: t)) }
+    if let t = out.lastTime { meta["last_time"] = iso.string(from: Date(timeIntervalSince1970: t)) }
+    for (level, n) in out.severities { meta["sections.\(level)"] = String(n) }
+    return meta
+  }
+
+  private func warnings(_ out: LogScan.Output) -> [String] {
+    (out.cutLines > 0 ? ["\(out.cutLines) overlong lines cut"] : []) + out.redactor.warnings
+  }
+
+  /// The reference pass: the whole text decoded into one `String` (invalid
+  /// UTF-8 replaced), then split, grouped and scanned line by line. The
+  /// byte-level pass must give the same document; tests compare the two.
+  func extractReference(data: Data, path: String, displayPath: String) -> ExtractedDocument {
     let text = TextLines(data)
     let lines = text.lines
     var starts = [Bool](repeating: false, count: lines.count)
@@ -94,30 +153,86 @@ enum LogLine {
     return isExceptionName(line) || line.hasPrefix("Traceback")
   }
 
+  /// `isContinuation` on a line's UTF-8 bytes, or `nil` when the answer
+  /// needs Unicode (a non-ASCII byte among the first 13): the caller then
+  /// decodes the line and asks the `Substring` version.
+  static func isContinuation(bytes line: UnsafeBufferPointer<UInt8>) -> Bool? {
+    guard let first = line.first else { return false }
+    if first == 0x20 || first == 0x09 { return true }
+    if (first >= 0x30 && first <= 0x39) || first == UInt8(ascii: "[") || first == UInt8(ascii: "{")
+      || first == UInt8(ascii: "<")
+    {
+      return false
+    }
+    // With 13 ASCII bytes the first 12 characters are exactly the first 12
+    // bytes (an ASCII byte never extends the character before it, apart from
+    // CR LF, and a line holds no LF), so byte prefixes equal character prefixes.
+    let headCount = min(line.count, 13)
+    for i in 0..<headCount where line[i] >= 0x80 { return nil }
+    func hasPrefix(_ prefix: StaticString) -> Bool {
+      let n = prefix.utf8CodeUnitCount
+      guard line.count >= n else { return false }
+      let p = prefix.utf8Start
+      for i in 0..<n where line[i] != p[i] { return false }
+      return true
+    }
+    if hasPrefix("Caused by:") || hasPrefix("...") { return true }
+    var head: (UInt64, UInt64) = (0, 0)  // the upper-cased first 12 bytes, 8 + 4
+    var headLength = 0
+    for i in 0..<min(line.count, 12) {
+      var b = line[i]
+      if b >= 0x61 && b <= 0x7A { b -= 0x20 }
+      if i < 8 { head.0 |= UInt64(b) << (8 * i) } else { head.1 |= UInt64(b) << (8 * (i - 8)) }
+      headLength += 1
+    }
+    func headHasPrefix(_ word: [UInt8]) -> Bool {
+      guard word.count <= headLength else { return false }
+      for (i, c) in word.enumerated() {
+        let b = i < 8 ? UInt8(truncatingIfNeeded: head.0 >> (8 * i)) : UInt8(truncatingIfNeeded: head.1 >> (8 * (i - 8)))
+        if b != c { return false }
+      }
+      return true
+    }
+    if levelBytes.contains(where: headHasPrefix) { return false }
+    if monthBytes.contains(where: headHasPrefix) { return false }
+    return isExceptionName(bytes: line) || hasPrefix("Traceback")
+  }
+
+  private static let levelBytes = levels.map { Array($0.utf8) }
+  private static let monthBytes = months.map { Array(($0 + " ").utf8) }
+
   /// Whether the line starts with a dotted name ending in Exception or Error
   /// (`java.sql.SQLException: …`). Hand-written: a regular expression here
   /// cost a tenth of log ingest time.
   static func isExceptionName(_ line: Substring) -> Bool {
+    if let r = line.utf8.withContiguousStorageIfAvailable({ isExceptionName(bytes: $0) }) { return r }
+    return Array(line.utf8.prefix(256)).withUnsafeBufferPointer { isExceptionName(bytes: $0) }
+  }
+
+  /// `isExceptionName` on a line's UTF-8 bytes.
+  static func isExceptionName(bytes line: UnsafeBufferPointer<UInt8>) -> Bool {
     var components = 0
-    var current: [UInt8] = []
-    var last: [UInt8] = []
+    var currentStart = 0
+    var currentLength = 0
     func isIdentifierByte(_ b: UInt8, first: Bool) -> Bool {
       let letter = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x24
       return letter || (!first && b >= 0x30 && b <= 0x39)
     }
-    for b in line.utf8.prefix(256) {
+    for i in 0..<min(line.count, 256) {
+      let b = line[i]
       if b == UInt8(ascii: ".") {
-        guard !current.isEmpty else { return false }
+        guard currentLength > 0 else { return false }
         components += 1
-        current.removeAll(keepingCapacity: true)
-      } else if isIdentifierByte(b, first: current.isEmpty) {
-        current.append(b)
+        currentStart = i + 1
+        currentLength = 0
+      } else if isIdentifierByte(b, first: currentLength == 0) {
+        currentLength += 1
       } else {
         break
       }
     }
-    last = current
-    guard components >= 1, !last.isEmpty else { return false }
+    guard components >= 1, currentLength > 0 else { return false }
+    let last = UnsafeBufferPointer(rebasing: line[currentStart..<(currentStart + currentLength)])
     return last.count > 9 && last.suffix(9).elementsEqual("Exception".utf8)
       || last.count > 5 && last.suffix(5).elementsEqual("Error".utf8)
       || last.elementsEqual("Exception".utf8) || last.elementsEqual("Error".utf8)
@@ -126,34 +241,59 @@ enum LogLine {
   /// The highest severity word among the first 120 bytes of a line, normalised
   /// (WARNING → WARN). Works on bytes: this runs once per log line.
   static func severity(_ line: Substring) -> String? {
+    let index: Int?
+    if let r = line.utf8.withContiguousStorageIfAvailable({ severityIndex(bytes: $0) }) {
+      index = r
+    } else {
+      index = Array(line.utf8.prefix(120)).withUnsafeBufferPointer { severityIndex(bytes: $0) }
+    }
+    return index.map { levels[$0] }
+  }
+
+  /// The index in `levels` of the highest severity word among the first 120
+  /// bytes of a line, normalised (WARNING → WARN).
+  static func severityIndex(bytes line: UnsafeBufferPointer<UInt8>) -> Int? {
     // Each run of capital letters is packed into a UInt64 and compared with
     // the packed level names: no allocation, one pass.
     var best = -1
     var packed: UInt64 = 0
     var length = 0
-    func finish() {
-      if length >= 4 && length <= 8, let i = packedLevels.firstIndex(of: packed), i > best { best = i }
-      packed = 0
-      length = 0
-    }
-    func scan<S: Sequence<UInt8>>(_ bytes: S) {
-      for byte in bytes {
-        if byte >= 0x41 && byte <= 0x5A {
-          if length < 9 { packed = packed << 8 | UInt64(byte) }
-          length += 1
-        } else if length > 0 {
-          finish()
-        }
+    // A switch over the packed names: no array, no allocation in the loop.
+    func level(_ packed: UInt64) -> Int {
+      switch packed {
+      case 0x54_52_41_43_45: 0  // TRACE
+      case 0x44_45_42_55_47: 1  // DEBUG
+      case 0x49_4E_46_4F: 2  // INFO
+      case 0x4E_4F_54_49_43_45: 3  // NOTICE
+      case 0x57_41_52_4E: 4  // WARN
+      case 0x57_41_52_4E_49_4E_47: 5  // WARNING
+      case 0x45_52_52_4F_52: 6  // ERROR
+      case 0x43_52_49_54_49_43_41_4C: 7  // CRITICAL
+      case 0x46_41_54_41_4C: 8  // FATAL
+      case 0x50_41_4E_49_43: 9  // PANIC
+      default: -1
       }
     }
-    // Contiguous bytes avoid the generic (slow) Substring.UTF8View iterator.
-    if line.utf8.withContiguousStorageIfAvailable({ scan($0.prefix(120)) }) == nil { scan(line.utf8.prefix(120)) }
-    if length > 0 { finish() }
+    guard let base = line.baseAddress else { return nil }
+    for i in 0..<min(line.count, 120) {
+      let byte = base[i]
+      if byte &- 0x41 < 26 {
+        if length < 9 { packed = packed << 8 | UInt64(byte) }
+        length += 1
+      } else if length > 0 {
+        if length >= 4 && length <= 8 { best = max(best, level(packed)) }
+        packed = 0
+        length = 0
+      }
+    }
+    if length >= 4 && length <= 8 { best = max(best, level(packed)) }
     guard best >= 0 else { return nil }
-    return levels[best] == "WARNING" ? "WARN" : levels[best]
+    return best == warningIndex ? warnIndex : best
   }
 
-  private static let packedLevels: [UInt64] = levels.map { $0.utf8.reduce(0) { $0 << 8 | UInt64($1) } }
+  static let warnIndex = levels.firstIndex(of: "WARN") ?? 4
+  private static let warningIndex = levels.firstIndex(of: "WARNING") ?? 5
+
 
   /// A level name from a structured record, upper-cased and normalised.
   static func normalise(_ level: String) -> String {

@@ -10,8 +10,23 @@ enum LogTimestamp {
     var bytes = [UInt8]()
     bytes.reserveCapacity(96)
     for b in line.utf8.prefix(96) { bytes.append(b) }
-    guard let first = bytes.first else { return nil }
-    if first == UInt8(ascii: "{") { return JSONLogLine(line)?.time }
+    if bytes.first == UInt8(ascii: "{") { return JSONLogLine(line)?.time }
+    return parse(prefix: bytes, defaultYear: defaultYear)
+  }
+
+  /// `parse` on a line's UTF-8 bytes. A JSON line (first byte `{`) is
+  /// decoded and parsed as JSON.
+  static func parse(bytes line: UnsafeBufferPointer<UInt8>, defaultYear: Int) -> Double? {
+    if line.first == UInt8(ascii: "{") {
+      return JSONLogLine(Substring(String(decoding: line, as: UTF8.self)))?.time
+    }
+    return parse(prefix: Array(line.prefix(96)), defaultYear: defaultYear)
+  }
+
+  /// The non-JSON formats, on the first 96 bytes of a line.
+  private static func parse(prefix bytes: [UInt8], defaultYear: Int) -> Double? {
+    guard !bytes.isEmpty else { return nil }
+    let first = bytes[0]
     var start = 0
     if first == UInt8(ascii: "[") { start = 1 }
     if let t = iso(bytes, start) { return t }

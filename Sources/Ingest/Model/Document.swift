@@ -62,3 +62,47 @@ public struct ExtractedDocument: Codable, Sendable {
     self.extractor = extractor
   }
 }
+
+/// An extracted document with its sections already written as the blob's
+/// JSON: what ingest stores. The byte-level log pass makes one directly,
+/// without a `String` per section.
+struct EncodedDocument: Sendable {
+  var kind: DocumentKind
+  var title: String?
+  var metadata: [String: String]
+  /// The JSON array of sections (`SectionsCodec`).
+  var sectionsJSON: Data
+  var sectionCount: Int
+  var pageCount: Int?
+  /// Characters of all section texts.
+  var charCount: Int
+  var warnings: [String]
+  var extractor: String
+  /// The text's SimHash fingerprint and word count (`SimHash`).
+  var fingerprint: (hash: UInt64, words: Int)
+
+  init(
+    kind: DocumentKind, title: String?, metadata: [String: String], sectionsJSON: Data, sectionCount: Int,
+    pageCount: Int?, charCount: Int, warnings: [String], extractor: String, fingerprint: (hash: UInt64, words: Int)
+  ) {
+    self.fingerprint = fingerprint
+    self.kind = kind
+    self.title = title
+    self.metadata = metadata
+    self.sectionsJSON = sectionsJSON
+    self.sectionCount = sectionCount
+    self.pageCount = pageCount
+    self.charCount = charCount
+    self.warnings = warnings
+    self.extractor = extractor
+  }
+
+  /// Encodes `doc`'s sections.
+  init(_ doc: ExtractedDocument) {
+    self.init(
+      kind: doc.kind, title: doc.title, metadata: doc.metadata, sectionsJSON: SectionsCodec.encode(doc.sections),
+      sectionCount: doc.sections.count, pageCount: doc.pageCount,
+      charCount: doc.sections.reduce(0) { $0 + $1.text.count }, warnings: doc.warnings, extractor: doc.extractor,
+      fingerprint: SimHash.fingerprint(sections: doc.sections))
+  }
+}

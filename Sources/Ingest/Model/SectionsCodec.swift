@@ -11,27 +11,50 @@ enum SectionsCodec {
     out.append(UInt8(ascii: "["))
     for (i, s) in sections.enumerated() {
       if i > 0 { out.append(UInt8(ascii: ",")) }
-      append(#"{"locator":{"path":"#, to: &out)
-      string(s.locator.path, to: &out)
-      if let page = s.locator.page { append(#","page":\#(page)"#, to: &out) }
-      if let a = s.locator.lineStart { append(#","lineStart":\#(a)"#, to: &out) }
-      if let b = s.locator.lineEnd { append(#","lineEnd":\#(b)"#, to: &out) }
-      if let m = s.locator.message {
-        append(#","message":"#, to: &out)
-        string(m, to: &out)
+      withUTF8(s.text) { text in
+        appendSection(
+          locator: s.locator, text: text, severity: s.severity, firstTimestamp: s.firstTimestamp,
+          lastTimestamp: s.lastTimestamp, to: &out)
       }
-      append(#"},"text":"#, to: &out)
-      string(s.text, to: &out)
-      if let severity = s.severity {
-        append(#","severity":"#, to: &out)
-        string(severity, to: &out)
-      }
-      if let t = s.firstTimestamp, t.isFinite { append(#","firstTimestamp":\#(t)"#, to: &out) }
-      if let t = s.lastTimestamp, t.isFinite { append(#","lastTimestamp":\#(t)"#, to: &out) }
-      out.append(UInt8(ascii: "}"))
     }
     out.append(UInt8(ascii: "]"))
     return Data(out)
+  }
+
+  /// Appends one section object (no separator) whose text is the UTF-8
+  /// bytes `text`: the byte-level log path writes sections without making
+  /// a `String` of their text.
+  static func appendSection(
+    locator: Locator, text: UnsafeBufferPointer<UInt8>, severity: String?, firstTimestamp: Double?,
+    lastTimestamp: Double?, to out: inout [UInt8]
+  ) {
+    append(#"{"locator":{"path":"#, to: &out)
+    string(locator.path, to: &out)
+    if let page = locator.page { append(#","page":\#(page)"#, to: &out) }
+    if let a = locator.lineStart { append(#","lineStart":\#(a)"#, to: &out) }
+    if let b = locator.lineEnd { append(#","lineEnd":\#(b)"#, to: &out) }
+    if let m = locator.message {
+      append(#","message":"#, to: &out)
+      string(m, to: &out)
+    }
+    append(#"},"text":"#, to: &out)
+    out.append(UInt8(ascii: "\""))
+    escape(text, to: &out)
+    out.append(UInt8(ascii: "\""))
+    if let severity {
+      append(#","severity":"#, to: &out)
+      string(severity, to: &out)
+    }
+    if let t = firstTimestamp, t.isFinite { append(#","firstTimestamp":\#(t)"#, to: &out) }
+    if let t = lastTimestamp, t.isFinite { append(#","lastTimestamp":\#(t)"#, to: &out) }
+    out.append(UInt8(ascii: "}"))
+  }
+
+  /// Calls `body` with the contiguous UTF-8 bytes of `s`.
+  static func withUTF8<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    if let r = s.utf8.withContiguousStorageIfAvailable(body) { return r }
+    var copy = s
+    return copy.withUTF8(body)
   }
 
   private static func append(_ s: String, to out: inout [UInt8]) { out.append(contentsOf: s.utf8) }
@@ -41,29 +64,60 @@ enum SectionsCodec {
   /// A JSON string literal: quotes, backslashes and control characters escaped.
   private static func string(_ s: String, to out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
-    let write = { (buf: UnsafeBufferPointer<UInt8>) in
-      // Copy runs that need no escaping in one go.
-      var run = 0
-      for i in 0..<buf.count {
-        let b = buf[i]
-        guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
-        if i > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<i])) }
-        run = i + 1
-        switch b {
-        case 0x22: out.append(contentsOf: [0x5C, 0x22])
-        case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-        case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-        case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-        case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-        default: out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+    withUTF8(s) { escape($0, to: &out) }
+    out.append(UInt8(ascii: "\""))
+  }
+
+  /// The escaped contents of a JSON string literal (no quotes).
+  private static func escape(_ buf: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    // Copy runs that need no escaping in one go.
+    guard let base = buf.baseAddress else { return }
+    var run = 0
+    var i = 0
+    let n = buf.count
+    while i < n {
+      // Eight bytes at a time while none needs escaping (SWAR: "has a byte
+      // below 0x20, equal to 0x22 or equal to 0x5C" on one 64-bit word).
+      if i + 8 <= n {
+        let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+        if !SWAR.hasLess(x, 0x20) && !SWAR.hasByte(x, 0x22) && !SWAR.hasByte(x, 0x5C) {
+          i += 8
+          continue
         }
       }
-      if buf.count > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<buf.count])) }
+      let b = base[i]
+      i += 1
+      guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+      let at = i - 1
+      if at > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<at])) }
+      run = at + 1
+      switch b {
+      case 0x22: out.append(contentsOf: [0x5C, 0x22])
+      case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+      case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+      case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+      case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+      default: out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+      }
     }
-    if s.utf8.withContiguousStorageIfAvailable(write) == nil {
-      var copy = s
-      copy.withUTF8(write)
-    }
-    out.append(UInt8(ascii: "\""))
+    if buf.count > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<buf.count])) }
+  }
+}
+
+/// Byte tests on eight bytes at once ("SIMD within a register"); exact for
+/// whether any byte matches, not for which.
+enum SWAR {
+  static let ones: UInt64 = 0x0101_0101_0101_0101
+  static let highs: UInt64 = 0x8080_8080_8080_8080
+
+  /// Some byte of `x` is below `n` (`n` ≤ 128).
+  @inline(__always) static func hasLess(_ x: UInt64, _ n: UInt8) -> Bool {
+    (x &- ones &* UInt64(n)) & ~x & highs != 0
+  }
+
+  /// Some byte of `x` equals `b`.
+  @inline(__always) static func hasByte(_ x: UInt64, _ b: UInt8) -> Bool {
+    let v = x ^ (ones &* UInt64(b))
+    return (v &- ones) & ~v & highs != 0
   }
 }

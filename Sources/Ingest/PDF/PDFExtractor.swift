@@ -9,7 +9,7 @@ struct PDFExtractor {
     var sections: [Section] = []
     var empty: [Int] = []
     for index in 0..<pdf.pageCount {
-      let text = pdf.text(ofPage: index)
+      let text = Self.joiningHyphenatedWords(pdf.text(ofPage: index))
       if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
         empty.append(index + 1)
         continue
@@ -21,7 +21,32 @@ struct PDFExtractor {
     let meta = pdf.metadata
     return ExtractedDocument(
       kind: .pdf, title: meta["title"], metadata: meta, sections: sections,
-      pageCount: pdf.pageCount, warnings: warnings, extractor: "poppler-glib \(PopplerDocument.version)")
+      pageCount: pdf.pageCount, warnings: warnings,
+      extractor: "poppler-glib \(PopplerDocument.version) joined-hyphens")
+  }
+}
+
+extension PDFExtractor {
+  /// Joins a word hyphenated at a line end ("Analyt-\nics" → "Analytics",
+  /// "OP-\nTIONAL" → "OPTIONAL"), as `pdftotext` does, when letters stand on
+  /// both sides; "2026-\n03" and "end -\nnext" stay. Like `pdftotext`, it
+  /// also joins a compound that happens to break there ("Smith-\nJones").
+  static func joiningHyphenatedWords(_ text: String) -> String {
+    guard text.contains("-\n") else { return text }
+    let scalars = Array(text.unicodeScalars)
+    var kept = String.UnicodeScalarView()
+    var i = 0
+    while i < scalars.count {
+      if scalars[i] == "-", i > 0, i + 2 < scalars.count, scalars[i + 1] == "\n",
+        scalars[i - 1].properties.isAlphabetic, scalars[i + 2].properties.isAlphabetic
+      {
+        i += 2  // drop the hyphen and the newline
+        continue
+      }
+      kept.append(scalars[i])
+      i += 1
+    }
+    return String(kept)
   }
 }
 

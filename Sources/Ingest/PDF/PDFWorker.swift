@@ -21,16 +21,23 @@ public struct PDFWorker: Sendable {
   public var timeLimit: Double
   /// The child's address-space limit in bytes (`RLIMIT_AS`).
   public var memoryLimit: Int
+  /// Keep children alive and send them many PDFs each (`--serve`), instead
+  /// of starting one child per PDF.
+  public var pooled: Bool
+  /// The pooled children (shared by copies of this worker).
+  let pool = PDFWorkerPool()
 
   /// - Parameters:
   ///   - executable: The program to run, normally the running longctx binary.
   ///   - arguments: Arguments placed before the worker's own.
   ///   - timeLimit: Seconds per PDF.
   ///   - memoryLimit: Bytes of address space per child.
+  ///   - pooled: Long-lived children that extract many PDFs each.
   public init(
     executable: URL, arguments: [String] = ["_extract-pdf"], timeLimit: Double = 120,
-    memoryLimit: Int = 4 << 30
+    memoryLimit: Int = 4 << 30, pooled: Bool = false
   ) {
+    self.pooled = pooled
     self.executable = executable
     self.arguments = arguments
     self.timeLimit = timeLimit
@@ -42,6 +49,7 @@ public struct PDFWorker: Sendable {
   /// - Throws: The child's `IngestError`, or `.pdfWorkerFailed` when it timed
   ///   out, crashed or answered nonsense.
   func extract(path: String, displayPath: String, password: String?) throws -> ExtractedDocument {
+    if pooled { return try pool.extract(self, path: path, displayPath: displayPath, password: password) }
     let tmp = FileManager.default.temporaryDirectory
     let outURL = tmp.appendingPathComponent("longctx-pdf-\(UUID().uuidString).json")
     let errURL = tmp.appendingPathComponent("longctx-pdf-\(UUID().uuidString).err")
@@ -138,10 +146,7 @@ public struct PDFWorkerReply: Codable, Sendable {
   ///   - memoryLimit: Bytes of address space, applied with `setrlimit(RLIMIT_AS)`; 0 for none.
   /// - Returns: The JSON to write to standard output.
   public static func extractInChild(path: String, displayPath: String, password: String?, memoryLimit: Int) -> Data {
-    if memoryLimit > 0 {
-      var limit = rlimit(rlim_cur: rlim_t(memoryLimit), rlim_max: rlim_t(memoryLimit))
-      _ = withUnsafePointer(to: &limit) { setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), $0) }
-    }
+    limitMemory(memoryLimit)
     var reply = PDFWorkerReply()
     do {
       reply.document = try PDFExtractor(password: password).extract(path: path, displayPath: displayPath)

@@ -125,38 +125,67 @@ struct Redactor {
     ("private_key", 4), ("private-key", 4),
   ].map { (Array($0.0.utf8).map { $0 | 0x20 }, $0.1) }  // folded like the scanned bytes
 
-  /// Needle indices by (case-folded) first byte.
-  private static let byFirstByte: [[Int]] = {
-    var table = [[Int]](repeating: [], count: 256)
-    for (k, trigger) in triggers.enumerated() { table[Int(trigger.needle[0])].append(k) }
-    return table
-  }()
 
   /// One cheap pass over the bytes (ASCII case folded) that rules out most
   /// text before any regular expression runs: a bit mask of the rules worth
   /// running (regular expressions are slow on Linux Foundation).
   static func candidateRules(_ text: String) -> Int {
-    let table = byFirstByte
-    let firstBytes = table.map { !$0.isEmpty }
-    let triggers = triggers
-    let scan = { (buffer: UnsafeBufferPointer<UInt8>) -> Int in
-      var mask = 0
-      let n = buffer.count
-      for i in 0..<n {
-        let folded = Int(buffer[i] | 0x20)
-        guard firstBytes[folded] else { continue }
-        let candidates = table[folded]
-        for k in candidates where i + triggers[k].needle.count <= n {
-          let needle = triggers[k].needle
-          var j = 1
-          while j < needle.count && (buffer[i + j] | 0x20) == needle[j] { j += 1 }
-          if j == needle.count { mask |= 1 << triggers[k].rule }
-        }
-      }
-      return mask
-    }
-    if let mask = text.utf8.withContiguousStorageIfAvailable(scan) { return mask }
+    if let mask = text.utf8.withContiguousStorageIfAvailable(candidateRules(bytes:)) { return mask }
     var copy = text
-    return copy.withUTF8(scan)
+    return copy.withUTF8(candidateRules(bytes:))
   }
+
+  /// `candidateRules` on UTF-8 bytes.
+  static func candidateRules(bytes buffer: UnsafeBufferPointer<UInt8>) -> Int {
+    guard let base = buffer.baseAddress, buffer.count >= 3 else { return 0 }
+    let n = buffer.count
+    var mask = 0
+    // Every trigger is at least 3 bytes: bitmaps of its first and second
+    // (folded) byte pairs rule out nearly every position with two loads.
+    prefilter.withUnsafeBufferPointer { bits in
+      var i = 0
+      var a = Int(base[0] | 0x20)
+      var b = Int(base[1] | 0x20)
+      while i < n - 2 {
+        let c = Int(base[i + 2] | 0x20)
+        let first = a << 8 | b
+        let second = 1 << 16 | b << 8 | c
+        if bits[first >> 6] & (1 << UInt64(first & 63)) != 0 && bits[second >> 6] & (1 << UInt64(second & 63)) != 0 {
+          mask |= matches(base, at: i, count: n)
+        }
+        a = b
+        b = c
+        i += 1
+      }
+    }
+    return mask
+  }
+
+  /// The rules of the triggers that start at `i` (rare: only after the pre-filter).
+  private static func matches(_ base: UnsafePointer<UInt8>, at i: Int, count n: Int) -> Int {
+    var mask = 0
+    for trigger in triggers where trigger.needle[0] == base[i] | 0x20 && i + trigger.needle.count <= n {
+      var j = 1
+      while j < trigger.needle.count && (base[i + j] | 0x20) == trigger.needle[j] { j += 1 }
+      if j == trigger.needle.count { mask |= 1 << trigger.rule }
+    }
+    return mask
+  }
+
+  /// Bits `a << 8 | b` (first two folded bytes of a trigger) and
+  /// `1 << 16 | b << 8 | c` (its second and third).
+  private static let prefilter: [UInt64] = {
+    var bits = [UInt64](repeating: 0, count: 2048)
+    for trigger in triggers {
+      let n = trigger.needle
+      for key in [Int(n[0]) << 8 | Int(n[1]), 1 << 16 | Int(n[1]) << 8 | Int(n[2])] {
+        bits[key >> 6] |= 1 << UInt64(key & 63)
+      }
+    }
+    return bits
+  }()
+
+  /// Appends `other`'s findings after this one's (the byte-level log path
+  /// redacts parts of a file separately, then joins them in order).
+  mutating func append(contentsOf other: Redactor) { found.append(contentsOf: other.found) }
 }

@@ -18,10 +18,23 @@ extension Longctx {
     @Option(help: "The path to cite in locators.")
     var displayPath: String?
 
+    @Flag(help: "Serve many PDFs: one JSON request per input line, one JSON reply per output line.")
+    var serve = false
+
     @Argument(help: "The PDF.")
-    var path: String
+    var path: String?
+
+    func validate() throws {
+      if serve == (path != nil) { throw ValidationError("give either a PDF path or '--serve'") }
+    }
 
     func run() throws {
+      guard let path else {
+        PDFWorkerReply.serve(
+          memoryLimit: memoryLimit, readLine: { readLine(strippingNewline: true) },
+          write: { FileHandle.standardOutput.write($0) })
+        return
+      }
       let line = readLine(strippingNewline: true)
       let password = (line?.isEmpty ?? true) ? nil : line
       let reply = PDFWorkerReply.extractInChild(

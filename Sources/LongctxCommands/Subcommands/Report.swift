@@ -4,14 +4,15 @@ import Ingest
 import Pipeline
 
 extension Longctx {
-  /// `longctx report JOB` and `longctx report exceptions`
+  /// `longctx report JOB`, `longctx report exceptions` and `longctx report duplicates`
   struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Print a job's report (Markdown, or JSON), or `report exceptions` for ingest failures and skips.")
+      abstract:
+        "Print a job's report (Markdown, or JSON), `report exceptions` for ingest failures and skips, or `report duplicates` for exact and near-duplicate files.")
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("A job name or job file, or `exceptions`.", valueName: "job"))
+    @Argument(help: ArgumentHelp("A job name or job file, `exceptions` or `duplicates`.", valueName: "job"))
     var job: String
 
     @Flag(help: "Print JSON instead of Markdown.") var json = false
@@ -23,6 +24,22 @@ extension Longctx {
         if json { print(try jsonString(list)); return }
         if list.isEmpty { print("no ingest exceptions") }
         for e in list { print("\(e.severity): \(e.path): \(e.reason)") }
+        return
+      }
+      if job == "duplicates" {
+        let report = try Corpus(workspace: workspace).duplicates()
+        if json { print(try jsonString(report)); return }
+        if report.exact.isEmpty && report.near.isEmpty { print("no duplicates") }
+        for group in report.exact {
+          print("exact duplicates (\(group.paths.count) files, stored once):")
+          for path in group.paths { print("  \(path)") }
+        }
+        for group in report.near {
+          print("near duplicates (\(group.documents.count) documents):")
+          for member in group.documents {
+            print("  \(member.paths.joined(separator: ", ")) (\(member.distance) bits apart)")
+          }
+        }
         return
       }
       let spec = job.hasSuffix(".yaml") || job.hasSuffix(".yml") ? try JobFile.load(path: job) : nil

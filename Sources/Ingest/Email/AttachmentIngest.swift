@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+import Workspace
+
+/// A PDF or text attachment stored as a child document of its mailbox.
+struct AttachmentLink: Sendable, Hashable {
+  /// `#msg=<Message-ID>/attachment=<file name>`: appended to the mailbox's
+  /// display path, it is the child's display path, so its sections cite
+  /// `inbox.mbox#msg=<id>/attachment=report.pdf#page=2` (or `#L3-L9` for text).
+  var suffix: String
+  /// SHA-256 of the attachment's decoded bytes: identical attachments are one document.
+  var documentHash: String
+  var fileName: String
+  var contentType: String
+}
+
+extension Ingestor {
+  /// Extracts and stores each attachment not stored yet; returns the links to
+  /// record with the message. An attachment that fails becomes a warning of
+  /// the mailbox; the message is still ingested.
+  func storeAttachments(
+    _ attachments: [EmailExtractor.ChildAttachment], displayPath: String, options: IngestOptions,
+    warnings: inout [String]
+  ) -> [AttachmentLink] {
+    var links: [AttachmentLink] = []
+    for attachment in attachments {
+      let childPath = displayPath + attachment.suffix
+      do {
+        let hash = Hashing.sha256(Data(attachment.payload))
+        let exists = try workspace.db.read { db in
+          try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE hash = ?", arguments: [hash]) ?? false
+        }
+        if !exists {
+          let doc = try extractAttachment(attachment, displayPath: childPath, options: options)
+          try store(EncodedDocument(doc), hash: hash, options: options)
+          warnings += doc.warnings.map { "attachment \(attachment.fileName): \($0)" }
+        }
+        links.append(
+          AttachmentLink(
+            suffix: attachment.suffix, documentHash: hash, fileName: attachment.fileName,
+            contentType: attachment.contentType))
+      } catch {
+        let reason = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+        warnings.append("attachment \(attachment.fileName) not ingested: \(reason)")
+      }
+    }
+    return links
+  }
+
+  /// Runs the PDF or text extractor on a temporary copy of the attachment
+  /// (PDFs go through the worker process when ingest uses one).
+  private func extractAttachment(
+    _ attachment: EmailExtractor.ChildAttachment, displayPath: String, options: IngestOptions
+  ) throws -> ExtractedDocument {
+    let ext = attachment.kind == .pdf ? "pdf" : "txt"
+    let tmp = FileManager.default.temporaryDirectory
+      .appendingPathComponent("longctx-attachment-\(UUID().uuidString).\(ext)")
+    defer { try? FileManager.default.removeItem(at: tmp) }
+    var doc: ExtractedDocument
+    if attachment.kind == .pdf {
+      try Data(attachment.payload).write(to: tmp)
+      if let worker = options.pdfWorker {
+        doc = try worker.extract(path: tmp.path, displayPath: displayPath, password: options.password)
+      } else {
+        doc = try PDFExtractor(password: options.password).extract(path: tmp.path, displayPath: displayPath)
+      }
+    } else {
+      var text = Charsets.decode(attachment.payload, charset: attachment.charset)
+      if attachment.contentType == "text/html" { text = HTMLText.text(from: text) }
+      try Data(text.utf8).write(to: tmp)
+      doc = try LineDocumentExtractor(kind: .text).extract(path: tmp.path, displayPath: displayPath)
+    }
+    // Messages cite the temporary file's path where extractors name it.
+    doc.warnings = doc.warnings.map { $0.replacingOccurrences(of: tmp.path, with: displayPath) }
+    doc.metadata["attachment.fileName"] = attachment.fileName
+    doc.metadata["attachment.contentType"] = attachment.contentType
+    return doc
+  }
+
+  /// The attachment documents of each of `parents` (mailbox document hashes), in message order.
+  func attachmentLinks(of parents: Set<String>) async throws -> [String: [AttachmentLink]] {
+    guard !parents.isEmpty else { return [:] }
+    return try await workspace.db.read { db in
+      var out: [String: [AttachmentLink]] = [:]
+      for row in try Row.fetchAll(
+        db, sql: "SELECT parentHash, suffix, documentHash, fileName, contentType FROM email_attachment ORDER BY parentHash, ordinal")
+      {
+        let parent: String = row["parentHash"]
+        guard parents.contains(parent) else { continue }
+        out[parent, default: []].append(
+          AttachmentLink(
+            suffix: row["suffix"], documentHash: row["documentHash"], fileName: row["fileName"],
+            contentType: row["contentType"]))
+      }
+      return out
+    }
+  }
+}

@@ -1,0 +1,388 @@
+import Foundation
+
+/// The byte-level, multi-core log pass behind `LogExtractor`.
+///
+/// It makes exactly the sections of the reference pass
+/// (`LogExtractor.extractReference`, which decodes the whole file into one
+/// `String` first), in three phases:
+///
+/// 1. the bytes are split into one chunk per core at newline boundaries, and
+///    each chunk's lines are found with `memchr` and classified (event start
+///    or continuation) in parallel;
+/// 2. lines are grouped into sections in one sequential pass over the line
+///    lengths and flags only (integers: cheap), so an event that straddles a
+///    chunk border is grouped exactly as in a single pass;
+/// 3. sections are scanned (severity, timestamps of event-starting lines,
+///    secrets) and written as the blob's JSON straight from the bytes on all
+///    cores, then joined in order.
+///
+/// Text with invalid UTF-8, or an overlong-line cut inside a character, takes
+/// the reference pass instead (`NeedsReference`): replacing bytes changes
+/// line lengths, which the byte offsets here cannot follow.
+struct LogScan {
+  var maxLines: Int
+  var maxBytes: Int
+  var maxLineBytes = 64 * 1024
+  var syslogYear: Int
+  var redact: Bool
+  /// Parallel chunks (1 for small inputs).
+  var parallelism = max(1, ProcessInfo.processInfo.activeProcessorCount)
+  /// Build `Section` values too (tests, `LogExtractor.extract`); the ingest
+  /// path only needs the JSON.
+  var wantSections = false
+
+  /// The input cannot be handled on bytes; use the reference pass.
+  struct NeedsReference: Error {}
+
+  /// What the pass produced.
+  struct Output {
+    /// The JSON array of sections, as `SectionsCodec.encode` writes it.
+    var json: Data
+    /// The sections, when `wantSections` was set.
+    var sections: [Section] = []
+    var sectionCount = 0
+    /// Characters (`String.count`) of all section texts.
+    var charCount = 0
+    var lineCount = 0
+    var cutLines = 0
+    var jsonLines = 0
+    var severities: [String: Int] = [:]
+    var firstTime: Double?
+    var lastTime: Double?
+    var redactor = Redactor()
+  }
+
+  // MARK: - Phase 1: lines
+
+  private struct Lines {
+    var starts: [Int] = []
+    var lengths: [Int32] = []
+    var eventStart: [Bool] = []
+    var cut = 0
+    var needsReference = false
+  }
+
+  /// Lines starting in `from..<to` (`to` is just after a newline, or the end).
+  private func scanLines(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Lines {
+    var out = Lines()
+    let estimate = (to - from) / 64 + 1
+    out.starts.reserveCapacity(estimate)
+    out.lengths.reserveCapacity(estimate)
+    out.eventStart.reserveCapacity(estimate)
+    var start = from
+    while start < to {
+      let found = memchr(base + start, 0x0A, to - start)
+      let newline = found.map { UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0)) } ?? to
+      var end = newline
+      if end > start && base[end - 1] == 0x0D { end -= 1 }
+      if end - start > maxLineBytes {
+        out.cut += 1
+        end = start + maxLineBytes
+        // A cut inside a character: the reference rounds to a character boundary.
+        if base[end] & 0xC0 == 0x80 { out.needsReference = true }
+      }
+      let line = UnsafeBufferPointer(start: base + start, count: end - start)
+      let continuation =
+        LogLine.isContinuation(bytes: line)
+        ?? LogLine.isContinuation(Substring(String(decoding: line, as: UTF8.self)))
+      out.starts.append(start)
+      out.lengths.append(Int32(end - start))
+      out.eventStart.append(!continuation)
+      start = newline + 1
+    }
+    return out
+  }
+
+  // MARK: - Phase 3: sections
+
+  private struct Part {
+    var json: [UInt8] = []
+    var sections: [Section] = []
+    var count = 0
+    var charCount = 0
+    var jsonLines = 0
+    var severities: [String: Int] = [:]
+    var firstTime: Double?
+    var lastTime: Double?
+    var redactor: Redactor
+    var needsReference = false
+  }
+
+  /// Scans and writes the sections `ranges` (line index ranges).
+  private func writeSections(
+    _ ranges: ArraySlice<Range<Int>>, base: UnsafePointer<UInt8>, starts: [Int], lengths: [Int32],
+    eventStart: [Bool], displayPath: String
+  ) -> Part {
+    var part = Part(redactor: Redactor(enabled: redact))
+    // Room for the text plus each section's keys, so the buffer is not regrown (and copied).
+    if let first = ranges.first, let last = ranges.last {
+      let span = starts[last.upperBound - 1] + Int(lengths[last.upperBound - 1]) - starts[first.lowerBound]
+      part.json.reserveCapacity(span + span / 32 + ranges.count * (160 + displayPath.utf8.count))
+    }
+    var scratch: [UInt8] = []
+    for r in ranges {
+      let first = r.lowerBound
+      let last = r.upperBound - 1
+      let sliceStart = starts[first]
+      let sliceEnd = starts[last] + Int(lengths[last])
+      var expected = r.count - 1
+      for i in r { expected += Int(lengths[i]) }
+      let line = { (i: Int) in UnsafeBufferPointer(start: base + starts[i], count: Int(lengths[i])) }
+      let ok: Bool
+      if sliceEnd - sliceStart == expected {
+        ok = section(
+          r, text: UnsafeBufferPointer(start: base + sliceStart, count: sliceEnd - sliceStart), line: line,
+          eventStart: eventStart, displayPath: displayPath, into: &part)
+      } else {
+        // CR-terminated or cut lines: join the kept parts with "\n".
+        scratch.removeAll(keepingCapacity: true)
+        for i in r {
+          if i > first { scratch.append(0x0A) }
+          scratch.append(contentsOf: line(i))
+        }
+        ok = scratch.withUnsafeBufferPointer {
+          section(r, text: $0, line: line, eventStart: eventStart, displayPath: displayPath, into: &part)
+        }
+      }
+      if !ok {
+        part.needsReference = true
+        return part
+      }
+    }
+    return part
+  }
+
+  /// One section; `false` when the text is not valid UTF-8.
+  private func section(
+    _ r: Range<Int>, text: UnsafeBufferPointer<UInt8>, line: (Int) -> UnsafeBufferPointer<UInt8>,
+    eventStart: [Bool], displayPath: String, into part: inout Part
+  ) -> Bool {
+    // Whitespace-only sections are dropped; ASCII needs no validation.
+    var nonWhitespace = false
+    var high: UInt64 = 0
+    if let base = text.baseAddress {
+      var i = 0
+      let n = text.count
+      while i < n {
+        if nonWhitespace && i + 8 <= n {
+          high |= UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)  // only the high bits matter now
+          i += 8
+          continue
+        }
+        let b = base[i]
+        high |= UInt64(b)
+        if !nonWhitespace && !(b == 0x20 || (b >= 0x09 && b <= 0x0D)) && b < 0x80 { nonWhitespace = true }
+        i += 1
+      }
+    }
+    let ascii = high & SWAR.highs == 0
+    var decoded: String?
+    if !ascii {
+      guard let s = String(validating: text, as: UTF8.self) else { return false }
+      decoded = s
+      if !nonWhitespace && s.allSatisfy(\.isWhitespace) { return true }
+    } else if !nonWhitespace {
+      return true
+    }
+
+    var severity: String?
+    var rank = -1
+    for i in r {
+      let bytes = line(i)
+      let level: String?
+      if bytes.first == UInt8(ascii: "{") {
+        let s = Substring(String(decoding: bytes, as: UTF8.self))
+        if let record = JSONLogLine(s) {
+          part.jsonLines += 1
+          level = record.level
+        } else {
+          level = LogLine.severity(s)
+        }
+      } else {
+        level = LogLine.severityIndex(bytes: bytes).map { LogLine.levels[$0] }
+      }
+      if let level {
+        let k = LogLine.rank(level)
+        if k > rank {
+          severity = level
+          rank = k
+        }
+      }
+    }
+    if let severity { part.severities[severity, default: 0] += 1 }
+    var firstTime: Double?
+    var lastTime: Double?
+    for i in r where eventStart[i] {
+      if let t = LogTimestamp.parse(bytes: line(i), defaultYear: syslogYear) { firstTime = t; break }
+    }
+    for i in r.reversed() where eventStart[i] {
+      if let t = LogTimestamp.parse(bytes: line(i), defaultYear: syslogYear) { lastTime = t; break }
+    }
+    if part.firstTime == nil { part.firstTime = firstTime }
+    if let lastTime { part.lastTime = lastTime }
+
+    let locator = Locator(path: displayPath, lineStart: r.lowerBound + 1, lineEnd: r.upperBound)
+    var redacted: String?
+    if redact && Redactor.candidateRules(bytes: text) != 0 {
+      let body = decoded ?? String(decoding: text, as: UTF8.self)
+      let out = part.redactor.redact(body, locator: locator)
+      if out != body { redacted = out }
+    }
+    if part.count > 0 { part.json.append(UInt8(ascii: ",")) }
+    part.count += 1
+    if let redacted {
+      SectionsCodec.withUTF8(redacted) {
+        SectionsCodec.appendSection(
+          locator: locator, text: $0, severity: severity, firstTimestamp: firstTime, lastTimestamp: lastTime,
+          to: &part.json)
+      }
+      part.charCount += redacted.count
+    } else {
+      SectionsCodec.appendSection(
+        locator: locator, text: text, severity: severity, firstTimestamp: firstTime, lastTimestamp: lastTime,
+        to: &part.json)
+      part.charCount += decoded?.count ?? (text.count - Self.crlfPairs(text))
+    }
+    if wantSections {
+      let body = redacted ?? decoded ?? String(decoding: text, as: UTF8.self)
+      part.sections.append(
+        Section(locator: locator, text: body, severity: severity, firstTimestamp: firstTime, lastTimestamp: lastTime))
+    }
+    return true
+  }
+
+  /// CR LF pairs: one `Character` each, so ASCII text has that many fewer characters than bytes.
+  private static func crlfPairs(_ text: UnsafeBufferPointer<UInt8>) -> Int {
+    guard let base = text.baseAddress, text.count > 1 else { return 0 }
+    var n = 0
+    var i = 0
+    while i < text.count - 1, let hit = memchr(base + i, 0x0D, text.count - 1 - i) {
+      let j = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(hit))
+      if text[j + 1] == 0x0A { n += 1 }
+      i = j + 1
+    }
+    return n
+  }
+
+  // MARK: - All phases
+
+  /// Runs the pass over `data`.
+  ///
+  /// - Throws: `NeedsReference` for invalid UTF-8 or a cut inside a character.
+  func run(_ data: Data, displayPath: String) throws -> Output {
+    // The reference makes one empty line of an empty file: no section.
+    if data.isEmpty { return Output(json: Data("[]".utf8), lineCount: 1) }
+    return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws -> Output in
+      guard let base = raw.bindMemory(to: UInt8.self).baseAddress else { throw NeedsReference() }
+      let n = raw.count
+      let k = n < (1 << 20) ? 1 : parallelism
+
+      // Phase 1: chunk borders just after a newline.
+      var borders = [0]
+      for c in 1..<max(k, 1) {
+        var p = max(n * c / k, borders[borders.count - 1])
+        if let hit = memchr(base + p, 0x0A, n - p) {
+          p = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(hit)) + 1
+        } else {
+          p = n
+        }
+        borders.append(p)
+      }
+      borders.append(n)
+      var chunks = [Lines](repeating: Lines(), count: borders.count - 1)
+      chunks.withUnsafeMutableBufferPointer { out in
+        parallelFor(out.count) { c in
+          out[c] = scanLines(base, from: borders[c], to: borders[c + 1])
+        }
+      }
+      if chunks.contains(where: \.needsReference) { throw NeedsReference() }
+      var starts: [Int] = []
+      var lengths: [Int32] = []
+      var eventStart: [Bool] = []
+      if chunks.count == 1 {
+        (starts, lengths, eventStart) = (chunks[0].starts, chunks[0].lengths, chunks[0].eventStart)
+      } else {
+        let total = chunks.reduce(0) { $0 + $1.starts.count }
+        starts.reserveCapacity(total)
+        lengths.reserveCapacity(total)
+        eventStart.reserveCapacity(total)
+        for c in chunks.indices {
+          starts.append(contentsOf: chunks[c].starts)
+          lengths.append(contentsOf: chunks[c].lengths)
+          eventStart.append(contentsOf: chunks[c].eventStart)
+          chunks[c] = Lines()
+        }
+      }
+      let cut = chunks.reduce(0) { $0 + $1.cut }
+
+      // Phase 2: sequential grouping over lengths and flags.
+      let ranges = LineGrouper.group(
+        count: starts.count, maxLines: maxLines, maxBytes: maxBytes, lineBytes: { Int(lengths[$0]) },
+        startsUnit: { eventStart[$0] })
+
+      // Phase 3: sections on all cores, in contiguous runs joined in order.
+      let pieces = k == 1 ? 1 : min(ranges.count, k * 4)
+      var parts = [Part?](repeating: nil, count: max(pieces, 1))
+      parts.withUnsafeMutableBufferPointer { out in
+        parallelFor(out.count) { p in
+          let lo = ranges.count * p / out.count
+          let hi = ranges.count * (p + 1) / out.count
+          out[p] = writeSections(
+            ranges[lo..<hi], base: base, starts: starts, lengths: lengths, eventStart: eventStart,
+            displayPath: displayPath)
+        }
+      }
+      var output = Output(json: Data())
+      output.lineCount = starts.count
+      output.cutLines = cut
+      output.redactor = Redactor(enabled: redact)
+      // The parts are copied once, into memory the Data then owns.
+      let capacity = parts.reduce(2) { $0 + ($1?.json.count ?? 0) + 1 }
+      let json = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
+      var size = 0
+      func put(_ bytes: UnsafeRawBufferPointer) {
+        if let src = bytes.baseAddress { (json + size).copyMemory(from: src, byteCount: bytes.count) }
+        size += bytes.count
+      }
+      func put(_ byte: UInt8) { withUnsafeBytes(of: byte) { put($0) } }
+      put(UInt8(ascii: "["))
+      for case let part? in parts {
+        if part.needsReference {
+          json.deallocate()
+          throw NeedsReference()
+        }
+        guard part.count > 0 else { continue }
+        if output.sectionCount > 0 { put(UInt8(ascii: ",")) }
+        part.json.withUnsafeBytes { put($0) }
+        output.sectionCount += part.count
+        output.charCount += part.charCount
+        output.jsonLines += part.jsonLines
+        output.severities.merge(part.severities, uniquingKeysWith: +)
+        if output.firstTime == nil { output.firstTime = part.firstTime }
+        if let t = part.lastTime { output.lastTime = t }
+        output.redactor.append(contentsOf: part.redactor)
+        if wantSections { output.sections.append(contentsOf: part.sections) }
+      }
+      put(UInt8(ascii: "]"))
+      output.json = Data(bytesNoCopy: json, count: size, deallocator: .custom { p, _ in p.deallocate() })
+      return output
+    }
+  }
+}
+
+/// Runs `body` for `0..<n` on all cores and returns when every call has.
+///
+/// `concurrentPerform` takes a `@Sendable` closure; the callers here hand
+/// each iteration its own slot of a buffer and read shared arrays only, which
+/// the compiler cannot see, so the closure is passed through unchecked.
+private func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+  withoutActuallyEscaping(body) { body in
+    let box = UncheckedSendableBox(body)
+    DispatchQueue.concurrentPerform(iterations: n) { box.value($0) }
+  }
+}
+
+private struct UncheckedSendableBox<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
+}
