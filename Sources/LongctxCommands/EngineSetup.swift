@@ -42,7 +42,8 @@ struct EngineSetup {
   /// - Parameters:
   ///   - spec: The job.
   ///   - kvDirectory: The workspace's `kv/` directory; nil = no KV checkpoints.
-  init(spec: JobSpec, kvDirectory: URL?) throws {
+  ///   - parallel: For `llama`: sequences decoded together (the run's task concurrency).
+  init(spec: JobSpec, kvDirectory: URL?, parallel: Int = 1) throws {
     switch spec.model.engine {
     case "openai":
       let options = try OpenAIEngineOptions(spec: spec)
@@ -63,7 +64,8 @@ struct EngineSetup {
       let hash = try Hashing.sha256(fileAt: URL(fileURLWithPath: path))
       let vocab = try LlamaModel(path: path, vocabOnly: true)
       counter = LlamaTokenCounter(model: vocab, vocabularyID: "gguf:\(hash)")
-      let options = LlamaEngineOptions(contextTokens: spec.model.context, threads: spec.model.threads)
+      let options = LlamaEngineOptions(
+        contextTokens: spec.model.context, threads: spec.model.threads, parallel: parallel)
       modelKey = "llama:gguf-sha256:\(hash):ctx=\(spec.model.context)"
       factory = {
         let store = kvDirectory.map {

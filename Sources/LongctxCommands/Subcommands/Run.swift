@@ -31,8 +31,11 @@ extension Longctx {
         }
       }
       // Set the engine up before touching the workspace: a configuration error leaves it untouched.
+      // With the embedded engine, the tasks in flight are its parallel sequences.
+      let concurrency = self.concurrency ?? spec.model.concurrency ?? 1
       let setup = try EngineSetup(
-        spec: spec, kvDirectory: Workspace.resolve(global.workspace).appendingPathComponent("kv", isDirectory: true))
+        spec: spec, kvDirectory: Workspace.resolve(global.workspace).appendingPathComponent("kv", isDirectory: true),
+        parallel: concurrency)
       let workspace = try global.openWorkspace()
       let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
       defer { withExtendedLifetime(lock) {} }
@@ -42,7 +45,7 @@ extension Longctx {
       let runner = JobRunner(
         workspace: workspace, spec: spec, counter: setup.counter, modelKey: setup.modelKey,
         logger: global.logger("longctx.run"), progress: { progress.handle($0) }, engineFactory: setup.factory)
-      runner.concurrency = concurrency ?? spec.model.concurrency ?? 1
+      runner.concurrency = concurrency
       runner.pdfWorker = .thisExecutable()
       let summary: RunSummary
       do {
