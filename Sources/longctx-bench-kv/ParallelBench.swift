@@ -23,6 +23,7 @@ struct ParallelBenchSettings {
 /// One N's figures.
 struct ParallelRow {
   var parallel: Int
+  var batchInvariant = true
   var wall = 0.0
   var promptTokens = 0
   var outputTokens = 0
@@ -48,11 +49,12 @@ func parallelWindows(_ model: LlamaModel, count: Int, tokens: Int) -> [String] {
 
 /// Runs every window through an engine with `parallel` sequences, at most
 /// `parallel` requests in flight (as `longctx run --concurrency N` does).
-func runParallel(modelPath: String, windows: [String], settings: ParallelBenchSettings, parallel: Int) async throws
-  -> ParallelRow
-{
+func runParallel(
+  modelPath: String, windows: [String], settings: ParallelBenchSettings, parallel: Int, batchInvariant: Bool = true
+) async throws -> ParallelRow {
   let options = LlamaEngineOptions(
-    contextTokens: settings.windowTokens + settings.maxTokens + 256, threads: nil, parallel: parallel)
+    contextTokens: settings.windowTokens + settings.maxTokens + 256, threads: nil, parallel: parallel,
+    batchInvariant: batchInvariant)
   let engine = try LlamaEngine(modelPath: modelPath, options: options)
   let requests = windows.map {
     GenerationRequest(prefix: $0, suffix: "Summary of the entries above:", maxTokens: settings.maxTokens)
@@ -78,7 +80,7 @@ func runParallel(modelPath: String, windows: [String], settings: ParallelBenchSe
   }
   let wall = seconds(ContinuousClock.now - start)
   return ParallelRow(
-    parallel: parallel, wall: wall, promptTokens: results.map(\.promptTokens).reduce(0, +),
+    parallel: parallel, batchInvariant: batchInvariant, wall: wall, promptTokens: results.map(\.promptTokens).reduce(0, +),
     outputTokens: results.map(\.outputTokens).reduce(0, +), counters: engine.counters, texts: results.map(\.text))
 }
 
@@ -91,32 +93,37 @@ func parallelBench(_ args: [String], modelPath: String) async throws {
     "# longctx-bench-kv parallel: \(settings.windows) windows of ~\(settings.windowTokens) tokens, "
       + "max \(settings.maxTokens) output tokens, greedy, model \(URL(fileURLWithPath: modelPath).lastPathComponent), "
       + "\(ProcessInfo.processInfo.activeProcessorCount) threads")
-  var rows: [ParallelRow] = []
+  // The reference: the one-at-a-time engine without step padding (the
+  // engine before parallel sequences), then every N with padding.
+  FileHandle.standardError.write(Data("[parallel 1, unpadded] running \(settings.windows) windows…\n".utf8))
+  var rows = [
+    try await runParallel(modelPath: modelPath, windows: windows, settings: settings, parallel: 1, batchInvariant: false)
+  ]
   for n in settings.parallel {
     FileHandle.standardError.write(Data("[parallel \(n)] running \(settings.windows) windows…\n".utf8))
     rows.append(try await runParallel(modelPath: modelPath, windows: windows, settings: settings, parallel: n))
   }
-  guard let base = rows.first(where: { $0.parallel == 1 }) else { return }
+  let base = rows[0]
+  func label(_ r: ParallelRow) -> String { r.batchInvariant ? "\(r.parallel)" : "1 unpadded (reference)" }
   func total(_ r: ParallelRow) -> Double { Double(r.promptTokens + r.outputTokens) / r.wall }
   func generated(_ r: ParallelRow) -> Double { Double(r.outputTokens) / r.wall }
   func decode(_ r: ParallelRow) -> Double { Double(r.counters.stepTokens) / r.counters.stepSeconds }
   print("")
   print(
     "| N | wall s | prompt tok | output tok | (prompt+output)/s | ratio | output/s (whole run) | ratio "
-      + "| decode steps | mean batch | decode tok/s (steps only) | ratio | outputs identical to N=1 |")
+      + "| decode steps | mean batch | decode tok/s (steps only) | ratio | outputs identical to reference |")
   print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
   for r in rows {
     let same = zip(r.texts, base.texts).filter { $0 == $1 }.count
     print(
       String(
-        format: "| %d | %.1f | %d | %d | %.1f | %.2f× | %.2f | %.2f× | %d | %.2f | %.2f | %.2f× | %d/%d |", r.parallel,
-        r.wall, r.promptTokens, r.outputTokens, total(r), total(r) / total(base), generated(r),
+        format: "| %@ | %.1f | %d | %d | %.1f | %.2f× | %.2f | %.2f× | %d | %.2f | %.2f | %.2f× | %d/%d |", label(r), r.wall, r.promptTokens, r.outputTokens, total(r), total(r) / total(base), generated(r),
         generated(r) / generated(base), r.counters.steps, Double(r.counters.stepTokens) / Double(max(1, r.counters.steps)),
         decode(r), decode(r) / decode(base), same, r.texts.count))
   }
   print("")
   for r in rows {
-    print(String(format: "N=%d: prefill %.1f s (one sequence at a time), decode steps %.1f s", r.parallel,
+    print(String(format: "N=%@: prefill %.1f s (one sequence at a time), decode steps %.1f s", label(r),
       r.counters.prefillSeconds, r.counters.stepSeconds))
   }
 }

@@ -116,9 +116,10 @@ import _LongctxTestSupport
     #expect(run.executed == run.tasks - run.reused)
     let resumedReport = try String(contentsOf: samples.appendingPathComponent("reports/small.md"), encoding: .utf8)
 
-    // An uninterrupted run in a fresh workspace gives the same report at temperature 0.
+    // An uninterrupted run in a fresh workspace gives the same report at temperature 0,
+    // also with two map tasks decoded together as parallel sequences.
     let fresh = tmp.url.appendingPathComponent("ws-fresh").path
-    let clean = try CLI.run(["run", "small.yaml", "--workspace", fresh, "--json"], cwd: jobs)
+    let clean = try CLI.run(["run", "small.yaml", "--workspace", fresh, "--json", "--concurrency", "2"], cwd: jobs)
     #expect(clean.code == 0, "clean run failed: \(clean.stderr)")
     let cleanReport = try String(contentsOf: samples.appendingPathComponent("reports/small.md"), encoding: .utf8)
     #expect(Self.body(resumedReport) == Self.body(cleanReport))

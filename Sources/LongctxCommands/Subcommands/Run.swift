@@ -15,7 +15,9 @@ extension Longctx {
 
     @Flag(help: "Print the run's summary as JSON on stdout.") var json = false
 
-    @Option(help: "Tasks to run at once (default: the job's model.concurrency, else 1).") var concurrency: Int?
+    @Option(
+      help: "Tasks to run at once (default: the job's model.concurrency, else 1); for the embedded engine, the sequences it decodes together."
+    ) var concurrency: Int?
 
     func validate() throws {
       if let concurrency, concurrency < 1 { throw ValidationError("'--concurrency' must be at least 1") }
