@@ -57,8 +57,10 @@ public struct LlamaEngineOptions: Sendable, Hashable {
   /// single query row with 512 or more KV cells than for several rows, and
   /// the two round differently; padding keeps every step on the per-row
   /// kernel, so a greedy continuation does not depend on which other
-  /// requests happen to be decoding. Costs one extra row in such steps and
-  /// one more KV stream.
+  /// requests happen to share a step. Costs an extra row in such steps and
+  /// one more KV stream. Default: on when `parallel > 1`, off for one
+  /// sequence (which then decodes exactly as a plain sequential loop).
+  /// Not enough on its own past 3 rows per step: see BENCHMARKS.md.
   public var batchInvariant: Bool
   /// CPU threads (default: all cores).
   public var threads: Int
@@ -76,9 +78,9 @@ public struct LlamaEngineOptions: Sendable, Hashable {
 
   public init(
     contextTokens: Int, threads: Int? = nil, batchTokens: Int = 512, kvCacheType: KVCacheType = .f16,
-    swaFull: Bool? = nil, checkpointMinTokens: Int = 256, parallel: Int = 1, batchInvariant: Bool = true
+    swaFull: Bool? = nil, checkpointMinTokens: Int = 256, parallel: Int = 1, batchInvariant: Bool? = nil
   ) {
-    self.batchInvariant = batchInvariant
+    self.batchInvariant = batchInvariant ?? (parallel > 1)
     self.contextTokens = contextTokens
     self.parallel = max(1, parallel)
     self.threads = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)

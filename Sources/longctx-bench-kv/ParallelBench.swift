@@ -101,25 +101,28 @@ func parallelBench(_ args: [String], modelPath: String) async throws {
   ]
   for n in settings.parallel {
     FileHandle.standardError.write(Data("[parallel \(n)] running \(settings.windows) windows…\n".utf8))
-    rows.append(try await runParallel(modelPath: modelPath, windows: windows, settings: settings, parallel: n))
+    rows.append(
+      try await runParallel(modelPath: modelPath, windows: windows, settings: settings, parallel: n, batchInvariant: true))
   }
+  let padded = rows.first { $0.batchInvariant && $0.parallel == 1 } ?? rows[0]
   let base = rows[0]
-  func label(_ r: ParallelRow) -> String { r.batchInvariant ? "\(r.parallel)" : "1 unpadded (reference)" }
+  func label(_ r: ParallelRow) -> String { r.batchInvariant ? "\(r.parallel) padded" : "1 unpadded (reference)" }
   func total(_ r: ParallelRow) -> Double { Double(r.promptTokens + r.outputTokens) / r.wall }
   func generated(_ r: ParallelRow) -> Double { Double(r.outputTokens) / r.wall }
   func decode(_ r: ParallelRow) -> Double { Double(r.counters.stepTokens) / r.counters.stepSeconds }
   print("")
   print(
     "| N | wall s | prompt tok | output tok | (prompt+output)/s | ratio | output/s (whole run) | ratio "
-      + "| decode steps | mean batch | decode tok/s (steps only) | ratio | outputs identical to reference |")
-  print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+      + "| decode steps | mean batch | decode tok/s (steps only) | ratio | outputs = reference | outputs = padded N=1 |")
+  print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
   for r in rows {
     let same = zip(r.texts, base.texts).filter { $0 == $1 }.count
+    let samePadded = zip(r.texts, padded.texts).filter { $0 == $1 }.count
     print(
       String(
-        format: "| %@ | %.1f | %d | %d | %.1f | %.2f× | %.2f | %.2f× | %d | %.2f | %.2f | %.2f× | %d/%d |", label(r), r.wall, r.promptTokens, r.outputTokens, total(r), total(r) / total(base), generated(r),
+        format: "| %@ | %.1f | %d | %d | %.1f | %.2f× | %.2f | %.2f× | %d | %.2f | %.2f | %.2f× | %d/%d | %d/%d |", label(r), r.wall, r.promptTokens, r.outputTokens, total(r), total(r) / total(base), generated(r),
         generated(r) / generated(base), r.counters.steps, Double(r.counters.stepTokens) / Double(max(1, r.counters.steps)),
-        decode(r), decode(r) / decode(base), same, r.texts.count))
+        decode(r), decode(r) / decode(base), same, r.texts.count, samePadded, r.texts.count))
   }
   print("")
   for r in rows {

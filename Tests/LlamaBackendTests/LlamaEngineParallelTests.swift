@@ -56,10 +56,12 @@ import _LongctxTestSupport
     #expect(Set(together.map(\.text)).count > 1, "different suffixes gave one text: sequences are mixed up")
     #expect(engine.counters.stepTokens > engine.counters.steps, "no decode step batched two sequences")
 
-    // One at a time on a one-sequence engine: the same tokens. The prompts
-    // are longer than 512 tokens, where ggml's flash attention would switch
-    // kernels for a lone sequence without `batchInvariant`.
-    let single = try LlamaEngine(modelPath: path, options: Self.options(parallel: 1, swaFull: false))
+    // One at a time on a one-sequence engine with padded steps: the same
+    // tokens. The prompts are longer than 512 tokens, where ggml's flash
+    // attention switches kernels for a lone sequence in an unpadded step.
+    var one = Self.options(parallel: 1, swaFull: false)
+    one.batchInvariant = true
+    let single = try LlamaEngine(modelPath: path, options: one)
     var sequential: [GenerationResult] = []
     for request in requests { sequential.append(try await single.generate(request)) }
     #expect(together == sequential, "batched decoding changed a greedy continuation")
