@@ -116,14 +116,32 @@ import _LongctxTestSupport
     #expect(run.executed == run.tasks - run.reused)
     let resumedReport = try String(contentsOf: samples.appendingPathComponent("reports/small.md"), encoding: .utf8)
 
-    // An uninterrupted run in a fresh workspace gives the same report at temperature 0,
-    // also with two map tasks decoded together as parallel sequences.
+    // An uninterrupted run in a fresh workspace gives the same report at temperature 0.
     let fresh = tmp.url.appendingPathComponent("ws-fresh").path
-    let clean = try CLI.run(["run", "small.yaml", "--workspace", fresh, "--json", "--concurrency", "2"], cwd: jobs)
+    let clean = try CLI.run(["run", "small.yaml", "--workspace", fresh, "--json"], cwd: jobs)
     #expect(clean.code == 0, "clean run failed: \(clean.stderr)")
     let cleanReport = try String(contentsOf: samples.appendingPathComponent("reports/small.md"), encoding: .utf8)
     #expect(Self.body(resumedReport) == Self.body(cleanReport))
     #expect(!Self.body(cleanReport).isEmpty)
+  }
+
+  @Test func runWithParallelSequencesFinishesEveryTask() throws {
+    _ = try SetupPaths.model()
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let samples = try SampleCopy.make(in: tmp)
+    let jobs = samples.appendingPathComponent("jobs")
+    try Self.smallJob.write(to: jobs.appendingPathComponent("small.yaml"), atomically: true, encoding: .utf8)
+    let ws = tmp.url.appendingPathComponent("ws").path
+    // Two map tasks at a time through the embedded engine's parallel sequences.
+    let result = try CLI.run(["run", "small.yaml", "--workspace", ws, "--json", "--concurrency", "2"], cwd: jobs)
+    #expect(result.code == 0, "parallel run failed: \(result.stderr)")
+    let run = try JSONDecoder().decode(RunJSON.self, from: Data(result.stdout.utf8))
+    #expect(run.windows >= 2, "the job needs two windows to run two map tasks at once")
+    #expect(run.failed == 0)
+    #expect(run.executed == run.tasks)
+    let report = try String(contentsOf: samples.appendingPathComponent("reports/small.md"), encoding: .utf8)
+    #expect(!Self.body(report).isEmpty)
   }
 
   @Test func anotherRunHoldingTheLockExitsWith3() throws {
