@@ -46,7 +46,7 @@ extension LlamaEngine {
 /// exactly those masking the whole vocabulary would leave at the top, so the
 /// choice is the same as masking first: greedy stays deterministic and
 /// seeded sampling reproducible. Otherwise the whole vocabulary is masked.
-final class TokenSampler {
+final class TokenSampler: @unchecked Sendable {
   private let chain: UnsafeMutablePointer<llama_sampler>
   private let grammar: UnsafeMutablePointer<llama_sampler>?
   private let shortlist: UnsafeMutablePointer<llama_sampler>?
@@ -70,10 +70,11 @@ final class TokenSampler {
     if let shortlist { llama_sampler_free(shortlist) }
   }
 
-  /// The next token from the last logits of `context`, accepted by the samplers.
-  func sample(_ context: OpaquePointer) -> Int32 {
-    guard let grammar, let shortlist, let logits = llama_get_logits_ith(context, -1) else {
-      return llama_sampler_sample(chain, context, -1)
+  /// The next token from the logits of batch row `index` of `context` (-1:
+  /// the last), accepted by the samplers.
+  func sample(_ context: OpaquePointer, index: Int32) -> Int32 {
+    guard let grammar, let shortlist, let logits = llama_get_logits_ith(context, index) else {
+      return llama_sampler_sample(chain, context, index)
     }
     let token = candidates.withUnsafeMutableBufferPointer { buffer -> Int32 in
       for i in 0..<buffer.count { buffer[i] = llama_token_data(id: Int32(i), logit: logits[i], p: 0) }

@@ -41,10 +41,36 @@ public enum PromptFormat: String, Sendable, Hashable, CaseIterable {
   case chat
 }
 
+/// Totals since the engine was made (for benchmarks): where its time went.
+package struct LlamaEngineCounters: Sendable {
+  /// Seconds spent prefilling (restore, prompt decode, save), one sequence at a time.
+  package var prefillSeconds: Double = 0
+  /// Batched decode steps run, and the tokens they decoded.
+  package var steps = 0
+  package var stepTokens = 0
+  /// Seconds spent in batched decode steps, sampling included.
+  package var stepSeconds: Double = 0
+}
+
 /// Settings of the in-process engine.
 public struct LlamaEngineOptions: Sendable, Hashable {
   /// Context tokens per sequence.
   public var contextTokens: Int
+  /// Sequences decoded together: requests that arrive on `generate` at the
+  /// same time share one `llama_decode` per output token. The context holds
+  /// `parallel × contextTokens` cells, each sequence its own stream.
+  public var parallel: Int
+  /// Decode every step with at least two consecutive sequences, adding a
+  /// throw-away token in a scratch sequence where needed. ggml's CPU flash
+  /// attention uses a different kernel (KV split across threads) for a
+  /// single query row with 512 or more KV cells than for several rows, and
+  /// the two round differently; padding keeps every step on the per-row
+  /// kernel, so a greedy continuation does not depend on which other
+  /// requests happen to share a step. Costs an extra row in such steps and
+  /// one more KV stream. Default: on when `parallel > 1`, off for one
+  /// sequence (which then decodes exactly as a plain sequential loop).
+  /// Not enough on its own past 3 rows per step: see BENCHMARKS.md.
+  public var batchInvariant: Bool
   /// CPU threads (default: all cores).
   public var threads: Int
   /// Tokens per llama_decode call while prefilling.
@@ -63,9 +89,12 @@ public struct LlamaEngineOptions: Sendable, Hashable {
 
   public init(
     contextTokens: Int, threads: Int? = nil, batchTokens: Int = 512, kvCacheType: KVCacheType = .f16,
-    swaFull: Bool? = nil, checkpointMinTokens: Int = 256, promptFormat: PromptFormat = .raw
+    swaFull: Bool? = nil, checkpointMinTokens: Int = 256, parallel: Int = 1, batchInvariant: Bool? = nil,
+    promptFormat: PromptFormat = .raw
   ) {
+    self.batchInvariant = batchInvariant ?? (parallel > 1)
     self.contextTokens = contextTokens
+    self.parallel = max(1, parallel)
     self.threads = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
     self.batchTokens = batchTokens
     self.kvCacheType = kvCacheType
@@ -75,12 +104,19 @@ public struct LlamaEngineOptions: Sendable, Hashable {
   }
 }
 
-/// llama.cpp in process: one model, one context, requests served one at a time.
+/// llama.cpp in process: one model, one context, up to `options.parallel`
+/// requests decoded together.
 ///
 /// The raw prompt format: the model sees BOS, then `prefix`, then `suffix`
 /// exactly as given (no chat template), which suits base models such as Gemma 3 270M.
 /// The chat format wraps them in the model's template (see `ChatPrompt`),
 /// keeping the template's head and the prefix together as the cacheable part.
+///
+/// Requests wait in a queue for a free sequence; one scheduler thread owns the
+/// context and, in turn, prefills one newly admitted sequence alone (so its
+/// KV state, and any checkpoint of it, does not depend on the others) and
+/// then decodes the next token of every generating sequence in one batch.
+/// With `parallel == 1` this is the one-at-a-time engine.
 ///
 /// With a `CheckpointStore`, the sequence state after the prefix is saved,
 /// and a later prompt that starts with a saved prefix restores it and decodes
@@ -92,26 +128,49 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
   public let name: String
   public let modelIdentity: String
   /// Everything a saved sequence state's validity depends on: weights,
-  /// llama.cpp build, context size, KV type, SWA cache mode.
+  /// llama.cpp build, per-sequence context size, KV type, SWA cache mode.
+  /// Not the number of parallel sequences: each sequence has its own stream
+  /// of the same size, and a prefix is always prefilled alone.
   public let checkpointIdentity: String
   /// Where prefix states go; nil means no checkpoints.
   public let checkpoints: CheckpointStore?
   /// Whether the sliding-window layers keep the whole context.
   public let swaFull: Bool
-  private let context: OpaquePointer
-  private let lock = NSLock()
-  private let logger: Logger
-  /// Timings of the last request (guarded by `lock`).
+  let context: OpaquePointer
+  let logger: Logger
+  /// Held by whoever uses `context`: the scheduler thread during one step,
+  /// or a package helper (tests, benchmarks).
+  let contextLock = NSLock()
+  /// Requests waiting for a sequence, and whether a scheduler thread runs.
+  let queue = NSLock()
+  /// Guarded by `queue`.
+  var waiting: [PendingRequest] = []
+  /// Guarded by `queue`.
+  var schedulerRunning = false
+  private let timingsLock = NSLock()
+  /// Timings of the last finished request (guarded by `timingsLock`).
   private var timings = LlamaEngineTimings()
 
+  /// Totals since the engine was made (guarded by `timingsLock`).
+  private var totals = LlamaEngineCounters()
+
+  /// Totals since the engine was made.
+  package var counters: LlamaEngineCounters {
+    get { timingsLock.withLock { totals } }
+    set { timingsLock.withLock { totals = newValue } }
+  }
+
   /// Timings of the last finished request.
-  package var lastTimings: LlamaEngineTimings { lock.withLock { timings } }
+  package var lastTimings: LlamaEngineTimings {
+    get { timingsLock.withLock { timings } }
+    set { timingsLock.withLock { timings = newValue } }
+  }
 
   /// Loads `modelPath` and creates a context.
   ///
   /// - Parameters:
   ///   - modelPath: A GGUF file.
-  ///   - options: Context and checkpoint settings.
+  ///   - options: Context, parallelism and checkpoint settings.
   ///   - checkpoints: The store for prefix states; nil = none.
   ///   - logger: Receives checkpoint warnings.
   /// - Throws: `LlamaBackendError` when the model or context cannot be made.
@@ -128,10 +187,14 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     self.logger = logger
     swaFull = options.swaFull ?? (checkpoints != nil)
     var params = llama_context_default_params()
-    params.n_ctx = UInt32(options.contextTokens)
-    params.n_batch = UInt32(options.batchTokens)
-    params.n_ubatch = UInt32(options.batchTokens)
-    params.n_seq_max = 1
+    // One KV stream of `contextTokens` cells per sequence (kv_unified = false),
+    // plus the scratch sequence that pads decode steps.
+    let streams = options.parallel + (options.batchInvariant ? 1 : 0)
+    params.n_ctx = UInt32(options.contextTokens * streams)
+    params.n_batch = UInt32(max(options.batchTokens, streams))
+    params.n_ubatch = UInt32(max(options.batchTokens, streams))
+    params.n_seq_max = UInt32(streams)
+    params.kv_unified = false
     params.n_threads = Int32(options.threads)
     params.n_threads_batch = Int32(options.threads)
     params.no_perf = true
@@ -139,7 +202,7 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     params.type_k = options.kvCacheType.ggmlType
     params.type_v = options.kvCacheType.ggmlType
     guard let ctx = llama_init_from_model(model.pointer, params) else {
-      throw LlamaBackendError.contextFailed(contextTokens: options.contextTokens)
+      throw LlamaBackendError.contextFailed(contextTokens: options.contextTokens * streams)
     }
     context = ctx
     name = "llama.cpp in process"
@@ -148,10 +211,12 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
       "gguf-sha256:\(fileHash) ctx=\(options.contextTokens) build=\(LlamaEngine.buildIdentity)"
       + (options.promptFormat == .raw ? "" : " prompt=\(options.promptFormat.rawValue)")
     checkpointIdentity =
-      "gguf-sha256:\(fileHash) ggml=\(LlamaEngine.buildIdentity) n_ctx=\(llama_n_ctx(ctx)) "
-      + "type_k=\(options.kvCacheType.rawValue) type_v=\(options.kvCacheType.rawValue) swa_full=\(swaFull) n_seq=1"
+      "gguf-sha256:\(fileHash) ggml=\(LlamaEngine.buildIdentity) n_ctx=\(llama_n_ctx_seq(ctx)) "
+      + "type_k=\(options.kvCacheType.rawValue) type_v=\(options.kvCacheType.rawValue) swa_full=\(swaFull)"
   }
 
+  // The scheduler thread holds a strong reference while it runs, so the
+  // engine is freed only when no request is in flight.
   deinit { llama_free(context) }
 
   /// Identifies the llama.cpp build: ggml's version and commit, the
@@ -184,80 +249,25 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     return nil
   }
 
+  /// Queues `request` for the scheduler and waits for its result.
+  ///
+  /// - Throws: `EngineError.permanent` when the prompt does not fit or
+  ///   llama.cpp fails, `.interrupted` after SIGINT/SIGTERM.
   public func generate(_ request: GenerationRequest) async throws -> GenerationResult {
-    try lock.withLock { try generateLocked(request) }
-  }
-
-  private func generateLocked(_ request: GenerationRequest) throws -> GenerationResult {
     let (prefix, suffix) = try promptTokens(request)
-    let prompt = prefix + suffix
-    guard prompt.count + request.maxTokens <= options.contextTokens else {
+    let promptTokens = prefix.count + suffix.count
+    guard promptTokens + request.maxTokens <= options.contextTokens else {
       throw EngineError.permanent(
-        LlamaBackendError.promptTooLong(tokens: prompt.count, context: options.contextTokens).errorDescription ?? "")
+        LlamaBackendError.promptTooLong(tokens: promptTokens, context: options.contextTokens).errorDescription ?? "")
     }
+    guard promptTokens > 0 else { throw EngineError.permanent("The prompt is empty.") }
+    if Interrupt.isRequested { throw EngineError.interrupted }
     // Before any decoding, so that a bad grammar costs nothing.
     let sampler = try makeSampler(request)
-    let memory = llama_get_memory(context)
-    llama_memory_clear(memory, true)
-    timings = LlamaEngineTimings()
-    var clock = ContinuousClock.now
-    func lap() -> Double {
-      let now = ContinuousClock.now
-      defer { clock = now }
-      let d = now - clock
-      return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    return try await withCheckedThrowingContinuation { continuation in
+      enqueue(
+        PendingRequest(request: request, prefix: prefix, suffix: suffix, sampler: sampler, continuation: continuation))
     }
-    var position = restoreLongestPrefix(of: prompt)
-    let cached = position
-    timings.restoreSeconds = lap()
-    if position < prefix.count {
-      try decode(Array(prefix[position...]), startingAt: position, logitsForLast: suffix.isEmpty)
-      timings.prefillSeconds += lap()
-      position = prefix.count
-      if prefix.count >= options.checkpointMinTokens {
-        // Save, and re-load the state even without a store: a restored cache
-        // is laid out compactly (the sliding-window layers keep only their
-        // window's cells), and its later arithmetic differs in the last bits
-        // from a cache that still holds pruned-but-present cells. Re-loading
-        // makes a fresh prefill and a restore continue identically.
-        let state = getState()
-        saveCheckpoint(prefix, state: state)
-        if !setState(state, tokens: prefix.count) {
-          try decode(prefix, startingAt: 0, logitsForLast: suffix.isEmpty)
-        } else if suffix.isEmpty, let last = prefix.last,
-          llama_memory_seq_rm(memory, 0, Int32(prefix.count - 1), -1)
-        {
-          // As after a restore of the whole prompt: the last token is decoded alone for its logits.
-          try decode([last], startingAt: prefix.count - 1, logitsForLast: true)
-        }
-      }
-      timings.saveSeconds = lap()
-    }
-    if position < prompt.count {
-      try decode(Array(prompt[position...]), startingAt: position, logitsForLast: true)
-      timings.prefillSeconds += lap()
-    }
-    defer { timings.generateSeconds = lap() }
-
-    var output: [UInt8] = []
-    var generated = 0
-    position = prompt.count
-    var text = ""
-    while generated < request.maxTokens {
-      if Interrupt.isRequested { throw EngineError.interrupted }
-      let token = sampler.sample(context)
-      if model.isEndOfGeneration(token) { break }
-      output += model.piece(token)
-      generated += 1
-      text = String(decoding: output, as: UTF8.self)
-      if let cut = request.stop.compactMap({ text.range(of: $0)?.lowerBound }).min() {
-        text = String(text[..<cut])
-        break
-      }
-      try decode([token], startingAt: position, logitsForLast: true)
-      position += 1
-    }
-    return GenerationResult(text: text, promptTokens: prompt.count, outputTokens: generated, cachedTokens: cached)
   }
 
   /// The request's prompt as prefix tokens (BOS first; the part worth a
@@ -284,11 +294,11 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
 
   // MARK: - Checkpoints
 
-  /// Restores the longest stored prefix of `prompt` into sequence 0.
+  /// Restores the longest stored prefix of `prompt` into sequence `seq`.
   ///
   /// - Returns: The tokens now in the cache, always fewer than `prompt.count`
   ///   (the last prompt token must be decoded for its logits); 0 on a miss.
-  private func restoreLongestPrefix(of prompt: [Int32]) -> Int {
+  func restoreLongestPrefix(of prompt: [Int32], seq: Int32) -> Int {
     guard let store = checkpoints, prompt.count >= options.checkpointMinTokens else { return 0 }
     // A full SWA cache can drop the last token of a restored prompt; a
     // window-only one cannot, so there the prefix must be strictly shorter.
@@ -298,7 +308,7 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
         model: checkpointIdentity, of: prompt, minimum: options.checkpointMinTokens, maximum: maximum)
     else { return 0 }
     var restored = checkpoint.tokens.count
-    guard setState(checkpoint.state, tokens: restored) else {
+    guard writeState(checkpoint.state, tokens: restored, seq: seq) else {
       logger.warning(
         "llama.cpp refused a KV checkpoint; recomputing the prefix",
         metadata: ["kv.path": "\(checkpoint.entry.path)"])
@@ -306,8 +316,8 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     }
     if restored == prompt.count {
       let memory = llama_get_memory(context)
-      guard llama_memory_seq_rm(memory, 0, Int32(restored - 1), -1) else {
-        llama_memory_clear(memory, true)
+      guard llama_memory_seq_rm(memory, seq, Int32(restored - 1), -1) else {
+        llama_memory_seq_rm(memory, seq, -1, -1)
         return 0
       }
       restored -= 1
@@ -315,8 +325,8 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     return restored
   }
 
-  /// Saves `state` (sequence 0 holding exactly `tokens`) unless already stored.
-  private func saveCheckpoint(_ tokens: [Int32], state: Data) {
+  /// Saves `state` (a sequence holding exactly `tokens`) unless already stored.
+  func saveCheckpoint(_ tokens: [Int32], state: Data) {
     guard let store = checkpoints, tokens.count >= options.checkpointMinTokens,
       !store.contains(model: checkpointIdentity, tokens: tokens)
     else { return }
@@ -327,48 +337,60 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     }
   }
 
-  /// A copy of sequence 0's state (its KV cells).
-  package func getState() -> Data {
-    let size = llama_state_seq_get_size(context, 0)
+  /// A copy of sequence `seq`'s state (its KV cells); the caller holds `contextLock`.
+  func readState(seq: Int32) -> Data {
+    let size = llama_state_seq_get_size(context, seq)
     var data = Data(count: size)
     let written = data.withUnsafeMutableBytes { buffer in
-      llama_state_seq_get_data(context, buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), size, 0)
+      llama_state_seq_get_data(context, buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), size, seq)
     }
     data.count = written
     return data
   }
 
-  /// Replaces sequence 0 with `state`; false (and an empty cache) when
-  /// llama.cpp refuses it or it does not hold `tokens` positions.
-  package func setState(_ state: Data, tokens: Int) -> Bool {
+  /// Replaces sequence `seq` with `state`; false (and an empty sequence) when
+  /// llama.cpp refuses it or it does not hold `tokens` positions. The caller
+  /// holds `contextLock`; other sequences are untouched.
+  func writeState(_ state: Data, tokens: Int, seq: Int32) -> Bool {
     let memory = llama_get_memory(context)
-    llama_memory_clear(memory, true)
+    llama_memory_seq_rm(memory, seq, -1, -1)
     let read = state.withUnsafeBytes { buffer in
-      llama_state_seq_set_data(context, buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), state.count, 0)
+      llama_state_seq_set_data(context, buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), state.count, seq)
     }
-    guard read > 0, llama_memory_seq_pos_max(memory, 0) == Int32(tokens - 1) else {
-      llama_memory_clear(memory, true)
+    guard read > 0, llama_memory_seq_pos_max(memory, seq) == Int32(tokens - 1) else {
+      llama_memory_seq_rm(memory, seq, -1, -1)
       return false
     }
     return true
   }
 
-  /// Decodes `tokens` after what the cache holds, from position `start` (for tests).
+  /// A copy of sequence 0's state (for tests and benchmarks, between requests).
+  package func getState() -> Data { contextLock.withLock { readState(seq: 0) } }
+
+  /// Replaces sequence 0 with `state` (for tests and benchmarks, between requests).
+  package func setState(_ state: Data, tokens: Int) -> Bool {
+    contextLock.withLock { writeState(state, tokens: tokens, seq: 0) }
+  }
+
+  /// Decodes `tokens` into sequence 0 after what it holds, from position `start` (for tests).
   package func extend(_ tokens: [Int32], from start: Int) throws {
-    try lock.withLock { try decode(tokens, startingAt: start, logitsForLast: true) }
+    try contextLock.withLock { try decode(tokens, seq: 0, startingAt: start, logitsForLast: true) }
   }
 
   /// Clears the cache and decodes `tokens` from position 0 (for benchmarks).
   package func prefill(_ tokens: [Int32]) throws {
-    try lock.withLock {
+    try contextLock.withLock {
       llama_memory_clear(llama_get_memory(context), true)
-      try decode(tokens, startingAt: 0, logitsForLast: true)
+      try decode(tokens, seq: 0, startingAt: 0, logitsForLast: true)
     }
   }
 
-  /// Decodes `tokens` into sequence 0 at positions from `start`, asking for
-  /// logits of the last token only when `logitsForLast`.
-  private func decode(_ tokens: [Int32], startingAt start: Int, logitsForLast: Bool) throws {
+  // MARK: - Decoding
+
+  /// Decodes `tokens` into sequence `seq` at positions from `start`, in
+  /// `batchTokens` runs, asking for logits of the last token only when
+  /// `logitsForLast`. The caller holds `contextLock`.
+  func decode(_ tokens: [Int32], seq: Int32, startingAt start: Int, logitsForLast: Bool) throws {
     var offset = 0
     var batch = llama_batch_init(Int32(options.batchTokens), 0, 1)
     defer { llama_batch_free(batch) }
@@ -379,7 +401,7 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
         batch.token[i] = tokens[offset + i]
         batch.pos[i] = Int32(start + offset + i)
         batch.n_seq_id[i] = 1
-        batch.seq_id[i]![0] = 0
+        batch.seq_id[i]![0] = seq
         batch.logits[i] = (logitsForLast && offset + i == tokens.count - 1) ? 1 : 0
       }
       batch.n_tokens = Int32(n)

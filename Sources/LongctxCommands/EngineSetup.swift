@@ -43,7 +43,8 @@ struct EngineSetup {
   ///   - spec: The job.
   ///   - kvDirectory: The workspace's `kv/` directory; nil = no KV checkpoints.
   ///   - logLevel: The level of the engine's own log lines (slot checkpoints).
-  init(spec: JobSpec, kvDirectory: URL?, logLevel: Logger.Level = .warning) throws {
+  ///   - parallel: For `llama`: sequences decoded together (the run's task concurrency).
+  init(spec: JobSpec, kvDirectory: URL?, logLevel: Logger.Level = .warning, parallel: Int = 1) throws {
     switch spec.model.engine {
     case "openai":
       let options = try OpenAIEngineOptions(spec: spec)
@@ -77,7 +78,7 @@ struct EngineSetup {
         }
       }
       let options = LlamaEngineOptions(
-        contextTokens: spec.model.context, threads: spec.model.threads, promptFormat: format)
+        contextTokens: spec.model.context, threads: spec.model.threads, parallel: parallel, promptFormat: format)
       // Raw keeps the key it always had, so finished tasks stay reusable.
       modelKey = "llama:gguf-sha256:\(hash):ctx=\(spec.model.context)" + (format == .raw ? "" : ":prompt=chat")
       factory = {

@@ -2,6 +2,7 @@
 // zstd sizes/speeds of the KV state, with the default model.
 //
 //   swift run -c release longctx-bench-kv [prefix-tokens] [levels]
+//   swift run -c release longctx-bench-kv parallel [windows] [window-tokens] [max-tokens] [N,N,...]
 //
 // Needs LONGCTX_MODEL (eval "$(bash scripts/setup.sh --env)").
 import Foundation
@@ -28,6 +29,10 @@ let levels: [Int32] = args.count > 2 ? args[2].split(separator: ",").compactMap 
 guard let modelPath = ProcessInfo.processInfo.environment["LONGCTX_MODEL"], !modelPath.isEmpty else {
   FileHandle.standardError.write(Data("LONGCTX_MODEL is not set; run eval \"$(bash scripts/setup.sh --env)\".\n".utf8))
   exit(2)
+}
+if args.count > 1 && args[1] == "parallel" {
+  try await parallelBench(Array(args.dropFirst(2)), modelPath: modelPath)
+  exit(0)
 }
 let threads = ProcessInfo.processInfo.activeProcessorCount
 print("# longctx-bench-kv: \(targetTokens)-token prefix, model \(URL(fileURLWithPath: modelPath).lastPathComponent), \(threads) threads, libzstd \(Zstd.version)")

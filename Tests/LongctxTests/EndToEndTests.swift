@@ -125,6 +125,25 @@ import _LongctxTestSupport
     #expect(!Self.body(cleanReport).isEmpty)
   }
 
+  @Test func runWithParallelSequencesFinishesEveryTask() throws {
+    _ = try SetupPaths.model()
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let samples = try SampleCopy.make(in: tmp)
+    let jobs = samples.appendingPathComponent("jobs")
+    try Self.smallJob.write(to: jobs.appendingPathComponent("small.yaml"), atomically: true, encoding: .utf8)
+    let ws = tmp.url.appendingPathComponent("ws").path
+    // Two map tasks at a time through the embedded engine's parallel sequences.
+    let result = try CLI.run(["run", "small.yaml", "--workspace", ws, "--json", "--concurrency", "2"], cwd: jobs)
+    #expect(result.code == 0, "parallel run failed: \(result.stderr)")
+    let run = try JSONDecoder().decode(RunJSON.self, from: Data(result.stdout.utf8))
+    #expect(run.windows >= 2, "the job needs two windows to run two map tasks at once")
+    #expect(run.failed == 0)
+    #expect(run.executed == run.tasks)
+    let report = try String(contentsOf: samples.appendingPathComponent("reports/small.md"), encoding: .utf8)
+    #expect(!Self.body(report).isEmpty)
+  }
+
   @Test func anotherRunHoldingTheLockExitsWith3() throws {
     _ = try SetupPaths.model()
     let tmp = try TemporaryDirectory()

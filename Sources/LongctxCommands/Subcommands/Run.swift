@@ -15,7 +15,9 @@ extension Longctx {
 
     @Flag(help: "Print the run's summary as JSON on stdout.") var json = false
 
-    @Option(help: "Tasks to run at once (default: the job's model.concurrency, else 1).") var concurrency: Int?
+    @Option(
+      help: "Tasks to run at once (default: the job's model.concurrency, else 1); for the embedded engine, the sequences it decodes together."
+    ) var concurrency: Int?
 
     func validate() throws {
       if let concurrency, concurrency < 1 { throw ValidationError("'--concurrency' must be at least 1") }
@@ -31,9 +33,11 @@ extension Longctx {
         }
       }
       // Set the engine up before touching the workspace: a configuration error leaves it untouched.
+      // With the embedded engine, the tasks in flight are its parallel sequences.
+      let concurrency = self.concurrency ?? spec.model.concurrency ?? 1
       let setup = try EngineSetup(
         spec: spec, kvDirectory: Workspace.resolve(global.workspace).appendingPathComponent("kv", isDirectory: true),
-        logLevel: global.logLevel)
+        logLevel: global.logLevel, parallel: concurrency)
       let workspace = try global.openWorkspace()
       let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
       defer { withExtendedLifetime(lock) {} }
@@ -43,7 +47,7 @@ extension Longctx {
       let runner = JobRunner(
         workspace: workspace, spec: spec, counter: setup.counter, modelKey: setup.modelKey,
         logger: global.logger("longctx.run"), progress: { progress.handle($0) }, engineFactory: setup.factory)
-      runner.concurrency = concurrency ?? spec.model.concurrency ?? 1
+      runner.concurrency = concurrency
       runner.pdfWorker = .thisExecutable()
       let summary: RunSummary
       do {

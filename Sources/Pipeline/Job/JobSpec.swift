@@ -63,7 +63,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var vocabulary: String?
     /// For `openai`: `completions` (default) or `chat`.
     public var api: String? = nil
-    /// Requests in flight at once; also the runner's default task concurrency.
+    /// Requests in flight at once (for `llama`: sequences decoded together);
+    /// also the runner's default task concurrency.
     public var concurrency: Int? = nil
     /// For `openai`: seconds before one request times out (default 600).
     public var timeout: Double? = nil
