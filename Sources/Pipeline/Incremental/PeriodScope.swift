@@ -56,7 +56,16 @@ struct PeriodScope {
   init(files: [IngestedFile], corpus: Corpus, previous: [SourceWatermark]) throws {
     let seenDocuments = Set(previous.filter { $0.lines == 0 }.map(\.prefixHash))
     let lineMarks = previous.filter { $0.lines > 0 }
+    // A watermark always covers its document to the end: a document seen before is read, unread.
+    let seenLineDocuments = Dictionary(lineMarks.map { ($0.documentHash, $0) }, uniquingKeysWith: { a, _ in a })
     for file in files {
+      if var seen = seenLineDocuments[file.documentHash] {
+        seen.path = file.displayPath
+        seen.firstNew = nil
+        seen.lastNew = nil
+        sources.append(seen)
+        continue
+      }
       let sections = try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath)
       let lineLocated = !sections.isEmpty && sections.allSatisfy { $0.locator.lineStart != nil && $0.locator.lineEnd != nil }
       guard lineLocated else {
