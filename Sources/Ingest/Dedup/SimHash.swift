@@ -1,4 +1,5 @@
 import Foundation
+import Workspace
 
 /// 64-bit SimHash fingerprints of document text, for near-duplicate grouping.
 ///
@@ -76,7 +77,7 @@ enum SimHash {
     }
 
     mutating func addShingle(_ h: UInt64) {
-      let x = mix(h)
+      let x = Hashing.splitMix64(h)
       for i in 0..<64 { counts[i] += (x >> UInt64(i)) & 1 == 1 ? 1 : -1 }
     }
 
@@ -93,14 +94,6 @@ enum SimHash {
     }
 
     private func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { x << k | x >> (64 - k) }
-
-    /// SplitMix64's finaliser: spreads each shingle over all 64 bits.
-    private func mix(_ z: UInt64) -> UInt64 {
-      var z = z &+ 0x9e37_79b9_7f4a_7c15
-      z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-      z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-      return z ^ (z >> 31)
-    }
   }
 }
 

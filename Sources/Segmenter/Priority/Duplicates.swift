@@ -32,8 +32,8 @@ public struct SimHash: Hashable, Sendable {
     guard words.count >= max(2, minimumWords) else { return nil }
     var votes = [Int](repeating: 0, count: 64)
     for i in words.indices {
-      var features = [Self.mix(words[i])]
-      if i + 1 < words.count { features.append(Self.mix(words[i] &+ 31 &* Self.mix(words[i + 1]))) }
+      var features = [Hashing.splitMix64(words[i])]
+      if i + 1 < words.count { features.append(Hashing.splitMix64(words[i] &+ 31 &* Hashing.splitMix64(words[i + 1]))) }
       for feature in features {
         for bit in 0..<64 { votes[bit] += (feature >> UInt64(bit)) & 1 == 1 ? 1 : -1 }
       }
@@ -45,14 +45,6 @@ public struct SimHash: Hashable, Sendable {
 
   /// Bits that differ.
   public func distance(to other: SimHash) -> Int { (bits ^ other.bits).nonzeroBitCount }
-
-  /// SplitMix64's finaliser: spreads a word hash over all 64 bits.
-  static func mix(_ x: UInt64) -> UInt64 {
-    var z = x &+ 0x9e37_79b9_7f4a_7c15
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
-  }
 }
 
 /// Finds chunks whose text repeats an earlier chunk's, exactly or nearly.
