@@ -32,6 +32,7 @@ let package = Package(
     .systemLibrary(
       name: "CPoppler", pkgConfig: "poppler-glib", providers: [.apt(["libpoppler-glib-dev"])]),
     .systemLibrary(name: "CLlama", pkgConfig: "llama"),
+    .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
     // MARK: Libraries
     .target(
@@ -56,7 +57,7 @@ let package = Package(
       ]),
     .target(
       name: "HTTPBackend",
-      dependencies: ["Pipeline", "Segmenter", "Workspace", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["CCurl", "Pipeline", "Segmenter", "Workspace", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "LongctxCommands",
       dependencies: [

@@ -46,7 +46,7 @@ public final class OpenAIEngine: Engine, @unchecked Sendable {
     checkpoints: CheckpointStore? = nil, logger: Logger = Logger(label: "longctx.openai")
   ) async throws {
     guard !options.baseURLs.isEmpty else { throw EngineError.unavailable("no model.base_url given") }
-    let transport = transport ?? URLSessionTransport.make(timeout: options.timeout)
+    let transport = transport ?? CurlTransport.make()
     let server = probe ? try await ServerInfo.probe(options: options, transport: transport) : ServerInfo()
     try self.init(options: options, transport: transport, server: server, checkpoints: checkpoints, logger: logger)
   }
@@ -246,6 +246,7 @@ public final class OpenAIEngine: Engine, @unchecked Sendable {
   }
 
   static func describe(_ error: Error) -> String {
+    if let error = error as? TransportError { return error.errorDescription ?? error.message }
     if let error = error as? URLError { return error.code == .timedOut ? "timed out" : error.localizedDescription }
     return error.localizedDescription
   }

@@ -139,7 +139,7 @@ public struct ServerTokenCounter: TokenCounter {
     // llama.cpp reads `content`; vLLM reads `model` and `prompt`. Send both.
     let body: [String: Any] = ["content": text, "prompt": text, "model": options.model, "add_special": false,
                                "add_special_tokens": false]
-    let response = try URLSessionTransport.blockingSend(
+    let response = try CurlTransport.send(
       HTTPRequest(method: "POST", url: try OpenAIEngine.url(root + "/tokenize"), headers: options.headers,
                   body: try JSONSerialization.data(withJSONObject: body), timeout: timeout))
     guard response.status == 200, let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
