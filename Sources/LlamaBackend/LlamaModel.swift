@@ -38,6 +38,20 @@ public final class LlamaModel: @unchecked Sendable {
 
   deinit { llama_model_free(pointer) }
 
+  private let memoLock = NSLock()
+  private var memoState: PieceMemo??
+
+  /// Remembered token counts of text pieces, built on first use; nil for vocabularies
+  /// whose pieces cannot be counted apart exactly (see `PieceMemo`).
+  var pieceMemo: PieceMemo? {
+    memoLock.withLock {
+      if let state = memoState { return state }
+      let memo = PieceMemo(model: self)
+      memoState = .some(memo)
+      return memo
+    }
+  }
+
   /// Tokens of `text`.
   ///
   /// - Parameters:
@@ -123,12 +137,26 @@ public struct LlamaTokenCounter: TokenCounter {
   /// - Parameters:
   ///   - model: A loaded model or vocabulary.
   ///   - vocabularyID: Names the vocabulary for the token cache.
-  public init(model: LlamaModel, vocabularyID: String) {
+  ///   - memoize: Count through remembered pieces where that is exact (`PieceMemo`);
+  ///     `LONGCTX_TOKEN_MEMO=0` in the environment turns it off.
+  public init(model: LlamaModel, vocabularyID: String, memoize: Bool = true) {
     self.model = model
     self.vocabularyID = vocabularyID
+    self.memoize = memoize && ProcessInfo.processInfo.environment["LONGCTX_TOKEN_MEMO"] != "0"
   }
 
-  public func count(_ text: String) throws -> Int { model.tokenize(text, addSpecial: false).count }
+  let memoize: Bool
+
+  /// Whether counts go through remembered pieces (the vocabulary allows it and it is on).
+  public var isMemoized: Bool { memoize && model.pieceMemo != nil }
+
+  public func count(_ text: String) throws -> Int {
+    if memoize, let memo = model.pieceMemo {
+      var text = text
+      return text.withUTF8 { memo.count($0) }
+    }
+    return model.tokenize(text, addSpecial: false).count
+  }
 }
 
 /// Process-wide llama.cpp set-up: backend init once, and its log silenced

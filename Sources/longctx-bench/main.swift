@@ -20,7 +20,9 @@ if mode == "throughput" {
   exit(0)
 }
 if mode == "plan" {
-  try await planBenchmark(millionTokens: CommandLine.arguments.dropFirst(2).first.flatMap(Double.init) ?? 10)
+  try await planBenchmark(
+    millionTokens: CommandLine.arguments.dropFirst(2).first.flatMap(Double.init) ?? 10,
+    logs: CommandLine.arguments.dropFirst(3).first == "logs")
   exit(0)
 }
 let taskCount = CommandLine.arguments.dropFirst(2).first.flatMap(Int.init) ?? 20_000
@@ -88,7 +90,9 @@ func peakMiB() -> Double {
 
 /// Generates a corpus of about `millionTokens` million tokens of varied text,
 /// ingests it, and plans it for a 10M-token and a 32K-token budget.
-func planBenchmark(millionTokens: Double) async throws {
+///
+/// - Parameter logs: Log lines (ISO timestamps, severities, services, hex ids, durations) instead of prose-like text.
+func planBenchmark(millionTokens: Double, logs: Bool) async throws {
   let tmp = try TemporaryDirectory()
   defer { tmp.remove() }
   var rng = SystemRandomNumberGenerator()
@@ -101,12 +105,24 @@ func planBenchmark(millionTokens: Double) async throws {
   for f in 0..<files {
     var text = ""
     text.reserveCapacity(targetWords / files * 8)
+    let levels = ["INFO", "INFO", "INFO", "DEBUG", "WARN", "ERROR"]
     for line in 0..<(targetWords / files / 12) {
+      if logs {
+        // About 3.3 tokens per word-equivalent here: fewer words per line for the same tokens.
+        if line % 3 != 0 { continue }
+        let second = f * 86_400 + line * 7
+        text += String(
+          format: "2026-03-%02d %02d:%02d:%02d.%03d %@ [svc-%d] ", 1 + second / 86_400 % 28, second / 3600 % 24,
+          second / 60 % 60, second % 60, line % 1000, levels[line % levels.count], line % 17)
+        text += (0..<6).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ")
+        text += String(format: " request=%016llx took=%dms\n", UInt64.random(in: 0...UInt64.max, using: &rng), Int.random(in: 1...99_999, using: &rng))
+        continue
+      }
       text += "\(line + 1). " + (0..<11).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ") + "\n"
       if line % 20 == 19 { text += "\n" }
     }
     written += text.utf8.count
-    try tmp.write("corpus/doc\(String(format: "%04d", f)).txt", text)
+    try tmp.write("corpus/doc\(String(format: "%04d", f)).\(logs ? "log" : "txt")", text)
   }
   let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
   var t = Date()
@@ -115,18 +131,23 @@ func planBenchmark(millionTokens: Double) async throws {
   let ingestSeconds = Date().timeIntervalSince(t)
 
   let counter: any TokenCounter
+  var wholeText: LlamaTokenCounter?
   if let model = ProcessInfo.processInfo.environment["LONGCTX_MODEL"] {
-    counter = LlamaTokenCounter(model: try LlamaModel(path: model, vocabOnly: true), vocabularyID: "bench-gemma")
+    let vocabulary = try LlamaModel(path: model, vocabOnly: true)
+    counter = LlamaTokenCounter(model: vocabulary, vocabularyID: "bench-gemma")
+    wholeText = LlamaTokenCounter(model: vocabulary, vocabularyID: "bench-gemma-whole", memoize: false)
   } else {
     counter = EstimatedTokenCounter()
   }
-  print("corpus: \(files) files, \(written / 1_000_000) MB; ingest \(String(format: "%.1f", ingestSeconds)) s; counter \(counter.isExact ? "exact (Gemma 3 vocabulary)" : "estimated")")
+  let recorder = RecordingCounter(counter)
+  let memoized = (counter as? LlamaTokenCounter)?.isMemoized == true
+  print("corpus: \(files) files, \(written / 1_000_000) MB; ingest \(String(format: "%.1f", ingestSeconds)) s; counter \(counter.isExact ? "exact (Gemma 3 vocabulary)" : "estimated")\(memoized ? ", pieces memoized" : "")")
   print("")
   print("| plan | windows | tokens | mean fill | seconds | goal s | ratio to goal | peak MiB | goal MiB |")
   print("|---|---|---|---|---|---|---|---|---|")
   for (name, budget) in [("first (tokenizes, 10M budget)", 10_000_000), ("10M budget, cached tokens", 10_000_000), ("32K budget, cached tokens", 32_000)] {
     t = Date()
-    let plan = try Planner(workspace: ws, counter: counter).plan(
+    let plan = try Planner(workspace: ws, counter: recorder).plan(
       files: ingest.files, budget: budget, options: PlanOptions(collapseRepeats: false))
     let seconds = Date().timeIntervalSince(t)
     let full = plan.windows.dropLast()
@@ -134,4 +155,67 @@ func planBenchmark(millionTokens: Double) async throws {
     print(String(format: "| %@ | %d | %d | %.1f%% (all but the last) | %.1f | 60 | %.2f× | %.0f | 2048 |",
                  name, plan.windows.count, plan.totalTokens, fill * 100, seconds, 60 / seconds, peakMiB()))
   }
+  print("")
+  print("| tokenizing the \(recorder.texts.count) chunk texts of the first plan | seconds | ingest s | share of ingest | goal |")
+  print("|---|---|---|---|---|")
+  if let wholeText, let model = ProcessInfo.processInfo.environment["LONGCTX_MODEL"] {
+    let texts = recorder.texts
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    /// Counts every text on all cores; returns the counts and the seconds taken.
+    func countAll(_ counter: LlamaTokenCounter) -> ([Int], Double) {
+      let out = Slots(texts.count)
+      let start = Date()
+      DispatchQueue.concurrentPerform(iterations: cores) { stripe in
+        var i = stripe
+        while i < texts.count {
+          out.set(i, (try? counter.count(texts[i])) ?? -1)
+          i += cores
+        }
+      }
+      return (out.values, Date().timeIntervalSince(start))
+    }
+    // A freshly loaded vocabulary, so its memo starts empty, as in a first plan.
+    let fresh = LlamaTokenCounter(model: try LlamaModel(path: model, vocabOnly: true), vocabularyID: "fresh")
+    let setUp = Date()
+    _ = fresh.isMemoized  // reads the vocabulary once: which byte pairs may be cut
+    let setUpSeconds = Date().timeIntervalSince(setUp)
+    let (cold, coldSeconds) = countAll(fresh)
+    let (_, warmSeconds) = countAll(fresh)
+    let (reference, wholeSeconds) = countAll(wholeText)
+    func row(_ name: String, _ seconds: Double, goal: String) {
+      print(String(format: "| %@ | %.2f | %.1f | %.1f%% | %@ |", name, seconds, ingestSeconds, seconds / ingestSeconds * 100, goal))
+    }
+    row("memoized pieces: reading the vocabulary (once per process)", setUpSeconds, goal: "—")
+    row("memoized pieces, cold (as in a first plan), all cores", coldSeconds, goal: "≤ 10%")
+    row("memoized pieces, warm, all cores", warmSeconds, goal: "—")
+    row("llama_tokenize on each whole text, all cores (reference)", wholeSeconds, goal: "—")
+    let mismatches = zip(cold, reference).filter { $0 != $1 }.count + zip(recorder.counts, reference).filter { $0 != $1 }.count
+    print("\nexactness: \(texts.count) texts counted through memoized pieces (twice: in the plan, and cold) against llama_tokenize on each whole text: \(mismatches) differences; speed-up cold \(String(format: "%.1f", wholeSeconds / coldSeconds))×")
+  }
+}
+
+/// A counter that keeps every text it was asked about, with its count.
+final class RecordingCounter: TokenCounter, @unchecked Sendable {
+  let inner: any TokenCounter
+  private let lock = NSLock()
+  private var pairs: [(String, Int)] = []
+  init(_ inner: any TokenCounter) { self.inner = inner }
+  var vocabularyID: String { inner.vocabularyID }
+  var isExact: Bool { inner.isExact }
+  func count(_ text: String) throws -> Int {
+    let n = try inner.count(text)
+    lock.withLock { pairs.append((text, n)) }
+    return n
+  }
+  var texts: [String] { lock.withLock { pairs.map(\.0) } }
+  var counts: [Int] { lock.withLock { pairs.map(\.1) } }
+}
+
+/// Integers written from concurrent work.
+final class Slots: @unchecked Sendable {
+  private let lock = NSLock()
+  private var storage: [Int]
+  init(_ count: Int) { storage = [Int](repeating: 0, count: count) }
+  func set(_ i: Int, _ value: Int) { lock.withLock { storage[i] = value } }
+  var values: [Int] { lock.withLock { storage } }
 }

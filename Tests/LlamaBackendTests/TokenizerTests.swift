@@ -43,6 +43,39 @@ import _LongctxTestSupport
     #expect(try LlamaTokenCounter(model: vocab, vocabularyID: "t").count(text) == reference.count)
   }
 
+  /// Counting through remembered pieces gives llama_tokenize's count on every text file
+  /// of Samples/ and on text made to sit on the vocabulary's edges: the one Gemma token
+  /// with an inner space (`> </`), user-defined HTML, tab, space and newline runs,
+  /// digits, non-ASCII next to ASCII, pieces over the remembered length; cold (every piece
+  /// new) and warm (every piece remembered).
+  @Test func rememberedPiecesCountExactly() throws {
+    let vocab = try LlamaModel(path: try SetupPaths.model(), vocabOnly: true)
+    let memoized = LlamaTokenCounter(model: vocab, vocabularyID: "memo")
+    #expect(memoized.isMemoized)
+    var texts: [String] = [
+      "<td> </td> a > </b> x> </y >< /z",
+      "<table><tr><td>1</td></tr></table>\n\n\n  indented\t\ttabs\n\n\n\n",
+      "2026-02-01T12:00:00.123Z ERROR [worker-7] id=0x3fa9c2 took 1234567ms\r\n",
+      "Grüße—naïve café 日本語 abc日本def 🚚x 🚚 x ▁literal▁ ▁ a",
+      String(repeating: "abcdefghij", count: 60) + " " + String(repeating: "z", count: 300),
+      "   leading spaces and trailing   ", "\n", " ", "a", "",
+    ]
+    let enumerator = FileManager.default.enumerator(at: RepositoryPaths.samples, includingPropertiesForKeys: nil)
+    while let url = enumerator?.nextObject() as? URL {
+      guard ["log", "py", "md", "ms", "txt", "eml", "mbox", "yaml", "json", "swift", "c", "h", "sh"].contains(url.pathExtension),
+        let text = try? String(contentsOf: url, encoding: .utf8)
+      else { continue }
+      texts.append(text)
+    }
+    #expect(texts.count > 15)
+    for pass in ["cold", "warm"] {
+      for text in texts {
+        let expected = vocab.tokenize(text, addSpecial: false).count
+        #expect(try memoized.count(text) == expected, "\(pass): \(text.prefix(60).debugDescription)")
+      }
+    }
+  }
+
   @Test func missingModelIsAClearError() {
     #expect(throws: LlamaBackendError.modelMissing(path: "/nope.gguf")) { try LlamaModel(path: "/nope.gguf", vocabOnly: true) }
   }

@@ -1,0 +1,365 @@
+internal import CLlama
+import Foundation
+
+/// Exact token counts at a fraction of the tokenizer's cost: text is cut where no token of
+/// the vocabulary can cross, and each piece's count is remembered.
+///
+/// Why the cut is exact, for SentencePiece vocabularies (`LLAMA_VOCAB_TYPE_SPM`, Gemma's)
+/// as llama.cpp tokenizes them:
+/// - user-defined tokens (Gemma's newline, tab and space runs, HTML tags) are carved out
+///   of the text first, then each remaining fragment is merged pair by pair, and a merge
+///   only ever makes a string that is a token of the vocabulary;
+/// - so a token that covers bytes `a` and `b` on both sides of a cut contains `ab`.
+///   If no token of the vocabulary contains `ab`, nothing crosses the cut, merges on one
+///   side never see the other, and the count of the text is the sum of its pieces' counts.
+///
+/// `unsafePairs` holds every pair of ASCII bytes that sits inside some token merging can
+/// produce, or some user-defined token (SentencePiece's `▁` read as a space); cuts are made
+/// only between two ASCII bytes not in it. Vocabularies
+/// this reasoning does not cover are not memoized: BPE ones (a regex splits the text
+/// before merging), a space prefix added to each fragment, user-defined tokens that strip
+/// the whitespace beside them.
+///
+/// Pieces not yet known are tokenized a run at a time (consecutive unknown pieces, a run
+/// is bounded by cuts too), and the run's tokens are attributed back to its pieces by their
+/// byte lengths. If that attribution does not add up, nothing is remembered and the run's
+/// own count is used, which is still exact.
+final class PieceMemo: @unchecked Sendable {
+  private let vocab: OpaquePointer
+  /// 128 × 128 flags: `unsafePairs[a << 7 | b]` when some token contains bytes `a`, `b` adjacent.
+  private let unsafePairs: [Bool]
+  /// The number of bytes each token stands for in the text.
+  private let tokenBytes: [Int32]
+  private let table = PieceTable()
+  /// The token count of each one-byte ASCII text, the commonest pieces (digits, punctuation).
+  private var singleBytes = [Int32](repeating: -1, count: 128)
+
+  /// Pieces longer than this are tokenized but not remembered.
+  static let maxPieceBytes = 256
+
+  /// A memo for `model`'s vocabulary, or nil when the vocabulary is not one whose cuts are provably exact.
+  init?(model: LlamaModel) {
+    let vocab = model.vocab
+    guard llama_vocab_type(vocab) == LLAMA_VOCAB_TYPE_SPM else { return nil }
+    guard Self.metadata(model, "tokenizer.ggml.add_space_prefix") != "true" else { return nil }
+    let n = Int(llama_vocab_n_tokens(vocab))
+    var texts = [[UInt8]](repeating: [], count: n)
+    var userDefined = [Bool](repeating: false, count: n)
+    var lengths = [Int32](repeating: 0, count: n)
+    var buffer = [CChar](repeating: 0, count: 256)
+    for token in 0..<n {
+      let id = llama_token(token)
+      let attributes = llama_vocab_get_attr(vocab, id).rawValue
+      if attributes & LLAMA_TOKEN_ATTR_USER_DEFINED.rawValue != 0 {
+        // Stripping the whitespace beside a token reaches across the cut.
+        if attributes & (LLAMA_TOKEN_ATTR_LSTRIP.rawValue | LLAMA_TOKEN_ATTR_RSTRIP.rawValue) != 0 { return nil }
+        userDefined[token] = true
+      }
+      if let text = llama_vocab_get_text(vocab, id) {
+        texts[token] = Array(UnsafeBufferPointer(start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text)))
+      }
+      var written = llama_token_to_piece(vocab, id, &buffer, Int32(buffer.count), 0, true)
+      if written < 0 {
+        var larger = [CChar](repeating: 0, count: Int(-written))
+        written = llama_token_to_piece(vocab, id, &larger, Int32(larger.count), 0, true)
+      }
+      lengths[token] = max(0, written)
+    }
+    var pairs = [Bool](repeating: false, count: 128 * 128)
+    for (token, reachable) in Self.mergeable(texts).enumerated() where reachable || userDefined[token] {
+      let bytes = Self.unescaped(texts[token])
+      if bytes.count > 1 {
+        for i in 1..<bytes.count where bytes[i - 1] < 0x80 && bytes[i] < 0x80 {
+          pairs[Int(bytes[i - 1]) << 7 | Int(bytes[i])] = true
+        }
+      }
+    }
+    self.vocab = vocab
+    unsafePairs = pairs
+    tokenBytes = lengths
+    for byte in 1..<128 {
+      var one = UInt8(byte)
+      singleBytes[byte] = Int32(tokenize(&one, 1).count)
+    }
+  }
+
+  /// The number of tokens of `bytes` without BOS/EOS, as `llama_tokenize` would count them.
+  func count(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    guard let base = bytes.baseAddress, !bytes.isEmpty else { return 0 }
+    // 1. Cut into pieces.
+    var pieces: [Piece] = []
+    var total = 0
+    pieces.reserveCapacity(bytes.count / 4 + 1)
+    var start = 0
+    var previous = base[0]
+    var hash = (Self.offsetBasis ^ UInt64(previous)) &* Self.prime
+    var i = 1
+    while i < bytes.count {
+      let byte = base[i]
+      if previous < 0x80 && byte < 0x80 && !unsafePairs[Int(previous) << 7 | Int(byte)] {
+        if i - start == 1 && singleBytes[Int(previous)] >= 0 {
+          total += Int(singleBytes[Int(previous)])
+        } else {
+          pieces.append(Piece(start: start, end: i, hash: hash))
+        }
+        start = i
+        hash = Self.offsetBasis
+      }
+      hash = (hash ^ UInt64(byte)) &* Self.prime
+      previous = byte
+      i += 1
+    }
+    pieces.append(Piece(start: start, end: bytes.count, hash: hash))
+
+    // 2. Look every piece up under one read lock.
+    var counts = [Int32](repeating: -1, count: pieces.count)
+    table.read { table in
+      for (index, piece) in pieces.enumerated() where piece.end - piece.start <= Self.maxPieceBytes {
+        counts[index] = table.find(piece.hash, base + piece.start, piece.end - piece.start)
+      }
+    }
+
+    // 3. Tokenize each run of unknown pieces; remember what they turned out to be.
+    var learned: [(Piece, Int32)] = []
+    var index = 0
+    while index < pieces.count {
+      if counts[index] >= 0 {
+        total += Int(counts[index])
+        index += 1
+        continue
+      }
+      var last = index
+      // A run is contiguous text: one-byte pieces counted in the scan end it too.
+      while last + 1 < pieces.count && counts[last + 1] < 0 && pieces[last + 1].start == pieces[last].end { last += 1 }
+      total += tokenizeRun(base, pieces[index...last], into: &learned)
+      index = last + 1
+    }
+    if !learned.isEmpty {
+      table.write { table in
+        for (piece, count) in learned { table.insert(piece.hash, base + piece.start, piece.end - piece.start, count) }
+      }
+    }
+    return total
+  }
+
+  private struct Piece {
+    var start: Int
+    var end: Int
+    var hash: UInt64
+  }
+
+  private static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+  private static let prime: UInt64 = 0x100_0000_01b3
+
+  /// Tokenizes consecutive unknown `pieces` as one text and attributes the tokens back to them.
+  ///
+  /// - Returns: The run's token count (exact: the run is bounded by cuts).
+  private func tokenizeRun(
+    _ base: UnsafePointer<UInt8>, _ pieces: ArraySlice<Piece>, into learned: inout [(Piece, Int32)]
+  ) -> Int {
+    let from = pieces.first!.start
+    let to = pieces.last!.end
+    let tokens = tokenize(base + from, to - from)
+    // Every token must lie inside one piece; if the lengths do not add up, remember nothing.
+    var perPiece = [Int32](repeating: 0, count: pieces.count)
+    var offset = from
+    var piece = pieces.startIndex
+    for token in tokens {
+      let length = Int(tokenBytes[Int(token)])
+      let tokenStart = offset
+      offset += length
+      while piece < pieces.endIndex && pieces[piece].end <= tokenStart { piece += 1 }
+      guard length > 0, piece < pieces.endIndex, offset <= pieces[piece].end else { return tokens.count }
+      perPiece[piece - pieces.startIndex] += 1
+    }
+    guard offset == to else { return tokens.count }
+    for (k, entry) in pieces.enumerated() where entry.end - entry.start <= Self.maxPieceBytes {
+      learned.append((entry, perPiece[k]))
+    }
+    return tokens.count
+  }
+
+  private func tokenize(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> [llama_token] {
+    var capacity = count + 8
+    while true {
+      var tokens = [llama_token](repeating: 0, count: capacity)
+      let n = bytes.withMemoryRebound(to: CChar.self, capacity: count) { chars in
+        llama_tokenize(vocab, chars, Int32(count), &tokens, Int32(capacity), false, false)
+      }
+      if n >= 0 { return Array(tokens.prefix(Int(n))) }
+      capacity = Int(-n)
+    }
+  }
+
+  // MARK: - Vocabulary
+
+  /// Which tokens SentencePiece merging can produce from text: single characters, and
+  /// tokens that split into two producible tokens. Byte-fallback tokens (`<0x41>`) and
+  /// control tokens (`<unused12>`) usually cannot be produced, so their digits do not
+  /// keep digits from being cut apart; user-defined tokens are matched whole before
+  /// merging and are counted by the caller whatever this says.
+  static func mergeable(_ texts: [[UInt8]]) -> [Bool] {
+    func fnv(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+      var hash = offsetBasis
+      for byte in bytes { hash = (hash ^ UInt64(byte)) &* prime }
+      return hash
+    }
+    /// Where each UTF-8 character starts in `bytes`.
+    func starts(_ bytes: [UInt8]) -> [Int] { bytes.indices.filter { bytes[$0] & 0xC0 != 0x80 } }
+    var index: [UInt64: Int] = [:]
+    var collided: Set<UInt64> = []  // hashes shared by different texts: treated as producible (more pairs, fewer cuts)
+    index.reserveCapacity(texts.count)
+    for (token, text) in texts.enumerated() where !text.isEmpty {
+      let hash = fnv(text[...])
+      if let other = index[hash] {
+        if texts[other] != text { collided.insert(hash) }
+      } else {
+        index[hash] = token
+      }
+    }
+    let characterStarts = texts.map(starts)
+    var reachable = [Bool](repeating: false, count: texts.count)
+    let order = texts.indices.sorted { characterStarts[$0].count < characterStarts[$1].count }
+    for token in order {
+      let text = texts[token]
+      let cuts = characterStarts[token]
+      if cuts.count <= 1 {
+        reachable[token] = !text.isEmpty
+        continue
+      }
+      func producible(_ part: ArraySlice<UInt8>, characters: Int) -> Bool {
+        if characters == 1 { return true }
+        let hash = fnv(part)
+        if collided.contains(hash) { return true }
+        guard let other = index[hash], texts[other][...] == part else { return false }
+        return reachable[other]
+      }
+      for k in 1..<cuts.count
+      where producible(text[..<cuts[k]], characters: k) && producible(text[cuts[k]...], characters: cuts.count - k) {
+        reachable[token] = true
+        break
+      }
+    }
+    return reachable
+  }
+
+  /// A token's text with SentencePiece's `▁` (U+2581) read as the space it stands for.
+  private static func unescaped(_ text: [UInt8]) -> [UInt8] {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(text.count)
+    var i = 0
+    while i < text.count {
+      if i + 2 < text.count && text[i] == 0xE2 && text[i + 1] == 0x96 && text[i + 2] == 0x81 {
+        bytes.append(0x20)
+        i += 3
+      } else {
+        bytes.append(text[i])
+        i += 1
+      }
+    }
+    return bytes
+  }
+
+  private static func metadata(_ model: LlamaModel, _ key: String) -> String? {
+    var buffer = [CChar](repeating: 0, count: 64)
+    let n = llama_model_meta_val_str(model.pointer, key, &buffer, buffer.count)
+    guard n >= 0 else { return nil }
+    return String(decoding: buffer.prefix(Int(min(n, 63))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+}
+
+/// Remembered pieces: open addressing over a flat array, the pieces' bytes in one arena,
+/// guarded by a readers-writer lock (lookups far outnumber insertions once warm).
+/// When full it starts again empty: a cache, never a source of truth.
+final class PieceTable: @unchecked Sendable {
+  private struct Slot {
+    var hash: UInt64 = 0
+    var offset: UInt32 = 0
+    var length: UInt16 = 0  // 0: empty
+    var count: UInt16 = 0
+  }
+
+  private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+  private var slots: [Slot]
+  private var used = 0
+  private var arena: [UInt8] = []
+  /// At most this many slots (16 bytes each) and arena bytes before starting again.
+  static let maxSlots = 1 << 22
+  static let maxArena = 64 << 20
+
+  init() {
+    lock = .allocate(capacity: 1)
+    pthread_rwlock_init(lock, nil)
+    slots = [Slot](repeating: Slot(), count: 1 << 16)
+  }
+
+  deinit {
+    pthread_rwlock_destroy(lock)
+    lock.deallocate()
+  }
+
+  func read<T>(_ body: (PieceTable) -> T) -> T {
+    pthread_rwlock_rdlock(lock)
+    defer { pthread_rwlock_unlock(lock) }
+    return body(self)
+  }
+
+  func write<T>(_ body: (PieceTable) -> T) -> T {
+    pthread_rwlock_wrlock(lock)
+    defer { pthread_rwlock_unlock(lock) }
+    return body(self)
+  }
+
+  /// The remembered count of these bytes, or -1.
+  func find(_ hash: UInt64, _ bytes: UnsafePointer<UInt8>, _ length: Int) -> Int32 {
+    let mask = slots.count - 1
+    var i = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+    return slots.withUnsafeBufferPointer { slots in
+      arena.withUnsafeBufferPointer { arena in
+        while true {
+          let slot = slots[i]
+          if slot.length == 0 { return -1 }
+          if slot.hash == hash && Int(slot.length) == length
+            && memcmp(arena.baseAddress! + Int(slot.offset), bytes, length) == 0
+          {
+            return Int32(slot.count)
+          }
+          i = (i + 1) & mask
+        }
+      }
+    }
+  }
+
+  /// Remembers `count` for these bytes (writers only).
+  func insert(_ hash: UInt64, _ bytes: UnsafePointer<UInt8>, _ length: Int, _ count: Int32) {
+    guard length > 0, length <= Int(UInt16.max), count >= 0, count <= Int32(UInt16.max) else { return }
+    guard find(hash, bytes, length) < 0 else { return }
+    if (used + 1) * 10 > slots.count * 7 {
+      if slots.count >= Self.maxSlots { clear() } else { grow() }
+    }
+    if arena.count + length > Self.maxArena { clear() }
+    let offset = arena.count
+    arena.append(contentsOf: UnsafeBufferPointer(start: bytes, count: length))
+    place(Slot(hash: hash, offset: UInt32(offset), length: UInt16(length), count: UInt16(count)))
+    used += 1
+  }
+
+  private func place(_ slot: Slot) {
+    let mask = slots.count - 1
+    var i = Int(truncatingIfNeeded: slot.hash ^ (slot.hash >> 29)) & mask
+    while slots[i].length != 0 { i = (i + 1) & mask }
+    slots[i] = slot
+  }
+
+  private func grow() {
+    let old = slots
+    slots = [Slot](repeating: Slot(), count: old.count * 2)
+    for slot in old where slot.length != 0 { place(slot) }
+  }
+
+  private func clear() {
+    slots = [Slot](repeating: Slot(), count: slots.count)
+    arena.removeAll(keepingCapacity: true)
+    used = 0
+  }
+}
