@@ -129,6 +129,50 @@ import _LongctxTestSupport
     }
   }
 
+  /// `SWAR.hasBetween` against a byte-by-byte test, every byte value in every lane.
+  @Test func swarHasBetweenIsExact() {
+    for (m, n) in [(UInt8(0x40), UInt8(0x5B)), (0x1F, 0x80), (0, 0x20)] {
+      // Filler bytes outside the range, so only `b` can make the answer true.
+      for filler: UInt8 in [0x00, 0x61, 0x7F, 0x80, 0xFF] where !(filler > m && filler < n) {
+        for b in 0...255 {
+          for lane in 0..<8 {
+            var x: UInt64 = 0
+            for i in 0..<8 { x |= UInt64(i == lane ? UInt8(b) : filler) << (8 * i) }
+            let expected = UInt8(b) > m && UInt8(b) < n
+            #expect(SWAR.hasBetween(x, m, n) == expected, "m \(m) n \(n) byte \(b) lane \(lane) filler \(filler)")
+          }
+        }
+      }
+    }
+  }
+
+  /// The severity scan that skips eight bytes without a capital finds what a byte-by-byte scan finds.
+  @Test func severitySkipMatchesAByteScan() {
+    func naive(_ line: [UInt8]) -> Int? {
+      var best = -1
+      var run: [UInt8] = []
+      for b in line.prefix(120) + [0x20] {
+        if b >= 0x41 && b <= 0x5A {
+          run.append(b)
+        } else {
+          if let k = LogLine.levels.firstIndex(of: String(decoding: run, as: UTF8.self)) { best = max(best, k) }
+          run = []
+        }
+      }
+      guard best >= 0 else { return nil }
+      return LogLine.levels[best] == "WARNING" ? LogLine.warnIndex : best
+    }
+    var rng = SystemRandomNumberGenerator()
+    let pieces = ["INFO", "WARN", "WARNING", "ERROR", "FATAL", "PANIC", "CRITICAL", "TRACE", "DEBUG", "NOTICE", "ERRORS",
+      "XINFO", "E", "RROR", "a", "info", " ", "-", "2026-03-09T02:10:01Z", "é", "[", "]", "ABCDEFGHIJ", "x"]
+    for _ in 0..<5000 {
+      let line = Array((0..<Int.random(in: 0...40, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "" }
+        .joined().utf8)
+      let fast = line.withUnsafeBufferPointer { LogLine.severityIndex(bytes: $0) }
+      #expect(fast == naive(line), "\(String(decoding: line, as: UTF8.self))")
+    }
+  }
+
   @Test func invalidUTF8FallsBackToTheReference() throws {
     var data = Data("ok line\nbad ".utf8)
     data.append(contentsOf: [0xFF, 0xFE])

@@ -275,8 +275,20 @@ enum LogLine {
       }
     }
     guard let base = line.baseAddress else { return nil }
-    for i in 0..<min(line.count, 120) {
+    let n = min(line.count, 120)
+    var i = 0
+    while i < n {
+      // Eight bytes without a capital letter (most of a log line) end the
+      // current run, if any, and are skipped in one step.
+      if i + 8 <= n && !SWAR.hasBetween(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self), 0x40, 0x5B) {
+        if length >= 4 && length <= 8 { best = max(best, level(packed)) }
+        packed = 0
+        length = 0
+        i += 8
+        continue
+      }
       let byte = base[i]
+      i += 1
       if byte &- 0x41 < 26 {
         if length < 9 { packed = packed << 8 | UInt64(byte) }
         length += 1

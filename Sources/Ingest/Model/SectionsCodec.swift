@@ -115,6 +115,12 @@ enum SWAR {
     (x &- ones &* UInt64(n)) & ~x & highs != 0
   }
 
+  /// Some byte of `x` lies strictly between `m` and `n` (`m` ≤ 127, `n` ≤ 128).
+  @inline(__always) static func hasBetween(_ x: UInt64, _ m: UInt8, _ n: UInt8) -> Bool {
+    let low = x & (ones &* 127)
+    return ((ones &* (127 &+ UInt64(n))) &- low) & ~x & (low &+ ones &* (127 &- UInt64(m))) & highs != 0
+  }
+
   /// Some byte of `x` equals `b`.
   @inline(__always) static func hasByte(_ x: UInt64, _ b: UInt8) -> Bool {
     let v = x ^ (ones &* UInt64(b))
