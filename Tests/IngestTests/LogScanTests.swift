@@ -67,6 +67,18 @@ import _LongctxTestSupport
     #expect(out.severities["ERROR"] != nil)
   }
 
+  /// Overlong lines in a file split into chunks: every cut is counted (the
+  /// count was lost when the chunks were joined).
+  @Test func overlongLinesInChunksAreCounted() throws {
+    let long = String(repeating: "z", count: 70_000)
+    let text = syntheticLog(events: 10_000) + "2026-03-09T09:00:00Z INFO \(long)\n" + syntheticLog(events: 10_000)
+      + "2026-03-09T09:00:01Z WARN \(long)\n"
+    #expect(text.utf8.count > 1 << 20)  // split into chunks
+    let (out, reference) = try both(Data(text.utf8), parallelism: 2)
+    #expect(out.cutLines == 2)
+    try expectSame(out, reference)
+  }
+
   /// A multi-line event placed exactly across the chunk border stays in one section.
   @Test func eventAcrossTheChunkBorderIsJoined() throws {
     var text = syntheticLog(events: 12_000)

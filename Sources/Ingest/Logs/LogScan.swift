@@ -296,6 +296,7 @@ struct LogScan {
         }
       }
       if chunks.contains(where: \.needsReference) { throw NeedsReference() }
+      let cut = chunks.reduce(0) { $0 + $1.cut }  // before the chunks are emptied below
       var starts: [Int] = []
       var lengths: [Int32] = []
       var eventStart: [Bool] = []
@@ -313,7 +314,6 @@ struct LogScan {
           chunks[c] = Lines()
         }
       }
-      let cut = chunks.reduce(0) { $0 + $1.cut }
 
       // Phase 2: sequential grouping over lengths and flags.
       let ranges = LineGrouper.group(
