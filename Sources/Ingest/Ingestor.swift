@@ -292,8 +292,9 @@ public struct Ingestor: Sendable {
     // Large blobs (big logs) get zstd's fastest level on all cores: level 3
     // alone cost more CPU than the whole log pass.
     let large = doc.sectionsJSON.count > 8 << 20
-    let blob = try workspace.blobs.put(
-      doc.sectionsJSON, level: large ? 1 : 3, threads: large ? Int32(options.concurrency) : 0)
+    let blob =
+      try doc.blob.map { try workspace.blobs.put($0) }
+      ?? workspace.blobs.put(doc.sectionsJSON, level: large ? 1 : 3, threads: large ? Int32(options.concurrency) : 0)
     let row = DocumentRow(
       hash: hash, kind: doc.kind.rawValue, title: doc.title,
       metadata: String(decoding: try JSONEncoder().encode(doc.metadata), as: UTF8.self),

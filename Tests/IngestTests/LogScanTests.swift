@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Workspace
 import _LongctxTestSupport
 
 @testable import Ingest
@@ -77,6 +78,30 @@ import _LongctxTestSupport
     let (out, reference) = try both(Data(text.utf8), parallelism: 2)
     #expect(out.cutLines == 2)
     try expectSame(out, reference)
+  }
+
+  /// With `blobLevel` the JSON is compressed and hashed piece by piece, and
+  /// the blob holds exactly the JSON of the plain pass, whitespace-only
+  /// pieces (nothing to separate) included.
+  @Test(arguments: [1, 2, 3])
+  func blobModeStoresTheSameJSON(parallelism: Int) throws {
+    let blank = String(repeating: "   \n", count: 30_000)
+    let data = Data((syntheticLog(events: 15_000) + blank + syntheticLog(events: 200) + blank).utf8)
+    var scan = LogScan(maxLines: 40, maxBytes: 4096, syslogYear: 2026, redact: true, parallelism: parallelism)
+    let plain = try scan.run(data, displayPath: "t.log")
+    scan.blobLevel = 1
+    scan.pieceBytes = 16 << 10
+    let out = try scan.run(data, displayPath: "t.log")
+    let blob = try #require(out.blob)
+    #expect(out.json.isEmpty)
+    #expect(blob.frames.count > 10)
+    #expect(blob.hash == Hashing.sha256(plain.json))
+    #expect(out.sectionCount == plain.sectionCount && out.charCount == plain.charCount)
+    // Stored, the frames read back as one stream with the same name.
+    let fixture = try IngestFixture()
+    defer { fixture.dir.remove() }
+    #expect(try fixture.workspace.blobs.put(blob) == blob.hash)
+    #expect(try fixture.workspace.blobs.get(blob.hash) == plain.json)
   }
 
   /// A multi-line event placed exactly across the chunk border stays in one section.

@@ -35,11 +35,16 @@ struct LogExtractor {
   /// `extractEncoded` on the file's bytes already read (ingest hashes the same bytes).
   func extractEncoded(raw: Data, path: String, displayPath: String) throws -> EncodedDocument {
     let data = try Decompression.decompress(raw, path: path)
-    guard let out = try? scan.run(data, displayPath: displayPath) else {
+    var scan = scan
+    // Large logs: compressed and hashed as the pass writes them, at zstd's
+    // fastest level (level 3 alone cost more CPU than the whole pass).
+    if data.count > 8 << 20 { scan.blobLevel = 1 }
+    let out: LogScan.Output
+    do { out = try scan.run(data, displayPath: displayPath) } catch is LogScan.NeedsReference {
       return EncodedDocument(extractReference(data: data, path: path, displayPath: displayPath))
     }
     return EncodedDocument(
-      kind: .log, title: nil, metadata: metadata(path: path, out), sectionsJSON: out.json,
+      kind: .log, title: nil, metadata: metadata(path: path, out), sectionsJSON: out.json, blob: out.blob,
       sectionCount: out.sectionCount, pageCount: nil, charCount: out.charCount, warnings: warnings(out),
       extractor: "log-2",
       // The raw text, not the sections (no String of them here): words are

@@ -1,4 +1,5 @@
 import Foundation
+import Workspace
 
 /// The byte-level, multi-core log pass behind `LogExtractor`.
 ///
@@ -30,14 +31,23 @@ struct LogScan {
   /// Build `Section` values too (tests, `LogExtractor.extract`); the ingest
   /// path only needs the JSON.
   var wantSections = false
+  /// Compress and hash the JSON as it is written, at this zstd level, into
+  /// `Output.blob` (one frame per piece of about `pieceBytes` of input),
+  /// instead of returning it in `Output.json`. For large logs: the JSON is
+  /// then never whole in memory, and its pieces reuse a few buffers.
+  var blobLevel: Int32?
+  var pieceBytes = 4 << 20
 
   /// The input cannot be handled on bytes; use the reference pass.
   struct NeedsReference: Error {}
 
   /// What the pass produced.
   struct Output {
-    /// The JSON array of sections, as `SectionsCodec.encode` writes it.
+    /// The JSON array of sections, as `SectionsCodec.encode` writes it
+    /// (empty when `blobLevel` is set).
     var json: Data
+    /// The same JSON compressed and named, when `blobLevel` is set.
+    var blob: PreparedBlob?
     /// The sections, when `wantSections` was set.
     var sections: [Section] = []
     var sectionCount = 0
@@ -106,14 +116,16 @@ struct LogScan {
     var lastTime: Double?
     var redactor: Redactor
     var needsReference = false
+    /// Compressing the piece failed (`blobLevel` only).
+    var blobError: (any Error)?
   }
 
   /// Scans and writes the sections `ranges` (line index ranges).
   private func writeSections(
     _ ranges: ArraySlice<Range<Int>>, base: UnsafePointer<UInt8>, starts: [Int], lengths: [Int32],
-    eventStart: [Bool], displayPath: String
+    eventStart: [Bool], displayPath: String, buffer: [UInt8] = []
   ) -> Part {
-    var part = Part(redactor: Redactor(enabled: redact))
+    var part = Part(json: buffer, redactor: Redactor(enabled: redact))
     // Room for the text plus each section's keys, so the buffer is not regrown (and copied).
     if let first = ranges.first, let last = ranges.last {
       let span = starts[last.upperBound - 1] + Int(lengths[last.upperBound - 1]) - starts[first.lowerBound]
@@ -321,23 +333,46 @@ struct LogScan {
         startsUnit: { eventStart[$0] })
 
       // Phase 3: sections on all cores, in contiguous runs joined in order.
-      let pieces = k == 1 ? 1 : min(ranges.count, k * 4)
+      var pieces = k == 1 ? 1 : min(ranges.count, k * 4)
+      let builder = blobLevel.map {
+        BlobBuilder(level: $0, prefix: Data("[".utf8), separator: Data(",".utf8), suffix: Data("]".utf8))
+      }
+      let pool = BufferPool()
+      if builder != nil { pieces = max(pieces, min(ranges.count, n / max(pieceBytes, 1))) }
       var parts = [Part?](repeating: nil, count: max(pieces, 1))
       parts.withUnsafeMutableBufferPointer { out in
         parallelFor(out.count) { p in
           let lo = ranges.count * p / out.count
           let hi = ranges.count * (p + 1) / out.count
-          out[p] = writeSections(
+          var part = writeSections(
             ranges[lo..<hi], base: base, starts: starts, lengths: lengths, eventStart: eventStart,
-            displayPath: displayPath)
+            displayPath: displayPath, buffer: builder == nil ? [] : pool.take())
+          if let builder {
+            // Every piece is added, even a failed one: later pieces wait for it.
+            do {
+              try part.json.withUnsafeBytes { try builder.add($0, index: p) }
+            } catch {
+              part.blobError = error
+            }
+            pool.give(back: part.json)
+            part.json = []
+          }
+          out[p] = part
         }
       }
       var output = Output(json: Data())
       output.lineCount = starts.count
       output.cutLines = cut
       output.redactor = Redactor(enabled: redact)
-      // The parts are copied once, into memory the Data then owns.
-      let capacity = parts.reduce(2) { $0 + ($1?.json.count ?? 0) + 1 }
+      if let builder {
+        for case let part? in parts {
+          if part.needsReference { throw NeedsReference() }
+          if let error = part.blobError { throw error }
+        }
+        output.blob = try builder.finish()
+      }
+      // The parts are copied once, into memory the Data then owns (without `blobLevel`).
+      let capacity = builder != nil ? 0 : parts.reduce(2) { $0 + ($1?.json.count ?? 0) + 1 }
       let json = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
       var size = 0
       func put(_ bytes: UnsafeRawBufferPointer) {
@@ -345,15 +380,17 @@ struct LogScan {
         size += bytes.count
       }
       func put(_ byte: UInt8) { withUnsafeBytes(of: byte) { put($0) } }
-      put(UInt8(ascii: "["))
+      if builder == nil { put(UInt8(ascii: "[")) }
       for case let part? in parts {
         if part.needsReference {
           json.deallocate()
           throw NeedsReference()
         }
         guard part.count > 0 else { continue }
-        if output.sectionCount > 0 { put(UInt8(ascii: ",")) }
-        part.json.withUnsafeBytes { put($0) }
+        if builder == nil {
+          if output.sectionCount > 0 { put(UInt8(ascii: ",")) }
+          part.json.withUnsafeBytes { put($0) }
+        }
         output.sectionCount += part.count
         output.charCount += part.charCount
         output.jsonLines += part.jsonLines
@@ -363,7 +400,7 @@ struct LogScan {
         output.redactor.append(contentsOf: part.redactor)
         if wantSections { output.sections.append(contentsOf: part.sections) }
       }
-      put(UInt8(ascii: "]"))
+      if builder == nil { put(UInt8(ascii: "]")) }
       output.json = Data(bytesNoCopy: json, count: size, deallocator: .custom { p, _ in p.deallocate() })
       return output
     }
@@ -385,4 +422,19 @@ private func parallelFor(_ n: Int, _ body: (Int) -> Void) {
 private struct UncheckedSendableBox<T>: @unchecked Sendable {
   let value: T
   init(_ value: T) { self.value = value }
+}
+
+/// Byte buffers handed from one piece of the log pass to the next, so that
+/// the pieces reuse memory already touched instead of fresh pages.
+private final class BufferPool: @unchecked Sendable {  // state under `lock`
+  private let lock = NSLock()
+  private var free: [[UInt8]] = []
+
+  func take() -> [UInt8] { lock.withLock { free.popLast() ?? [] } }
+
+  func give(back buffer: [UInt8]) {
+    var buffer = buffer
+    buffer.removeAll(keepingCapacity: true)
+    lock.withLock { free.append(buffer) }
+  }
 }
