@@ -245,8 +245,9 @@ public struct Ingestor: Sendable {
     guard let kind = file.kind else { return .skipped(file.skipReason ?? "unknown kind") }
     do {
       // A log is read once: hashed, then extracted from the same bytes.
-      let logBytes = kind == .log ? try Decompression.readRaw(path: file.path) : nil
+      let (logBytes, logMapping) = kind == .log ? try Decompression.readMapped(path: file.path) : (nil, nil)
       let hash = try logBytes.map { Hashing.sha256($0) } ?? Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
+      if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
       let exists = try workspace.db.read { db in
         try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE hash = ?", arguments: [hash]) ?? false
       }
@@ -266,6 +267,7 @@ public struct Ingestor: Sendable {
       case .log:
         doc = try LogExtractor().extractEncoded(
           raw: logBytes ?? Decompression.readRaw(path: file.path), path: file.path, displayPath: file.displayPath)
+        if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
       case .email:
         let (message, attachments) = try EmailExtractor().extractWithAttachments(
           path: file.path, displayPath: file.displayPath)
