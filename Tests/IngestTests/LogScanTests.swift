@@ -161,7 +161,7 @@ import _LongctxTestSupport
     let pieces = ["a", "s", "ak", "as", "AKIA", "Asia", "x", "xo", "XOX", "pw", "PWD", "to", "tok", "TOKEN", "api", "_key",
       "-key", "gh", "ghp_", "github_", "pat_", "-----", "BEGIN", " ", "\n", "secre", "t", "private", "access", "é"]
     for _ in 0..<2000 {
-      let text = (0..<Int.random(in: 0...12, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "" }.joined()
+      let text = (0..<Int.random(in: 0...40, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "" }.joined()
       #expect(Redactor.candidateRules(text) == naive(text), "\(text)")
     }
   }
@@ -208,6 +208,24 @@ import _LongctxTestSupport
       let fast = line.withUnsafeBufferPointer { LogLine.severityIndex(bytes: $0) }
       #expect(fast == naive(line), "\(String(decoding: line, as: UTF8.self))")
     }
+  }
+
+  /// Every trigger, in either case, at every offset of a text long enough
+  /// for the sixteen-lane pass (and in its scalar tail), is found.
+  @Test func secretPrefilterFindsEveryTriggerAtEveryOffset() {
+    let filler = "the quick brown fox jumps over lazy dogs; 0123456789 "
+    for (needle, rule) in Redactor.triggers {
+      let word = String(decoding: needle, as: UTF8.self)
+      for variant in [word, word.uppercased()] {
+        for offset in 0..<40 {
+          let text = String(filler.prefix(offset)) + variant + filler + filler
+          #expect(Redactor.candidateRules(text) & (1 << rule) != 0, "\(variant) at \(offset)")
+          let tail = filler + filler + String(filler.prefix(offset % 7)) + variant
+          #expect(Redactor.candidateRules(tail) & (1 << rule) != 0, "\(variant) at the end")
+        }
+      }
+    }
+    #expect(Redactor.candidateRules(filler + filler + filler) == 0)
   }
 
   @Test func invalidUTF8FallsBackToTheReference() throws {
