@@ -246,7 +246,13 @@ public struct Ingestor: Sendable {
     do {
       // A log is read once: hashed, then extracted from the same bytes.
       let (logBytes, logMapping) = kind == .log ? try Decompression.readMapped(path: file.path) : (nil, nil)
-      let hash = try logBytes.map { Hashing.sha256($0) } ?? Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
+      let hash: String
+      var extracted: Result<EncodedDocument, any Error>?
+      if let logBytes, logMapping != nil {
+        (hash, extracted) = hashWhileExtracting(logBytes, file)
+      } else {
+        hash = try logBytes.map { Hashing.sha256($0) } ?? Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
+      }
       if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
       let exists = try workspace.db.read { db in
         try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE hash = ?", arguments: [hash]) ?? false
@@ -265,8 +271,10 @@ public struct Ingestor: Sendable {
             try PDFExtractor(password: options.password).extract(path: file.path, displayPath: file.displayPath))
         }
       case .log:
-        doc = try LogExtractor().extractEncoded(
-          raw: logBytes ?? Decompression.readRaw(path: file.path), path: file.path, displayPath: file.displayPath)
+        doc =
+          try extracted?.get()
+          ?? LogExtractor().extractEncoded(
+            raw: logBytes ?? Decompression.readRaw(path: file.path), path: file.path, displayPath: file.displayPath)
         if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
       case .email:
         let (message, attachments) = try EmailExtractor().extractWithAttachments(
@@ -287,6 +295,28 @@ public struct Ingestor: Sendable {
       let reason = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
       return .failed(reason.replacingOccurrences(of: file.path, with: file.displayPath))
     }
+  }
+
+  /// Hashes a large log's bytes while extracting them: the hash is one
+  /// core's sequential work, the log pass keeps every core busy, so side by
+  /// side they take less time than one after the other. The extraction is
+  /// wasted when a document with that hash exists already (rare).
+  private func hashWhileExtracting(_ bytes: Data, _ file: DiscoveredFile) -> (String, Result<EncodedDocument, any Error>) {
+    final class Results: @unchecked Sendable {  // each slot written by one iteration, read after both end
+      var hash = ""
+      var doc: Result<EncodedDocument, any Error> = .failure(CancellationError())
+    }
+    let results = Results()
+    DispatchQueue.concurrentPerform(iterations: 2) { i in
+      if i == 0 {
+        results.hash = Hashing.sha256(bytes)
+      } else {
+        results.doc = Result {
+          try LogExtractor().extractEncoded(raw: bytes, path: file.path, displayPath: file.displayPath)
+        }
+      }
+    }
+    return (results.hash, results.doc)
   }
 
   /// Writes `doc`'s blob, its row, its fingerprint and its attachment links.

@@ -53,4 +53,29 @@ import _LongctxTestSupport
     #expect(data == (try Data(contentsOf: url)))
     #expect(mapping?.truncated == false)
   }
+
+  /// A large log goes the whole fast way (mapped, hashed while extracted,
+  /// JSON compressed piece by piece) and reads back as the reference pass's
+  /// sections; an exact copy under another name is stored once.
+  @Test func largeLogIngestsLikeTheReference() async throws {
+    let fixture = try IngestFixture()
+    defer { fixture.dir.remove() }
+    var text = ""
+    for i in 0..<170_000 {
+      text += "2026-03-09T02:\(String(format: "%02d", i / 60 % 60)):\(String(format: "%02d", i % 60))Z "
+      text += i % 9 == 0 ? "ERROR svc failed batch \(i)\n    at com.example.Job.run(Job.java:\(i))\n" : "INFO svc batch \(i) ok\n"
+    }
+    let data = Data(text.utf8)
+    #expect(data.count > 8 << 20)
+    try data.write(to: fixture.dir.url.appendingPathComponent("big.log"))
+    try data.write(to: fixture.dir.url.appendingPathComponent("copy.log"))
+    let summary = try await fixture.ingest(["big.log", "copy.log"])
+    #expect(summary.failed == 0)
+    #expect(Set(summary.files.map(\.documentHash)).count == 1)
+    #expect(try fixture.documentCount() == 1)
+    let hash = try #require(summary.files.first?.documentHash)
+    let stored = try Corpus(workspace: fixture.workspace).sections(ofDocument: hash, displayPath: "big.log")
+    let reference = LogExtractor().extractReference(data: data, path: "big.log", displayPath: "big.log")
+    #expect(stored == reference.sections)
+  }
 }

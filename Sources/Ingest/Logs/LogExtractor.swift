@@ -39,8 +39,23 @@ struct LogExtractor {
     // Large logs: compressed and hashed as the pass writes them, at zstd's
     // fastest level (level 3 alone cost more CPU than the whole pass).
     if data.count > 8 << 20 { scan.blobLevel = 1 }
+    // The fingerprint (of the first 4 MiB, one core's work) is taken while
+    // the pass runs, for the same reason as the hash in `Ingestor`.
+    final class Results: @unchecked Sendable {  // each slot written by one iteration, read after both end
+      var out: Result<LogScan.Output, any Error> = .failure(CancellationError())
+      var fingerprint: (hash: UInt64, words: Int) = (0, 0)
+    }
+    let results = Results()
+    let configured = scan
+    DispatchQueue.concurrentPerform(iterations: 2) { i in
+      if i == 0 {
+        results.out = Result { try configured.run(data, displayPath: displayPath) }
+      } else {
+        results.fingerprint = data.withUnsafeBytes { SimHash.fingerprint($0.bindMemory(to: UInt8.self)) }
+      }
+    }
     let out: LogScan.Output
-    do { out = try scan.run(data, displayPath: displayPath) } catch is LogScan.NeedsReference {
+    do { out = try results.out.get() } catch is LogScan.NeedsReference {
       return EncodedDocument(extractReference(data: data, path: path, displayPath: displayPath))
     }
     return EncodedDocument(
@@ -49,7 +64,7 @@ struct LogExtractor {
       extractor: "log-2",
       // The raw text, not the sections (no String of them here): words are
       // the same, bar redactions and whitespace-only sections.
-      fingerprint: data.withUnsafeBytes { SimHash.fingerprint($0.bindMemory(to: UInt8.self)) })
+      fingerprint: results.fingerprint)
   }
 
   /// The byte-level pass with this extractor's settings.
