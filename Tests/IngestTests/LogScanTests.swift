@@ -183,7 +183,21 @@ import _LongctxTestSupport
     }
   }
 
-  /// The severity scan that skips eight bytes without a capital finds what a byte-by-byte scan finds.
+  /// `SWAR.capitals` and `gatherHighBits` against a per-byte test, every byte value in every lane.
+  @Test func swarCapitalsIsExact() {
+    for filler: UInt8 in [0x00, 0x40, 0x5B, 0x61, 0xC1, 0xFF] {
+      for b in 0...255 {
+        for lane in 0..<8 {
+          var x: UInt64 = 0
+          for i in 0..<8 { x |= UInt64(i == lane ? UInt8(b) : filler) << (8 * i) }
+          let expected: UInt64 = b >= 0x41 && b <= 0x5A ? 1 << lane : 0
+          #expect(SWAR.gatherHighBits(SWAR.capitals(x)) == expected, "byte \(b) lane \(lane) filler \(filler)")
+        }
+      }
+    }
+  }
+
+  /// The severity scan over a bitmap of capitals finds what a byte-by-byte scan finds.
   @Test func severitySkipMatchesAByteScan() {
     func naive(_ line: [UInt8]) -> Int? {
       var best = -1

@@ -276,8 +276,6 @@ enum LogLine {
     // Each run of capital letters is packed into a UInt64 and compared with
     // the packed level names: no allocation, one pass.
     var best = -1
-    var packed: UInt64 = 0
-    var length = 0
     // A switch over the packed names: no array, no allocation in the loop.
     func level(_ packed: UInt64) -> Int {
       switch packed {
@@ -296,29 +294,34 @@ enum LogLine {
     }
     guard let base = line.baseAddress else { return nil }
     let n = min(line.count, 120)
+    // A bit per byte of the first 120: set for a capital letter (eight
+    // bytes per step); then only the runs of set bits are looked at.
+    var capitals: UInt128 = 0
     var i = 0
-    while i < n {
-      // Eight bytes without a capital letter (most of a log line) end the
-      // current run, if any, and are skipped in one step.
-      if i + 8 <= n && !SWAR.hasBetween(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self), 0x40, 0x5B) {
-        if length >= 4 && length <= 8 { best = max(best, level(packed)) }
-        packed = 0
-        length = 0
-        i += 8
-        continue
-      }
-      let byte = base[i]
-      i += 1
-      if byte &- 0x41 < 26 {
-        if length < 9 { packed = packed << 8 | UInt64(byte) }
-        length += 1
-      } else if length > 0 {
-        if length >= 4 && length <= 8 { best = max(best, level(packed)) }
-        packed = 0
-        length = 0
-      }
+    while i + 8 <= n {
+      let word = SWAR.capitals(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+      if word != 0 { capitals |= UInt128(SWAR.gatherHighBits(word)) << i }
+      i += 8
     }
-    if length >= 4 && length <= 8 { best = max(best, level(packed)) }
+    while i < n {
+      if base[i] &- 0x41 < 26 { capitals |= 1 << i }
+      i += 1
+    }
+    while capitals != 0 {
+      let start = capitals.trailingZeroBitCount
+      let length = (~(capitals >> start)).trailingZeroBitCount
+      capitals &= ~(((1 << length) - 1) << start)
+      guard length >= 4 && length <= 8 else { continue }
+      // The run's bytes, first one most significant.
+      var packed: UInt64 = 0
+      if start + 8 <= line.count {
+        let word = UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self)
+        packed = (word << (64 - 8 * length)).byteSwapped
+      } else {
+        for j in start..<(start + length) { packed = packed << 8 | UInt64(base[j]) }
+      }
+      best = max(best, level(packed))
+    }
     guard best >= 0 else { return nil }
     return best == warningIndex ? warnIndex : best
   }

@@ -182,12 +182,10 @@ struct Redactor {
     hit .|= eq(a, "p") .& (eq(b, "a") .| eq(b, "w") .| eq(b, "r"))
     hit .|= eq(a, "s") .& eq(b, "e")
     // Lanes are 0x00 or 0xFF: read them as two words (the generic `any()`
-    // and lane loops were not inlined), and gather each word's top bits
-    // into one byte with the multiply trick.
+    // and lane loops were not inlined), and gather each word's top bits.
     let words = unsafeBitCast(hit, to: (UInt64, UInt64).self)
     guard words.0 | words.1 != 0 else { return 0 }
-    func gather(_ w: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: ((w & SWAR.highs) &* 0x0002_0408_1020_4081) >> 56) }
-    return gather(words.0) | gather(words.1) << 8
+    return UInt32(truncatingIfNeeded: SWAR.gatherHighBits(words.0) | SWAR.gatherHighBits(words.1) << 8)
   }
 
   /// The rules of triggers at `i`, after the two-bitmap test of its first
