@@ -302,21 +302,10 @@ public struct Ingestor: Sendable {
   /// side they take less time than one after the other. The extraction is
   /// wasted when a document with that hash exists already (rare).
   private func hashWhileExtracting(_ bytes: Data, _ file: DiscoveredFile) -> (String, Result<EncodedDocument, any Error>) {
-    final class Results: @unchecked Sendable {  // each slot written by one iteration, read after both end
-      var hash = ""
-      var doc: Result<EncodedDocument, any Error> = .failure(CancellationError())
+    let (doc, hash) = alongside({ Hashing.sha256(bytes) }) {
+      Result { try LogExtractor().extractEncoded(raw: bytes, path: file.path, displayPath: file.displayPath) }
     }
-    let results = Results()
-    DispatchQueue.concurrentPerform(iterations: 2) { i in
-      if i == 0 {
-        results.hash = Hashing.sha256(bytes)
-      } else {
-        results.doc = Result {
-          try LogExtractor().extractEncoded(raw: bytes, path: file.path, displayPath: file.displayPath)
-        }
-      }
-    }
-    return (results.hash, results.doc)
+    return (hash, doc)
   }
 
   /// Writes `doc`'s blob, its row, its fingerprint and its attachment links.

@@ -41,21 +41,12 @@ struct LogExtractor {
     if data.count > 8 << 20 { scan.blobLevel = 1 }
     // The fingerprint (of the first 4 MiB, one core's work) is taken while
     // the pass runs, for the same reason as the hash in `Ingestor`.
-    final class Results: @unchecked Sendable {  // each slot written by one iteration, read after both end
-      var out: Result<LogScan.Output, any Error> = .failure(CancellationError())
-      var fingerprint: (hash: UInt64, words: Int) = (0, 0)
-    }
-    let results = Results()
     let configured = scan
-    DispatchQueue.concurrentPerform(iterations: 2) { i in
-      if i == 0 {
-        results.out = Result { try configured.run(data, displayPath: displayPath) }
-      } else {
-        results.fingerprint = data.withUnsafeBytes { SimHash.fingerprint($0.bindMemory(to: UInt8.self)) }
-      }
+    let (result, fingerprint) = alongside({ data.withUnsafeBytes { SimHash.fingerprint($0.bindMemory(to: UInt8.self)) } }) {
+      Result { try configured.run(data, displayPath: displayPath) }
     }
     let out: LogScan.Output
-    do { out = try results.out.get() } catch is LogScan.NeedsReference {
+    do { out = try result.get() } catch is LogScan.NeedsReference {
       return EncodedDocument(extractReference(data: data, path: path, displayPath: displayPath))
     }
     return EncodedDocument(
@@ -64,7 +55,7 @@ struct LogExtractor {
       extractor: "log-2",
       // The raw text, not the sections (no String of them here): words are
       // the same, bar redactions and whitespace-only sections.
-      fingerprint: results.fingerprint)
+      fingerprint: fingerprint)
   }
 
   /// The byte-level pass with this extractor's settings.

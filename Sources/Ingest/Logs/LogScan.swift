@@ -419,6 +419,36 @@ private func parallelFor(_ n: Int, _ body: (Int) -> Void) {
   }
 }
 
+/// Runs `side` on another thread while `body` runs on this one, and returns
+/// both results.
+///
+/// Not `concurrentPerform`: a `concurrentPerform` inside one (the log pass
+/// inside `body`) gets only the width left over, which on 2 cores was one
+/// thread, and the pass ran serially.
+func alongside<Side: Sendable, Result>(
+  _ side: @escaping @Sendable () -> Side, _ body: () throws -> Result
+) rethrows -> (Result, Side) {
+  let slot = SideSlot<Side>()
+  let done = DispatchSemaphore(value: 0)
+  DispatchQueue.global().async {
+    slot.value = side()
+    done.signal()
+  }
+  let result: Result
+  do { result = try body() } catch {
+    done.wait()
+    throw error
+  }
+  done.wait()
+  guard let value = slot.value else { preconditionFailure("side task ended without a value") }
+  return (result, value)
+}
+
+/// `alongside`'s result slot: written before the semaphore is signalled, read after.
+private final class SideSlot<Value>: @unchecked Sendable {
+  var value: Value?
+}
+
 private struct UncheckedSendableBox<T>: @unchecked Sendable {
   let value: T
   init(_ value: T) { self.value = value }
