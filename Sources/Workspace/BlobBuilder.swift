@@ -10,17 +10,21 @@ import Foundation
 /// made the piece; a blob file is the frames one after the other, which
 /// `Zstd.decompress` (and the `zstd` tool) read as one stream. The blob's
 /// name is still the SHA-256 of the uncompressed bytes, so the pieces are
-/// hashed in order: `add` waits until the piece before has been added.
+/// hashed in order: a piece that comes before its predecessor waits in
+/// `pending`, and whichever thread finds the next piece there hashes it
+/// (one at a time), so no thread sits idle waiting for another.
 ///
 /// The blob is `prefix`, the non-empty pieces joined by `separator`, then
 /// `suffix` (a JSON array: "[", ",", "]"); those get small frames of their own.
-package final class BlobBuilder: @unchecked Sendable {  // state under `condition`
+package final class BlobBuilder: @unchecked Sendable {  // state under `lock`; `hasher` only by the thread `hashing`
   private let level: Int32
   private let separator: Data
   private let suffix: Data
-  private let condition = NSCondition()
+  private let lock = NSLock()
   private var hasher = SHA256()
+  private var hashing = false
   private var next = 0
+  private var pending: [Int: (bytes: [UInt8], frame: Result<Data, any Error>)] = [:]
   private var finished = false
   private var nonEmpty = false
   private var frames: [Data] = []
@@ -35,11 +39,11 @@ package final class BlobBuilder: @unchecked Sendable {  // state under `conditio
     self.level = level
     self.separator = separator
     self.suffix = suffix
-    append(prefix)
+    appendFramed(prefix)
   }
 
-  /// Hashes `data` and appends its frame (under `condition`, or in `init`).
-  private func append(_ data: Data) {
+  /// Hashes `data` and appends its frame (in `init`, `finish`, or by the hashing thread).
+  private func appendFramed(_ data: Data) {
     guard !data.isEmpty else { return }
     hasher.update(data: data)
     do {
@@ -49,41 +53,54 @@ package final class BlobBuilder: @unchecked Sendable {  // state under `conditio
     }
   }
 
-  /// Compresses and hashes piece `index` (0, 1, 2, … with none left out).
+  /// Compresses piece `index` (0, 1, 2, … with none left out, each once)
+  /// and hashes it and any pieces after it that are waiting, in order.
   ///
-  /// Waits until piece `index - 1` was added: call it for consecutive
-  /// indices from threads that each finish one piece before taking the next
-  /// (`DispatchQueue.concurrentPerform` does), or it waits forever.
-  ///
-  /// - Throws: `WorkspaceError.compression`.
-  package func add(_ bytes: UnsafeRawBufferPointer, index: Int) throws {
-    // Compressed before waiting: the threads compress at the same time.
-    let frame = bytes.isEmpty ? .success(Data()) : Result { try Zstd.compress(bytes, level: level) }
-    condition.lock()
-    defer { condition.unlock() }
-    while next != index { condition.wait() }
-    next += 1
-    condition.broadcast()
-    guard !bytes.isEmpty else { return }
-    if nonEmpty { append(separator) }
-    nonEmpty = true
-    hasher.update(bufferPointer: bytes)
-    switch frame {
-    case .success(let data): frames.append(data)
-    case .failure(let error): failure = failure ?? error
+  /// - Parameters:
+  ///   - piece: The piece's bytes; the builder keeps them until hashed.
+  ///   - index: The piece's place.
+  /// - Returns: Buffers the builder is done with (for reuse), perhaps none.
+  package func add(_ piece: [UInt8], index: Int) -> [[UInt8]] {
+    // Compressed before taking the lock: the threads compress at the same time.
+    let frame = piece.isEmpty ? .success(Data()) : Result { try piece.withUnsafeBytes { try Zstd.compress($0, level: level) } }
+    var done: [[UInt8]] = []
+    lock.lock()
+    pending[index] = (piece, frame)
+    if hashing {
+      lock.unlock()
+      return done
     }
-    _ = try frame.get()
+    hashing = true
+    while let item = pending.removeValue(forKey: next) {
+      next += 1
+      lock.unlock()
+      // Only this thread touches `hasher` and `frames` while `hashing` is set.
+      if !item.bytes.isEmpty {
+        if nonEmpty { appendFramed(separator) }
+        nonEmpty = true
+        hasher.update(data: item.bytes)
+        switch item.frame {
+        case .success(let data): frames.append(data)
+        case .failure(let error): failure = failure ?? error
+        }
+      }
+      done.append(item.bytes)
+      lock.lock()
+    }
+    hashing = false
+    lock.unlock()
+    return done
   }
 
-  /// The blob: its name and its frames. Call it once, after the last `add`.
+  /// The blob: its name and its frames. Call it once, after every `add` returned.
   ///
   /// - Throws: The first compression error of any piece.
   package func finish() throws -> PreparedBlob {
-    condition.lock()
-    defer { condition.unlock() }
-    precondition(!finished, "BlobBuilder.finish called twice")
+    lock.lock()
+    defer { lock.unlock() }
+    precondition(!finished && !hashing && pending.isEmpty, "BlobBuilder.finish before every piece was added, or twice")
     finished = true
-    append(suffix)
+    appendFramed(suffix)
     if let failure { throw failure }
     let hash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
     return PreparedBlob(hash: hash, frames: frames)

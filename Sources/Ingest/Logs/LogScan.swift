@@ -116,8 +116,6 @@ struct LogScan {
     var lastTime: Double?
     var redactor: Redactor
     var needsReference = false
-    /// Compressing the piece failed (`blobLevel` only).
-    var blobError: (any Error)?
   }
 
   /// Scans and writes the sections `ranges` (line index ranges).
@@ -349,12 +347,7 @@ struct LogScan {
             displayPath: displayPath, buffer: builder == nil ? [] : pool.take())
           if let builder {
             // Every piece is added, even a failed one: later pieces wait for it.
-            do {
-              try part.json.withUnsafeBytes { try builder.add($0, index: p) }
-            } catch {
-              part.blobError = error
-            }
-            pool.give(back: part.json)
+            for buffer in builder.add(part.json, index: p) { pool.give(back: buffer) }
             part.json = []
           }
           out[p] = part
@@ -365,10 +358,7 @@ struct LogScan {
       output.cutLines = cut
       output.redactor = Redactor(enabled: redact)
       if let builder {
-        for case let part? in parts {
-          if part.needsReference { throw NeedsReference() }
-          if let error = part.blobError { throw error }
-        }
+        if parts.contains(where: { $0?.needsReference == true }) { throw NeedsReference() }
         output.blob = try builder.finish()
       }
       // The parts are copied once, into memory the Data then owns (without `blobLevel`).
