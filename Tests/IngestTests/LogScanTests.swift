@@ -102,6 +102,11 @@ import _LongctxTestSupport
     defer { fixture.dir.remove() }
     #expect(try fixture.workspace.blobs.put(blob) == blob.hash)
     #expect(try fixture.workspace.blobs.get(blob.hash) == plain.json)
+
+    // Invalid UTF-8 in one piece still sends the whole file to the reference pass.
+    var bad = data
+    bad.replaceSubrange(bad.count / 2..<(bad.count / 2 + 2), with: [0xFF, 0xFE])
+    #expect(throws: LogScan.NeedsReference.self) { try scan.run(bad, displayPath: "t.log") }
   }
 
   /// A multi-line event placed exactly across the chunk border stays in one section.
