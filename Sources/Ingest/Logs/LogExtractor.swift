@@ -36,15 +36,16 @@ struct LogExtractor {
   func extractEncoded(raw: Data, path: String, displayPath: String) throws -> EncodedDocument {
     let data = try Decompression.decompress(raw, path: path)
     var scan = scan
+    let large = data.count > 8 << 20
     // Large logs: compressed and hashed as the pass writes them, at zstd's
     // fastest level (level 3 alone cost more CPU than the whole pass).
-    if data.count > 8 << 20 { scan.blobLevel = 1 }
-    // The fingerprint (of the first 4 MiB, one core's work) is taken while
-    // the pass runs, for the same reason as the hash in `Ingestor`.
+    if large { scan.blobLevel = 1 }
+    // The fingerprint (of the first 4 MiB, one core's work) of a large log is
+    // taken while the pass runs, for the same reason as the hash in `Ingestor`.
     let configured = scan
-    let (result, fingerprint) = alongside({ data.withUnsafeBytes { SimHash.fingerprint($0.bindMemory(to: UInt8.self)) } }) {
-      Result { try configured.run(data, displayPath: displayPath) }
-    }
+    let fingerprint = { @Sendable in data.withUnsafeBytes { SimHash.fingerprint($0.bindMemory(to: UInt8.self)) } }
+    let run = { Result { try configured.run(data, displayPath: displayPath) } }
+    let (result, print) = large ? alongside(fingerprint, run) : (run(), fingerprint())
     let out: LogScan.Output
     do { out = try result.get() } catch is LogScan.NeedsReference {
       return EncodedDocument(extractReference(data: data, path: path, displayPath: displayPath))
@@ -55,7 +56,7 @@ struct LogExtractor {
       extractor: "log-2",
       // The raw text, not the sections (no String of them here): words are
       // the same, bar redactions and whitespace-only sections.
-      fingerprint: fingerprint)
+      fingerprint: print)
   }
 
   /// The byte-level pass with this extractor's settings.

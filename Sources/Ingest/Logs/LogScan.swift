@@ -346,7 +346,7 @@ struct LogScan {
             ranges[lo..<hi], base: base, starts: starts, lengths: lengths, eventStart: eventStart,
             displayPath: displayPath, buffer: builder == nil ? [] : pool.take())
           if let builder {
-            // Every piece is added, even a failed one: later pieces wait for it.
+            // Every piece is added, even a failed one: the ones after it are hashed only once it is.
             for buffer in builder.add(part.json, index: p) { pool.give(back: buffer) }
             part.json = []
           }
