@@ -9,6 +9,7 @@ public enum IngestError: Error, LocalizedError, Equatable {
   case decompression(path: String, reason: String)
   case decompressionBomb(path: String, limit: Int)
   case pdfWorkerFailed(path: String, reason: String)
+  case truncatedWhileReading(path: String)
 
   public var errorDescription: String? {
     switch self {
@@ -20,6 +21,8 @@ public enum IngestError: Error, LocalizedError, Equatable {
     case .decompressionBomb(let path, let limit):
       "\(path) expands past \(limit) bytes; stopped as a possible decompression bomb."
     case .pdfWorkerFailed(let path, let reason): "The PDF worker for \(path) \(reason)."
+    case .truncatedWhileReading(let path):
+      "\(path) shrank while it was read (a log rotated by truncation?); it is read again on the next ingest."
     }
   }
 }

@@ -245,8 +245,15 @@ public struct Ingestor: Sendable {
     guard let kind = file.kind else { return .skipped(file.skipReason ?? "unknown kind") }
     do {
       // A log is read once: hashed, then extracted from the same bytes.
-      let logBytes = kind == .log ? try Decompression.readRaw(path: file.path) : nil
-      let hash = try logBytes.map { Hashing.sha256($0) } ?? Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
+      let (logBytes, logMapping) = kind == .log ? try Decompression.readMapped(path: file.path) : (nil, nil)
+      let hash: String
+      var extracted: Result<EncodedDocument, any Error>?
+      if let logBytes, logMapping != nil {
+        (hash, extracted) = hashWhileExtracting(logBytes, file)
+      } else {
+        hash = try logBytes.map { Hashing.sha256($0) } ?? Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
+      }
+      if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
       let exists = try workspace.db.read { db in
         try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE hash = ?", arguments: [hash]) ?? false
       }
@@ -264,8 +271,11 @@ public struct Ingestor: Sendable {
             try PDFExtractor(password: options.password).extract(path: file.path, displayPath: file.displayPath))
         }
       case .log:
-        doc = try LogExtractor().extractEncoded(
-          raw: logBytes ?? Decompression.readRaw(path: file.path), path: file.path, displayPath: file.displayPath)
+        doc =
+          try extracted?.get()
+          ?? LogExtractor().extractEncoded(
+            raw: logBytes ?? Decompression.readRaw(path: file.path), path: file.path, displayPath: file.displayPath)
+        if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
       case .email:
         let (message, attachments) = try EmailExtractor().extractWithAttachments(
           path: file.path, displayPath: file.displayPath)
@@ -287,13 +297,25 @@ public struct Ingestor: Sendable {
     }
   }
 
+  /// Hashes a large log's bytes while extracting them: the hash is one
+  /// core's sequential work, the log pass keeps every core busy, so side by
+  /// side they take less time than one after the other. The extraction is
+  /// wasted when a document with that hash exists already (rare).
+  private func hashWhileExtracting(_ bytes: Data, _ file: DiscoveredFile) -> (String, Result<EncodedDocument, any Error>) {
+    let (doc, hash) = alongside({ Hashing.sha256(bytes) }) {
+      Result { try LogExtractor().extractEncoded(raw: bytes, path: file.path, displayPath: file.displayPath) }
+    }
+    return (hash, doc)
+  }
+
   /// Writes `doc`'s blob, its row, its fingerprint and its attachment links.
   func store(_ doc: EncodedDocument, hash: String, options: IngestOptions, links: [AttachmentLink] = []) throws {
     // Large blobs (big logs) get zstd's fastest level on all cores: level 3
     // alone cost more CPU than the whole log pass.
     let large = doc.sectionsJSON.count > 8 << 20
-    let blob = try workspace.blobs.put(
-      doc.sectionsJSON, level: large ? 1 : 3, threads: large ? Int32(options.concurrency) : 0)
+    let blob =
+      try doc.blob.map { try workspace.blobs.put($0) }
+      ?? workspace.blobs.put(doc.sectionsJSON, level: large ? 1 : 3, threads: large ? Int32(options.concurrency) : 0)
     let row = DocumentRow(
       hash: hash, kind: doc.kind.rawValue, title: doc.title,
       metadata: String(decoding: try JSONEncoder().encode(doc.metadata), as: UTF8.self),

@@ -65,7 +65,7 @@ public struct BlobStore: Sendable {
     return data
   }
 
-  private func location(of hash: String) -> URL {
+  func location(of hash: String) -> URL {
     directory.appendingPathComponent(String(hash.prefix(2)), isDirectory: true)
       .appendingPathComponent("\(hash).zst")
   }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Workspace
 import _LongctxTestSupport
 
 @testable import Ingest
@@ -67,6 +68,47 @@ import _LongctxTestSupport
     #expect(out.severities["ERROR"] != nil)
   }
 
+  /// Overlong lines in a file split into chunks: every cut is counted (the
+  /// count was lost when the chunks were joined).
+  @Test func overlongLinesInChunksAreCounted() throws {
+    let long = String(repeating: "z", count: 70_000)
+    let text = syntheticLog(events: 10_000) + "2026-03-09T09:00:00Z INFO \(long)\n" + syntheticLog(events: 10_000)
+      + "2026-03-09T09:00:01Z WARN \(long)\n"
+    #expect(text.utf8.count > 1 << 20)  // split into chunks
+    let (out, reference) = try both(Data(text.utf8), parallelism: 2)
+    #expect(out.cutLines == 2)
+    try expectSame(out, reference)
+  }
+
+  /// With `blobLevel` the JSON is compressed and hashed piece by piece, and
+  /// the blob holds exactly the JSON of the plain pass, whitespace-only
+  /// pieces (nothing to separate) included.
+  @Test(arguments: [1, 2, 3])
+  func blobModeStoresTheSameJSON(parallelism: Int) throws {
+    let blank = String(repeating: "   \n", count: 30_000)
+    let data = Data((syntheticLog(events: 15_000) + blank + syntheticLog(events: 200) + blank).utf8)
+    var scan = LogScan(maxLines: 40, maxBytes: 4096, syslogYear: 2026, redact: true, parallelism: parallelism)
+    let plain = try scan.run(data, displayPath: "t.log")
+    scan.blobLevel = 1
+    scan.pieceBytes = 16 << 10
+    let out = try scan.run(data, displayPath: "t.log")
+    let blob = try #require(out.blob)
+    #expect(out.json.isEmpty)
+    #expect(blob.frames.count > 10)
+    #expect(blob.hash == Hashing.sha256(plain.json))
+    #expect(out.sectionCount == plain.sectionCount && out.charCount == plain.charCount)
+    // Stored, the frames read back as one stream with the same name.
+    let fixture = try IngestFixture()
+    defer { fixture.dir.remove() }
+    #expect(try fixture.workspace.blobs.put(blob) == blob.hash)
+    #expect(try fixture.workspace.blobs.get(blob.hash) == plain.json)
+
+    // Invalid UTF-8 in one piece still sends the whole file to the reference pass.
+    var bad = data
+    bad.replaceSubrange(bad.count / 2..<(bad.count / 2 + 2), with: [0xFF, 0xFE])
+    #expect(throws: LogScan.NeedsReference.self) { try scan.run(bad, displayPath: "t.log") }
+  }
+
   /// A multi-line event placed exactly across the chunk border stays in one section.
   @Test func eventAcrossTheChunkBorderIsJoined() throws {
     var text = syntheticLog(events: 12_000)
@@ -124,9 +166,85 @@ import _LongctxTestSupport
     let pieces = ["a", "s", "ak", "as", "AKIA", "Asia", "x", "xo", "XOX", "pw", "PWD", "to", "tok", "TOKEN", "api", "_key",
       "-key", "gh", "ghp_", "github_", "pat_", "-----", "BEGIN", " ", "\n", "secre", "t", "private", "access", "é"]
     for _ in 0..<2000 {
-      let text = (0..<Int.random(in: 0...12, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "" }.joined()
+      let text = (0..<Int.random(in: 0...40, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "" }.joined()
       #expect(Redactor.candidateRules(text) == naive(text), "\(text)")
     }
+  }
+
+  /// `SWAR.hasBetween` against a byte-by-byte test, every byte value in every lane.
+  @Test func swarHasBetweenIsExact() {
+    for (m, n) in [(UInt8(0x40), UInt8(0x5B)), (0x1F, 0x80), (0, 0x20)] {
+      // Filler bytes outside the range, so only `b` can make the answer true.
+      for filler: UInt8 in [0x00, 0x61, 0x7F, 0x80, 0xFF] where !(filler > m && filler < n) {
+        for b in 0...255 {
+          for lane in 0..<8 {
+            var x: UInt64 = 0
+            for i in 0..<8 { x |= UInt64(i == lane ? UInt8(b) : filler) << (8 * i) }
+            let expected = UInt8(b) > m && UInt8(b) < n
+            #expect(SWAR.hasBetween(x, m, n) == expected, "m \(m) n \(n) byte \(b) lane \(lane) filler \(filler)")
+          }
+        }
+      }
+    }
+  }
+
+  /// `SWAR.capitals` and `gatherHighBits` against a per-byte test, every byte value in every lane.
+  @Test func swarCapitalsIsExact() {
+    for filler: UInt8 in [0x00, 0x40, 0x5B, 0x61, 0xC1, 0xFF] {
+      for b in 0...255 {
+        for lane in 0..<8 {
+          var x: UInt64 = 0
+          for i in 0..<8 { x |= UInt64(i == lane ? UInt8(b) : filler) << (8 * i) }
+          let expected: UInt64 = b >= 0x41 && b <= 0x5A ? 1 << lane : 0
+          #expect(SWAR.gatherHighBits(SWAR.capitals(x)) == expected, "byte \(b) lane \(lane) filler \(filler)")
+        }
+      }
+    }
+  }
+
+  /// The severity scan over a bitmap of capitals finds what a byte-by-byte scan finds.
+  @Test func severitySkipMatchesAByteScan() {
+    func naive(_ line: [UInt8]) -> Int? {
+      var best = -1
+      var run: [UInt8] = []
+      for b in line.prefix(120) + [0x20] {
+        if b >= 0x41 && b <= 0x5A {
+          run.append(b)
+        } else {
+          if let k = LogLine.levels.firstIndex(of: String(decoding: run, as: UTF8.self)) { best = max(best, k) }
+          run = []
+        }
+      }
+      guard best >= 0 else { return nil }
+      return LogLine.levels[best] == "WARNING" ? LogLine.warnIndex : best
+    }
+    var rng = SystemRandomNumberGenerator()
+    let pieces = ["INFO", "WARN", "WARNING", "ERROR", "FATAL", "PANIC", "CRITICAL", "TRACE", "DEBUG", "NOTICE", "ERRORS",
+      "XINFO", "E", "RROR", "a", "info", " ", "-", "2026-03-09T02:10:01Z", "é", "[", "]", "ABCDEFGHIJ", "x"]
+    for _ in 0..<5000 {
+      let line = Array((0..<Int.random(in: 0...40, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "" }
+        .joined().utf8)
+      let fast = line.withUnsafeBufferPointer { LogLine.severityIndex(bytes: $0) }
+      #expect(fast == naive(line), "\(String(decoding: line, as: UTF8.self))")
+    }
+  }
+
+  /// Every trigger, in either case, at every offset of a text long enough
+  /// for the sixteen-lane pass (and in its scalar tail), is found.
+  @Test func secretPrefilterFindsEveryTriggerAtEveryOffset() {
+    let filler = "the quick brown fox jumps over lazy dogs; 0123456789 "
+    for (needle, rule) in Redactor.triggers {
+      let word = String(decoding: needle, as: UTF8.self)
+      for variant in [word, word.uppercased()] {
+        for offset in 0..<40 {
+          let text = String(filler.prefix(offset)) + variant + filler + filler
+          #expect(Redactor.candidateRules(text) & (1 << rule) != 0, "\(variant) at \(offset)")
+          let tail = filler + filler + String(filler.prefix(offset % 7)) + variant
+          #expect(Redactor.candidateRules(tail) & (1 << rule) != 0, "\(variant) at the end")
+        }
+      }
+    }
+    #expect(Redactor.candidateRules(filler + filler + filler) == 0)
   }
 
   @Test func invalidUTF8FallsBackToTheReference() throws {

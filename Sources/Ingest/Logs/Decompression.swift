@@ -13,6 +13,29 @@ enum Decompression {
     try decompress(readRaw(path: path), path: path, limit: limit)
   }
 
+  /// The file's bytes as stored, mapped when the file is large (`MappedFile`).
+  ///
+  /// - Returns: The bytes and, when mapped, the mapping: the file shrank
+  ///   while it was read when `mapping.truncated` is set after use.
+  static func readMapped(path: String) throws -> (data: Data, mapping: MappedFile?) {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd >= 0 {
+      defer { close(fd) }
+      var info = stat()
+      if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size >= 8 << 20,
+        let mapping = MappedFile(fd: fd, size: Int(info.st_size)),
+        let base = mapping.bytes.baseAddress
+      {
+        // The Data keeps the mapping alive.
+        let data = Data(
+          bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: mapping.bytes.count,
+          deallocator: .custom { _, _ in withExtendedLifetime(mapping) {} })
+        return (data, mapping)
+      }
+    }
+    return (try readRaw(path: path), nil)
+  }
+
   /// The file's bytes as stored.
   static func readRaw(path: String) throws -> Data {
     do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {

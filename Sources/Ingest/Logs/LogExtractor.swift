@@ -35,16 +35,28 @@ struct LogExtractor {
   /// `extractEncoded` on the file's bytes already read (ingest hashes the same bytes).
   func extractEncoded(raw: Data, path: String, displayPath: String) throws -> EncodedDocument {
     let data = try Decompression.decompress(raw, path: path)
-    guard let out = try? scan.run(data, displayPath: displayPath) else {
+    var scan = scan
+    let large = data.count > 8 << 20
+    // Large logs: compressed and hashed as the pass writes them, at zstd's
+    // fastest level (level 3 alone cost more CPU than the whole pass).
+    if large { scan.blobLevel = 1 }
+    // The fingerprint (of the first 4 MiB, one core's work) of a large log is
+    // taken while the pass runs, for the same reason as the hash in `Ingestor`.
+    let configured = scan
+    let fingerprint = { @Sendable in data.withUnsafeBytes { SimHash.fingerprint($0.bindMemory(to: UInt8.self)) } }
+    let run = { Result { try configured.run(data, displayPath: displayPath) } }
+    let (result, print) = large ? alongside(fingerprint, run) : (run(), fingerprint())
+    let out: LogScan.Output
+    do { out = try result.get() } catch is LogScan.NeedsReference {
       return EncodedDocument(extractReference(data: data, path: path, displayPath: displayPath))
     }
     return EncodedDocument(
-      kind: .log, title: nil, metadata: metadata(path: path, out), sectionsJSON: out.json,
+      kind: .log, title: nil, metadata: metadata(path: path, out), sectionsJSON: out.json, blob: out.blob,
       sectionCount: out.sectionCount, pageCount: nil, charCount: out.charCount, warnings: warnings(out),
       extractor: "log-2",
       // The raw text, not the sections (no String of them here): words are
       // the same, bar redactions and whitespace-only sections.
-      fingerprint: data.withUnsafeBytes { SimHash.fingerprint($0.bindMemory(to: UInt8.self)) })
+      fingerprint: print)
   }
 
   /// The byte-level pass with this extractor's settings.
@@ -256,8 +268,6 @@ enum LogLine {
     // Each run of capital letters is packed into a UInt64 and compared with
     // the packed level names: no allocation, one pass.
     var best = -1
-    var packed: UInt64 = 0
-    var length = 0
     // A switch over the packed names: no array, no allocation in the loop.
     func level(_ packed: UInt64) -> Int {
       switch packed {
@@ -275,18 +285,35 @@ enum LogLine {
       }
     }
     guard let base = line.baseAddress else { return nil }
-    for i in 0..<min(line.count, 120) {
-      let byte = base[i]
-      if byte &- 0x41 < 26 {
-        if length < 9 { packed = packed << 8 | UInt64(byte) }
-        length += 1
-      } else if length > 0 {
-        if length >= 4 && length <= 8 { best = max(best, level(packed)) }
-        packed = 0
-        length = 0
-      }
+    let n = min(line.count, 120)
+    // A bit per byte of the first 120: set for a capital letter (eight
+    // bytes per step); then only the runs of set bits are looked at.
+    var capitals: UInt128 = 0
+    var i = 0
+    while i + 8 <= n {
+      let word = SWAR.capitals(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+      if word != 0 { capitals |= UInt128(SWAR.gatherHighBits(word)) << i }
+      i += 8
     }
-    if length >= 4 && length <= 8 { best = max(best, level(packed)) }
+    while i < n {
+      if base[i] &- 0x41 < 26 { capitals |= 1 << i }
+      i += 1
+    }
+    while capitals != 0 {
+      let start = capitals.trailingZeroBitCount
+      let length = (~(capitals >> start)).trailingZeroBitCount
+      capitals &= ~(((1 << length) - 1) << start)
+      guard length >= 4 && length <= 8 else { continue }
+      // The run's bytes, first one most significant.
+      var packed: UInt64 = 0
+      if start + 8 <= line.count {
+        let word = UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self)
+        packed = (word << (64 - 8 * length)).byteSwapped
+      } else {
+        for j in start..<(start + length) { packed = packed << 8 | UInt64(base[j]) }
+      }
+      best = max(best, level(packed))
+    }
     guard best >= 0 else { return nil }
     return best == warningIndex ? warnIndex : best
   }

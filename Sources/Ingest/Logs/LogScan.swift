@@ -1,4 +1,5 @@
 import Foundation
+import Workspace
 
 /// The byte-level, multi-core log pass behind `LogExtractor`.
 ///
@@ -30,14 +31,23 @@ struct LogScan {
   /// Build `Section` values too (tests, `LogExtractor.extract`); the ingest
   /// path only needs the JSON.
   var wantSections = false
+  /// Compress and hash the JSON as it is written, at this zstd level, into
+  /// `Output.blob` (one frame per piece of about `pieceBytes` of input),
+  /// instead of returning it in `Output.json`. For large logs: the JSON is
+  /// then never whole in memory, and its pieces reuse a few buffers.
+  var blobLevel: Int32?
+  var pieceBytes = 4 << 20
 
   /// The input cannot be handled on bytes; use the reference pass.
   struct NeedsReference: Error {}
 
   /// What the pass produced.
   struct Output {
-    /// The JSON array of sections, as `SectionsCodec.encode` writes it.
+    /// The JSON array of sections, as `SectionsCodec.encode` writes it
+    /// (empty when `blobLevel` is set).
     var json: Data
+    /// The same JSON compressed and named, when `blobLevel` is set.
+    var blob: PreparedBlob?
     /// The sections, when `wantSections` was set.
     var sections: [Section] = []
     var sectionCount = 0
@@ -111,9 +121,9 @@ struct LogScan {
   /// Scans and writes the sections `ranges` (line index ranges).
   private func writeSections(
     _ ranges: ArraySlice<Range<Int>>, base: UnsafePointer<UInt8>, starts: [Int], lengths: [Int32],
-    eventStart: [Bool], displayPath: String
+    eventStart: [Bool], displayPath: String, buffer: [UInt8] = []
   ) -> Part {
-    var part = Part(redactor: Redactor(enabled: redact))
+    var part = Part(json: buffer, redactor: Redactor(enabled: redact))
     // Room for the text plus each section's keys, so the buffer is not regrown (and copied).
     if let first = ranges.first, let last = ranges.last {
       let span = starts[last.upperBound - 1] + Int(lengths[last.upperBound - 1]) - starts[first.lowerBound]
@@ -296,6 +306,7 @@ struct LogScan {
         }
       }
       if chunks.contains(where: \.needsReference) { throw NeedsReference() }
+      let cut = chunks.reduce(0) { $0 + $1.cut }  // before the chunks are emptied below
       var starts: [Int] = []
       var lengths: [Int32] = []
       var eventStart: [Bool] = []
@@ -313,7 +324,6 @@ struct LogScan {
           chunks[c] = Lines()
         }
       }
-      let cut = chunks.reduce(0) { $0 + $1.cut }
 
       // Phase 2: sequential grouping over lengths and flags.
       let ranges = LineGrouper.group(
@@ -321,23 +331,38 @@ struct LogScan {
         startsUnit: { eventStart[$0] })
 
       // Phase 3: sections on all cores, in contiguous runs joined in order.
-      let pieces = k == 1 ? 1 : min(ranges.count, k * 4)
+      var pieces = k == 1 ? 1 : min(ranges.count, k * 4)
+      let builder = blobLevel.map {
+        BlobBuilder(level: $0, prefix: Data("[".utf8), separator: Data(",".utf8), suffix: Data("]".utf8))
+      }
+      let pool = BufferPool()
+      if builder != nil { pieces = max(pieces, min(ranges.count, n / max(pieceBytes, 1))) }
       var parts = [Part?](repeating: nil, count: max(pieces, 1))
       parts.withUnsafeMutableBufferPointer { out in
         parallelFor(out.count) { p in
           let lo = ranges.count * p / out.count
           let hi = ranges.count * (p + 1) / out.count
-          out[p] = writeSections(
+          var part = writeSections(
             ranges[lo..<hi], base: base, starts: starts, lengths: lengths, eventStart: eventStart,
-            displayPath: displayPath)
+            displayPath: displayPath, buffer: builder == nil ? [] : pool.take())
+          if let builder {
+            // Every piece is added, even a failed one: the ones after it are hashed only once it is.
+            for buffer in builder.add(part.json, index: p) { pool.give(back: buffer) }
+            part.json = []
+          }
+          out[p] = part
         }
       }
       var output = Output(json: Data())
       output.lineCount = starts.count
       output.cutLines = cut
       output.redactor = Redactor(enabled: redact)
-      // The parts are copied once, into memory the Data then owns.
-      let capacity = parts.reduce(2) { $0 + ($1?.json.count ?? 0) + 1 }
+      if let builder {
+        if parts.contains(where: { $0?.needsReference == true }) { throw NeedsReference() }
+        output.blob = try builder.finish()
+      }
+      // The parts are copied once, into memory the Data then owns (without `blobLevel`).
+      let capacity = builder != nil ? 0 : parts.reduce(2) { $0 + ($1?.json.count ?? 0) + 1 }
       let json = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
       var size = 0
       func put(_ bytes: UnsafeRawBufferPointer) {
@@ -345,15 +370,17 @@ struct LogScan {
         size += bytes.count
       }
       func put(_ byte: UInt8) { withUnsafeBytes(of: byte) { put($0) } }
-      put(UInt8(ascii: "["))
+      if builder == nil { put(UInt8(ascii: "[")) }
       for case let part? in parts {
         if part.needsReference {
           json.deallocate()
           throw NeedsReference()
         }
         guard part.count > 0 else { continue }
-        if output.sectionCount > 0 { put(UInt8(ascii: ",")) }
-        part.json.withUnsafeBytes { put($0) }
+        if builder == nil {
+          if output.sectionCount > 0 { put(UInt8(ascii: ",")) }
+          part.json.withUnsafeBytes { put($0) }
+        }
         output.sectionCount += part.count
         output.charCount += part.charCount
         output.jsonLines += part.jsonLines
@@ -363,7 +390,7 @@ struct LogScan {
         output.redactor.append(contentsOf: part.redactor)
         if wantSections { output.sections.append(contentsOf: part.sections) }
       }
-      put(UInt8(ascii: "]"))
+      if builder == nil { put(UInt8(ascii: "]")) }
       output.json = Data(bytesNoCopy: json, count: size, deallocator: .custom { p, _ in p.deallocate() })
       return output
     }
@@ -382,7 +409,52 @@ private func parallelFor(_ n: Int, _ body: (Int) -> Void) {
   }
 }
 
+/// Runs `side` on another thread while `body` runs on this one, and returns
+/// both results.
+///
+/// Not `concurrentPerform`: a `concurrentPerform` inside one (the log pass
+/// inside `body`) gets only the width left over, which on 2 cores was one
+/// thread, and the pass ran serially.
+func alongside<Side: Sendable, Result>(
+  _ side: @escaping @Sendable () -> Side, _ body: () throws -> Result
+) rethrows -> (Result, Side) {
+  let slot = SideSlot<Side>()
+  let done = DispatchSemaphore(value: 0)
+  DispatchQueue.global().async {
+    slot.value = side()
+    done.signal()
+  }
+  let result: Result
+  do { result = try body() } catch {
+    done.wait()
+    throw error
+  }
+  done.wait()
+  guard let value = slot.value else { preconditionFailure("side task ended without a value") }
+  return (result, value)
+}
+
+/// `alongside`'s result slot: written before the semaphore is signalled, read after.
+private final class SideSlot<Value>: @unchecked Sendable {
+  var value: Value?
+}
+
 private struct UncheckedSendableBox<T>: @unchecked Sendable {
   let value: T
   init(_ value: T) { self.value = value }
+}
+
+/// Byte buffers handed from one piece of the log pass to the next, so that
+/// the pieces reuse memory already touched instead of fresh pages.
+private final class BufferPool: @unchecked Sendable {  // state under `lock`
+  private let lock = NSLock()
+  private var free: [[UInt8]] = []
+
+  func take() -> [UInt8] { lock.withLock { free.popLast() ?? [] } }
+
+  func give(back buffer: [UInt8]) {
+    var buffer = buffer
+    buffer.removeAll(keepingCapacity: true)
+    lock.withLock { free.append(buffer) }
+  }
 }

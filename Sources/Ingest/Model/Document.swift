@@ -1,4 +1,5 @@
 import Foundation
+import Workspace
 
 /// The kinds of input longctx understands.
 public enum DocumentKind: String, Codable, Sendable, CaseIterable {
@@ -70,8 +71,10 @@ struct EncodedDocument: Sendable {
   var kind: DocumentKind
   var title: String?
   var metadata: [String: String]
-  /// The JSON array of sections (`SectionsCodec`).
+  /// The JSON array of sections (`SectionsCodec`); empty when `blob` holds it.
   var sectionsJSON: Data
+  /// The same JSON already compressed and named (large logs).
+  var blob: PreparedBlob?
   var sectionCount: Int
   var pageCount: Int?
   /// Characters of all section texts.
@@ -82,7 +85,8 @@ struct EncodedDocument: Sendable {
   var fingerprint: (hash: UInt64, words: Int)
 
   init(
-    kind: DocumentKind, title: String?, metadata: [String: String], sectionsJSON: Data, sectionCount: Int,
+    kind: DocumentKind, title: String?, metadata: [String: String], sectionsJSON: Data, blob: PreparedBlob? = nil,
+    sectionCount: Int,
     pageCount: Int?, charCount: Int, warnings: [String], extractor: String, fingerprint: (hash: UInt64, words: Int)
   ) {
     self.fingerprint = fingerprint
@@ -90,6 +94,7 @@ struct EncodedDocument: Sendable {
     self.title = title
     self.metadata = metadata
     self.sectionsJSON = sectionsJSON
+    self.blob = blob
     self.sectionCount = sectionCount
     self.pageCount = pageCount
     self.charCount = charCount

@@ -115,6 +115,26 @@ enum SWAR {
     (x &- ones &* UInt64(n)) & ~x & highs != 0
   }
 
+  /// Some byte of `x` lies strictly between `m` and `n` (`m` ≤ 127, `n` ≤ 128).
+  @inline(__always) static func hasBetween(_ x: UInt64, _ m: UInt8, _ n: UInt8) -> Bool {
+    let low = x & (ones &* 127)
+    return ((ones &* (127 &+ UInt64(n))) &- low) & ~x & (low &+ ones &* (127 &- UInt64(m))) & highs != 0
+  }
+
+  /// The top bit of each byte of `x` that is an ASCII capital letter.
+  @inline(__always) static func capitals(_ x: UInt64) -> UInt64 {
+    // Per byte, with the top bit forced on: no borrow crosses bytes.
+    let y = x | highs
+    let atLeastA = (y &- ones &* 0x41) & highs
+    let pastZ = (y &- ones &* 0x5B) & highs
+    return atLeastA & ~pastZ & ~x & highs
+  }
+
+  /// The top bits of the eight bytes of `x`, byte `i`'s as bit `i`.
+  @inline(__always) static func gatherHighBits(_ x: UInt64) -> UInt64 {
+    ((x & highs) &* 0x0002_0408_1020_4081) >> 56
+  }
+
   /// Some byte of `x` equals `b`.
   @inline(__always) static func hasByte(_ x: UInt64, _ b: UInt8) -> Bool {
     let v = x ^ (ones &* UInt64(b))

@@ -33,12 +33,27 @@ final class PopplerDocument {
   var pageCount: Int { Int(poppler_document_get_n_pages(doc)) }
 
   /// The text layer of page `index` (0-based); empty when the page has none.
+  ///
+  /// poppler-glib's text with the word breaks it drops between table cells
+  /// put back from the glyph boxes (`GapSpacing`), as `pdftotext` has them.
   func text(ofPage index: Int) -> String {
     guard let page = poppler_document_get_page(doc, Int32(index)) else { return "" }
     defer { g_object_unref(UnsafeMutableRawPointer(page)) }
     guard let raw = poppler_page_get_text(page) else { return "" }
     defer { g_free(raw) }
-    return String(cString: raw)
+    // The layout reuses the text page poppler-glib cached for the text.
+    var rects: UnsafeMutablePointer<PopplerRectangle>?
+    var count: guint = 0
+    defer { g_free(rects) }
+    let text = UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw))
+    if poppler_page_get_text_layout(page, &rects, &count) != 0, let rects, count > 1 {
+      let boxes = UnsafeBufferPointer(start: rects, count: Int(count)).map {
+        GlyphBox(x1: $0.x1, y1: $0.y1, x2: $0.x2, y2: $0.y2)
+      }
+      let spaced = boxes.withUnsafeBufferPointer { GapSpacing.insertingSpaces(text, boxes: $0) }
+      if let spaced { return String(decoding: spaced, as: UTF8.self) }
+    }
+    return String(decoding: text, as: UTF8.self)
   }
 
   /// Title, author, subject, keywords, creator, producer and dates, where set.

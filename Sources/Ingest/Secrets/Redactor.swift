@@ -118,7 +118,7 @@ struct Redactor {
 
   /// Trigger words (ASCII case folded) and the rule each one enables;
   /// rules are in the order of `rules`.
-  private static let triggers: [(needle: [UInt8], rule: Int)] = [
+  static let triggers: [(needle: [UInt8], rule: Int)] = [
     ("-----begin", 0), ("akia", 1), ("asia", 1), ("ghp_", 2), ("gho_", 2), ("ghu_", 2), ("ghs_", 2),
     ("ghr_", 2), ("github_pat_", 2), ("xox", 3), ("passw", 4), ("pwd", 4), ("secret", 4), ("token", 4),
     ("api_key", 4), ("api-key", 4), ("apikey", 4), ("access_key", 4), ("access-key", 4),
@@ -140,25 +140,66 @@ struct Redactor {
     guard let base = buffer.baseAddress, buffer.count >= 3 else { return 0 }
     let n = buffer.count
     var mask = 0
-    // Every trigger is at least 3 bytes: bitmaps of its first and second
-    // (folded) byte pairs rule out nearly every position with two loads.
-    prefilter.withUnsafeBufferPointer { bits in
-      var i = 0
-      var a = Int(base[0] | 0x20)
-      var b = Int(base[1] | 0x20)
-      while i < n - 2 {
-        let c = Int(base[i + 2] | 0x20)
-        let first = a << 8 | b
-        let second = 1 << 16 | b << 8 | c
-        if bits[first >> 6] & (1 << UInt64(first & 63)) != 0 && bits[second >> 6] & (1 << UInt64(second & 63)) != 0 {
-          mask |= matches(base, at: i, count: n)
+    // Sixteen positions at a time: a trigger can start only where the first
+    // two (folded) bytes are a trigger's first two; lanes that pass go to the
+    // exact test below. Bytes i ..< i + 17 are read, and positions up to
+    // n - 3 tested, so the loop stops 18 bytes before the end.
+    var i = 0
+    while i + 18 <= n {
+      let hits = firstPairs(base + i)
+      if hits != 0 {
+        var lanes = hits
+        while lanes != 0 {
+          let j = i + lanes.trailingZeroBitCount
+          lanes &= lanes - 1
+          mask |= candidateAt(base, j, n)
         }
-        a = b
-        b = c
-        i += 1
       }
+      i += 16
+    }
+    while i < n - 2 {
+      mask |= candidateAt(base, i, n)
+      i += 1
     }
     return mask
+  }
+
+  /// The bit mask of the sixteen positions from `p` whose two folded bytes
+  /// begin a trigger: `--`, `ak as ap ac`, `gh gi`, `xo to`, `pa pw pr`, `se`
+  /// (the tests check every trigger is found, wherever it stands).
+  @inline(__always) private static func firstPairs(_ p: UnsafePointer<UInt8>) -> UInt32 {
+    let fold = SIMD16<UInt8>(repeating: 0x20)
+    let a = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt8>.self) | fold
+    let b = UnsafeRawPointer(p + 1).loadUnaligned(as: SIMD16<UInt8>.self) | fold
+    func eq(_ v: SIMD16<UInt8>, _ c: Unicode.Scalar) -> SIMDMask<SIMD16<Int8>> {
+      v .== SIMD16(repeating: UInt8(c.value))
+    }
+    let second = eq(b, "o")
+    var hit = eq(a, "-") .& eq(b, "-")
+    hit .|= eq(a, "a") .& (eq(b, "k") .| eq(b, "s") .| eq(b, "p") .| eq(b, "c"))
+    hit .|= eq(a, "g") .& (eq(b, "h") .| eq(b, "i"))
+    hit .|= (eq(a, "x") .| eq(a, "t")) .& second
+    hit .|= eq(a, "p") .& (eq(b, "a") .| eq(b, "w") .| eq(b, "r"))
+    hit .|= eq(a, "s") .& eq(b, "e")
+    // Lanes are 0x00 or 0xFF: read them as two words (the generic `any()`
+    // and lane loops were not inlined), and gather each word's top bits.
+    let words = unsafeBitCast(hit, to: (UInt64, UInt64).self)
+    guard words.0 | words.1 != 0 else { return 0 }
+    return UInt32(truncatingIfNeeded: SWAR.gatherHighBits(words.0) | SWAR.gatherHighBits(words.1) << 8)
+  }
+
+  /// The rules of triggers at `i`, after the two-bitmap test of its first
+  /// and second byte pairs (rules out nearly every position).
+  @inline(__always) private static func candidateAt(_ base: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+    let a = Int(base[i] | 0x20)
+    let b = Int(base[i + 1] | 0x20)
+    let c = Int(base[i + 2] | 0x20)
+    let first = a << 8 | b
+    let second = 1 << 16 | b << 8 | c
+    return prefilter.withUnsafeBufferPointer { bits in
+      bits[first >> 6] & (1 << UInt64(first & 63)) != 0 && bits[second >> 6] & (1 << UInt64(second & 63)) != 0
+        ? matches(base, at: i, count: n) : 0
+    }
   }
 
   /// The rules of the triggers that start at `i` (rare: only after the pre-filter).
