@@ -119,8 +119,8 @@ final class PieceMemo: @unchecked Sendable {
       }
     }
 
-    // 3. Tokenize each run of unknown pieces; remember what they turned out to be.
-    var learned: [(Piece, Int32)] = []
+    // 3. Tokenize the runs of unknown pieces; remember what they turned out to be.
+    var runs: [ClosedRange<Int>] = []
     var index = 0
     while index < pieces.count {
       if counts[index] >= 0 {
@@ -131,9 +131,11 @@ final class PieceMemo: @unchecked Sendable {
       var last = index
       // A run is contiguous text: one-byte pieces counted in the scan end it too.
       while last + 1 < pieces.count && counts[last + 1] < 0 && pieces[last + 1].start == pieces[last].end { last += 1 }
-      total += tokenizeRun(base, pieces[index...last], into: &learned)
+      runs.append(index...last)
       index = last + 1
     }
+    var learned: [(Piece, Int32)] = []
+    total += tokenizeRuns(base, pieces, runs, into: &learned)
     if !learned.isEmpty {
       table.write { table in
         for (piece, count) in learned { table.insert(piece.hash, base + piece.start, piece.end - piece.start, count) }
@@ -150,33 +152,101 @@ final class PieceMemo: @unchecked Sendable {
 
   private static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
   private static let prime: UInt64 = 0x100_0000_01b3
+  /// Joins runs of unknown pieces for one call to the tokenizer: a newline, which Gemma's
+  /// tokens merge with nothing but newlines (checked per run against `unsafePairs`).
+  private static let separator: UInt8 = 0x0A
 
-  /// Tokenizes consecutive unknown `pieces` as one text and attributes the tokens back to them.
+  /// Tokenizes `runs` of `pieces` and attributes the tokens back to each piece.
   ///
-  /// - Returns: The run's token count (exact: the run is bounded by cuts).
-  private func tokenizeRun(
-    _ base: UnsafePointer<UInt8>, _ pieces: ArraySlice<Piece>, into learned: inout [(Piece, Int32)]
+  /// Each call to `llama_tokenize` costs tens of microseconds whatever its length, and a
+  /// text typically has a few new pieces here and there, so runs whose edges may be cut
+  /// against a newline are joined by newlines and tokenized in one call.
+  ///
+  /// - Returns: The runs' token count (exact: every run and separator is bounded by cuts).
+  private func tokenizeRuns(
+    _ base: UnsafePointer<UInt8>, _ pieces: [Piece], _ runs: [ClosedRange<Int>], into learned: inout [(Piece, Int32)]
   ) -> Int {
-    let from = pieces.first!.start
-    let to = pieces.last!.end
-    let tokens = tokenize(base + from, to - from)
-    // Every token must lie inside one piece; if the lengths do not add up, remember nothing.
+    let sep = Int(Self.separator)
+    func joinable(_ run: ClosedRange<Int>) -> Bool {
+      let first = Int(base[pieces[run.lowerBound].start])
+      let last = Int(base[pieces[run.upperBound].end - 1])
+      return first < 0x80 && last < 0x80 && !unsafePairs[last << 7 | sep] && !unsafePairs[sep << 7 | first]
+    }
+    var total = 0
+    var joined: [ClosedRange<Int>] = []
+    for run in runs {
+      if runs.count > 1 && joinable(run) { joined.append(run) } else { total += tokenizeAlone(base, pieces, run, into: &learned) }
+    }
+    guard joined.count > 1 else {
+      for run in joined { total += tokenizeAlone(base, pieces, run, into: &learned) }
+      return total
+    }
+    // The runs' bytes with a newline between each two; pieces in the joined text's
+    // offsets, each with the index of the piece it copies (-1 for a separator).
+    var buffer: [UInt8] = []
+    var layout: [Piece] = []
+    var origins: [Int] = []
+    for (k, run) in joined.enumerated() {
+      if k > 0 {
+        layout.append(Piece(start: buffer.count, end: buffer.count + 1, hash: 0))
+        origins.append(-1)
+        buffer.append(Self.separator)
+      }
+      for i in run {
+        let piece = pieces[i]
+        layout.append(Piece(start: buffer.count, end: buffer.count + piece.end - piece.start, hash: piece.hash))
+        origins.append(i)
+        buffer.append(contentsOf: UnsafeBufferPointer(start: base + piece.start, count: piece.end - piece.start))
+      }
+    }
+    let attributed = buffer.withUnsafeBufferPointer { attribute($0.baseAddress!, layout) }
+    guard let perPiece = attributed.perPiece else {
+      for run in joined { total += tokenizeAlone(base, pieces, run, into: &learned) }
+      return total
+    }
+    for (k, origin) in origins.enumerated() where origin >= 0 {
+      total += Int(perPiece[k])
+      let piece = pieces[origin]
+      if piece.end - piece.start <= Self.maxPieceBytes { learned.append((piece, perPiece[k])) }
+    }
+    return total
+  }
+
+  /// Tokenizes one run by itself.
+  private func tokenizeAlone(
+    _ base: UnsafePointer<UInt8>, _ pieces: [Piece], _ run: ClosedRange<Int>, into learned: inout [(Piece, Int32)]
+  ) -> Int {
+    let origin = pieces[run.lowerBound].start
+    let local = run.map { Piece(start: pieces[$0].start - origin, end: pieces[$0].end - origin, hash: pieces[$0].hash) }
+    let attributed = attribute(base + origin, local)
+    if let perPiece = attributed.perPiece {
+      for (k, i) in run.enumerated() where pieces[i].end - pieces[i].start <= Self.maxPieceBytes {
+        learned.append((pieces[i], perPiece[k]))
+      }
+    }
+    return attributed.total
+  }
+
+  /// Tokenizes the text `pieces` cover (contiguous, from offset 0) and gives each piece
+  /// its tokens, by the bytes each token stands for.
+  ///
+  /// - Returns: The token count, and per-piece counts unless a token straddles two pieces
+  ///   or the lengths do not add up (then nothing may be remembered).
+  private func attribute(_ base: UnsafePointer<UInt8>, _ pieces: [Piece]) -> (total: Int, perPiece: [Int32]?) {
+    let length = pieces.last!.end
+    let tokens = tokenize(base, length)
     var perPiece = [Int32](repeating: 0, count: pieces.count)
-    var offset = from
-    var piece = pieces.startIndex
+    var offset = 0
+    var piece = 0
     for token in tokens {
-      let length = Int(tokenBytes[Int(token)])
+      let bytes = Int(tokenBytes[Int(token)])
       let tokenStart = offset
-      offset += length
-      while piece < pieces.endIndex && pieces[piece].end <= tokenStart { piece += 1 }
-      guard length > 0, piece < pieces.endIndex, offset <= pieces[piece].end else { return tokens.count }
-      perPiece[piece - pieces.startIndex] += 1
+      offset += bytes
+      while piece < pieces.count && pieces[piece].end <= tokenStart { piece += 1 }
+      guard bytes > 0, piece < pieces.count, offset <= pieces[piece].end else { return (tokens.count, nil) }
+      perPiece[piece] += 1
     }
-    guard offset == to else { return tokens.count }
-    for (k, entry) in pieces.enumerated() where entry.end - entry.start <= Self.maxPieceBytes {
-      learned.append((entry, perPiece[k]))
-    }
-    return tokens.count
+    return (tokens.count, offset == length ? perPiece : nil)
   }
 
   private func tokenize(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> [llama_token] {

@@ -8,6 +8,10 @@ import Testing
 /// cancelled task, and no CPU spent while waiting.
 @Suite struct CurlTransportTests {
   /// A one-connection-at-a-time TCP server on 127.0.0.1; `answer` gets the request bytes.
+  ///
+  /// Only the accept thread closes the listening socket: closing it in `deinit` let its
+  /// number be reused by another test's listener while this thread, started late on a
+  /// busy machine, was about to accept on it, and steal that test's connection.
   final class LoopbackServer: @unchecked Sendable {
     let port: UInt16
     private let socket: Int32
@@ -33,7 +37,10 @@ import Testing
       Thread.detachNewThread {
         while true {
           let client = accept(listener, nil, nil)
-          if client < 0 { return }
+          if client < 0 {
+            close(listener)
+            return
+          }
           var buffer = [UInt8](repeating: 0, count: 65536)
           var request = ""
           while !request.contains("\r\n\r\n") || !Self.bodyComplete(request) {
@@ -58,10 +65,7 @@ import Testing
       return request.utf8.count - request[..<split.upperBound].utf8.count >= length
     }
 
-    deinit {
-      shutdown(socket, Int32(SHUT_RDWR))
-      close(socket)
-    }
+    deinit { shutdown(socket, Int32(SHUT_RDWR)) }  // wakes the accept thread, which closes it
   }
 
   @Test func postsTheBodyAndReadsStatusHeadersAndBody() async throws {
@@ -73,7 +77,7 @@ import Testing
     }
     let request = HTTPRequest(
       method: "POST", url: URL(string: "http://127.0.0.1:\(server.port)/v1/completions")!,
-      headers: ["Content-Type": "application/json"], body: Data("{\"n\":1}".utf8), timeout: 10)
+      headers: ["Content-Type": "application/json"], body: Data("{\"n\":1}".utf8), timeout: 120)
     let response = try await CurlTransport.make()(request)
     #expect(response.status == 429)
     #expect(response.headers["retry-after"] == "7")
@@ -98,7 +102,7 @@ import Testing
     #expect(error?.timedOut == true)
     #expect(error.map(OpenAIEngine.describe) == "timed out")
     let waited = Date().timeIntervalSince(start)
-    #expect(waited >= 1.4 && waited < 10)
+    #expect(waited >= 1.4 && waited < 60)
     // Waiting is sleeping: this thread (the transfer runs on it) spent well under a tenth
     // of the wait on the CPU; URLSession's wait cost about half a core.
     #expect(Self.cpuSeconds() - before < 0.15)
@@ -106,14 +110,16 @@ import Testing
 
   @Test func cancellingTheTaskStopsTheRequest() async throws {
     let server = try LoopbackServer { _ in nil }
-    let request = HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(server.port)/slow")!, timeout: 60)
+    let request = HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(server.port)/slow")!, timeout: 300)
     let transport = CurlTransport.make()
     let task = Task { try await transport(request) }
     try await Task.sleep(nanoseconds: 300_000_000)
     let start = Date()
     task.cancel()
     let result = await task.result
-    #expect(Date().timeIntervalSince(start) < 5)
+    // Well before the request's own 300 s limit (seconds, even on a machine busy with the
+    // other suites: libcurl calls the progress callback about once a second).
+    #expect(Date().timeIntervalSince(start) < 60)
     #expect(throws: TransportError.self) { try result.get() }
     if case .failure(let error as TransportError) = result { #expect(error.cancelled) }
   }
