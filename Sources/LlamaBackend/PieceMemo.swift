@@ -13,7 +13,7 @@ import Foundation
 ///   If no token of the vocabulary contains `ab`, nothing crosses the cut, merges on one
 ///   side never see the other, and the count of the text is the sum of its pieces' counts.
 ///
-/// `unsafePairs` holds every pair of ASCII bytes that sits inside some token merging can
+/// `unsafePairs` holds every pair of ASCII bytes that sits inside some token merging may
 /// produce, or some user-defined token (SentencePiece's `▁` read as a space); cuts are made
 /// only between two ASCII bytes not in it. Vocabularies
 /// this reasoning does not cover are not memoized: BPE ones (a regex splits the text
@@ -45,6 +45,7 @@ final class PieceMemo: @unchecked Sendable {
     let n = Int(llama_vocab_n_tokens(vocab))
     var texts = [[UInt8]](repeating: [], count: n)
     var userDefined = [Bool](repeating: false, count: n)
+    var special = [Bool](repeating: false, count: n)
     var lengths = [Int32](repeating: 0, count: n)
     var buffer = [CChar](repeating: 0, count: 256)
     for token in 0..<n {
@@ -54,6 +55,8 @@ final class PieceMemo: @unchecked Sendable {
         // Stripping the whitespace beside a token reaches across the cut.
         if attributes & (LLAMA_TOKEN_ATTR_LSTRIP.rawValue | LLAMA_TOKEN_ATTR_RSTRIP.rawValue) != 0 { return nil }
         userDefined[token] = true
+      } else if attributes & LLAMA_TOKEN_ATTR_NORMAL.rawValue == 0 {
+        special[token] = true
       }
       if let text = llama_vocab_get_text(vocab, id) {
         texts[token] = Array(UnsafeBufferPointer(start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text)))
@@ -66,7 +69,7 @@ final class PieceMemo: @unchecked Sendable {
       lengths[token] = max(0, written)
     }
     var pairs = [Bool](repeating: false, count: 128 * 128)
-    for (token, reachable) in Self.mergeable(texts).enumerated() where reachable || userDefined[token] {
+    for (token, producible) in Self.producible(texts, special: special).enumerated() where producible || userDefined[token] {
       let bytes = Self.unescaped(texts[token])
       if bytes.count > 1 {
         for i in 1..<bytes.count where bytes[i - 1] < 0x80 && bytes[i] < 0x80 {
@@ -263,54 +266,34 @@ final class PieceMemo: @unchecked Sendable {
 
   // MARK: - Vocabulary
 
-  /// Which tokens SentencePiece merging can produce from text: single characters, and
-  /// tokens that split into two producible tokens. Byte-fallback tokens (`<0x41>`) and
-  /// control tokens (`<unused12>`) usually cannot be produced, so their digits do not
-  /// keep digits from being cut apart; user-defined tokens are matched whole before
-  /// merging and are counted by the caller whatever this says.
-  static func mergeable(_ texts: [[UInt8]]) -> [Bool] {
+  /// Which of the `special` tokens (control, byte-fallback, unknown, unused) a SentencePiece
+  /// merge could produce: one whose text splits into two parts that are each a single
+  /// character or the text of some token. The last merge that makes a token joins two
+  /// symbols that are themselves a character or a token, so a token with no such split can
+  /// never appear by merging. Byte-fallback tokens (`<0x41>`) and control tokens
+  /// (`<unused12>`) have none, so their digits do not keep digits from being cut apart.
+  /// Normal and user-defined tokens are all taken as producible: more pairs, fewer cuts,
+  /// never a wrong count.
+  static func producible(_ texts: [[UInt8]], special: [Bool]) -> [Bool] {
     func fnv(_ bytes: ArraySlice<UInt8>) -> UInt64 {
       var hash = offsetBasis
       for byte in bytes { hash = (hash ^ UInt64(byte)) &* prime }
       return hash
     }
-    /// Where each UTF-8 character starts in `bytes`.
-    func starts(_ bytes: [UInt8]) -> [Int] { bytes.indices.filter { bytes[$0] & 0xC0 != 0x80 } }
-    var index: [UInt64: Int] = [:]
-    var collided: Set<UInt64> = []  // hashes shared by different texts: treated as producible (more pairs, fewer cuts)
-    index.reserveCapacity(texts.count)
-    for (token, text) in texts.enumerated() where !text.isEmpty {
-      let hash = fnv(text[...])
-      if let other = index[hash] {
-        if texts[other] != text { collided.insert(hash) }
-      } else {
-        index[hash] = token
-      }
-    }
-    let characterStarts = texts.map(starts)
-    var reachable = [Bool](repeating: false, count: texts.count)
-    let order = texts.indices.sorted { characterStarts[$0].count < characterStarts[$1].count }
-    for token in order {
+    // A hash shared by two texts only makes a part seem to exist: the safe direction.
+    var known = Set<UInt64>(minimumCapacity: texts.count)
+    for text in texts where !text.isEmpty { known.insert(fnv(text[...])) }
+    var result = [Bool](repeating: true, count: texts.count)
+    for token in texts.indices where special[token] {
       let text = texts[token]
-      let cuts = characterStarts[token]
-      if cuts.count <= 1 {
-        reachable[token] = !text.isEmpty
-        continue
-      }
-      func producible(_ part: ArraySlice<UInt8>, characters: Int) -> Bool {
-        if characters == 1 { return true }
-        let hash = fnv(part)
-        if collided.contains(hash) { return true }
-        guard let other = index[hash], texts[other][...] == part else { return false }
-        return reachable[other]
-      }
-      for k in 1..<cuts.count
-      where producible(text[..<cuts[k]], characters: k) && producible(text[cuts[k]...], characters: cuts.count - k) {
-        reachable[token] = true
-        break
+      let starts = text.indices.filter { text[$0] & 0xC0 != 0x80 }  // where each character starts
+      guard starts.count > 1 else { continue }  // one character: produced as it is
+      func exists(_ part: ArraySlice<UInt8>, characters: Int) -> Bool { characters == 1 || known.contains(fnv(part)) }
+      result[token] = (1..<starts.count).contains { k in
+        exists(text[..<starts[k]], characters: k) && exists(text[starts[k]...], characters: starts.count - k)
       }
     }
-    return reachable
+    return result
   }
 
   /// A token's text with SentencePiece's `▁` (U+2581) read as the space it stands for.
