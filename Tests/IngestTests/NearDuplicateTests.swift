@@ -115,4 +115,32 @@ func generatedText(seed: UInt64, words: Int) -> String {
     _ = try await fixture.ingest(["docs"])
     #expect(try Corpus(workspace: fixture.workspace).duplicates().near.isEmpty)
   }
+
+  /// A mailed attachment joins the group of the file it nearly repeats, cited at its
+  /// message's path (both messages that carry it).
+  @Test func attachmentsAreGroupedWithTheFilesTheyNearlyRepeat() async throws {
+    let fixture = try IngestFixture()
+    defer { fixture.remove() }
+    let text = generatedText(seed: 21, words: 600)
+    var words = text.split(separator: " ").map(String.init)
+    words[100] = "revised"
+    try fixture.dir.write("case/contract.txt", text)
+    let attachment = [("contract-v2.txt", "text/plain", Data(words.joined(separator: " ").utf8))]
+    let mbox =
+      "From a@harbor.example Mon Mar  9 08:00:00 2026\n"
+      + EmailAttachmentTests.message(id: "m1@harbor.example", subject: "Draft", attachments: attachment)
+      + "\nFrom a@harbor.example Mon Mar  9 09:00:00 2026\n"
+      + EmailAttachmentTests.message(id: "m2@harbor.example", subject: "Draft again", attachments: attachment)
+    try fixture.dir.write("case/mail.mbox", mbox)
+    _ = try await fixture.ingest(["case"])
+    let near = try Corpus(workspace: fixture.workspace).duplicates().near
+    #expect(near.count == 1)
+    #expect(near.first?.documents.map(\.paths) == [
+      ["case/contract.txt"],
+      [
+        "case/mail.mbox#msg=m1@harbor.example/attachment=contract-v2.txt",
+        "case/mail.mbox#msg=m2@harbor.example/attachment=contract-v2.txt",
+      ],
+    ])
+  }
 }

@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 import Workspace
 
-/// Keeps the `near_duplicate` table: groups of current documents whose
-/// SimHash fingerprints lie within `SimHash.maxDistance` bits.
+/// Keeps the `near_duplicate` table: groups of current documents (files, and the
+/// attachments of current mail) whose SimHash fingerprints lie within
+/// `SimHash.maxDistance` bits.
 struct NearDuplicateIndex {
   let workspace: Workspace
 
@@ -15,9 +16,12 @@ struct NearDuplicateIndex {
       let rows = try Row.fetchAll(
         db,
         sql: """
-          SELECT DISTINCT f.documentHash, f.simhash FROM document_simhash f
-          JOIN source s ON s.contentHash = f.documentHash
-          WHERE s.status = 'ok' AND f.words >= ?
+          SELECT f.documentHash, f.simhash FROM document_simhash f
+          WHERE f.words >= ? AND (
+            f.documentHash IN (SELECT contentHash FROM source WHERE status = 'ok')
+            OR f.documentHash IN (
+              SELECT a.documentHash FROM email_attachment a
+              JOIN source s ON s.contentHash = a.parentHash WHERE s.status = 'ok'))
           ORDER BY f.documentHash
           """, arguments: [SimHash.minWords])
       let items = rows.map { (id: $0["documentHash"] as String, hash: UInt64(bitPattern: $0["simhash"] as Int64)) }
@@ -71,6 +75,17 @@ extension Corpus {
       {
         pathsByHash[row["contentHash"], default: []].append(row["displayPath"])
       }
+      // Attachments are cited at their message's path plus their suffix, as their sections are.
+      var attachmentPaths: [String: [String]] = [:]
+      for row in try Row.fetchAll(
+        db,
+        sql: """
+          SELECT a.documentHash, s.displayPath || a.suffix AS path FROM email_attachment a
+          JOIN source s ON s.contentHash = a.parentHash WHERE s.status = 'ok' ORDER BY path
+          """)
+      {
+        attachmentPaths[row["documentHash"], default: []].append(row["path"])
+      }
       let exact = pathsByHash.filter { $0.value.count > 1 }
         .map { DuplicateReport.ExactGroup(documentHash: $0.key, paths: $0.value) }
         .sorted { $0.paths[0] < $1.paths[0] }
@@ -78,7 +93,9 @@ extension Corpus {
       for row in try Row.fetchAll(db, sql: "SELECT documentHash, groupId, distance FROM near_duplicate") {
         let hash: String = row["documentHash"]
         groups[row["groupId"], default: []].append(
-          DuplicateReport.Member(documentHash: hash, paths: pathsByHash[hash] ?? [], distance: row["distance"]))
+          DuplicateReport.Member(
+            documentHash: hash, paths: (pathsByHash[hash] ?? []) + (attachmentPaths[hash] ?? []),
+            distance: row["distance"]))
       }
       let near = groups.values.map { members in
         DuplicateReport.NearGroup(
