@@ -58,14 +58,21 @@ public final class LlamaModel: @unchecked Sendable {
   ///   - addSpecial: Add BOS (and EOS) as the model's vocabulary asks.
   ///   - parseSpecial: Treat special-token text such as `<start_of_turn>` as tokens.
   public func tokenize(_ text: String, addSpecial: Bool, parseSpecial: Bool = false) -> [Int32] {
-    let utf8 = Array(text.utf8)
-    var capacity = utf8.count + 8
+    let bytes = Array(text.utf8) + [0]  // never empty, so it always has an address
+    return bytes.withUnsafeBufferPointer {
+      Self.tokenize(vocab, $0.baseAddress!, count: $0.count - 1, addSpecial: addSpecial, parseSpecial: parseSpecial)
+    }
+  }
+
+  /// Tokens of `count` UTF-8 bytes at `bytes` through `vocab`, growing the output until it fits.
+  static func tokenize(
+    _ vocab: OpaquePointer, _ bytes: UnsafePointer<UInt8>, count: Int, addSpecial: Bool, parseSpecial: Bool
+  ) -> [Int32] {
+    var capacity = count + 8
     while true {
       var tokens = [Int32](repeating: 0, count: capacity)
-      let n = utf8.withUnsafeBufferPointer { bytes in
-        bytes.withMemoryRebound(to: CChar.self) { chars in
-          llama_tokenize(vocab, chars.baseAddress, Int32(chars.count), &tokens, Int32(capacity), addSpecial, parseSpecial)
-        }
+      let n = bytes.withMemoryRebound(to: CChar.self, capacity: max(count, 1)) { chars in
+        llama_tokenize(vocab, chars, Int32(count), &tokens, Int32(capacity), addSpecial, parseSpecial)
       }
       if n >= 0 { return Array(tokens.prefix(Int(n))) }
       capacity = Int(-n)

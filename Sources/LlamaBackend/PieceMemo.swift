@@ -253,15 +253,7 @@ final class PieceMemo: @unchecked Sendable {
   }
 
   private func tokenize(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> [llama_token] {
-    var capacity = count + 8
-    while true {
-      var tokens = [llama_token](repeating: 0, count: capacity)
-      let n = bytes.withMemoryRebound(to: CChar.self, capacity: count) { chars in
-        llama_tokenize(vocab, chars, Int32(count), &tokens, Int32(capacity), false, false)
-      }
-      if n >= 0 { return Array(tokens.prefix(Int(n))) }
-      capacity = Int(-n)
-    }
+    LlamaModel.tokenize(vocab, bytes, count: count, addSpecial: false, parseSpecial: false)
   }
 
   // MARK: - Vocabulary
