@@ -68,6 +68,31 @@ import _LongctxTestSupport
     #expect(counting.calls == calls, "re-planning must not re-tokenize")
   }
 
+  @Test func codeChunkHeadersNameTheirDeclarations() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    // 120 functions of 4 lines: about 3 sections, each of whole functions.
+    try tmp.write("docs/m.go", "package m\n\n" + (1...120).map { "// F\($0) returns \($0).\nfunc F\($0)() int {\n\treturn \($0)\n}\n" }.joined(separator: "\n"))
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    let files = try await ingest(tmp, ws)
+    let plan = try Planner(workspace: ws, counter: EstimatedTokenCounter()).plan(
+      files: files, budget: 100_000, options: PlanOptions(collapseDuplicates: false))
+    let chunks = plan.windows.flatMap(\.chunks)
+    #expect(chunks.count >= 3)
+    for chunk in chunks {
+      let header = try #require(chunk.text.split(separator: "\n").first)
+      let body = chunk.text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
+      // The first function in the chunk is named first, then the others, at most 8 and a count.
+      let firstFunction = try #require(body.first { $0.hasPrefix("func F") })
+      let name = firstFunction.dropFirst(5).prefix { $0 != "(" }
+      let functions = body.filter { $0.hasPrefix("func F") }.count
+      #expect(header.hasPrefix("[\(chunk.locator)] func \(name)"), "\(header)")
+      #expect(header.split(separator: ",").count == min(functions, 9), "\(header)")
+      #expect(header.contains(" more") == (functions > 8))
+      #expect(body.last { $0.hasPrefix("func") == false && !$0.isEmpty } == "}", "a chunk ends after a whole function")
+    }
+  }
+
   @Test func aChunkLargerThanAWindowIsSplitAtLineBoundaries() async throws {
     let tmp = try TemporaryDirectory()
     defer { tmp.remove() }

@@ -19,6 +19,10 @@ public struct Section: Codable, Hashable, Sendable {
   public var firstTimestamp: Double?
   /// Seconds since 1970 (UTC) of the last timestamped log event in the section.
   public var lastTimestamp: Double?
+  /// Code: the declarations the section holds (`func plan`, `class Writer`),
+  /// led by the one it continues when it starts inside one. Shown in chunk
+  /// headers; absent for other kinds and in sections stored before it existed.
+  public var symbols: [String]?
 
   /// - Parameters:
   ///   - locator: Where the text came from.
@@ -26,10 +30,12 @@ public struct Section: Codable, Hashable, Sendable {
   ///   - severity: Log severity, if any.
   ///   - firstTimestamp: Time of the first event (log sections).
   ///   - lastTimestamp: Time of the last event (log sections).
+  ///   - symbols: Declarations in a code section.
   public init(
     locator: Locator, text: String, severity: String? = nil, firstTimestamp: Double? = nil,
-    lastTimestamp: Double? = nil
+    lastTimestamp: Double? = nil, symbols: [String]? = nil
   ) {
+    self.symbols = symbols
     self.locator = locator
     self.text = text
     self.severity = severity

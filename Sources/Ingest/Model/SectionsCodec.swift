@@ -14,7 +14,7 @@ enum SectionsCodec {
       withUTF8(s.text) { text in
         appendSection(
           locator: s.locator, text: text, severity: s.severity, firstTimestamp: s.firstTimestamp,
-          lastTimestamp: s.lastTimestamp, to: &out)
+          lastTimestamp: s.lastTimestamp, symbols: s.symbols, to: &out)
       }
     }
     out.append(UInt8(ascii: "]"))
@@ -26,7 +26,7 @@ enum SectionsCodec {
   /// a `String` of their text.
   static func appendSection(
     locator: Locator, text: UnsafeBufferPointer<UInt8>, severity: String?, firstTimestamp: Double?,
-    lastTimestamp: Double?, to out: inout [UInt8]
+    lastTimestamp: Double?, symbols: [String]? = nil, to out: inout [UInt8]
   ) {
     append(#"{"locator":{"path":"#, to: &out)
     string(locator.path, to: &out)
@@ -47,6 +47,14 @@ enum SectionsCodec {
     }
     if let t = firstTimestamp, t.isFinite { append(#","firstTimestamp":\#(t)"#, to: &out) }
     if let t = lastTimestamp, t.isFinite { append(#","lastTimestamp":\#(t)"#, to: &out) }
+    if let symbols {
+      append(#","symbols":["#, to: &out)
+      for (i, name) in symbols.enumerated() {
+        if i > 0 { out.append(UInt8(ascii: ",")) }
+        string(name, to: &out)
+      }
+      out.append(UInt8(ascii: "]"))
+    }
     out.append(UInt8(ascii: "}"))
   }
 

@@ -1,11 +1,17 @@
 import Foundation
 
 /// Extracts source files and plain text/Markdown into sections of whole
-/// lines with `path#Lx-Ly` locators, breaking at blank lines and top-level
-/// declarations where it can.
+/// lines with `path#Lx-Ly` locators. Code is cut between top-level
+/// declarations (a small file stays whole), a declaration too large for one
+/// section between its members, then at blank lines; text at headings and
+/// paragraphs.
 struct LineDocumentExtractor {
   var kind: DocumentKind
+  /// Text: the most lines in a section.
   var maxLines = 80
+  /// Code: the most lines in a section (short lines are cheap; a file of
+  /// up to this many lines and `maxBytes` stays one section).
+  var maxCodeLines = 150
   var maxBytes = 6000
   /// Replace secrets with `[REDACTED:kind]`.
   var redact = true
@@ -17,12 +23,17 @@ struct LineDocumentExtractor {
     }
     let text = TextLines(data)
     let lines = text.lines
-    let ranges = LineGrouper.group(lines, maxLines: maxLines, maxBytes: maxBytes) { i in
-      let line = lines[i]
-      if kind == .text { return line.hasPrefix("#") || (i > 0 && lines[i - 1].allSatisfy(\.isWhitespace)) }
-      // Code: a non-indented line after a blank line starts a unit.
-      guard let first = line.first, !first.isWhitespace else { return false }
-      return i > 0 && lines[i - 1].allSatisfy(\.isWhitespace)
+    let language = kind == .code ? Languages.name(forPath: path) : nil
+    let structure = kind == .code ? CodeStructure(lines: lines, language: language) : nil
+    let ranges: [Range<Int>]
+    if let structure {
+      ranges = LineGrouper.group(
+        count: lines.count, maxLines: maxCodeLines, maxBytes: maxBytes, lineBytes: { lines[$0].utf8.count },
+        boundary: { structure.boundaries[$0] })
+    } else {
+      ranges = LineGrouper.group(lines, maxLines: maxLines, maxBytes: maxBytes) { i in
+        lines[i].hasPrefix("#") || (i > 0 && lines[i - 1].allSatisfy(\.isWhitespace))
+      }
     }
     var sections: [Section] = []
     var redactor = Redactor(enabled: redact)
@@ -30,11 +41,13 @@ struct LineDocumentExtractor {
       let body = lines[r].joined(separator: "\n")
       if body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
       let locator = Locator(path: displayPath, lineStart: r.lowerBound + 1, lineEnd: r.upperBound)
-      sections.append(Section(locator: locator, text: redactor.redact(body, locator: locator)))
+      let symbols = structure?.symbols(in: r) ?? []
+      sections.append(
+        Section(locator: locator, text: redactor.redact(body, locator: locator), symbols: symbols.isEmpty ? nil : symbols))
     }
     var meta = ["lines": String(lines.count)]
-    if kind == .code, let lang = Languages.name(forPath: path) { meta["language"] = lang }
+    if let language { meta["language"] = language }
     return ExtractedDocument(
-      kind: kind, metadata: meta, sections: sections, warnings: text.warnings + redactor.warnings, extractor: "lines-2")
+      kind: kind, metadata: meta, sections: sections, warnings: text.warnings + redactor.warnings, extractor: kind == .code ? "lines-3" : "lines-2")
   }
 }

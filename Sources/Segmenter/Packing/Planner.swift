@@ -165,7 +165,8 @@ public struct Planner: Sendable {
     let severities = pieces.compactMap(\.section.severity)
     var chunk = Chunk(
       documentHash: pieces[0].documentHash, locator: locator,
-      text: render(locator, pieces.map(\.section.text).joined(separator: "\n")), tokens: 0,
+      text: render(locator, pieces.map(\.section.text).joined(separator: "\n"), symbols: pieces.flatMap { $0.section.symbols ?? [] }),
+      tokens: 0,
       severity: severities.max { (Scorer.severityWeight[$0] ?? 0) < (Scorer.severityWeight[$1] ?? 0) })
     chunk.firstTimestamp = pieces.compactMap(\.section.firstTimestamp).min()
     chunk.lastTimestamp = pieces.compactMap { $0.section.lastTimestamp ?? $0.section.firstTimestamp }.max()
@@ -222,9 +223,15 @@ public struct Planner: Sendable {
     }
   }
 
-  /// A chunk's text in a window: a header naming its locator, then its text.
-  public static func render(_ locator: Locator, _ text: String) -> String {
-    "[\(locator)]\n\(text)"
+  /// A chunk's text in a window: a header naming its locator (and, for
+  /// code, the declarations it holds), then its text.
+  ///
+  /// - Parameters:
+  ///   - locator: Where the text came from, cited as `[path#Lx-Ly]`.
+  ///   - text: The chunk's text.
+  ///   - symbols: Declaration names shown after the citation.
+  public static func render(_ locator: Locator, _ text: String, symbols: [String] = []) -> String {
+    symbols.isEmpty ? "[\(locator)]\n\(text)" : "[\(locator)] \(symbols.joined(separator: ", "))\n\(text)"
   }
 
   private func count(_ chunks: [Chunk]) throws -> [Chunk] {
