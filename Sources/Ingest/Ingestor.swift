@@ -39,6 +39,9 @@ public struct IngestSummary: Codable, Sendable {
   public var seconds = 0.0
   /// How many files were run through an extractor (not unchanged, not duplicates).
   public var extracted = 0
+  /// Unchanged files extracted again because their document was made by an
+  /// older extractor version (also counted as unchanged).
+  public var reextracted = 0
   /// The usable files, in source order: display path and document hash.
   public var files: [IngestedFile] = []
   /// Failures and skips of this run, one line each.
@@ -84,6 +87,7 @@ public struct Ingestor: Sendable {
       let rows = try SourceRow.fetchAll(db)
       return Dictionary(rows.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
     }
+    let stale = try await Self.staleDocuments(workspace)
 
     // Decide what needs work; only changed and new files are read.
     var work: [(DiscoveredFile, SourceRow?)] = []
@@ -97,7 +101,7 @@ public struct Ingestor: Sendable {
       let size = (attrs?[.size] as? NSNumber)?.intValue ?? 0
       let mtime = (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
       if let row = known[file.path], row.status == "ok", row.size == size, row.mtime == mtime,
-        let hash = row.contentHash
+        let hash = row.contentHash, !stale.contains(hash)
       {
         results[file.path] = .unchanged(hash)
       } else {
@@ -108,7 +112,8 @@ public struct Ingestor: Sendable {
     let extracted = await extractAll(work.map(\.0), options: options)
     for (file, previous) in work {
       results[file.path] = extracted[file.path] ?? .failed("extraction did not finish")
-      if case .stored(let hash, _, _, _, _) = results[file.path], previous?.contentHash == hash {
+      if case .stored(let hash, _, _, _, let fresh) = results[file.path], previous?.contentHash == hash {
+        if fresh { summary.reextracted += 1 }
         results[file.path] = .unchanged(hash)
       } else if case .stored = results[file.path] {
         if previous == nil { summary.new += 1 } else { summary.changed += 1 }
@@ -254,11 +259,9 @@ public struct Ingestor: Sendable {
         hash = try logBytes.map { Hashing.sha256($0) } ?? Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
       }
       if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
-      let exists = try workspace.db.read { db in
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE hash = ?", arguments: [hash]) ?? false
-      }
       let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)??.intValue ?? 0
-      if exists { return .stored(hash, 0, size, [], false) }  // exact duplicate: stored once, linked
+      // An exact duplicate: stored once, linked (unless its extraction is out of date).
+      if try hasCurrentDocument(hash) { return .stored(hash, 0, size, [], false) }
       var doc: EncodedDocument
       var links: [AttachmentLink] = []
       switch kind {
@@ -295,6 +298,30 @@ public struct Ingestor: Sendable {
       let reason = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
       return .failed(reason.replacingOccurrences(of: file.path, with: file.displayPath))
     }
+  }
+
+  /// Document hashes whose sections came from an extractor version other than
+  /// the current one for their kind: extracted again even when their files are unchanged.
+  static func staleDocuments(_ workspace: Workspace) async throws -> Set<String> {
+    try await workspace.db.read { db in
+      var stale = Set<String>()
+      let rows = try Row.fetchCursor(db, sql: "SELECT hash, kind, extractor FROM document")
+      while let row = try rows.next() {
+        let kind = DocumentKind(rawValue: row["kind"])
+        if kind.map({ $0.extractorVersion != row["extractor"] }) ?? true { stale.insert(row["hash"]) }
+      }
+      return stale
+    }
+  }
+
+  /// A document `hash` exists and its extractor version is the current one for its kind.
+  func hasCurrentDocument(_ hash: String) throws -> Bool {
+    guard
+      let row = try workspace.db.read({ db in
+        try Row.fetchOne(db, sql: "SELECT kind, extractor FROM document WHERE hash = ?", arguments: [hash])
+      })
+    else { return false }
+    return DocumentKind(rawValue: row["kind"])?.extractorVersion == row["extractor"]
   }
 
   /// Hashes a large log's bytes while extracting them: the hash is one

@@ -164,6 +164,11 @@ public struct LlamaTokenCounter: TokenCounter {
     }
     return model.tokenize(text, addSpecial: false).count
   }
+
+  public func counts(_ texts: [String]) throws -> [Int] {
+    if memoize, let memo = model.pieceMemo { return memo.counts(texts) }
+    return texts.map { model.tokenize($0, addSpecial: false).count }
+  }
 }
 
 /// Process-wide llama.cpp set-up: backend init once, and its log silenced

@@ -88,147 +88,208 @@ final class PieceMemo: @unchecked Sendable {
 
   /// The number of tokens of `bytes` without BOS/EOS, as `llama_tokenize` would count them.
   func count(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-    guard let base = bytes.baseAddress, !bytes.isEmpty else { return 0 }
-    // 1. Cut into pieces.
-    var pieces: [Piece] = []
-    var total = 0
-    pieces.reserveCapacity(bytes.count / 4 + 1)
-    var start = 0
-    var previous = base[0]
-    var hash = (Self.offsetBasis ^ UInt64(previous)) &* Self.prime
-    var i = 1
-    while i < bytes.count {
-      let byte = base[i]
-      if previous < 0x80 && byte < 0x80 && !unsafePairs[Int(previous) << 7 | Int(byte)] {
-        if i - start == 1 && singleBytes[Int(previous)] >= 0 {
-          total += Int(singleBytes[Int(previous)])
-        } else {
-          pieces.append(Piece(start: start, end: i, hash: hash))
-        }
-        start = i
-        hash = Self.offsetBasis
-      }
-      hash = (hash ^ UInt64(byte)) &* Self.prime
-      previous = byte
-      i += 1
-    }
-    pieces.append(Piece(start: start, end: bytes.count, hash: hash))
-
-    // 2. Look every piece up under one read lock.
-    var counts = [Int32](repeating: -1, count: pieces.count)
-    table.read { table in
-      for (index, piece) in pieces.enumerated() where piece.end - piece.start <= Self.maxPieceBytes {
-        counts[index] = table.find(piece.hash, base + piece.start, piece.end - piece.start)
-      }
-    }
-
-    // 3. Tokenize the runs of unknown pieces; remember what they turned out to be.
-    var runs: [ClosedRange<Int>] = []
-    var index = 0
-    while index < pieces.count {
-      if counts[index] >= 0 {
-        total += Int(counts[index])
-        index += 1
-        continue
-      }
-      var last = index
-      // A run is contiguous text: one-byte pieces counted in the scan end it too.
-      while last + 1 < pieces.count && counts[last + 1] < 0 && pieces[last + 1].start == pieces[last].end { last += 1 }
-      runs.append(index...last)
-      index = last + 1
-    }
-    var learned: [(Piece, Int32)] = []
-    total += tokenizeRuns(base, pieces, runs, into: &learned)
-    if !learned.isEmpty {
-      table.write { table in
-        for (piece, count) in learned { table.insert(piece.hash, base + piece.start, piece.end - piece.start, count) }
-      }
-    }
-    return total
+    var batch = Batch(texts: 1)
+    table.read { table in scan(bytes, text: 0, table: table, into: &batch) }
+    return finish(&batch)[0]
   }
 
+  /// The token counts of `texts`, each as `count` gives it. The pieces of all of them that
+  /// are not remembered yet go to the tokenizer together, in a few calls: a call costs tens
+  /// of microseconds whatever its length (llama.cpp looks for every user-defined token in
+  /// the text first), which for a cold memo was most of the cost of counting one text.
+  func counts(_ texts: [String]) -> [Int] {
+    var batch = Batch(texts: texts.count)
+    table.read { table in
+      for (index, text) in texts.enumerated() {
+        let scanned = text.utf8.withContiguousStorageIfAvailable { scan($0, text: index, table: table, into: &batch) }
+        if scanned == nil {
+          var copy = text
+          copy.withUTF8 { scan($0, text: index, table: table, into: &batch) }
+        }
+      }
+    }
+    return finish(&batch)
+  }
+
+  /// A piece of text: its place, and its key in the table.
   private struct Piece {
     var start: Int
     var end: Int
-    var hash: UInt64
+    var key: PieceTable.Key
   }
 
-  private static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
-  private static let prime: UInt64 = 0x100_0000_01b3
-  /// Joins runs of unknown pieces for one call to the tokenizer: a newline, which Gemma's
-  /// tokens merge with nothing but newlines (checked per run against `unsafePairs`).
-  private static let separator: UInt8 = 0x0A
-
-  /// Tokenizes `runs` of `pieces` and attributes the tokens back to each piece.
-  ///
-  /// Each call to `llama_tokenize` costs tens of microseconds whatever its length, and a
-  /// text typically has a few new pieces here and there, so runs whose edges may be cut
-  /// against a newline are joined by newlines and tokenized in one call.
-  ///
-  /// - Returns: The runs' token count (exact: every run and separator is bounded by cuts).
-  private func tokenizeRuns(
-    _ base: UnsafePointer<UInt8>, _ pieces: [Piece], _ runs: [ClosedRange<Int>], into learned: inout [(Piece, Int32)]
-  ) -> Int {
-    let sep = Int(Self.separator)
-    func joinable(_ run: ClosedRange<Int>) -> Bool {
-      let first = Int(base[pieces[run.lowerBound].start])
-      let last = Int(base[pieces[run.upperBound].end - 1])
-      return first < 0x80 && last < 0x80 && !unsafePairs[last << 7 | sep] && !unsafePairs[sep << 7 | first]
-    }
-    var total = 0
-    var joined: [ClosedRange<Int>] = []
-    for run in runs {
-      if runs.count > 1 && joinable(run) { joined.append(run) } else { total += tokenizeAlone(base, pieces, run, into: &learned) }
-    }
-    guard joined.count > 1 else {
-      for run in joined { total += tokenizeAlone(base, pieces, run, into: &learned) }
-      return total
-    }
-    // The runs' bytes with a newline between each two; pieces in the joined text's
-    // offsets, each with the index of the piece it copies (-1 for a separator).
-    var buffer: [UInt8] = []
+  /// One call's worth of texts: their counts so far, and the pieces still to tokenize.
+  private struct Batch {
+    var totals: [Int]
+    /// Unknown runs of every text, joined by `separator`.
+    var joined: [UInt8] = []
+    /// The pieces of `joined` (offsets into it), separators included (origin -1).
     var layout: [Piece] = []
+    /// The text of each piece of `layout`, or -1 for a separator.
     var origins: [Int] = []
-    for (k, run) in joined.enumerated() {
-      if k > 0 {
-        layout.append(Piece(start: buffer.count, end: buffer.count + 1, hash: 0))
-        origins.append(-1)
-        buffer.append(Self.separator)
+    /// The layout index after each run of `joined`.
+    var runEnds: [Int] = []
+    /// Pieces whose counts became known, to remember.
+    var learned: [(key: PieceTable.Key, count: Int32)] = []
+    /// The bytes of learned pieces longer than a key holds.
+    var learnedBytes: [UInt8] = []
+    /// The current text's run of unknown pieces (reused).
+    var run: [Piece] = []
+
+    init(texts: Int) { totals = [Int](repeating: 0, count: texts) }
+
+    mutating func learn(_ piece: Piece, _ count: Int32, bytes: UnsafePointer<UInt8>) {
+      var key = piece.key
+      if key.length > PieceTable.inlineBytes {
+        key.offset = UInt32(learnedBytes.count)
+        learnedBytes.append(contentsOf: UnsafeBufferPointer(start: bytes + piece.start, count: piece.end - piece.start))
       }
-      for i in run {
-        let piece = pieces[i]
-        layout.append(Piece(start: buffer.count, end: buffer.count + piece.end - piece.start, hash: piece.hash))
-        origins.append(i)
-        buffer.append(contentsOf: UnsafeBufferPointer(start: base + piece.start, count: piece.end - piece.start))
-      }
+      learned.append((key, count))
     }
-    let attributed = buffer.withUnsafeBufferPointer { attribute($0.baseAddress!, layout) }
-    guard let perPiece = attributed.perPiece else {
-      for run in joined { total += tokenizeAlone(base, pieces, run, into: &learned) }
-      return total
-    }
-    for (k, origin) in origins.enumerated() where origin >= 0 {
-      total += Int(perPiece[k])
-      let piece = pieces[origin]
-      if piece.end - piece.start <= Self.maxPieceBytes { learned.append((piece, perPiece[k])) }
-    }
-    return total
   }
 
-  /// Tokenizes one run by itself.
-  private func tokenizeAlone(
-    _ base: UnsafePointer<UInt8>, _ pieces: [Piece], _ run: ClosedRange<Int>, into learned: inout [(Piece, Int32)]
-  ) -> Int {
-    let origin = pieces[run.lowerBound].start
-    let local = run.map { Piece(start: pieces[$0].start - origin, end: pieces[$0].end - origin, hash: pieces[$0].hash) }
-    let attributed = attribute(base + origin, local)
+  /// Cuts one text into pieces and counts the remembered ones; the runs of unknown pieces
+  /// go into `batch` (or, when they cannot be joined to others, are tokenized now).
+  private func scan(_ bytes: UnsafeBufferPointer<UInt8>, text: Int, table: PieceTable, into batch: inout Batch) {
+    guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+    let n = bytes.count
+    var total = 0
+    batch.run.removeAll(keepingCapacity: true)
+    unsafePairs.withUnsafeBufferPointer { pairs in
+      singleBytes.withUnsafeBufferPointer { singles in
+        var start = 0
+        var previous = base[0]
+        var i = 1
+        while true {
+          // The next cut: two ASCII bytes that no token holds side by side.
+          while i < n {
+            let byte = base[i]
+            if (previous | byte) < 0x80 && !pairs[Int(previous) << 7 | Int(byte)] { break }
+            previous = byte
+            i += 1
+          }
+          let length = i - start
+          var known: Int32 = -1
+          var key = PieceTable.Key()
+          if length == 1 && base[start] < 0x80 {
+            known = singles[Int(base[start])]
+          }
+          if known < 0 && length <= Self.maxPieceBytes {
+            key = PieceTable.Key(base + start, length, limit: base + n)
+            known = table.find(key, base + start)
+          }
+          if known >= 0 {
+            total += Int(known)
+            if !batch.run.isEmpty { total += closeRun(base, text: text, into: &batch) }
+          } else {
+            batch.run.append(Piece(start: start, end: i, key: key))
+          }
+          if i >= n { break }
+          start = i
+          previous = base[i]
+          i += 1
+        }
+      }
+    }
+    if !batch.run.isEmpty { total += closeRun(base, text: text, into: &batch) }
+    batch.totals[text] += total
+  }
+
+  /// Moves the current run into the batch's joined text when both its edges may be cut
+  /// against the separator; otherwise tokenizes it by itself.
+  ///
+  /// - Returns: The run's tokens when they were counted now, else 0 (counted in `finish`).
+  private func closeRun(_ base: UnsafePointer<UInt8>, text: Int, into batch: inout Batch) -> Int {
+    defer { batch.run.removeAll(keepingCapacity: true) }
+    let runStart = batch.run[0].start
+    let runEnd = batch.run[batch.run.count - 1].end
+    let first = Int(base[runStart])
+    let last = Int(base[runEnd - 1])
+    let sep = Int(Self.separator)
+    if first < 0x80 && last < 0x80 && !unsafePairs[last << 7 | sep] && !unsafePairs[sep << 7 | first] {
+      if !batch.joined.isEmpty {
+        batch.layout.append(Piece(start: batch.joined.count, end: batch.joined.count + 1, key: PieceTable.Key()))
+        batch.origins.append(-1)
+        batch.joined.append(Self.separator)
+      }
+      let shift = batch.joined.count - runStart
+      batch.joined.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: runEnd - runStart))
+      for piece in batch.run {
+        batch.layout.append(Piece(start: piece.start + shift, end: piece.end + shift, key: piece.key))
+        batch.origins.append(text)
+      }
+      batch.runEnds.append(batch.layout.count)
+      return 0
+    }
+    let local = batch.run.map { Piece(start: $0.start - runStart, end: $0.end - runStart, key: $0.key) }
+    let attributed = attribute(base + runStart, local)
     if let perPiece = attributed.perPiece {
-      for (k, i) in run.enumerated() where pieces[i].end - pieces[i].start <= Self.maxPieceBytes {
-        learned.append((pieces[i], perPiece[k]))
+      for (k, piece) in local.enumerated() where piece.end - piece.start <= Self.maxPieceBytes {
+        batch.learn(piece, perPiece[k], bytes: base + runStart)
       }
     }
     return attributed.total
   }
+
+  /// Tokenizes the batch's joined runs, a slice of whole runs per call, adds each piece's
+  /// tokens to its text, and remembers the pieces learned.
+  private func finish(_ batch: inout Batch) -> [Int] {
+    let joinedBytes = batch.joined
+    joinedBytes.withUnsafeBufferPointer { joined in
+      guard let base = joined.baseAddress else { return }
+      var firstRun = 0
+      while firstRun < batch.runEnds.count {
+        // Runs up to about `sliceBytes`, at least one.
+        let from = firstRun == 0 ? 0 : batch.runEnds[firstRun - 1] + 1  // past the separator
+        var lastRun = firstRun
+        let sliceStart = batch.layout[from].start
+        while lastRun + 1 < batch.runEnds.count
+          && batch.layout[batch.runEnds[lastRun + 1] - 1].end - sliceStart <= Self.sliceBytes
+        {
+          lastRun += 1
+        }
+        let to = batch.runEnds[lastRun]
+        let local = batch.layout[from..<to].map {
+          Piece(start: $0.start - sliceStart, end: $0.end - sliceStart, key: $0.key)
+        }
+        if let perPiece = attribute(base + sliceStart, local).perPiece {
+          for k in local.indices where batch.origins[from + k] >= 0 {
+            batch.totals[batch.origins[from + k]] += Int(perPiece[k])
+            if local[k].end - local[k].start <= Self.maxPieceBytes { batch.learn(local[k], perPiece[k], bytes: base + sliceStart) }
+          }
+        } else {
+          // A token across two pieces (cannot happen by the cut rule, but the count must
+          // stay exact if it does): each run by itself, remembering nothing.
+          for r in firstRun...lastRun {
+            let runFrom = r == 0 ? 0 : batch.runEnds[r - 1] + 1
+            let start = batch.layout[runFrom].start
+            let end = batch.layout[batch.runEnds[r] - 1].end
+            batch.totals[batch.origins[runFrom]] += tokenize(base + start, end - start).count
+          }
+        }
+        firstRun = lastRun + 1
+      }
+    }
+    if !batch.learned.isEmpty {
+      let learned = batch.learned
+      batch.learnedBytes.withUnsafeBufferPointer { long in
+        table.write { table in
+          for (key, count) in learned {
+            table.insert(key, key.length > PieceTable.inlineBytes ? long.baseAddress! + Int(key.offset) : nil, count)
+          }
+        }
+      }
+    }
+    return batch.totals
+  }
+
+  /// Joins runs of unknown pieces for one call to the tokenizer: a newline, which Gemma's
+  /// tokens merge with nothing but newlines (checked per run against `unsafePairs`).
+  private static let separator: UInt8 = 0x0A
+  /// About the most bytes of joined runs per call to the tokenizer.
+  private static let sliceBytes = 16 << 10
+  private static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+  private static let prime: UInt64 = 0x100_0000_01b3
 
   /// Tokenizes the text `pieces` cover (contiguous, from offset 0) and gives each piece
   /// its tokens, by the bytes each token stands for.
@@ -313,34 +374,100 @@ final class PieceMemo: @unchecked Sendable {
   }
 }
 
-/// Remembered pieces: open addressing over a flat array, the pieces' bytes in one arena,
-/// guarded by a readers-writer lock (lookups far outnumber insertions once warm).
-/// When full it starts again empty: a cache, never a source of truth.
+/// Remembered pieces: open addressing over a flat array; a piece of up to 16 bytes is its
+/// own key (no hashing of bytes, no comparison outside the slot), longer ones keep a hash
+/// and their bytes in an arena. Guarded by a readers-writer lock (lookups far outnumber
+/// insertions once warm). When full it starts again empty: a cache, never a source of truth.
 final class PieceTable: @unchecked Sendable {
-  private struct Slot {
-    var hash: UInt64 = 0
+  /// Pieces up to this long are keyed by their bytes.
+  static let inlineBytes = 16
+
+  /// A piece's identity: its bytes (up to 16) or a hash of them, and its length.
+  struct Key {
+    var lo: UInt64 = 0
+    var hi: UInt64 = 0
+    var length = 0
+    /// Where the bytes of a long piece are (in the arena, or in a learned-bytes buffer).
     var offset: UInt32 = 0
+
+    init() {}
+
+    /// The key of `length` bytes at `bytes`; bytes up to `limit` may be read.
+    /// (Little-endian, as every platform longctx builds for: byte `i` is bits `8i..<8i+8`.)
+    @inline(__always)
+    init(_ bytes: UnsafePointer<UInt8>, _ length: Int, limit: UnsafePointer<UInt8>) {
+      self.length = length
+      let raw = UnsafeRawPointer(bytes)
+      if length <= 16 && bytes + 16 <= limit {
+        let a = raw.loadUnaligned(as: UInt64.self)
+        let b = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        if length >= 8 {
+          lo = a
+          hi = length == 16 ? b : b & ((1 << UInt64(8 * (length - 8))) - 1)
+        } else {
+          lo = a & ((1 << UInt64(8 * length)) - 1)
+        }
+      } else if length <= 16 {
+        for i in 0..<length {
+          if i < 8 { lo |= UInt64(bytes[i]) << UInt64(8 * i) } else { hi |= UInt64(bytes[i]) << UInt64(8 * (i - 8)) }
+        }
+      } else {
+        // A hash of the words, then of the last (partial) word's bytes.
+        var h: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(length)
+        var i = 0
+        while i + 8 <= length {
+          h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xff51_afd7_ed55_8ccd
+          h ^= h >> 29
+          i += 8
+        }
+        while i < length {
+          h = (h ^ UInt64(bytes[i])) &* 0x100_0000_01b3
+          i += 1
+        }
+        lo = h
+      }
+    }
+
+    /// The slot to start looking at, in a table of `1 << bits` slots.
+    @inline(__always) func home(bits: Int) -> Int {
+      let x = (lo ^ (hi &* 0x9e37_79b9_7f4a_7c15) ^ UInt64(length)) &* 0xbf58_476d_1ce4_e5b9
+      return Int(truncatingIfNeeded: x >> UInt64(64 - bits))
+    }
+  }
+
+  private struct Slot {
+    var lo: UInt64 = 0
+    var hi: UInt64 = 0
     var length: UInt16 = 0  // 0: empty
     var count: UInt16 = 0
+    var offset: UInt32 = 0
   }
 
   private let lock: UnsafeMutablePointer<pthread_rwlock_t>
-  private var slots: [Slot]
+  private var slots: UnsafeMutablePointer<Slot>
+  private var bits = 16
   private var used = 0
   private var arena: [UInt8] = []
-  /// At most this many slots (16 bytes each) and arena bytes before starting again.
+  /// At most this many slots (24 bytes each) and arena bytes before starting again.
   static let maxSlots = 1 << 22
   static let maxArena = 64 << 20
 
   init() {
     lock = .allocate(capacity: 1)
     pthread_rwlock_init(lock, nil)
-    slots = [Slot](repeating: Slot(), count: 1 << 16)
+    slots = Self.emptySlots(1 << bits)
   }
 
   deinit {
     pthread_rwlock_destroy(lock)
     lock.deallocate()
+    slots.deallocate()
+  }
+
+  private static func emptySlots(_ n: Int) -> UnsafeMutablePointer<Slot> {
+    let p = UnsafeMutablePointer<Slot>.allocate(capacity: n)
+    p.initialize(repeating: Slot(), count: n)
+    return p
   }
 
   func read<T>(_ body: (PieceTable) -> T) -> T {
@@ -355,55 +482,65 @@ final class PieceTable: @unchecked Sendable {
     return body(self)
   }
 
-  /// The remembered count of these bytes, or -1.
-  func find(_ hash: UInt64, _ bytes: UnsafePointer<UInt8>, _ length: Int) -> Int32 {
-    let mask = slots.count - 1
-    var i = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
-    return slots.withUnsafeBufferPointer { slots in
-      arena.withUnsafeBufferPointer { arena in
-        while true {
-          let slot = slots[i]
-          if slot.length == 0 { return -1 }
-          if slot.hash == hash && Int(slot.length) == length
-            && memcmp(arena.baseAddress! + Int(slot.offset), bytes, length) == 0
-          {
-            return Int32(slot.count)
-          }
-          i = (i + 1) & mask
+  /// The remembered count of the piece `key` (whose bytes are at `bytes`), or -1.
+  @inline(__always)
+  func find(_ key: Key, _ bytes: UnsafePointer<UInt8>?) -> Int32 {
+    let mask = (1 << bits) - 1
+    var i = key.home(bits: bits)
+    while true {
+      let slot = slots[i]
+      if slot.length == 0 { return -1 }
+      if slot.lo == key.lo && slot.hi == key.hi && Int(slot.length) == key.length {
+        if key.length <= Self.inlineBytes { return Int32(slot.count) }
+        if let bytes, arena.withUnsafeBufferPointer({ memcmp($0.baseAddress! + Int(slot.offset), bytes, key.length) == 0 }) {
+          return Int32(slot.count)
         }
       }
+      i = (i + 1) & mask
     }
   }
 
-  /// Remembers `count` for these bytes (writers only).
-  func insert(_ hash: UInt64, _ bytes: UnsafePointer<UInt8>, _ length: Int, _ count: Int32) {
-    guard length > 0, length <= Int(UInt16.max), count >= 0, count <= Int32(UInt16.max) else { return }
-    guard find(hash, bytes, length) < 0 else { return }
-    if (used + 1) * 10 > slots.count * 7 {
-      if slots.count >= Self.maxSlots { clear() } else { grow() }
+  /// Remembers `count` for the piece `key`; `bytes` are its bytes when it is longer than
+  /// a key holds (writers only).
+  func insert(_ key: Key, _ bytes: UnsafePointer<UInt8>?, _ count: Int32) {
+    guard key.length > 0, key.length <= Int(UInt16.max), count >= 0, count <= Int32(UInt16.max) else { return }
+    let long = key.length > Self.inlineBytes
+    guard !long || bytes != nil, find(key, bytes) < 0 else { return }
+    if (used + 1) * 10 > (1 << bits) * 7 {
+      if 1 << bits >= Self.maxSlots { clear() } else { grow() }
     }
-    if arena.count + length > Self.maxArena { clear() }
-    let offset = arena.count
-    arena.append(contentsOf: UnsafeBufferPointer(start: bytes, count: length))
-    place(Slot(hash: hash, offset: UInt32(offset), length: UInt16(length), count: UInt16(count)))
+    var offset: UInt32 = 0
+    if long {
+      if arena.count + key.length > Self.maxArena { clear() }
+      offset = UInt32(arena.count)
+      arena.append(contentsOf: UnsafeBufferPointer(start: bytes, count: key.length))
+    }
+    place(Slot(lo: key.lo, hi: key.hi, length: UInt16(key.length), count: UInt16(count), offset: offset))
     used += 1
   }
 
   private func place(_ slot: Slot) {
-    let mask = slots.count - 1
-    var i = Int(truncatingIfNeeded: slot.hash ^ (slot.hash >> 29)) & mask
+    var key = Key()
+    key.lo = slot.lo
+    key.hi = slot.hi
+    key.length = Int(slot.length)
+    let mask = (1 << bits) - 1
+    var i = key.home(bits: bits)
     while slots[i].length != 0 { i = (i + 1) & mask }
     slots[i] = slot
   }
 
   private func grow() {
     let old = slots
-    slots = [Slot](repeating: Slot(), count: old.count * 2)
-    for slot in old where slot.length != 0 { place(slot) }
+    let oldCount = 1 << bits
+    bits += 1
+    slots = Self.emptySlots(1 << bits)
+    for i in 0..<oldCount where old[i].length != 0 { place(old[i]) }
+    old.deallocate()
   }
 
   private func clear() {
-    slots = [Slot](repeating: Slot(), count: slots.count)
+    slots.update(repeating: Slot(), count: 1 << bits)
     arena.removeAll(keepingCapacity: true)
     used = 0
   }

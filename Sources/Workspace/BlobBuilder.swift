@@ -18,6 +18,8 @@ import Foundation
 /// `suffix` (a JSON array: "[", ",", "]"); those get small frames of their own.
 package final class BlobBuilder: @unchecked Sendable {  // state under `lock`; `hasher` only by the thread `hashing`
   private let level: Int32
+  private let hashLog: Int32?
+  private var compressors: [Zstd.Compressor] = []  // idle ones, under `lock`
   private let separator: Data
   private let suffix: Data
   private let lock = NSLock()
@@ -32,11 +34,15 @@ package final class BlobBuilder: @unchecked Sendable {  // state under `lock`; `
 
   /// - Parameters:
   ///   - level: The zstd level of every frame.
+  ///   - hashLog: zstd's match-finder table size (log2), or `nil` for the level's.
   ///   - prefix: Bytes before the first piece.
   ///   - separator: Bytes between two non-empty pieces.
   ///   - suffix: Bytes after the last piece.
-  package init(level: Int32, prefix: Data = Data(), separator: Data = Data(), suffix: Data = Data()) {
+  package init(
+    level: Int32, hashLog: Int32? = nil, prefix: Data = Data(), separator: Data = Data(), suffix: Data = Data()
+  ) {
     self.level = level
+    self.hashLog = hashLog
     self.separator = separator
     self.suffix = suffix
     appendFramed(prefix)
@@ -47,10 +53,19 @@ package final class BlobBuilder: @unchecked Sendable {  // state under `lock`; `
     guard !data.isEmpty else { return }
     hasher.update(data: data)
     do {
-      frames.append(try data.withUnsafeBytes { try Zstd.compress($0, level: level) })
+      frames.append(try compress(data))
     } catch {
       failure = failure ?? error
     }
+  }
+
+  /// One frame of `bytes`, with an idle compressor of the pool (contexts and
+  /// their tables are reused, not made per frame).
+  private func compress(_ bytes: some ContiguousBytes) throws -> Data {
+    let idle = lock.withLock { compressors.popLast() }
+    let compressor = try idle ?? Zstd.Compressor(level: level, hashLog: hashLog)
+    defer { lock.withLock { compressors.append(compressor) } }
+    return try bytes.withUnsafeBytes { try compressor.compress($0) }
   }
 
   /// Compresses piece `index` (0, 1, 2, … with none left out, each once)
@@ -62,7 +77,7 @@ package final class BlobBuilder: @unchecked Sendable {  // state under `lock`; `
   /// - Returns: Buffers the builder is done with (for reuse), perhaps none.
   package func add(_ piece: [UInt8], index: Int) -> [[UInt8]] {
     // Compressed before taking the lock: the threads compress at the same time.
-    let frame = piece.isEmpty ? .success(Data()) : Result { try piece.withUnsafeBytes { try Zstd.compress($0, level: level) } }
+    let frame = piece.isEmpty ? .success(Data()) : Result { try compress(piece) }
     var done: [[UInt8]] = []
     lock.lock()
     pending[index] = (piece, frame)
@@ -96,10 +111,11 @@ package final class BlobBuilder: @unchecked Sendable {  // state under `lock`; `
   ///
   /// - Throws: The first compression error of any piece.
   package func finish() throws -> PreparedBlob {
-    lock.lock()
-    defer { lock.unlock() }
-    precondition(!finished && !hashing && pending.isEmpty, "BlobBuilder.finish before every piece was added, or twice")
-    finished = true
+    lock.withLock {
+      precondition(!finished && !hashing && pending.isEmpty, "BlobBuilder.finish before every piece was added, or twice")
+      finished = true
+    }
+    // Every `add` has returned: this thread alone touches `hasher` and `frames` now.
     appendFramed(suffix)
     if let failure { throw failure }
     let hash = hasher.finalize().map { String(format: "%02x", $0) }.joined()

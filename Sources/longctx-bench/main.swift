@@ -160,17 +160,16 @@ func planBenchmark(millionTokens: Double, logs: Bool) async throws {
   print("|---|---|---|---|---|")
   if let wholeText, let model = ProcessInfo.processInfo.environment["LONGCTX_MODEL"] {
     let texts = recorder.texts
-    let cores = ProcessInfo.processInfo.activeProcessorCount
     /// Counts every text on all cores; returns the counts and the seconds taken.
     func countAll(_ counter: LlamaTokenCounter) -> ([Int], Double) {
       let out = Slots(texts.count)
       let start = Date()
-      DispatchQueue.concurrentPerform(iterations: cores) { stripe in
-        var i = stripe
-        while i < texts.count {
-          out.set(i, (try? counter.count(texts[i])) ?? -1)
-          i += cores
-        }
+      // In batches of consecutive texts, as `TokenCache` hands them out in a plan.
+      let size = TokenCache.batchSize
+      DispatchQueue.concurrentPerform(iterations: (texts.count + size - 1) / size) { b in
+        let range = (b * size)..<min(texts.count, (b + 1) * size)
+        let counts = (try? counter.counts(Array(texts[range]))) ?? Array(repeating: -1, count: range.count)
+        for (i, n) in zip(range, counts) { out.set(i, n) }
       }
       return (out.values, Date().timeIntervalSince(start))
     }
@@ -206,6 +205,11 @@ final class RecordingCounter: TokenCounter, @unchecked Sendable {
     let n = try inner.count(text)
     lock.withLock { pairs.append((text, n)) }
     return n
+  }
+  func counts(_ texts: [String]) throws -> [Int] {
+    let counts = try inner.counts(texts)
+    lock.withLock { pairs.append(contentsOf: zip(texts, counts)) }
+    return counts
   }
   var texts: [String] { lock.withLock { pairs.map(\.0) } }
   var counts: [Int] { lock.withLock { pairs.map(\.1) } }

@@ -32,6 +32,35 @@ import _LongctxTestSupport
     #expect(sections.map(\.text) == ["beta, second edition"])
   }
 
+  /// A document made by an older extractor version is extracted again on the next ingest,
+  /// though its file is unchanged; then it is unchanged like any other.
+  @Test func outdatedExtractionsAreRedone() async throws {
+    let f = try IngestFixture()
+    defer { f.remove() }
+    try f.dir.write("src/a.py", "def f():\n    return 1\n\n\ndef g():\n    return 2\n")
+    try f.dir.write("src/notes.txt", "plain text\n")
+    let first = try await f.ingest(["src"])
+    #expect(first.new == 2 && first.reextracted == 0)
+    let code = try #require(first.files.first { $0.displayPath == "src/a.py" })
+    // As a workspace made before declarations were recorded: old version, no symbols.
+    try await f.workspace.db.write { db in
+      try db.execute(sql: "UPDATE document SET extractor = 'lines-2', sectionsBlob = 'gone' WHERE hash = ?", arguments: [code.documentHash])
+    }
+    let second = try await f.ingest(["src"])
+    #expect(second.reextracted == 1)
+    #expect(second.unchanged == 2 && second.changed == 0 && second.new == 0)
+    let row = try f.workspace.db.read { db in
+      try Row.fetchOne(db, sql: "SELECT extractor, sectionsBlob FROM document WHERE hash = ?", arguments: [code.documentHash])
+    }
+    #expect(row?["extractor"] == DocumentKind.code.extractorVersion)
+    #expect(row?["sectionsBlob"] != "gone")
+    let sections = try Corpus(workspace: f.workspace).sections(ofDocument: code.documentHash, displayPath: "src/a.py")
+    #expect(sections.flatMap { $0.symbols ?? [] } == ["def f", "def g"])
+
+    let third = try await f.ingest(["src"])
+    #expect(third.reextracted == 0 && third.unchanged == 2 && third.extracted == 0)
+  }
+
   @Test func exactDuplicatesAreStoredOnce() async throws {
     let f = try IngestFixture()
     defer { f.remove() }

@@ -27,6 +27,70 @@ func generatedText(seed: UInt64, words: Int) -> String {
     SectionsCodec.withUTF8(s) { SimHash.fingerprint($0) }
   }
 
+  /// The definition, bit by bit and byte by byte: what the table-driven
+  /// `SimHash.fingerprint` must reproduce exactly (stored fingerprints stay valid).
+  private func referenceFingerprint(_ bytes: [UInt8]) -> (hash: UInt64, words: Int) {
+    var counts = [Int](repeating: 0, count: 64)
+    var window: (UInt64, UInt64) = (0, 0)
+    var words = 0
+    let basis: UInt64 = 0xcbf2_9ce4_8422_2325
+    var word = basis
+    var inWord = false
+    func shingle(_ h: UInt64) {
+      var z = h &+ 0x9e37_79b9_7f4a_7c15
+      z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+      z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+      let x = z ^ (z >> 31)
+      for i in 0..<64 { counts[i] += (x >> UInt64(i)) & 1 == 1 ? 1 : -1 }
+    }
+    func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { x << k | x >> (64 - k) }
+    func endWord() {
+      guard inWord else { return }
+      words += 1
+      if words >= 3 { shingle(window.0 ^ rotate(window.1, 21) ^ rotate(word, 42)) }
+      window = (window.1, word)
+      word = basis
+      inWord = false
+    }
+    for var b in bytes {
+      if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b >= 0x80 {
+        if b >= 0x41 && b <= 0x5A { b |= 0x20 }
+        word = (word ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+        inWord = true
+      } else {
+        endWord()
+      }
+    }
+    endWord()
+    if words > 0 && words < 3 {
+      shingle(window.1)
+      if words == 2 { shingle(window.0) }
+    }
+    var hash: UInt64 = 0
+    for i in 0..<64 where counts[i] > 0 { hash |= 1 << UInt64(i) }
+    return (hash, words)
+  }
+
+  @Test func fingerprintsMatchTheBitByBitDefinition() {
+    var state: UInt64 = 42
+    func next() -> UInt64 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return state >> 33
+    }
+    // Every byte value appears: digits, both cases, punctuation, controls, UTF-8 and stray high bytes.
+    let alphabet: [UInt8] = Array(0...255) + Array("abcdefghij KLMNOP 0123 .,\n".utf8)
+    for round in 0..<40 {
+      let length = [0, 1, 2, 5, 17, 300, 5000][round % 7] + Int(next() % 50)
+      let bytes = (0..<length).map { _ in alphabet[Int(next()) % alphabet.count] }
+      let got = bytes.withUnsafeBufferPointer { SimHash.fingerprint($0) }
+      let want = referenceFingerprint(bytes)
+      #expect(got.hash == want.hash && got.words == want.words, "round \(round), \(length) bytes")
+    }
+    let prose = Array(generatedText(seed: 7, words: 2000).utf8)
+    let got = prose.withUnsafeBufferPointer { SimHash.fingerprint($0) }
+    #expect(got.hash == referenceFingerprint(prose).hash && got.words == 2000)
+  }
+
   @Test func nearIdenticalTextsAreCloseAndUnrelatedTextsAreFar() {
     let a = generatedText(seed: 1, words: 800)
     var words = a.split(separator: " ").map(String.init)

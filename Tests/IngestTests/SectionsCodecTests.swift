@@ -17,6 +17,22 @@ import Testing
     #expect(try JSONDecoder().decode([Section].self, from: SectionsCodec.encode([])) == [])
   }
 
+  /// Escapes at every offset within the eight-byte steps, side by side and far apart, among
+  /// non-ASCII text: the escaped text always decodes back to itself.
+  @Test func escapingIsExactAtEveryOffset() throws {
+    let pieces = ["a", "bcdefgh", "\"", "\\", "\n", "\r\n", "\t", "\u{1}", "\u{1F}", "é", "😀", "        ", "\u{7F}"]
+    var state: UInt64 = 9
+    for round in 0..<300 {
+      var text = ""
+      for _ in 0..<(round % 40) {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        text += pieces[Int(state >> 33) % pieces.count]
+      }
+      let data = SectionsCodec.encode([Section(locator: Locator(path: "p"), text: text)])
+      #expect(try JSONDecoder().decode([Section].self, from: data).first?.text == text, "round \(round)")
+    }
+  }
+
   @Test func exceptionNames() {
     #expect(LogLine.isExceptionName("java.sql.SQLTransientConnectionException: HikariPool-1"))
     #expect(LogLine.isExceptionName("org.example.FatalError"))

@@ -76,6 +76,37 @@ import _LongctxTestSupport
     }
   }
 
+  /// Counting many texts at once (their new pieces tokenized together, in slices of joined
+  /// runs) gives each text llama_tokenize's count: cold and warm, for texts whose runs are
+  /// joined and texts whose runs are not (edges that merge with the newline separator),
+  /// and for a batch whose joined runs span several slices.
+  @Test func batchesCountLikeSingleTexts() throws {
+    let path = try SetupPaths.model()
+    let vocab = try LlamaModel(path: path, vocabOnly: true)
+    var texts: [String] = [
+      "alpha beta\ngamma", "\n\nstarts and ends with newlines\n\n", "", "x",
+      "2026-02-01T12:00:00.123Z ERROR [worker-7] id=0x3fa9c2 took 1234567ms\r\n",
+      "Grüße—naïve café 日本語 abc日本def 🚚x", String(repeating: "q", count: 700),
+    ]
+    // Many distinct words: more than one slice (16 KB) of new pieces in one batch.
+    var state: UInt64 = 5
+    for i in 0..<120 {
+      var words: [String] = []
+      for _ in 0..<40 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        words.append(String(state >> 20, radix: 36))
+      }
+      texts.append("line \(i): " + words.joined(separator: i % 3 == 0 ? "\n" : " "))
+    }
+    let expected = texts.map { vocab.tokenize($0, addSpecial: false).count }
+    let counter = LlamaTokenCounter(model: vocab, vocabularyID: "batch")
+    #expect(counter.isMemoized)
+    #expect(try counter.counts(texts) == expected)  // cold
+    #expect(try counter.counts(texts) == expected)  // warm
+    #expect(try counter.counts(texts.reversed()) == expected.reversed())
+    #expect(try texts.map { try counter.count($0) } == expected)
+  }
+
   @Test func missingModelIsAClearError() {
     #expect(throws: LlamaBackendError.modelMissing(path: "/nope.gguf")) { try LlamaModel(path: "/nope.gguf", vocabOnly: true) }
   }

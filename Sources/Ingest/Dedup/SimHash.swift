@@ -42,25 +42,42 @@ enum SimHash {
     return state.finish()
   }
 
+  /// Per byte value: the byte as part of a word, case folded (ASCII letters
+  /// and digits, and every non-ASCII byte), or 0 for a byte between words.
+  fileprivate static let folded: [UInt8] = (0..<256).map { v in
+    let b = UInt8(v)
+    if b >= 0x41 && b <= 0x5A { return b | 0x20 }
+    return (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x7A) || b >= 0x80 ? b : 0
+  }
+
+  /// Per byte value: +1 in lane `j` where bit `j` is set, −1 where it is clear.
+  fileprivate static let steps: [SIMD8<Int32>] = (0..<256).map { v in
+    var lanes = SIMD8<Int32>(repeating: -1)
+    for j in 0..<8 where v >> j & 1 == 1 { lanes[j] = 1 }
+    return lanes
+  }
+
   /// The number of differing bits.
   static func distance(_ a: UInt64, _ b: UInt64) -> Int { (a ^ b).nonzeroBitCount }
 
   private struct State {
-    var counts = [Int](repeating: 0, count: 64)
+    /// Counter `8k + j` (bit `8k + j` of the fingerprint) is lane `j` of `counts[k]`.
+    var counts = [SIMD8<Int32>](repeating: .zero, count: 8)
     var window: (UInt64, UInt64) = (0, 0)  // the two previous word hashes
     var words = 0
     var word: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a offset basis
     var inWord = false
 
     mutating func add(_ bytes: UnsafeBufferPointer<UInt8>) {
-      for var b in bytes {
-        let isWord = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b >= 0x80
-        if isWord {
-          if b >= 0x41 && b <= 0x5A { b |= 0x20 }
-          word = (word ^ UInt64(b)) &* 0x0000_0100_0000_01B3
-          inWord = true
-        } else {
-          endWord()
+      SimHash.folded.withUnsafeBufferPointer { folded in
+        for b in bytes {
+          let f = folded[Int(b)]
+          if f != 0 {
+            word = (word ^ UInt64(f)) &* 0x0000_0100_0000_01B3
+            inWord = true
+          } else {
+            endWord()
+          }
         }
       }
     }
@@ -77,8 +94,11 @@ enum SimHash {
     }
 
     mutating func addShingle(_ h: UInt64) {
+      // Eight bits at a time: each byte of the hash selects the ±1 steps of its eight counters.
       let x = Hashing.splitMix64(h)
-      for i in 0..<64 { counts[i] += (x >> UInt64(i)) & 1 == 1 ? 1 : -1 }
+      SimHash.steps.withUnsafeBufferPointer { steps in
+        for k in 0..<8 { counts[k] &+= steps[Int(truncatingIfNeeded: x >> UInt64(8 * k)) & 0xFF] }
+      }
     }
 
     mutating func finish() -> (hash: UInt64, words: Int) {
@@ -89,7 +109,7 @@ enum SimHash {
         if words == 2 { addShingle(window.0) }
       }
       var hash: UInt64 = 0
-      for i in 0..<64 where counts[i] > 0 { hash |= 1 << UInt64(i) }
+      for i in 0..<64 where counts[i / 8][i % 8] > 0 { hash |= 1 << UInt64(i) }
       return (hash, words)
     }
 

@@ -27,10 +27,7 @@ extension Ingestor {
       let childPath = displayPath + attachment.suffix
       do {
         let hash = Hashing.sha256(Data(attachment.payload))
-        let exists = try workspace.db.read { db in
-          try Bool.fetchOne(db, sql: "SELECT 1 FROM document WHERE hash = ?", arguments: [hash]) ?? false
-        }
-        if !exists {
+        if try !hasCurrentDocument(hash) {
           let doc = try extractAttachment(attachment, displayPath: childPath, options: options)
           try store(EncodedDocument(doc), hash: hash, options: options)
           warnings += doc.warnings.map { "attachment \(attachment.fileName): \($0)" }

@@ -119,7 +119,7 @@ struct EmailExtractor {
     var warnings = redactor.warnings
     if messages.isEmpty { warnings.append("no messages found") }
     let document = ExtractedDocument(
-      kind: .email, title: title, metadata: meta, sections: sections, warnings: warnings, extractor: "email-1")
+      kind: .email, title: title, metadata: meta, sections: sections, warnings: warnings, extractor: DocumentKind.email.extractorVersion)
     return (document, children)
   }
 

@@ -24,7 +24,7 @@ struct LogExtractor {
     }
     return ExtractedDocument(
       kind: .log, title: nil, metadata: metadata(path: path, out), sections: out.sections,
-      warnings: warnings(out), extractor: "log-2")
+      warnings: warnings(out), extractor: DocumentKind.log.extractorVersion)
   }
 
   /// Extracts `path` straight into the blob's JSON (what ingest stores).
@@ -53,7 +53,7 @@ struct LogExtractor {
     return EncodedDocument(
       kind: .log, title: nil, metadata: metadata(path: path, out), sectionsJSON: out.json, blob: out.blob,
       sectionCount: out.sectionCount, pageCount: nil, charCount: out.charCount, warnings: warnings(out),
-      extractor: "log-2",
+      extractor: DocumentKind.log.extractorVersion,
       // The raw text, not the sections (no String of them here): words are
       // the same, bar redactions and whitespace-only sections.
       fingerprint: print)
@@ -136,7 +136,7 @@ struct LogExtractor {
     for (level, n) in severities { meta["sections.\(level)"] = String(n) }
     return ExtractedDocument(
       kind: .log, title: nil, metadata: meta, sections: sections, warnings: text.warnings + redactor.warnings,
-      extractor: "log-2")
+      extractor: DocumentKind.log.extractorVersion)
   }
 }
 
@@ -299,11 +299,16 @@ enum LogLine {
       if base[i] &- 0x41 < 26 { capitals |= 1 << i }
       i += 1
     }
-    while capitals != 0 {
-      let start = capitals.trailingZeroBitCount
+    // Only runs of four or more capitals can be a level: their starts are the
+    // bits that begin four set bits and follow a clear one. Single capitals
+    // ("Exception", "GET /x") are never visited.
+    let four = capitals & (capitals >> 1) & (capitals >> 2) & (capitals >> 3)
+    var starts = four & ~(capitals << 1)
+    while starts != 0 {
+      let start = starts.trailingZeroBitCount
+      starts &= starts &- 1
       let length = (~(capitals >> start)).trailingZeroBitCount
-      capitals &= ~(((1 << length) - 1) << start)
-      guard length >= 4 && length <= 8 else { continue }
+      guard length <= 8 else { continue }
       // The run's bytes, first one most significant.
       var packed: UInt64 = 0
       if start + 8 <= line.count {

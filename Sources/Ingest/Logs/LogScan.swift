@@ -36,6 +36,8 @@ struct LogScan {
   /// instead of returning it in `Output.json`. For large logs: the JSON is
   /// then never whole in memory, and its pieces reuse a few buffers.
   var blobLevel: Int32?
+  /// zstd's match-finder table size for the blob (log2), or `nil` for the level's default.
+  var blobHashLog: Int32?
   var pieceBytes = 4 << 20
 
   /// The input cannot be handled on bytes; use the reference pass.
@@ -112,6 +114,8 @@ struct LogScan {
     var charCount = 0
     var jsonLines = 0
     var severities: [String: Int] = [:]
+    /// Sections per level of `LogLine.levels`, by index (added to `severities` at the end).
+    var levelCounts = [Int](repeating: 0, count: LogLine.levels.count)
     var firstTime: Double?
     var lastTime: Double?
     var redactor: Redactor
@@ -195,31 +199,40 @@ struct LogScan {
       return true
     }
 
+    // The highest-ranked level of the section's lines (rank: index in `LogLine.levels`).
     var severity: String?
     var rank = -1
     for i in r {
       let bytes = line(i)
-      let level: String?
       if bytes.first == UInt8(ascii: "{") {
         let s = Substring(String(decoding: bytes, as: UTF8.self))
+        let level: String?
         if let record = JSONLogLine(s) {
           part.jsonLines += 1
           level = record.level
         } else {
           level = LogLine.severity(s)
         }
-      } else {
-        level = LogLine.severityIndex(bytes: bytes).map { LogLine.levels[$0] }
-      }
-      if let level {
-        let k = LogLine.rank(level)
-        if k > rank {
-          severity = level
-          rank = k
+        if let level {
+          let k = LogLine.rank(level)
+          if k > rank {
+            severity = level
+            rank = k
+          }
         }
+      } else if let k = LogLine.severityIndex(bytes: bytes), k > rank {
+        severity = LogLine.levels[k]
+        rank = k
       }
     }
-    if let severity { part.severities[severity, default: 0] += 1 }
+    if let severity {
+      // Counted by rank without hashing the name, unless a structured record's level is not one of ours.
+      if rank >= 0 && LogLine.levels[rank] == severity {
+        part.levelCounts[rank] += 1
+      } else {
+        part.severities[severity, default: 0] += 1
+      }
+    }
     var firstTime: Double?
     var lastTime: Double?
     for i in r where eventStart[i] {
@@ -333,7 +346,7 @@ struct LogScan {
       // Phase 3: sections on all cores, in contiguous runs joined in order.
       var pieces = k == 1 ? 1 : min(ranges.count, k * 4)
       let builder = blobLevel.map {
-        BlobBuilder(level: $0, prefix: Data("[".utf8), separator: Data(",".utf8), suffix: Data("]".utf8))
+        BlobBuilder(level: $0, hashLog: blobHashLog, prefix: Data("[".utf8), separator: Data(",".utf8), suffix: Data("]".utf8))
       }
       let pool = BufferPool()
       if builder != nil { pieces = max(pieces, min(ranges.count, n / max(pieceBytes, 1))) }
@@ -385,6 +398,7 @@ struct LogScan {
         output.charCount += part.charCount
         output.jsonLines += part.jsonLines
         output.severities.merge(part.severities, uniquingKeysWith: +)
+        for (k, n) in part.levelCounts.enumerated() where n > 0 { output.severities[LogLine.levels[k], default: 0] += n }
         if output.firstTime == nil { output.firstTime = part.firstTime }
         if let t = part.lastTime { output.lastTime = t }
         output.redactor.append(contentsOf: part.redactor)

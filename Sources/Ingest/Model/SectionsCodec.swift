@@ -86,12 +86,16 @@ enum SectionsCodec {
     while i < n {
       // Eight bytes at a time while none needs escaping (SWAR: "has a byte
       // below 0x20, equal to 0x22 or equal to 0x5C" on one 64-bit word).
+      // When one does, jump straight to the first that does: the lowest
+      // flagged byte of each mask is exact, so the lowest of their union is.
       if i + 8 <= n {
         let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-        if !SWAR.hasLess(x, 0x20) && !SWAR.hasByte(x, 0x22) && !SWAR.hasByte(x, 0x5C) {
+        let flagged = SWAR.lessMask(x, 0x20) | SWAR.byteMask(x, 0x22) | SWAR.byteMask(x, 0x5C)
+        if flagged == 0 {
           i += 8
           continue
         }
+        i += flagged.trailingZeroBitCount >> 3
       }
       let b = base[i]
       i += 1
@@ -119,8 +123,12 @@ enum SWAR {
   static let highs: UInt64 = 0x8080_8080_8080_8080
 
   /// Some byte of `x` is below `n` (`n` ≤ 128).
-  @inline(__always) static func hasLess(_ x: UInt64, _ n: UInt8) -> Bool {
-    (x &- ones &* UInt64(n)) & ~x & highs != 0
+  @inline(__always) static func hasLess(_ x: UInt64, _ n: UInt8) -> Bool { lessMask(x, n) != 0 }
+
+  /// The top bit of bytes of `x` below `n` (`n` ≤ 128): the lowest one set is
+  /// exact; above it, a borrow may flag a byte that is not.
+  @inline(__always) static func lessMask(_ x: UInt64, _ n: UInt8) -> UInt64 {
+    (x &- ones &* UInt64(n)) & ~x & highs
   }
 
   /// Some byte of `x` lies strictly between `m` and `n` (`m` ≤ 127, `n` ≤ 128).
@@ -144,8 +152,12 @@ enum SWAR {
   }
 
   /// Some byte of `x` equals `b`.
-  @inline(__always) static func hasByte(_ x: UInt64, _ b: UInt8) -> Bool {
+  @inline(__always) static func hasByte(_ x: UInt64, _ b: UInt8) -> Bool { byteMask(x, b) != 0 }
+
+  /// The top bit of bytes of `x` equal to `b`: the lowest one set is exact
+  /// (as for `lessMask`).
+  @inline(__always) static func byteMask(_ x: UInt64, _ b: UInt8) -> UInt64 {
     let v = x ^ (ones &* UInt64(b))
-    return (v &- ones) & ~v & highs != 0
+    return (v &- ones) & ~v & highs
   }
 }

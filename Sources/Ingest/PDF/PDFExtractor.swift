@@ -22,7 +22,7 @@ struct PDFExtractor {
     return ExtractedDocument(
       kind: .pdf, title: meta["title"], metadata: meta, sections: sections,
       pageCount: pdf.pageCount, warnings: warnings,
-      extractor: "poppler-glib \(PopplerDocument.version) joined-hyphens gap-spaces")
+      extractor: DocumentKind.pdf.extractorVersion)
   }
 }
 

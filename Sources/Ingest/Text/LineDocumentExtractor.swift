@@ -48,6 +48,6 @@ struct LineDocumentExtractor {
     var meta = ["lines": String(lines.count)]
     if let language { meta["language"] = language }
     return ExtractedDocument(
-      kind: kind, metadata: meta, sections: sections, warnings: text.warnings + redactor.warnings, extractor: kind == .code ? "lines-3" : "lines-2")
+      kind: kind, metadata: meta, sections: sections, warnings: text.warnings + redactor.warnings, extractor: kind.extractorVersion)
   }
 }

@@ -70,6 +70,9 @@ extension Longctx {
         "files: \(s.seen) seen, \(s.new) new, \(s.changed) changed, \(s.unchanged) unchanged, \(s.failed) failed, \(s.skipped) skipped, \(s.gone) gone",
         "extracted: \(s.pages) pages, \(s.bytes) bytes in \(String(format: "%.2f", s.seconds)) s",
       ]
+      if s.reextracted > 0 {
+        lines.append("re-extracted: \(s.reextracted) unchanged files, made by an older extractor version")
+      }
       for e in s.exceptions { lines.append("  \(e.severity): \(e.path): \(e.reason)") }
       return lines.joined(separator: "\n")
     }

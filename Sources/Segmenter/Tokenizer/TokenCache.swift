@@ -13,6 +13,10 @@ public struct TokenCache: Sendable {
     self.counter = counter
   }
 
+  /// Texts per call to `TokenCounter.counts`: enough that a call's fixed cost is shared,
+  /// few enough that both cores get many batches.
+  public static let batchSize = 64
+
   /// Token counts of `texts`, in order.
   ///
   /// - Returns: The counts and how many came from the cache.
@@ -41,15 +45,17 @@ public struct TokenCache: Sendable {
       let fresh = Slots(count: todo.count)
       let failure = FirstError()
       let counter = self.counter
-      let stripes = max(1, min(todo.count, ProcessInfo.processInfo.activeProcessorCount * 4))
-      DispatchQueue.concurrentPerform(iterations: stripes) { stripe in
-        var local: [(Int, Int)] = []
-        var j = stripe
-        while j < todo.count {
-          do { local.append((j, try counter.count(texts[todo[j]]))) } catch { failure.set(error) }
-          j += stripes
+      // Batches of consecutive texts, handed out to all cores: a counter with a high
+      // per-call cost (llama.cpp's tokenizer) counts a batch's new pieces in a few calls.
+      let batches = (todo.count + Self.batchSize - 1) / Self.batchSize
+      DispatchQueue.concurrentPerform(iterations: batches) { b in
+        let range = (b * Self.batchSize)..<min(todo.count, (b + 1) * Self.batchSize)
+        do {
+          let counts = try counter.counts(range.map { texts[todo[$0]] })
+          fresh.store(Array(zip(range, counts)))
+        } catch {
+          failure.set(error)
         }
-        fresh.store(local)
       }
       if let error = failure.error { throw error }
       let values = fresh.values

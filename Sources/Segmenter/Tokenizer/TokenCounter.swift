@@ -8,6 +8,13 @@ public protocol TokenCounter: Sendable {
   var isExact: Bool { get }
   /// The number of tokens of `text`, without BOS/EOS.
   func count(_ text: String) throws -> Int
+  /// The numbers of tokens of `texts`, each as `count` gives it. A counter whose
+  /// per-call cost is high counts them together (`TokenCache` hands out batches).
+  func counts(_ texts: [String]) throws -> [Int]
+}
+
+extension TokenCounter {
+  public func counts(_ texts: [String]) throws -> [Int] { try texts.map(count) }
 }
 
 /// An upper-bound estimate for when no vocabulary is available: UTF-8 bytes
