@@ -20,10 +20,12 @@ import Foundation
 /// before merging), a space prefix added to each fragment, user-defined tokens that strip
 /// the whitespace beside them.
 ///
-/// Pieces not yet known are tokenized a run at a time (consecutive unknown pieces, a run
-/// is bounded by cuts too), and the run's tokens are attributed back to its pieces by their
-/// byte lengths. If that attribution does not add up, nothing is remembered and the run's
-/// own count is used, which is still exact.
+/// Pieces not yet known are collected over a batch of texts, each distinct piece once, and
+/// tokenized together: joined by a separator byte that no token joins to its neighbours
+/// (for Gemma a digit), in slices of about 16 KB per call, and the tokens are attributed
+/// back to the pieces by the bytes each stands for. If that attribution does not add up,
+/// each piece of the slice is tokenized by itself, which is still exact. A piece whose
+/// edges might merge with the separator is tokenized by itself at once.
 final class PieceMemo: @unchecked Sendable {
   private let vocab: OpaquePointer
   /// 128 × 128 flags: `unsafePairs[a << 7 | b]` when some token contains bytes `a`, `b` adjacent.
@@ -31,8 +33,13 @@ final class PieceMemo: @unchecked Sendable {
   /// The number of bytes each token stands for in the text.
   private let tokenBytes: [Int32]
   private let table = PieceTable()
+  /// Joins pending pieces in one call to the tokenizer (`separator(unsafePairs:isUserDefinedByte:)`).
+  private let separator: UInt8
   /// The token count of each one-byte ASCII text, the commonest pieces (digits, punctuation).
-  private var singleBytes = [Int32](repeating: -1, count: 128)
+  private var singleBytes = [Int32](repeating: -1, count: 256)
+  /// 256 × 256 flags, 1 where the text may be cut between bytes `a` and `b` (`cuts[a << 8 | b]`):
+  /// both ASCII and not in `unsafePairs`. One load per byte in the scan.
+  private let cuts: [UInt8]
 
   /// Pieces longer than this are tokenized but not remembered.
   static let maxPieceBytes = 256
@@ -79,7 +86,14 @@ final class PieceMemo: @unchecked Sendable {
     }
     self.vocab = vocab
     unsafePairs = pairs
+    var cuts = [UInt8](repeating: 0, count: 256 * 256)
+    for a in 0..<128 {
+      for b in 0..<128 where !pairs[a << 7 | b] { cuts[a << 8 | b] = 1 }
+    }
+    self.cuts = cuts
     tokenBytes = lengths
+    let userDefinedBytes = Set(texts.indices.filter { userDefined[$0] && texts[$0].count == 1 }.map { texts[$0][0] })
+    separator = Self.separator(unsafePairs: pairs) { userDefinedBytes.contains($0) }
     for byte in 1..<128 {
       var one = UInt8(byte)
       singleBytes[byte] = Int32(tokenize(&one, 1).count)
@@ -93,15 +107,19 @@ final class PieceMemo: @unchecked Sendable {
     return finish(&batch)[0]
   }
 
-  /// The token counts of `texts`, each as `count` gives it. The pieces of all of them that
-  /// are not remembered yet go to the tokenizer together, in a few calls: a call costs tens
-  /// of microseconds whatever its length (llama.cpp looks for every user-defined token in
-  /// the text first), which for a cold memo was most of the cost of counting one text.
+  /// The token counts of `texts`, each as `count` gives it.
+  ///
+  /// The pieces of all of them not remembered yet are tokenized together, each distinct
+  /// piece once, joined by `separator` into a few calls: a call costs tens of
+  /// microseconds however short its text (llama.cpp looks for every user-defined token in
+  /// it first), which for a cold memo was most of the cost of counting one text.
   func counts(_ texts: [String]) -> [Int] {
     var batch = Batch(texts: texts.count)
-    table.read { table in
-      for (index, text) in texts.enumerated() {
-        let scanned = text.utf8.withContiguousStorageIfAvailable { scan($0, text: index, table: table, into: &batch) }
+    for (index, text) in texts.enumerated() {
+      // The read lock is taken per text, not per batch: another thread's batch that
+      // learned pieces waits for the table no longer than one text's scan.
+      table.read { table in
+        let scanned: Void? = text.utf8.withContiguousStorageIfAvailable { scan($0, text: index, table: table, into: &batch) }
         if scanned == nil {
           var copy = text
           copy.withUTF8 { scan($0, text: index, table: table, into: &batch) }
@@ -111,165 +129,182 @@ final class PieceMemo: @unchecked Sendable {
     return finish(&batch)
   }
 
-  /// A piece of text: its place, and its key in the table.
-  private struct Piece {
-    var start: Int
-    var end: Int
-    var key: PieceTable.Key
-  }
-
-  /// One call's worth of texts: their counts so far, and the pieces still to tokenize.
+  /// Texts counted together: their counts so far, and the distinct pieces still to tokenize.
   private struct Batch {
     var totals: [Int]
-    /// Unknown runs of every text, joined by `separator`.
+    /// The pending pieces, each followed by `separator`.
     var joined: [UInt8] = []
-    /// The pieces of `joined` (offsets into it), separators included (origin -1).
-    var layout: [Piece] = []
-    /// The text of each piece of `layout`, or -1 for a separator.
-    var origins: [Int] = []
-    /// The layout index after each run of `joined`.
-    var runEnds: [Int] = []
+    /// Where each pending piece is in `joined`, and its key.
+    var pending: [(start: Int, end: Int, key: PieceTable.Key)] = []
+    /// Pending pieces by key (pieces a key holds whole), so that each is tokenized once.
+    var pendingIndex: [PieceTable.Key: Int] = [:]
+    /// Each text's uses of pending pieces.
+    var uses: [(text: Int, pending: Int)] = []
+    /// Counts learned in this batch by tokenizing a piece by itself.
+    var known: [PieceTable.Key: Int32] = [:]
     /// Pieces whose counts became known, to remember.
     var learned: [(key: PieceTable.Key, count: Int32)] = []
     /// The bytes of learned pieces longer than a key holds.
     var learnedBytes: [UInt8] = []
-    /// The current text's run of unknown pieces (reused).
-    var run: [Piece] = []
+    /// The piece boundaries of the text being scanned (reused).
+    var bitmap: [UInt64] = []
 
     init(texts: Int) { totals = [Int](repeating: 0, count: texts) }
 
-    mutating func learn(_ piece: Piece, _ count: Int32, bytes: UnsafePointer<UInt8>) {
-      var key = piece.key
+    mutating func learn(_ key: PieceTable.Key, _ count: Int32, bytes: UnsafePointer<UInt8>) {
+      var key = key
       if key.length > PieceTable.inlineBytes {
         key.offset = UInt32(learnedBytes.count)
-        learnedBytes.append(contentsOf: UnsafeBufferPointer(start: bytes + piece.start, count: piece.end - piece.start))
+        learnedBytes.append(contentsOf: UnsafeBufferPointer(start: bytes, count: key.length))
       }
       learned.append((key, count))
     }
   }
 
-  /// Cuts one text into pieces and counts the remembered ones; the runs of unknown pieces
-  /// go into `batch` (or, when they cannot be joined to others, are tokenized now).
+  /// Cuts one text into pieces and counts the remembered ones; the others become pending
+  /// pieces of `batch`, or are tokenized now when they cannot sit next to the separator.
+  ///
+  /// Four pieces in five are one byte (digits, spaces, punctuation), so the scan avoids a
+  /// branch per piece: it first marks every piece boundary in a bitmap (one table load per
+  /// byte, no branch), then counts the one-byte pieces from the bitmap's words and looks up
+  /// only the longer ones.
   private func scan(_ bytes: UnsafeBufferPointer<UInt8>, text: Int, table: PieceTable, into batch: inout Batch) {
     guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
     let n = bytes.count
+    // Bit i: a piece starts at i (or, for i == n, the text ends). One spare word after.
+    let words = n / 64 + 2
+    var bitmap = batch.bitmap
+    batch.bitmap = []
+    bitmap.removeAll(keepingCapacity: true)
+    bitmap.append(contentsOf: repeatElement(0, count: words))
     var total = 0
-    batch.run.removeAll(keepingCapacity: true)
-    unsafePairs.withUnsafeBufferPointer { pairs in
-      singleBytes.withUnsafeBufferPointer { singles in
-        var start = 0
-        var previous = base[0]
-        var i = 1
+    bitmap.withUnsafeMutableBufferPointer { bound in
+      cuts.withUnsafeBufferPointer { cuts in
+        var w = 0
+        while w * 64 <= n {
+          let origin = w * 64
+          var word: UInt64 = 0
+          var i = max(1, origin)
+          let end = min(n, origin + 64)
+          while i < end {
+            let pair = Int(base[i &- 1]) &<< 8 | Int(base[i])
+            word |= UInt64(cuts[pair]) &<< UInt64(i &- origin)
+            i &+= 1
+          }
+          bound[w] = word
+          w += 1
+        }
+        bound[0] |= 1
+        bound[n >> 6] |= 1 &<< UInt64(n & 63)
+      }
+      /// The first boundary at or after `q` (there is one: the text's end).
+      func nextBoundary(_ q: Int) -> Int {
+        var w = q >> 6
+        var x = bound[w] >> UInt64(q & 63)
+        if x != 0 { return q + x.trailingZeroBitCount }
         while true {
-          // The next cut: two ASCII bytes that no token holds side by side.
-          while i < n {
-            let byte = base[i]
-            if (previous | byte) < 0x80 && !pairs[Int(previous) << 7 | Int(byte)] { break }
-            previous = byte
-            i += 1
+          w += 1
+          x = bound[w]
+          if x != 0 { return w * 64 + x.trailingZeroBitCount }
+        }
+      }
+      func piece(_ start: Int, _ length: Int) {
+        if length > Self.maxPieceBytes {
+          total += tokenize(base + start, length).count  // not remembered
+          return
+        }
+        let key = PieceTable.Key(base + start, length, limit: base + n)
+        let known = table.find(key, base + start)
+        total += known >= 0 ? Int(known) : unknown(key, base + start, text: text, batch: &batch)
+      }
+      singleBytes.withUnsafeBufferPointer { singles in
+        for w in 0...(n >> 6) {
+          var starts = bound[w]
+          if w == n >> 6 { starts &= ~(1 &<< UInt64(n & 63)) }  // the end is no piece's start
+          let next = bound[w] >> 1 | bound[w + 1] << 63  // bit i: a boundary at i + 1
+          var one = starts & next
+          var longer = starts & ~next
+          while one != 0 {
+            let start = w * 64 + one.trailingZeroBitCount
+            one &= one &- 1
+            let count = singles[Int(base[start])]
+            if count >= 0 { total &+= Int(count) } else { piece(start, 1) }
           }
-          let length = i - start
-          var known: Int32 = -1
-          var key = PieceTable.Key()
-          if length == 1 && base[start] < 0x80 {
-            known = singles[Int(base[start])]
+          while longer != 0 {
+            let start = w * 64 + longer.trailingZeroBitCount
+            longer &= longer &- 1
+            piece(start, nextBoundary(start + 1) - start)
           }
-          if known < 0 && length <= Self.maxPieceBytes {
-            key = PieceTable.Key(base + start, length, limit: base + n)
-            known = table.find(key, base + start)
-          }
-          if known >= 0 {
-            total += Int(known)
-            if !batch.run.isEmpty { total += closeRun(base, text: text, into: &batch) }
-          } else {
-            batch.run.append(Piece(start: start, end: i, key: key))
-          }
-          if i >= n { break }
-          start = i
-          previous = base[i]
-          i += 1
         }
       }
     }
-    if !batch.run.isEmpty { total += closeRun(base, text: text, into: &batch) }
+    batch.bitmap = bitmap
     batch.totals[text] += total
   }
 
-  /// Moves the current run into the batch's joined text when both its edges may be cut
-  /// against the separator; otherwise tokenizes it by itself.
+  /// A piece not in the table: pending (counted in `finish`), or tokenized now.
   ///
-  /// - Returns: The run's tokens when they were counted now, else 0 (counted in `finish`).
-  private func closeRun(_ base: UnsafePointer<UInt8>, text: Int, into batch: inout Batch) -> Int {
-    defer { batch.run.removeAll(keepingCapacity: true) }
-    let runStart = batch.run[0].start
-    let runEnd = batch.run[batch.run.count - 1].end
-    let first = Int(base[runStart])
-    let last = Int(base[runEnd - 1])
-    let sep = Int(Self.separator)
-    if first < 0x80 && last < 0x80 && !unsafePairs[last << 7 | sep] && !unsafePairs[sep << 7 | first] {
-      if !batch.joined.isEmpty {
-        batch.layout.append(Piece(start: batch.joined.count, end: batch.joined.count + 1, key: PieceTable.Key()))
-        batch.origins.append(-1)
-        batch.joined.append(Self.separator)
-      }
-      let shift = batch.joined.count - runStart
-      batch.joined.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: runEnd - runStart))
-      for piece in batch.run {
-        batch.layout.append(Piece(start: piece.start + shift, end: piece.end + shift, key: piece.key))
-        batch.origins.append(text)
-      }
-      batch.runEnds.append(batch.layout.count)
+  /// - Returns: Its tokens when counted now, else 0.
+  private func unknown(_ key: PieceTable.Key, _ bytes: UnsafePointer<UInt8>, text: Int, batch: inout Batch) -> Int {
+    let inline = key.length <= PieceTable.inlineBytes
+    if inline, let count = batch.known[key] { return Int(count) }
+    if inline, let index = batch.pendingIndex[key] {
+      batch.uses.append((text, index))
       return 0
     }
-    let local = batch.run.map { Piece(start: $0.start - runStart, end: $0.end - runStart, key: $0.key) }
-    let attributed = attribute(base + runStart, local)
-    if let perPiece = attributed.perPiece {
-      for (k, piece) in local.enumerated() where piece.end - piece.start <= Self.maxPieceBytes {
-        batch.learn(piece, perPiece[k], bytes: base + runStart)
-      }
+    let first = Int(bytes[0])
+    let last = Int(bytes[key.length - 1])
+    let sep = Int(separator)
+    if first < 0x80 && last < 0x80 && !unsafePairs[last << 7 | sep] && !unsafePairs[sep << 7 | first] {
+      let start = batch.joined.count
+      batch.joined.append(contentsOf: UnsafeBufferPointer(start: bytes, count: key.length))
+      batch.joined.append(separator)
+      if inline { batch.pendingIndex[key] = batch.pending.count }
+      batch.uses.append((text, batch.pending.count))
+      batch.pending.append((start, start + key.length, key))
+      return 0
     }
-    return attributed.total
+    // Bounded by cuts on both sides: its count by itself is its count in the text.
+    let count = Int32(tokenize(bytes, key.length).count)
+    if inline { batch.known[key] = count }
+    batch.learn(key, count, bytes: bytes)
+    return Int(count)
   }
 
-  /// Tokenizes the batch's joined runs, a slice of whole runs per call, adds each piece's
-  /// tokens to its text, and remembers the pieces learned.
+  /// Tokenizes the batch's pending pieces, a slice of them per call, adds each piece's
+  /// tokens to the texts that hold it, and remembers the pieces.
   private func finish(_ batch: inout Batch) -> [Int] {
-    let joinedBytes = batch.joined
-    joinedBytes.withUnsafeBufferPointer { joined in
+    var counts = [Int32](repeating: 0, count: batch.pending.count)
+    let joined = batch.joined
+    joined.withUnsafeBufferPointer { joined in
       guard let base = joined.baseAddress else { return }
-      var firstRun = 0
-      while firstRun < batch.runEnds.count {
-        // Runs up to about `sliceBytes`, at least one.
-        let from = firstRun == 0 ? 0 : batch.runEnds[firstRun - 1] + 1  // past the separator
-        var lastRun = firstRun
-        let sliceStart = batch.layout[from].start
-        while lastRun + 1 < batch.runEnds.count
-          && batch.layout[batch.runEnds[lastRun + 1] - 1].end - sliceStart <= Self.sliceBytes
-        {
-          lastRun += 1
+      var first = 0
+      while first < batch.pending.count {
+        // Pieces up to about `sliceBytes`, at least one; each with its separator.
+        let sliceStart = batch.pending[first].start
+        var last = first
+        while last + 1 < batch.pending.count && batch.pending[last + 1].end + 1 - sliceStart <= Self.sliceBytes { last += 1 }
+        var bounds: [Int] = []  // piece, separator, piece, separator, …: their ends
+        bounds.reserveCapacity(2 * (last - first + 1))
+        for k in first...last {
+          bounds.append(batch.pending[k].end - sliceStart)
+          bounds.append(batch.pending[k].end + 1 - sliceStart)
         }
-        let to = batch.runEnds[lastRun]
-        let local = batch.layout[from..<to].map {
-          Piece(start: $0.start - sliceStart, end: $0.end - sliceStart, key: $0.key)
-        }
-        if let perPiece = attribute(base + sliceStart, local).perPiece {
-          for k in local.indices where batch.origins[from + k] >= 0 {
-            batch.totals[batch.origins[from + k]] += Int(perPiece[k])
-            if local[k].end - local[k].start <= Self.maxPieceBytes { batch.learn(local[k], perPiece[k], bytes: base + sliceStart) }
-          }
+        if let perPart = attribute(base + sliceStart, ends: bounds) {
+          for k in first...last { counts[k] = perPart[2 * (k - first)] }
         } else {
-          // A token across two pieces (cannot happen by the cut rule, but the count must
-          // stay exact if it does): each run by itself, remembering nothing.
-          for r in firstRun...lastRun {
-            let runFrom = r == 0 ? 0 : batch.runEnds[r - 1] + 1
-            let start = batch.layout[runFrom].start
-            let end = batch.layout[batch.runEnds[r] - 1].end
-            batch.totals[batch.origins[runFrom]] += tokenize(base + start, end - start).count
+          // A token across a piece and a separator (not possible by the cut rule, but the
+          // count must stay exact if it happens): each piece by itself.
+          for k in first...last {
+            let p = batch.pending[k]
+            counts[k] = Int32(tokenize(base + p.start, p.end - p.start).count)
           }
         }
-        firstRun = lastRun + 1
+        first = last + 1
       }
+      for (k, p) in batch.pending.enumerated() { batch.learn(p.key, counts[k], bytes: base + p.start) }
     }
+    for use in batch.uses { batch.totals[use.text] += Int(counts[use.pending]) }
     if !batch.learned.isEmpty {
       let learned = batch.learned
       batch.learnedBytes.withUnsafeBufferPointer { long in
@@ -283,34 +318,48 @@ final class PieceMemo: @unchecked Sendable {
     return batch.totals
   }
 
-  /// Joins runs of unknown pieces for one call to the tokenizer: a newline, which Gemma's
-  /// tokens merge with nothing but newlines (checked per run against `unsafePairs`).
-  private static let separator: UInt8 = 0x0A
-  /// About the most bytes of joined runs per call to the tokenizer.
+  /// About the most bytes of pending pieces per call to the tokenizer.
   private static let sliceBytes = 16 << 10
   private static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
   private static let prime: UInt64 = 0x100_0000_01b3
 
-  /// Tokenizes the text `pieces` cover (contiguous, from offset 0) and gives each piece
-  /// its tokens, by the bytes each token stands for.
+  /// The ASCII byte that separates pending pieces in one call to the tokenizer: the one
+  /// that the most ASCII bytes may be cut against on both sides (for Gemma a digit, which
+  /// no token joins to anything), and that is a normal token, so that llama.cpp does not
+  /// split the text at each one before merging.
+  static func separator(unsafePairs: [Bool], isUserDefinedByte: (UInt8) -> Bool) -> UInt8 {
+    var best: UInt8 = 0x0A
+    var bestSafe = -1
+    for b in 0x21..<0x7F where !isUserDefinedByte(UInt8(b)) {
+      let safe = (0..<128).filter { !unsafePairs[$0 << 7 | b] && !unsafePairs[b << 7 | $0] }.count
+      if safe > bestSafe {
+        best = UInt8(b)
+        bestSafe = safe
+      }
+    }
+    return best
+  }
+
+  /// Tokenizes the text of `ends.last!` bytes at `base`, cut into parts ending at `ends`,
+  /// and gives each part its tokens, by the bytes each token stands for.
   ///
-  /// - Returns: The token count, and per-piece counts unless a token straddles two pieces
-  ///   or the lengths do not add up (then nothing may be remembered).
-  private func attribute(_ base: UnsafePointer<UInt8>, _ pieces: [Piece]) -> (total: Int, perPiece: [Int32]?) {
-    let length = pieces.last!.end
+  /// - Returns: Per-part counts, or nil when a token straddles two parts or the lengths
+  ///   do not add up.
+  private func attribute(_ base: UnsafePointer<UInt8>, ends: [Int]) -> [Int32]? {
+    let length = ends.last!
     let tokens = tokenize(base, length)
-    var perPiece = [Int32](repeating: 0, count: pieces.count)
+    var perPart = [Int32](repeating: 0, count: ends.count)
     var offset = 0
-    var piece = 0
+    var part = 0
     for token in tokens {
       let bytes = Int(tokenBytes[Int(token)])
       let tokenStart = offset
       offset += bytes
-      while piece < pieces.count && pieces[piece].end <= tokenStart { piece += 1 }
-      guard bytes > 0, piece < pieces.count, offset <= pieces[piece].end else { return (tokens.count, nil) }
-      perPiece[piece] += 1
+      while part < ends.count && ends[part] <= tokenStart { part += 1 }
+      guard bytes > 0, part < ends.count, offset <= ends[part] else { return nil }
+      perPart[part] += 1
     }
-    return (tokens.count, offset == length ? perPiece : nil)
+    return offset == length ? perPart : nil
   }
 
   private func tokenize(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> [llama_token] {
@@ -383,7 +432,7 @@ final class PieceTable: @unchecked Sendable {
   static let inlineBytes = 16
 
   /// A piece's identity: its bytes (up to 16) or a hash of them, and its length.
-  struct Key {
+  struct Key: Hashable {
     var lo: UInt64 = 0
     var hi: UInt64 = 0
     var length = 0
@@ -391,6 +440,15 @@ final class PieceTable: @unchecked Sendable {
     var offset: UInt32 = 0
 
     init() {}
+
+    // Identity is the bytes (or hash) and length; `offset` only says where long bytes are.
+    static func == (a: Key, b: Key) -> Bool { a.lo == b.lo && a.hi == b.hi && a.length == b.length }
+
+    func hash(into hasher: inout Hasher) {
+      hasher.combine(lo)
+      hasher.combine(hi)
+      hasher.combine(length)
+    }
 
     /// The key of `length` bytes at `bytes`; bytes up to `limit` may be read.
     /// (Little-endian, as every platform longctx builds for: byte `i` is bits `8i..<8i+8`.)
@@ -445,7 +503,7 @@ final class PieceTable: @unchecked Sendable {
 
   private let lock: UnsafeMutablePointer<pthread_rwlock_t>
   private var slots: UnsafeMutablePointer<Slot>
-  private var bits = 16
+  private var bits = 10  // grown as pieces come: a table no larger than its content stays in cache
   private var used = 0
   private var arena: [UInt8] = []
   /// At most this many slots (24 bytes each) and arena bytes before starting again.

@@ -82,6 +82,14 @@ print(row("whole job, fake engine: \(summary.executed) tasks (ingest + plan + ma
 print(String(format: "\nper-task bookkeeping: %.3f ms; whole fake job: %.2f s for %d windows", runSeconds / Double(taskCount) * 1000, jobSeconds, summary.windows))
 
 /// Peak resident memory of this process, in MiB.
+/// CPU seconds (user + system) this process has used so far.
+func cpuSeconds() -> Double {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 func peakMiB() -> Double {
   var usage = rusage()
   getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -126,9 +134,11 @@ func planBenchmark(millionTokens: Double, logs: Bool) async throws {
   }
   let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
   var t = Date()
+  let ingestCPUStart = cpuSeconds()
   let ingest = try await Ingestor(workspace: ws, logger: Logger(label: "bench")).ingest(
     inputs: ["corpus"], options: IngestOptions(base: tmp.url))
   let ingestSeconds = Date().timeIntervalSince(t)
+  let ingestCPU = cpuSeconds() - ingestCPUStart
 
   let counter: any TokenCounter
   var wholeText: LlamaTokenCounter?
@@ -156,14 +166,17 @@ func planBenchmark(millionTokens: Double, logs: Bool) async throws {
                  name, plan.windows.count, plan.totalTokens, fill * 100, seconds, 60 / seconds, peakMiB()))
   }
   print("")
-  print("| tokenizing the \(recorder.texts.count) chunk texts of the first plan | seconds | ingest s | share of ingest | goal |")
-  print("|---|---|---|---|---|")
+  print("| tokenizing the \(recorder.texts.count) chunk texts (\(recorder.texts.reduce(0) { $0 + $1.utf8.count } / 1_000_000) MB) of the first plan | seconds | ingest s | share of ingest | CPU s | ingest CPU s | CPU share | goal |")
+  print("|---|---|---|---|---|---|---|---|")
   if let wholeText, let model = ProcessInfo.processInfo.environment["LONGCTX_MODEL"] {
     let texts = recorder.texts
     /// Counts every text on all cores; returns the counts and the seconds taken.
-    func countAll(_ counter: LlamaTokenCounter) -> ([Int], Double) {
+    var cpu: [String: Double] = [:]
+    func countAll(_ counter: LlamaTokenCounter, _ name: String) -> ([Int], Double) {
       let out = Slots(texts.count)
       let start = Date()
+      let cpuStart = cpuSeconds()
+      defer { cpu[name] = cpuSeconds() - cpuStart }
       // In batches of consecutive texts, as `TokenCache` hands them out in a plan.
       let size = TokenCache.batchSize
       DispatchQueue.concurrentPerform(iterations: (texts.count + size - 1) / size) { b in
@@ -178,16 +191,17 @@ func planBenchmark(millionTokens: Double, logs: Bool) async throws {
     let setUp = Date()
     _ = fresh.isMemoized  // reads the vocabulary once: which byte pairs may be cut
     let setUpSeconds = Date().timeIntervalSince(setUp)
-    let (cold, coldSeconds) = countAll(fresh)
-    let (_, warmSeconds) = countAll(fresh)
-    let (reference, wholeSeconds) = countAll(wholeText)
-    func row(_ name: String, _ seconds: Double, goal: String) {
-      print(String(format: "| %@ | %.2f | %.1f | %.1f%% | %@ |", name, seconds, ingestSeconds, seconds / ingestSeconds * 100, goal))
+    let (cold, coldSeconds) = countAll(fresh, "cold")
+    let (_, warmSeconds) = countAll(fresh, "warm")
+    let (reference, wholeSeconds) = countAll(wholeText, "whole")
+    func row(_ name: String, _ seconds: Double, goal: String, cpu: Double?) {
+      let cpuColumns = cpu.map { String(format: "%.2f | %.2f | %.1f%%", $0, ingestCPU, $0 / ingestCPU * 100) } ?? "— | — | —"
+      print(String(format: "| %@ | %.2f | %.2f | %.1f%% | %@ | %@ |", name, seconds, ingestSeconds, seconds / ingestSeconds * 100, cpuColumns, goal))
     }
-    row("memoized pieces: reading the vocabulary (once per process)", setUpSeconds, goal: "—")
-    row("memoized pieces, cold (as in a first plan), all cores", coldSeconds, goal: "≤ 10%")
-    row("memoized pieces, warm, all cores", warmSeconds, goal: "—")
-    row("llama_tokenize on each whole text, all cores (reference)", wholeSeconds, goal: "—")
+    row("memoized pieces: reading the vocabulary (once per process)", setUpSeconds, goal: "—", cpu: nil)
+    row("memoized pieces, cold (as in a first plan), all cores", coldSeconds, goal: "≤ 10%", cpu: cpu["cold"])
+    row("memoized pieces, warm, all cores", warmSeconds, goal: "—", cpu: cpu["warm"])
+    row("llama_tokenize on each whole text, all cores (reference)", wholeSeconds, goal: "—", cpu: cpu["whole"])
     let mismatches = zip(cold, reference).filter { $0 != $1 }.count + zip(recorder.counts, reference).filter { $0 != $1 }.count
     print("\nexactness: \(texts.count) texts counted through memoized pieces (twice: in the plan, and cold) against llama_tokenize on each whole text: \(mismatches) differences; speed-up cold \(String(format: "%.1f", wholeSeconds / coldSeconds))×")
   }
