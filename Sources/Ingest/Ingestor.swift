@@ -310,18 +310,34 @@ public struct Ingestor: Sendable {
         let kind = DocumentKind(rawValue: row["kind"])
         if kind.map({ $0.extractorVersion != row["extractor"] }) ?? true { stale.insert(row["hash"]) }
       }
-      return stale
+      // A mailbox whose attachment is out of date is extracted again, which redoes the attachment.
+      let links = try Row.fetchCursor(db, sql: "SELECT parentHash, documentHash FROM email_attachment")
+      var parents = Set<String>()
+      while let link = try links.next() {
+        if stale.contains(link["documentHash"]) { parents.insert(link["parentHash"]) }
+      }
+      return stale.union(parents)
     }
   }
 
-  /// A document `hash` exists and its extractor version is the current one for its kind.
+  /// A document `hash` exists, and it and its attachments come from the current extractor
+  /// version for their kinds.
   func hasCurrentDocument(_ hash: String) throws -> Bool {
-    guard
-      let row = try workspace.db.read({ db in
-        try Row.fetchOne(db, sql: "SELECT kind, extractor FROM document WHERE hash = ?", arguments: [hash])
-      })
-    else { return false }
-    return DocumentKind(rawValue: row["kind"])?.extractorVersion == row["extractor"]
+    try workspace.db.read { db in
+      let rows = try Row.fetchAll(
+        db,
+        sql: """
+          SELECT kind, extractor FROM document WHERE hash = ?
+          UNION ALL
+          SELECT d.kind, d.extractor FROM email_attachment a JOIN document d ON d.hash = a.documentHash
+          WHERE a.parentHash = ?
+          """,
+        arguments: [hash, hash])
+      // No rows: no document. An attachment link whose document is missing counts as out of date too.
+      let linked = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM email_attachment WHERE parentHash = ?", arguments: [hash]) ?? 0
+      return rows.count == linked + 1
+        && rows.allSatisfy { DocumentKind(rawValue: $0["kind"])?.extractorVersion == $0["extractor"] }
+    }
   }
 
   /// Hashes a large log's bytes while extracting them: the hash is one

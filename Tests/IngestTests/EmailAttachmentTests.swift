@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import _LongctxTestSupport
 
@@ -76,6 +77,18 @@ import _LongctxTestSupport
     let again = try await f.ingest(["mail"])
     #expect(again.extracted == 0)
     #expect(again.files.map(\.displayPath) == paths)
+
+    // An attachment made by an older extractor version: its mailbox is extracted again, which redoes it.
+    try await f.workspace.db.write { db in
+      try db.execute(sql: "UPDATE document SET extractor = 'lines-1' WHERE hash = ?", arguments: [hashes[2]])
+    }
+    let upgraded = try await f.ingest(["mail"])
+    #expect(upgraded.reextracted == 1 && upgraded.unchanged == 1)
+    #expect(upgraded.files.map(\.displayPath) == paths)
+    let extractor = try await f.workspace.db.read { db in
+      try String.fetchOne(db, sql: "SELECT extractor FROM document WHERE hash = ?", arguments: [hashes[2]])
+    }
+    #expect(extractor == DocumentKind.text.extractorVersion)
   }
 
   @Test func aBrokenAttachmentIsAWarningAndTheMessageIsKept() async throws {
