@@ -18,7 +18,6 @@ import Foundation
 /// `suffix` (a JSON array: "[", ",", "]"); those get small frames of their own.
 package final class BlobBuilder: @unchecked Sendable {  // state under `lock`; `hasher` only by the thread `hashing`
   private let level: Int32
-  private let hashLog: Int32?
   private var compressors: [Zstd.Compressor] = []  // idle ones, under `lock`
   private let separator: Data
   private let suffix: Data
@@ -34,15 +33,11 @@ package final class BlobBuilder: @unchecked Sendable {  // state under `lock`; `
 
   /// - Parameters:
   ///   - level: The zstd level of every frame.
-  ///   - hashLog: zstd's match-finder table size (log2), or `nil` for the level's.
   ///   - prefix: Bytes before the first piece.
   ///   - separator: Bytes between two non-empty pieces.
   ///   - suffix: Bytes after the last piece.
-  package init(
-    level: Int32, hashLog: Int32? = nil, prefix: Data = Data(), separator: Data = Data(), suffix: Data = Data()
-  ) {
+  package init(level: Int32, prefix: Data = Data(), separator: Data = Data(), suffix: Data = Data()) {
     self.level = level
-    self.hashLog = hashLog
     self.separator = separator
     self.suffix = suffix
     appendFramed(prefix)
@@ -63,7 +58,7 @@ package final class BlobBuilder: @unchecked Sendable {  // state under `lock`; `
   /// their tables are reused, not made per frame).
   private func compress(_ bytes: some ContiguousBytes) throws -> Data {
     let idle = lock.withLock { compressors.popLast() }
-    let compressor = try idle ?? Zstd.Compressor(level: level, hashLog: hashLog)
+    let compressor = try idle ?? Zstd.Compressor(level: level)
     defer { lock.withLock { compressors.append(compressor) } }
     return try bytes.withUnsafeBytes { try compressor.compress($0) }
   }

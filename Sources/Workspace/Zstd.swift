@@ -176,18 +176,13 @@ package enum Zstd {
     private var scratch: UnsafeMutableRawPointer?
     private var capacity = 0
 
-    /// - Parameters:
-    ///   - level: The zstd level.
-    ///   - hashLog: The match-finder table size (log2 entries), or `nil` for
-    ///     the level's default. Smaller tables stay in the L1/L2 cache and
-    ///     compress faster, at a cost in ratio on varied text.
+    /// - Parameter level: The zstd level.
     /// - Throws: `WorkspaceError.compression` when libzstd cannot make a context.
-    package init(level: Int32, hashLog: Int32? = nil) throws {
+    package init(level: Int32) throws {
       guard let cctx = ZSTD_createCCtx() else { throw WorkspaceError.compression("out of memory") }
       self.cctx = cctx
       try Zstd.check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level))
       try Zstd.check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))
-      if let hashLog { try Zstd.check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog, hashLog)) }
     }
 
     deinit {

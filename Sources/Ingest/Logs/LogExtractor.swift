@@ -40,8 +40,6 @@ struct LogExtractor {
     // Large logs: compressed and hashed as the pass writes them, at zstd's
     // fastest level (level 3 alone cost more CPU than the whole pass).
     if large { scan.blobLevel = 1 }
-    if large, let h = ProcessInfo.processInfo.environment["LCX_HASHLOG"].flatMap(Int32.init) { scan.blobHashLog = h }
-    if large, let p = ProcessInfo.processInfo.environment["LCX_PIECE"].flatMap(Int.init) { scan.pieceBytes = p }
     // The fingerprint (of the first 4 MiB, one core's work) of a large log is
     // taken while the pass runs, for the same reason as the hash in `Ingestor`.
     let configured = scan

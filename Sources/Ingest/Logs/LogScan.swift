@@ -36,8 +36,6 @@ struct LogScan {
   /// instead of returning it in `Output.json`. For large logs: the JSON is
   /// then never whole in memory, and its pieces reuse a few buffers.
   var blobLevel: Int32?
-  /// zstd's match-finder table size for the blob (log2), or `nil` for the level's default.
-  var blobHashLog: Int32?
   var pieceBytes = 4 << 20
 
   /// The input cannot be handled on bytes; use the reference pass.
@@ -346,7 +344,7 @@ struct LogScan {
       // Phase 3: sections on all cores, in contiguous runs joined in order.
       var pieces = k == 1 ? 1 : min(ranges.count, k * 4)
       let builder = blobLevel.map {
-        BlobBuilder(level: $0, hashLog: blobHashLog, prefix: Data("[".utf8), separator: Data(",".utf8), suffix: Data("]".utf8))
+        BlobBuilder(level: $0, prefix: Data("[".utf8), separator: Data(",".utf8), suffix: Data("]".utf8))
       }
       let pool = BufferPool()
       if builder != nil { pieces = max(pieces, min(ranges.count, n / max(pieceBytes, 1))) }
