@@ -40,7 +40,7 @@ public struct IngestSummary: Codable, Sendable {
   /// How many files were run through an extractor (not unchanged, not duplicates).
   public var extracted = 0
   /// Unchanged files extracted again because their document was made by an
-  /// older extractor version (also counted as unchanged).
+  /// older extractor version (also counted as unchanged, and in `extracted`).
   public var reextracted = 0
   /// The usable files, in source order: display path and document hash.
   public var files: [IngestedFile] = []
@@ -89,9 +89,11 @@ public struct Ingestor: Sendable {
     }
     let stale = try await Self.staleDocuments(workspace)
 
-    // Decide what needs work; only changed and new files are read.
+    // Decide what needs work; only changed and new files are read, and unchanged ones
+    // whose document an older extractor version made.
     var work: [(DiscoveredFile, SourceRow?)] = []
     var results: [String: Outcome] = [:]
+    var outdated = Set<String>()
     for file in discovered {
       if let reason = file.skipReason {
         results[file.path] = .skipped(reason)
@@ -101,19 +103,40 @@ public struct Ingestor: Sendable {
       let size = (attrs?[.size] as? NSNumber)?.intValue ?? 0
       let mtime = (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
       if let row = known[file.path], row.status == "ok", row.size == size, row.mtime == mtime,
-        let hash = row.contentHash, !stale.contains(hash)
+        let hash = row.contentHash
       {
-        results[file.path] = .unchanged(hash)
-      } else {
-        work.append((file, known[file.path]))
+        if !stale.contains(hash) {
+          results[file.path] = .unchanged(hash)
+          continue
+        }
+        outdated.insert(file.path)
       }
+      work.append((file, known[file.path]))
     }
 
     let extracted = await extractAll(work.map(\.0), options: options)
+    // Files that count as unchanged though extracted again (their warnings and pages stay).
+    var reextractedPaths = Set<String>()
     for (file, previous) in work {
       results[file.path] = extracted[file.path] ?? .failed("extraction did not finish")
-      if case .stored(let hash, _, _, _, let fresh) = results[file.path], previous?.contentHash == hash {
-        if fresh { summary.reextracted += 1 }
+      let sameBytes: Bool
+      if case .stored(let hash, _, _, _, _) = results[file.path] { sameBytes = previous?.contentHash == hash } else { sameBytes = false }
+      if outdated.contains(file.path), let old = previous?.contentHash {
+        if case .failed(let reason) = results[file.path] {
+          // The earlier extraction stays in use: an upgrade must not lose a file that worked.
+          results[file.path] = .stored(
+            old, 0, 0, ["not extracted again by the current extractor version (\(reason)); the earlier extraction is kept"],
+            false)
+          reextractedPaths.insert(file.path)
+          continue
+        }
+        if sameBytes {
+          if case .stored(_, _, _, _, true) = results[file.path] { summary.reextracted += 1 }
+          reextractedPaths.insert(file.path)
+          continue
+        }
+      }
+      if case .stored(let hash, _, _, _, _) = results[file.path], sameBytes {
         results[file.path] = .unchanged(hash)
       } else if case .stored = results[file.path] {
         if previous == nil { summary.new += 1 } else { summary.changed += 1 }
@@ -197,6 +220,7 @@ public struct Ingestor: Sendable {
         appendFile(file.displayPath, hash)
       case .stored(let hash, let pages, let bytes, let warnings, let fresh)?:
         if fresh { summary.extracted += 1 }
+        if reextractedPaths.contains(file.path) { summary.unchanged += 1 }
         summary.pages += pages
         summary.bytes += bytes
         appendFile(file.displayPath, hash)
@@ -305,16 +329,21 @@ public struct Ingestor: Sendable {
   static func staleDocuments(_ workspace: Workspace) async throws -> Set<String> {
     try await workspace.db.read { db in
       var stale = Set<String>()
+      var present = Set<String>()
       let rows = try Row.fetchCursor(db, sql: "SELECT hash, kind, extractor FROM document")
       while let row = try rows.next() {
+        let hash: String = row["hash"]
+        present.insert(hash)
         let kind = DocumentKind(rawValue: row["kind"])
-        if kind.map({ $0.extractorVersion != row["extractor"] }) ?? true { stale.insert(row["hash"]) }
+        if kind.map({ $0.extractorVersion != row["extractor"] }) ?? true { stale.insert(hash) }
       }
-      // A mailbox whose attachment is out of date is extracted again, which redoes the attachment.
+      // A mailbox whose attachment is out of date (or missing) is extracted again, which
+      // redoes the attachment; `hasCurrentDocument` says the same of it.
       let links = try Row.fetchCursor(db, sql: "SELECT parentHash, documentHash FROM email_attachment")
       var parents = Set<String>()
       while let link = try links.next() {
-        if stale.contains(link["documentHash"]) { parents.insert(link["parentHash"]) }
+        let child: String = link["documentHash"]
+        if stale.contains(child) || !present.contains(child) { parents.insert(link["parentHash"]) }
       }
       return stale.union(parents)
     }

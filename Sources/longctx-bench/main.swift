@@ -81,7 +81,6 @@ print(row("lease + complete, one transaction each", Double(taskCount) / runSecon
 print(row("whole job, fake engine: \(summary.executed) tasks (ingest + plan + map + reduce + report)", Double(summary.executed) / jobSeconds, "tasks/s", goal: nil))
 print(String(format: "\nper-task bookkeeping: %.3f ms; whole fake job: %.2f s for %d windows", runSeconds / Double(taskCount) * 1000, jobSeconds, summary.windows))
 
-/// Peak resident memory of this process, in MiB.
 /// CPU seconds (user + system) this process has used so far.
 func cpuSeconds() -> Double {
   var usage = rusage()
@@ -90,6 +89,7 @@ func cpuSeconds() -> Double {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
+/// Peak resident memory of this process, in MiB.
 func peakMiB() -> Double {
   var usage = rusage()
   getrusage(RUSAGE_SELF.rawValue, &usage)

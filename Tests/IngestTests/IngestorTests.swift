@@ -61,6 +61,35 @@ import _LongctxTestSupport
     #expect(third.reextracted == 0 && third.unchanged == 2 && third.extracted == 0)
   }
 
+  /// An upgrade must not lose a file that worked: when extracting an outdated document again
+  /// fails (here an encrypted PDF ingested with its password, now ingested without), the
+  /// earlier extraction is kept and a warning says why.
+  @Test func failedReextractionKeepsTheEarlierExtraction() async throws {
+    guard have("qpdf") else { return }
+    let f = try IngestFixture()
+    defer { f.remove() }
+    let src = RepositoryPaths.samples.appendingPathComponent("pdfs/memo.pdf").path
+    try FileManager.default.createDirectory(at: f.dir.url.appendingPathComponent("in"), withIntermediateDirectories: true)
+    let out = f.dir.url.appendingPathComponent("in/secret.pdf").path
+    try #require(try shell("qpdf --encrypt user owner 256 -- '\(src)' '\(out)'") == 0)
+    let first = try await f.ingest(["in"], password: "user")
+    #expect(first.new == 1 && first.failed == 0)
+    let hash = try #require(first.files.first?.documentHash)
+    try await f.workspace.db.write { db in
+      try db.execute(sql: "UPDATE document SET extractor = 'poppler-glib 0.1' WHERE hash = ?", arguments: [hash])
+    }
+    let second = try await f.ingest(["in"])
+    #expect(second.failed == 0 && second.unchanged == 1 && second.reextracted == 0)
+    #expect(second.files.map(\.documentHash) == [hash])
+    #expect(second.exceptions.contains { $0.severity == "warning" && $0.reason.contains("the earlier extraction is kept") })
+    #expect(try f.sourceStatus("in/secret.pdf") == "ok")
+    let pages = try Corpus(workspace: f.workspace).sections(ofDocument: hash, displayPath: "in/secret.pdf")
+    #expect(pages.first?.text.contains("Memorandum") == true)
+    // With the password again it is extracted by the current version.
+    let third = try await f.ingest(["in"], password: "user")
+    #expect(third.reextracted == 1 && third.unchanged == 1 && third.extracted == 1)
+  }
+
   @Test func exactDuplicatesAreStoredOnce() async throws {
     let f = try IngestFixture()
     defer { f.remove() }

@@ -77,9 +77,9 @@ import _LongctxTestSupport
   }
 
   /// Counting many texts at once (their new pieces tokenized together, in slices of joined
-  /// runs) gives each text llama_tokenize's count: cold and warm, for texts whose runs are
-  /// joined and texts whose runs are not (edges that merge with the newline separator),
-  /// and for a batch whose joined runs span several slices.
+  /// pieces) gives each text llama_tokenize's count: cold and warm, for pieces joined by the
+  /// separator and pieces tokenized by themselves (non-ASCII edges, newline runs), and for a
+  /// batch whose new pieces (about 40 KB of random base-36 words) span several 16 KB slices.
   @Test func batchesCountLikeSingleTexts() throws {
     let path = try SetupPaths.model()
     let vocab = try LlamaModel(path: path, vocabOnly: true)

@@ -13,8 +13,8 @@ public struct TokenCache: Sendable {
     self.counter = counter
   }
 
-  /// Texts per call to `TokenCounter.counts`: enough that a call's fixed cost is shared,
-  /// few enough that both cores get many batches.
+  /// The most texts per call to `TokenCounter.counts`: enough that a call's fixed cost is
+  /// shared, few enough that every core gets many batches.
   public static let batchSize = 64
 
   /// Token counts of `texts`, in order.
@@ -47,11 +47,15 @@ public struct TokenCache: Sendable {
       let counter = self.counter
       // Batches of consecutive texts, handed out to all cores: a counter with a high
       // per-call cost (llama.cpp's tokenizer) counts a batch's new pieces in a few calls.
-      let batches = (todo.count + Self.batchSize - 1) / Self.batchSize
+      // Smaller batches when there are few texts, so that every core still gets several.
+      let cores = ProcessInfo.processInfo.activeProcessorCount
+      let size = max(1, min(Self.batchSize, todo.count / (cores * 4)))
+      let batches = (todo.count + size - 1) / size
       DispatchQueue.concurrentPerform(iterations: batches) { b in
-        let range = (b * Self.batchSize)..<min(todo.count, (b + 1) * Self.batchSize)
+        let range = (b * size)..<min(todo.count, (b + 1) * size)
         do {
           let counts = try counter.counts(range.map { texts[todo[$0]] })
+          precondition(counts.count == range.count, "\(type(of: counter)).counts returned \(counts.count) counts for \(range.count) texts")
           fresh.store(Array(zip(range, counts)))
         } catch {
           failure.set(error)
