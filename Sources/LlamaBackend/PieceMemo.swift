@@ -37,9 +37,11 @@ final class PieceMemo: @unchecked Sendable {
   private let separator: UInt8
   /// The token count of each one-byte ASCII text, the commonest pieces (digits, punctuation).
   private var singleBytes = [Int32](repeating: -1, count: 256)
-  /// 256 × 256 flags, 1 where the text may be cut between bytes `a` and `b` (`cuts[a << 8 | b]`):
-  /// both ASCII and not in `unsafePairs`. One load per byte in the scan.
-  private let cuts: [UInt8]
+  /// Per pair of bytes `a`, `b` (`cuts[a << 8 | b]`): bit 0 when the text may be cut between
+  /// them (both ASCII and not in `unsafePairs`); bit 1 when `b` is ASCII and by itself not
+  /// exactly one token (`singleBytes`), so that one-byte pieces may be counted a word at a time. One
+  /// load per byte in the scan.
+  private var cuts: [UInt8]
 
   /// Pieces longer than this are tokenized but not remembered.
   static let maxPieceBytes = 256
@@ -97,6 +99,10 @@ final class PieceMemo: @unchecked Sendable {
     for byte in 1..<128 {
       var one = UInt8(byte)
       singleBytes[byte] = Int32(tokenize(&one, 1).count)
+    }
+    // Only ASCII bytes: a one-byte piece is always one (its cuts need ASCII on both sides).
+    for b in 0..<128 where singleBytes[b] != 1 {
+      for a in 0..<256 { cuts[a << 8 | b] |= 2 }
     }
   }
 
@@ -178,6 +184,8 @@ final class PieceMemo: @unchecked Sendable {
     bitmap.removeAll(keepingCapacity: true)
     bitmap.append(contentsOf: repeatElement(0, count: words))
     var total = 0
+    // Bit 1: some byte after the first is not exactly one token by itself.
+    var flags: UInt8 = 0
     bitmap.withUnsafeMutableBufferPointer { bound in
       cuts.withUnsafeBufferPointer { cuts in
         var w = 0
@@ -186,9 +194,13 @@ final class PieceMemo: @unchecked Sendable {
           var word: UInt64 = 0
           var i = max(1, origin)
           let end = min(n, origin + 64)
+          var previous = Int(base[i &- 1])
           while i < end {
-            let pair = Int(base[i &- 1]) &<< 8 | Int(base[i])
-            word |= UInt64(cuts[pair]) &<< UInt64(i &- origin)
+            let byte = Int(base[i])
+            let entry = cuts[previous &<< 8 | byte]
+            word |= UInt64(entry & 1) &<< UInt64(i &- origin)
+            flags |= entry
+            previous = byte
             i &+= 1
           }
           bound[w] = word
@@ -218,12 +230,19 @@ final class PieceMemo: @unchecked Sendable {
         total += known >= 0 ? Int(known) : unknown(key, base + start, text: text, batch: &batch)
       }
       singleBytes.withUnsafeBufferPointer { singles in
+        // Commonly every byte is one token by itself: the one-byte pieces of a word are then
+        // counted with one popcount.
+        let plain = flags & 2 == 0 && (base[0] >= 0x80 || singles[Int(base[0])] == 1)
         for w in 0...(n >> 6) {
           var starts = bound[w]
           if w == n >> 6 { starts &= ~(1 &<< UInt64(n & 63)) }  // the end is no piece's start
           let next = bound[w] >> 1 | bound[w + 1] << 63  // bit i: a boundary at i + 1
           var one = starts & next
           var longer = starts & ~next
+          if plain {
+            total &+= one.nonzeroBitCount
+            one = 0
+          }
           while one != 0 {
             let start = w * 64 + one.trailingZeroBitCount
             one &= one &- 1
