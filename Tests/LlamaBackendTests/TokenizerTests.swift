@@ -87,6 +87,8 @@ import _LongctxTestSupport
       "alpha beta\ngamma", "\n\nstarts and ends with newlines\n\n", "", "x",
       "2026-02-01T12:00:00.123Z ERROR [worker-7] id=0x3fa9c2 took 1234567ms\r\n",
       "Grüße—naïve café 日本語 abc日本def 🚚x", String(repeating: "q", count: 700),
+      // NUL is no token by itself: one-byte pieces are then counted one by one, not by popcount.
+      "nul\u{0}byte 1\u{0}2 \u{0}", "\u{0}",
     ]
     // Many distinct words: more than one slice (16 KB) of new pieces in one batch.
     var state: UInt64 = 5
