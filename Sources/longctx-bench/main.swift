@@ -166,7 +166,7 @@ func planBenchmark(millionTokens: Double, logs: Bool) async throws {
                  name, plan.windows.count, plan.totalTokens, fill * 100, seconds, 60 / seconds, peakMiB()))
   }
   print("")
-  print("| tokenizing the \(recorder.texts.count) chunk texts (\(recorder.texts.reduce(0) { $0 + $1.utf8.count } / 1_000_000) MB) of the first plan | seconds | ingest s | share of ingest | CPU s | ingest CPU s | CPU share | goal |")
+  print("| tokenizing the \(recorder.texts.count) chunk texts (\(recorder.texts.reduce(0) { $0 + $1.utf8.count } / 1_000_000) MB) the plans counted | seconds | ingest s | share of ingest | CPU s | ingest CPU s | CPU share | goal |")
   print("|---|---|---|---|---|---|---|---|")
   if let wholeText, let model = ProcessInfo.processInfo.environment["LONGCTX_MODEL"] {
     let texts = recorder.texts

@@ -110,6 +110,46 @@ import _LongctxTestSupport
     }
   }
 
+  /// A log chunk that does not fit the rest of a window is cut before an event so that the
+  /// window fills; a stack trace is never cut, and every line is still placed once, in order.
+  @Test func logWindowsFillByCuttingChunksBetweenEvents() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    var lines: [String] = []
+    for i in 1...600 {
+      let level = i % 7 == 0 ? "ERROR" : "INFO"
+      lines.append("2026-03-09T02:\(String(format: "%02d", i / 60 % 60)):\(String(format: "%02d", i % 60))Z \(level) request \(i) served")
+      if level == "ERROR" {
+        lines += ["    at com.example.Handler.serve(Handler.java:\(i))", "    at com.example.Server.run(Server.java:88)"]
+      }
+    }
+    try tmp.write("docs/app.log", lines.joined(separator: "\n") + "\n")
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    let files = try await ingest(tmp, ws)
+    let counter = EstimatedTokenCounter()
+    let budget = 2000
+    let plan = try Planner(workspace: ws, counter: counter).plan(
+      files: files, budget: budget, options: PlanOptions(collapseRepeats: false))
+    #expect(plan.windows.count > 3)
+    for w in plan.windows {
+      #expect(w.tokens <= budget)
+      #expect(try counter.count(w.text) <= budget)
+    }
+    // Every window but the last is full to within one event (about 40 estimated tokens).
+    for w in plan.windows.dropLast() { #expect(w.tokens >= budget - 60, "window \(w.ordinal): \(w.tokens) tokens") }
+    // No chunk starts inside a stack trace, and each chunk's text is its lines.
+    var next = 1
+    for chunk in plan.windows.flatMap(\.chunks) {
+      let body = chunk.text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
+      #expect(body.first?.hasPrefix(" ") == false)
+      let start = try #require(chunk.locator.lineStart), end = try #require(chunk.locator.lineEnd)
+      #expect(start == next)
+      #expect(Array(body) == lines[(start - 1)..<end].map { Substring($0) })
+      next = end + 1
+    }
+    #expect(next == lines.count + 1)
+  }
+
   @Test func repeatedLogLinesCostOneLineAndACount() async throws {
     let tmp = try TemporaryDirectory()
     defer { tmp.remove() }

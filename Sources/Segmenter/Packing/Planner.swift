@@ -33,8 +33,10 @@ public struct Planner: Sendable {
     var collapsedLines = 0
     var sourceFiles: [(path: String, text: String)] = []
     let templates = LogTemplates()
+    var logDocuments = Set<String>()
     for file in files {
       let kind = try corpus.kind(ofDocument: file.documentHash)
+      if kind == .log { logDocuments.insert(file.documentHash) }
       var sections = try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath)
       if let first = options.startLines[file.displayPath] { sections = Self.sections(sections, from: first) }
       if kind == .code || Self.isReadme(file.displayPath) {
@@ -76,13 +78,25 @@ public struct Planner: Sendable {
     var windows: [Window] = []
     var current: [Chunk] = []
     var used = 0
-    for chunk in chunks {
+    var next = chunks.reversed() as [Chunk]  // a stack: the tail of a cut chunk goes back on top
+    while let chunk = next.popLast() {
       let cost = chunk.tokens + (current.isEmpty ? 0 : Self.seamTokens)
       let otherDocument = options.windowPerDocument && current.last.map { $0.locator.path != chunk.locator.path } == true
       if !current.isEmpty && (used + cost > budget || otherDocument) {
+        // A log chunk that does not fit is cut between events so that its head fills the window.
+        var cut = false
+        if !otherDocument, logDocuments.contains(chunk.documentHash),
+          let (head, tail) = try fillCut(chunk, room: budget - used - Self.seamTokens)
+        {
+          current.append(head)
+          used += head.tokens + Self.seamTokens
+          next.append(tail)
+          cut = true
+        }
         windows.append(Window(ordinal: windows.count, chunks: current, tokens: used))
         current = []
         used = 0
+        if cut { continue }
       }
       used += chunk.tokens + (current.isEmpty ? 0 : Self.seamTokens)
       current.append(chunk)
@@ -232,6 +246,46 @@ public struct Planner: Sendable {
   ///   - symbols: Declaration names shown after the citation.
   public static func render(_ locator: Locator, _ text: String, symbols: [String] = []) -> String {
     symbols.isEmpty ? "[\(locator)]\n\(text)" : "[\(locator)] \(symbols.joined(separator: ", "))\n\(text)"
+  }
+
+  /// Least room (tokens) left in a window worth cutting a log chunk for.
+  static let minFillTokens = 64
+
+  /// Cuts a log chunk that does not fit the `room` left in a window before an event (a line
+  /// that is not indented: a stack trace stays whole), so that the head fills the room.
+  ///
+  /// - Returns: The head (within `room`) and the rest, or nil when no cut fits (the room is
+  ///   small, the chunk's text no longer maps line for line onto the file after collapsing
+  ///   repeats, or its first event alone is larger).
+  private func fillCut(_ chunk: Chunk, room: Int) throws -> (head: Chunk, tail: Chunk)? {
+    guard room >= Self.minFillTokens, chunk.tokens > room, let start = chunk.locator.lineStart,
+      let end = chunk.locator.lineEnd
+    else { return nil }
+    let lines = Array(chunk.text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst())
+    guard lines.count == end - start + 1, lines.count > 1 else { return nil }
+    func startsEvent(_ k: Int) -> Bool { !(lines[k].first == " " || lines[k].first == "\t") }
+    // First guess by bytes, then earlier event starts until the head fits.
+    let target = lines.reduce(0) { $0 + $1.utf8.count + 1 } * room / chunk.tokens
+    var k = 0
+    var bytes = 0
+    while k < lines.count - 1 && bytes + lines[k].utf8.count + 1 <= target {
+      bytes += lines[k].utf8.count + 1
+      k += 1
+    }
+    for _ in 0..<4 {
+      while k > 0 && !startsEvent(k) { k -= 1 }
+      guard k > 0 else { return nil }
+      var head = chunk
+      var tail = chunk
+      head.locator.lineEnd = start + k - 1
+      tail.locator.lineStart = start + k
+      head.text = Self.render(head.locator, lines[..<k].joined(separator: "\n"))
+      tail.text = Self.render(tail.locator, lines[k...].joined(separator: "\n"))
+      let counted = try count([head, tail])
+      if counted[0].tokens <= room { return (counted[0], counted[1]) }
+      k -= 1
+    }
+    return nil
   }
 
   private func count(_ chunks: [Chunk]) throws -> [Chunk] {
