@@ -17,6 +17,26 @@ public struct TokenCache: Sendable {
   /// shared, few enough that every core gets many batches.
   public static let batchSize = 64
 
+  /// Batches of consecutive texts out of `count`, to hand out to all cores: a counter with a
+  /// high per-call cost (llama.cpp's tokenizer) counts a batch's new pieces in a few calls.
+  /// The first batches are small (2, 4, 8, … texts) so that what they learn is shared before
+  /// the large ones start (in the first large batches of two cores, every piece was new and
+  /// each core tokenized it); with few texts, batches stay small enough that every core
+  /// gets several.
+  public static func batches(_ count: Int) -> [Range<Int>] {
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let cap = max(1, min(batchSize, count / (cores * 4)))
+    var out: [Range<Int>] = []
+    var start = 0
+    var size = min(2, cap)
+    while start < count {
+      out.append(start..<min(count, start + size))
+      start += size
+      size = min(cap, size * 2)
+    }
+    return out
+  }
+
   /// Token counts of `texts`, in order.
   ///
   /// - Returns: The counts and how many came from the cache.
@@ -45,14 +65,9 @@ public struct TokenCache: Sendable {
       let fresh = Slots(count: todo.count)
       let failure = FirstError()
       let counter = self.counter
-      // Batches of consecutive texts, handed out to all cores: a counter with a high
-      // per-call cost (llama.cpp's tokenizer) counts a batch's new pieces in a few calls.
-      // Smaller batches when there are few texts, so that every core still gets several.
-      let cores = ProcessInfo.processInfo.activeProcessorCount
-      let size = max(1, min(Self.batchSize, todo.count / (cores * 4)))
-      let batches = (todo.count + size - 1) / size
-      DispatchQueue.concurrentPerform(iterations: batches) { b in
-        let range = (b * size)..<min(todo.count, (b + 1) * size)
+      let batches = Self.batches(todo.count)
+      DispatchQueue.concurrentPerform(iterations: batches.count) { b in
+        let range = batches[b]
         do {
           let counts = try counter.counts(range.map { texts[todo[$0]] })
           precondition(counts.count == range.count, "\(type(of: counter)).counts returned \(counts.count) counts for \(range.count) texts")
