@@ -33,6 +33,8 @@ final class PieceMemo: @unchecked Sendable {
   /// The number of bytes each token stands for in the text.
   private let tokenBytes: [Int32]
   private let table = PieceTable()
+  /// Counts new pieces without calling llama.cpp, where it can (`SentencePieceCount`).
+  let sentencePiece: SentencePieceCount?
   /// Joins pending pieces in one call to the tokenizer (`separator(unsafePairs:isUserDefinedByte:)`).
   private let separator: UInt8
   /// The token count of each one-byte ASCII text, the commonest pieces (digits, punctuation).
@@ -88,6 +90,10 @@ final class PieceMemo: @unchecked Sendable {
     }
     self.vocab = vocab
     unsafePairs = pairs
+    sentencePiece =
+      ProcessInfo.processInfo.environment["LONGCTX_TOKEN_MERGE"] == "llama"
+      ? nil
+      : SentencePieceCount(texts: texts, scores: (0..<n).map { llama_vocab_get_score(vocab, llama_token($0)) }, userDefined: userDefined)
     var cuts = [UInt8](repeating: 0, count: 256 * 256)
     for a in 0..<128 {
       for b in 0..<128 where !pairs[a << 7 | b] { cuts[a << 8 | b] = 1 }
@@ -270,6 +276,12 @@ final class PieceMemo: @unchecked Sendable {
     if inline, let index = batch.pendingIndex[key] {
       batch.uses.append((text, index))
       return 0
+    }
+    // Bounded by cuts on both sides, a piece's count by itself is its count in the text.
+    if let count = sentencePiece?.count(UnsafeBufferPointer(start: bytes, count: key.length)) {
+      if inline { batch.known[key] = Int32(count) }
+      batch.learn(key, Int32(count), bytes: bytes)
+      return count
     }
     let first = Int(bytes[0])
     let last = Int(bytes[key.length - 1])
