@@ -54,46 +54,42 @@ final class PieceMemo: @unchecked Sendable {
     guard llama_vocab_type(vocab) == LLAMA_VOCAB_TYPE_SPM else { return nil }
     guard Self.metadata(model, "tokenizer.ggml.add_space_prefix") != "true" else { return nil }
     let n = Int(llama_vocab_n_tokens(vocab))
-    var texts = [[UInt8]](repeating: [], count: n)
-    var userDefined = [Bool](repeating: false, count: n)
-    var special = [Bool](repeating: false, count: n)
-    var lengths = [Int32](repeating: 0, count: n)
-    var buffer = [CChar](repeating: 0, count: 256)
-    for token in 0..<n {
-      let id = llama_token(token)
-      let attributes = llama_vocab_get_attr(vocab, id).rawValue
-      if attributes & LLAMA_TOKEN_ATTR_USER_DEFINED.rawValue != 0 {
-        // Stripping the whitespace beside a token reaches across the cut.
-        if attributes & (LLAMA_TOKEN_ATTR_LSTRIP.rawValue | LLAMA_TOKEN_ATTR_RSTRIP.rawValue) != 0 { return nil }
-        userDefined[token] = true
-      } else if attributes & LLAMA_TOKEN_ATTR_NORMAL.rawValue == 0 {
-        special[token] = true
-      }
-      if let text = llama_vocab_get_text(vocab, id) {
-        texts[token] = Array(UnsafeBufferPointer(start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text)))
-      }
-      var written = llama_token_to_piece(vocab, id, &buffer, Int32(buffer.count), 0, true)
-      if written < 0 {
-        var larger = [CChar](repeating: 0, count: Int(-written))
-        written = llama_token_to_piece(vocab, id, &larger, Int32(larger.count), 0, true)
-      }
-      lengths[token] = max(0, written)
+    // Read on all cores: each stripe fills its own tokens' slots.
+    let read = VocabularyRead(count: n)
+    let stripes = ProcessInfo.processInfo.activeProcessorCount
+    DispatchQueue.concurrentPerform(iterations: stripes) { stripe in
+      read.fill(model.vocab, tokens: (n * stripe / stripes)..<(n * (stripe + 1) / stripes))
     }
-    var pairs = [Bool](repeating: false, count: 128 * 128)
-    for (token, producible) in Self.producible(texts, special: special).enumerated() where producible || userDefined[token] {
-      let bytes = Self.unescaped(texts[token])
-      if bytes.count > 1 {
-        for i in 1..<bytes.count where bytes[i - 1] < 0x80 && bytes[i] < 0x80 {
-          pairs[Int(bytes[i - 1]) << 7 | Int(bytes[i])] = true
+    // Stripping the whitespace beside a user-defined token reaches across the cut.
+    if read.strips { return nil }
+    let texts = read.texts
+    let userDefined = read.userDefined
+    let special = read.special
+    let lengths = read.lengths
+    // The pairs and the merge's table are independent: one on each core.
+    let derived = Derived()
+    let wantMerge = ProcessInfo.processInfo.environment["LONGCTX_TOKEN_MERGE"] != "llama"
+    DispatchQueue.concurrentPerform(iterations: 2) { part in
+      if part == 0 {
+        var pairs = [Bool](repeating: false, count: 128 * 128)
+        for (token, producible) in Self.producible(texts, special: special).enumerated() where producible || userDefined[token] {
+          let bytes = Self.unescaped(texts[token])
+          if bytes.count > 1 {
+            for i in 1..<bytes.count where bytes[i - 1] < 0x80 && bytes[i] < 0x80 {
+              pairs[Int(bytes[i - 1]) << 7 | Int(bytes[i])] = true
+            }
+          }
         }
+        derived.pairs = pairs
+      } else if wantMerge {
+        derived.merge = SentencePieceCount(
+          texts: texts, scores: (0..<n).map { llama_vocab_get_score(model.vocab, llama_token($0)) }, userDefined: userDefined)
       }
     }
+    let pairs = derived.pairs
     self.vocab = vocab
     unsafePairs = pairs
-    sentencePiece =
-      ProcessInfo.processInfo.environment["LONGCTX_TOKEN_MERGE"] == "llama"
-      ? nil
-      : SentencePieceCount(texts: texts, scores: (0..<n).map { llama_vocab_get_score(vocab, llama_token($0)) }, userDefined: userDefined)
+    sentencePiece = derived.merge
     var cuts = [UInt8](repeating: 0, count: 256 * 256)
     for a in 0..<128 {
       for b in 0..<128 where !pairs[a << 7 | b] { cuts[a << 8 | b] = 1 }
@@ -108,7 +104,7 @@ final class PieceMemo: @unchecked Sendable {
     }
     // Only ASCII bytes: a one-byte piece is always one (its cuts need ASCII on both sides).
     for b in 0..<128 where singleBytes[b] != 1 {
-      for a in 0..<256 { cuts[a << 8 | b] |= 2 }
+      for a in 0..<256 { self.cuts[a << 8 | b] |= 2 }
     }
   }
 
@@ -633,4 +629,62 @@ final class PieceTable: @unchecked Sendable {
     arena.removeAll(keepingCapacity: true)
     used = 0
   }
+}
+
+/// What `PieceMemo` reads of each token, filled by several threads, each its own tokens.
+private final class VocabularyRead: @unchecked Sendable {  // disjoint slots per thread; read after all end
+  var texts: [[UInt8]]
+  var userDefined: [Bool]
+  var special: [Bool]
+  var lengths: [Int32]
+  private var stripped: [Bool]
+  var strips: Bool { stripped.contains(true) }
+
+  init(count: Int) {
+    texts = [[UInt8]](repeating: [], count: count)
+    userDefined = [Bool](repeating: false, count: count)
+    special = [Bool](repeating: false, count: count)
+    lengths = [Int32](repeating: 0, count: count)
+    stripped = [Bool](repeating: false, count: count)
+  }
+
+  func fill(_ vocab: OpaquePointer, tokens: Range<Int>) {
+    var buffer = [CChar](repeating: 0, count: 256)
+    texts.withUnsafeMutableBufferPointer { texts in
+      userDefined.withUnsafeMutableBufferPointer { userDefined in
+        special.withUnsafeMutableBufferPointer { special in
+          lengths.withUnsafeMutableBufferPointer { lengths in
+            stripped.withUnsafeMutableBufferPointer { stripped in
+              for token in tokens {
+                let id = llama_token(token)
+                let attributes = llama_vocab_get_attr(vocab, id).rawValue
+                if attributes & LLAMA_TOKEN_ATTR_USER_DEFINED.rawValue != 0 {
+                  userDefined[token] = true
+                  stripped[token] = attributes & (LLAMA_TOKEN_ATTR_LSTRIP.rawValue | LLAMA_TOKEN_ATTR_RSTRIP.rawValue) != 0
+                } else if attributes & LLAMA_TOKEN_ATTR_NORMAL.rawValue == 0 {
+                  special[token] = true
+                }
+                if let text = llama_vocab_get_text(vocab, id) {
+                  texts[token] = Array(
+                    UnsafeBufferPointer(start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text)))
+                }
+                var written = llama_token_to_piece(vocab, id, &buffer, Int32(buffer.count), 0, true)
+                if written < 0 {
+                  var larger = [CChar](repeating: 0, count: Int(-written))
+                  written = llama_token_to_piece(vocab, id, &larger, Int32(larger.count), 0, true)
+                }
+                lengths[token] = max(0, written)
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/// The two halves of `PieceMemo`'s set-up that run side by side.
+private final class Derived: @unchecked Sendable {  // each field written by one iteration, read after both end
+  var pairs: [Bool] = []
+  var merge: SentencePieceCount?
 }
