@@ -334,8 +334,7 @@ public struct Ingestor: Sendable {
       while let row = try rows.next() {
         let hash: String = row["hash"]
         present.insert(hash)
-        let kind = DocumentKind(rawValue: row["kind"])
-        if kind.map({ $0.extractorVersion != row["extractor"] }) ?? true { stale.insert(hash) }
+        if !DocumentKind.isCurrent(kind: row["kind"], extractor: row["extractor"]) { stale.insert(hash) }
       }
       // A mailbox whose attachment is out of date (or missing) is extracted again, which
       // redoes the attachment; `hasCurrentDocument` says the same of it.
@@ -365,7 +364,7 @@ public struct Ingestor: Sendable {
       // No rows: no document. An attachment link whose document is missing counts as out of date too.
       let linked = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM email_attachment WHERE parentHash = ?", arguments: [hash]) ?? 0
       return rows.count == linked + 1
-        && rows.allSatisfy { DocumentKind(rawValue: $0["kind"])?.extractorVersion == $0["extractor"] }
+        && rows.allSatisfy { DocumentKind.isCurrent(kind: $0["kind"], extractor: $0["extractor"]) }
     }
   }
 

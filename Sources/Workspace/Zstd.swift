@@ -31,27 +31,6 @@ package enum Zstd {
     return out
   }
 
-  /// Compresses `bytes` into one zstd frame with a content checksum, on the calling thread.
-  ///
-  /// - Parameters:
-  ///   - bytes: The bytes to compress.
-  ///   - level: The zstd level.
-  /// - Returns: The compressed frame.
-  /// - Throws: `WorkspaceError.compression` with libzstd's message.
-  package static func compress(_ bytes: UnsafeRawBufferPointer, level: Int32) throws -> Data {
-    guard let cctx = ZSTD_createCCtx() else { throw WorkspaceError.compression("out of memory") }
-    defer { ZSTD_freeCCtx(cctx) }
-    try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level))
-    try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))
-    // Into uninitialised scratch memory, then copied: the frame is a small
-    // part of the bound, which `Data(count:)` would zero whole.
-    let bound = ZSTD_compressBound(bytes.count)
-    let scratch = UnsafeMutableRawPointer.allocate(byteCount: bound, alignment: 16)
-    defer { scratch.deallocate() }
-    let written = try check(ZSTD_compress2(cctx, scratch, bound, bytes.baseAddress, bytes.count))
-    return Data(bytes: scratch, count: written)
-  }
-
   /// Decompresses a whole zstd stream (one or more frames), verifying checksums.
   ///
   /// - Parameters:

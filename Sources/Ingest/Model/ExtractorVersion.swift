@@ -17,4 +17,10 @@ extension DocumentKind {
     case .email: "email-1"
     }
   }
+
+  /// Whether a stored document of `kind` made by `extractor` is what the current extractor
+  /// would make (an unknown kind never is).
+  static func isCurrent(kind: String, extractor: String) -> Bool {
+    DocumentKind(rawValue: kind)?.extractorVersion == extractor
+  }
 }
