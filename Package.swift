@@ -29,6 +29,9 @@ let package = Package(
     // MARK: C libraries (pkg-config)
     .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CLzma", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
+    // Debian's libbz2-dev has no pkg-config file; the header and library are on the default paths.
+    .systemLibrary(name: "CBzip2", providers: [.apt(["libbz2-dev"])]),
     .systemLibrary(
       name: "CPoppler", pkgConfig: "poppler-glib", providers: [.apt(["libpoppler-glib-dev"])]),
     .systemLibrary(name: "CLlama", pkgConfig: "llama"),
@@ -43,7 +46,7 @@ let package = Package(
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
       ]),
-    .target(name: "Ingest", dependencies: ["Workspace", "CPoppler", "CZlib"]),
+    .target(name: "Ingest", dependencies: ["Workspace", "CPoppler", "CZlib", "CLzma", "CBzip2"]),
     .target(
       name: "Segmenter",
       dependencies: ["Workspace", "Ingest", .product(name: "Logging", package: "swift-log")]),

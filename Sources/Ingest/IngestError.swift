@@ -10,6 +10,7 @@ public enum IngestError: Error, LocalizedError, Equatable {
   case decompressionBomb(path: String, limit: Int)
   case pdfWorkerFailed(path: String, reason: String)
   case truncatedWhileReading(path: String)
+  case workerUnavailable(executable: String, reason: String)
 
   public var errorDescription: String? {
     switch self {
@@ -21,6 +22,8 @@ public enum IngestError: Error, LocalizedError, Equatable {
     case .decompressionBomb(let path, let limit):
       "\(path) expands past \(limit) bytes; stopped as a possible decompression bomb."
     case .pdfWorkerFailed(let path, let reason): "The PDF worker for \(path) \(reason)."
+    case .workerUnavailable(let executable, let reason):
+      "Cannot start the extraction worker \(executable): \(reason)."
     case .truncatedWhileReading(let path):
       "\(path) shrank while it was read (a log rotated by truncation?); it is read again on the next ingest."
     }

@@ -16,6 +16,13 @@ public struct IngestOptions: Sendable {
   /// Extract PDFs in child processes with time and memory limits; `nil`
   /// extracts them in process.
   public var pdfWorker: PDFWorker?
+  /// Extract every file in child processes (a crash, hang or runaway
+  /// allocation on one file is that file's recorded failure); `nil`
+  /// extracts in this process.
+  public var worker: ExtractionWorker?
+  /// Replace secrets with `[REDACTED:kind]` (and record each); off keeps the
+  /// extracted text faithful to the file, as productions need.
+  public var redact = true
 
   public init(kind: DocumentKind? = nil, password: String? = nil, base: URL, concurrency: Int? = nil) {
     self.kind = kind
@@ -87,7 +94,7 @@ public struct Ingestor: Sendable {
       let rows = try SourceRow.fetchAll(db)
       return Dictionary(rows.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
     }
-    let stale = try await Self.staleDocuments(workspace)
+    let stale = try await Self.staleDocuments(workspace, redact: options.redact)
 
     // Decide what needs work; only changed and new files are read, and unchanged ones
     // whose document an older extractor version made.
@@ -245,7 +252,7 @@ public struct Ingestor: Sendable {
 
   // MARK: - Extraction
 
-  enum Outcome: Sendable {
+  enum Outcome: Sendable, Codable {
     case unchanged(String)
     case stored(String, Int, Int, [String], Bool)  // hash, pages, bytes, warnings, extracted now
     case failed(String)
@@ -253,6 +260,7 @@ public struct Ingestor: Sendable {
   }
 
   private func extractAll(_ files: [DiscoveredFile], options: IngestOptions) async -> [String: Outcome] {
+    if let worker = options.worker { return await extractIsolated(files, worker: worker, options: options) }
     var out: [String: Outcome] = [:]
     await withTaskGroup(of: (String, Outcome).self) { group in
       var iterator = files.makeIterator()
@@ -270,63 +278,78 @@ public struct Ingestor: Sendable {
     return out
   }
 
-  private func extractOne(_ file: DiscoveredFile, options: IngestOptions) -> Outcome {
+  func extractOne(_ file: DiscoveredFile, options: IngestOptions) -> Outcome {
     guard let kind = file.kind else { return .skipped(file.skipReason ?? "unknown kind") }
+    var copyPath: String?
     do {
       // A log is read once: hashed, then extracted from the same bytes.
       let (logBytes, logMapping) = kind == .log ? try Decompression.readMapped(path: file.path) : (nil, nil)
       let hash: String
       var extracted: Result<EncodedDocument, any Error>?
       if let logBytes, logMapping != nil {
-        (hash, extracted) = hashWhileExtracting(logBytes, file)
+        (hash, extracted) = hashWhileExtracting(logBytes, file, redact: options.redact)
       } else {
         hash = try logBytes.map { Hashing.sha256($0) } ?? Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
       }
       if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
       let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)??.intValue ?? 0
       // An exact duplicate: stored once, linked (unless its extraction is out of date).
-      if try hasCurrentDocument(hash) { return .stored(hash, 0, size, [], false) }
+      if try hasCurrentDocument(hash, redact: options.redact) { return .stored(hash, 0, size, [], false) }
       var doc: EncodedDocument
       var links: [AttachmentLink] = []
+      // A compressed PDF, mailbox or text (`manual.pdf.gz`) is read from a decompressed copy.
+      let copy = kind == .log ? nil : try Decompression.materializeIfCompressed(path: file.path)
+      defer { if let copy { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) } }
+      copyPath = copy?.path
+      let source = copy?.path ?? file.path
       switch kind {
       case .pdf:
         if let worker = options.pdfWorker {
           doc = EncodedDocument(
-            try worker.extract(path: file.path, displayPath: file.displayPath, password: options.password))
+            try worker.extract(path: source, displayPath: file.displayPath, password: options.password))
         } else {
           doc = EncodedDocument(
-            try PDFExtractor(password: options.password).extract(path: file.path, displayPath: file.displayPath))
+            try PDFExtractor(password: options.password).extract(path: source, displayPath: file.displayPath))
         }
       case .log:
         doc =
           try extracted?.get()
-          ?? LogExtractor().extractEncoded(
+          ?? LogExtractor(redact: options.redact).extractEncoded(
             raw: logBytes ?? Decompression.readRaw(path: file.path), path: file.path, displayPath: file.displayPath)
         if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
       case .email:
-        let (message, attachments) = try EmailExtractor().extractWithAttachments(
-          path: file.path, displayPath: file.displayPath)
+        var email = EmailExtractor()
+        email.redact = options.redact
+        let (message, attachments) = try email.extractWithAttachments(
+          path: source, displayPath: file.displayPath)
         doc = EncodedDocument(message)
         // Children first: the message's row and its links then go in one transaction.
         var warnings: [String] = []
         links = storeAttachments(attachments, displayPath: file.displayPath, options: options, warnings: &warnings)
         doc.warnings += warnings
       case .code, .text:
-        doc = EncodedDocument(
-          try LineDocumentExtractor(kind: kind).extract(path: file.path, displayPath: file.displayPath))
+        var lines = LineDocumentExtractor(kind: kind)
+        lines.redact = options.redact
+        doc = EncodedDocument(try lines.extract(path: source, displayPath: file.displayPath))
       }
       try store(doc, hash: hash, options: options, links: links)
       return .stored(hash, doc.pageCount ?? 0, size, doc.warnings, true)
     } catch {
-      // Reasons cite the path as the user gave it, not the absolute path.
-      let reason = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+      // Reasons cite the path as the user gave it, not the absolute (or decompressed copy's) path.
+      var reason = Self.describe(error)
+      if let copyPath { reason = reason.replacingOccurrences(of: copyPath, with: file.displayPath) }
       return .failed(reason.replacingOccurrences(of: file.path, with: file.displayPath))
     }
   }
 
+  /// An error's one-sentence message.
+  static func describe(_ error: any Error) -> String {
+    (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+  }
+
   /// Document hashes whose sections came from an extractor version other than
   /// the current one for their kind: extracted again even when their files are unchanged.
-  static func staleDocuments(_ workspace: Workspace) async throws -> Set<String> {
+  static func staleDocuments(_ workspace: Workspace, redact: Bool = true) async throws -> Set<String> {
     try await workspace.db.read { db in
       var stale = Set<String>()
       var present = Set<String>()
@@ -334,7 +357,7 @@ public struct Ingestor: Sendable {
       while let row = try rows.next() {
         let hash: String = row["hash"]
         present.insert(hash)
-        if !DocumentKind.isCurrent(kind: row["kind"], extractor: row["extractor"]) { stale.insert(hash) }
+        if !DocumentKind.isCurrent(kind: row["kind"], extractor: row["extractor"], redact: redact) { stale.insert(hash) }
       }
       // A mailbox whose attachment is out of date (or missing) is extracted again, which
       // redoes the attachment; `hasCurrentDocument` says the same of it.
@@ -350,7 +373,7 @@ public struct Ingestor: Sendable {
 
   /// A document `hash` exists, and it and its attachments come from the current extractor
   /// version for their kinds.
-  func hasCurrentDocument(_ hash: String) throws -> Bool {
+  func hasCurrentDocument(_ hash: String, redact: Bool = true) throws -> Bool {
     try workspace.db.read { db in
       let rows = try Row.fetchAll(
         db,
@@ -364,7 +387,7 @@ public struct Ingestor: Sendable {
       // No rows: no document. An attachment link whose document is missing counts as out of date too.
       let linked = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM email_attachment WHERE parentHash = ?", arguments: [hash]) ?? 0
       return rows.count == linked + 1
-        && rows.allSatisfy { DocumentKind.isCurrent(kind: $0["kind"], extractor: $0["extractor"]) }
+        && rows.allSatisfy { DocumentKind.isCurrent(kind: $0["kind"], extractor: $0["extractor"], redact: redact) }
     }
   }
 
@@ -372,9 +395,11 @@ public struct Ingestor: Sendable {
   /// core's sequential work, the log pass keeps every core busy, so side by
   /// side they take less time than one after the other. The extraction is
   /// wasted when a document with that hash exists already (rare).
-  private func hashWhileExtracting(_ bytes: Data, _ file: DiscoveredFile) -> (String, Result<EncodedDocument, any Error>) {
+  private func hashWhileExtracting(_ bytes: Data, _ file: DiscoveredFile, redact: Bool) -> (
+    String, Result<EncodedDocument, any Error>
+  ) {
     let (doc, hash) = alongside({ Hashing.sha256(bytes) }) {
-      Result { try LogExtractor().extractEncoded(raw: bytes, path: file.path, displayPath: file.displayPath) }
+      Result { try LogExtractor(redact: redact).extractEncoded(raw: bytes, path: file.path, displayPath: file.displayPath) }
     }
     return (hash, doc)
   }
@@ -391,7 +416,7 @@ public struct Ingestor: Sendable {
       hash: hash, kind: doc.kind.rawValue, title: doc.title,
       metadata: String(decoding: try JSONEncoder().encode(doc.metadata), as: UTF8.self),
       sectionsBlob: blob, sectionCount: doc.sectionCount, pageCount: doc.pageCount,
-      charCount: doc.charCount, extractor: doc.extractor)
+      charCount: doc.charCount, extractor: doc.kind.stamp(doc.extractor, redact: options.redact))
     try workspace.db.write { db in
       try row.save(db)
       try db.execute(

@@ -46,6 +46,15 @@ func jsonString<T: Encodable>(_ value: T) throws -> String {
   return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
+extension ExtractionWorker {
+  /// This very binary re-run as the isolated extraction worker (`longctx _extract`).
+  static func thisExecutable(timeLimit: Double = 120, memoryLimit: Int = 8192 << 20) -> ExtractionWorker {
+    ExtractionWorker(
+      executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), timeLimit: timeLimit,
+      memoryLimit: memoryLimit)
+  }
+}
+
 extension PDFWorker {
   /// This very binary re-run as the isolated PDF worker (`longctx _extract-pdf`).
   static func thisExecutable(timeLimit: Double = 120, memoryLimit: Int = 4096 << 20) -> PDFWorker {

@@ -28,6 +28,24 @@ public enum RepositoryPaths {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
   }
   public static var samples: URL { root.appendingPathComponent("Samples") }
+
+  /// The shared real-world corpus (`../shared/corpus`, or `LONGCTX_SHARED_CORPUS`),
+  /// nil when this machine has none: tests that need it skip with a message.
+  public static var sharedCorpus: URL? {
+    let env = ProcessInfo.processInfo.environment["LONGCTX_SHARED_CORPUS"].map { URL(fileURLWithPath: $0) }
+    let dir = env ?? root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+    return FileManager.default.fileExists(atPath: dir.appendingPathComponent("manifest.tsv").path) ? dir : nil
+  }
+
+  /// Every file under `dir` (recursively) whose name ends with one of `suffixes`, sorted.
+  public static func files(under dir: URL, suffixes: [String]) -> [URL] {
+    let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.isRegularFileKey])
+    var out: [URL] = []
+    while let url = e?.nextObject() as? URL {
+      if suffixes.contains(where: { url.lastPathComponent.hasSuffix($0) }) { out.append(url) }
+    }
+    return out.sorted { $0.path < $1.path }
+  }
 }
 
 /// Runs the built `longctx` executable as a user would.

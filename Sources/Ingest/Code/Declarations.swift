@@ -77,7 +77,7 @@ enum Declarations {
       }
       i = skipSpaces(line, i)
       // Go methods: `func (r *Reader) Read(…)`; JS generators: `function* gen()`.
-      if i < line.endIndex, line[i] == UInt8(ascii: "("), let close = line[i...].firstIndex(of: UInt8(ascii: ")")) {
+      if i < line.endIndex, line[i] == UInt8(ascii: "("), let close = closingParen(line, from: i) {
         i = skipSpaces(line, close + 1)
       }
       if i < line.endIndex, line[i] == UInt8(ascii: "*") { i = skipSpaces(line, i + 1) }
@@ -90,7 +90,9 @@ enum Declarations {
       return clip(String(decoding: keyword, as: UTF8.self) + " " + String(decoding: ident, as: UTF8.self))
     }
     // C-like `static int name(…)` (a type before the name), or `name() {` (shell, JS methods).
-    guard let paren = line.firstIndex(of: UInt8(ascii: "(")), line.first != UInt8(ascii: "#"),
+    // The search starts after the modifiers: an attribute's own `(…)` is not the declaration's.
+    guard start < line.endIndex, let paren = line[start...].firstIndex(of: UInt8(ascii: "(")),
+      line.first != UInt8(ascii: "#"),
       !statements.contains(keyword)
     else { return nil }
     let before = line[start..<paren]
@@ -131,7 +133,9 @@ enum Declarations {
       if line[i] == UInt8(ascii: "@") {
         var j = i + 1
         while j < line.endIndex, isIdentifier(line[j]) || line[j] == UInt8(ascii: ".") { j += 1 }
-        if j < line.endIndex, line[j] == UInt8(ascii: "("), let close = line[j...].firstIndex(of: UInt8(ascii: ")")) {
+        if j < line.endIndex, line[j] == UInt8(ascii: "(") {
+          // `@available(*, message: "use f(x:) instead")`: the attribute ends at its own `)`.
+          guard let close = closingParen(line, from: j) else { return i }
           j = close + 1
         }
         guard j < line.endIndex, line[j] == 0x20 || line[j] == 0x09 else { return i }
@@ -142,13 +146,41 @@ enum Declarations {
       guard !w.isEmpty, modifiers.contains(w) else { return i }
       var j = i + w.count
       // `pub(crate)`, `private(set)`
-      if j < line.endIndex, line[j] == UInt8(ascii: "("), let close = line[j...].firstIndex(of: UInt8(ascii: ")")) {
+      if j < line.endIndex, line[j] == UInt8(ascii: "("), let close = closingParen(line, from: j) {
         j = close + 1
       }
       guard j < line.endIndex, line[j] == 0x20 || line[j] == 0x09 else { return i }
       i = skipSpaces(line, j)
     }
     return i
+  }
+
+  /// The index of the `)` that closes the `(` at `open`, skipping nested
+  /// parentheses and string literals (`"f(x:)"`); nil when the line
+  /// ends first.
+  static func closingParen(_ line: ArraySlice<UInt8>, from open: Int) -> Int? {
+    var depth = 0
+    var quote: UInt8? = nil
+    var i = open
+    while i < line.endIndex {
+      let b = line[i]
+      if let q = quote {
+        if b == UInt8(ascii: "\\") {
+          i += 1
+        } else if b == q {
+          quote = nil
+        }
+      } else if b == UInt8(ascii: "\"") {
+        quote = b
+      } else if b == UInt8(ascii: "(") {
+        depth += 1
+      } else if b == UInt8(ascii: ")") {
+        depth -= 1
+        if depth == 0 { return i }
+      }
+      i += 1
+    }
+    return nil
   }
 
   private static func trim(_ bytes: ArraySlice<UInt8>) -> String {

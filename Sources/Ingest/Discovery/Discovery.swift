@@ -1,7 +1,7 @@
 import Foundation
 
 /// A file found under the inputs, with the kind to extract it as, or the reason it is skipped.
-public struct DiscoveredFile: Sendable, Hashable {
+public struct DiscoveredFile: Sendable, Hashable, Codable {
   /// Absolute, standardised path.
   public var path: String
   /// The path as cited in reports.
@@ -62,8 +62,7 @@ public enum Discovery {
 
   /// A sort key that puts rotated logs oldest first: app.log.2.gz, app.log.1, app.log.
   public static func orderKey(_ path: String) -> String {
-    var name = path
-    for ext in [".gz", ".zst"] where name.hasSuffix(ext) { name = String(name.dropLast(ext.count)) }
+    var name = Compression.bareName(path)
     var rotation = 0
     if let dot = name.lastIndex(of: "."), let n = Int(name[name.index(after: dot)...]),
       name[..<dot].hasSuffix(".log") || name[..<dot].contains(".log")
@@ -160,19 +159,31 @@ public enum Discovery {
       return file
     }
     let name = (path as NSString).lastPathComponent.lowercased()
-    var bare = name
-    for ext in [".gz", ".zst"] where bare.hasSuffix(ext) { bare = String(bare.dropLast(ext.count)) }
+    let compression = Compression.named(name) ?? Compression.sniff(rawHead(path, count: 6))
+    let bare = Compression.bareName(name)
     let isLogName =
       bare.hasSuffix(".log") || bare.range(of: #"\.log\.\d+$"#, options: .regularExpression) != nil
       || bare.hasSuffix(".jsonl") || bare == "syslog" || bare.hasPrefix("syslog.") || bare == "messages"
-    if name.hasSuffix(".pdf") {
+    if bare.hasSuffix(".pdf") {
       file.kind = .pdf
     } else if isLogName {
       file.kind = .log
-    } else if name.hasSuffix(".eml") || name.hasSuffix(".mbox") {
+    } else if bare.hasSuffix(".eml") || bare.hasSuffix(".mbox") {
       file.kind = .email
-    } else if name.hasSuffix(".gz") || name.hasSuffix(".zst") {
-      file.skipReason = "compressed file that is not a log"
+    } else if compression != nil {
+      // What a compressed file holds decides: a PDF, a binary (a tarball), or text read as a log.
+      // A corrupt one is read as a log, whose decoder then says what is wrong.
+      guard let head = try? Decompression.head(path: path) else {
+        file.kind = .log
+        return file
+      }
+      if head.starts(with: Array("%PDF-".utf8)) {
+        file.kind = .pdf
+      } else if head.contains(0) {
+        file.skipReason = "compressed binary file"
+      } else {
+        file.kind = .log
+      }
     } else if looksBinary(path) {
       file.skipReason = "binary file"
     } else if Languages.name(forPath: path) != nil {
@@ -181,6 +192,13 @@ public enum Discovery {
       file.kind = .text
     }
     return file
+  }
+
+  /// The first `count` bytes of `path` as stored.
+  static func rawHead(_ path: String, count: Int) -> Data {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return Data() }
+    defer { try? handle.close() }
+    return (try? handle.read(upToCount: count)) ?? Data()
   }
 
   /// A NUL byte in the first 8 KiB marks a file as binary.

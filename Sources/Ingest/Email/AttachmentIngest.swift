@@ -27,7 +27,7 @@ extension Ingestor {
       let childPath = displayPath + attachment.suffix
       do {
         let hash = Hashing.sha256(Data(attachment.payload))
-        if try !hasCurrentDocument(hash) {
+        if try !hasCurrentDocument(hash, redact: options.redact) {
           let doc = try extractAttachment(attachment, displayPath: childPath, options: options)
           try store(EncodedDocument(doc), hash: hash, options: options)
           warnings += doc.warnings.map { "attachment \(attachment.fileName): \($0)" }
@@ -65,7 +65,9 @@ extension Ingestor {
       var text = Charsets.decode(attachment.payload, charset: attachment.charset)
       if attachment.contentType == "text/html" { text = HTMLText.text(from: text) }
       try Data(text.utf8).write(to: tmp)
-      doc = try LineDocumentExtractor(kind: .text).extract(path: tmp.path, displayPath: displayPath)
+      var lines = LineDocumentExtractor(kind: .text)
+      lines.redact = options.redact
+      doc = try lines.extract(path: tmp.path, displayPath: displayPath)
     }
     // Messages cite the temporary file's path where extractors name it.
     doc.warnings = doc.warnings.map { $0.replacingOccurrences(of: tmp.path, with: displayPath) }

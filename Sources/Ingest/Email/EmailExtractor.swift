@@ -4,6 +4,8 @@ import Foundation
 /// cited as `path#msg=<Message-ID>` (or the message's ordinal when it has
 /// none), with headers, the readable body, attachments and threads.
 struct EmailExtractor {
+  /// Replace secrets with `[REDACTED:kind]`.
+  var redact = true
   /// A message's essentials, kept for metadata and threading.
   struct Message: Sendable {
     var ordinal: Int
@@ -75,7 +77,7 @@ struct EmailExtractor {
 
     var sections: [Section] = []
     var usedIDs = Set<String>()
-    var redactor = Redactor()
+    var redactor = Redactor(enabled: redact)
     var children: [ChildAttachment] = []
     for m in messages {
       var key = m.id ?? String(m.ordinal)

@@ -66,8 +66,7 @@ struct LogExtractor {
 
   private func metadata(path: String, _ out: LogScan.Output) -> [String: String] {
     var meta = ["lines": String(out.lineCount)]
-    if path.hasSuffix(".gz") { meta["compression"] = "gzip" }
-    if path.hasSuffix(".zst") { meta["compression"] = "zstd" }
+    if let format = Compression.named(path) { meta["compression"] = format.rawValue }
     if out.jsonLines > 0 { meta["format"] = "json-lines" }
     let iso = ISO8601DateFormatter()
     if let t = out.firstTime { meta["first_time"] = iso.string(from: Date(timeIntervalSince1970: t)) }
@@ -127,8 +126,7 @@ struct LogExtractor {
         Section(locator: locator, text: body, severity: severity, firstTimestamp: first, lastTimestamp: last))
     }
     var meta = ["lines": String(lines.count)]
-    if path.hasSuffix(".gz") { meta["compression"] = "gzip" }
-    if path.hasSuffix(".zst") { meta["compression"] = "zstd" }
+    if let format = Compression.named(path) { meta["compression"] = format.rawValue }
     if jsonLines > 0 { meta["format"] = "json-lines" }
     let iso = ISO8601DateFormatter()
     if let t = sections.lazy.compactMap(\.firstTimestamp).first { meta["first_time"] = iso.string(from: Date(timeIntervalSince1970: t)) }

@@ -18,9 +18,17 @@ extension DocumentKind {
     }
   }
 
+  /// The version stored with a document of this kind: `version`, marked
+  /// ` unredacted` when secrets were kept (PDFs are never redacted), so that
+  /// switching `--redact` extracts the files again.
+  func stamp(_ version: String, redact: Bool) -> String {
+    redact || self == .pdf ? version : version + " unredacted"
+  }
+
   /// Whether a stored document of `kind` made by `extractor` is what the current extractor
-  /// would make (an unknown kind never is).
-  static func isCurrent(kind: String, extractor: String) -> Bool {
-    DocumentKind(rawValue: kind)?.extractorVersion == extractor
+  /// would make with redaction `redact` (an unknown kind never is).
+  static func isCurrent(kind: String, extractor: String, redact: Bool = true) -> Bool {
+    guard let kind = DocumentKind(rawValue: kind) else { return false }
+    return kind.stamp(kind.extractorVersion, redact: redact) == extractor
   }
 }

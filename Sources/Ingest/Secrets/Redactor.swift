@@ -5,8 +5,11 @@ import Foundation
 ///
 /// Kinds: `private-key` (PEM/OpenSSH private key blocks), `aws-access-key`
 /// (AKIA…/ASIA…), `github-token` (ghp_…, github_pat_…), `slack-token`
-/// (xox…), and `secret-assignment` (`password = "…"`, `api_key: …` and the
-/// like, when the value looks random enough).
+/// (xox…), `google-api-key` (AIza…), `stripe-key` (sk_live_…, rk_live_…),
+/// `gitlab-token` (glpat-…), `npm-token` (npm_…), `jwt` (three base64url
+/// parts), `pypi-token` (pypi-AgEIcHlwaS5vcmc…), and `secret-assignment`
+/// (`password = "…"`, `api_key: …` and the like, when the value looks random
+/// enough and is not an object dump such as `token=Token{a64f992 …}`).
 struct Redactor {
   /// Whether to redact at all.
   var enabled = true
@@ -31,16 +34,14 @@ struct Redactor {
     guard candidates != 0 else { return text }
     var out = text
     for (index, rule) in Self.rules.enumerated() where candidates & (1 << index) != 0 {
+      guard let regex = rule.regex else { continue }
       let ns = out as NSString
-      let matches = rule.regex.matches(in: out, range: NSRange(location: 0, length: ns.length))
+      let matches = regex.matches(in: out, range: NSRange(location: 0, length: ns.length))
       guard !matches.isEmpty else { continue }
       var result = ""
       var last = 0
       for match in matches {
-        let range = match.range(at: rule.group)
-        guard range.location != NSNotFound else { continue }
-        let value = ns.substring(with: range)
-        if rule.kind == "secret-assignment" && !Self.looksSecret(value) { continue }
+        let range = match.range
         result += ns.substring(with: NSRange(location: last, length: range.location - last))
         result += "[REDACTED:\(rule.kind)]"
         last = range.location + range.length
@@ -49,6 +50,24 @@ struct Redactor {
       result += ns.substring(from: last)
       out = result
     }
+    // Assignments last: `token = ghp_…` is a GitHub token before it is an assignment.
+    if candidates & (1 << Self.assignmentRule) != 0 {
+      let bytes = Array(out.utf8)
+      let values = bytes.withUnsafeBufferPointer(SecretAssignments.values(in:))
+      if !values.isEmpty {
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count)
+        var last = 0
+        for range in values {
+          result += bytes[last..<range.lowerBound]
+          result += Array("[REDACTED:secret-assignment]".utf8)
+          last = range.upperBound
+          found.append(("secret-assignment", locator.description))
+        }
+        result += bytes[last...]
+        out = String(decoding: result, as: UTF8.self)
+      }
+    }
     return out
   }
 
@@ -56,15 +75,17 @@ struct Redactor {
 
   struct Rule: @unchecked Sendable {  // NSRegularExpression is immutable and thread-safe
     var kind: String
-    var regex: NSRegularExpression
-    /// The capture group replaced (0: the whole match).
-    var group: Int
+    /// nil for `secret-assignment`, which `SecretAssignments` scans for.
+    var regex: NSRegularExpression?
   }
+
+  /// The index of `secret-assignment` in `rules`.
+  static let assignmentRule = 4
 
   static let rules: [Rule] = {
     // The patterns are constants; the tests check that all of them compile.
-    func rule(_ kind: String, _ pattern: String, group: Int = 0) -> Rule? {
-      (try? NSRegularExpression(pattern: pattern)).map { Rule(kind: kind, regex: $0, group: group) }
+    func rule(_ kind: String, _ pattern: String) -> Rule? {
+      (try? NSRegularExpression(pattern: pattern)).map { Rule(kind: kind, regex: $0) }
     }
     return [
       rule(
@@ -73,46 +94,15 @@ struct Redactor {
       rule("aws-access-key", #"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"#),
       rule("github-token", #"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"#),
       rule("slack-token", #"\bxox[abprse]-[A-Za-z0-9-]{10,}"#),
-      rule(
-        "secret-assignment",
-        #"(?i)\b[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)[a-z0-9_.-]*["']?\s*(?::=|=>|[:=])\s*["']?([^\s"',;`)]{8,})"#,
-        group: 1),
+      Rule(kind: "secret-assignment", regex: nil),
+      rule("google-api-key", #"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"#),
+      rule("stripe-key", #"\b[rs]k_live_[0-9A-Za-z]{24,99}\b"#),
+      rule("gitlab-token", #"\bglpat-[0-9A-Za-z_-]{20,}"#),
+      rule("npm-token", #"\bnpm_[A-Za-z0-9]{36}\b"#),
+      rule("jwt", #"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#),
+      rule("pypi-token", #"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"#),
     ].compactMap { $0 }
   }()
-
-  /// A value that is long and random-looking enough to be a real secret,
-  /// not a placeholder (`changeme`, `${DB_PASSWORD}`, `<your key>`, `xxxxxxxx`).
-  static func looksSecret(_ value: String) -> Bool {
-    if value.hasPrefix("$") || value.hasPrefix("<") || value.hasPrefix("%") || value.hasPrefix("{")
-      || value.hasPrefix("[REDACTED")
-    {
-      return false
-    }
-    let lower = value.lowercased()
-    for placeholder in ["changeme", "password", "example", "xxxx", "****", "redacted", "your_", "placeholder", "dummy"]
-    where lower.contains(placeholder) {
-      return false
-    }
-    // Expressions such as `config.api_key` or `os.environ[` are code, not secrets.
-    let codeMarks: Set<Character> = [".", "_", "[", "("]
-    if value.first?.isLetter == true, value.allSatisfy({ $0.isLetter || codeMarks.contains($0) }),
-      value.contains(where: { codeMarks.contains($0) })
-    {
-      return false
-    }
-    return entropy(value) >= 3.0
-  }
-
-  /// Shannon entropy in bits per character.
-  static func entropy(_ s: String) -> Double {
-    var counts: [Character: Int] = [:]
-    for c in s { counts[c, default: 0] += 1 }
-    let n = Double(s.count)
-    return counts.values.reduce(0) { acc, k in
-      let p = Double(k) / n
-      return acc - p * log2(p)
-    }
-  }
 
   // MARK: - Pre-filter
 
@@ -122,7 +112,8 @@ struct Redactor {
     ("-----begin", 0), ("akia", 1), ("asia", 1), ("ghp_", 2), ("gho_", 2), ("ghu_", 2), ("ghs_", 2),
     ("ghr_", 2), ("github_pat_", 2), ("xox", 3), ("passw", 4), ("pwd", 4), ("secret", 4), ("token", 4),
     ("api_key", 4), ("api-key", 4), ("apikey", 4), ("access_key", 4), ("access-key", 4),
-    ("private_key", 4), ("private-key", 4),
+    ("private_key", 4), ("private-key", 4), ("aiza", 5), ("sk_live_", 6), ("rk_live_", 6), ("glpat-", 7),
+    ("npm_", 8), ("eyj", 9), ("pypi-", 10),
   ].map { (Array($0.0.utf8).map { $0 | 0x20 }, $0.1) }  // folded like the scanned bytes
 
 
@@ -165,7 +156,8 @@ struct Redactor {
   }
 
   /// The bit mask of the sixteen positions from `p` whose two folded bytes
-  /// begin a trigger: `--`, `ak as ap ac`, `gh gi`, `xo to`, `pa pw pr`, `se`
+  /// begin a trigger: `--`, `ak as ap ac ai`, `gh gi gl`, `xo to`, `pa pw pr py`,
+  /// `se sk`, `rk`, `np`, `ey`
   /// (the tests check every trigger is found, wherever it stands).
   @inline(__always) private static func firstPairs(_ p: UnsafePointer<UInt8>) -> UInt32 {
     let fold = SIMD16<UInt8>(repeating: 0x20)
@@ -176,11 +168,15 @@ struct Redactor {
     }
     let second = eq(b, "o")
     var hit = eq(a, "-") .& eq(b, "-")
-    hit .|= eq(a, "a") .& (eq(b, "k") .| eq(b, "s") .| eq(b, "p") .| eq(b, "c"))
-    hit .|= eq(a, "g") .& (eq(b, "h") .| eq(b, "i"))
+    let k = eq(b, "k")
+    hit .|= eq(a, "a") .& (k .| eq(b, "s") .| eq(b, "p") .| eq(b, "c") .| eq(b, "i"))
+    hit .|= eq(a, "g") .& (eq(b, "h") .| eq(b, "i") .| eq(b, "l"))
     hit .|= (eq(a, "x") .| eq(a, "t")) .& second
-    hit .|= eq(a, "p") .& (eq(b, "a") .| eq(b, "w") .| eq(b, "r"))
-    hit .|= eq(a, "s") .& eq(b, "e")
+    hit .|= eq(a, "p") .& (eq(b, "a") .| eq(b, "w") .| eq(b, "r") .| eq(b, "y"))
+    hit .|= eq(a, "s") .& (eq(b, "e") .| k)
+    hit .|= eq(a, "r") .& k
+    hit .|= eq(a, "n") .& eq(b, "p")
+    hit .|= eq(a, "e") .& eq(b, "y")
     // Lanes are 0x00 or 0xFF: read them as two words (the generic `any()`
     // and lane loops were not inlined), and gather each word's top bits.
     let words = unsafeBitCast(hit, to: (UInt64, UInt64).self)

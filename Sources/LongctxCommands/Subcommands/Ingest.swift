@@ -22,18 +22,32 @@ extension Longctx {
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
 
-    @Option(help: ArgumentHelp("Seconds one PDF may take before its worker is killed.", valueName: "seconds"))
+    @Option(
+      name: [.customLong("timeout"), .customLong("pdf-timeout")],
+      help: ArgumentHelp(
+        "Seconds one file may take (plus one per 2 MiB of it) before its worker is stopped.", valueName: "seconds"))
     var pdfTimeout: Double = 120
 
-    @Option(help: ArgumentHelp("Memory limit of one PDF worker, in MiB.", valueName: "MiB"))
-    var pdfMemory: Int = 4096
+    @Option(
+      name: [.customLong("worker-memory"), .customLong("pdf-memory")],
+      help: ArgumentHelp("Heap limit of one extraction worker, in MiB.", valueName: "MiB"))
+    var pdfMemory: Int = 8192
 
-    @Flag(help: ArgumentHelp("Extract PDFs inside this process instead of child processes.", visibility: .hidden))
+    @Option(
+      help: ArgumentHelp(
+        "Replace secrets in the extracted text: on (default) or off (keep the text faithful, e.g. for productions).",
+        valueName: "on|off"))
+    var redact: String = "on"
+
+    @Flag(
+      name: [.customLong("in-process"), .customLong("pdf-in-process")],
+      help: ArgumentHelp("Extract files inside this process instead of isolated workers.", visibility: .hidden))
     var pdfInProcess = false
 
     func validate() throws {
-      if pdfTimeout <= 0 { throw ValidationError("'--pdf-timeout' must be greater than 0") }
-      if pdfMemory < 256 { throw ValidationError("'--pdf-memory' must be at least 256") }
+      if pdfTimeout <= 0 { throw ValidationError("'--timeout' must be greater than 0") }
+      if !["on", "off"].contains(redact) { throw ValidationError("'--redact' must be 'on' or 'off', not '\(redact)'") }
+      if pdfMemory < 256 { throw ValidationError("'--worker-memory' must be at least 256") }
       if kind != "auto" && DocumentKind(rawValue: kind) == nil {
         throw ValidationError("'--kind' must be one of auto, \(DocumentKind.allCases.map(\.rawValue).joined(separator: ", "))")
       }
@@ -53,8 +67,9 @@ extension Longctx {
       }
       let workspace = try global.openWorkspace()
       var options = IngestOptions(kind: DocumentKind(rawValue: kind), password: password, base: cwd)
+      options.redact = redact == "on"
       if !pdfInProcess {
-        options.pdfWorker = PDFWorker.thisExecutable(timeLimit: pdfTimeout, memoryLimit: pdfMemory << 20)
+        options.worker = ExtractionWorker.thisExecutable(timeLimit: pdfTimeout, memoryLimit: pdfMemory << 20)
       }
       let summary = try await Ingestor(workspace: workspace, logger: global.logger("longctx.ingest")).ingest(
         inputs: paths, options: options)

@@ -30,7 +30,7 @@ extension Longctx {
       let setup = try EngineSetup(spec: spec, kvDirectory: nil)  // planning runs no engine
       let workspace = try global.openWorkspace()
       let ingest = try await Ingestor(workspace: workspace, logger: global.logger("longctx.plan")).ingest(
-        inputs: spec.inputs, options: IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory)))
+        inputs: spec.inputs, options: JobRunner.ingestOptions(spec, worker: .thisExecutable()))
       let budget = try JobRunner.windowBudget(spec, counter: setup.counter)
       let plan = try Planner(workspace: workspace, counter: setup.counter).plan(
         files: ingest.files, budget: budget, options: spec.planOptions)

@@ -48,7 +48,7 @@ extension Longctx {
         workspace: workspace, spec: spec, counter: setup.counter, modelKey: setup.modelKey,
         logger: global.logger("longctx.run"), progress: { progress.handle($0) }, engineFactory: setup.factory)
       runner.concurrency = concurrency
-      runner.pdfWorker = .thisExecutable()
+      runner.worker = .thisExecutable()
       let summary: RunSummary
       do {
         summary = try await runner.run()

@@ -26,7 +26,7 @@ public enum JobFile {
       throw PipelineError.jobInvalid(path: path, problems: ["the file must be a YAML mapping of keys"])
     }
     var r = Reader(path: path)
-    r.allow(top, at: "", keys: ["name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report", "incremental"])
+    r.allow(top, at: "", keys: ["name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report", "incremental", "ingest"])
     let name = r.string(top, "name", required: true) ?? ""
     if !name.isEmpty, name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) == nil {
       r.problem("name", top["name"], "must use only letters, digits, '.', '_' and '-'")
@@ -153,6 +153,10 @@ public enum JobFile {
       }
     }
 
+    let ing = r.mapping(top, "ingest", required: false)
+    if let ing { r.allow(ing, at: "ingest.", keys: ["redact"]) }
+    let redact = ing.flatMap { r.bool($0, "redact", at: "ingest.") } ?? true
+
     if !r.problems.isEmpty { throw PipelineError.jobInvalid(path: path, problems: r.problems) }
     var spec = JobSpec(
       name: name, inputs: inputs, model: model, generation: generation,
@@ -164,6 +168,7 @@ public enum JobFile {
     spec.incremental = incremental
     spec.rollingReportPath = rollingPath
     spec.mapPer = mapPer
+    spec.redact = redact
     return spec
   }
 

@@ -38,6 +38,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
   /// What one map task reads: a window, or one document (split into several
   /// windows, reduced per document first, when it does not fit one).
   public var mapPer: MapUnit = .window
+  /// `ingest.redact`: replace secrets in the extracted text (default true);
+  /// false keeps the text faithful to the files, as productions need.
+  public var redact = true
 
   /// The unit of a map task.
   public enum MapUnit: String, Sendable, Hashable, Codable, CaseIterable {

@@ -59,6 +59,8 @@ public final class JobRunner: @unchecked Sendable {
   public var concurrency = 1
   /// Extracts PDFs in isolated child processes when set (the CLI sets it).
   public var pdfWorker: PDFWorker?
+  /// Extract every input file in isolated child processes (`nil`: in process).
+  public var worker: ExtractionWorker?
 
   private let engineBox = EngineBox()
 
@@ -171,8 +173,16 @@ public final class JobRunner: @unchecked Sendable {
 
   /// How this job's inputs are ingested.
   public var ingestOptions: IngestOptions {
-    var options = IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory))
+    var options = Self.ingestOptions(spec, worker: worker)
     options.pdfWorker = pdfWorker
+    return options
+  }
+
+  /// How `spec`'s inputs are ingested (by `run`, `plan` and every other command).
+  public static func ingestOptions(_ spec: JobSpec, worker: ExtractionWorker?) -> IngestOptions {
+    var options = IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory))
+    options.worker = worker
+    options.redact = spec.redact
     return options
   }
 

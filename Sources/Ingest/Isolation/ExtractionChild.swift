@@ -1,0 +1,198 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A running `--serve` extraction child. Only the lane that started it
+/// touches it, so its mutable state needs no lock.
+final class ExtractionChild: @unchecked Sendable {
+  let process: Process
+  private let input: FileHandle
+  private let outputHandle: FileHandle
+  private var output: Int32 { outputHandle.fileDescriptor }
+  /// The child's standard error (the runtime's last words when it traps).
+  private let errorURL: URL
+  private var buffer: [UInt8] = []
+  private(set) var served = 0
+
+  /// Why a file got no answer.
+  enum Failure: Error {
+    case timedOut(Double)
+    case exited(Process.TerminationReason, Int32, String?)
+
+    /// One plain sentence for the exceptions table.
+    func reason(memoryLimit: Int) -> String {
+      switch self {
+      case .timedOut(let seconds):
+        return "extractor timed out on this file after \(Int(seconds.rounded())) s and was stopped"
+      case .exited(.uncaughtSignal, let signal, let lastWords):
+        var reason = "extractor crashed on this file: signal \(signal) (\(signalName(signal)))"
+        if let lastWords { reason += ": \(lastWords)" }
+        if signal == SIGKILL || (lastWords == nil && (signal == SIGABRT || signal == SIGSEGV)) {
+          reason += " (possibly out of memory; limit \(memoryLimit >> 20) MiB)"
+        }
+        return reason
+      case .exited(_, let status, let lastWords):
+        return "extractor exited with status \(status) on this file without a result"
+          + (lastWords.map { ": \($0)" } ?? "")
+      }
+    }
+  }
+
+  private init(process: Process, input: FileHandle, output: FileHandle, errorURL: URL) {
+    self.process = process
+    self.input = input
+    self.outputHandle = output
+    self.errorURL = errorURL
+  }
+
+  deinit { try? FileManager.default.removeItem(at: errorURL) }
+
+  static func start(_ worker: ExtractionWorker, workspaceRoot: URL) throws -> ExtractionChild {
+    // A child that dies makes writes to its pipe fail with EPIPE instead of killing this process.
+    signal(SIGPIPE, SIG_IGN)
+    let process = Process()
+    process.executableURL = worker.executable
+    process.arguments =
+      worker.arguments + ["--serve", "--workspace", workspaceRoot.path, "--memory-limit", String(worker.memoryLimit)]
+    var environment = ProcessInfo.processInfo.environment
+    // A trap ends the child at once: the runtime's backtracer would take seconds per crash.
+    environment["SWIFT_BACKTRACE"] = "enable=no"
+    process.environment = environment
+    let stdin = Pipe()
+    let stdout = Pipe()
+    let errorURL = FileManager.default.temporaryDirectory.appendingPathComponent("longctx-extract-\(UUID().uuidString).err")
+    _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = try FileHandle(forWritingTo: errorURL)
+    do { try process.run() } catch {
+      try? FileManager.default.removeItem(at: errorURL)
+      throw IngestError.workerUnavailable(executable: worker.executable.path, reason: error.localizedDescription)
+    }
+    try? stdout.fileHandleForWriting.close()
+    try? stdin.fileHandleForReading.close()
+    return ExtractionChild(
+      process: process, input: stdin.fileHandleForWriting, output: stdout.fileHandleForReading, errorURL: errorURL)
+  }
+
+  /// Sends `requests` (a few at a time, so neither side's pipe fills) and
+  /// collects the answers in order, waiting at most `timeLimits[i]` seconds
+  /// for the i-th. Returns the answers got and, when fewer than all, why.
+  func ask(_ requests: [ExtractionRequest], timeLimits: [Double]) -> ([ExtractionReply], Failure?) {
+    let encoder = JSONEncoder()
+    let lines: [Data] = requests.map {
+      var line = (try? encoder.encode($0)) ?? Data()
+      line.append(0x0A)
+      return line
+    }
+    var replies: [ExtractionReply] = []
+    var sent = 0
+    var outstanding = 0
+    while replies.count < requests.count {
+      // Keep under 32 KiB of requests unread: the pipe holds 64 KiB.
+      while sent < lines.count && (sent == replies.count || outstanding + lines[sent].count < 32 << 10) {
+        do { try input.write(contentsOf: lines[sent]) } catch { return (replies, exitFailure()) }
+        outstanding += lines[sent].count
+        sent += 1
+      }
+      let index = replies.count
+      switch readLine(timeLimit: timeLimits[index]) {
+      case .failure(let failure): return (replies, failure)
+      case .success(let line):
+        outstanding -= lines[index].count
+        served += 1
+        guard let reply = try? JSONDecoder().decode(ExtractionReply.self, from: Data(line)),
+          reply.path == requests[index].file.path
+        else {
+          return (replies, .exited(.exit, 0, "answered something that is not a result"))
+        }
+        replies.append(reply)
+      }
+    }
+    return (replies, nil)
+  }
+
+  /// One answer line, waiting at most `timeLimit` seconds.
+  private func readLine(timeLimit: Double) -> Result<[UInt8], Failure> {
+    let deadline = Date().addingTimeInterval(timeLimit)
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      if let newline = buffer.firstIndex(of: 0x0A) {
+        let answer = Array(buffer[..<newline])
+        buffer.removeSubrange(...newline)
+        return .success(answer)
+      }
+      let left = deadline.timeIntervalSinceNow
+      guard left > 0 else {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        return .failure(.timedOut(timeLimit))
+      }
+      var fds = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
+      let ready = poll(&fds, 1, Int32(min(left * 1000, 1_000_000)) + 1)
+      if ready < 0 && errno == EINTR { continue }
+      guard ready > 0 else { continue }
+      let n = chunk.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else { return .failure(exitFailure()) }
+      buffer.append(contentsOf: chunk[0..<n])
+    }
+  }
+
+  /// The child's end: wait for it and say how it ended, with the last
+  /// runtime message it wrote (`Fatal error: …`), if any.
+  private func exitFailure() -> Failure {
+    process.waitUntilExit()
+    return .exited(process.terminationReason, process.terminationStatus, lastWords())
+  }
+
+  private func lastWords() -> String? {
+    guard let handle = try? FileHandle(forReadingFrom: errorURL) else { return nil }
+    defer { try? handle.close() }
+    let size = (try? handle.seekToEnd()) ?? 0
+    try? handle.seek(toOffset: size > 4096 ? size - 4096 : 0)
+    let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+    let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    let fatal = lines.last { $0.contains("Fatal error") || $0.contains("fatal error") || $0.contains("Assertion") }
+    guard var line = fatal ?? lines.last else { return nil }
+    // `Ingest/Declarations.swift:101: Fatal error: …` → `Fatal error: …`, the file and line kept after it.
+    if let range = line.range(of: "Fatal error: ") {
+      let place = line[..<range.lowerBound].trimmingCharacters(in: CharacterSet(charactersIn: ": "))
+      line = String(line[range.lowerBound...]) + (place.isEmpty ? "" : " (at \(place))")
+    }
+    return line.count > 300 ? String(line.prefix(299)) + "…" : line
+  }
+
+  /// Ends the child (closing its input ends a healthy one) and reaps it.
+  func stop() {
+    try? input.close()
+    if process.isRunning {
+      // A healthy child exits when its input ends; give it a moment to close the database.
+      let deadline = Date().addingTimeInterval(2)
+      while process.isRunning && Date() < deadline { usleep(2000) }
+      if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+      }
+    }
+    try? outputHandle.close()
+  }
+}
+
+/// `SIGSEGV` for 11 and so on.
+func signalName(_ signal: Int32) -> String {
+  switch signal {
+  case SIGILL: "SIGILL"
+  case SIGTRAP: "SIGTRAP"
+  case SIGABRT: "SIGABRT"
+  case SIGBUS: "SIGBUS"
+  case SIGFPE: "SIGFPE"
+  case SIGKILL: "SIGKILL"
+  case SIGSEGV: "SIGSEGV"
+  case SIGTERM: "SIGTERM"
+  case SIGXCPU: "SIGXCPU"
+  default: "signal \(signal)"
+  }
+}

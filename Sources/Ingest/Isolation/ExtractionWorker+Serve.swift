@@ -1,0 +1,47 @@
+import Foundation
+import Logging
+import Workspace
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension ExtractionWorker {
+  /// Runs in a `--serve` child: limits its heap, then extracts and stores one
+  /// file per request line until its input ends, answering each with one line.
+  ///
+  /// - Parameters:
+  ///   - workspace: The workspace the parent ingests into (documents are stored here).
+  ///   - logger: Where extractors log.
+  ///   - memoryLimit: Bytes of heap (`RLIMIT_DATA`); 0 for none.
+  ///   - readLine: The next request line, `nil` at the end.
+  ///   - write: Writes one answer line.
+  public static func serve(
+    workspace: Workspace, logger: Logger, memoryLimit: Int, readLine: () -> String?, write: (Data) -> Void
+  ) {
+    limitHeap(memoryLimit)
+    let ingestor = Ingestor(workspace: workspace, logger: logger)
+    let decoder = JSONDecoder()
+    let encoder = JSONEncoder()
+    while let line = readLine() {
+      let reply: ExtractionReply
+      if let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8)) {
+        var options = IngestOptions(kind: request.kind, password: request.password, base: URL(fileURLWithPath: "/"))
+        options.redact = request.redact
+        reply = ExtractionReply(path: request.file.path, outcome: ingestor.extractOne(request.file, options: options))
+      } else {
+        reply = ExtractionReply(path: "", outcome: .failed("bad request to the extraction worker"))
+      }
+      var answer = (try? encoder.encode(reply)) ?? Data()
+      answer.append(0x0A)
+      write(answer)
+    }
+  }
+
+  /// Limits this process's heap and anonymous mappings to `bytes` (0: no limit).
+  static func limitHeap(_ bytes: Int) {
+    guard bytes > 0 else { return }
+    var limit = rlimit(rlim_cur: rlim_t(bytes), rlim_max: rlim_t(bytes))
+    _ = withUnsafePointer(to: &limit) { setrlimit(__rlimit_resource_t(RLIMIT_DATA.rawValue), $0) }
+  }
+}

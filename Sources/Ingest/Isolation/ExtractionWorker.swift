@@ -1,0 +1,179 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Extracts files of every kind in long-lived child processes, so that a
+/// file that traps an extractor, hangs it or makes it allocate without end
+/// costs one recorded failure, not the batch.
+///
+/// A child is `executable arguments --serve --workspace ROOT --memory-limit N`
+/// (the longctx binary's hidden `_extract` subcommand). It reads one
+/// `ExtractionRequest` per line on its standard input, extracts the file and
+/// stores its document in the workspace itself (blobs and rows, each in its
+/// own transaction), then writes one `ExtractionReply` per line on its
+/// standard output. Requests go in batches (many small files per round trip);
+/// the child answers in order, so when it dies the first unanswered file is
+/// the one that killed it: that file is recorded as crashed (with the signal
+/// and the runtime's last words), and the rest of the batch goes to a fresh
+/// child.
+public struct ExtractionWorker: Sendable {
+  /// The program to run.
+  public var executable: URL
+  /// Arguments before the worker's own, e.g. `["_extract"]`.
+  public var arguments: [String]
+  /// Seconds a file may take, plus one second per `bytesPerSecond` of it.
+  public var timeLimit: Double
+  /// The slowest extraction rate a healthy extractor is allowed (bytes/s), so
+  /// large files get more time.
+  public var bytesPerSecond: Double = 2_097_152
+  /// The child's data-segment limit in bytes (`RLIMIT_DATA`: heap and
+  /// anonymous mappings; memory-mapped input files do not count).
+  public var memoryLimit: Int
+  /// Files per request batch, at most.
+  public var batchFiles = 64
+  /// Bytes of input per request batch, at most (a larger file goes alone).
+  public var batchBytes = 4 << 20
+  /// Files one child extracts before it is replaced, bounding what leaks.
+  public var maxFilesPerChild = 2000
+
+  /// - Parameters:
+  ///   - executable: The program to run, normally the running longctx binary.
+  ///   - arguments: Arguments placed before the worker's own.
+  ///   - timeLimit: Seconds per file (more for large files).
+  ///   - memoryLimit: Bytes of heap per child.
+  public init(executable: URL, arguments: [String] = ["_extract"], timeLimit: Double = 120, memoryLimit: Int = 8 << 30) {
+    self.executable = executable
+    self.arguments = arguments
+    self.timeLimit = timeLimit
+    self.memoryLimit = memoryLimit
+  }
+
+  /// The time limit for a file of `bytes`.
+  func deadline(forBytes bytes: Int) -> Double { timeLimit + Double(bytes) / bytesPerSecond }
+}
+
+/// One file for a child to extract.
+struct ExtractionRequest: Codable, Sendable {
+  var file: DiscoveredFile
+  var password: String?
+  var redact: Bool
+  var kind: DocumentKind?
+}
+
+/// A child's answer for one file.
+struct ExtractionReply: Codable, Sendable {
+  var path: String
+  var outcome: Ingestor.Outcome
+}
+
+extension Ingestor {
+  /// Extracts `files` in children of `worker`, `options.concurrency` at a time.
+  func extractIsolated(_ files: [DiscoveredFile], worker: ExtractionWorker, options: IngestOptions) async
+    -> [String: Outcome]
+  {
+    guard !files.isEmpty else { return [:] }
+    let queue = WorkQueue(files)
+    let results = Mutex<[String: Outcome]>([:])
+    let lanes = max(1, min(options.concurrency, files.count))
+    let root = workspace.root
+    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+      DispatchQueue.global().async {
+        DispatchQueue.concurrentPerform(iterations: lanes) { _ in
+          var lane = WorkerLane(worker: worker, workspaceRoot: root, options: options)
+          while let batch = queue.take(worker: worker) {
+            let answered = lane.run(batch)
+            results.withLock { out in
+              for (path, outcome) in answered { out[path] = outcome }
+            }
+          }
+          lane.stop()
+        }
+        done.resume()
+      }
+    }
+    return results.withLock { $0 }
+  }
+}
+
+/// The files still to extract, handed out in batches.
+private final class WorkQueue: Sendable {
+  private let state: Mutex<(files: [DiscoveredFile], next: Int, sizes: [Int])>
+
+  init(_ files: [DiscoveredFile]) {
+    let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? NSNumber)??.intValue ?? 0 }
+    state = Mutex((files, 0, sizes))
+  }
+
+  /// The next batch: up to `batchFiles` files and `batchBytes` bytes (at least one file).
+  func take(worker: ExtractionWorker) -> [(DiscoveredFile, Int)]? {
+    state.withLock { s in
+      guard s.next < s.files.count else { return nil }
+      var batch: [(DiscoveredFile, Int)] = []
+      var bytes = 0
+      while s.next < s.files.count && batch.count < worker.batchFiles {
+        let size = s.sizes[s.next]
+        if !batch.isEmpty && bytes + size > worker.batchBytes { break }
+        batch.append((s.files[s.next], size))
+        bytes += size
+        s.next += 1
+      }
+      return batch
+    }
+  }
+}
+
+/// One lane of isolated extraction: a child and the batches it is sent.
+/// Used by one thread only.
+private struct WorkerLane {
+  let worker: ExtractionWorker
+  let workspaceRoot: URL
+  let options: IngestOptions
+  var child: ExtractionChild?
+
+  init(worker: ExtractionWorker, workspaceRoot: URL, options: IngestOptions) {
+    self.worker = worker
+    self.workspaceRoot = workspaceRoot
+    self.options = options
+  }
+
+  /// Extracts `batch`; every file gets an outcome, whatever the children do.
+  mutating func run(_ batch: [(DiscoveredFile, Int)]) -> [(String, Ingestor.Outcome)] {
+    var out: [(String, Ingestor.Outcome)] = []
+    var pending = batch[...]
+    while !pending.isEmpty {
+      let child: ExtractionChild
+      do {
+        child = try self.child ?? ExtractionChild.start(worker, workspaceRoot: workspaceRoot)
+      } catch {
+        for (file, _) in pending { out.append((file.path, .failed(Ingestor.describe(error)))) }
+        return out
+      }
+      self.child = child
+      let requests = pending.map {
+        ExtractionRequest(file: $0.0, password: options.password, redact: options.redact, kind: options.kind)
+      }
+      let limits = pending.map { worker.deadline(forBytes: $0.1) }
+      let (answers, failure) = child.ask(requests, timeLimits: limits)
+      for reply in answers { out.append((reply.path, reply.outcome)) }
+      pending = pending.dropFirst(answers.count)
+      if let failure {
+        child.stop()
+        self.child = nil
+        // The first unanswered file is the one the child died on.
+        if let culprit = pending.first {
+          out.append((culprit.0.path, .failed(failure.reason(memoryLimit: worker.memoryLimit))))
+          pending = pending.dropFirst()
+        }
+      } else if child.served >= worker.maxFilesPerChild {
+        child.stop()
+        self.child = nil
+      }
+    }
+    return out
+  }
+
+  func stop() { child?.stop() }
+}
