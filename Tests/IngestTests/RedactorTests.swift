@@ -59,6 +59,15 @@ import _LongctxTestSupport
     "if (token == previousToken) return",
     "GET /reset-password/3f2a9c0e1b7d4f6a8e5c2b1d0f9a8e7c HTTP/1.1",
     "token=https://example.org/callback?x=1",
+    // Swift from swift-nio 2.101.3: argument labels and names, not secrets.
+    "source.enqueueCallback(callbackToken: callbackToken, onProduceMore: onProduceMore)",
+    "context.leavePipeline(removalToken: removalToken!)",
+    "``enqueueCallback(callbackToken:onProduceMore:)``",
+    // GRDB.swift 7.10.0.
+    "func tokenize(tokenization: FTS5Tokenization, tokenCallback: FTS5WrapperTokenCallback)",
+    "xTokenize(pCtx, tokenization:pText:nText:tokenCallback:)",
+    "init(callbackToken: Source.WriteResult.CallbackToken?)",
+    "tokenCallback: @escaping TokenCallback",
   ])
   func keepsNonSecrets(text: String) {
     var r = Redactor()

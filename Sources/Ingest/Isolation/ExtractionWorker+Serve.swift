@@ -23,11 +23,13 @@ extension ExtractionWorker {
     let ingestor = Ingestor(workspace: workspace, logger: logger)
     let decoder = JSONDecoder()
     let encoder = JSONEncoder()
+    let faults = Faults(ProcessInfo.processInfo.environment["LONGCTX_FAULT_INJECTION"])
     while let line = readLine() {
       let reply: ExtractionReply
       if let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8)) {
         var options = IngestOptions(kind: request.kind, password: request.password, base: URL(fileURLWithPath: "/"))
         options.redact = request.redact
+        faults.apply(to: request.file.displayPath)
         reply = ExtractionReply(path: request.file.path, outcome: ingestor.extractOne(request.file, options: options))
       } else {
         reply = ExtractionReply(path: "", outcome: .failed("bad request to the extraction worker"))
@@ -35,6 +37,38 @@ extension ExtractionWorker {
       var answer = (try? encoder.encode(reply)) ?? Data()
       answer.append(0x0A)
       write(answer)
+    }
+  }
+
+  /// Faults a test makes a child suffer on files whose name contains a word
+  /// (`LONGCTX_FAULT_INJECTION="crash=boom;hang=slow;alloc=huge"`), so that
+  /// the parent's handling of a trap, a hang and a runaway allocation is
+  /// tested on the real child. Unset, nothing happens.
+  struct Faults {
+    var rules: [(fault: String, word: String)] = []
+
+    init(_ spec: String?) {
+      for part in (spec ?? "").split(separator: ";") {
+        let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+        if kv.count == 2 { rules.append((kv[0], kv[1])) }
+      }
+    }
+
+    func apply(to displayPath: String) {
+      let name = (displayPath as NSString).lastPathComponent
+      for (fault, word) in rules where name.contains(word) {
+        switch fault {
+        case "crash":
+          let empty: [Int] = []
+          _ = empty[name.count]  // an index out of range: the runtime traps, as a real bug would
+        case "hang":
+          while true { sleep(60) }
+        case "alloc":
+          var hog: [[UInt8]] = []
+          while true { hog.append([UInt8](repeating: 1, count: 64 << 20)) }
+        default: break
+        }
+      }
     }
   }
 

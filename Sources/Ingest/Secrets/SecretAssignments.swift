@@ -112,7 +112,7 @@ enum SecretAssignments {
     where contains(lower, placeholder) {
       return false
     }
-    if isDottedName(value) { return false }
+    if isDottedName(value) || isIdentifier(value) { return false }
     var classes = 0
     if value.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) { classes += 1 }
     if value.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) { classes += 1 }
@@ -125,6 +125,33 @@ enum SecretAssignments {
   private static func isAlphanumeric(_ b: UInt8) -> Bool {
     let f = b | 0x20
     return (f >= 0x61 && f <= 0x7A) || (b >= 0x30 && b <= 0x39)
+  }
+
+  /// A name in code (`callbackToken`, `removalToken!`, `@escaping`,
+  /// `Source.WriteResult.CallbackToken?`, `tokenization:pText:nText:`): parts
+  /// joined by `.` or `:`, each a letter, then letters, `_` and at most two
+  /// digits, with `?`, `!` or `:` after it. Secrets mix in more digits or symbols.
+  private static func isIdentifier(_ value: [UInt8]) -> Bool {
+    var body = value[...]
+    while let first = body.first, first == UInt8(ascii: "@") || first == UInt8(ascii: "&") || first == UInt8(ascii: "*") {
+      body = body.dropFirst()
+    }
+    while let last = body.last, last == UInt8(ascii: "?") || last == UInt8(ascii: "!") || last == UInt8(ascii: ":") {
+      body = body.dropLast()
+    }
+    let parts = body.split(omittingEmptySubsequences: false) { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") }
+    return !body.isEmpty && parts.allSatisfy { part in
+      guard let first = part.first, (first | 0x20) >= 0x61 && (first | 0x20) <= 0x7A || first == 0x5F else { return false }
+      var digits = 0
+      for b in part {
+        if b >= 0x30 && b <= 0x39 {
+          digits += 1
+        } else if !((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A || b == 0x5F) {
+          return false
+        }
+      }
+      return digits <= 2
+    }
   }
 
   /// `config.api_key`, `os.environ`, `android.os.BinderProxy@4fd6a`,
