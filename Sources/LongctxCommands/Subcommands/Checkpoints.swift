@@ -126,7 +126,8 @@ extension Longctx.Checkpoints {
   /// `longctx checkpoints verify`
   struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Read every checkpoint back in full and delete the corrupt ones.")
+      abstract: "Read every checkpoint back in full and delete the corrupt ones.",
+      discussion: "Exits 0 when every checkpoint was intact, 1 when any was corrupt and removed.")
 
     @OptionGroup var options: CheckpointOptions
 
@@ -139,6 +140,8 @@ extension Longctx.Checkpoints {
         for r in result.removed { print("removed \(r.path): \(r.reason)") }
         print("\(result.intact.count) intact, \(result.removed.count) corrupt and removed")
       }
+      // A cron script must be able to tell that something was corrupt.
+      if !result.removed.isEmpty { throw ExitCode.failure }
     }
   }
 
