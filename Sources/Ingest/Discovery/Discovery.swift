@@ -173,6 +173,8 @@ public enum Discovery {
       file.kind = .email
     } else if name.hasSuffix(".gz") || name.hasSuffix(".zst") {
       file.skipReason = "compressed file that is not a log"
+    } else if EmailExtractor.looksLikeMbox(path: path) {
+      file.kind = .email  // a mailbox by its content: `inbox.mbox.txt`, Thunderbird's `Inbox`
     } else if looksBinary(path) {
       file.skipReason = "binary file"
     } else if Languages.name(forPath: path) != nil {
