@@ -184,6 +184,8 @@ public enum Discovery {
       } else {
         file.kind = .log
       }
+    } else if EmailExtractor.looksLikeMbox(path: path) {
+      file.kind = .email  // a mailbox by its content: `inbox.mbox.txt`, Thunderbird's `Inbox`
     } else if looksBinary(path) {
       file.skipReason = "binary file"
     } else if Languages.name(forPath: path) != nil {

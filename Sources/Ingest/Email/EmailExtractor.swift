@@ -68,11 +68,26 @@ struct EmailExtractor {
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
       throw IngestError.unreadable(path: path, reason: (error as NSError).localizedDescription)
     }
-    let bytes = [UInt8](data)
-    let chunks = Self.isMbox(bytes) ? Self.splitMbox(bytes) : [(ArraySlice(bytes), 1)]
+    var bytes = [UInt8](data)
+    var warnings: [String] = []
+    let chunks: [Mbox.Message]
+    if Mbox.isMbox(bytes) || path.lowercased().hasSuffix(".mbox") {
+      chunks = Mbox.split(bytes)
+    } else {
+      if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+      chunks = [Mbox.Message(bytes: bytes, line: 1)]
+    }
     var messages: [Message] = []
-    for (index, (chunk, line)) in chunks.enumerated() {
-      messages.append(Self.message(MIMEEntity(chunk), ordinal: index + 1, line: line))
+    for (index, chunk) in chunks.enumerated() {
+      let entity = MIMEEntity(ArraySlice(chunk.bytes))
+      let ordinal = index + 1
+      // A `.mbox` with no `From ` line at all is one message, not a preamble.
+      if chunk.isPreamble && chunks.count > 1 {
+        warnings.append("text before the mailbox's first From line (line \(chunk.line)) kept as message \(ordinal)")
+      } else if entity.headers.isEmpty {
+        warnings.append("message \(ordinal) (line \(chunk.line)) has no header fields; kept as text")
+      }
+      messages.append(Self.message(entity, ordinal: ordinal, line: chunk.line))
     }
 
     var sections: [Section] = []
@@ -118,7 +133,7 @@ struct EmailExtractor {
     } else if let first = messages.first {
       title = first.subject
     }
-    var warnings = redactor.warnings
+    warnings += redactor.warnings
     if messages.isEmpty { warnings.append("no messages found") }
     let document = ExtractedDocument(
       kind: .email, title: title, metadata: meta, sections: sections, warnings: warnings, extractor: DocumentKind.email.extractorVersion)
@@ -158,11 +173,20 @@ struct EmailExtractor {
       }
       return texts.joined(separator: "\n\n")
     }
-    if entity.isAttachment || !(type.hasPrefix("text/") || type == "message/rfc822") {
+    if type.hasPrefix("multipart/") {
+      // A multipart whose delimiters were not found: its text is still text
+      // (a preamble, or parts under a wrong boundary); an empty one is nothing.
+      return entity.text.replacingOccurrences(of: "\r\n", with: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    let isMessage = type == "message/rfc822" || type == "message/global"
+    if isMessage && entity.isAttachment {
+      // An attached message is listed, and its text is still read: it is mail too.
+      list(entity, into: &attachments, messageKey: messageKey)
+    } else if entity.isAttachment || !(type.hasPrefix("text/") || isMessage || textualMessageTypes.contains(type)) {
       list(entity, into: &attachments, messageKey: messageKey)
       return ""
     }
-    if type == "message/rfc822" {
+    if isMessage {
       let inner = MIMEEntity(ArraySlice(entity.body))
       var header = "---------- Forwarded message ----------"
       for name in ["From", "Date", "Subject", "To"] {
@@ -174,6 +198,12 @@ struct EmailExtractor {
     if type == "text/html" { return HTMLText.text(from: text) }
     return text.trimmingCharacters(in: .whitespacesAndNewlines)
   }
+
+  /// Reports that are plain text under a `message/` type (bounces, receipts, abuse reports).
+  private static let textualMessageTypes: Set<String> = [
+    "message/delivery-status", "message/disposition-notification", "message/feedback-report",
+    "message/global-delivery-status", "message/global-disposition-notification", "message/global-headers",
+  ]
 
   private static func list(_ entity: MIMEEntity, into attachments: inout [Attachment], messageKey: String) {
     attachments.append(
@@ -253,45 +283,12 @@ struct EmailExtractor {
 
   // MARK: - mbox
 
-  /// An mbox starts with a "From " separator line.
-  static func isMbox(_ bytes: [UInt8]) -> Bool { bytes.starts(with: Array("From ".utf8)) }
-
-  /// Splits an mbox (mboxrd/mboxo) at "From " lines that follow a blank line
-  /// (or start the file), unquoting ">From " lines. Returns each message with
-  /// the 1-based line of its separator.
-  static func splitMbox(_ bytes: [UInt8]) -> [(ArraySlice<UInt8>, Int)] {
-    let from = Array("From ".utf8)
-    var out: [(ArraySlice<UInt8>, Int)] = []
-    var current: [UInt8] = []
-    var currentLine = 0
-    var lineNumber = 0
-    var previousBlank = true
-    var start = 0
-    var inMessage = false
-    while start < bytes.count {
-      let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
-      lineNumber += 1
-      let line = bytes[start..<end]
-      if previousBlank && line.starts(with: from) {
-        if inMessage { out.append((ArraySlice(current), currentLine)) }
-        current = []
-        currentLine = lineNumber
-        inMessage = true
-      } else if inMessage {
-        // mboxrd: one ">" is removed from ">From ", ">>From ", …
-        var content = line
-        if let gt = content.firstIndex(where: { $0 != UInt8(ascii: ">") }), gt > content.startIndex,
-          content[gt...].starts(with: from)
-        {
-          content = content.dropFirst()
-        }
-        current.append(contentsOf: content)
-        current.append(0x0A)
-      }
-      previousBlank = line.isEmpty || line.elementsEqual([0x0D])
-      start = end + 1
-    }
-    if inMessage { out.append((ArraySlice(current), currentLine)) }
-    return out
+  /// Whether the file at `path` is a mailbox by its content: its first line is
+  /// a `From ` line with a message header after it (whatever the file's name).
+  static func looksLikeMbox(path: String) -> Bool {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+    defer { try? handle.close() }
+    let head = (try? handle.read(upToCount: 16_384)) ?? Data()
+    return Mbox.isMbox([UInt8](head))
   }
 }

@@ -18,7 +18,11 @@ struct MIMEEntity: Sendable {
     body = []
     let type = MIMEEntity.contentType(headerValue(self.headers, "content-type"))
     if type.mediaType.hasPrefix("multipart/"), let boundary = type.parameters["boundary"], depth < 20 {
-      parts = MIMEEntity.splitMultipart(rest, boundary: boundary).map { MIMEEntity($0, depth: depth + 1) }
+      // Delimiters are matched exactly; a message whose delimiters only start
+      // with its boundary (malformed, but seen) is split at those.
+      var raw = MIMEEntity.splitMultipart(rest, boundary: boundary)
+      if raw.isEmpty { raw = MIMEEntity.splitMultipart(rest, boundary: boundary, strict: false) }
+      parts = raw.map { MIMEEntity($0, depth: depth + 1) }
       if !parts.isEmpty { return }
     }
     let encoding = (header("content-transfer-encoding") ?? "").lowercased().trimmingCharacters(in: .whitespaces)
@@ -61,32 +65,58 @@ struct MIMEEntity: Sendable {
 
   // MARK: - Parsing
 
+  /// Splits an entity at the blank line that ends its header (an empty line,
+  /// whatever its line end: LF, CRLF or a mix). A line that is neither a field
+  /// nor a folded continuation also ends the header, and starts the body, so
+  /// no text is lost (a part with no header at all is all body).
   private static func splitHeader(_ bytes: ArraySlice<UInt8>) -> (ArraySlice<UInt8>, ArraySlice<UInt8>) {
-    var i = bytes.startIndex
-    // A part that starts with a blank line has no headers.
-    if bytes.first == 0x0A { return (bytes[i..<i], bytes[(i + 1)...]) }
-    if bytes.starts(with: [0x0D, 0x0A]) { return (bytes[i..<i], bytes[(i + 2)...]) }
-    while i < bytes.endIndex {
-      if bytes[i] == 0x0A {
-        let next = i + 1
-        if next < bytes.endIndex && bytes[next] == 0x0A { return (bytes[..<i], bytes[(next + 1)...]) }
-        if next + 1 < bytes.endIndex && bytes[next] == 0x0D && bytes[next + 1] == 0x0A {
-          return (bytes[..<i], bytes[(next + 2)...])
-        }
+    var lineStart = bytes.startIndex
+    // An mbox envelope line before the header (attached messages saved from a mailbox).
+    if bytes.starts(with: "From ".utf8), let end = bytes.firstIndex(of: 0x0A), !isFieldLine(bytes[lineStart..<end]) {
+      let head = Array(bytes.prefix(65_536))
+      if Mbox.headerFollows(head, at: end + 1 - bytes.startIndex) { lineStart = end + 1 }
+    }
+    let headerStart = lineStart
+    var fields = 0
+    while lineStart < bytes.endIndex {
+      let newline = bytes[lineStart...].firstIndex(of: 0x0A)
+      let next = newline.map { $0 + 1 } ?? bytes.endIndex
+      var contentEnd = newline ?? bytes.endIndex
+      if contentEnd > lineStart && bytes[contentEnd - 1] == 0x0D { contentEnd -= 1 }
+      if contentEnd == lineStart { return (bytes[headerStart..<lineStart], bytes[next...]) }  // the blank line
+      let first = bytes[lineStart]
+      let continuation = (first == 0x20 || first == 0x09) && fields > 0
+      if !continuation && !isFieldLine(bytes[lineStart..<contentEnd]) {
+        return (bytes[headerStart..<lineStart], bytes[lineStart...])
+      }
+      if !continuation { fields += 1 }
+      lineStart = next
+    }
+    return (bytes[headerStart...], bytes[bytes.endIndex...])
+  }
+
+  /// `Name: value`: a field name of printable ASCII other than `:`, then `:`.
+  static func isFieldLine(_ line: ArraySlice<UInt8>) -> Bool {
+    var i = line.startIndex
+    while i < line.endIndex, line[i] != UInt8(ascii: ":") {
+      guard (0x21...0x7E).contains(line[i]) else {
+        // Some writers put spaces before the colon ("Subject : x").
+        let rest = line[i...].drop { $0 == 0x20 || $0 == 0x09 }
+        return i > line.startIndex && rest.first == UInt8(ascii: ":")
       }
       i += 1
     }
-    return (bytes, bytes[bytes.endIndex...])
+    return i > line.startIndex && i < line.endIndex
   }
 
   private static func parseHeaders(_ head: ArraySlice<UInt8>) -> [(name: String, value: String)] {
-    let text = String(decoding: head, as: UTF8.self)
     var out: [(name: String, value: String)] = []
-    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
-      var line = rawLine
-      if line.last == "\r" { line = line.dropLast() }
-      if let first = line.first, first == " " || first == "\t", !out.isEmpty {
-        out[out.count - 1].value += " " + line.trimmingCharacters(in: .whitespaces)
+    for var raw in head.split(separator: 0x0A, omittingEmptySubsequences: false) {
+      if raw.last == 0x0D { raw = raw.dropLast() }
+      // RFC 6532 allows UTF-8 in fields; other 8-bit bytes are read as windows-1252.
+      let line = Substring(Charsets.decode(Array(raw), charset: nil))
+      if let first = line.first, first == " " || first == "\t" {
+        if !out.isEmpty { out[out.count - 1].value += " " + line.trimmingCharacters(in: .whitespaces) }
       } else if let colon = line.firstIndex(of: ":") {
         let name = line[..<colon].trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty, !name.contains(" ") else { continue }
@@ -105,8 +135,12 @@ struct MIMEEntity: Sendable {
   }
 
   /// `key=value` parameters after the first `;`, keys lowercased, quotes removed.
+  /// RFC 2231 forms are joined and decoded: `filename*=utf-8''na%C3%AFve.pdf`,
+  /// and continuations `filename*0*=…; filename*1*=…`.
   static func parameters(_ value: String) -> [String: String] {
     var out: [String: String] = [:]
+    // RFC 2231 pieces: name → (section → (value, extended)).
+    var pieces: [String: [Int: (String, Bool)]] = [:]
     var rest = Substring(value)
     guard let semi = rest.firstIndex(of: ";") else { return out }
     rest = rest[rest.index(after: semi)...]
@@ -126,19 +160,65 @@ struct MIMEEntity: Sendable {
         val = rest[..<end].trimmingCharacters(in: .whitespaces)
         rest = rest[end...]
       }
-      // RFC 2231 `filename*=utf-8''na%C3%AFve.pdf`
       var name = key
-      if name.hasSuffix("*") {
-        name.removeLast()
-        if let tick = val.range(of: "''") { val = String(val[tick.upperBound...]) }
-        val = val.removingPercentEncoding ?? val
+      let extended = name.hasSuffix("*")
+      if extended { name.removeLast() }
+      if let star = name.lastIndex(of: "*"), let section = Int(name[name.index(after: star)...]) {
+        pieces[String(name[..<star]), default: [:]][section] = (val, extended)
+      } else if extended {
+        pieces[name, default: [:]][0] = (val, true)
+      } else if out[name] == nil {
+        out[name] = val
       }
-      out[name] = val
+    }
+    for (name, sections) in pieces {
+      var bytes: [UInt8] = []
+      var charset: String?
+      let order = sections.keys.sorted()
+      for section in order {
+        guard let piece = sections[section] else { continue }
+        var val = piece.0
+        let extended = piece.1
+        if extended && section == order.first {
+          // charset'language'value
+          let fields = val.split(separator: "'", maxSplits: 2, omittingEmptySubsequences: false)
+          if fields.count == 3 {
+            charset = fields[0].isEmpty ? nil : String(fields[0])
+            val = String(fields[2])
+          }
+        }
+        bytes += extended ? percentDecoded(val) : Array(val.utf8)
+      }
+      // The RFC 2231 form wins over a plain one (which is there for old readers).
+      out[name] = Charsets.decode(bytes, charset: charset)
     }
     return out
   }
 
-  private static func splitMultipart(_ body: ArraySlice<UInt8>, boundary: String) -> [ArraySlice<UInt8>] {
+  private static func percentDecoded(_ value: String) -> [UInt8] {
+    let utf8 = Array(value.utf8)
+    var out: [UInt8] = []
+    var i = 0
+    while i < utf8.count {
+      if utf8[i] == UInt8(ascii: "%"), i + 2 < utf8.count,
+        let byte = UInt8(String(decoding: utf8[(i + 1)...(i + 2)], as: UTF8.self), radix: 16)
+      {
+        out.append(byte)
+        i += 3
+      } else {
+        out.append(utf8[i])
+        i += 1
+      }
+    }
+    return out
+  }
+
+  /// The parts between `--boundary` lines. A delimiter line is the boundary
+  /// exactly (then `--` on the closing one), with only white space after it, so
+  /// `--b_alt` is not a delimiter of `b`; any line end (LF or CRLF) goes.
+  private static func splitMultipart(
+    _ body: ArraySlice<UInt8>, boundary: String, strict: Bool = true
+  ) -> [ArraySlice<UInt8>] {
     let delimiter = Array("--\(boundary)".utf8)
     var parts: [ArraySlice<UInt8>] = []
     var partStart: Int?
@@ -147,16 +227,20 @@ struct MIMEEntity: Sendable {
       let lineEnd = body[lineStart...].firstIndex(of: 0x0A) ?? body.endIndex
       let line = body[lineStart..<lineEnd]
       if line.starts(with: delimiter) {
-        if let s = partStart {
-          // The CRLF before the delimiter belongs to the delimiter.
-          var end = lineStart
-          if end > s && body[end - 1] == 0x0A { end -= 1 }
-          if end > s && body[end - 1] == 0x0D { end -= 1 }
-          parts.append(body[s..<end])
+        var after = line.dropFirst(delimiter.count)
+        let closing = after.starts(with: [0x2D, 0x2D])
+        if closing { after = after.dropFirst(2) }
+        if !strict || after.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+          if let s = partStart {
+            // The line end before the delimiter belongs to the delimiter.
+            var end = lineStart
+            if end > s && body[end - 1] == 0x0A { end -= 1 }
+            if end > s && body[end - 1] == 0x0D { end -= 1 }
+            parts.append(body[s..<end])
+          }
+          if closing { return parts }
+          partStart = min(lineEnd + 1, body.endIndex)
         }
-        let after = line.dropFirst(delimiter.count)
-        if after.starts(with: [0x2D, 0x2D]) { return parts }  // closing delimiter
-        partStart = min(lineEnd + 1, body.endIndex)
       }
       lineStart = lineEnd + 1
     }
@@ -211,20 +295,6 @@ enum TransferEncoding {
   }
 }
 
-/// Character sets seen in real mail.
-enum Charsets {
-  static func decode(_ bytes: [UInt8], charset: String?) -> String {
-    switch (charset ?? "utf-8").lowercased() {
-    case "iso-8859-1", "latin1", "iso8859-1", "iso-8859-15":
-      return String(data: Data(bytes), encoding: .isoLatin1) ?? String(decoding: bytes, as: UTF8.self)
-    case "windows-1252", "cp1252":
-      return String(data: Data(bytes), encoding: .windowsCP1252) ?? String(decoding: bytes, as: UTF8.self)
-    default:
-      return String(decoding: bytes, as: UTF8.self)
-    }
-  }
-}
-
 /// RFC 2047 encoded words: `=?utf-8?Q?caf=C3=A9?=`, `=?iso-8859-1?B?...?=`.
 enum EncodedWords {
   static func decode(_ value: String) -> String {
@@ -234,24 +304,37 @@ enum EncodedWords {
     let ns = value as NSString
     var out = ""
     var last = 0
-    var previousWasWord = false
+    // Adjacent words in one charset are decoded together: senders split
+    // multibyte characters (and ISO-2022-JP shift sequences) across words.
+    var pending: [UInt8] = []
+    var pendingCharset: String?
+    func flush() {
+      if let charset = pendingCharset { out += Charsets.decode(pending, charset: charset) }
+      pending = []
+      pendingCharset = nil
+    }
     for match in regex.matches(in: value, range: NSRange(location: 0, length: ns.length)) {
       let between = ns.substring(with: NSRange(location: last, length: match.range.location - last))
       // Whitespace between two encoded words is dropped (RFC 2047 §6.2).
-      if !(previousWasWord && between.allSatisfy(\.isWhitespace)) { out += between }
-      let charset = ns.substring(with: match.range(at: 1))
+      var charset = ns.substring(with: match.range(at: 1))
+      // RFC 2231 language suffix: `=?utf-8*en?Q?...?=`.
+      if let star = charset.firstIndex(of: "*") { charset = String(charset[..<star]) }
+      let adjacent = pendingCharset != nil && between.allSatisfy(\.isWhitespace)
+      if !adjacent || pendingCharset?.caseInsensitiveCompare(charset) != .orderedSame {
+        flush()
+        if !adjacent { out += between }
+      }
       let mode = ns.substring(with: match.range(at: 2)).uppercased()
       let payload = ns.substring(with: match.range(at: 3))
-      let bytes: [UInt8]
       if mode == "B" {
-        bytes = TransferEncoding.base64(ArraySlice(Array(payload.utf8)))
+        pending += TransferEncoding.base64(ArraySlice(Array(payload.utf8)))
       } else {
-        bytes = TransferEncoding.quotedPrintable(ArraySlice(Array(payload.replacingOccurrences(of: "_", with: " ").utf8)))
+        pending += TransferEncoding.quotedPrintable(ArraySlice(Array(payload.replacingOccurrences(of: "_", with: " ").utf8)))
       }
-      out += Charsets.decode(bytes, charset: charset)
+      pendingCharset = charset
       last = match.range.location + match.range.length
-      previousWasWord = true
     }
+    flush()
     out += ns.substring(from: last)
     return out
   }

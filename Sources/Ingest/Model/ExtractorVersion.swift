@@ -14,7 +14,8 @@ extension DocumentKind {
     // Cut between declarations, sections carry their declarations' names.
     case .code: "lines-3"
     case .text: "lines-2"
-    case .email: "email-1"
+    // CRLF mail parsed, mboxes split by content and Content-Length, charsets through iconv.
+    case .email: "email-2"
     }
   }
 
