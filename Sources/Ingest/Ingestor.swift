@@ -109,8 +109,9 @@ public struct Ingestor: Sendable {
       let attrs = try? FileManager.default.attributesOfItem(atPath: file.path)
       let size = (attrs?[.size] as? NSNumber)?.intValue ?? 0
       let mtime = (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+      // A file now detected as another kind (`inbox.mbox.txt` once read as text) is extracted again.
       if let row = known[file.path], row.status == "ok", row.size == size, row.mtime == mtime,
-        let hash = row.contentHash
+        let hash = row.contentHash, row.kind == file.kind?.rawValue
       {
         if !stale.contains(hash) {
           results[file.path] = .unchanged(hash)
@@ -294,7 +295,7 @@ public struct Ingestor: Sendable {
       if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
       let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)??.intValue ?? 0
       // An exact duplicate: stored once, linked (unless its extraction is out of date).
-      if try hasCurrentDocument(hash, redact: options.redact) { return .stored(hash, 0, size, [], false) }
+      if try hasCurrentDocument(hash, redact: options.redact, kind: kind) { return .stored(hash, 0, size, [], false) }
       var doc: EncodedDocument
       var links: [AttachmentLink] = []
       // A compressed PDF, mailbox or text (`manual.pdf.gz`) is read from a decompressed copy.
@@ -373,7 +374,7 @@ public struct Ingestor: Sendable {
 
   /// A document `hash` exists, and it and its attachments come from the current extractor
   /// version for their kinds.
-  func hasCurrentDocument(_ hash: String, redact: Bool = true) throws -> Bool {
+  func hasCurrentDocument(_ hash: String, redact: Bool = true, kind: DocumentKind? = nil) throws -> Bool {
     try workspace.db.read { db in
       let rows = try Row.fetchAll(
         db,
@@ -386,6 +387,7 @@ public struct Ingestor: Sendable {
         arguments: [hash, hash])
       // No rows: no document. An attachment link whose document is missing counts as out of date too.
       let linked = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM email_attachment WHERE parentHash = ?", arguments: [hash]) ?? 0
+      if let kind, let first = rows.first, (first["kind"] as String?) != kind.rawValue { return false }
       return rows.count == linked + 1
         && rows.allSatisfy { DocumentKind.isCurrent(kind: $0["kind"], extractor: $0["extractor"], redact: redact) }
     }
