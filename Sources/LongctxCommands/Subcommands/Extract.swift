@@ -31,6 +31,9 @@ extension Longctx {
     }
 
     func run() throws {
+      // Ctrl-C reaches the whole process group: the parent decides what an
+      // interrupt means; a child finishes its file, then ends with its input.
+      signal(SIGINT, SIG_IGN)
       let ws = try Workspace(root: URL(fileURLWithPath: workspace, isDirectory: true))
       var logger = Logger(label: "longctx.extract", factory: { StreamLogHandler.standardError(label: $0) })
       logger.logLevel = .warning
