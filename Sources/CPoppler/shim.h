@@ -1,3 +1,4 @@
 #include <poppler.h>
 #include <glib.h>
 #include <glib-object.h>
+#include <cairo-pdf.h>

@@ -54,6 +54,17 @@ import _LongctxTestSupport
     #expect(Self.spaced("•Apps", Array(boxes.dropLast())) == "•Apps")
   }
 
+  @Test func rightToLeftWordsGetTheSpacePopplerDrops() {
+    // poppler writes "שלום" then "עולם" (each in RLE … PDF, glyphs left to
+    // right) with no space: the second word lies 3 points left of the first.
+    let first = Self.line("שלום", x: 100)
+    let second = Self.line("עולם", x: 73)
+    let text = "\u{202B}שלום\u{202C}\u{202B}עולם\u{202C}"
+    #expect(Self.spaced(text, first + second) == "\u{202B}שלום\u{202C}\u{202B} עולם\u{202C}")
+    // Within a word the glyphs touch: nothing to add.
+    #expect(Self.spaced("\u{202B}שלום\u{202C}", first) == "\u{202B}שלום\u{202C}")
+  }
+
   // MARK: - Real PDFs
 
   /// Page 3 (contents) and 8 (a grammar table) of libtasn1's manual, the

@@ -61,6 +61,84 @@ import _LongctxTestSupport
     #expect(doc.warnings == ["no text layer: pages 1-3"])
   }
 
+  /// A one-page PDF whose page tree's `/Count` says `count`, with a valid
+  /// cross-reference table (offsets computed, not patched).
+  static func pdf(pageTreeCount count: Int) -> Data {
+    let content = "BT /F1 12 Tf 72 720 Td (Hello from a page tree that miscounts) Tj ET"
+    let objects = [
+      "<< /Type /Catalog /Pages 2 0 R >>",
+      "<< /Type /Pages /Kids [3 0 R] /Count \(count) >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        + "/Resources << /Font << /F1 5 0 R >> >> >>",
+      "<< /Length \(content.utf8.count) >>\nstream\n\(content)\nendstream",
+      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    var out = "%PDF-1.4\n"
+    var offsets: [Int] = []
+    for (i, object) in objects.enumerated() {
+      offsets.append(out.utf8.count)
+      out += "\(i + 1) 0 obj\n\(object)\nendobj\n"
+    }
+    let xref = out.utf8.count
+    out += "xref\n0 \(objects.count + 1)\n0000000000 65535 f \n"
+    for offset in offsets { out += String(repeating: "0", count: 10 - String(offset).count) + "\(offset) 00000 n \n" }
+    out += "trailer\n<< /Size \(objects.count + 1) /Root 1 0 R >>\nstartxref\n\(xref)\n%%EOF\n"
+    return Data(out.utf8)
+  }
+
+  @Test func absurdPageCountIsAFailure() throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let out = dir.url.appendingPathComponent("bogus.pdf")
+    try Self.pdf(pageTreeCount: 213_804_087).write(to: out)
+    #expect(
+      throws: IngestError.pdfUnreadable(
+        path: out.path, reason: "PDF has no readable pages (page tree claims 213804087 pages)")
+    ) {
+      try PDFExtractor().extract(path: out.path, displayPath: "bogus.pdf")
+    }
+    // The same file with a true count reads.
+    try Self.pdf(pageTreeCount: 1).write(to: out)
+    let doc = try PDFExtractor().extract(path: out.path, displayPath: "bogus.pdf")
+    #expect(doc.sections.first?.text == "Hello from a page tree that miscounts")
+    #expect(doc.warnings.isEmpty)
+  }
+
+  @Test func pagesThatDoNotLoadAreReported() throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let out = dir.url.appendingPathComponent("short.pdf")
+    // Three pages claimed, one there: poppler cannot load pages 2 and 3.
+    try Self.pdf(pageTreeCount: 3).write(to: out)
+    let doc = try PDFExtractor().extract(path: out.path, displayPath: "short.pdf")
+    #expect(doc.pageCount == 3)
+    #expect(doc.sections.count == 1)
+    #expect(doc.warnings == ["pages 2-3 could not be loaded"])
+  }
+
+  @Test func ingestRecordsAPDFWithoutPagesAsFailed() async throws {
+    let f = try IngestFixture()
+    defer { f.remove() }
+    try f.dir.write("in/bogus.pdf", "")
+    try Self.pdf(pageTreeCount: 213_804_087).write(to: f.dir.url.appendingPathComponent("in/bogus.pdf"))
+    let summary = try await f.ingest(["in"])
+    #expect(summary.files.isEmpty)
+    #expect(try f.documentCount() == 0)
+    let failure = try #require(summary.exceptions.first { $0.path == "in/bogus.pdf" })
+    #expect(failure.severity == "failed")
+    #expect(
+      failure.reason
+        == "Poppler cannot read in/bogus.pdf: PDF has no readable pages (page tree claims 213804087 pages).")
+  }
+
+  @Test func claimedPageCountFromPopplersMessages() {
+    #expect(
+      PDFExtractor.claimedPageCount(
+        in: "Syntax error at position -1: Page count (213804087) larger than number of objects (6)") == "213804087")
+    #expect(PDFExtractor.claimedPageCount(in: "Syntax error at position -1: Invalid page count 0") == "0")
+    #expect(PDFExtractor.claimedPageCount(in: "Syntax error: Invalid XRef entry 12") == nil)
+  }
+
   @Test func pageRanges() {
     #expect(PageRanges.describe([3, 4, 5, 7]) == "3-5, 7")
     #expect(PageRanges.describe([1]) == "1")

@@ -9,7 +9,7 @@ extension DocumentKind {
   /// The current extractor version for documents of this kind.
   public var extractorVersion: String {
     switch self {
-    case .pdf: "poppler-glib \(PopplerDocument.version) joined-hyphens gap-spaces"
+    case .pdf: "poppler-glib \(PopplerDocument.version) joined-hyphens gap-spaces rtl-lines forms-annots"
     case .log: "log-2"
     // Cut between declarations, sections carry their declarations' names.
     case .code: "lines-3"

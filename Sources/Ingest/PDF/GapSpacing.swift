@@ -23,6 +23,13 @@ struct GlyphBox: Equatable {
 /// to the right of the first, or when it sits wholly above or below the
 /// first and to its left (a new row). Rotated text never qualifies: its
 /// glyphs stack vertically in the same horizontal span.
+///
+/// Right-to-left lines lose a space too: poppler writes each RTL word in
+/// visual order inside bidi embedding controls (RLE … PDF), and drops the
+/// space after a line's first word (`‫שלום‬‫עולם‬` for "שלום עולם"). The next
+/// word then starts well to the *left* of the last glyph on the same line,
+/// which also counts as a word break. The embedding controls have no boxes
+/// and are skipped.
 enum GapSpacing {
   /// The smallest horizontal gap, as a fraction of the taller glyph's
   /// height, that separates two words (box heights are about 1 to 1.2 font
@@ -40,7 +47,7 @@ enum GapSpacing {
   static func insertingSpaces(_ text: UnsafeBufferPointer<UInt8>, boxes: UnsafeBufferPointer<GlyphBox>) -> [UInt8]? {
     guard let base = text.baseAddress, boxes.count > 1 else { return nil }
     var scalars = 0
-    for i in 0..<text.count where base[i] & 0xC0 != 0x80 { scalars += 1 }
+    for i in 0..<text.count where base[i] & 0xC0 != 0x80 && !isBidiEmbedding(base, i, text.count) { scalars += 1 }
     guard scalars == boxes.count else { return nil }
 
     var out: [UInt8] = []
@@ -53,6 +60,10 @@ enum GapSpacing {
       // with the boxes even on malformed UTF-8.
       var next = i + 1
       while next < text.count && base[next] & 0xC0 == 0x80 { next += 1 }
+      if isBidiEmbedding(base, i, text.count) {
+        i = next
+        continue
+      }
       index += 1
       guard index < boxes.count else { break }  // a stray continuation byte first
       let lead = base[i]
@@ -87,6 +98,14 @@ enum GapSpacing {
     let height = max(a.y2 - a.y1, b.y2 - b.y1)
     if b.x1 - a.x2 > gapFraction * height { return true }
     let verticallyApart = b.y1 >= a.y2 || b.y2 <= a.y1
-    return verticallyApart && b.x2 <= a.x1
+    if verticallyApart { return b.x2 <= a.x1 }
+    // The next right-to-left word, to the left on the same line.
+    return a.x1 - b.x2 > gapFraction * height
+  }
+
+  /// Whether the UTF-8 at `i` is a bidi embedding control, U+202A to U+202E
+  /// (E2 80 AA to E2 80 AE), which poppler writes without a glyph box.
+  private static func isBidiEmbedding(_ base: UnsafePointer<UInt8>, _ i: Int, _ count: Int) -> Bool {
+    i + 2 < count && base[i] == 0xE2 && base[i + 1] == 0x80 && (0xAA...0xAE).contains(base[i + 2])
   }
 }

@@ -1,28 +1,69 @@
 import Foundation
 
 /// Extracts one section per PDF page, with the page number as locator.
+///
+/// A page's section is its text layer, then (after a blank line) one line per
+/// form field value (`[form field NAME] value`) and per annotation text
+/// (`[annotation Type by author] text`) on it, which `pdftotext` shows as
+/// part of the page and poppler-glib's page text leaves out.
 struct PDFExtractor {
   var password: String?
 
+  /// - Throws: `IngestError.pdfEncrypted`, or `.pdfUnreadable` when poppler
+  ///   cannot open the file or it has no page poppler can load.
   func extract(path: String, displayPath: String) throws -> ExtractedDocument {
     let pdf = try PopplerDocument(path: path, password: password)
     var sections: [Section] = []
     var empty: [Int] = []
+    var unloadable: [Int] = []
     for index in 0..<pdf.pageCount {
-      let text = Self.joiningHyphenatedWords(pdf.text(ofPage: index))
-      if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-        empty.append(index + 1)
+      guard let page = pdf.page(index) else {
+        unloadable.append(index + 1)
         continue
       }
+      var text = Self.joiningHyphenatedWords(page.text())
+      if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        empty.append(index + 1)
+        text = ""
+      }
+      let extras = PDFPageExtras.lines(fields: page.formFields(), annotations: page.annotations())
+      if !extras.isEmpty {
+        if !text.isEmpty { text += text.hasSuffix("\n") ? "\n" : "\n\n" }
+        text += extras.joined(separator: "\n")
+      }
+      if text.isEmpty { continue }
       sections.append(Section(locator: Locator(path: displayPath, page: index + 1), text: text))
     }
+    if unloadable.count == pdf.pageCount {
+      throw IngestError.pdfUnreadable(path: path, reason: Self.noPagesReason(pdf))
+    }
     var warnings: [String] = []
+    if !unloadable.isEmpty { warnings.append("pages \(PageRanges.describe(unloadable)) could not be loaded") }
     if !empty.isEmpty { warnings.append("no text layer: pages \(PageRanges.describe(empty))") }
     let meta = pdf.metadata
     return ExtractedDocument(
       kind: .pdf, title: meta["title"], metadata: meta, sections: sections,
       pageCount: pdf.pageCount, warnings: warnings,
       extractor: DocumentKind.pdf.extractorVersion)
+  }
+
+  /// Why a PDF without a loadable page failed, in one plain clause:
+  /// "PDF has no readable pages (page tree claims 213804087 pages)".
+  static func noPagesReason(_ pdf: PopplerDocument) -> String {
+    let base = "PDF has no readable pages"
+    if pdf.pageCount > 0 { return base + " (none of its \(pdf.pageCount) pages could be loaded)" }
+    // Poppler's words: "Page count (213804087) larger than number of objects (6)", "Invalid page count 0".
+    for message in pdf.openMessages {
+      if let claimed = Self.claimedPageCount(in: message) { return base + " (page tree claims \(claimed) pages)" }
+    }
+    return base
+  }
+
+  /// The page count a poppler message quotes, if it is about the page count.
+  static func claimedPageCount(in message: String) -> String? {
+    guard let range = message.range(of: "page count", options: .caseInsensitive) else { return nil }
+    let digits = message[range.upperBound...].drop { !$0.isNumber && $0 != "-" }.prefix { $0.isNumber || $0 == "-" }
+    return digits.isEmpty ? nil : String(digits)
   }
 }
 

@@ -1,21 +1,48 @@
 internal import CPoppler
 import Foundation
 
-/// One PDF opened through poppler-glib. The only file that imports `CPoppler`.
+/// One PDF opened through poppler-glib. This file is the only one that imports `CPoppler`.
 final class PopplerDocument {
   private let doc: OpaquePointer
   let path: String
+  /// The number of pages poppler found in the page tree (0 when it rejected the tree).
+  let pageCount: Int
+  /// What poppler said while it opened the file and counted its pages, e.g.
+  /// "Page count (213804087) larger than number of objects (6)".
+  let openMessages: [String]
 
   /// Opens `path`, with `password` for encrypted files.
   ///
   /// - Throws: `IngestError.pdfEncrypted` or `.pdfUnreadable` with poppler's message.
-  init(path: String, password: String?) throws {
-    self.path = path
-    var error: UnsafeMutablePointer<GError>?
+  convenience init(path: String, password: String?) throws {
     let uri = URL(fileURLWithPath: path).absoluteString
-    let opened = poppler_document_new_from_file(uri, password, &error)
+    var opened: OpaquePointer?
+    var error: UnsafeMutablePointer<GError>?
+    var count = 0
+    let messages = PopplerLog.capturing {
+      opened = poppler_document_new_from_file(uri, password, &error)
+      if let opened { count = Int(poppler_document_get_n_pages(opened)) }
+    }
+    try self.init(opened: opened, error: error, path: path, pageCount: count, messages: messages)
+  }
+
+  /// Opens a PDF held in memory (a rendered appearance read back).
+  private convenience init(data: [UInt8]) throws {
+    var error: UnsafeMutablePointer<GError>?
+    let bytes = data.withUnsafeBytes { g_bytes_new($0.baseAddress, gsize($0.count)) }
+    defer { g_bytes_unref(bytes) }
+    let opened = poppler_document_new_from_bytes(bytes, nil, &error)
+    let count = opened.map { Int(poppler_document_get_n_pages($0)) } ?? 0
+    try self.init(opened: opened, error: error, path: "(rendered appearance)", pageCount: count, messages: [])
+  }
+
+  private init(
+    opened: OpaquePointer?, error: UnsafeMutablePointer<GError>?, path: String, pageCount: Int, messages: [String]
+  ) throws {
+    self.path = path
     if let error {
       defer { g_error_free(error) }
+      if let opened { g_object_unref(UnsafeMutableRawPointer(opened)) }
       let message = String(cString: error.pointee.message)
       if error.pointee.domain == poppler_error_quark()
         && error.pointee.code == Int32(POPPLER_ERROR_ENCRYPTED.rawValue)
@@ -26,44 +53,23 @@ final class PopplerDocument {
     }
     guard let opened else { throw IngestError.pdfUnreadable(path: path, reason: "unknown error") }
     doc = opened
+    self.pageCount = pageCount
+    openMessages = messages
   }
 
   deinit { g_object_unref(UnsafeMutableRawPointer(doc)) }
 
-  var pageCount: Int { Int(poppler_document_get_n_pages(doc)) }
-
-  /// The text layer of page `index` (0-based); empty when the page has none.
-  ///
-  /// poppler-glib's text with the word breaks it drops between table cells
-  /// put back from the glyph boxes (`GapSpacing`), as `pdftotext` has them.
-  func text(ofPage index: Int) -> String {
-    guard let page = poppler_document_get_page(doc, Int32(index)) else { return "" }
-    defer { g_object_unref(UnsafeMutableRawPointer(page)) }
-    guard let raw = poppler_page_get_text(page) else { return "" }
-    defer { g_free(raw) }
-    // The layout reuses the text page poppler-glib cached for the text.
-    var rects: UnsafeMutablePointer<PopplerRectangle>?
-    var count: guint = 0
-    defer { g_free(rects) }
-    let text = UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw))
-    if poppler_page_get_text_layout(page, &rects, &count) != 0, let rects, count > 1 {
-      let boxes = UnsafeBufferPointer(start: rects, count: Int(count)).map {
-        GlyphBox(x1: $0.x1, y1: $0.y1, x2: $0.x2, y2: $0.y2)
-      }
-      let spaced = boxes.withUnsafeBufferPointer { GapSpacing.insertingSpaces(text, boxes: $0) }
-      if let spaced { return String(decoding: spaced, as: UTF8.self) }
-    }
-    return String(decoding: text, as: UTF8.self)
+  /// Page `index` (0-based), or nil when poppler cannot load it (a page tree
+  /// that promises more pages than it holds).
+  func page(_ index: Int) -> PopplerPage? {
+    poppler_document_get_page(doc, Int32(index)).map { PopplerPage($0, document: self) }
   }
 
   /// Title, author, subject, keywords, creator, producer and dates, where set.
   var metadata: [String: String] {
     var out: [String: String] = [:]
     func take(_ key: String, _ value: UnsafeMutablePointer<gchar>?) {
-      guard let value else { return }
-      defer { g_free(value) }
-      let s = String(cString: value).trimmingCharacters(in: .whitespacesAndNewlines)
-      if !s.isEmpty { out[key] = s }
+      if let s = PopplerPage.string(value) { out[key] = s }
     }
     take("title", poppler_document_get_title(doc))
     take("author", poppler_document_get_author(doc))
@@ -82,4 +88,303 @@ final class PopplerDocument {
 
   /// The poppler-glib version, part of the extractor's identity.
   static var version: String { String(cString: poppler_get_version()) }
+
+  /// Renders the area `area` (points, y downwards) of `page` with its
+  /// printable annotations and form widgets into a PDF, and reads that PDF's
+  /// text back: the only way poppler-glib gives the text of an appearance.
+  fileprivate static func renderedText(of page: OpaquePointer, area: PopplerRectangle) -> String {
+    var width = 0.0
+    var height = 0.0
+    poppler_page_get_size(page, &width, &height)
+    let sink = ByteSink()
+    let context = Unmanaged.passUnretained(sink).toOpaque()
+    let surface = cairo_pdf_surface_create_for_stream(
+      { context, data, length in
+        guard let context, let data else { return CAIRO_STATUS_WRITE_ERROR }
+        Unmanaged<ByteSink>.fromOpaque(context).takeUnretainedValue().bytes
+          .append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
+        return CAIRO_STATUS_SUCCESS
+      }, context, width, height)
+    let cairo = cairo_create(surface)
+    cairo_rectangle(cairo, area.x1, area.y1, area.x2 - area.x1, area.y2 - area.y1)
+    cairo_clip(cairo)
+    poppler_page_render_for_printing_with_options(page, cairo, POPPLER_PRINT_ALL)
+    cairo_destroy(cairo)
+    cairo_surface_finish(surface)
+    let ok = cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS
+    cairo_surface_destroy(surface)
+    withExtendedLifetime(sink) {}
+    guard ok, let rendered = try? PopplerDocument(data: sink.bytes), let first = rendered.page(0) else { return "" }
+    return first.text()
+  }
+}
+
+/// Collects the bytes cairo writes.
+private final class ByteSink {
+  var bytes: [UInt8] = []
+}
+
+// MARK: - Pages
+
+/// One page of a `PopplerDocument` (which it keeps open).
+final class PopplerPage {
+  private let page: OpaquePointer
+  private let document: PopplerDocument
+
+  fileprivate init(_ page: OpaquePointer, document: PopplerDocument) {
+    self.page = page
+    self.document = document
+  }
+
+  deinit { g_object_unref(UnsafeMutableRawPointer(page)) }
+
+  /// The text layer; empty when the page has none.
+  ///
+  /// poppler-glib's text is a selection of the whole page, and poppler
+  /// selects in the page's main direction: from the top left corner to the
+  /// bottom right one for left-to-right pages, from the top right to the
+  /// bottom left for right-to-left ones. A selection in the other direction
+  /// drops whole lines, so a page with right-to-left text is selected both
+  /// ways and keeps the fuller text, then selected again from further down
+  /// the page for the lines even that one lacks (`PageLines`). The word
+  /// breaks poppler drops (between table cells, after an RTL line's first
+  /// word) are put back from the glyph boxes (`GapSpacing`), a left-to-right
+  /// page's RTL words are put in logical order, and the bidi controls poppler
+  /// wraps them in are removed.
+  func text() -> String {
+    var width = 0.0
+    var height = 0.0
+    poppler_page_get_size(page, &width, &height)
+    var lines = selection(from: (0, 0), to: (width, height))
+    var leftToRight = true
+    let visible = { (lines: [PageLine]) in lines.reduce(0) { $0 + $1.visibleCount } }
+    let hasRightToLeft = lines.contains { $0.text.unicodeScalars.contains(where: PDFPageExtras.isRightToLeft) }
+    if hasRightToLeft || visible(lines) == 0 {
+      let other = selection(from: (width, 0), to: (0, height))
+      if visible(other) > visible(lines) {
+        lines = other
+        leftToRight = false
+      }
+    }
+    if hasRightToLeft || !leftToRight {
+      let (startX, endX) = leftToRight ? (0.0, width) : (width, 0.0)
+      for band in 1..<Self.selectionBands {
+        let y = height * Double(band) / Double(Self.selectionBands)
+        lines = PageLines.merging(lines, selection(from: (startX, y), to: (endX, height)))
+      }
+    }
+    return lines.map { line in
+      let ordered = leftToRight ? PageLines.logicalOrder(ofLeftToRightLine: line.text) : line.text
+      return PDFPageExtras.removingBidiEmbeddings(ordered)
+    }.joined(separator: "\n")
+  }
+
+  /// How many starting heights `text()` tries on pages with right-to-left text.
+  static let selectionBands = 12
+
+  /// The lines poppler selects from point `start` to point `end` (points, y
+  /// downwards), with the spaces their glyph boxes show.
+  private func selection(from start: (Double, Double), to end: (Double, Double)) -> [PageLine] {
+    var area = PopplerRectangle(x1: start.0, y1: start.1, x2: end.0, y2: end.1)
+    guard let raw = poppler_page_get_selected_text(page, POPPLER_SELECTION_GLYPH, &area) else { return [] }
+    defer { g_free(raw) }
+    let text = String(cString: raw)
+    // The layout reuses the text page poppler-glib cached for the text.
+    var rects: UnsafeMutablePointer<PopplerRectangle>?
+    var count: guint = 0
+    defer { g_free(rects) }
+    guard poppler_page_get_text_layout_for_area(page, &area, &rects, &count) != 0, let rects else {
+      return text.split(separator: "\n", omittingEmptySubsequences: false).map { PageLine(text: String($0)) }
+    }
+    let boxes = UnsafeBufferPointer(start: rects, count: Int(count)).map {
+      GlyphBox(x1: $0.x1, y1: $0.y1, x2: $0.x2, y2: $0.y2)
+    }
+    return PageLine.lines(text, boxes: boxes)
+  }
+
+  /// The values of the form fields whose widgets are on this page, in widget order.
+  func formFields() -> [PDFFormField] {
+    let list = poppler_page_get_form_field_mapping(page)
+    defer { poppler_page_free_form_field_mapping(list) }
+    var out: [PDFFormField] = []
+    var rendered = 0
+    var node = list
+    while let item = node {
+      node = item.pointee.next
+      guard let mapping = item.pointee.data?.assumingMemoryBound(to: PopplerFormFieldMapping.self).pointee,
+        let field = mapping.field
+      else { continue }
+      // poppler_form_field_get_name is not used: its walk up the field tree
+      // never ends on some PDFs (pdf.js issue12963.pdf).
+      let name =
+        Self.string(poppler_form_field_get_alternate_ui_name(field))
+        ?? Self.string(poppler_form_field_get_partial_name(field)) ?? "unnamed"
+      let value: PDFFormField.Value?
+      switch poppler_form_field_get_field_type(field) {
+      case POPPLER_FORM_FIELD_TEXT:
+        value = Self.string(poppler_form_field_text_get_text(field)).map { .text($0) }
+      case POPPLER_FORM_FIELD_CHOICE:
+        value = Self.choice(field)
+      case POPPLER_FORM_FIELD_BUTTON:
+        // A push button's caption is left out: it is mostly a label the page shows anyway.
+        let isPush = poppler_form_field_button_get_button_type(field) == POPPLER_FORM_BUTTON_PUSH
+        value = !isPush && poppler_form_field_button_get_state(field) != 0 ? .checked : nil
+      case POPPLER_FORM_FIELD_SIGNATURE:
+        // A signature's stamp ("E-SIGNED by … on …"): only its appearance has it.
+        guard rendered < Self.maxRenderedAppearances else { continue }
+        rendered += 1
+        value = appearanceText(pdfArea: mapping.area).map { .appearance($0) }
+      default:
+        value = nil
+      }
+      if let value { out.append(PDFFormField(name: name, value: value)) }
+    }
+    return out
+  }
+
+  private static func choice(_ field: OpaquePointer) -> PDFFormField.Value {
+    var selected: [String] = []
+    var options: [String] = []
+    for i in 0..<poppler_form_field_choice_get_n_items(field) {
+      guard let item = string(poppler_form_field_choice_get_item(field, i)) else { continue }
+      options.append(item)
+      if poppler_form_field_choice_is_item_selected(field, i) != 0 { selected.append(item) }
+    }
+    if selected.isEmpty && poppler_form_field_choice_is_editable(field) != 0,
+      let typed = string(poppler_form_field_choice_get_text(field))
+    {
+      selected.append(typed)
+    }
+    // A list box shows its options on the page; a combo box only its value.
+    let isList = poppler_form_field_choice_get_choice_type(field) == POPPLER_FORM_CHOICE_LIST
+    return .choice(selected: selected, options: isList ? options : nil)
+  }
+
+  /// The text of the annotations on this page: comments' contents, and what
+  /// stamps and free-text boxes without contents show. Links, popups (their
+  /// parent has the same contents) and form widgets (`formFields()`) are left out.
+  func annotations() -> [PDFAnnotation] {
+    let list = poppler_page_get_annot_mapping(page)
+    defer { poppler_page_free_annot_mapping(list) }
+    var out: [PDFAnnotation] = []
+    var rendered = 0
+    var node = list
+    while let item = node {
+      node = item.pointee.next
+      guard let mapping = item.pointee.data?.assumingMemoryBound(to: PopplerAnnotMapping.self).pointee,
+        let annot = mapping.annot
+      else { continue }
+      let kind = poppler_annot_get_annot_type(annot)
+      if kind == POPPLER_ANNOT_LINK || kind == POPPLER_ANNOT_POPUP || kind == POPPLER_ANNOT_WIDGET { continue }
+      var text = Self.string(poppler_annot_get_contents(annot))
+      if text == nil, kind == POPPLER_ANNOT_STAMP || kind == POPPLER_ANNOT_FREE_TEXT,
+        rendered < Self.maxRenderedAppearances
+      {
+        rendered += 1
+        text = appearanceText(pdfArea: mapping.area)
+      }
+      guard let text else { continue }
+      let isMarkup = g_type_check_instance_is_a(
+        UnsafeMutableRawPointer(annot).assumingMemoryBound(to: GTypeInstance.self), poppler_annot_markup_get_type()) != 0
+      let author = isMarkup ? Self.string(poppler_annot_markup_get_label(annot)) : nil
+      out.append(PDFAnnotation(type: Self.subtype(kind), author: author, text: text))
+    }
+    return out
+  }
+
+  /// Appearances rendered per page at most, for each of fields and annotations:
+  /// each render draws the page's content again (clipped to the appearance).
+  static let maxRenderedAppearances = 8
+
+  /// The text an annotation's appearance adds to the page in `pdfArea` (PDF
+  /// space: points, y upwards from the bottom, as the mappings give it), or nil.
+  private func appearanceText(pdfArea: PopplerRectangle) -> String? {
+    var width = 0.0
+    var height = 0.0
+    poppler_page_get_size(page, &width, &height)
+    var area = PopplerRectangle(
+      x1: pdfArea.x1, y1: height - pdfArea.y2, x2: pdfArea.x2, y2: height - pdfArea.y1)
+    guard area.x2 - area.x1 > 0.5, area.y2 - area.y1 > 0.5 else { return nil }
+    let rendered = PopplerDocument.renderedText(of: page, area: area)
+    guard PDFPageExtras.visibleCount(rendered) > 0 else { return nil }
+    let underneath = poppler_page_get_text_for_area(page, &area)
+    defer { g_free(underneath) }
+    let own = PDFPageExtras.removingBidiEmbeddings(underneath.map { String(cString: $0) } ?? "")
+    let added = PDFPageExtras.subtractingWords(of: own, from: rendered)
+    return added.isEmpty ? nil : added
+  }
+
+  /// The PDF subtype name of an annotation type.
+  private static func subtype(_ kind: PopplerAnnotType) -> String {
+    switch kind {
+    case POPPLER_ANNOT_TEXT: "Text"
+    case POPPLER_ANNOT_FREE_TEXT: "FreeText"
+    case POPPLER_ANNOT_LINE: "Line"
+    case POPPLER_ANNOT_SQUARE: "Square"
+    case POPPLER_ANNOT_CIRCLE: "Circle"
+    case POPPLER_ANNOT_POLYGON: "Polygon"
+    case POPPLER_ANNOT_POLY_LINE: "PolyLine"
+    case POPPLER_ANNOT_HIGHLIGHT: "Highlight"
+    case POPPLER_ANNOT_UNDERLINE: "Underline"
+    case POPPLER_ANNOT_SQUIGGLY: "Squiggly"
+    case POPPLER_ANNOT_STRIKE_OUT: "StrikeOut"
+    case POPPLER_ANNOT_STAMP: "Stamp"
+    case POPPLER_ANNOT_CARET: "Caret"
+    case POPPLER_ANNOT_INK: "Ink"
+    case POPPLER_ANNOT_FILE_ATTACHMENT: "FileAttachment"
+    case POPPLER_ANNOT_SOUND: "Sound"
+    case POPPLER_ANNOT_MOVIE: "Movie"
+    case POPPLER_ANNOT_SCREEN: "Screen"
+    case POPPLER_ANNOT_PRINTER_MARK: "PrinterMark"
+    case POPPLER_ANNOT_TRAP_NET: "TrapNet"
+    case POPPLER_ANNOT_WATERMARK: "Watermark"
+    case POPPLER_ANNOT_3D: "3D"
+    default: "Unknown"
+    }
+  }
+
+  /// Takes a string poppler-glib allocated: trimmed, nil when empty.
+  fileprivate static func string(_ value: UnsafeMutablePointer<gchar>?) -> String? {
+    guard let value else { return nil }
+    defer { g_free(value) }
+    let s = String(cString: value).trimmingCharacters(in: .whitespacesAndNewlines)
+    return s.isEmpty ? nil : s
+  }
+}
+
+// MARK: - Poppler's messages
+
+/// Poppler's warnings and errors, which poppler-glib logs through GLib (domain
+/// "Poppler", level info), caught for the thread that asked for them.
+private enum PopplerLog {
+  private static let key = "longctx.popplerLog"
+
+  /// Registers the handler once; without a capture on the calling thread a message is dropped
+  /// (GLib's default handler drops info messages too).
+  private static let installed: Bool = {
+    let levels = GLogLevelFlags(rawValue: G_LOG_LEVEL_INFO.rawValue | G_LOG_LEVEL_DEBUG.rawValue
+      | G_LOG_LEVEL_MESSAGE.rawValue | G_LOG_LEVEL_WARNING.rawValue)
+    g_log_set_handler(
+      "Poppler", levels,
+      { _, _, message, _ in
+        guard let message, let sink = Thread.current.threadDictionary[PopplerLog.key] as? MessageSink else { return }
+        sink.lines.append(String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines))
+      }, nil)
+    return true
+  }()
+
+  /// Runs `body` and returns the messages poppler logged on this thread meanwhile.
+  static func capturing(_ body: () -> Void) -> [String] {
+    _ = installed
+    let sink = MessageSink()
+    let previous = Thread.current.threadDictionary[key]
+    Thread.current.threadDictionary[key] = sink
+    body()
+    Thread.current.threadDictionary[key] = previous
+    return sink.lines
+  }
+}
+
+private final class MessageSink {
+  var lines: [String] = []
 }
