@@ -244,7 +244,11 @@ struct LogScan {
 
     let locator = Locator(path: displayPath, lineStart: r.lowerBound + 1, lineEnd: r.upperBound)
     var redacted: String?
-    if redact && Redactor.candidateRules(bytes: text) != 0 {
+    let candidates = redact ? Redactor.candidateRules(bytes: text) : 0
+    // The common case on auth logs (`Failed password for …`): only an assignment
+    // could match, and the byte scan finds none, so no String is made.
+    let onlyAssignments = candidates == 1 << Redactor.assignmentRule && SecretAssignments.values(in: text).isEmpty
+    if candidates != 0 && !onlyAssignments {
       let body = decoded ?? String(decoding: text, as: UTF8.self)
       let out = part.redactor.redact(body, locator: locator)
       if out != body { redacted = out }
