@@ -14,16 +14,24 @@ enum SecretAssignments {
     "access-key", "privatekey", "private_key", "private-key",
   ].map { Array($0.utf8) }
 
+  /// The key words by their first byte, upper and lower case alike (most bytes have none).
+  private static let byFirst: [[[UInt8]]] = {
+    var table = [[[UInt8]]](repeating: [], count: 256)
+    for word in words {
+      table[Int(word[0])].append(word)
+      table[Int(word[0] & ~0x20)].append(word)
+    }
+    return table
+  }()
+
   /// The byte ranges of the secret values in `text`, in order, not overlapping.
   static func values(in text: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
     var out: [Range<Int>] = []
     let n = text.count
     var i = 0
     while i < n {
-      let b = text[i] | 0x20
-      guard b == UInt8(ascii: "p") || b == UInt8(ascii: "s") || b == UInt8(ascii: "t") || b == UInt8(ascii: "a"),
-        let length = wordLength(text, at: i)
-      else {
+      let candidates = byFirst[Int(text[i])]
+      guard !candidates.isEmpty, let length = wordLength(text, at: i, among: candidates) else {
         i += 1
         continue
       }
@@ -37,10 +45,12 @@ enum SecretAssignments {
     return out
   }
 
-  /// The length of the key word at `i`, if one starts there.
-  private static func wordLength(_ text: UnsafeBufferPointer<UInt8>, at i: Int) -> Int? {
-    for word in words where i + word.count <= text.count {
-      var j = 0
+  /// The length of the key word of `candidates` at `i`, if one starts there.
+  private static func wordLength(_ text: UnsafeBufferPointer<UInt8>, at i: Int, among candidates: [[UInt8]]) -> Int? {
+    guard i + 1 < text.count else { return nil }
+    let second = lower(text[i + 1])
+    for word in candidates where word[1] == second && i + word.count <= text.count {
+      var j = 2
       while j < word.count && lower(text[i + j]) == word[j] { j += 1 }
       if j == word.count { return word.count }
     }
@@ -105,7 +115,7 @@ enum SecretAssignments {
     if "$<%{[/".utf8.contains(first) { return false }
     if value.starts(with: "[REDACTED".utf8) { return false }
     // Structure is not a secret: braces, brackets, parentheses, URLs.
-    if value.contains(where: { "{}[]()<>".utf8.contains($0) }) { return false }
+    if value.contains(where: isStructure) { return false }
     let lower = value.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
     if contains(lower, "://") { return false }
     for placeholder in ["changeme", "password", "example", "xxxx", "****", "redacted", "your_", "placeholder", "dummy"]
@@ -120,6 +130,14 @@ enum SecretAssignments {
     if value.contains(where: { !isAlphanumeric($0) }) { classes += 1 }
     let bits = entropy(value)
     return (classes >= 2 && bits >= 3.0) || (classes >= 3 && bits >= 2.5) || (value.count >= 16 && bits >= 3.5)
+  }
+
+  /// `{}[]()<>`: an object dump, a call or markup, not a secret.
+  private static func isStructure(_ b: UInt8) -> Bool {
+    switch b {
+    case 0x7B, 0x7D, 0x5B, 0x5D, 0x28, 0x29, 0x3C, 0x3E: true
+    default: false
+    }
   }
 
   private static func isAlphanumeric(_ b: UInt8) -> Bool {
