@@ -13,7 +13,7 @@ final class ExtractionChild: @unchecked Sendable {
   private var output: Int32 { outputHandle.fileDescriptor }
   /// The child's standard error (the runtime's last words when it traps).
   private let errorURL: URL
-  private var buffer: [UInt8] = []
+  private var lines = LineBuffer()
   private(set) var served = 0
 
   /// Why a file got no answer.
@@ -114,30 +114,12 @@ final class ExtractionChild: @unchecked Sendable {
     return (replies, nil)
   }
 
-  /// One answer line, waiting at most `timeLimit` seconds.
+  /// One answer line, waiting at most `timeLimit` seconds (a child that takes longer is killed).
   private func readLine(timeLimit: Double) -> Result<[UInt8], Failure> {
-    let deadline = Date().addingTimeInterval(timeLimit)
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-      if let newline = buffer.firstIndex(of: 0x0A) {
-        let answer = Array(buffer[..<newline])
-        buffer.removeSubrange(...newline)
-        return .success(answer)
-      }
-      let left = deadline.timeIntervalSinceNow
-      guard left > 0 else {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        return .failure(.timedOut(timeLimit))
-      }
-      var fds = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
-      let ready = poll(&fds, 1, Int32(min(left * 1000, 1_000_000)) + 1)
-      if ready < 0 && errno == EINTR { continue }
-      guard ready > 0 else { continue }
-      let n = chunk.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress, $0.count) }
-      if n < 0 && errno == EINTR { continue }
-      guard n > 0 else { return .failure(exitFailure()) }
-      buffer.append(contentsOf: chunk[0..<n])
+    switch lines.next(from: output, within: timeLimit, killing: process) {
+    case .success(let line): return .success(line)
+    case .failure(.timedOut): return .failure(.timedOut(timeLimit))
+    case .failure(.closed): return .failure(exitFailure())
     }
   }
 

@@ -73,7 +73,7 @@ private final class PooledChild: @unchecked Sendable {
   /// Kept (not just its descriptor) so that the descriptor is closed once, by it.
   private let outputHandle: FileHandle
   private var output: Int32 { outputHandle.fileDescriptor }
-  private var buffer: [UInt8] = []
+  private var lines = LineBuffer()
   private(set) var served = 0
 
   /// Why a request got no answer.
@@ -130,35 +130,17 @@ private final class PooledChild: @unchecked Sendable {
     var line = (try? JSONEncoder().encode(request)) ?? Data()
     line.append(0x0A)
     do { try input.write(contentsOf: line) } catch { return .failure(exitFailure()) }
-    let deadline = Date().addingTimeInterval(timeLimit)
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-      if let newline = buffer.firstIndex(of: 0x0A) {
-        let answer = Array(buffer[..<newline])
-        buffer.removeSubrange(...newline)
-        return .success(answer)
-      }
-      let left = deadline.timeIntervalSinceNow
-      guard left > 0 else {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        return .failure(.timedOut(timeLimit))
-      }
-      var fds = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
-      let ready = poll(&fds, 1, Int32(min(left * 1000, 1_000_000)) + 1)
-      if ready < 0 && errno == EINTR { continue }
-      guard ready > 0 else { continue }
-      let n = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
-      if n < 0 && errno == EINTR { continue }
-      guard n > 0 else { return .failure(exitFailure()) }
-      buffer.append(contentsOf: chunk[0..<n])
+    switch lines.next(from: output, within: timeLimit, killing: process) {
+    case .success(let line): return .success(line)
+    case .failure(.timedOut): return .failure(.timedOut(timeLimit))
+    case .failure(.closed): return .failure(exitFailure())
     }
   }
 
   /// The child's end of output: wait for it and say how it ended.
   private func exitFailure() -> Failure {
     process.waitUntilExit()
-    let partial = String(decoding: buffer, as: UTF8.self).split(separator: "\n").last.map(String.init)
+    let partial = String(decoding: lines.pending, as: UTF8.self).split(separator: "\n").last.map(String.init)
     return .exited(process.terminationReason, process.terminationStatus, partial)
   }
 
