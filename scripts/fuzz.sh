@@ -94,8 +94,9 @@ for h in "${HARNESSES[@]}"; do
   before=$(find "$OUT/crashes/$h" -type f | wc -l)
   # -fork=1 with -ignore_crashes keeps going after a crash, so one run counts
   # them all (each in its own artifact file); ASan leak checks are off (a
-  # process-lifetime cache is not a leak worth failing on).
-  ASAN_OPTIONS=detect_leaks=0:${ASAN_OPTIONS:-} "$OUT/fuzz-$h" -max_total_time="$SECONDS_EACH" -timeout=10 \
+  # process-lifetime cache is not a leak worth failing on); Swift's slow
+  # backtracer is off (libFuzzer prints the stack).
+  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:${ASAN_OPTIONS:-} "$OUT/fuzz-$h" -max_total_time="$SECONDS_EACH" -timeout=10 \
     -rss_limit_mb=2048 -max_len=8192 -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -artifact_prefix="$OUT/crashes/$h/" "$OUT/corpus/$h" "fuzz/$h/corpus" >"$log" 2>&1
   after=$(find "$OUT/crashes/$h" -type f | wc -l)

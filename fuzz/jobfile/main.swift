@@ -14,3 +14,19 @@ public func fuzzJobFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   }
   return 0
 }
+
+// SwiftPM links an executable's entry point as `fuzz_jobfile_main` (main is
+// defined to it), so libFuzzer's own main is not used: start its driver here.
+@_silgen_name("LLVMFuzzerRunDriver")
+private func runDriver(
+  _ argc: UnsafeMutablePointer<Int32>,
+  _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+  _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32
+) -> Int32
+
+@_cdecl("fuzz_jobfile_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+  var argc = argc
+  var argv = argv
+  return runDriver(&argc, &argv) { fuzzJobFile($0, $1) }
+}
