@@ -74,3 +74,16 @@ import _LongctxTestSupport
     #expect(LogLine.severity("2026-03-09T02:54:06Z informative") == nil)
   }
 }
+
+/// Inputs found by the fuzzer (fuzz/logs, issue 15).
+@Suite struct LogTimestampFuzzTests {
+  /// A line starting with more digits than an Int holds trapped on overflow
+  /// in the epoch reader.
+  @Test func longDigitRunIsNoTimestamp() {
+    let line = "[3333313336666000000M666 " + String(repeating: "4", count: 40)
+    #expect(LogTimestamp.parse(line[...], defaultYear: 2026) == nil)
+    #expect(LogTimestamp.parse(String(repeating: "9", count: 96)[...], defaultYear: 2026) == nil)
+    #expect(LogTimestamp.epoch(Array("99999999999999999999999 x".utf8), 0) == nil)
+    #expect(LogTimestamp.parse("1773024846 ok"[...], defaultYear: 2026) == 1_773_024_846)
+  }
+}

@@ -74,7 +74,12 @@ enum LogTimestamp {
   static func epoch(_ b: [UInt8], _ s: Int) -> Double? {
     var i = s
     var value = 0
-    while i < b.count, let digit = digit(b[i]) { value = value * 10 + digit; i += 1 }
+    // Only 10 or 13 digits are a time; a longer run (an ID, a long number)
+    // must not overflow `value`.
+    while i < b.count, let digit = digit(b[i]) {
+      if i - s < 13 { value = value * 10 + digit }
+      i += 1
+    }
     let digits = i - s
     guard digits == 10 || digits == 13 else { return nil }
     if i < b.count && !(b[i] == 0x20 || b[i] == 0x09 || b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: "]") || b[i] == UInt8(ascii: ",")) {
