@@ -159,7 +159,9 @@ public enum Discovery {
       return file
     }
     let name = (path as NSString).lastPathComponent.lowercased()
-    let compression = Compression.named(name) ?? Compression.sniff(rawHead(path, count: 6))
+    // One read of the file's first bytes answers every question about its content below.
+    let head = [UInt8](rawHead(path, count: 16_384))
+    let compression = Compression.named(name) ?? Compression.sniff(head)
     let bare = Compression.bareName(name)
     let isLogName =
       bare.hasSuffix(".log") || bare.range(of: #"\.log\.\d+$"#, options: .regularExpression) != nil
@@ -173,20 +175,20 @@ public enum Discovery {
     } else if compression != nil {
       // What a compressed file holds decides: a PDF, a binary (a tarball), or text read as a log.
       // A corrupt one is read as a log, whose decoder then says what is wrong.
-      guard let head = try? Decompression.head(path: path) else {
+      guard let inner = try? Decompression.head(path: path) else {
         file.kind = .log
         return file
       }
-      if head.starts(with: Array("%PDF-".utf8)) {
+      if inner.starts(with: Array("%PDF-".utf8)) {
         file.kind = .pdf
-      } else if head.contains(0) {
+      } else if inner.contains(0) {
         file.skipReason = "compressed binary file"
       } else {
         file.kind = .log
       }
-    } else if EmailExtractor.looksLikeMbox(path: path) {
+    } else if Mbox.isMbox(head) {
       file.kind = .email  // a mailbox by its content: `inbox.mbox.txt`, Thunderbird's `Inbox`
-    } else if looksBinary(path) {
+    } else if head.prefix(8192).contains(0) {  // a NUL byte in the first 8 KiB marks a binary
       file.skipReason = "binary file"
     } else if Languages.name(forPath: path) != nil {
       file.kind = .code
@@ -201,13 +203,5 @@ public enum Discovery {
     guard let handle = FileHandle(forReadingAtPath: path) else { return Data() }
     defer { try? handle.close() }
     return (try? handle.read(upToCount: count)) ?? Data()
-  }
-
-  /// A NUL byte in the first 8 KiB marks a file as binary.
-  static func looksBinary(_ path: String) -> Bool {
-    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-    defer { try? handle.close() }
-    let head = (try? handle.read(upToCount: 8192)) ?? Data()
-    return head.contains(0)
   }
 }

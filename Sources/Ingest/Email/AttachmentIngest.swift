@@ -37,7 +37,7 @@ extension Ingestor {
             suffix: attachment.suffix, documentHash: hash, fileName: attachment.fileName,
             contentType: attachment.contentType))
       } catch {
-        let reason = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+        let reason = Ingestor.describe(error)
         warnings.append("attachment \(attachment.fileName) not ingested: \(reason)")
       }
     }

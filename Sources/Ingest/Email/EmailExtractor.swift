@@ -282,13 +282,4 @@ struct EmailExtractor {
   }
 
   // MARK: - mbox
-
-  /// Whether the file at `path` is a mailbox by its content: its first line is
-  /// a `From ` line with a message header after it (whatever the file's name).
-  static func looksLikeMbox(path: String) -> Bool {
-    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-    defer { try? handle.close() }
-    let head = (try? handle.read(upToCount: 16_384)) ?? Data()
-    return Mbox.isMbox([UInt8](head))
-  }
 }

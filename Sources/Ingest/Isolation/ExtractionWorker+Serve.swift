@@ -73,9 +73,12 @@ extension ExtractionWorker {
   }
 
   /// Limits this process's heap and anonymous mappings to `bytes` (0: no limit).
-  static func limitHeap(_ bytes: Int) {
-    guard bytes > 0 else { return }
-    var limit = rlimit(rlim_cur: rlim_t(bytes), rlim_max: rlim_t(bytes))
-    _ = withUnsafePointer(to: &limit) { setrlimit(__rlimit_resource_t(RLIMIT_DATA.rawValue), $0) }
-  }
+  static func limitHeap(_ bytes: Int) { setLimit(RLIMIT_DATA, bytes) }
+}
+
+/// Sets `resource`'s soft and hard limits to `bytes` (0: leaves it as it is).
+func setLimit(_ resource: __rlimit_resource, _ bytes: Int) {
+  guard bytes > 0 else { return }
+  var limit = rlimit(rlim_cur: rlim_t(bytes), rlim_max: rlim_t(bytes))
+  _ = withUnsafePointer(to: &limit) { setrlimit(__rlimit_resource_t(resource.rawValue), $0) }
 }

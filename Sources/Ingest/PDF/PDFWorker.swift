@@ -157,7 +157,7 @@ public struct PDFWorkerReply: Codable, Sendable {
       reply.errorReason = reason
     } catch {
       reply.errorKind = "unreadable"
-      reply.errorReason = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+      reply.errorReason = Ingestor.describe(error)
     }
     return (try? JSONEncoder().encode(reply)) ?? Data()
   }

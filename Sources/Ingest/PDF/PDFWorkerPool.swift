@@ -191,9 +191,5 @@ extension PDFWorkerReply {
   }
 
   /// Limits this process's address space to `bytes` (0: no limit).
-  static func limitMemory(_ bytes: Int) {
-    guard bytes > 0 else { return }
-    var limit = rlimit(rlim_cur: rlim_t(bytes), rlim_max: rlim_t(bytes))
-    _ = withUnsafePointer(to: &limit) { setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), $0) }
-  }
+  static func limitMemory(_ bytes: Int) { setLimit(RLIMIT_AS, bytes) }
 }
