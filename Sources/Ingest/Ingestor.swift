@@ -99,6 +99,7 @@ public struct Ingestor: Sendable {
     // Decide what needs work; only changed and new files are read, and unchanged ones
     // whose document an older extractor version made.
     var work: [(DiscoveredFile, SourceRow?)] = []
+    var sizes: [String: Int] = [:]
     var results: [String: Outcome] = [:]
     var outdated = Set<String>()
     for file in discovered {
@@ -120,9 +121,10 @@ public struct Ingestor: Sendable {
         outdated.insert(file.path)
       }
       work.append((file, known[file.path]))
+      sizes[file.path] = size
     }
 
-    let extracted = await extractAll(work.map(\.0), options: options)
+    let extracted = await extractAll(work.map(\.0), sizes: sizes, options: options)
     // Files that count as unchanged though extracted again (their warnings and pages stay).
     var reextractedPaths = Set<String>()
     for (file, previous) in work {
@@ -260,8 +262,12 @@ public struct Ingestor: Sendable {
     case skipped(String)
   }
 
-  private func extractAll(_ files: [DiscoveredFile], options: IngestOptions) async -> [String: Outcome] {
-    if let worker = options.worker { return await extractIsolated(files, worker: worker, options: options) }
+  private func extractAll(_ files: [DiscoveredFile], sizes: [String: Int], options: IngestOptions) async
+    -> [String: Outcome]
+  {
+    if let worker = options.worker {
+      return await extractIsolated(files, sizes: files.map { sizes[$0.path] ?? 0 }, worker: worker, options: options)
+    }
     var out: [String: Outcome] = [:]
     await withTaskGroup(of: (String, Outcome).self) { group in
       var iterator = files.makeIterator()

@@ -70,12 +70,13 @@ struct ExtractionReply: Codable, Sendable {
 }
 
 extension Ingestor {
-  /// Extracts `files` in children of `worker`, `options.concurrency` at a time.
-  func extractIsolated(_ files: [DiscoveredFile], worker: ExtractionWorker, options: IngestOptions) async
+  /// Extracts `files` (of `sizes` bytes, which batches are cut by) in children
+  /// of `worker`, `options.concurrency` at a time.
+  func extractIsolated(_ files: [DiscoveredFile], sizes: [Int], worker: ExtractionWorker, options: IngestOptions) async
     -> [String: Outcome]
   {
     guard !files.isEmpty else { return [:] }
-    let queue = WorkQueue(files)
+    let queue = WorkQueue(files, sizes: sizes)
     let results = Mutex<[String: Outcome]>([:])
     let lanes = max(1, min(options.concurrency, files.count))
     let root = workspace.root
@@ -102,8 +103,7 @@ extension Ingestor {
 private final class WorkQueue: Sendable {
   private let state: Mutex<(files: [DiscoveredFile], next: Int, sizes: [Int])>
 
-  init(_ files: [DiscoveredFile]) {
-    let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? NSNumber)??.intValue ?? 0 }
+  init(_ files: [DiscoveredFile], sizes: [Int]) {
     state = Mutex((files, 0, sizes))
   }
 
