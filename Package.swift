@@ -16,6 +16,7 @@ let package = Package(
     .executable(name: "longctx", targets: ["longctx"]),
     .library(name: "Ingest", targets: ["Ingest"]),
     .library(name: "Segmenter", targets: ["Segmenter"]),
+    .library(name: "Inference", targets: ["Inference"]),
     .library(name: "Pipeline", targets: ["Pipeline"]),
   ],
   dependencies: [
@@ -47,42 +48,46 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(name: "Ingest", dependencies: ["Workspace", "CPoppler", "CZlib", "CLzma", "CBzip2"]),
+    // The engine seam: requests, results, errors, token counting and the KV
+    // checkpoint store. Backends depend on this and Workspace only.
+    .target(
+      name: "Inference",
+      dependencies: ["Workspace", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "Segmenter",
-      dependencies: ["Workspace", "Ingest", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["Workspace", "Ingest", "Inference", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "Pipeline",
-      dependencies: ["Workspace", "Ingest", "Segmenter", .product(name: "Yams", package: "Yams")]),
+      dependencies: ["Workspace", "Ingest", "Segmenter", "Inference", .product(name: "Yams", package: "Yams")]),
     .target(
       name: "LlamaBackend",
-      dependencies: [
-        "CLlama", "Pipeline", "Segmenter", "Workspace", .product(name: "Logging", package: "swift-log"),
-      ]),
+      dependencies: ["CLlama", "Inference", "Workspace", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "HTTPBackend",
-      dependencies: ["CCurl", "Pipeline", "Segmenter", "Workspace", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["CCurl", "Inference", "Workspace", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "LongctxCommands",
       dependencies: [
-        "Ingest", "Segmenter", "Pipeline", "LlamaBackend", "HTTPBackend", "Workspace",
+        "Ingest", "Segmenter", "Inference", "Pipeline", "LlamaBackend", "HTTPBackend", "Workspace",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "longctx", dependencies: ["LongctxCommands"], linkerSettings: rpath),
     .executableTarget(
-      name: "longctx-bench-kv", dependencies: ["LlamaBackend", "Segmenter", "Workspace", "Pipeline"],
+      name: "longctx-bench-kv", dependencies: ["LlamaBackend", "Inference", "Workspace"],
       linkerSettings: rpath),
-    .target(name: "_LongctxTestSupport", dependencies: ["Pipeline", "Workspace"]),
+    .target(name: "_LongctxTestSupport", dependencies: ["Pipeline", "Inference", "Workspace"]),
     .executableTarget(
       name: "longctx-bench",
       dependencies: [
-        "Pipeline", "Segmenter", "Workspace", "Ingest", "LlamaBackend", "_LongctxTestSupport",
+        "Pipeline", "Segmenter", "Inference", "Workspace", "Ingest", "LlamaBackend", "_LongctxTestSupport",
         .product(name: "Logging", package: "swift-log"),
       ], linkerSettings: rpath),
 
     // MARK: Tests
     .testTarget(name: "WorkspaceTests", dependencies: ["Workspace"]),
     .testTarget(name: "IngestTests", dependencies: ["Ingest", "_LongctxTestSupport"]),
-    .testTarget(name: "SegmenterTests", dependencies: ["Segmenter", "_LongctxTestSupport"]),
+    .testTarget(name: "SegmenterTests", dependencies: ["Segmenter", "Pipeline", "_LongctxTestSupport"]),
+    .testTarget(name: "InferenceTests", dependencies: ["Inference", "_LongctxTestSupport"]),
     .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "_LongctxTestSupport"]),
     .testTarget(
       name: "LlamaBackendTests", dependencies: ["LlamaBackend", "_LongctxTestSupport"],

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
-import Pipeline
-import Segmenter
+import Inference
 
 /// An OpenAI-compatible server (vLLM, SGLang, llama.cpp server, Ollama, hosted APIs)
 /// through `/v1/completions` or `/v1/chat/completions`, load-balanced with failover

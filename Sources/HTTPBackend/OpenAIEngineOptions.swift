@@ -1,16 +1,8 @@
 import Foundation
-import Pipeline
+import Inference
 
-/// Which OpenAI endpoint generations go to.
-public enum OpenAIAPI: String, Sendable, Hashable, CaseIterable {
-  /// `POST /v1/completions` with a raw prompt: right for base models.
-  case completions
-  /// `POST /v1/chat/completions` with the prompt as one user message: right for chat models.
-  case chat
-
-  /// The path below the base URL, e.g. `/completions`.
-  public var path: String { self == .chat ? "/chat/completions" : "/completions" }
-}
+/// Which OpenAI endpoint generations go to (Inference's `CompletionAPI`).
+public typealias OpenAIAPI = CompletionAPI
 
 /// Settings of an OpenAI-compatible backend.
 public struct OpenAIEngineOptions: Sendable {
@@ -54,20 +46,20 @@ public struct OpenAIEngineOptions: Sendable {
   /// Reads the options from a job's `model` section and the environment.
   ///
   /// - Throws: `EngineError.unavailable` when the API key variable the job names is unset.
-  public init(spec: JobSpec, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-    let urls = (spec.model.baseURL ?? "").split(separator: ",").map(String.init)
+  public init(settings: ModelSettings, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    let urls = (settings.baseURL ?? "").split(separator: ",").map(String.init)
     var key: String?
-    if let env = spec.model.apiKeyEnv {
+    if let env = settings.apiKeyEnv {
       key = environment[env]
       if key == nil || key == "" {
         throw EngineError.unavailable("the environment variable \(env) named by model.api_key_env is not set")
       }
     }
     self.init(
-      baseURLs: urls, model: spec.model.name ?? "default", api: OpenAIAPI(rawValue: spec.model.api ?? "") ?? .completions,
-      apiKey: key, timeout: spec.model.timeout ?? 600, concurrency: spec.model.concurrency,
-      contextTokens: spec.model.context)
-    slotSaveDirectory = spec.model.slotSavePath
+      baseURLs: urls, model: settings.name ?? "default", api: settings.api,
+      apiKey: key, timeout: settings.timeout ?? 600, concurrency: settings.concurrency,
+      contextTokens: settings.context)
+    slotSaveDirectory = settings.slotSavePath
   }
 
   /// Whether an API key is configured (the key itself is not exposed).

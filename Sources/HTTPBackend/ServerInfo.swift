@@ -1,6 +1,5 @@
 import Foundation
-import Pipeline
-import Segmenter
+import Inference
 
 /// What an OpenAI-compatible server says about itself.
 public struct ServerInfo: Sendable, Hashable {

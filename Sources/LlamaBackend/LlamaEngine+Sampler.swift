@@ -1,6 +1,6 @@
 internal import CLlama
 import Foundation
-import Pipeline
+import Inference
 
 extension LlamaEngine {
   /// The token sampler for `request`.
@@ -27,12 +27,11 @@ extension LlamaEngine {
   /// `request.grammar`, else the grammar of `request.jsonSchema`, else nil.
   static func grammar(for request: GenerationRequest) throws -> String? {
     if let grammar = request.grammar, !grammar.isEmpty { return grammar }
-    guard let text = request.jsonSchema else { return nil }
-    do {
-      return try JSONSchema(text: text).gbnf
-    } catch {
-      throw EngineError.permanent("the JSON schema cannot be turned into a grammar: \(error)")
+    guard request.jsonSchema != nil else { return nil }
+    guard let grammar = request.schemaGrammar, !grammar.isEmpty else {
+      throw EngineError.permanent("the JSON schema came without the grammar that enforces it")
     }
+    return grammar
   }
 }
 

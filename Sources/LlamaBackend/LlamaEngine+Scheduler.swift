@@ -1,6 +1,6 @@
 internal import CLlama
 import Foundation
-import Pipeline
+import Inference
 
 /// A request waiting for a free sequence.
 struct PendingRequest: Sendable {

@@ -1,8 +1,7 @@
 internal import CLlama
 import Foundation
 import Logging
-import Pipeline
-import Segmenter
+import Inference
 import Workspace
 
 /// The element type of the KV cache.
@@ -30,15 +29,6 @@ package struct LlamaEngineTimings: Sendable {
   package var saveSeconds: Double = 0
   /// Sampling and decoding the output.
   package var generateSeconds: Double = 0
-}
-
-/// How the in-process engine turns a request into prompt tokens.
-public enum PromptFormat: String, Sendable, Hashable, CaseIterable {
-  /// BOS, then the prefix and the suffix as written: for base models.
-  case raw
-  /// The prefix and suffix as one user turn in the model's own chat template,
-  /// ending where the assistant's answer starts: for instruct models.
-  case chat
 }
 
 /// Totals since the engine was made (for benchmarks): where its time went.
@@ -170,12 +160,13 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
   ///
   /// - Parameters:
   ///   - modelPath: A GGUF file.
+  ///   - modelHash: The file's SHA-256 when the caller has it (`choice` does); else it is hashed here.
   ///   - options: Context, parallelism and checkpoint settings.
   ///   - checkpoints: The store for prefix states; nil = none.
   ///   - logger: Receives checkpoint warnings.
   /// - Throws: `LlamaBackendError` when the model or context cannot be made.
   public init(
-    modelPath: String, options: LlamaEngineOptions, checkpoints: CheckpointStore? = nil,
+    modelPath: String, modelHash: String? = nil, options: LlamaEngineOptions, checkpoints: CheckpointStore? = nil,
     logger: Logger = Logger(label: "longctx.llama")
   ) throws {
     model = try LlamaModel(path: modelPath)
@@ -206,7 +197,7 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     }
     context = ctx
     name = "llama.cpp in process"
-    let fileHash = (try? Hashing.sha256(fileAt: URL(fileURLWithPath: modelPath))) ?? "unknown"
+    let fileHash = modelHash ?? (try? Hashing.sha256(fileAt: URL(fileURLWithPath: modelPath))) ?? "unknown"
     modelIdentity =
       "gguf-sha256:\(fileHash) ctx=\(options.contextTokens) build=\(LlamaEngine.buildIdentity)"
       + (options.promptFormat == .raw ? "" : " prompt=\(options.promptFormat.rawValue)")

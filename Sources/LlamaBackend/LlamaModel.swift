@@ -1,6 +1,6 @@
 internal import CLlama
 import Foundation
-import Segmenter
+import Inference
 import Workspace
 
 /// A GGUF model (or vocabulary) loaded through llama.cpp. Owns the model pointer.

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import HTTPBackend
 import LlamaBackend
 import Logging
@@ -6,12 +7,9 @@ import Pipeline
 import Segmenter
 import Workspace
 
-/// Builds a job's token counter and (lazily) its engine from the job's `model` section.
-struct EngineSetup {
-  let counter: any TokenCounter
-  let modelKey: String
-  let factory: @Sendable () async throws -> any Engine
-
+/// Chooses a job's backend from its `model` section; each backend builds its
+/// own counter, model key and engine (`LlamaEngine.choice`, `OpenAIEngine.choice`).
+enum EngineSetup {
   /// The default model assembled by scripts/setup.sh.
   static var defaultModelPath: String {
     if let env = ProcessInfo.processInfo.environment["LONGCTX_MODEL"], !env.isEmpty { return env }
@@ -24,7 +22,7 @@ struct EngineSetup {
   ///
   /// - Throws: `CommandFailure` with exit code 2 naming the missing file.
   static func validate(_ spec: JobSpec) throws {
-    guard spec.model.engine == "llama" else { return }
+    guard spec.model.engine == .llama else { return }
     let path = modelPath(spec)
     guard FileManager.default.isReadableFile(atPath: path) else {
       throw CommandFailure(
@@ -39,56 +37,35 @@ struct EngineSetup {
     return URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(path).path
   }
 
+  /// The job's engine choice.
+  ///
   /// - Parameters:
   ///   - spec: The job.
   ///   - kvDirectory: The workspace's `kv/` directory; nil = no KV checkpoints.
   ///   - logLevel: The level of the engine's own log lines (slot checkpoints).
   ///   - parallel: For `llama`: sequences decoded together (the run's task concurrency).
-  init(spec: JobSpec, kvDirectory: URL?, logLevel: Logger.Level = .warning, parallel: Int = 1) throws {
-    switch spec.model.engine {
-    case "openai":
-      let options = try OpenAIEngineOptions(spec: spec)
-      // Exact counts: a named vocabulary (works offline, e.g. for export-batch), else the
-      // server's own /tokenize, else the labelled estimate.
-      if let vocab = spec.model.vocabulary {
-        let model = try LlamaModel(path: try VocabularyFamilies.path(for: vocab), vocabOnly: true)
-        counter = LlamaTokenCounter(model: model, vocabularyID: "vocab:\(vocab)")
-      } else {
-        counter = ServerTokenCounter(options: options) ?? EstimatedTokenCounter()
-      }
-      // Outputs depend on the model and API, not on which endpoint served them, so a
-      // changed or restarted fleet reuses finished tasks; the API key never enters the key.
-      modelKey = OpenAIEngine.identity(options)
-      // llama.cpp server slots saved into the workspace's checkpoint store (model.slot_save_path).
-      let slotStore = options.slotSaveDirectory == nil ? nil : kvDirectory.map { Self.checkpointStore($0) }
-      factory = {
+  /// - Throws: `CommandFailure` (exit 2) for a configuration the backend refuses.
+  static func choose(
+    _ spec: JobSpec, kvDirectory: URL?, logLevel: Logger.Level = .warning, parallel: Int = 1
+  ) throws -> EngineChoice {
+    let store = kvDirectory.map(checkpointStore)
+    do {
+      switch spec.model.engine {
+      case .openai:
+        // Exact counts offline (e.g. for export-batch) from a named vocabulary.
+        let counter = try spec.model.vocabulary.map { family -> any TokenCounter in
+          let model = try LlamaModel(path: try VocabularyFamilies.path(for: family), vocabOnly: true)
+          return LlamaTokenCounter(model: model, vocabularyID: "vocab:\(family)")
+        }
         var logger = Logger(label: "longctx.openai")
         logger.logLevel = logLevel
-        return try await OpenAIEngine(options: options, checkpoints: slotStore, logger: logger)
+        return try OpenAIEngine.choice(settings: spec.model, counter: counter, checkpoints: store, logger: logger)
+      case .llama:
+        return try LlamaEngine.choice(
+          settings: spec.model, modelPath: modelPath(spec), checkpoints: store, parallel: parallel)
       }
-    default:
-      let path = Self.modelPath(spec)
-      let hash = try Hashing.sha256(fileAt: URL(fileURLWithPath: path))
-      let vocab = try LlamaModel(path: path, vocabOnly: true)
-      counter = LlamaTokenCounter(model: vocab, vocabularyID: "gguf:\(hash)")
-      let format = PromptFormat(rawValue: spec.model.promptFormat ?? "raw") ?? .raw
-      if format == .chat {
-        do { _ = try vocab.applyChatTemplate(user: "check") } catch let error as LlamaBackendError {
-          throw CommandFailure(code: ExitCodes.usage, message: "longctx: " + (error.errorDescription ?? "\(error)"))
-        }
-      }
-      let options = LlamaEngineOptions(
-        contextTokens: spec.model.context, threads: spec.model.threads, parallel: parallel, promptFormat: format)
-      // Raw keeps the key it always had, so finished tasks stay reusable.
-      modelKey = "llama:gguf-sha256:\(hash):ctx=\(spec.model.context)" + (format == .raw ? "" : ":prompt=chat")
-      factory = {
-        let store = kvDirectory.map { Self.checkpointStore($0) }
-        do {
-          return try LlamaEngine(modelPath: path, options: options, checkpoints: store)
-        } catch let error as LlamaBackendError {
-          throw EngineError.unavailable(error.errorDescription ?? "\(error)")
-        }
-      }
+    } catch let error as LlamaBackendError {
+      throw CommandFailure(code: ExitCodes.usage, message: "longctx: " + (error.errorDescription ?? "\(error)"))
     }
   }
 }

@@ -7,6 +7,8 @@ public enum PipelineError: Error, LocalizedError, Equatable {
   case noInputs(job: String)
   case windowTooSmall(job: String, reserved: Int, context: Int)
   case unknownJob(String)
+  /// A batch output file that does not belong to the job's current map tasks.
+  case batchRejected(file: String, reason: String)
 
   public var errorDescription: String? {
     switch self {
@@ -17,6 +19,8 @@ public enum PipelineError: Error, LocalizedError, Equatable {
     case .windowTooSmall(let job, let reserved, let context):
       "Job \(job) reserves \(reserved) tokens for prompts and output, leaving no room in a context of \(context); raise model.context or lower generation.max_tokens."
     case .unknownJob(let name): "No job named \(name) has run in this workspace; run `longctx run JOB.yaml` first."
+    case .batchRejected(let file, let reason):
+      "\(file) was not imported (nothing recorded): \(reason); export again with `longctx export-batch` if the job changed."
     }
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Pipeline
 
 /// A fast, deterministic engine for tests where the engine is not the subject.

@@ -2,7 +2,7 @@
 // engine one at a time and with N sequences decoded together.
 import Foundation
 import LlamaBackend
-import Pipeline
+import Inference
 
 /// Settings of the parallel benchmark, from `parallel [windows] [window-tokens] [max-tokens] [Ns]`.
 struct ParallelBenchSettings {

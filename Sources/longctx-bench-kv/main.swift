@@ -7,8 +7,7 @@
 // Needs LONGCTX_MODEL (eval "$(bash scripts/setup.sh --env)").
 import Foundation
 import LlamaBackend
-import Pipeline
-import Segmenter
+import Inference
 import Workspace
 
 func seconds(_ d: Duration) -> Double {

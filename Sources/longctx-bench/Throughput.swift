@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Ingest
 import LlamaBackend
 import Logging

@@ -3,6 +3,7 @@
 //   swift run -c release longctx-bench plan [million-tokens]   (exact counts need $LONGCTX_MODEL)
 //   swift run -c release longctx-bench throughput [input-dir] [context] [max-tokens]   (needs $LONGCTX_MODEL)
 import Foundation
+import Inference
 import Ingest
 import LlamaBackend
 import Logging
@@ -34,11 +35,11 @@ let store = TaskStore(workspace: ws)
 // 1. Bookkeeping alone: install, lease, complete — the runner's per-task writes.
 let tasks = (0..<taskCount).map { i in
   TaskRecord(
-    id: TaskStore.taskID(job: "bench", kind: "map", level: 0, inputHash: "h\(i)"), job: "bench", kind: "map",
+    id: TaskStore.taskID(job: "bench", kind: .map, level: 0, inputHash: "h\(i)"), job: "bench", kind: .map,
     level: 0, ordinal: i, inputHash: "h\(i)", locators: "[\"f#L1-L2\"]")
 }
 var start = Date()
-try store.install(job: "bench", kind: "map", level: 0, tasks: tasks)
+try store.install(job: "bench", kind: .map, level: 0, tasks: tasks)
 let installSeconds = Date().timeIntervalSince(start)
 start = Date()
 for t in tasks {
@@ -159,7 +160,7 @@ func planBenchmark(millionTokens: Double, logs: Bool) async throws {
   for (name, budget) in [("first (tokenizes, 10M budget)", 10_000_000), ("10M budget, cached tokens", 10_000_000), ("32K budget, cached tokens", 32_000)] {
     defer { if firstPlanTexts == 0 { firstPlanTexts = recorder.texts.count } }
     t = Date()
-    let plan = try Planner(workspace: ws, counter: recorder).plan(
+    let plan = try CorpusPlanner(workspace: ws, counter: recorder).plan(
       files: ingest.files, budget: budget, options: PlanOptions(collapseRepeats: false))
     let seconds = Date().timeIntervalSince(t)
     let full = plan.windows.dropLast()

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Pipeline
 import Testing
 
@@ -216,7 +217,7 @@ let request = GenerationRequest(prefix: "a", suffix: "b", maxTokens: 4)
 
   @Test func readsTheServerKeys() throws {
     let spec = try JobFile.parse(yaml, path: "j.yaml", baseDirectory: "/tmp")
-    let options = try OpenAIEngineOptions(spec: spec, environment: ["TEST_KEY_VAR": "sk-secret-123"])
+    let options = try OpenAIEngineOptions(settings: spec.model, environment: ["TEST_KEY_VAR": "sk-secret-123"])
     #expect(options.baseURLs == ["http://a:1/v1", "http://b:2/v1"])
     #expect(options.api == .chat && options.concurrency == 3 && options.timeout == 9 && options.contextTokens == 1024)
     for text in ["\(options)", String(reflecting: options), "\(spec)"] { #expect(!text.contains("sk-secret-123")) }
@@ -227,7 +228,7 @@ let request = GenerationRequest(prefix: "a", suffix: "b", maxTokens: 4)
 
   @Test func missingKeyVariableIsUnavailable() throws {
     let spec = try JobFile.parse(yaml, path: "j.yaml", baseDirectory: "/tmp")
-    #expect(throws: EngineError.self) { try OpenAIEngineOptions(spec: spec, environment: [:]) }
+    #expect(throws: EngineError.self) { try OpenAIEngineOptions(settings: spec.model, environment: [:]) }
   }
 
   @Test func rejectsAnUnknownAPI() {

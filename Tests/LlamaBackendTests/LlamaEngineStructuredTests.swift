@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Pipeline
 import Segmenter
 import Testing
@@ -45,7 +46,8 @@ import _LongctxTestSupport
   @Test func greedyWithASchemaIsDeterministicAndItsOutputValidates() async throws {
     let engine = try LlamaEngine(
       modelPath: try LlamaEngineCheckpointTests.modelPath(), options: LlamaEngineOptions(contextTokens: 1024))
-    let request = GenerationRequest(prefix: Self.prompt, suffix: "", maxTokens: 96, jsonSchema: Self.schemas[0])
+    let request = GenerationRequest(prefix: Self.prompt, suffix: "", maxTokens: 96, jsonSchema: Self.schemas[0],
+      schemaGrammar: try JSONSchema(text: Self.schemas[0]).gbnf)
     let first = try await engine.generate(request)
     let second = try await engine.generate(request)
     #expect(first.text == second.text)
@@ -62,7 +64,8 @@ import _LongctxTestSupport
       modelPath: try LlamaEngineCheckpointTests.modelPath(), options: LlamaEngineOptions(contextTokens: 1024))
     for text in Self.schemas.dropFirst() {
       let request = GenerationRequest(
-        prefix: Self.prompt, suffix: "", maxTokens: 48, temperature: 1.0, seed: seed, jsonSchema: text)
+        prefix: Self.prompt, suffix: "", maxTokens: 48, temperature: 1.0, seed: seed, jsonSchema: text,
+        schemaGrammar: try JSONSchema(text: text).gbnf)
       let result = try await engine.generate(request)
       let violation = try JSONSchema(text: text).firstViolation(inText: result.text)
       // A sample may run out of tokens inside a long string; anything complete must validate.

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import LlamaBackend
 import Testing
 import _LongctxTestSupport

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Segmenter
 import Testing
 import _LongctxTestSupport

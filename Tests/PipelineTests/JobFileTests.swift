@@ -27,7 +27,7 @@ import Testing
 
   @Test func validJobHasDefaults() throws {
     let spec = try JobFile.parse(Self.base, path: "j.yaml", baseDirectory: "/tmp")
-    #expect(spec.model.engine == "llama")
+    #expect(spec.model.engine.rawValue == "llama")
     #expect(spec.generation.maxTokens == 256)
     #expect(spec.generation.temperature == 0)
   }

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Logging
 import Pipeline
 import Segmenter
@@ -32,8 +33,7 @@ import _LongctxTestSupport
   func runner(_ ws: Workspace, _ spec: JobSpec, _ engine: FakeEngine) -> JobRunner {
     let r = JobRunner(
       workspace: ws, spec: spec, counter: EstimatedTokenCounter(), modelKey: "fake", logger: Logger(label: "test"),
-      engineFactory: { engine })
-    r.retryBaseDelay = 0.001
+      settings: RunSettings(retryBaseDelay: 0.001), engineFactory: { engine })
     return r
   }
 
@@ -47,10 +47,10 @@ import _LongctxTestSupport
     #expect(summary.windows > 4)
     #expect(summary.failed == 0)
     let tasks = try TaskStore(workspace: ws).currentTasks(job: "unit")
-    let maps = tasks.filter { $0.kind == "map" }
+    let maps = tasks.filter { $0.kind == .map }
     let top = tasks.max { $0.level < $1.level }!
     #expect(maps.count == summary.windows)
-    #expect(top.kind == "reduce")
+    #expect(top.kind == .reduce)
     #expect(tasks.filter { $0.level == top.level }.count == 1, "the tree ends in one task")
     #expect(tasks.allSatisfy { $0.state == .done })
     #expect(engine.calls == tasks.count)
@@ -82,7 +82,7 @@ import _LongctxTestSupport
     try tmp.write("docs/f5.log", "2026-03-09T11:00:00Z ERROR something new\n")
     let engine = FakeEngine()
     let second = try await runner(ws, spec, engine).run()
-    let maps = try TaskStore(workspace: ws).currentTasks(job: "unit").filter { $0.kind == "map" }
+    let maps = try TaskStore(workspace: ws).currentTasks(job: "unit").filter { $0.kind == .map }
     #expect(second.executed < first.executed)
     #expect(second.executed >= 2, "the changed window and the reduce above it")
     #expect(maps.count == second.windows)
@@ -112,7 +112,7 @@ import _LongctxTestSupport
     let failed = tasks.filter { $0.state == .failed }
     #expect(failed.count == 1)
     #expect(failed[0].error?.contains("prompt rejected") == true)
-    #expect(tasks.filter { $0.kind == "map" && $0.state == .done }.count == s.windows - 1)
+    #expect(tasks.filter { $0.kind == .map && $0.state == .done }.count == s.windows - 1)
     // A later run retries the failed task.
     let retry = try await runner(ws, try Self.job(tmp.url), FakeEngine()).run()
     #expect(retry.failed == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Ingest
 import Logging
 import Pipeline
@@ -44,21 +45,21 @@ import _LongctxTestSupport
     let s = try await run(ws, try Self.job(tmp.url, per: "document"), engine)
     #expect(s.failed == 0)
     let tasks = try TaskStore(workspace: ws).currentTasks(job: "docs")
-    let maps = tasks.filter { $0.kind == "map" }
+    let maps = tasks.filter { $0.kind == .map }
     let path = { (t: TaskRecord) in Set(t.locatorList.compactMap { Locator(citation: $0[...])?.path }) }
     for m in maps { #expect(path(m).count == 1, "a map task reads one document") }
     for f in 1...4 { #expect(maps.filter { path($0) == ["docs/note\(f).txt"] }.count == 1) }
     let bigMaps = maps.filter { path($0) == ["docs/big.txt"] }
     #expect(bigMaps.count > 1, "the large document spans several windows")
     // Its parts are reduced per document until one task covers it; small documents need none.
-    let documents = tasks.filter { $0.kind == "document" }
+    let documents = tasks.filter { $0.kind == .document }
     #expect(!documents.isEmpty)
     for d in documents { #expect(path(d) == ["docs/big.txt"]) }
     let topDocument = try #require(documents.max { $0.level < $1.level })
     #expect(documents.filter { $0.level == topDocument.level }.count == 1)
     #expect(Set(topDocument.locatorList) == Set(bigMaps.flatMap(\.locatorList)))
     // The tree's first level reads one answer per document: 5 documents.
-    let level1 = tasks.filter { $0.kind == "reduce" && $0.level == 1 }
+    let level1 = tasks.filter { $0.kind == .reduce && $0.level == 1 }
     let inputsOfLevel1 = level1.flatMap { path($0) }
     #expect(Set(inputsOfLevel1).count == 5)
     #expect(engine.calls == tasks.count)
@@ -76,7 +77,7 @@ import _LongctxTestSupport
     let perWindow = try await run(ws, try Self.job(tmp.url, per: "window"), FakeEngine())
     #expect(perWindow.windows < perDocument.windows)
     let tasks = try TaskStore(workspace: ws).currentTasks(job: "docs")
-    #expect(!tasks.contains { $0.kind == "document" }, "switching back retires the per-document level")
+    #expect(!tasks.contains { $0.kind == .document }, "switching back retires the per-document level")
   }
 
   @Test func anUnknownUnitIsAnErrorWithItsLine() throws {

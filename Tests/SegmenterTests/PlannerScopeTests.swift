@@ -1,6 +1,8 @@
 import Foundation
+import Inference
 import Ingest
 import Logging
+import Pipeline
 import Segmenter
 import Testing
 import Workspace
@@ -28,7 +30,7 @@ import _LongctxTestSupport
     let files = try await ingest(tmp, ws)
     var options = PlanOptions(collapseRepeats: false)
     options.startLines = ["docs/a.log": first]
-    let plan = try Planner(workspace: ws, counter: EstimatedTokenCounter()).plan(files: files, budget: 100_000, options: options)
+    let plan = try CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter()).plan(files: files, budget: 100_000, options: options)
     let a = plan.windows.flatMap(\.locators).filter { $0.path == "docs/a.log" }
     #expect(a.first?.lineStart == first)
     #expect(a.last?.lineEnd == 60)
@@ -46,7 +48,7 @@ import _LongctxTestSupport
     for f in ["s1", "s2", "s3"] { try tmp.write("docs/\(f).log", Self.log(f, 1...3)) }
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let files = try await ingest(tmp, ws)
-    let planner = Planner(workspace: ws, counter: EstimatedTokenCounter())
+    let planner = CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter())
     let mixed = try planner.plan(files: files, budget: 600, options: PlanOptions(collapseRepeats: false))
     let separate = try planner.plan(
       files: files, budget: 600, options: PlanOptions(collapseRepeats: false, windowPerDocument: true))

@@ -1,6 +1,8 @@
 import Foundation
+import Inference
 import Ingest
 import Logging
+import Pipeline
 import Segmenter
 import Testing
 import Workspace
@@ -26,7 +28,7 @@ import _LongctxTestSupport
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let files = try await ingest(tmp, ws)
     let counter = EstimatedTokenCounter()
-    let plan = try Planner(workspace: ws, counter: counter).plan(files: files, budget: budget)
+    let plan = try CorpusPlanner(workspace: ws, counter: counter).plan(files: files, budget: budget)
     #expect(plan.leftOut.isEmpty)
     for w in plan.windows {
       #expect(w.tokens <= budget)
@@ -59,9 +61,9 @@ import _LongctxTestSupport
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let files = try await ingest(tmp, ws)
     let counting = CountingCounter()
-    let a = try Planner(workspace: ws, counter: counting).plan(files: files, budget: 400)
+    let a = try CorpusPlanner(workspace: ws, counter: counting).plan(files: files, budget: 400)
     let calls = counting.calls
-    let b = try Planner(workspace: ws, counter: counting).plan(files: files, budget: 400)
+    let b = try CorpusPlanner(workspace: ws, counter: counting).plan(files: files, budget: 400)
     #expect(a.id == b.id)
     #expect(a.windows == b.windows)
     #expect(calls > 0)
@@ -75,7 +77,7 @@ import _LongctxTestSupport
     try tmp.write("docs/m.go", "package m\n\n" + (1...120).map { "// F\($0) returns \($0).\nfunc F\($0)() int {\n\treturn \($0)\n}\n" }.joined(separator: "\n"))
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let files = try await ingest(tmp, ws)
-    let plan = try Planner(workspace: ws, counter: EstimatedTokenCounter()).plan(
+    let plan = try CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter()).plan(
       files: files, budget: 100_000, options: PlanOptions(collapseDuplicates: false))
     let chunks = plan.windows.flatMap(\.chunks)
     #expect(chunks.count >= 3)
@@ -100,7 +102,7 @@ import _LongctxTestSupport
     try tmp.write("docs/big.txt", (1...40).map { "line \($0) " + String(repeating: "word ", count: 10) }.joined(separator: "\n") + "\n")
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let files = try await ingest(tmp, ws)
-    let plan = try Planner(workspace: ws, counter: EstimatedTokenCounter()).plan(files: files, budget: 200)
+    let plan = try CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter()).plan(files: files, budget: 200)
     #expect(plan.windows.count > 1)
     for chunk in plan.windows.flatMap(\.chunks) {
       let body = chunk.text.split(separator: "\n").dropFirst()
@@ -128,7 +130,7 @@ import _LongctxTestSupport
     let files = try await ingest(tmp, ws)
     let counter = EstimatedTokenCounter()
     let budget = 2000
-    let plan = try Planner(workspace: ws, counter: counter).plan(
+    let plan = try CorpusPlanner(workspace: ws, counter: counter).plan(
       files: files, budget: budget, options: PlanOptions(collapseRepeats: false))
     #expect(plan.windows.count > 3)
     for w in plan.windows {
@@ -158,7 +160,7 @@ import _LongctxTestSupport
     try tmp.write("docs/app.log", lines.joined(separator: "\n") + "\n")
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let files = try await ingest(tmp, ws)
-    let planner = Planner(workspace: ws, counter: EstimatedTokenCounter())
+    let planner = CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter())
     let collapsed = try planner.plan(files: files, budget: 100_000)
     let full = try planner.plan(files: files, budget: 100_000, options: PlanOptions(collapseRepeats: false))
     #expect(collapsed.collapsedLines == 10_000 - 3)
@@ -179,7 +181,7 @@ import _LongctxTestSupport
     try tmp.write("docs/n07.txt", "Breach notification: the provider must notify within forty-eight hours.\n")
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let files = try await ingest(tmp, ws)
-    let plan = try Planner(workspace: ws, counter: EstimatedTokenCounter()).plan(
+    let plan = try CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter()).plan(
       files: files, budget: 60, options: PlanOptions(question: "breach notification deadline", maxWindows: 1))
     #expect(plan.windows.count == 1)
     #expect(plan.windows[0].locators.contains { $0.path == "docs/n07.txt" })
@@ -193,7 +195,7 @@ import _LongctxTestSupport
     try tmp.write("docs/long.txt", String(repeating: "x", count: 3000) + "\n")
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let files = try await ingest(tmp, ws)
-    let plan = try Planner(workspace: ws, counter: EstimatedTokenCounter()).plan(files: files, budget: 100)
+    let plan = try CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter()).plan(files: files, budget: 100)
     #expect(plan.windows.isEmpty)
     #expect(plan.leftOut.count == 1)
     #expect(plan.leftOut[0].reason.contains("exceeds the budget"))

@@ -1,6 +1,8 @@
 import Foundation
+import Inference
 import Ingest
 import Logging
+import Pipeline
 import Testing
 import Workspace
 import _LongctxTestSupport
@@ -61,7 +63,7 @@ import _LongctxTestSupport
     try tmp.write("docs/d.txt", "An unrelated memo about the parking garage and the lunch menu for next week.\n")
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let files = try await ingest(tmp, ws)
-    let planner = Planner(workspace: ws, counter: EstimatedTokenCounter())
+    let planner = CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter())
     let plan = try planner.plan(files: files, budget: 10_000)
     #expect(plan.duplicateChunks == 2)
     let left = Dictionary(uniqueKeysWithValues: plan.leftOut.map { ($0.locator.description, $0.reason) })
@@ -90,7 +92,7 @@ import _LongctxTestSupport
     try tmp.write("docs/app.log", lines.joined(separator: "\n") + "\n")
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let files = try await ingest(tmp, ws)
-    let planner = Planner(workspace: ws, counter: EstimatedTokenCounter())
+    let planner = CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter())
     let options = PlanOptions(collapseRepeats: false, logWindow: 3600)
     let plan = try planner.plan(files: files, budget: 100_000, options: options)
     let chunks = plan.windows.flatMap(\.chunks)

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
-import Pipeline
-import Segmenter
+import Inference
 import Workspace
 
 /// llama.cpp server slot save/restore through longctx's KV checkpoint store.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import Segmenter
 import Workspace
 

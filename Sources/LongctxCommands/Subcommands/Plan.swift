@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Ingest
 import Pipeline
 import Segmenter
 
@@ -27,13 +26,12 @@ extension Longctx {
       var spec = try JobFile.load(path: job)
       if let context { spec.model.context = context }
       try EngineSetup.validate(spec)
-      let setup = try EngineSetup(spec: spec, kvDirectory: nil)  // planning runs no engine
+      let choice = try EngineSetup.choose(spec, kvDirectory: nil)  // planning runs no engine
       let workspace = try global.openWorkspace()
-      let ingest = try await Ingestor(workspace: workspace, logger: global.logger("longctx.plan")).ingest(
-        inputs: spec.inputs, options: JobRunner.ingestOptions(spec, worker: .thisExecutable()))
-      let budget = try JobRunner.windowBudget(spec, counter: setup.counter)
-      let plan = try Planner(workspace: workspace, counter: setup.counter).plan(
-        files: ingest.files, budget: budget, options: spec.planOptions)
+      let plan = try await JobRunner(
+        workspace: workspace, spec: spec, engine: choice, settings: RunSettings(worker: .thisExecutable()),
+        logger: global.logger("longctx.plan")
+      ).preview()
       if json {
         struct Out: Encodable {
           var id: String; var budget: Int; var vocabulary: String; var exactTokens: Bool

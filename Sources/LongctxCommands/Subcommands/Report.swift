@@ -3,6 +3,11 @@ import Foundation
 import Ingest
 import Pipeline
 
+/// Reports about the corpus rather than a job.
+enum CorpusReport: String {
+  case exceptions, duplicates
+}
+
 extension Longctx {
   /// `longctx report JOB`, `longctx report exceptions` and `longctx report duplicates`
   struct Report: AsyncParsableCommand {
@@ -12,21 +17,38 @@ extension Longctx {
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("A job name or job file, `exceptions` or `duplicates`.", valueName: "job"))
-    var job: String
+    @Argument(
+      help: ArgumentHelp(
+        "A job name or job file; or `exceptions` / `duplicates` for the corpus reports.", valueName: "job"))
+    var target: String?
+
+    @Option(
+      name: .customLong("job"),
+      help: ArgumentHelp("A job's report by name, whatever it is called (even `exceptions`).", valueName: "name"))
+    var jobName: String?
 
     @Flag(help: "Print JSON instead of Markdown.") var json = false
 
+    func validate() throws {
+      if (target == nil) == (jobName == nil) {
+        throw ValidationError("give either a job (name or file), `exceptions`, `duplicates`, or --job NAME")
+      }
+    }
+
     func run() async throws {
       let workspace = try global.openWorkspace()
-      if job == "exceptions" {
+      let corpusReport = jobName == nil ? CorpusReport(rawValue: target ?? "") : nil
+      if let corpusReport, try TaskStore(workspace: workspace).jobNames().contains(corpusReport.rawValue) {
+        printError("longctx: a job is also called \(corpusReport.rawValue); `longctx report --job \(corpusReport.rawValue)` shows its report.")
+      }
+      if corpusReport == .exceptions {
         let list = try Corpus(workspace: workspace).exceptions()
         if json { print(try jsonString(list)); return }
         if list.isEmpty { print("no ingest exceptions") }
         for e in list { print("\(e.severity): \(e.path): \(e.reason)") }
         return
       }
-      if job == "duplicates" {
+      if corpusReport == .duplicates {
         let report = try Corpus(workspace: workspace).duplicates()
         if json { print(try jsonString(report)); return }
         if report.exact.isEmpty && report.near.isEmpty { print("no duplicates") }
@@ -42,24 +64,11 @@ extension Longctx {
         }
         return
       }
-      let spec = job.hasSuffix(".yaml") || job.hasSuffix(".yml") ? try JobFile.load(path: job) : nil
+      let job = jobName ?? target ?? ""
+      let spec = jobName == nil && (job.hasSuffix(".yaml") || job.hasSuffix(".yml")) ? try JobFile.load(path: job) : nil
       let name = spec?.name ?? job
       if json {
-        let tasks = try TaskStore(workspace: workspace).currentTasks(job: name)
-        guard !tasks.isEmpty else { throw PipelineError.unknownJob(name) }
-        struct Out: Encodable {
-          var job: String; var final: String?; var tasks: [T]
-          struct T: Encodable {
-            var kind: String; var level: Int; var ordinal: Int; var state: String; var output: String?
-            var sources: [String]; var promptTokens: Int?; var outputTokens: Int?; var durationMs: Double?; var error: String?
-          }
-        }
-        let top = tasks.filter { $0.state == .done }.max { ($0.level, -$0.ordinal) < ($1.level, -$1.ordinal) }
-        print(try jsonString(Out(job: name, final: top?.output, tasks: tasks.map {
-          .init(kind: $0.kind, level: $0.level, ordinal: $0.ordinal, state: $0.state.rawValue, output: $0.output,
-                sources: $0.locatorList, promptTokens: $0.promptTokens, outputTokens: $0.outputTokens,
-                durationMs: $0.durationMs, error: $0.error)
-        })))
+        print(try jsonString(ReportWriter(workspace: workspace).json(job: name)))
         return
       }
       print(try ReportWriter(workspace: workspace).markdown(job: name, prices: spec?.prices), terminator: "")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import Pipeline
 import Workspace
 
@@ -35,8 +36,8 @@ extension Longctx {
       // Set the engine up before touching the workspace: a configuration error leaves it untouched.
       // With the embedded engine, the tasks in flight are its parallel sequences.
       let concurrency = self.concurrency ?? spec.model.concurrency ?? 1
-      let setup = try EngineSetup(
-        spec: spec, kvDirectory: Workspace.resolve(global.workspace).appendingPathComponent("kv", isDirectory: true),
+      let choice = try EngineSetup.choose(
+        spec, kvDirectory: Workspace.resolve(global.workspace).appendingPathComponent("kv", isDirectory: true),
         logLevel: global.logLevel, parallel: concurrency)
       let workspace = try global.openWorkspace()
       let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
@@ -45,10 +46,9 @@ extension Longctx {
 
       let progress = ProgressPrinter(quiet: global.quiet || json)
       let runner = JobRunner(
-        workspace: workspace, spec: spec, counter: setup.counter, modelKey: setup.modelKey,
-        logger: global.logger("longctx.run"), progress: { progress.handle($0) }, engineFactory: setup.factory)
-      runner.concurrency = concurrency
-      runner.worker = .thisExecutable()
+        workspace: workspace, spec: spec, engine: choice,
+        settings: RunSettings(concurrency: concurrency, worker: .thisExecutable()),
+        logger: global.logger("longctx.run"), progress: { progress.handle($0) })
       let summary: RunSummary
       do {
         summary = try await runner.run()
@@ -112,20 +112,20 @@ final class ProgressPrinter: @unchecked Sendable {
       case .planned(let windows, let tokens, let budget, let exact):
         line("plan: \(windows) windows, \(tokens) tokens (\(exact ? "exact" : "estimated")), budget \(budget) per window")
       case .level(let kind, let level, let tasks, let pending):
-        line("\(kind)\(kind == "reduce" ? " level \(level)" : ""): \(tasks) tasks, \(tasks - pending) already done")
+        line("\(kind.rawValue)\(kind == .reduce ? " level \(level)" : ""): \(tasks) tasks, \(tasks - pending) already done")
       case .taskFinished(let done, let total, let kind, let ordinal, let out, let seconds, _):
         outputTokens += out
         let elapsed = Date().timeIntervalSince(started)
         let rate = elapsed > 0 ? Double(outputTokens) / elapsed : 0
         let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        let text = String(format: "%@ %d/%d done (task %d: %d tokens in %.1f s; %.1f tok/s; ETA %.0f s)", kind, done, total, ordinal + 1, out, seconds, rate, eta)
+        let text = String(format: "%@ %d/%d done (task %d: %d tokens in %.1f s; %.1f tok/s; ETA %.0f s)", kind.rawValue, done, total, ordinal + 1, out, seconds, rate, eta)
         if terminal {
           FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + (done == total ? "\n" : "")).utf8))
         } else {
           line(text)
         }
       case .taskFailed(let kind, let ordinal, let error, let retry):
-        line("\(kind) task \(ordinal + 1) failed\(retry ? " (will retry)" : ""): \(error)")
+        line("\(kind.rawValue) task \(ordinal + 1) failed\(retry ? " (will retry)" : ""): \(error)")
       case .period(let run, let newLines, let sources, let since):
         let from = since.map { "since \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)))" } ?? "first run"
         line(sources.isEmpty

@@ -25,7 +25,7 @@ extension Longctx {
         names = [name]
       }
       struct TaskOut: Encodable {
-        var id: String; var kind: String; var level: Int; var ordinal: Int; var state: String; var attempts: Int
+        var id: String; var kind: TaskKind; var level: Int; var ordinal: Int; var state: String; var attempts: Int
         var promptTokens: Int?; var outputTokens: Int?; var durationMs: Double?; var error: String?; var locators: [String]
         /// The rejected text of a failed task (e.g. output that breaks the job's json_schema).
         var rawOutput: String?
@@ -54,7 +54,7 @@ extension Longctx {
         }))
         let runs = try runStore.runs(job: name).map { r in
           RunOut(
-            id: r.id ?? 0, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, previousRun: r.previousRun,
+            id: r.id ?? 0, status: r.status.rawValue, startedAt: r.startedAt, finishedAt: r.finishedAt, previousRun: r.previousRun,
             newLines: r.newLines, windows: r.windows, executed: r.executed, periodTask: r.periodTask,
             rollingTask: r.rollingTask, rollingInputs: r.rollingInputList, periodReport: r.periodReport,
             rollingReport: r.rollingReport, newSources: try runStore.sources(run: r.id ?? 0).compactMap(\.newLocator))

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Ingest
 import Segmenter
 import Workspace
@@ -54,7 +55,7 @@ extension JobRunner {
     do {
       if scope.files.isEmpty {
         // Nothing new: the graph, the reports and the rolling summary stay as they are.
-        run.status = "done"
+        run.status = .done
         run.rollingTask = previous?.rollingTask
         run.rollingInputs = previous?.rollingInputs
         run.rollingReport = previous?.rollingReport
@@ -77,9 +78,9 @@ extension JobRunner {
             run.rollingInputs = String(decoding: try JSONEncoder().encode(rolling.inputs), as: UTF8.self)
           }
         } else {
-          try store.install(job: spec.name, kind: RollingSummary.kind, level: 0, tasks: [])
+          try store.install(job: spec.name, kind: .rolling, level: 0, tasks: [])
         }
-        run.status = complete ? "done" : "finished-with-failures"
+        run.status = complete ? .done : .finishedWithFailures
         let reports = try PeriodReports(workspace: workspace, spec: spec).write(
           run: run, previous: previous, sources: scope.sources, complete: complete)
         run.periodReport = reports.period
@@ -98,7 +99,7 @@ extension JobRunner {
       try? runs.interrupt(run)
       throw EngineError.interrupted
     } catch {
-      run.status = "finished-with-failures"
+      run.status = .finishedWithFailures
       try? runs.finish(run, sources: scope.sources)
       throw error
     }
@@ -119,7 +120,7 @@ extension JobRunner {
     let scope = try PeriodScope(files: files, corpus: Corpus(workspace: workspace), previous: previousSources)
     guard !scope.files.isEmpty else {
       let budget = try Self.windowBudget(spec, counter: counter)
-      let empty = try Planner(workspace: workspace, counter: counter).plan(files: [], budget: budget)
+      let empty = try CorpusPlanner(workspace: workspace, counter: counter).plan(files: [], budget: budget)
       return (previous, scope, PreparedJob(plan: empty, budget: budget, mapTasks: []))
     }
     var options = spec.planOptions
@@ -136,13 +137,13 @@ extension JobRunner {
     previous: RunRecord?, period: TaskRecord, summary: inout RunSummary
   ) async throws -> (task: String, inputs: [String])? {
     guard let id = previous?.rollingTask, let earlier = try store.task(id: id), earlier.state == .done else {
-      try store.install(job: spec.name, kind: RollingSummary.kind, level: 0, tasks: [])
+      try store.install(job: spec.name, kind: .rolling, level: 0, tasks: [])
       return (period.id, [period.id])
     }
-    var (task, request) = reduceTask(kind: RollingSummary.kind, level: 0, ordinal: 0, group: [earlier, period])
+    var (task, request) = reduceTask(kind: .rolling, level: 0, ordinal: 0, group: [earlier, period])
     task.locators = RollingSummary.locatorJSON(earlier.locatorList + period.locatorList)
-    try store.install(job: spec.name, kind: RollingSummary.kind, level: 0, tasks: [task])
-    let done = try await execute(level: 0, kind: RollingSummary.kind, tasks: [(task, request)], summary: &summary)
+    try store.install(job: spec.name, kind: .rolling, level: 0, tasks: [task])
+    let done = try await execute(level: 0, kind: .rolling, tasks: [(task, request)], summary: &summary)
     guard done.first?.id == task.id else { return nil }
     return (task.id, [earlier.id, period.id])
   }
@@ -156,9 +157,6 @@ extension JobRunner {
 
 /// The rolling summary of an incremental job.
 enum RollingSummary {
-  /// The task kind of rolling-summary tasks.
-  static let kind = "rolling"
-
   /// Locators of a rolling summary: its inputs', adjacent line ranges merged.
   static func locatorJSON(_ locators: [String]) -> String {
     let parsed = Citations.unique(locators).map { Locator(citation: $0[...]) }

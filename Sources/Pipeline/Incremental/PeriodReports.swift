@@ -72,7 +72,7 @@ struct PeriodReports {
     let store = TaskStore(workspace: workspace)
     guard let id = run.rollingTask, let task = try store.task(id: id) else { return "" }
     let runs = try RunStore(workspace: workspace).runs(job: spec.name)
-    let periods = runs.filter { $0.status == "done" && $0.periodTask != nil }.count + 1
+    let periods = runs.filter { $0.status == .done && $0.periodTask != nil }.count + 1
     let first = runs.first?.startedAt ?? run.startedAt
     var md = "# Rolling summary: \(spec.name)\n\n"
     md += "After run \(run.id ?? 0) (started \(Self.iso(run.startedAt))): \(periods) periods with new lines since the first run (started \(Self.iso(first))).\n\n"

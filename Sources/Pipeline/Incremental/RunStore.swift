@@ -2,6 +2,14 @@ import Foundation
 import GRDB
 import Workspace
 
+/// How a run (or a job's last run) ended; stored as its raw value.
+public enum RunStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+  case running
+  case done
+  case finishedWithFailures = "finished-with-failures"
+  case interrupted
+}
+
 /// One run of an incremental job, a row of `run`.
 public struct RunRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Hashable {
   public static let databaseTableName = "run"
@@ -9,7 +17,7 @@ public struct RunRecord: Codable, FetchableRecord, MutablePersistableRecord, Sen
   public var id: Int64?
   public var job: String
   /// `running`, `done`, `finished-with-failures` or `interrupted`.
-  public var status: String
+  public var status: RunStatus
   public var startedAt: Double
   public var finishedAt: Double?
   /// The completed run whose watermarks this run started from.
@@ -47,9 +55,9 @@ public struct RunStore: Sendable {
   /// holds the job's lock): it is marked interrupted.
   func begin(job: String, previous: Int64?) throws -> RunRecord {
     try workspace.db.write { db in
-      try db.execute(sql: "UPDATE run SET status = 'interrupted' WHERE job = ? AND status = 'running'", arguments: [job])
+      try db.execute(sql: "UPDATE run SET status = ? WHERE job = ? AND status = ?", arguments: [RunStatus.interrupted, job, RunStatus.running])
       var run = RunRecord(
-        id: nil, job: job, status: "running", startedAt: Date().timeIntervalSince1970, previousRun: previous,
+        id: nil, job: job, status: .running, startedAt: Date().timeIntervalSince1970, previousRun: previous,
         newLines: 0, windows: 0, executed: 0)
       try run.insert(db)
       return run
@@ -78,15 +86,15 @@ public struct RunStore: Sendable {
   func interrupt(_ run: RunRecord) throws {
     try workspace.db.write { db in
       try db.execute(
-        sql: "UPDATE run SET status = 'interrupted', finishedAt = ? WHERE id = ?",
-        arguments: [Date().timeIntervalSince1970, run.id])
+        sql: "UPDATE run SET status = ?, finishedAt = ? WHERE id = ?",
+        arguments: [RunStatus.interrupted, Date().timeIntervalSince1970, run.id])
     }
   }
 
   /// The latest run of `job` that finished without failures.
   public func lastCompleted(job: String) throws -> RunRecord? {
     try workspace.db.read { db in
-      try RunRecord.filter(Column("job") == job && Column("status") == "done").order(Column("id").desc).fetchOne(db)
+      try RunRecord.filter(Column("job") == job && Column("status") == RunStatus.done).order(Column("id").desc).fetchOne(db)
     }
   }
 

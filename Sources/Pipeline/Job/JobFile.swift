@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Yams
 
 /// Reads and validates job files, reporting every problem with its key path and line.
@@ -76,11 +77,13 @@ public enum JobFile {
       if !path.hasPrefix("/") { slotSavePath = URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).path }
     }
     let model = JobSpec.ModelSpec(
-      engine: engine, path: m.flatMap { r.string($0, "path", at: "model.") }, context: context,
+      engine: EngineKind(rawValue: engine) ?? .llama, path: m.flatMap { r.string($0, "path", at: "model.") }, context: context,
       threads: threads, baseURL: baseURL, name: m.flatMap { r.string($0, "name", at: "model.") },
       apiKeyEnv: m.flatMap { r.string($0, "api_key_env", at: "model.") },
-      vocabulary: m.flatMap { r.string($0, "vocabulary", at: "model.") }, api: api, concurrency: concurrency,
-      timeout: timeout, promptFormat: promptFormat, slotSavePath: slotSavePath)
+      vocabulary: m.flatMap { r.string($0, "vocabulary", at: "model.") },
+      api: api.flatMap(CompletionAPI.init(rawValue:)) ?? .completions, concurrency: concurrency,
+      timeout: timeout, promptFormat: promptFormat.flatMap(PromptFormat.init(rawValue:)) ?? .raw,
+      slotSavePath: slotSavePath)
 
     let g = r.mapping(top, "generation", required: false)
     if let g { r.allow(g, at: "generation.", keys: ["max_tokens", "temperature", "seed", "stop"]) }

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Segmenter
 
 /// A job file: what to read, which model, and the map/reduce prompts.
@@ -47,37 +48,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
     case window, document
   }
 
-  public struct ModelSpec: Sendable, Hashable, Codable {
-    /// `llama` (in process) or `openai` (an OpenAI-compatible server).
-    public var engine: String
-    /// GGUF path for `llama`; default: `$LONGCTX_MODEL`.
-    public var path: String?
-    /// The model's context window in tokens.
-    public var context: Int
-    /// CPU threads for `llama`; default: all cores.
-    public var threads: Int?
-    /// For `openai`: the server's base URL, e.g. http://127.0.0.1:8080/v1.
-    public var baseURL: String?
-    /// For `openai`: the model name to request.
-    public var name: String?
-    /// For `openai`: the environment variable holding the API key.
-    public var apiKeyEnv: String?
-    /// Named vocabulary family for exact counts against a remote model (e.g. `llama-bpe`).
-    public var vocabulary: String?
-    /// For `openai`: `completions` (default) or `chat`.
-    public var api: String? = nil
-    /// Requests in flight at once (for `llama`: sequences decoded together);
-    /// also the runner's default task concurrency.
-    public var concurrency: Int? = nil
-    /// For `openai`: seconds before one request times out (default 600).
-    public var timeout: Double? = nil
-    /// For `llama`: `raw` (default: BOS and the prompt as written, for base
-    /// models) or `chat` (the prompt as one user turn in the model's own chat template).
-    public var promptFormat: String? = nil
-    /// For `openai` against llama.cpp's server: the server's `--slot-save-path` directory as
-    /// this machine sees it; enables slot save/restore into the workspace's KV checkpoint store.
-    public var slotSavePath: String? = nil
-  }
+  /// The `model` section (Inference owns its type: each backend reads its part).
+  public typealias ModelSpec = ModelSettings
 
   public struct GenerationSpec: Sendable, Hashable, Codable {
     public var maxTokens: Int
@@ -106,7 +78,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
   }
 
   /// Tokens a prompt format adds around every prompt (a chat template's turn markers).
-  public var promptOverheadTokens: Int { model.promptFormat == "chat" ? 32 : 0 }
+  public var promptOverheadTokens: Int { model.promptOverheadTokens }
 
   /// The planning options this job asks for.
   public var planOptions: PlanOptions {

@@ -9,17 +9,57 @@ public struct ReportWriter: Sendable {
 
   public init(workspace: Workspace) { self.workspace = workspace }
 
+  /// The final answer among a job's current tasks: the top of the reduce tree, else of a
+  /// per-document reduce, else a map task (a rolling summary of an incremental job is
+  /// reported on its own). The Markdown and JSON reports both use it.
+  public static func finalTask(in tasks: [TaskRecord]) -> TaskRecord? {
+    func rank(_ kind: TaskKind) -> Int? {
+      switch kind {
+      case .map: 0
+      case .document: 1
+      case .reduce: 2
+      case .rolling: nil
+      }
+    }
+    return tasks.filter { $0.state == .done && rank($0.kind) != nil }.max {
+      (rank($0.kind) ?? 0, $0.level, -$0.ordinal) < (rank($1.kind) ?? 0, $1.level, -$1.ordinal)
+    }
+  }
+
+  /// The report as JSON: the final answer (as in the Markdown report) and every current task.
+  public struct JSONReport: Encodable, Sendable {
+    public var job: String
+    public var final: String?
+    public var tasks: [Task]
+
+    public struct Task: Encodable, Sendable {
+      var kind: TaskKind; var level: Int; var ordinal: Int; var state: TaskRecord.State; var output: String?
+      var sources: [String]; var promptTokens: Int?; var outputTokens: Int?; var durationMs: Double?; var error: String?
+    }
+  }
+
+  /// The JSON form of the report of `job`.
+  ///
+  /// - Throws: `PipelineError.unknownJob` when the job has no tasks.
+  public func json(job: String) throws -> JSONReport {
+    let tasks = try TaskStore(workspace: workspace).currentTasks(job: job)
+    guard !tasks.isEmpty else { throw PipelineError.unknownJob(job) }
+    return JSONReport(
+      job: job, final: Self.finalTask(in: tasks)?.output,
+      tasks: tasks.map {
+        .init(
+          kind: $0.kind, level: $0.level, ordinal: $0.ordinal, state: $0.state, output: $0.output,
+          sources: $0.locatorList, promptTokens: $0.promptTokens, outputTokens: $0.outputTokens,
+          durationMs: $0.durationMs, error: $0.error)
+      })
+  }
+
   /// The report as Markdown.
   public func markdown(job: String, prices: JobSpec.Prices? = nil) throws -> String {
     let tasks = try TaskStore(workspace: workspace).currentTasks(job: job)
     guard !tasks.isEmpty else { throw PipelineError.unknownJob(job) }
-    let maps = tasks.filter { $0.kind == "map" }
-    // The final answer: the top of the reduce tree, else of a per-document reduce, else a map task
-    // (a rolling summary of an incremental job is reported on its own).
-    let rank = ["map": 0, DocumentReduce.kind: 1, "reduce": 2]
-    let top = tasks.filter { $0.state == .done && rank[$0.kind] != nil }.max {
-      (rank[$0.kind] ?? 0, $0.level, -$0.ordinal) < (rank[$1.kind] ?? 0, $1.level, -$1.ordinal)
-    }
+    let maps = tasks.filter { $0.kind == .map }
+    let top = Self.finalTask(in: tasks)
     let failed = tasks.filter { $0.state == .failed }
     var md = "# Report: \(job)\n\n"
     let prompt = tasks.compactMap(\.promptTokens).reduce(0, +)
@@ -28,7 +68,7 @@ public struct ReportWriter: Sendable {
     let model = tasks.compactMap(\.model).first ?? "unknown"
     md += "\(maps.count) windows, \(tasks.count) tasks (\(failed.count) failed); \(prompt) prompt and \(output) output tokens in \(String(format: "%.1f", seconds)) s of engine time; model `\(model)`.\n\n"
     md += "## Summary\n\n"
-    if let top, maps.count > 1 || top.kind == "map" {
+    if let top, maps.count > 1 || top.kind == .map {
       md += statement(top)
     } else {
       md += "_No summary: no task finished._\n\n"
@@ -44,7 +84,7 @@ public struct ReportWriter: Sendable {
       case .pending, .leased: md += "_Not run yet._\n\n"
       }
     }
-    let documents = tasks.filter { $0.kind == DocumentReduce.kind }
+    let documents = tasks.filter { $0.kind == .document }
     if let last = documents.map(\.level).max() {
       // Per-document answers: each document's highest per-document reduce.
       md += "## Documents\n\n"
@@ -59,13 +99,13 @@ public struct ReportWriter: Sendable {
       md += "## Failed tasks\n\n"
       for t in failed { md += "- \(t.kind) \(t.level).\(t.ordinal + 1): \(t.error ?? "unknown error")\n" }
       md += "\n"
-      for t in failed where t.kind != "map" && t.output != nil {
+      for t in failed where t.kind != .map && t.output != nil {
         md += "Raw output of reduce \(t.level).\(t.ordinal + 1):\n\n" + Self.rawOutput(t)
       }
     }
     md += "## Tasks\n\n| task | state | attempts | prompt tokens | output tokens | seconds |\n|---|---|---|---|---|---|\n"
     for t in tasks {
-      let name = t.kind == "map" ? "map \(t.ordinal + 1)" : "\(t.kind) \(t.level).\(t.ordinal + 1)"
+      let name = t.kind == .map ? "map \(t.ordinal + 1)" : "\(t.kind) \(t.level).\(t.ordinal + 1)"
       md += "| \(name) | \(t.state.rawValue) | \(t.attempts) | \(t.promptTokens.map(String.init) ?? "—") | \(t.outputTokens.map(String.init) ?? "—") | \(t.durationMs.map { String(format: "%.1f", $0 / 1000) } ?? "—") |\n"
     }
     md += "\n"

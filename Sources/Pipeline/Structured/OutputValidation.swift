@@ -9,7 +9,7 @@ public enum OutputValidation {
   ///   - output: The engine's text.
   ///   - schema: The JSON Schema text (`map.json_schema` or `reduce.json_schema`).
   ///   - kind: `map` or `reduce`, for the message.
-  public static func problem(in output: String, schema: String?, kind: String) -> String? {
+  public static func problem(in output: String, schema: String?, kind: TaskKind) -> String? {
     guard let schema else { return nil }
     let parsed: JSONSchema
     do { parsed = try JSONSchema(text: schema) } catch {

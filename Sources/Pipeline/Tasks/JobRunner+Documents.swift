@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Ingest
 
 /// Per-document map tasks (`map.per: document`).
@@ -9,9 +10,6 @@ import Ingest
 /// levels 1…), so every document ends with one output; the reduce tree then
 /// combines documents as it combines windows.
 enum DocumentReduce {
-  /// The task kind of per-document reduce levels.
-  static let kind = "document"
-
   /// The document (display path) a task's inputs come from.
   static func document(of task: TaskRecord) -> String {
     guard let first = task.locatorList.first else { return "" }
@@ -39,18 +37,18 @@ extension JobRunner {
       for document in order {
         guard let parts = byDocument[document], parts.count > 1 else { continue }
         for group in try reduceGroups(parts) {
-          tasks.append(reduceTask(kind: DocumentReduce.kind, level: level, ordinal: tasks.count, group: group))
+          tasks.append(reduceTask(kind: .document, level: level, ordinal: tasks.count, group: group))
         }
       }
-      try store.install(job: spec.name, kind: DocumentReduce.kind, level: level, tasks: tasks.map(\.0))
-      let done = try await execute(level: level, kind: DocumentReduce.kind, tasks: tasks, summary: &summary)
+      try store.install(job: spec.name, kind: .document, level: level, tasks: tasks.map(\.0))
+      let done = try await execute(level: level, kind: .document, tasks: tasks, summary: &summary)
       // Documents reduced at this level take their new outputs; the others keep theirs.
       let reduced = Set(tasks.map { DocumentReduce.document(of: $0.0) })
       for document in reduced { byDocument[document] = [] }
       for task in done { byDocument[DocumentReduce.document(of: task), default: []].append(task) }
       level += 1
     }
-    try store.retireLevels(job: spec.name, kind: DocumentReduce.kind, above: level - 1)
+    try store.retireLevels(job: spec.name, kind: .document, above: level - 1)
     return order.flatMap { byDocument[$0] ?? [] }
   }
 }

@@ -1,17 +1,19 @@
 import Foundation
+import Inference
 import GRDB
 import Ingest
 import Logging
 import Segmenter
+import Synchronization
 import Workspace
 
 /// What a run reports as it goes.
 public enum ProgressEvent: Sendable {
   case ingested(IngestSummary)
   case planned(windows: Int, tokens: Int, budget: Int, exact: Bool)
-  case level(kind: String, level: Int, tasks: Int, pending: Int)
-  case taskFinished(done: Int, total: Int, kind: String, ordinal: Int, outputTokens: Int, seconds: Double, reused: Bool)
-  case taskFailed(kind: String, ordinal: Int, error: String, willRetry: Bool)
+  case level(kind: TaskKind, level: Int, tasks: Int, pending: Int)
+  case taskFinished(done: Int, total: Int, kind: TaskKind, ordinal: Int, outputTokens: Int, seconds: Double, reused: Bool)
+  case taskFailed(kind: TaskKind, ordinal: Int, error: String, willRetry: Bool)
   /// An incremental run's period: its lines new since the run that finished at `since`.
   case period(run: Int, newLines: Int, newSources: [String], since: Double?)
 }
@@ -40,8 +42,31 @@ public struct RunSummary: Codable, Sendable {
   public var period: PeriodSummary?
 }
 
-/// Runs a job: ingest, plan, map, reduce tree, report. Resumable at any point.
-public final class JobRunner: @unchecked Sendable {
+/// How a run behaves: retries, concurrency and extraction isolation, fixed for the runner's life.
+public struct RunSettings: Sendable {
+  /// Attempts per task before it is marked failed.
+  public var maxAttempts: Int
+  /// First retry delay in seconds; doubles each attempt, with jitter.
+  public var retryBaseDelay: Double
+  /// Tasks run at once (engines batch them where they can).
+  public var concurrency: Int
+  /// Extracts every input file in isolated child processes; nil: in process.
+  public var worker: ExtractionWorker?
+
+  public init(maxAttempts: Int = 3, retryBaseDelay: Double = 0.5, concurrency: Int = 1, worker: ExtractionWorker? = nil) {
+    self.maxAttempts = maxAttempts
+    self.retryBaseDelay = retryBaseDelay
+    self.concurrency = max(1, concurrency)
+    self.worker = worker
+  }
+}
+
+/// The job coordinator: ingest, plan, map, reduce tree, report, resumable at any
+/// point. Every command that touches a job goes through it: `run` (`run()`),
+/// `plan` (`preview()`), `export-batch` (`exportBatch(format:)`) and
+/// `import-batch` (`importBatch(_:file:format:)`), so they share one ingest path,
+/// one plan and one way of accepting an output.
+public final class JobRunner: Sendable {
   let workspace: Workspace
   let spec: JobSpec
   let counter: any TokenCounter
@@ -51,32 +76,35 @@ public final class JobRunner: @unchecked Sendable {
   let logger: Logger
   let progress: @Sendable (ProgressEvent) -> Void
   let store: TaskStore
-  /// Attempts per task before it is marked failed.
-  public var maxAttempts = 3
-  /// First retry delay in seconds; doubles each attempt, with jitter.
-  public var retryBaseDelay = 0.5
-  /// Tasks run at once (engines batch them where they can).
-  public var concurrency = 1
-  /// Extracts PDFs in isolated child processes when set (the CLI sets it).
-  public var pdfWorker: PDFWorker?
-  /// Extract every input file in isolated child processes (`nil`: in process).
-  public var worker: ExtractionWorker?
+  let settings: RunSettings
 
   private let engineBox = EngineBox()
 
+  /// A coordinator for `spec` with the engine a backend chose.
   public init(
-    workspace: Workspace, spec: JobSpec, counter: any TokenCounter, modelKey: String,
-    logger: Logger, progress: @escaping @Sendable (ProgressEvent) -> Void = { _ in },
-    engineFactory: @escaping @Sendable () async throws -> any Engine
+    workspace: Workspace, spec: JobSpec, engine: EngineChoice, settings: RunSettings = RunSettings(),
+    logger: Logger, progress: @escaping @Sendable (ProgressEvent) -> Void = { _ in }
   ) {
     self.workspace = workspace
     self.spec = spec
-    self.counter = counter
-    self.modelKey = modelKey
+    self.counter = engine.counter
+    self.modelKey = engine.modelKey
+    self.engineFactory = engine.makeEngine
+    self.settings = settings
     self.logger = logger
     self.progress = progress
-    self.engineFactory = engineFactory
     store = TaskStore(workspace: workspace)
+  }
+
+  /// A coordinator with its counter, model key and engine factory given one by one (tests, benchmarks).
+  public convenience init(
+    workspace: Workspace, spec: JobSpec, counter: any TokenCounter, modelKey: String, logger: Logger,
+    progress: @escaping @Sendable (ProgressEvent) -> Void = { _ in }, settings: RunSettings = RunSettings(),
+    engineFactory: @escaping @Sendable () async throws -> any Engine
+  ) {
+    self.init(
+      workspace: workspace, spec: spec, engine: EngineChoice(counter: counter, modelKey: modelKey, makeEngine: engineFactory),
+      settings: settings, logger: logger, progress: progress)
   }
 
   /// Runs the job to completion, or until interrupted.
@@ -94,7 +122,7 @@ public final class JobRunner: @unchecked Sendable {
     summary.exactTokens = plan.exactTokens
     _ = try await mapAndReduce(prepared.mapTasks, summary: &summary)
     // A job that was incremental before keeps no rolling summary in its graph.
-    try store.retireLevels(job: spec.name, kind: RollingSummary.kind, above: -1)
+    try store.retireLevels(job: spec.name, kind: .rolling, above: -1)
 
     let report = try ReportWriter(workspace: workspace).write(job: spec)
     summary.reportPath = report
@@ -114,7 +142,7 @@ public final class JobRunner: @unchecked Sendable {
       try db.execute(
         sql: "INSERT OR REPLACE INTO job (name, specHash, planId, status, updatedAt) VALUES (?, ?, ?, ?, ?)",
         arguments: [spec.name, Hashing.sha256(String(describing: spec)), planID,
-                    failed ? "finished-with-failures" : "done", Date().timeIntervalSince1970])
+                    failed ? RunStatus.finishedWithFailures : RunStatus.done, Date().timeIntervalSince1970])
     }
   }
 
@@ -123,11 +151,11 @@ public final class JobRunner: @unchecked Sendable {
   ///
   /// - Returns: The done tasks of the last level: one task when all went well.
   func mapAndReduce(_ mapTasks: [(TaskRecord, GenerationRequest)], summary: inout RunSummary) async throws -> [TaskRecord] {
-    var outputs = try await execute(level: 0, kind: "map", tasks: mapTasks, summary: &summary)
+    var outputs = try await execute(level: 0, kind: .map, tasks: mapTasks, summary: &summary)
     if spec.mapPer == .document {
       outputs = try await reduceDocuments(outputs, summary: &summary)
     } else {
-      try store.retireLevels(job: spec.name, kind: DocumentReduce.kind, above: 0)
+      try store.retireLevels(job: spec.name, kind: .document, above: 0)
     }
 
     // Reduce tree: each level groups the previous outputs so every prompt fits.
@@ -135,10 +163,10 @@ public final class JobRunner: @unchecked Sendable {
     while outputs.count > 1 {
       let groups = try reduceGroups(outputs)
       let reduceTasks = groups.enumerated().map { (i, group) in
-        reduceTask(kind: "reduce", level: level, ordinal: i, group: group)
+        reduceTask(kind: .reduce, level: level, ordinal: i, group: group)
       }
-      try store.install(job: spec.name, kind: "reduce", level: level, tasks: reduceTasks.map(\.0))
-      outputs = try await execute(level: level, kind: "reduce", tasks: reduceTasks, summary: &summary)
+      try store.install(job: spec.name, kind: .reduce, level: level, tasks: reduceTasks.map(\.0))
+      outputs = try await execute(level: level, kind: .reduce, tasks: reduceTasks, summary: &summary)
       level += 1
     }
     try store.retireLevels(job: spec.name, above: level - 1)
@@ -146,7 +174,7 @@ public final class JobRunner: @unchecked Sendable {
   }
 
   /// A reduce-prompt task over `group`'s outputs, citing their locators.
-  func reduceTask(kind: String, level: Int, ordinal: Int, group: [TaskRecord]) -> (TaskRecord, GenerationRequest) {
+  func reduceTask(kind: TaskKind, level: Int, ordinal: Int, group: [TaskRecord]) -> (TaskRecord, GenerationRequest) {
     let values = reduceValues(group)
     let (prefix, suffix) = PromptTemplate.render(spec.reduce.prompt, values: values, splitAfter: "outputs")
     let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.reduce.jsonSchema)
@@ -172,11 +200,7 @@ public final class JobRunner: @unchecked Sendable {
   }
 
   /// How this job's inputs are ingested.
-  public var ingestOptions: IngestOptions {
-    var options = Self.ingestOptions(spec, worker: worker)
-    options.pdfWorker = pdfWorker
-    return options
-  }
+  public var ingestOptions: IngestOptions { Self.ingestOptions(spec, worker: settings.worker) }
 
   /// How `spec`'s inputs are ingested (by `run`, `plan` and every other command).
   public static func ingestOptions(_ spec: JobSpec, worker: ExtractionWorker?) -> IngestOptions {
@@ -205,6 +229,15 @@ public final class JobRunner: @unchecked Sendable {
     return try preparePeriod(files: ingest.files).prepared
   }
 
+  /// Ingests and plans the job as `run` would, without saving the plan or
+  /// installing tasks: what `longctx plan` shows.
+  public func preview() async throws -> Plan {
+    let ingest = try await ingestInputs()
+    let budget = try Self.windowBudget(spec, counter: counter)
+    return try CorpusPlanner(workspace: workspace, counter: counter).plan(
+      files: ingest.files, budget: budget, options: spec.planOptions)
+  }
+
   /// Ingests the job's inputs.
   ///
   /// - Throws: `PipelineError.noInputs` when no usable file was found; ingest errors.
@@ -219,7 +252,7 @@ public final class JobRunner: @unchecked Sendable {
   /// Plans `files` and installs the map tasks without running anything.
   func prepare(files: [IngestedFile], options: PlanOptions) throws -> PreparedJob {
     let budget = try Self.windowBudget(spec, counter: counter)
-    let plan = try Planner(workspace: workspace, counter: counter).plan(
+    let plan = try CorpusPlanner(workspace: workspace, counter: counter).plan(
       files: files, budget: budget, options: options)
     try PlanStore(workspace: workspace).save(plan, job: spec.name)
     progress(.planned(windows: plan.windows.count, tokens: plan.totalTokens, budget: budget, exact: plan.exactTokens))
@@ -233,11 +266,11 @@ public final class JobRunner: @unchecked Sendable {
         number: window.ordinal + 1, count: plan.windows.count)
       let (prefix, suffix) = PromptTemplate.render(spec.map.prompt, values: values, splitAfter: "window")
       let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.map.jsonSchema)
-      let task = makeTask(kind: "map", level: 0, ordinal: window.ordinal, request: request,
+      let task = makeTask(kind: .map, level: 0, ordinal: window.ordinal, request: request,
                           locators: Citations.compact(window.locators).map(\.description))
       return (task, request)
     }
-    try store.install(job: spec.name, kind: "map", level: 0, tasks: mapTasks.map(\.0))
+    try store.install(job: spec.name, kind: .map, level: 0, tasks: mapTasks.map(\.0))
     return PreparedJob(plan: plan, budget: budget, mapTasks: mapTasks)
   }
 
@@ -261,10 +294,10 @@ public final class JobRunner: @unchecked Sendable {
     GenerationRequest(
       prefix: prefix, suffix: suffix, maxTokens: spec.generation.maxTokens,
       temperature: spec.generation.temperature, seed: spec.generation.seed, stop: spec.generation.stop,
-      jsonSchema: jsonSchema)
+      jsonSchema: jsonSchema, schemaGrammar: jsonSchema.flatMap { try? JSONSchema(text: $0).gbnf })
   }
 
-  func makeTask(kind: String, level: Int, ordinal: Int, request: GenerationRequest, locators: [String]) -> TaskRecord {
+  func makeTask(kind: TaskKind, level: Int, ordinal: Int, request: GenerationRequest, locators: [String]) -> TaskRecord {
     let inputHash = Hashing.sha256(parts: [
       modelKey, request.prefix, request.suffix, String(request.maxTokens), String(request.temperature),
       String(request.seed), request.stop.joined(separator: "\u{1}"), request.grammar ?? "",
@@ -300,7 +333,7 @@ public final class JobRunner: @unchecked Sendable {
 
   /// Runs the level's unfinished tasks; returns its done tasks in order.
   func execute(
-    level: Int, kind: String, tasks: [(TaskRecord, GenerationRequest)], summary: inout RunSummary
+    level: Int, kind: TaskKind, tasks: [(TaskRecord, GenerationRequest)], summary: inout RunSummary
   ) async throws -> [TaskRecord] {
     let stored = Dictionary(uniqueKeysWithValues: try store.tasks(job: spec.name, kind: kind, level: level).map { ($0.id, $0) })
     let todo = tasks.filter { stored[$0.0.id]?.state != .done }
@@ -317,7 +350,7 @@ public final class JobRunner: @unchecked Sendable {
         group.addTask { try await self.runTask(task, request, results: results) }
         return true
       }
-      while running < max(1, concurrency), next() { running += 1 }
+      while running < settings.concurrency, next() { running += 1 }
       while try await group.next() != nil {
         done += 1
         if let last = results.last {
@@ -336,6 +369,23 @@ public final class JobRunner: @unchecked Sendable {
     return try store.tasks(job: spec.name, kind: kind, level: level).filter { $0.state == .done }
   }
 
+  /// Records `result` as `task`'s output when it passes the task's validation (its
+  /// JSON Schema), the one path by which a generated or imported output is accepted.
+  ///
+  /// - Returns: nil when recorded; else why the output was refused (nothing recorded).
+  func accept(
+    _ result: GenerationResult, for task: TaskRecord, request: GenerationRequest, engine: String, model: String,
+    durationMs: Double
+  ) throws -> String? {
+    if let problem = OutputValidation.problem(in: result.text, schema: request.jsonSchema, kind: task.kind) {
+      return problem
+    }
+    try store.complete(
+      task.id, output: result.text, promptTokens: result.promptTokens, outputTokens: result.outputTokens,
+      engine: engine, model: model, durationMs: durationMs)
+    return nil
+  }
+
   private func runTask(_ task: TaskRecord, _ request: GenerationRequest, results: SummaryBox) async throws {
     var attempt = (try? store.tasks(job: spec.name, kind: task.kind, level: task.level).first { $0.id == task.id }?.attempts) ?? 0
     while true {
@@ -347,18 +397,18 @@ public final class JobRunner: @unchecked Sendable {
       do {
         let result = try await engine.generate(request)
         let seconds = Date().timeIntervalSince(clock)
-        if let problem = OutputValidation.problem(in: result.text, schema: request.jsonSchema, kind: task.kind) {
+        if let problem = try accept(
+          result, for: task, request: request, engine: engine.name, model: engine.modelIdentity,
+          durationMs: seconds * 1000)
+        {
           // Invalid structured output: retried at once (no backoff: nothing is
           // overloaded), then failed with the raw text kept beside the error.
-          let final = attempt >= maxAttempts
+          let final = attempt >= settings.maxAttempts
           try store.fail(task.id, error: problem, final: final, output: result.text)
           progress(.taskFailed(kind: task.kind, ordinal: task.ordinal, error: problem, willRetry: !final))
           if final { results.recordFailure(); return }
           continue
         }
-        try store.complete(
-          task.id, output: result.text, promptTokens: result.promptTokens, outputTokens: result.outputTokens,
-          engine: engine.name, model: engine.modelIdentity, durationMs: seconds * 1000)
         results.record(
           ordinal: task.ordinal, prompt: result.promptTokens, output: result.outputTokens, cached: result.cachedTokens,
           seconds: seconds)
@@ -367,10 +417,10 @@ public final class JobRunner: @unchecked Sendable {
         try store.release(task.id)
         throw EngineError.interrupted
       } catch let error as EngineError {
-        let message = error.errorDescription ?? "\(error)"
+        let message = error.userDescription
         var retry = false
-        var delay = retryBaseDelay * pow(2, Double(attempt - 1)) * Double.random(in: 0.5...1.5)
-        if case .transient(_, let after) = error, attempt < maxAttempts {
+        var delay = settings.retryBaseDelay * pow(2, Double(attempt - 1)) * Double.random(in: 0.5...1.5)
+        if case .transient(_, let after) = error, attempt < settings.maxAttempts {
           retry = true
           if let after { delay = max(delay, after) }
         }
@@ -380,7 +430,7 @@ public final class JobRunner: @unchecked Sendable {
         if !retry { results.recordFailure(); return }
         try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
       } catch {
-        let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+        let message = error.userDescription
         try store.fail(task.id, error: message, final: true)
         progress(.taskFailed(kind: task.kind, ordinal: task.ordinal, error: message, willRetry: false))
         results.recordFailure()
@@ -391,46 +441,54 @@ public final class JobRunner: @unchecked Sendable {
 }
 
 /// Loads the engine once, on first use, so a run with nothing to do never loads a model.
-final class EngineBox: @unchecked Sendable {
-  private let lock = NSLock()
-  private var engine: (any Engine)?
-  private var loading: Task<any Engine, Error>?
+final class EngineBox: Sendable {
+  private let state = Mutex<(engine: (any Engine)?, loading: Task<any Engine, Error>?)>((nil, nil))
 
-  var loaded: Bool { lock.withLock { engine != nil } }
+  var loaded: Bool { state.withLock { $0.engine != nil } }
 
   func get(_ factory: @escaping @Sendable () async throws -> any Engine) async throws -> any Engine {
-    let task: Task<any Engine, Error> = lock.withLock {
-      if let loading { return loading }
+    let task: Task<any Engine, Error> = state.withLock { state in
+      if let loading = state.loading { return loading }
       let t = Task { try await factory() }
-      loading = t
+      state.loading = t
       return t
     }
     let e = try await task.value
-    lock.withLock { engine = e }
+    state.withLock { $0.engine = e }
     return e
   }
 }
 
 /// Per-level counters updated from concurrent tasks.
-final class SummaryBox: @unchecked Sendable {
+final class SummaryBox: Sendable {
   struct Last { var ordinal: Int; var outputTokens: Int; var seconds: Double }
-  private let lock = NSLock()
-  private(set) var executed = 0
-  private(set) var failed = 0
-  private(set) var promptTokens = 0
-  private(set) var outputTokens = 0
-  private(set) var cachedTokens = 0
-  private var _last: Last?
-  var last: Last? { lock.withLock { _last } }
+  struct Counts {
+    var executed = 0, failed = 0, promptTokens = 0, outputTokens = 0, cachedTokens = 0
+    var last: Last?
+  }
+  private let counts = Mutex(Counts())
+
+  var executed: Int { counts.withLock { $0.executed } }
+  var failed: Int { counts.withLock { $0.failed } }
+  var promptTokens: Int { counts.withLock { $0.promptTokens } }
+  var outputTokens: Int { counts.withLock { $0.outputTokens } }
+  var cachedTokens: Int { counts.withLock { $0.cachedTokens } }
+  var last: Last? { counts.withLock { $0.last } }
 
   func record(ordinal: Int, prompt: Int, output: Int, cached: Int = 0, seconds: Double) {
-    lock.withLock {
-      executed += 1
-      cachedTokens += cached
-      promptTokens += prompt
-      outputTokens += output
-      _last = Last(ordinal: ordinal, outputTokens: output, seconds: seconds)
+    counts.withLock {
+      $0.executed += 1
+      $0.cachedTokens += cached
+      $0.promptTokens += prompt
+      $0.outputTokens += output
+      $0.last = Last(ordinal: ordinal, outputTokens: output, seconds: seconds)
     }
   }
-  func recordFailure() { lock.withLock { failed += 1; _last = nil } }
+
+  func recordFailure() {
+    counts.withLock {
+      $0.failed += 1
+      $0.last = nil
+    }
+  }
 }

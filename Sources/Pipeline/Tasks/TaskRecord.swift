@@ -1,6 +1,18 @@
 import Foundation
 import GRDB
 
+/// What a task does; stored as its raw value.
+public enum TaskKind: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+  /// One window (or one document's window) through the map prompt.
+  case map
+  /// A level of the reduce tree.
+  case reduce
+  /// The per-document reduce of a `map.per: document` job.
+  case document
+  /// An incremental job's rolling summary.
+  case rolling
+}
+
 /// A map or reduce task and its state, one row of `task`.
 public struct TaskRecord: Codable, FetchableRecord, PersistableRecord, Sendable, Hashable {
   public static let databaseTableName = "task"
@@ -12,8 +24,7 @@ public struct TaskRecord: Codable, FetchableRecord, PersistableRecord, Sendable,
   /// Hash of (job, kind, level, input hash): the same inputs give the same id.
   public var id: String
   public var job: String
-  /// `map` or `reduce`.
-  public var kind: String
+  public var kind: TaskKind
   /// 0 for map, 1… for reduce levels.
   public var level: Int
   public var ordinal: Int
@@ -38,7 +49,7 @@ public struct TaskRecord: Codable, FetchableRecord, PersistableRecord, Sendable,
   public var durationMs: Double?
 
   /// A new pending, current task.
-  public init(id: String, job: String, kind: String, level: Int, ordinal: Int, inputHash: String, locators: String) {
+  public init(id: String, job: String, kind: TaskKind, level: Int, ordinal: Int, inputHash: String, locators: String) {
     self.id = id
     self.job = job
     self.kind = kind

@@ -10,14 +10,14 @@ public struct TaskStore: Sendable {
   public init(workspace: Workspace) { self.workspace = workspace }
 
   /// Stable id of a task from its identity.
-  public static func taskID(job: String, kind: String, level: Int, inputHash: String) -> String {
-    Hashing.sha256(parts: [job, kind, String(level), inputHash])
+  public static func taskID(job: String, kind: TaskKind, level: Int, inputHash: String) -> String {
+    Hashing.sha256(parts: [job, kind.rawValue, String(level), inputHash])
   }
 
   /// Makes `tasks` the current tasks of their kind and level in `job`: new ones are
   /// inserted as pending, existing ones (same inputs) keep their state and output,
   /// and the job's other tasks at that level stop being current.
-  public func install(job: String, kind: String, level: Int, tasks: [TaskRecord]) throws {
+  public func install(job: String, kind: TaskKind, level: Int, tasks: [TaskRecord]) throws {
     try workspace.db.write { db in
       try db.execute(
         sql: "UPDATE task SET current = 0 WHERE job = ? AND kind = ? AND level = ?",
@@ -35,7 +35,7 @@ public struct TaskStore: Sendable {
   }
 
   /// Drops levels of `kind` above `level` from the current graph (their inputs changed).
-  public func retireLevels(job: String, kind: String = "reduce", above level: Int) throws {
+  public func retireLevels(job: String, kind: TaskKind = .reduce, above level: Int) throws {
     try workspace.db.write { db in
       try db.execute(
         sql: "UPDATE task SET current = 0 WHERE job = ? AND kind = ? AND level > ?",
@@ -68,7 +68,7 @@ public struct TaskStore: Sendable {
   }
 
   /// Current tasks of one level.
-  public func tasks(job: String, kind: String, level: Int) throws -> [TaskRecord] {
+  public func tasks(job: String, kind: TaskKind, level: Int) throws -> [TaskRecord] {
     try workspace.db.read { db in
       try TaskRecord.filter(
         Column("job") == job && Column("current") == true && Column("kind") == kind && Column("level") == level

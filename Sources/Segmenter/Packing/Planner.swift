@@ -1,11 +1,28 @@
 import Foundation
+import Inference
 import Ingest
 import Workspace
+
+/// A document as the planner reads it: a value, not a database row.
+public struct PlanDocument: Sendable, Hashable {
+  public var documentHash: String
+  /// The path citations use.
+  public var displayPath: String
+  public var kind: DocumentKind?
+  /// The document's sections in order, their locators on `displayPath`.
+  public var sections: [Section]
+
+  public init(documentHash: String, displayPath: String, kind: DocumentKind?, sections: [Section]) {
+    self.documentHash = documentHash
+    self.displayPath = displayPath
+    self.kind = kind
+    self.sections = sections
+  }
+}
 
 /// Cuts documents into chunks along their structure and packs the chunks
 /// into windows of at most `budget` tokens, in source order.
 public struct Planner: Sendable {
-  let corpus: Corpus
   let tokens: TokenCache
   let counter: any TokenCounter
 
@@ -13,20 +30,25 @@ public struct Planner: Sendable {
   /// merge at the seam), so that a window's real count never exceeds the sum.
   public static let seamTokens = 2
 
-  public init(workspace: Workspace, counter: any TokenCounter) {
-    corpus = Corpus(workspace: workspace)
-    tokens = TokenCache(workspace: workspace, counter: counter)
-    self.counter = counter
+  /// A planner counting with `tokens` (its counter, through its cache).
+  public init(tokens: TokenCache) {
+    self.tokens = tokens
+    counter = tokens.counter
   }
 
-  /// Plans `files` into windows of at most `budget` tokens.
+  /// A planner counting with `counter`, nothing cached between plans.
+  public init(counter: any TokenCounter) {
+    self.init(tokens: TokenCache(workspace: nil, counter: counter))
+  }
+
+  /// Plans `documents` into windows of at most `budget` tokens.
   ///
   /// - Parameters:
-  ///   - files: The documents in source order.
+  ///   - documents: The documents in source order.
   ///   - budget: The most tokens one window may hold.
   /// - Returns: A deterministic plan.
   /// - Throws: `SegmenterError.budgetTooSmall` when a single line cannot fit.
-  public func plan(files: [IngestedFile], budget: Int, options: PlanOptions = PlanOptions()) throws -> Plan {
+  public func plan(_ documents: [PlanDocument], budget: Int, options: PlanOptions = PlanOptions()) throws -> Plan {
     guard budget > 16 else { throw SegmenterError.budgetTooSmall(budget: budget) }
     var groups: [[Piece]] = []
     var mayBeNear: [Bool] = []
@@ -34,10 +56,10 @@ public struct Planner: Sendable {
     var sourceFiles: [(path: String, text: String)] = []
     let templates = LogTemplates()
     var logDocuments = Set<String>()
-    for file in files {
-      let kind = try corpus.kind(ofDocument: file.documentHash)
+    for file in documents {
+      let kind = file.kind
       if kind == .log { logDocuments.insert(file.documentHash) }
-      var sections = try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath)
+      var sections = file.sections
       if let first = options.startLines[file.displayPath] { sections = Self.sections(sections, from: first) }
       if kind == .code || Self.isReadme(file.displayPath) {
         sourceFiles.append((file.displayPath, sections.map(\.text).joined(separator: "\n")))

@@ -1,14 +1,17 @@
 import Foundation
+import Inference
 import GRDB
 import Workspace
 
 /// Counts tokens for many texts at once, on all cores, through a persistent
-/// per-text cache so re-planning never re-tokenizes.
+/// per-text cache (the workspace's `token_count` table) so re-planning never
+/// re-tokenizes.
 public struct TokenCache: Sendable {
-  let workspace: Workspace
+  /// Where counts persist; nil: nothing is kept between calls.
+  let workspace: Workspace?
   let counter: any TokenCounter
 
-  public init(workspace: Workspace, counter: any TokenCounter) {
+  public init(workspace: Workspace?, counter: any TokenCounter) {
     self.workspace = workspace
     self.counter = counter
   }
@@ -44,7 +47,7 @@ public struct TokenCache: Sendable {
     let hashes = texts.map { Hashing.sha256($0) }
     let vocab = counter.vocabularyID
     var known: [String: Int] = [:]
-    try workspace.db.read { db in
+    try workspace?.db.read { db in
       for batch in stride(from: 0, to: hashes.count, by: 500) {
         let slice = Array(hashes[batch..<min(batch + 500, hashes.count)])
         let rows = try Row.fetchAll(
@@ -79,7 +82,7 @@ public struct TokenCache: Sendable {
       if let error = failure.error { throw error }
       let values = fresh.values
       for (j, i) in missing.enumerated() { result[i] = values[j] }
-      try workspace.db.write { db in
+      try workspace?.db.write { db in
         let statement = try db.makeStatement(
           sql: "INSERT OR REPLACE INTO token_count (textHash, vocabulary, tokens) VALUES (?, ?, ?)")
         for i in missing { try statement.execute(arguments: [hashes[i], vocab, result[i]]) }

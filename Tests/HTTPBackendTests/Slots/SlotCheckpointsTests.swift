@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Logging
 import Pipeline
 import Segmenter

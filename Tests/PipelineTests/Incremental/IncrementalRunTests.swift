@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Ingest
 import Logging
 import Pipeline
@@ -44,8 +45,7 @@ import _LongctxTestSupport
   func run(_ ws: Workspace, _ spec: JobSpec, _ engine: FakeEngine) async throws -> RunSummary {
     let r = JobRunner(
       workspace: ws, spec: spec, counter: EstimatedTokenCounter(), modelKey: "fake", logger: Logger(label: "test"),
-      engineFactory: { engine })
-    r.retryBaseDelay = 0.001
+      settings: RunSettings(retryBaseDelay: 0.001), engineFactory: { engine })
     return try await r.run()
   }
 
@@ -62,7 +62,7 @@ import _LongctxTestSupport
     #expect(period.newSources == ["logs/a.log#L1-L30", "logs/b.log#L1-L30", "logs/c.log#L1-L30"])
     #expect(engine.calls == s.executed && s.executed == s.tasks)
     let runs = try RunStore(workspace: ws).runs(job: "nightly")
-    #expect(runs.count == 1 && runs[0].status == "done")
+    #expect(runs.count == 1 && runs[0].status.rawValue == "done")
     #expect(runs[0].rollingTask == runs[0].periodTask)
     #expect(period.rollingInputs == [try #require(runs[0].periodTask)])
     let stamped = try #require(period.periodReport)
@@ -97,7 +97,7 @@ import _LongctxTestSupport
 
     // Only windows of new lines were mapped; nothing else ran but the period's reduce and the rolling task.
     let tasks = try TaskStore(workspace: ws).currentTasks(job: "nightly")
-    let maps = tasks.filter { $0.kind == "map" }
+    let maps = tasks.filter { $0.kind == .map }
     #expect(maps.count == second.windows)
     let covered = maps.flatMap(\.locatorList).compactMap { Locator(citation: $0[...]) }
     let new = period.newSources.compactMap { Locator(citation: $0[...]) }
@@ -112,7 +112,7 @@ import _LongctxTestSupport
     #expect(period.rollingInputs == [firstRolling, try #require(runs[1].periodTask)])
     let rollingID = try #require(period.rollingTask)
     let rollingTask = try #require(try TaskStore(workspace: ws).task(id: rollingID))
-    #expect(rollingTask.kind == "rolling" && rollingTask.state == .done)
+    #expect(rollingTask.kind == .rolling && rollingTask.state == .done)
     let periodID = try #require(runs[1].periodTask)
     let periodOutput = try #require(try TaskStore(workspace: ws).task(id: periodID)?.output)
     let lastPrompt = try #require(engine.prompts.last)
@@ -139,7 +139,7 @@ import _LongctxTestSupport
     #expect(again.period?.periodReport == nil)
     #expect(again.period?.rollingTask == first.period?.rollingTask)
     #expect(try String(contentsOfFile: try #require(first.period?.latestReport), encoding: .utf8) == latest)
-    #expect(try RunStore(workspace: ws).runs(job: "nightly").map(\.status) == ["done", "done"])
+    #expect(try RunStore(workspace: ws).runs(job: "nightly").map(\.status.rawValue) == ["done", "done"])
   }
 
   @Test func aRewrittenFileIsNewFromItsFirstLine() async throws {
@@ -171,7 +171,7 @@ import _LongctxTestSupport
     #expect(retry.failed == 0)
     #expect(retry.period?.previousRun == 1, "continues from the last completed run")
     #expect(retry.period?.newSources == ["logs/a.log#L31-L40", "logs/c.log#L31-L33"])
-    let statuses = try RunStore(workspace: ws).runs(job: "nightly").map(\.status)
+    let statuses = try RunStore(workspace: ws).runs(job: "nightly").map(\.status.rawValue)
     #expect(statuses == ["done", "finished-with-failures", "done"])
   }
 }

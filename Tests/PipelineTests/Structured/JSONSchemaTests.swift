@@ -102,9 +102,9 @@ import Testing
   }
 
   @Test func outputValidationNamesTheJobKey() {
-    #expect(OutputValidation.problem(in: "x", schema: nil, kind: "map") == nil)
-    #expect(OutputValidation.problem(in: "{}", schema: #"{"type":"object"}"#, kind: "map") == nil)
-    let problem = OutputValidation.problem(in: "[]", schema: #"{"type":"object"}"#, kind: "reduce")
+    #expect(OutputValidation.problem(in: "x", schema: nil, kind: .map) == nil)
+    #expect(OutputValidation.problem(in: "{}", schema: #"{"type":"object"}"#, kind: .map) == nil)
+    let problem = OutputValidation.problem(in: "[]", schema: #"{"type":"object"}"#, kind: .reduce)
     #expect(problem == "the output does not match reduce.json_schema: $: expected object, found array")
   }
 }

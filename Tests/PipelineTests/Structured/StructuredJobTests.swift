@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Logging
 import Pipeline
 import Segmenter
@@ -80,7 +81,7 @@ import _LongctxTestSupport
   @Test func promptFormatIsRawOrChatAndOnlyForTheEmbeddedEngine() throws {
     let chat = try JobFile.parse(
       Self.yaml(model: "{engine: llama, context: 400, prompt_format: chat}"), path: "j.yaml", baseDirectory: "/tmp")
-    #expect(chat.model.promptFormat == "chat")
+    #expect(chat.model.promptFormat.rawValue == "chat")
     #expect(chat.promptOverheadTokens > 0)
     #expect(problems(Self.yaml(model: "{engine: llama, context: 400, prompt_format: jinja}")).first?.contains("must be 'raw' or 'chat'") == true)
     let server = problems(Self.yaml(model: "{engine: openai, base_url: 'http://x/v1', context: 400, prompt_format: chat}"))
@@ -125,8 +126,7 @@ import _LongctxTestSupport
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let runner = JobRunner(
       workspace: ws, spec: spec, counter: EstimatedTokenCounter(), modelKey: "scripted", logger: Logger(label: "test"),
-      engineFactory: { engine })
-    runner.retryBaseDelay = 0.001
+      settings: RunSettings(retryBaseDelay: 0.001), engineFactory: { engine })
     let summary = try await runner.run()
     return (summary, try TaskStore(workspace: ws).currentTasks(job: "structured"), ws, tmp)
   }
@@ -138,7 +138,7 @@ import _LongctxTestSupport
     defer { tmp.remove() }
     #expect(summary.failed == 0)
     #expect(engine.calls == 2, "one invalid attempt, one valid")
-    let map = try #require(tasks.first { $0.kind == "map" })
+    let map = try #require(tasks.first { $0.kind == .map })
     #expect(map.state == .done)
     #expect(map.attempts == 2)
     #expect(map.output == valid)
@@ -149,7 +149,7 @@ import _LongctxTestSupport
     let engine = ScriptedEngine([#"{"summary": "ok", "count": "two"}"#])
     let (summary, tasks, ws, tmp) = try await run(engine, files: 2)
     defer { tmp.remove() }
-    let maps = tasks.filter { $0.kind == "map" }
+    let maps = tasks.filter { $0.kind == .map }
     #expect(summary.failed == maps.count)
     #expect(engine.calls == 3 * maps.count, "three attempts per task")
     for map in maps {
@@ -168,8 +168,8 @@ import _LongctxTestSupport
     let (summary, tasks, _, tmp) = try await run(engine, files: 3, lines: 40)
     defer { tmp.remove() }
     #expect(summary.failed == 0)
-    #expect(tasks.filter { $0.kind == "map" }.count >= 2)
-    let reduce = try #require(tasks.first { $0.kind == "reduce" })
+    #expect(tasks.filter { $0.kind == .map }.count >= 2)
+    let reduce = try #require(tasks.first { $0.kind == .reduce })
     #expect(reduce.output == "prose")
     #expect(tasks.allSatisfy { $0.state == .done })
   }

@@ -1,9 +1,10 @@
 import Foundation
+import Inference
 import Testing
 import Workspace
 import _LongctxTestSupport
 
-@testable import Segmenter
+@testable import Inference
 
 @Suite struct CheckpointStoreTests {
   static let model = "test-model ctx=2048"

@@ -17,10 +17,14 @@ public struct GenerationRequest: Sendable, Hashable, Codable {
   /// A JSON Schema (JSON text) the output must match, where the engine supports it
   /// (OpenAI-compatible servers: `response_format`).
   public var jsonSchema: String?
+  /// The GBNF grammar that accepts exactly what `jsonSchema` does, for engines
+  /// that constrain by grammar (llama.cpp in process). The request's maker
+  /// fills it in (Pipeline owns the schema-to-grammar translation).
+  public var schemaGrammar: String?
 
   public init(
     prefix: String, suffix: String, maxTokens: Int, temperature: Double = 0, seed: UInt32 = 0,
-    stop: [String] = [], grammar: String? = nil, jsonSchema: String? = nil
+    stop: [String] = [], grammar: String? = nil, jsonSchema: String? = nil, schemaGrammar: String? = nil
   ) {
     self.prefix = prefix
     self.suffix = suffix
@@ -30,6 +34,7 @@ public struct GenerationRequest: Sendable, Hashable, Codable {
     self.stop = stop
     self.grammar = grammar
     self.jsonSchema = jsonSchema
+    self.schemaGrammar = schemaGrammar
   }
 }
 
