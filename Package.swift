@@ -71,7 +71,7 @@ let package = Package(
         "Ingest", "Segmenter", "Inference", "Pipeline", "LlamaBackend", "HTTPBackend", "Workspace",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .executableTarget(name: "longctx", dependencies: ["LongctxCommands"], linkerSettings: rpath),
+    .executableTarget(name: "longctx", dependencies: ["LongctxCommands", "Ingest"], linkerSettings: rpath),
     .executableTarget(
       name: "longctx-bench-kv", dependencies: ["LlamaBackend", "Inference", "Workspace"],
       linkerSettings: rpath),

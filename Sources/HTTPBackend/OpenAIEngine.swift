@@ -1,11 +1,12 @@
 import Foundation
+import Synchronization
 import Logging
 import Inference
 
 /// An OpenAI-compatible server (vLLM, SGLang, llama.cpp server, Ollama, hosted APIs)
 /// through `/v1/completions` or `/v1/chat/completions`, load-balanced with failover
 /// across several endpoints and a cap on requests in flight.
-public final class OpenAIEngine: Engine, @unchecked Sendable {
+public final class OpenAIEngine: Engine, Sendable {
   /// The settings the engine was made with.
   public let options: OpenAIEngineOptions
   /// What the first reachable endpoint turned out to be.
@@ -19,9 +20,8 @@ public final class OpenAIEngine: Engine, @unchecked Sendable {
   private let gate: AsyncGate?
   /// Slot save/restore into the checkpoint store, when the job asks for it.
   let slots: SlotCheckpoints?
-  private let lock = NSLock()
-  private var next = 0
-  private var benchedUntil: [String: Date] = [:]
+  /// The rotation's next index, and until when each endpoint is benched.
+  private let rotation = Mutex<(next: Int, benchedUntil: [String: Date])>((0, [:]))
 
   /// The identity of outputs produced with `options`.
   public static func identity(_ options: OpenAIEngineOptions) -> String {
@@ -254,20 +254,20 @@ public final class OpenAIEngine: Engine, @unchecked Sendable {
 
   /// The next endpoint in rotation that is not benched, or the one whose bench ends first.
   func pickEndpoint() -> String {
-    lock.withLock {
+    rotation.withLock { state in
       let now = Date()
       let urls = options.baseURLs
       for _ in 0..<urls.count {
-        let candidate = urls[next % urls.count]
-        next += 1
-        if (benchedUntil[candidate] ?? .distantPast) <= now { return candidate }
+        let candidate = urls[state.next % urls.count]
+        state.next += 1
+        if (state.benchedUntil[candidate] ?? .distantPast) <= now { return candidate }
       }
-      return urls.min { (benchedUntil[$0] ?? .distantPast) < (benchedUntil[$1] ?? .distantPast) } ?? urls[0]
+      return urls.min { (state.benchedUntil[$0] ?? .distantPast) < (state.benchedUntil[$1] ?? .distantPast) } ?? urls[0]
     }
   }
 
   private func bench(_ endpoint: String, seconds: Double) {
-    lock.withLock { benchedUntil[endpoint] = Date().addingTimeInterval(seconds) }
+    rotation.withLock { $0.benchedUntil[endpoint] = Date().addingTimeInterval(seconds) }
   }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Workspace
 
 /// What an OpenAI-compatible server says about itself.
 public struct ServerInfo: Sendable, Hashable {
@@ -153,11 +154,6 @@ public struct ServerTokenCounter: TokenCounter {
 extension String {
   /// A stable hex digest (FNV-1a 64) for fingerprints; not for security.
   var hashValueStable: String {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in utf8 {
-      hash ^= UInt64(byte)
-      hash = hash &* 0x100_0000_01b3
-    }
-    return String(format: "%016llx", hash)
+    String(format: "%016llx", Hashing.FNV1a.hash(utf8))
   }
 }

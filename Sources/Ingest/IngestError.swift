@@ -8,7 +8,6 @@ public enum IngestError: Error, LocalizedError, Equatable {
   case pdfUnreadable(path: String, reason: String)
   case decompression(path: String, reason: String)
   case decompressionBomb(path: String, limit: Int)
-  case pdfWorkerFailed(path: String, reason: String)
   case truncatedWhileReading(path: String)
   case workerUnavailable(executable: String, reason: String)
 
@@ -21,7 +20,6 @@ public enum IngestError: Error, LocalizedError, Equatable {
     case .decompression(let path, let reason): "Cannot decompress \(path): \(reason)."
     case .decompressionBomb(let path, let limit):
       "\(path) expands past \(limit) bytes; stopped as a possible decompression bomb."
-    case .pdfWorkerFailed(let path, let reason): "The PDF worker for \(path) \(reason)."
     case .workerUnavailable(let executable, let reason):
       "Cannot start the extraction worker \(executable): \(reason)."
     case .truncatedWhileReading(let path):

@@ -13,9 +13,6 @@ public struct IngestOptions: Sendable {
   public var base: URL
   /// How many files to extract at once.
   public var concurrency: Int
-  /// Extract PDFs in child processes with time and memory limits; `nil`
-  /// extracts them in process.
-  public var pdfWorker: PDFWorker?
   /// Extract every file in child processes (a crash, hang or runaway
   /// allocation on one file is that file's recorded failure); `nil`
   /// extracts in this process.
@@ -311,13 +308,8 @@ public struct Ingestor: Sendable {
       let source = copy?.path ?? file.path
       switch kind {
       case .pdf:
-        if let worker = options.pdfWorker {
-          doc = EncodedDocument(
-            try worker.extract(path: source, displayPath: file.displayPath, password: options.password))
-        } else {
-          doc = EncodedDocument(
-            try PDFExtractor(password: options.password).extract(path: source, displayPath: file.displayPath))
-        }
+        doc = EncodedDocument(
+          try PDFExtractor(password: options.password).extract(path: source, displayPath: file.displayPath))
       case .log:
         doc =
           try extracted?.get()

@@ -1,5 +1,6 @@
 internal import CLlama
 import Foundation
+import Synchronization
 import Inference
 import Workspace
 
@@ -189,30 +190,26 @@ enum LlamaRuntime {
 /// request (to quote llama.cpp's reason when it refuses a grammar).
 enum LlamaLog {
   private static let echo = ProcessInfo.processInfo.environment["LONGCTX_LLAMA_LOG"] == "1"
-  private static let state = Capture()
-
-  private final class Capture: @unchecked Sendable {
-    let lock = NSLock()
-    var text: String?
-  }
+  /// The log text kept since `startCapture`, or nil when not capturing.
+  private static let state = Mutex<String?>(nil)
 
   static func receive(_ text: UnsafePointer<CChar>?) {
     guard let text else { return }
     let line = String(cString: text)
     if echo { FileHandle.standardError.write(Data(line.utf8)) }
-    state.lock.withLock {
-      if state.text != nil { state.text? += line }
+    state.withLock { text in
+      if text != nil { text? += line }
     }
   }
 
   /// Starts keeping log text.
-  static func startCapture() { state.lock.withLock { state.text = "" } }
+  static func startCapture() { state.withLock { $0 = "" } }
 
   /// Stops keeping log text; returns what was kept since `startCapture`.
   static func stopCapture() -> String {
-    state.lock.withLock {
-      defer { state.text = nil }
-      return state.text ?? ""
+    state.withLock { text in
+      defer { text = nil }
+      return text ?? ""
     }
   }
 }

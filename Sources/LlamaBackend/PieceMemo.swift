@@ -1,5 +1,6 @@
 internal import CLlama
 import Foundation
+import Workspace
 
 /// Exact token counts at a fraction of the tokenizer's cost: text is cut where no token of
 /// the vocabulary can cross, and each piece's count is remembered.
@@ -347,8 +348,6 @@ final class PieceMemo: @unchecked Sendable {
 
   /// About the most bytes of pending pieces per call to the tokenizer.
   private static let sliceBytes = 16 << 10
-  private static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
-  private static let prime: UInt64 = 0x100_0000_01b3
 
   /// The ASCII byte that separates pending pieces in one call to the tokenizer: the one
   /// that the most ASCII bytes may be cut against on both sides (for Gemma a digit, which
@@ -404,11 +403,7 @@ final class PieceMemo: @unchecked Sendable {
   /// Normal and user-defined tokens are all taken as producible: more pairs, fewer cuts,
   /// never a wrong count.
   static func producible(_ texts: [[UInt8]], special: [Bool]) -> [Bool] {
-    func fnv(_ bytes: ArraySlice<UInt8>) -> UInt64 {
-      var hash = offsetBasis
-      for byte in bytes { hash = (hash ^ UInt64(byte)) &* prime }
-      return hash
-    }
+    func fnv(_ bytes: ArraySlice<UInt8>) -> UInt64 { Hashing.FNV1a.hash(bytes) }
     // A hash shared by two texts only makes a part seem to exist: the safe direction.
     var known = Set<UInt64>(minimumCapacity: texts.count)
     for text in texts where !text.isEmpty { known.insert(fnv(text[...])) }
@@ -506,7 +501,7 @@ final class PieceTable: @unchecked Sendable {
           i += 8
         }
         while i < length {
-          h = (h ^ UInt64(bytes[i])) &* 0x100_0000_01b3
+          h = (h ^ UInt64(bytes[i])) &* Hashing.FNV1a.prime
           i += 1
         }
         lo = h

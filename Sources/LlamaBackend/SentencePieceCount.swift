@@ -1,4 +1,5 @@
 import Foundation
+import Workspace
 
 /// llama.cpp's SentencePiece merge (`llm_tokenizer_spm_session` in `llama-vocab.cpp`),
 /// re-done to count the tokens of short pieces of text without a call into llama.cpp, whose
@@ -78,8 +79,7 @@ struct SentencePieceCount {
   }
 
   private static func hash(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> Int {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for i in 0..<count { h = (h ^ UInt64(bytes[i])) &* 0x100_0000_01b3 }
+    let h = Hashing.FNV1a.hash(bytes, count: count)
     return Int(truncatingIfNeeded: h ^ (h >> 29))
   }
 

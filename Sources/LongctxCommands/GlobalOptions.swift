@@ -54,12 +54,3 @@ extension ExtractionWorker {
       memoryLimit: memoryLimit)
   }
 }
-
-extension PDFWorker {
-  /// This very binary re-run as the isolated PDF worker (`longctx _extract-pdf`).
-  static func thisExecutable(timeLimit: Double = 120, memoryLimit: Int = 4096 << 20) -> PDFWorker {
-    PDFWorker(
-      executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), timeLimit: timeLimit,
-      memoryLimit: memoryLimit, pooled: true)
-  }
-}

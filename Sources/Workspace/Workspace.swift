@@ -16,12 +16,16 @@ public final class Workspace: Sendable {
   /// The directory of lock files.
   public var locksDirectory: URL { root.appendingPathComponent("locks", isDirectory: true) }
 
-  /// Opens the workspace at `root`, creating it and migrating its schema.
+  /// Opens the workspace at `root`, creating it and migrating the tables of
+  /// `schemas`.
   ///
-  /// - Parameter root: The workspace directory.
+  /// - Parameters:
+  ///   - root: The workspace directory.
+  ///   - schemas: The modules whose tables this process reads or writes, in
+  ///     dependency order (a module's schema after those it builds on).
   /// - Throws: `WorkspaceError.cannotCreate` when the directory or database
   ///   cannot be made.
-  public init(root: URL) throws {
+  public init(root: URL, schemas: [any WorkspaceSchema.Type]) throws {
     self.root = root
     let fm = FileManager.default
     for sub in ["", "blobs", "kv", "locks"] {
@@ -29,7 +33,7 @@ public final class Workspace: Sendable {
       do {
         try fm.createDirectory(at: dir, withIntermediateDirectories: true)
       } catch {
-        throw WorkspaceError.cannotCreate(path: dir.path, reason: Self.reason(error))
+        throw WorkspaceError.cannotCreate(path: dir.path, reason: error.userDescription)
       }
     }
     var config = Configuration()
@@ -40,9 +44,11 @@ public final class Workspace: Sendable {
     config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
     do {
       db = try DatabasePool(path: root.appendingPathComponent("state.sqlite").path, configuration: config)
-      try Self.migrator.migrate(db)
+      var migrator = DatabaseMigrator()
+      for schema in schemas { schema.registerMigrations(in: &migrator) }
+      try migrator.migrate(db)
     } catch {
-      throw WorkspaceError.cannotCreate(path: root.path, reason: Self.reason(error))
+      throw WorkspaceError.cannotCreate(path: root.path, reason: error.userDescription)
     }
     blobs = BlobStore(directory: root.appendingPathComponent("blobs", isDirectory: true))
   }
@@ -54,9 +60,5 @@ public final class Workspace: Sendable {
       return URL(fileURLWithPath: env, isDirectory: true)
     }
     return URL(fileURLWithPath: ".longctx", isDirectory: true)
-  }
-
-  private static func reason(_ error: Error) -> String {
-    (error as? LocalizedError)?.errorDescription ?? String(describing: error)
   }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import Pipeline
+import Workspace
 
 /// A fast, deterministic engine for tests where the engine is not the subject.
 ///
@@ -30,8 +31,7 @@ public final class FakeEngine: Engine, @unchecked Sendable {
     }
     if let scripted { throw scripted }
     let prompt = request.prefix + request.suffix
-    var h: UInt64 = 1469598103934665603
-    for b in prompt.utf8 { h = (h ^ UInt64(b)) &* 1099511628211 }
+    let h = Hashing.FNV1a.hash(prompt.utf8)
     let firstSource = prompt.split(separator: "\n").first { $0.hasPrefix("[") && $0.contains("#") } ?? "[none]"
     return GenerationResult(
       text: "summary \(String(h, radix: 16)) of \(firstSource)", promptTokens: prompt.utf8.count / 4, outputTokens: 8)

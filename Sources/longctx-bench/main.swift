@@ -12,6 +12,7 @@ import Segmenter
 import Workspace
 import _LongctxTestSupport
 
+MappedFileGuard.install()  // as the longctx executable does: large logs are mapped
 let mode = CommandLine.arguments.dropFirst().first ?? "orchestrator"
 if mode == "throughput" {
   let args = Array(CommandLine.arguments.dropFirst(2))

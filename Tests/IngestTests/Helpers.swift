@@ -13,14 +13,16 @@ struct IngestFixture {
 
   init() throws {
     dir = try TemporaryDirectory()
-    workspace = try Workspace(root: dir.url.appendingPathComponent(".longctx"))
+    workspace = try Workspace(root: dir.url.appendingPathComponent(".longctx"), schemas: [IngestSchema.self])
   }
 
   var ingestor: Ingestor { Ingestor(workspace: workspace, logger: Logger(label: "test.ingest")) }
 
-  func ingest(_ inputs: [String], password: String? = nil, worker: PDFWorker? = nil) async throws -> IngestSummary {
+  func ingest(_ inputs: [String], password: String? = nil, worker: ExtractionWorker? = nil) async throws
+    -> IngestSummary
+  {
     var options = IngestOptions(password: password, base: dir.url, concurrency: 2)
-    options.pdfWorker = worker
+    options.worker = worker
     return try await ingestor.ingest(inputs: inputs, options: options)
   }
 

@@ -97,7 +97,6 @@ import _LongctxTestSupport
     try f.dir.write("in/two.txt", "same bytes\n")
     try f.dir.write("in/three.txt", "other bytes\n")
     var options = IngestOptions(base: f.dir.url, concurrency: 1)
-    options.pdfWorker = nil
     let summary = try await f.ingestor.ingest(inputs: ["in"], options: options)
     #expect(summary.files.count == 3)
     #expect(try f.documentCount() == 2)

@@ -5,6 +5,8 @@ import _LongctxTestSupport
 @testable import Ingest
 
 @Suite struct MappedFileTests {
+  init() { MappedFileGuard.install() }
+
   private func withFile(size: Int, _ body: (URL, Int32) throws -> Void) throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }

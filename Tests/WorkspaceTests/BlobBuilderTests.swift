@@ -36,7 +36,7 @@ import Testing
 
     let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ws-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
-    let ws = try Workspace(root: dir)
+    let ws = try Workspace(root: dir, schemas: [])
     #expect(try ws.blobs.put(blob) == blob.hash)
     #expect(try ws.blobs.get(blob.hash) == expected)
   }

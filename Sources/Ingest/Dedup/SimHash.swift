@@ -8,24 +8,33 @@ import Workspace
 /// `i` of the fingerprint is set when more shingles have bit `i` set than
 /// not. Texts that share most of their shingles get fingerprints a few bits
 /// apart; unrelated texts differ in about 32 bits.
-enum SimHash {
+///
+/// The one near-duplicate measure of longctx: `report duplicates` groups
+/// documents with it, and the planner collapses chunks with it, so the two
+/// never disagree about the same text.
+public enum SimHash {
   /// Only the first 4 MiB of a document's text are fingerprinted: enough to
   /// tell documents apart, and a bounded cost for huge logs.
-  static let maxBytes = 4 << 20
+  public static let maxBytes = 4 << 20
   /// Documents with fewer words get a fingerprint but are never grouped:
   /// a handful of words says too little.
-  static let minWords = 20
+  public static let minWords = 20
   /// The largest Hamming distance between two fingerprints of one group.
   /// One changed word in a 300-word text flips about 3 of the 64 bits;
   /// two unrelated texts (about 32 bits apart) come within 6 bits with odds
   /// of about 1 in 10^11.
-  static let maxDistance = 6
+  public static let maxDistance = 6
 
   /// The fingerprint and word count of `text` (its first `maxBytes` bytes).
-  static func fingerprint(_ text: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, words: Int) {
+  public static func fingerprint(_ text: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, words: Int) {
     var state = State()
     state.add(UnsafeBufferPointer(rebasing: text[0..<min(text.count, maxBytes)]))
     return state.finish()
+  }
+
+  /// The fingerprint and word count of `text` (its first `maxBytes` UTF-8 bytes).
+  public static func fingerprint(_ text: String) -> (hash: UInt64, words: Int) {
+    SectionsCodec.withUTF8(text) { fingerprint($0) }
   }
 
   /// The fingerprint of sections' texts, in order, as if joined by newlines.
@@ -58,14 +67,14 @@ enum SimHash {
   }
 
   /// The number of differing bits.
-  static func distance(_ a: UInt64, _ b: UInt64) -> Int { (a ^ b).nonzeroBitCount }
+  public static func distance(_ a: UInt64, _ b: UInt64) -> Int { (a ^ b).nonzeroBitCount }
 
   private struct State {
     /// Counter `8k + j` (bit `8k + j` of the fingerprint) is lane `j` of `counts[k]`.
     var counts = [SIMD8<Int32>](repeating: .zero, count: 8)
     var window: (UInt64, UInt64) = (0, 0)  // the two previous word hashes
     var words = 0
-    var word: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a offset basis
+    var word = Hashing.FNV1a.offsetBasis  // each word's FNV-1a hash
     var inWord = false
 
     mutating func add(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -73,7 +82,7 @@ enum SimHash {
         for b in bytes {
           let f = folded[Int(b)]
           if f != 0 {
-            word = (word ^ UInt64(f)) &* 0x0000_0100_0000_01B3
+            word = (word ^ UInt64(f)) &* Hashing.FNV1a.prime
             inWord = true
           } else {
             endWord()
@@ -89,7 +98,7 @@ enum SimHash {
         addShingle(window.0 ^ rotate(window.1, 21) ^ rotate(word, 42))
       }
       window = (window.1, word)
-      word = 0xcbf2_9ce4_8422_2325
+      word = Hashing.FNV1a.offsetBasis
       inWord = false
     }
 
@@ -118,7 +127,7 @@ enum SimHash {
 }
 
 /// Groups fingerprints within `SimHash.maxDistance` bits of each other.
-enum NearDuplicates {
+public enum NearDuplicates {
   /// Connected groups (of at least two) of documents whose fingerprints are
   /// within `maxDistance` bits of another member's.
   ///
@@ -126,10 +135,12 @@ enum NearDuplicates {
   /// most `maxDistance` bits apart agree exactly on at least one band
   /// (pigeonhole), so only documents sharing a band value are compared.
   /// - Parameters:
-  ///   - items: Document hash and fingerprint.
+  ///   - items: An identity (a document hash, a chunk's index) and its fingerprint.
   ///   - maxDistance: The largest distance within a group (0–15).
-  /// - Returns: Groups of document hashes, each sorted, groups sorted by first member.
-  static func groups(_ items: [(id: String, hash: UInt64)], maxDistance: Int = SimHash.maxDistance) -> [[String]] {
+  /// - Returns: Groups of identities, each sorted, groups sorted by first member.
+  public static func groups<ID: Hashable & Comparable>(
+    _ items: [(id: ID, hash: UInt64)], maxDistance: Int = SimHash.maxDistance
+  ) -> [[ID]] {
     let bands = max(1, min(16, maxDistance + 1))
     var parent = Array(items.indices)
     func find(_ x: Int) -> Int {
@@ -159,7 +170,7 @@ enum NearDuplicates {
         }
       }
     }
-    var byRoot: [Int: [String]] = [:]
+    var byRoot: [Int: [ID]] = [:]
     for i in items.indices { byRoot[find(i), default: []].append(items[i].id) }
     return byRoot.values.filter { $0.count > 1 }.map { $0.sorted() }.sorted { $0[0] < $1[0] }
   }

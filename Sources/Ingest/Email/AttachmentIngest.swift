@@ -45,7 +45,7 @@ extension Ingestor {
   }
 
   /// Runs the PDF or text extractor on a temporary copy of the attachment
-  /// (PDFs go through the worker process when ingest uses one).
+  /// (in the worker process that extracts its mailbox, when ingest isolates files).
   private func extractAttachment(
     _ attachment: EmailExtractor.ChildAttachment, displayPath: String, options: IngestOptions
   ) throws -> ExtractedDocument {
@@ -56,11 +56,7 @@ extension Ingestor {
     var doc: ExtractedDocument
     if attachment.kind == .pdf {
       try Data(attachment.payload).write(to: tmp)
-      if let worker = options.pdfWorker {
-        doc = try worker.extract(path: tmp.path, displayPath: displayPath, password: options.password)
-      } else {
-        doc = try PDFExtractor(password: options.password).extract(path: tmp.path, displayPath: displayPath)
-      }
+      doc = try PDFExtractor(password: options.password).extract(path: tmp.path, displayPath: displayPath)
     } else {
       var text = Charsets.decode(attachment.payload, charset: attachment.charset)
       if attachment.contentType == "text/html" { text = HTMLText.text(from: text) }

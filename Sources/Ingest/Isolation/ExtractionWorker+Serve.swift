@@ -73,7 +73,7 @@ extension ExtractionWorker {
   }
 
   /// Limits this process's heap and anonymous mappings to `bytes` (0: no limit).
-  static func limitHeap(_ bytes: Int) { setLimit(RLIMIT_DATA, bytes) }
+  public static func limitHeap(_ bytes: Int) { setLimit(RLIMIT_DATA, bytes) }
 }
 
 /// Sets `resource`'s soft and hard limits to `bytes` (0: leaves it as it is).

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -17,6 +18,10 @@ import Foundation
 /// goes on with zeros, and the caller must drop what it made of the bytes
 /// when `truncated` is set. Faults anywhere else go to the handler that was
 /// there before (the Swift runtime's backtracer, or the default action).
+///
+/// The handler is process-wide, so the library never installs it on its own:
+/// the executable calls `MappedFileGuard.install()` at start. Without it,
+/// files are read instead of mapped.
 final class MappedFile {
   /// The mapped bytes (valid while `self` lives).
   let bytes: UnsafeRawBufferPointer
@@ -24,10 +29,10 @@ final class MappedFile {
 
   /// Maps `fd` (a regular file of `size` bytes, `size` > 0).
   ///
-  /// - Returns: `nil` when mapping fails or all guard slots are taken;
-  ///   read the file instead.
+  /// - Returns: `nil` when the guard is not installed, mapping fails or all
+  ///   guard slots are taken; read the file instead.
   init?(fd: Int32, size: Int) {
-    guard size > 0, SIGBUSGuard.installed, let slot = SIGBUSGuard.reserveSlot() else { return nil }
+    guard size > 0, MappedFileGuard.isInstalled, let slot = SIGBUSGuard.reserveSlot() else { return nil }
     guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
       SIGBUSGuard.release(slot)
       return nil
@@ -52,7 +57,20 @@ final class MappedFile {
 ///
 /// The table is a fixed block of words allocated once and never freed, so
 /// the handler reads it without locks or allocation (all it may do).
+public enum MappedFileGuard {
+  /// Installs the process-wide SIGBUS handler that lets ingest map large
+  /// files (idempotent). Call it once from the executable, before ingest.
+  ///
+  /// - Returns: Whether the handler is installed (`sigaction` can fail).
+  @discardableResult public static func install() -> Bool { SIGBUSGuard.installed }
+
+  /// Whether `install()` succeeded.
+  static var isInstalled: Bool { SIGBUSGuard.active.withLock { $0 } }
+}
+
 private enum SIGBUSGuard {
+  /// Set once the handler is in place.
+  static let active = Mutex(false)
   static let slots = 64
   /// Per slot: start, end (0 when free), hit flag.
   nonisolated(unsafe) static let table: UnsafeMutablePointer<UInt> = {
@@ -74,7 +92,9 @@ private enum SIGBUSGuard {
     }
     action.sa_flags = SA_SIGINFO | SA_ONSTACK
     sigemptyset(&action.sa_mask)
-    return sigaction(SIGBUS, &action, &previous) == 0
+    let ok = sigaction(SIGBUS, &action, &previous) == 0
+    active.withLock { $0 = ok }
+    return ok
   }()
 
   static func reserveSlot() -> Int? {

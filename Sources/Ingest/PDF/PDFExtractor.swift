@@ -6,12 +6,14 @@ import Foundation
 /// form field value (`[form field NAME] value`) and per annotation text
 /// (`[annotation Type by author] text`) on it, which `pdftotext` shows as
 /// part of the page and poppler-glib's page text leaves out.
-struct PDFExtractor {
-  var password: String?
+public struct PDFExtractor: Sendable {
+  public var password: String?
+
+  public init(password: String? = nil) { self.password = password }
 
   /// - Throws: `IngestError.pdfEncrypted`, or `.pdfUnreadable` when poppler
   ///   cannot open the file or it has no page poppler can load.
-  func extract(path: String, displayPath: String) throws -> ExtractedDocument {
+  public func extract(path: String, displayPath: String) throws -> ExtractedDocument {
     let pdf = try PopplerDocument(path: path, password: password)
     var sections: [Section] = []
     var empty: [Int] = []

@@ -3,43 +3,50 @@ import Foundation
 import Ingest
 
 extension Longctx {
-  /// `longctx _extract-pdf PATH`: the child process `ingest` runs per PDF.
+  /// `longctx _extract-pdf PATH`: one PDF's text as JSON, from the same
+  /// extractor ingest runs. For the PDF benchmarks and coverage scripts
+  /// (`bench/ingest.sh`, `scripts/pdf-text-coverage.py`); hidden: ingest
+  /// itself isolates files through `_extract`.
   ///
-  /// Reads an optional password line from standard input and prints one
-  /// `PDFWorkerReply` as JSON. Hidden: users never call it.
+  /// Reads an optional password line from standard input and prints
+  /// `{"document": …}` or `{"errorKind": "encrypted"|"unreadable", "errorReason": …}`.
   struct ExtractPDF: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "_extract-pdf", abstract: "Extract one PDF and print JSON (internal).",
       shouldDisplay: false)
 
-    @Option(help: "Address-space limit in bytes; 0 for none.")
+    @Option(help: "Heap limit in bytes; 0 for none.")
     var memoryLimit: Int = 0
 
     @Option(help: "The path to cite in locators.")
     var displayPath: String?
 
-    @Flag(help: "Serve many PDFs: one JSON request per input line, one JSON reply per output line.")
-    var serve = false
-
     @Argument(help: "The PDF.")
-    var path: String?
+    var path: String
 
-    func validate() throws {
-      if serve == (path != nil) { throw ValidationError("give either a PDF path or '--serve'") }
+    struct Reply: Encodable {
+      var document: ExtractedDocument?
+      var errorKind: String?
+      var errorReason: String?
     }
 
     func run() throws {
-      guard let path else {
-        PDFWorkerReply.serve(
-          memoryLimit: memoryLimit, readLine: { readLine(strippingNewline: true) },
-          write: { FileHandle.standardOutput.write($0) })
-        return
-      }
+      ExtractionWorker.limitHeap(memoryLimit)
       let line = readLine(strippingNewline: true)
       let password = (line?.isEmpty ?? true) ? nil : line
-      let reply = PDFWorkerReply.extractInChild(
-        path: path, displayPath: displayPath ?? path, password: password, memoryLimit: memoryLimit)
-      FileHandle.standardOutput.write(reply)
+      var reply = Reply()
+      do {
+        reply.document = try PDFExtractor(password: password).extract(path: path, displayPath: displayPath ?? path)
+      } catch IngestError.pdfEncrypted {
+        reply.errorKind = "encrypted"
+      } catch IngestError.pdfUnreadable(_, let reason) {
+        reply.errorKind = "unreadable"
+        reply.errorReason = reason
+      } catch {
+        reply.errorKind = "unreadable"
+        reply.errorReason = error.userDescription
+      }
+      FileHandle.standardOutput.write(try JSONEncoder().encode(reply))
     }
   }
 }

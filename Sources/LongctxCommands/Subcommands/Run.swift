@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Inference
 import Pipeline
 import Workspace
@@ -93,18 +94,18 @@ enum Signals {
 }
 
 /// Prints progress: a redrawn line on a terminal, plain lines otherwise (cron).
-final class ProgressPrinter: @unchecked Sendable {
+final class ProgressPrinter: Sendable {
   let quiet: Bool
   let terminal = isatty(STDERR_FILENO) == 1
-  private let lock = NSLock()
   private let started = Date()
-  private var outputTokens = 0
+  /// Output tokens so far; its lock also keeps lines from interleaving.
+  private let outputTokens = Mutex(0)
 
   init(quiet: Bool) { self.quiet = quiet }
 
   func handle(_ event: ProgressEvent) {
     guard !quiet else { return }
-    lock.withLock {
+    outputTokens.withLock { outputTokens in
       switch event {
       case .ingested(let s):
         line("ingest: \(s.seen) files (\(s.new) new, \(s.changed) changed, \(s.unchanged) unchanged, \(s.failed) failed, \(s.skipped) skipped)")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Inference
 import GRDB
 import Workspace
@@ -93,18 +94,16 @@ public struct TokenCache: Sendable {
 }
 
 /// Keeps the first error thrown by concurrent work.
-final class FirstError: @unchecked Sendable {
-  private let lock = NSLock()
-  private var stored: Error?
-  var error: Error? { lock.withLock { stored } }
-  func set(_ error: Error) { lock.withLock { if stored == nil { stored = error } } }
+final class FirstError: Sendable {
+  private let stored = Mutex<(any Error)?>(nil)
+  var error: (any Error)? { stored.withLock { $0 } }
+  func set(_ error: any Error) { stored.withLock { if $0 == nil { $0 = error } } }
 }
 
 /// Results written from concurrent stripes.
-final class Slots: @unchecked Sendable {
-  private let lock = NSLock()
-  private var storage: [Int]
-  init(count: Int) { storage = [Int](repeating: 0, count: count) }
-  func store(_ pairs: [(Int, Int)]) { lock.withLock { for (i, v) in pairs { storage[i] = v } } }
-  var values: [Int] { lock.withLock { storage } }
+final class Slots: Sendable {
+  private let storage: Mutex<[Int]>
+  init(count: Int) { storage = Mutex([Int](repeating: 0, count: count)) }
+  func store(_ pairs: [(Int, Int)]) { storage.withLock { for (i, v) in pairs { $0[i] = v } } }
+  var values: [Int] { storage.withLock { $0 } }
 }
