@@ -176,23 +176,15 @@ public struct Ingestor: Sendable {
           row.contentHash = hash
         case .stored(let hash, _, _, let warnings, _):
           row.contentHash = hash
-          for w in warnings {
-            try db.execute(
-              sql: "INSERT INTO ingest_exception (path, severity, reason, at) VALUES (?, 'warning', ?, ?)",
-              arguments: [file.displayPath, w, now])
-          }
+          for w in warnings { try Self.recordException(db, path: file.displayPath, severity: "warning", reason: w, at: now) }
         case .failed(let reason):
           row.status = "failed"
           row.reason = reason
-          try db.execute(
-            sql: "INSERT INTO ingest_exception (path, severity, reason, at) VALUES (?, 'failed', ?, ?)",
-            arguments: [file.displayPath, reason, now])
+          try Self.recordException(db, path: file.displayPath, severity: "failed", reason: reason, at: now)
         case .skipped(let reason):
           row.status = "skipped"
           row.reason = reason
-          try db.execute(
-            sql: "INSERT INTO ingest_exception (path, severity, reason, at) VALUES (?, 'skipped', ?, ?)",
-            arguments: [file.displayPath, reason, now])
+          try Self.recordException(db, path: file.displayPath, severity: "skipped", reason: reason, at: now)
         }
         try row.save(db)
       }
@@ -335,15 +327,17 @@ public struct Ingestor: Sendable {
       return .stored(hash, doc.pageCount ?? 0, size, doc.warnings, true)
     } catch {
       // Reasons cite the path as the user gave it, not the absolute (or decompressed copy's) path.
-      var reason = Self.describe(error)
+      var reason = error.userDescription
       if let copyPath { reason = reason.replacingOccurrences(of: copyPath, with: file.displayPath) }
       return .failed(reason.replacingOccurrences(of: file.path, with: file.displayPath))
     }
   }
 
-  /// An error's one-sentence message.
-  static func describe(_ error: any Error) -> String {
-    (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+  /// Records one failure, skip or warning of a file (`report exceptions`).
+  static func recordException(_ db: Database, path: String, severity: String, reason: String, at time: Double) throws {
+    try db.execute(
+      sql: "INSERT INTO ingest_exception (path, severity, reason, at) VALUES (?, ?, ?, ?)",
+      arguments: [path, severity, reason, time])
   }
 
   /// Document hashes whose sections came from an extractor version other than

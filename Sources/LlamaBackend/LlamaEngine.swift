@@ -363,11 +363,6 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     contextLock.withLock { writeState(state, tokens: tokens, seq: 0) }
   }
 
-  /// Decodes `tokens` into sequence 0 after what it holds, from position `start` (for tests).
-  package func extend(_ tokens: [Int32], from start: Int) throws {
-    try contextLock.withLock { try decode(tokens, seq: 0, startingAt: start, logitsForLast: true) }
-  }
-
   /// Clears the cache and decodes `tokens` from position 0 (for benchmarks).
   package func prefill(_ tokens: [Int32]) throws {
     try contextLock.withLock {

@@ -113,7 +113,7 @@ package final class BlobBuilder: @unchecked Sendable {  // state under `lock`; `
     // Every `add` has returned: this thread alone touches `hasher` and `frames` now.
     appendFramed(suffix)
     if let failure { throw failure }
-    let hash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    let hash = Hashing.hex(hasher.finalize())
     return PreparedBlob(hash: hash, frames: frames)
   }
 }

@@ -21,7 +21,7 @@ extension Hashing {
       hasher.update(data: bytes)
       if numbers.contains(number) {
         let copy = hasher
-        result[number] = copy.finalize().map { String(format: "%02x", $0) }.joined()
+        result[number] = Hashing.hex(copy.finalize())
       }
     }
     return result

@@ -3,9 +3,22 @@ import Foundation
 
 /// SHA-256 helpers used for content addressing throughout the workspace.
 package enum Hashing {
+  /// Lowercase hex of `bytes` (a digest, usually).
+  package static func hex(_ bytes: some Sequence<UInt8>) -> String {
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.underestimatedCount * 2)
+    for b in bytes {
+      out.append(hexDigits[Int(b >> 4)])
+      out.append(hexDigits[Int(b & 15)])
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  private static let hexDigits = Array("0123456789abcdef".utf8)
+
   /// The lowercase hex SHA-256 of `data`.
   package static func sha256(_ data: Data) -> String {
-    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    hex(SHA256.hash(data: data))
   }
 
   /// The lowercase hex SHA-256 of the UTF-8 bytes of `text`.
@@ -20,7 +33,7 @@ package enum Hashing {
       withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { hasher.update(bufferPointer: $0) }
       hasher.update(data: bytes)
     }
-    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    return Hashing.hex(hasher.finalize())
   }
 
   /// The SHA-256 of a file's bytes, read in 1 MiB pieces.
@@ -31,7 +44,7 @@ package enum Hashing {
     while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
       hasher.update(data: chunk)
     }
-    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    return Hashing.hex(hasher.finalize())
   }
 
   /// The SHA-256 of the first `n` tokens of `tokens`, for every `n` in `lengths`,
@@ -50,7 +63,7 @@ package enum Hashing {
       done = length
       // SHA256 is a value type: finalizing a copy leaves `hasher` running.
       let copy = hasher
-      result[length] = copy.finalize().map { String(format: "%02x", $0) }.joined()
+      result[length] = Hashing.hex(copy.finalize())
     }
     return result
   }

@@ -81,3 +81,18 @@ import Testing
     #expect(suffix == "\nQ: why")
   }
 }
+
+/// The job table's spec hash: equal settings hash equal however they were
+/// written; any change of a setting changes it.
+@Suite struct JobSpecHashTests {
+  func spec(_ yaml: String) throws -> JobSpec { try JobFile.parse(yaml, path: "h.yaml", baseDirectory: "/tmp") }
+
+  @Test func equalSettingsHashEqualAndAChangedSettingDoesNot() throws {
+    let a = try spec("name: h\ninputs: [docs]\nmap: {prompt: \"{{window}}\"}\nreduce: {prompt: \"{{outputs}}\"}\nmodel: {context: 4096}\n")
+    let reordered = try spec("name: h\nmodel: {context: 4096}\nmap: {prompt: \"{{window}}\"}\nreduce: {prompt: \"{{outputs}}\"}\ninputs: [docs]\n")
+    let changed = try spec("name: h\ninputs: [docs]\nmap: {prompt: \"{{window}}\"}\nreduce: {prompt: \"{{outputs}}\"}\nmodel: {context: 8192}\n")
+    #expect(a.canonicalHash.count == 64)
+    #expect(a.canonicalHash == reordered.canonicalHash)
+    #expect(a.canonicalHash != changed.canonicalHash)
+  }
+}

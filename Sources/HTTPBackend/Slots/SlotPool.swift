@@ -41,7 +41,4 @@ actor SlotPool {
     let index = waiters.firstIndex { $0.key != nil && $0.key == key } ?? 0
     waiters.remove(at: index).continuation.resume(returning: slot)
   }
-
-  /// Forgets what every slot holds (after the server restarted, say).
-  func forgetAll() { holding.removeAll() }
 }

@@ -163,13 +163,13 @@ public final class CheckpointStore: Sendable {
       file.reserveCapacity(file.count + state.count / 2)
       try Zstd.compressStream(state, level: compressionLevel, threads: compressionThreads) { file.append($0) }
     } catch {
-      throw CheckpointError.writeFailed(path: url.path, reason: Self.describe(error))
+      throw CheckpointError.writeFailed(path: url.path, reason: error.userDescription)
     }
     guard file.count <= maxBytes else { throw CheckpointError.stateTooLarge(bytes: file.count, limit: maxBytes) }
     do {
       try AtomicFile.write(file, to: url)
     } catch {
-      throw CheckpointError.writeFailed(path: url.path, reason: Self.describe(error))
+      throw CheckpointError.writeFailed(path: url.path, reason: error.userDescription)
     }
     let entry = CheckpointEntry(
       model: model, tokens: tokens.count, prefixHash: hash, rawBytes: state.count,
@@ -249,7 +249,7 @@ public final class CheckpointStore: Sendable {
     do {
       state = try Zstd.decompress(data.dropFirst(length), exactSize: header.rawSize)
     } catch {
-      throw .payload(describe(error))
+      throw .payload(error.userDescription)
     }
     guard Data(hexString: Hashing.sha256(state)) == header.rawSHA256 else { throw .stateChecksum }
     let entry = CheckpointEntry(
@@ -338,9 +338,6 @@ public final class CheckpointStore: Sendable {
     return CheckpointCollection(removed: removed, bytesBefore: before, bytesAfter: total)
   }
 
-  /// The total bytes of all checkpoint files.
-  public var totalBytes: Int { files().reduce(0) { $0 + $1.size } }
-
   private struct FileInfo {
     var url: URL
     var size: Int
@@ -373,10 +370,6 @@ public final class CheckpointStore: Sendable {
     let length = try CheckpointHeader.length(fromPrefix: prefix)
     let rest = try handle.read(upToCount: length - prefix.count) ?? Data()
     return try CheckpointHeader.decode(prefix + rest)
-  }
-
-  static func describe(_ error: Error) -> String {
-    (error as? LocalizedError)?.errorDescription ?? String(describing: error)
   }
 }
 

@@ -37,7 +37,7 @@ extension Ingestor {
             suffix: attachment.suffix, documentHash: hash, fileName: attachment.fileName,
             contentType: attachment.contentType))
       } catch {
-        let reason = Ingestor.describe(error)
+        let reason = error.userDescription
         warnings.append("attachment \(attachment.fileName) not ingested: \(reason)")
       }
     }

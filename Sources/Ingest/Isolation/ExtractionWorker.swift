@@ -148,7 +148,7 @@ private struct WorkerLane {
       do {
         child = try self.child ?? ExtractionChild.start(worker, workspaceRoot: workspaceRoot)
       } catch {
-        for (file, _) in pending { out.append((file.path, .failed(Ingestor.describe(error)))) }
+        for (file, _) in pending { out.append((file.path, .failed(error.userDescription))) }
         return out
       }
       self.child = child

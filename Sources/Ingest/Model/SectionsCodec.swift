@@ -122,9 +122,6 @@ enum SWAR {
   static let ones: UInt64 = 0x0101_0101_0101_0101
   static let highs: UInt64 = 0x8080_8080_8080_8080
 
-  /// Some byte of `x` is below `n` (`n` ≤ 128).
-  @inline(__always) static func hasLess(_ x: UInt64, _ n: UInt8) -> Bool { lessMask(x, n) != 0 }
-
   /// The top bit of bytes of `x` below `n` (`n` ≤ 128): the lowest one set is
   /// exact; above it, a borrow may flag a byte that is not.
   @inline(__always) static func lessMask(_ x: UInt64, _ n: UInt8) -> UInt64 {
@@ -150,9 +147,6 @@ enum SWAR {
   @inline(__always) static func gatherHighBits(_ x: UInt64) -> UInt64 {
     ((x & highs) &* 0x0002_0408_1020_4081) >> 56
   }
-
-  /// Some byte of `x` equals `b`.
-  @inline(__always) static func hasByte(_ x: UInt64, _ b: UInt8) -> Bool { byteMask(x, b) != 0 }
 
   /// The top bit of bytes of `x` equal to `b`: the lowest one set is exact
   /// (as for `lessMask`).

@@ -60,7 +60,7 @@ extension JobRunner {
         run.rollingInputs = previous?.rollingInputs
         run.rollingReport = previous?.rollingReport
         run.periodReport = nil
-        period.latestReport = previous.map { _ in reportURL(spec.reportPath ?? "reports/\(spec.name).md").path }
+        period.latestReport = previous.map { _ in reportURL(spec.reportFile).path }
       } else {
         summary.windows = prepared.plan.windows.count
         summary.planTokens = prepared.plan.totalTokens

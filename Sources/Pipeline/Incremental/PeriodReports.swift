@@ -19,14 +19,14 @@ struct PeriodReports {
   /// The rolling summary's path.
   var rollingURL: URL {
     if let path = spec.rollingReportPath { return url(path) }
-    let latest = url(spec.reportPath ?? "reports/\(spec.name).md")
+    let latest = url(spec.reportFile)
     let stem = latest.deletingPathExtension().lastPathComponent
     return latest.deletingLastPathComponent().appendingPathComponent("\(stem)-rolling.md")
   }
 
   /// Writes the reports of `run`; the rolling one only when the period completed.
   func write(run: RunRecord, previous: RunRecord?, sources: [SourceWatermark], complete: Bool) throws -> Paths {
-    let latest = url(spec.reportPath ?? "reports/\(spec.name).md")
+    let latest = url(spec.reportFile)
     let directory = latest.deletingLastPathComponent()
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let stem = latest.deletingPathExtension().lastPathComponent

@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import Segmenter
+import Workspace
 
 /// A job file: what to read, which model, and the map/reduce prompts.
 ///
@@ -15,8 +16,21 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var question: String?
   public var map: PromptSpec
   public var reduce: PromptSpec
-  /// The Markdown report's path, relative to the job file's directory.
+  /// The Markdown report's path, relative to the job file's directory, as
+  /// the job file gives it (`reportFile` applies the default).
   public var reportPath: String?
+  /// The Markdown report's path relative to the job file's directory:
+  /// `reportPath`, else `reports/NAME.md`.
+  public var reportFile: String { reportPath ?? "reports/\(name).md" }
+
+  /// SHA-256 of the spec as JSON with sorted keys: the same settings give the
+  /// same hash in every build (unlike a hash of Swift's description).
+  public var canonicalHash: String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    // Encoding plain values cannot fail; an empty hash would only mark the row.
+    return (try? encoder.encode(self)).map { Hashing.sha256($0) } ?? ""
+  }
   /// Token prices for the report's cost estimate.
   public var prices: Prices?
   /// Collapse repeated log lines into counts (default true).

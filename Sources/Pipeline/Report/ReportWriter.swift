@@ -121,7 +121,7 @@ public struct ReportWriter: Sendable {
   ///
   /// - Returns: The report's path.
   public func write(job spec: JobSpec) throws -> String {
-    let rel = spec.reportPath ?? "reports/\(spec.name).md"
+    let rel = spec.reportFile
     let url = (rel.hasPrefix("/") ? URL(fileURLWithPath: rel) : URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(rel)).standardizedFileURL
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     try AtomicFile.write(Data(try markdown(job: spec.name, prices: spec.prices).utf8), to: url)

@@ -141,7 +141,7 @@ public final class JobRunner: Sendable {
     try workspace.db.write { [spec] db in
       try db.execute(
         sql: "INSERT OR REPLACE INTO job (name, specHash, planId, status, updatedAt) VALUES (?, ?, ?, ?, ?)",
-        arguments: [spec.name, Hashing.sha256(String(describing: spec)), planID,
+        arguments: [spec.name, spec.canonicalHash, planID,
                     failed ? RunStatus.finishedWithFailures : RunStatus.done, Date().timeIntervalSince1970])
     }
   }

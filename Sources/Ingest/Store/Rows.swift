@@ -1,0 +1,31 @@
+import Foundation
+import GRDB
+import Workspace
+
+/// A row of `source`: one input file as last seen.
+struct SourceRow: Codable, FetchableRecord, PersistableRecord {
+  static let databaseTableName = "source"
+  var path: String
+  var displayPath: String
+  var size: Int
+  var mtime: Double
+  var contentHash: String?
+  var kind: String
+  var status: String
+  var reason: String?
+  var seenAt: Double
+}
+
+/// A row of `document`: extracted text of one distinct file content.
+struct DocumentRow: Codable, FetchableRecord, PersistableRecord {
+  static let databaseTableName = "document"
+  var hash: String
+  var kind: String
+  var title: String?
+  var metadata: String
+  var sectionsBlob: String
+  var sectionCount: Int
+  var pageCount: Int?
+  var charCount: Int
+  var extractor: String
+}
