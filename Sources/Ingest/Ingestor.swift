@@ -61,8 +61,18 @@ public struct IngestedFile: Codable, Sendable, Hashable {
 /// A file that failed, was skipped, or extracted with a warning.
 public struct IngestException: Codable, Sendable, Hashable {
   public var path: String
-  public var severity: String
+  public var severity: Severity
   public var reason: String
+
+  /// How bad it is; stored and printed as its raw value.
+  public enum Severity: String, Codable, Sendable, Hashable {
+    /// Its extractor failed: no document.
+    case failed
+    /// Not extracted on purpose (binary, vendored, too large, …).
+    case skipped
+    /// Extracted, with something a reviewer should know.
+    case warning
+  }
 }
 
 /// Turns input paths into documents in the workspace, incrementally.
@@ -108,7 +118,7 @@ public struct Ingestor: Sendable {
       let size = (attrs?[.size] as? NSNumber)?.intValue ?? 0
       let mtime = (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
       // A file now detected as another kind (`inbox.mbox.txt` once read as text) is extracted again.
-      if let row = known[file.path], row.status == "ok", row.size == size, row.mtime == mtime,
+      if let row = known[file.path], row.status == .ok, row.size == size, row.mtime == mtime,
         let hash = row.contentHash, row.kind == file.kind?.rawValue
       {
         if !stale.contains(hash) {
@@ -154,7 +164,7 @@ public struct Ingestor: Sendable {
     let roots = inputs.map { ($0.hasPrefix("/") ? URL(fileURLWithPath: $0) : options.base.appendingPathComponent($0)).standardizedFileURL.path }
     let seenPaths = Set(discovered.map(\.path))
     let goneRows = known.values.filter { row in
-      row.status != "gone" && !seenPaths.contains(row.path)
+      row.status != .gone && !seenPaths.contains(row.path)
         && roots.contains { row.path == $0 || row.path.hasPrefix($0 + "/") }
     }
     summary.gone = goneRows.count
@@ -169,27 +179,27 @@ public struct Ingestor: Sendable {
           path: file.path, displayPath: file.displayPath,
           size: (attrs?[.size] as? NSNumber)?.intValue ?? 0,
           mtime: (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0,
-          contentHash: nil, kind: file.kind?.rawValue ?? "unknown", status: "ok", reason: nil, seenAt: now)
+          contentHash: nil, kind: file.kind?.rawValue ?? "unknown", status: .ok, reason: nil, seenAt: now)
         try db.execute(sql: "DELETE FROM ingest_exception WHERE path = ?", arguments: [file.displayPath])
         switch outcome {
         case .unchanged(let hash):
           row.contentHash = hash
         case .stored(let hash, _, _, let warnings, _):
           row.contentHash = hash
-          for w in warnings { try Self.recordException(db, path: file.displayPath, severity: "warning", reason: w, at: now) }
+          for w in warnings { try Self.recordException(db, path: file.displayPath, severity: .warning, reason: w, at: now) }
         case .failed(let reason):
-          row.status = "failed"
+          row.status = .failed
           row.reason = reason
-          try Self.recordException(db, path: file.displayPath, severity: "failed", reason: reason, at: now)
+          try Self.recordException(db, path: file.displayPath, severity: .failed, reason: reason, at: now)
         case .skipped(let reason):
-          row.status = "skipped"
+          row.status = .skipped
           row.reason = reason
-          try Self.recordException(db, path: file.displayPath, severity: "skipped", reason: reason, at: now)
+          try Self.recordException(db, path: file.displayPath, severity: .skipped, reason: reason, at: now)
         }
         try row.save(db)
       }
       for var row in goneRows {
-        row.status = "gone"
+        row.status = .gone
         row.seenAt = now
         try row.update(db)
       }
@@ -224,15 +234,15 @@ public struct Ingestor: Sendable {
         summary.bytes += bytes
         appendFile(file.displayPath, hash)
         for w in warnings {
-          summary.exceptions.append(IngestException(path: file.displayPath, severity: "warning", reason: w))
+          summary.exceptions.append(IngestException(path: file.displayPath, severity: .warning, reason: w))
         }
       case .failed(let reason)?:
         summary.failed += 1
-        summary.exceptions.append(IngestException(path: file.displayPath, severity: "failed", reason: reason))
+        summary.exceptions.append(IngestException(path: file.displayPath, severity: .failed, reason: reason))
         logger.warning("ingest failed", metadata: ["file": "\(file.displayPath)", "reason": "\(reason)"])
       case .skipped(let reason)?:
         summary.skipped += 1
-        summary.exceptions.append(IngestException(path: file.displayPath, severity: "skipped", reason: reason))
+        summary.exceptions.append(IngestException(path: file.displayPath, severity: .skipped, reason: reason))
       case nil:
         break
       }
@@ -334,10 +344,12 @@ public struct Ingestor: Sendable {
   }
 
   /// Records one failure, skip or warning of a file (`report exceptions`).
-  static func recordException(_ db: Database, path: String, severity: String, reason: String, at time: Double) throws {
+  static func recordException(
+    _ db: Database, path: String, severity: IngestException.Severity, reason: String, at time: Double
+  ) throws {
     try db.execute(
       sql: "INSERT INTO ingest_exception (path, severity, reason, at) VALUES (?, ?, ?, ?)",
-      arguments: [path, severity, reason, time])
+      arguments: [path, severity.rawValue, reason, time])
   }
 
   /// Document hashes whose sections came from an extractor version other than

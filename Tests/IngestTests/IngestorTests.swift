@@ -81,7 +81,7 @@ import _LongctxTestSupport
     let second = try await f.ingest(["in"])
     #expect(second.failed == 0 && second.unchanged == 1 && second.reextracted == 0)
     #expect(second.files.map(\.documentHash) == [hash])
-    #expect(second.exceptions.contains { $0.severity == "warning" && $0.reason.contains("the earlier extraction is kept") })
+    #expect(second.exceptions.contains { $0.severity == .warning && $0.reason.contains("the earlier extraction is kept") })
     #expect(try f.sourceStatus("in/secret.pdf") == "ok")
     let pages = try Corpus(workspace: f.workspace).sections(ofDocument: hash, displayPath: "in/secret.pdf")
     #expect(pages.first?.text.contains("Memorandum") == true)
@@ -148,6 +148,6 @@ import _LongctxTestSupport
     #expect(summary.failed == 1)
     #expect(summary.files.map(\.displayPath) == ["mix/notes.md"])
     let exceptions = try Corpus(workspace: f.workspace).exceptions()
-    #expect(exceptions.contains { $0.path == "mix/broken.pdf" && $0.severity == "failed" })
+    #expect(exceptions.contains { $0.path == "mix/broken.pdf" && $0.severity == .failed })
   }
 }

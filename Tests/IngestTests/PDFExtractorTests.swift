@@ -125,7 +125,7 @@ import _LongctxTestSupport
     #expect(summary.files.isEmpty)
     #expect(try f.documentCount() == 0)
     let failure = try #require(summary.exceptions.first { $0.path == "in/bogus.pdf" })
-    #expect(failure.severity == "failed")
+    #expect(failure.severity == .failed)
     #expect(
       failure.reason
         == "Poppler cannot read in/bogus.pdf: PDF has no readable pages (page tree claims 213804087 pages).")

@@ -125,7 +125,7 @@ import _LongctxTestSupport
     try f.dir.write("src/deploy.py", "import os\n\nGITHUB_TOKEN = '\(secret)'\nprint('deploying')\n")
     try f.dir.write("src/service.log", "2026-03-09T02:54:06Z INFO login with AKIAIOSFODNN7EXAMPLE ok\n")
     let summary = try await f.ingest(["src"])
-    let warnings = summary.exceptions.filter { $0.severity == "warning" }.map { "\($0.path): \($0.reason)" }
+    let warnings = summary.exceptions.filter { $0.severity == .warning }.map { "\($0.path): \($0.reason)" }
     #expect(warnings.sorted() == [
       "src/deploy.py: secret redacted (github-token) at src/deploy.py#L1-L4",
       "src/service.log: secret redacted (aws-access-key) at src/service.log#L1",

@@ -11,9 +11,14 @@ struct SourceRow: Codable, FetchableRecord, PersistableRecord {
   var mtime: Double
   var contentHash: String?
   var kind: String
-  var status: String
+  var status: Status
   var reason: String?
   var seenAt: Double
+
+  /// What the last ingest made of the file.
+  enum Status: String, Codable {
+    case ok, failed, skipped, gone
+  }
 }
 
 /// A row of `document`: extracted text of one distinct file content.

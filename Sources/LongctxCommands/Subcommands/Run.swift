@@ -109,7 +109,7 @@ final class ProgressPrinter: Sendable {
       switch event {
       case .ingested(let s):
         line("ingest: \(s.seen) files (\(s.new) new, \(s.changed) changed, \(s.unchanged) unchanged, \(s.failed) failed, \(s.skipped) skipped)")
-        for e in s.exceptions where e.severity != "skipped" { line("  \(e.severity): \(e.path): \(e.reason)") }
+        for e in s.exceptions where e.severity != .skipped { line("  \(e.severity): \(e.path): \(e.reason)") }
       case .planned(let windows, let tokens, let budget, let exact):
         line("plan: \(windows) windows, \(tokens) tokens (\(exact ? "exact" : "estimated")), budget \(budget) per window")
       case .level(let kind, let level, let tasks, let pending):
