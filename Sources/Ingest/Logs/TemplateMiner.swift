@@ -1,0 +1,311 @@
+import Foundation
+
+/// A streaming log template miner of the Drain class, with one configuration
+/// for every log.
+///
+/// Each message is split at white space and pre-processed: a token (or the
+/// value of a `key=value` token) that is a number, a hex id, an IP address and
+/// port, a version, a time, a duration, a path or a URL becomes `<*>`, keeping
+/// the punctuation around it (`(HWID=1973)` → `(HWID=<*>)`). Masked messages go
+/// down a fixed-depth prefix tree (token count, then the first tokens, a
+/// masked token taking the `<*>` branch) to a leaf holding candidate templates;
+/// the most similar one (constants that agree, over positions that are not `<*>`
+/// in both) takes the message if the similarity reaches `threshold`, and
+/// positions that differ become `<*>`. Otherwise the message starts a new template.
+///
+/// Template ids are dense, assigned at creation and never change: a template
+/// that generalises keeps its id. Memory is bounded by the number of templates
+/// (capped by `maxTemplates`; beyond it a message joins the most similar
+/// template of its leaf, or its token-count catch-all) and of distinct
+/// constant tokens (capped by `maxTokens`; beyond it new words are treated as
+/// variables).
+public struct TemplateMiner: Sendable {
+  public struct Template: Sendable, Equatable {
+    public let id: Int
+    /// Tokens; `nil` is `<*>`.
+    public var tokens: [String?]
+    public var count: Int
+    public var text: String { tokens.map { $0 ?? "<*>" }.joined(separator: " ") }
+  }
+
+  public let threshold: Double
+  public let depth: Int
+  public let maxChildren: Int
+  public let maxTemplates: Int
+  public let maxTokens: Int
+
+  // Token ids: 0 is `<*>`, -1 an unknown word once the dictionary is full.
+  private var tokenIDs: [String: Int32] = [:]
+  private var tokenNames: [String] = ["<*>"]
+  private var clusters: [[Int32]] = []
+  private var counts: [Int] = []
+  private var root = Node()
+  private var catchAll: [Int: Int] = [:]
+  /// Set when a cap was reached.
+  public private(set) var saturated = false
+
+  final class Node: @unchecked Sendable {
+    var children: [Int32: Node] = [:]
+    var clusters: [Int] = []
+  }
+
+  public init(
+    threshold: Double = 0.5, depth: Int = 4, maxChildren: Int = 100, maxTemplates: Int = 20_000,
+    maxTokens: Int = 500_000
+  ) {
+    self.threshold = threshold
+    self.depth = depth
+    self.maxChildren = maxChildren
+    self.maxTemplates = maxTemplates
+    self.maxTokens = maxTokens
+  }
+
+  public var templateCount: Int { clusters.count }
+
+  public func template(_ id: Int) -> Template {
+    Template(id: id, tokens: clusters[id].map { $0 > 0 ? tokenNames[Int($0)] : nil }, count: counts[id])
+  }
+
+  public var templates: [Template] { (0..<clusters.count).map(template) }
+
+  /// Mines one message; returns its template id.
+  public mutating func add(_ message: String) -> Int {
+    var m = message
+    return m.withUTF8 { add(bytes: $0) }
+  }
+
+  /// Mines one message given as UTF-8 bytes; returns its template id.
+  public mutating func add(bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    var seq: [Int32] = []
+    seq.reserveCapacity(32)
+    Self.tokenize(bytes) { token, masked in
+      seq.append(masked ? 0 : intern(token))
+    }
+    return add(sequence: seq)
+  }
+
+  /// The masked form of a message (its tokens with variables as `<*>`), as the miner sees it.
+  public static func masked(_ message: String) -> String {
+    var m = message
+    var out: [String] = []
+    m.withUTF8 { b in
+      tokenize(b) { token, masked in out.append(masked ? "<*>" : String(decoding: token, as: UTF8.self)) }
+    }
+    return out.joined(separator: " ")
+  }
+
+  // MARK: - Drain
+
+  private mutating func add(sequence seq: [Int32]) -> Int {
+    let leaf = self.leaf(for: seq)
+    var best = -1
+    var bestSim = -1.0
+    var bestParams = -1
+    for c in leaf.clusters {
+      let t = clusters[c]
+      var same = 0
+      var both = 0
+      var params = 0
+      for k in 0..<seq.count {
+        let a = t[k]
+        if a == 0 { params += 1; if seq[k] == 0 { both += 1 } } else if a == seq[k] { same += 1 }
+      }
+      let denominator = seq.count - both
+      let sim = denominator == 0 ? 1.0 : Double(same) / Double(denominator)
+      if sim > bestSim || (sim == bestSim && params > bestParams) {
+        best = c
+        bestSim = sim
+        bestParams = params
+      }
+    }
+    if best >= 0, bestSim >= threshold || clusters.count >= maxTemplates {
+      var t = clusters[best]
+      var changed = false
+      for k in 0..<seq.count where t[k] != 0 && t[k] != seq[k] {
+        t[k] = 0
+        changed = true
+      }
+      if changed { clusters[best] = t }
+      counts[best] += 1
+      return best
+    }
+    if clusters.count >= maxTemplates {
+      saturated = true
+      if let c = catchAll[seq.count] { counts[c] += 1; return c }
+      // One all-`<*>` template per token count, past the cap.
+      let id = clusters.count
+      clusters.append([Int32](repeating: 0, count: seq.count))
+      counts.append(1)
+      catchAll[seq.count] = id
+      return id
+    }
+    let id = clusters.count
+    clusters.append(seq.map { $0 < 0 ? 0 : $0 })
+    counts.append(1)
+    leaf.clusters.append(id)
+    return id
+  }
+
+  private mutating func leaf(for seq: [Int32]) -> Node {
+    let lengthKey = Int32(truncatingIfNeeded: -(seq.count + 2))
+    var node: Node
+    if let n = root.children[lengthKey] { node = n } else {
+      node = Node()
+      root.children[lengthKey] = node
+    }
+    let levels = min(depth - 2, seq.count)
+    for k in 0..<levels {
+      var key = seq[k] <= 0 ? 0 : seq[k]
+      if node.children[key] == nil {
+        if key != 0 && node.children.count >= maxChildren { key = 0 }
+        if node.children[key] == nil { node.children[key] = Node() }
+      }
+      node = node.children[key]!
+    }
+    return node
+  }
+
+  private mutating func intern(_ token: UnsafeBufferPointer<UInt8>) -> Int32 {
+    let s = String(decoding: token, as: UTF8.self)
+    if let id = tokenIDs[s] { return id }
+    guard tokenNames.count < maxTokens else { saturated = true; return -1 }
+    let id = Int32(tokenNames.count)
+    tokenIDs[s] = id
+    tokenNames.append(s)
+    return id
+  }
+
+  // MARK: - Pre-processing
+
+  /// Calls `body` with each white-space separated token of `b` and whether it
+  /// is a variable. A variable token is passed with its surrounding punctuation
+  /// and `<*>` in place of its core, so that `body` may intern it.
+  static func tokenize(_ b: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Bool) -> Void) {
+    var i = 0
+    let n = b.count
+    var scratch = [UInt8]()
+    while i < n {
+      while i < n, isSpace(b[i]) { i += 1 }
+      guard i < n else { break }
+      let start = i
+      while i < n, !isSpace(b[i]) { i += 1 }
+      let token = UnsafeBufferPointer(rebasing: b[start..<i])
+      // Strip surrounding punctuation.
+      var lo = 0
+      var hi = token.count
+      while lo < hi, isOpen(token[lo]) { lo += 1 }
+      while hi > lo, isClose(token[hi - 1]) { hi -= 1 }
+      if lo == hi {
+        body(token, false)
+        continue
+      }
+      // key=value: mask the value only.
+      var eq = -1
+      for k in lo..<hi where token[k] == UInt8(ascii: "=") { eq = k; break }
+      var vlo = lo
+      if eq > lo, eq + 1 < hi { vlo = eq + 1 }
+      let core = UnsafeBufferPointer(rebasing: token[vlo..<hi])
+      if isVariable(core) {
+        if vlo == 0 && hi == token.count {
+          body(token, true)
+        } else {
+          scratch.removeAll(keepingCapacity: true)
+          scratch.append(contentsOf: token[0..<vlo])
+          scratch.append(contentsOf: [0x3C, 0x2A, 0x3E])
+          scratch.append(contentsOf: token[hi...])
+          scratch.withUnsafeBufferPointer { body($0, false) }
+        }
+      } else {
+        body(token, false)
+      }
+    }
+  }
+
+  @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
+  @inline(__always) static func isOpen(_ c: UInt8) -> Bool {
+    c == UInt8(ascii: "(") || c == UInt8(ascii: "[") || c == UInt8(ascii: "{") || c == UInt8(ascii: "<")
+      || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") || c == UInt8(ascii: "#") || c == UInt8(ascii: "*")
+  }
+  @inline(__always) static func isClose(_ c: UInt8) -> Bool {
+    c == UInt8(ascii: ")") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}") || c == UInt8(ascii: ">")
+      || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") || c == UInt8(ascii: ",") || c == UInt8(ascii: ";")
+      || c == UInt8(ascii: ":") || c == UInt8(ascii: ".")
+  }
+
+  /// Numbers, ids with digits, versions, IPs, times, durations, sizes, paths and URLs.
+  static func isVariable(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    var digits = 0
+    var letters = 0
+    var separators = 0
+    var slashes = 0
+    for c in t {
+      if c >= 0x30 && c <= 0x39 {
+        digits += 1
+      } else if (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A {
+        letters += 1
+      } else if c == UInt8(ascii: "/") || c == UInt8(ascii: "\\") {
+        slashes += 1
+      } else if c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: ":") || c == UInt8(ascii: "_")
+        || c == UInt8(ascii: "@") || c == UInt8(ascii: "#") || c == UInt8(ascii: "+") || c == UInt8(ascii: ",")
+      {
+        separators += 1
+      } else if c >= 0x80 {
+        letters += 1
+      }
+    }
+    if digits > 0 {
+      // 42, 0x1f, 10.0.0.1:80, 12ms, 3.5KB, blk_-1608, node-246, v6.1.7601, 2017-05-16
+      return digits >= letters || separators > 0 || slashes > 0 || isHex(t)
+    }
+    // Paths and URLs: /var/log/x, C:\Windows\x, http://host/x (not a lone "and/or").
+    if slashes > 0 {
+      return t.first == UInt8(ascii: "/") || t.first == UInt8(ascii: "\\") || slashes >= 2
+        || (t.count > 2 && t[1] == UInt8(ascii: ":"))
+    }
+    return false
+  }
+
+  static func isHex(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard t.count >= 8 else { return false }
+    for c in t where !((c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)) { return false }
+    return true
+  }
+}
+
+/// Header recognition and template mining over the lines of one log file, as
+/// ingest sees them.
+public enum LogTemplateMining {
+  /// The template id of every line of `lines` (one file), the miner, and the layout found.
+  /// Lines without the layout's header (continuations) are mined whole.
+  public static func mine(
+    lines: [String], referenceDate: Date, miner: TemplateMiner = TemplateMiner()
+  ) -> (ids: [Int], miner: TemplateMiner, layout: LogHeaderLayout) {
+    var parser = LogHeaderParser(sample: Array(lines.prefix(200)), referenceDate: referenceDate)
+    var miner = miner
+    var ids: [Int] = []
+    ids.reserveCapacity(lines.count)
+    for line in lines {
+      var l = line
+      let id: Int = l.withUTF8 { b in
+        if parser.layout == .jsonLines {
+          if parser.parse(b) != nil, let m = LogHeaderParser.jsonMessage(line) { return miner.add(m) }
+          return miner.add(bytes: b)
+        }
+        let start = parser.parse(b)?.messageStart ?? 0
+        return miner.add(bytes: UnsafeBufferPointer(rebasing: b[min(start, b.count)...]))
+      }
+      ids.append(id)
+    }
+    return (ids, miner, parser.layout)
+  }
+
+  /// The message part of each line (what the miner is given).
+  public static func messages(lines: [String], referenceDate: Date) -> [String] {
+    var parser = LogHeaderParser(sample: Array(lines.prefix(200)), referenceDate: referenceDate)
+    return lines.map { line in
+      if parser.layout == .jsonLines { return LogHeaderParser.jsonMessage(line) ?? line }
+      let start = parser.parse(line)?.messageStart ?? 0
+      return String(decoding: Array(line.utf8).dropFirst(start), as: UTF8.self)
+    }
+  }
+}
