@@ -231,6 +231,7 @@ public struct LogHeaderParser: Sendable {
         h.component = columns.count >= 3 ? columns[2] : nil
         _ = s.byte(" ")
         let flag = s.i
+        _ = s.byte("-")
         if s.digits(1...2) != nil, s.byte(" ") {} else { s.i = flag }
         h.messageStart = s.i
         return h
@@ -384,9 +385,10 @@ public struct LogHeaderParser: Sendable {
         _ = s.spaces()
         h.messageStart = s.i
         break
-      } else if h.component == nil, s.followedBy(" - ") {
-        h.component = t
-        s.i += 3
+      } else if h.component == nil, let dash = s.dashAhead(from: start) {
+        // `program - message`, `program *64 - message`
+        h.component = String(decoding: UnsafeBufferPointer(rebasing: b[start..<dash]), as: UTF8.self)
+        s.i = dash + 3
         h.messageStart = s.i
         break
       } else if h.component == nil, h.level != nil,
@@ -423,9 +425,10 @@ public struct LogHeaderParser: Sendable {
     }
     s.i = start
     // yyyymmdd-hh:mm:ss:SSS
-    if let y = s.num(4), let mo = s.num(2), let d = s.num(2), s.byte("-"), let hh = s.num(2), s.byte(":"),
-      let mi = s.num(2), s.byte(":"), let ss = s.num(2)
+    if let y = s.num(4), let mo = s.num(2), let d = s.num(2), s.byte("-"), let hh = s.digits(1...2), s.byte(":"),
+      let mi = s.digits(1...2), s.byte(":"), let ss = s.digits(1...2)
     {
+      let (hh, mi, ss) = (Int(hh)!, Int(mi)!, Int(ss)!)
       var frac = 0.0
       if s.byte(":") || s.byte("."), let f = s.digits(1...6) { frac = Double("0." + f) ?? 0 }
       return Self.seconds(y, mo, d, hh, mi, ss).map { $0 + frac }
@@ -580,6 +583,18 @@ struct Scan {
     return j - i
   }
 
+  /// Where ` - ` starts when it follows the token at `start` or the one after it.
+  func dashAhead(from start: Int) -> Int? {
+    var j = start
+    for _ in 0..<2 {
+      while j < b.count, b[j] != 0x20 { j += 1 }
+      if j + 1 < b.count, b[j + 1] == UInt8(ascii: "[") { return nil }
+      if j + 2 < b.count, b[j + 1] == UInt8(ascii: "-"), b[j + 2] == 0x20 { return j }
+      j += 1
+    }
+    return nil
+  }
+
   func followedBy(_ text: String) -> Bool {
     let u = Array(text.utf8)
     guard i + u.count <= b.count else { return false }
@@ -655,8 +670,16 @@ struct Scan {
   mutating func tag(into h: inout LogHeader) {
     let start = i
     var j = i
-    while j < b.count, b[j] != 0x20, b[j] != UInt8(ascii: "["), b[j] != UInt8(ascii: ":") { j += 1 }
-    guard j > i, j < b.count else { return }
+    var words = 0
+    // The tag may hold spaces (`Microsoft Word[14463]:`): up to 3 words, 64 bytes.
+    while j < b.count, j - i < 64, b[j] != UInt8(ascii: "["), b[j] != UInt8(ascii: ":") {
+      if b[j] == 0x20 {
+        words += 1
+        if words >= 3 || (j + 1 < b.count && b[j + 1] == UInt8(ascii: "(")) { break }
+      }
+      j += 1
+    }
+    guard j > i, j < b.count, b[j] != 0x20 || (j + 1 < b.count && b[j + 1] == UInt8(ascii: "(")) else { return }
     let name = String(decoding: UnsafeBufferPointer(rebasing: b[i..<j]), as: UTF8.self)
     i = j
     if byte("[") {

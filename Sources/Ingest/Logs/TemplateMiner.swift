@@ -50,7 +50,7 @@ public struct TemplateMiner: Sendable {
   }
 
   public init(
-    threshold: Double = 0.5, depth: Int = 4, maxChildren: Int = 100, maxTemplates: Int = 20_000,
+    threshold: Double = Double(ProcessInfo.processInfo.environment["TM_THRESHOLD"] ?? "") ?? 0.5, depth: Int = 4, maxChildren: Int = 100, maxTemplates: Int = 20_000,
     maxTokens: Int = 500_000
   ) {
     self.threshold = threshold
@@ -184,6 +184,9 @@ public struct TemplateMiner: Sendable {
     var i = 0
     let n = b.count
     var scratch = [UInt8]()
+    // A run of variables (with the units that follow numbers: `0 bytes (0 KB)`,
+    // `<1 sec`) is one `<*>`.
+    var lastMasked = false
     while i < n {
       while i < n, isSpace(b[i]) { i += 1 }
       guard i < n else { break }
@@ -197,28 +200,48 @@ public struct TemplateMiner: Sendable {
       while hi > lo, isClose(token[hi - 1]) { hi -= 1 }
       if lo == hi {
         body(token, false)
+        lastMasked = false
         continue
       }
+      let core = UnsafeBufferPointer(rebasing: token[lo..<hi])
+      if lastMasked, isUnit(core) { continue }
       // key=value: mask the value only.
       var eq = -1
       for k in lo..<hi where token[k] == UInt8(ascii: "=") { eq = k; break }
-      var vlo = lo
-      if eq > lo, eq + 1 < hi { vlo = eq + 1 }
-      let core = UnsafeBufferPointer(rebasing: token[vlo..<hi])
-      if isVariable(core) {
-        if vlo == 0 && hi == token.count {
-          body(token, true)
+      if eq > lo {
+        let value = UnsafeBufferPointer(rebasing: token[(eq + 1)..<hi])
+        if value.isEmpty || !isVariable(value) {
+          body(token, false)
         } else {
           scratch.removeAll(keepingCapacity: true)
-          scratch.append(contentsOf: token[0..<vlo])
+          scratch.append(contentsOf: token[0...eq])
           scratch.append(contentsOf: [0x3C, 0x2A, 0x3E])
           scratch.append(contentsOf: token[hi...])
           scratch.withUnsafeBufferPointer { body($0, false) }
         }
+        lastMasked = false
+        continue
+      }
+      if isVariable(core) || (lo > 0 && isVariable(UnsafeBufferPointer(rebasing: token[0..<hi]))) {
+        if !lastMasked { body(token, true) }
+        lastMasked = true
       } else {
         body(token, false)
+        lastMasked = false
       }
     }
+  }
+
+  static let units: Set<[UInt8]> = Set(
+    [
+      "b", "byte", "bytes", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "k", "m", "g", "ms", "us", "ns", "s", "sec",
+      "secs", "second", "seconds", "min", "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "day", "days",
+      "%", "kb/s", "mb/s", "ms.",
+    ].map { Array($0.utf8) })
+
+  static func isUnit(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard t.count <= 7 else { return false }
+    return units.contains(t.map { $0 | ((($0 >= 0x41) && ($0 <= 0x5A)) ? 0x20 : 0) })
   }
 
   @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
