@@ -15,8 +15,8 @@ for dir in dirs {
   let mtime = Date(timeIntervalSince1970: 1_700_000_000)
   let run = LogTemplateMining.mine(lines: d.lines, referenceDate: mtime)
   let ga = TemplateEvaluation.groupingAccuracy(predicted: run.ids, truth: d.eventIDs)
-  let texts = run.miner.templates.map(\.text)
-  let pa = TemplateEvaluation.parsingAccuracy(predicted: run.ids.map { texts[$0] }, truth: d.templates)
+  let texts = Dictionary(uniqueKeysWithValues: run.miner.templates.map { ($0.id, $0.text) })
+  let pa = TemplateEvaluation.parsingAccuracy(predicted: run.ids.map { texts[$0]! }, truth: d.templates)
   // Baseline: today's rule on the same message parts.
   let messages = LogTemplateMining.messages(lines: d.lines, referenceDate: mtime)
   let base = messages.map { LogTemplates.template(of: Substring($0)) }

@@ -33,12 +33,15 @@ public struct TemplateMiner: Sendable {
   public let maxChildren: Int
   public let maxTemplates: Int
   public let maxTokens: Int
+  /// Distinct constants at one position (all else equal) that make it a variable.
+  public let distinct: Int
 
   // Token ids: 0 is `<*>`, -1 an unknown word once the dictionary is full.
   private var tokenIDs: [String: Int32] = [:]
   private var tokenNames: [String] = ["<*>"]
   private var clusters: [[Int32]] = []
   private var counts: [Int] = []
+  private var parent: [Int] = []
   private var root = Node()
   private var catchAll: [Int: Int] = [:]
   /// Set when a cap was reached.
@@ -51,8 +54,9 @@ public struct TemplateMiner: Sendable {
 
   public init(
     threshold: Double = Double(ProcessInfo.processInfo.environment["TM_THRESHOLD"] ?? "") ?? 0.5, depth: Int = 4, maxChildren: Int = 100, maxTemplates: Int = 20_000,
-    maxTokens: Int = 500_000
+    maxTokens: Int = 500_000, distinct: Int = Int(ProcessInfo.processInfo.environment["TM_DISTINCT"] ?? "") ?? 5
   ) {
+    self.distinct = distinct
     self.threshold = threshold
     self.depth = depth
     self.maxChildren = maxChildren
@@ -60,13 +64,14 @@ public struct TemplateMiner: Sendable {
     self.maxTokens = maxTokens
   }
 
-  public var templateCount: Int { clusters.count }
+  public var templateCount: Int { (0..<clusters.count).filter { parent[$0] == $0 }.count }
 
   public func template(_ id: Int) -> Template {
     Template(id: id, tokens: clusters[id].map { $0 > 0 ? tokenNames[Int($0)] : nil }, count: counts[id])
   }
 
-  public var templates: [Template] { (0..<clusters.count).map(template) }
+  /// The live templates (merged ones left out).
+  public var templates: [Template] { (0..<clusters.count).filter { parent[$0] == $0 }.map(template) }
 
   /// Mines one message; returns its template id.
   public mutating func add(_ message: String) -> Int {
@@ -96,54 +101,107 @@ public struct TemplateMiner: Sendable {
 
   // MARK: - Drain
 
+  /// The template a (possibly merged) id now belongs to; ids returned earlier stay valid through it.
+  public func resolve(_ id: Int) -> Int {
+    var c = id
+    while parent[c] != c { c = parent[c] }
+    return c
+  }
+
   private mutating func add(sequence seq: [Int32]) -> Int {
     let leaf = self.leaf(for: seq)
+    // 1. A template that takes the message as it is (its `<*>` take anything).
     var best = -1
     var bestSim = -1.0
-    var bestParams = -1
+    var bestDiff = 0
     for c in leaf.clusters {
       let t = clusters[c]
       var same = 0
       var both = 0
-      var params = 0
+      var diff = 0
       for k in 0..<seq.count {
         let a = t[k]
-        if a == 0 { params += 1; if seq[k] == 0 { both += 1 } } else if a == seq[k] { same += 1 }
+        if a == 0 { if seq[k] == 0 { both += 1 } } else if a == seq[k] { same += 1 } else if seq[k] != 0 { diff += 1 }
       }
       let denominator = seq.count - both
       let sim = denominator == 0 ? 1.0 : Double(same) / Double(denominator)
-      if sim > bestSim || (sim == bestSim && params > bestParams) {
-        best = c
-        bestSim = sim
-        bestParams = params
+      if diff == 0 && sim > bestSim || (bestDiff > 0 && diff == 0) {
+        best = c; bestSim = sim; bestDiff = 0
+      } else if bestDiff != 0 || best < 0, sim > bestSim {
+        best = c; bestSim = sim; bestDiff = diff
       }
     }
-    if best >= 0, bestSim >= threshold || clusters.count >= maxTemplates {
-      var t = clusters[best]
-      var changed = false
-      for k in 0..<seq.count where t[k] != 0 && t[k] != seq[k] {
-        t[k] = 0
-        changed = true
-      }
-      if changed { clusters[best] = t }
-      counts[best] += 1
+    if best >= 0, bestDiff == 0 {
+      absorb(seq, into: best)
       return best
+    }
+    // 2. A position holds a variable only once `distinct` templates differ
+    //    there alone (Brain's insight: a constant has few values, a variable many).
+    //    Until then the message starts its own template.
+    if best >= 0, bestSim >= threshold {
+      let t = clusters[best]
+      let differing = (0..<seq.count).filter { t[$0] != 0 && seq[$0] != 0 && t[$0] != seq[$0] }
+      var siblings: [Int] = []
+      var values = Set<Int32>()
+      for c in leaf.clusters {
+        let u = clusters[c]
+        var agrees = true
+        for k in 0..<seq.count where u[k] != 0 && seq[k] != 0 && u[k] != seq[k] && !differing.contains(k) {
+          agrees = false
+          break
+        }
+        if agrees {
+          siblings.append(c)
+          values.insert(differing.first.map { u[$0] } ?? 0)
+        }
+      }
+      values.insert(differing.first.map { seq[$0] } ?? 0)
+      if values.count >= distinct {
+        let root = siblings.min()!
+        var merged = clusters[root]
+        for k in 0..<seq.count where merged[k] != seq[k] { merged[k] = 0 }
+        for c in siblings where c != root {
+          let u = clusters[c]
+          for k in 0..<seq.count where merged[k] != u[k] { merged[k] = 0 }
+          parent[c] = root
+          counts[root] += counts[c]
+        }
+        clusters[root] = merged
+        let gone = Set(siblings.filter { $0 != root })
+        leaf.clusters.removeAll { gone.contains($0) }
+        counts[root] += 1
+        return root
+      }
     }
     if clusters.count >= maxTemplates {
       saturated = true
+      if best >= 0 { absorb(seq, into: best); return best }
       if let c = catchAll[seq.count] { counts[c] += 1; return c }
       // One all-`<*>` template per token count, past the cap.
       let id = clusters.count
       clusters.append([Int32](repeating: 0, count: seq.count))
       counts.append(1)
+      parent.append(id)
       catchAll[seq.count] = id
       return id
     }
     let id = clusters.count
     clusters.append(seq.map { $0 < 0 ? 0 : $0 })
     counts.append(1)
+    parent.append(id)
     leaf.clusters.append(id)
     return id
+  }
+
+  private mutating func absorb(_ seq: [Int32], into c: Int) {
+    var t = clusters[c]
+    var changed = false
+    for k in 0..<seq.count where t[k] != 0 && t[k] != seq[k] {
+      t[k] = 0
+      changed = true
+    }
+    if changed { clusters[c] = t }
+    counts[c] += 1
   }
 
   private mutating func leaf(for seq: [Int32]) -> Node {
@@ -208,7 +266,7 @@ public struct TemplateMiner: Sendable {
       // key=value: mask the value only.
       var eq = -1
       for k in lo..<hi where token[k] == UInt8(ascii: "=") { eq = k; break }
-      if eq > lo {
+      if eq > lo, isKey(UnsafeBufferPointer(rebasing: token[lo..<eq])) {
         let value = UnsafeBufferPointer(rebasing: token[(eq + 1)..<hi])
         if value.isEmpty || !isVariable(value) {
           body(token, false)
@@ -288,6 +346,13 @@ public struct TemplateMiner: Sendable {
     return false
   }
 
+  static func isKey(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    for c in t where !((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A || c >= 0x30 && c <= 0x39 || c == 0x5F || c == 0x2D || c == 0x2E) {
+      return false
+    }
+    return true
+  }
+
   static func isHex(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
     guard t.count >= 8 else { return false }
     for c in t where !((c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)) { return false }
@@ -298,7 +363,8 @@ public struct TemplateMiner: Sendable {
 /// Header recognition and template mining over the lines of one log file, as
 /// ingest sees them.
 public enum LogTemplateMining {
-  /// The template id of every line of `lines` (one file), the miner, and the layout found.
+  /// The template id of every line of `lines` (one file, as resolved after the last line), the miner,
+  /// and the layout found.
   /// Lines without the layout's header (continuations) are mined whole.
   public static func mine(
     lines: [String], referenceDate: Date, miner: TemplateMiner = TemplateMiner()
@@ -319,7 +385,8 @@ public enum LogTemplateMining {
       }
       ids.append(id)
     }
-    return (ids, miner, parser.layout)
+    // Ids of templates merged since are resolved to the template they joined.
+    return (ids.map(miner.resolve), miner, parser.layout)
   }
 
   /// The message part of each line (what the miner is given).
