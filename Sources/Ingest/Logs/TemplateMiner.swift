@@ -53,8 +53,8 @@ public struct TemplateMiner: Sendable {
   }
 
   public init(
-    threshold: Double = Double(ProcessInfo.processInfo.environment["TM_THRESHOLD"] ?? "") ?? 0.5, depth: Int = 4, maxChildren: Int = 100, maxTemplates: Int = 20_000,
-    maxTokens: Int = 500_000, distinct: Int = Int(ProcessInfo.processInfo.environment["TM_DISTINCT"] ?? "") ?? 5
+    threshold: Double = 0.5, depth: Int = 4, maxChildren: Int = 100, maxTemplates: Int = 20_000,
+    maxTokens: Int = 500_000, distinct: Int = 5
   ) {
     self.distinct = distinct
     self.threshold = threshold
@@ -263,30 +263,76 @@ public struct TemplateMiner: Sendable {
       }
       let core = UnsafeBufferPointer(rebasing: token[lo..<hi])
       if lastMasked, isUnit(core) { continue }
-      // key=value: mask the value only.
-      var eq = -1
-      for k in lo..<hi where token[k] == UInt8(ascii: "=") { eq = k; break }
-      if eq > lo, isKey(UnsafeBufferPointer(rebasing: token[lo..<eq])) {
-        let value = UnsafeBufferPointer(rebasing: token[(eq + 1)..<hi])
-        if value.isEmpty || !isVariable(value) {
-          body(token, false)
-        } else {
-          scratch.removeAll(keepingCapacity: true)
-          scratch.append(contentsOf: token[0...eq])
-          scratch.append(contentsOf: [0x3C, 0x2A, 0x3E])
-          scratch.append(contentsOf: token[hi...])
-          scratch.withUnsafeBufferPointer { body($0, false) }
-        }
-        lastMasked = false
+      // A path or URL is one variable, whatever it holds.
+      if core.count > 1, core[0] == UInt8(ascii: "/") || core[0] == UInt8(ascii: "\\") || hasScheme(core) {
+        if !lastMasked { body(token, true) }
+        lastMasked = true
         continue
       }
-      if isVariable(core) || (lo > 0 && isVariable(UnsafeBufferPointer(rebasing: token[0..<hi]))) {
+      // Segments between delimiters (`onExtend:1514038530000`, `deny(1)`, `a=1|b=2`):
+      // variable segments become `<*>`; a token of variables only is one `<*>`.
+      var variables = 0
+      var constants = 0
+      var k = 0
+      while k < token.count {
+        while k < token.count, isDelimiter(token[k]) { k += 1 }
+        guard k < token.count else { break }
+        let segStart = k
+        while k < token.count, !isDelimiter(token[k]) { k += 1 }
+        var segEnd = k
+        while segEnd > segStart, isClose(token[segEnd - 1]) { segEnd -= 1 }
+        let seg = UnsafeBufferPointer(rebasing: token[segStart..<segEnd])
+        if isVariable(seg) { variables += 1 } else if !isDotted(seg) { constants += 1 }
+      }
+      if variables == 0 {
+        body(token, false)
+        lastMasked = false
+      } else if constants == 0 {
         if !lastMasked { body(token, true) }
         lastMasked = true
       } else {
-        body(token, false)
+        scratch.removeAll(keepingCapacity: true)
+        k = 0
+        while k < token.count {
+          if isDelimiter(token[k]) { scratch.append(token[k]); k += 1; continue }
+          let segStart = k
+          while k < token.count, !isDelimiter(token[k]) { k += 1 }
+          var segEnd = k
+          while segEnd > segStart, isClose(token[segEnd - 1]) { segEnd -= 1 }
+          let seg = UnsafeBufferPointer(rebasing: token[segStart..<segEnd])
+          if isVariable(seg) || isDotted(seg) {
+            scratch.append(contentsOf: [0x3C, 0x2A, 0x3E])
+            scratch.append(contentsOf: token[segEnd..<k])
+          } else {
+            scratch.append(contentsOf: token[segStart..<k])
+          }
+        }
+        scratch.withUnsafeBufferPointer { body($0, false) }
         lastMasked = false
       }
+    }
+  }
+
+  /// `scheme://`
+  static func hasScheme(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    var k = 0
+    while k < t.count, k < 12, (t[k] | 0x20) >= 0x61 && (t[k] | 0x20) <= 0x7A { k += 1 }
+    return k > 0 && k + 2 < t.count && t[k] == UInt8(ascii: ":") && t[k + 1] == UInt8(ascii: "/") && t[k + 2] == UInt8(ascii: "/")
+  }
+
+  /// A host or dotted name (`proxy.cse.cuhk.edu.hk`): a variable next to a variable (`host:5070`).
+  static func isDotted(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard t.count >= 3, t.first != UInt8(ascii: "."), t.last != UInt8(ascii: ".") else { return false }
+    return t.contains(UInt8(ascii: ".")) || t.contains(UInt8(ascii: "/"))
+  }
+
+  @inline(__always) static func isDelimiter(_ c: UInt8) -> Bool {
+    switch c {
+    case UInt8(ascii: ":"), UInt8(ascii: "="), UInt8(ascii: "|"), UInt8(ascii: "("), UInt8(ascii: ")"),
+      UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: ","),
+      UInt8(ascii: ";"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "<"), UInt8(ascii: ">"):
+      return true
+    default: return false
     }
   }
 
@@ -326,15 +372,15 @@ public struct TemplateMiner: Sendable {
         letters += 1
       } else if c == UInt8(ascii: "/") || c == UInt8(ascii: "\\") {
         slashes += 1
-      } else if c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: ":") || c == UInt8(ascii: "_")
-        || c == UInt8(ascii: "@") || c == UInt8(ascii: "#") || c == UInt8(ascii: "+") || c == UInt8(ascii: ",")
-      {
-        separators += 1
       } else if c >= 0x80 {
         letters += 1
+      } else {
+        separators += 1  // - . : _ @ # + , [ ( | = …
       }
     }
     if digits > 0 {
+      // 0GB, 12ms, 3rd: a number with a unit.
+      if t[0] >= 0x30 && t[0] <= 0x39 { return true }
       // 42, 0x1f, 10.0.0.1:80, 12ms, 3.5KB, blk_-1608, node-246, v6.1.7601, 2017-05-16
       return digits >= letters || separators > 0 || slashes > 0 || isHex(t)
     }
