@@ -97,7 +97,8 @@ import _LongctxTestSupport
   func splitsHeader(c: Case) throws {
     #expect(LogHeaderLayout.detect([c.line]) == c.layout, "\(c.line)")
     var parser = LogHeaderParser(layout: c.layout, referenceDate: Self.reference)
-    let h = try #require(parser.parse(c.line), "\(c.line)")
+    let parsed = parser.parse(c.line)
+    let h = try #require(parsed, "\(c.line)")
     let time = try #require(h.time, "no time: \(c.line)")
     #expect(abs(time - c.time) < 0.001, "\(c.line): \(time) != \(c.time)")
     #expect(h.level == c.level)
@@ -121,8 +122,16 @@ import _LongctxTestSupport
     #expect(times[2] == Self.utc(2024, 1, 1, 0, 5, 0))
     // Same lines, a file last written in mid-2019: all of them fall in 2018/2019.
     var old = LogHeaderParser(layout: .syslog3164, referenceDate: Date(timeIntervalSince1970: Self.utc(2019, 7, 1, 0, 0, 0)))
-    #expect(old.parse(lines[0])?.time == Self.utc(2018, 12, 31, 23, 59, 58))
-    #expect(old.parse(lines[1])?.time == Self.utc(2019, 1, 1, 0, 0, 1))
+    let first = old.parse(lines[0])?.time
+    let second = old.parse(lines[1])?.time
+    #expect(first == Self.utc(2018, 12, 31, 23, 59, 58))
+    #expect(second == Self.utc(2019, 1, 1, 0, 0, 1))
+    // Lines out of order (a sample): a step back of a few months is not a new year.
+    var sampled = LogHeaderParser(layout: .general, referenceDate: Date(timeIntervalSince1970: Self.utc(2026, 12, 3, 0, 0, 0)))
+    let october = sampled.parse("[10.30 16:49:06] chrome.exe - x")?.time
+    let july = sampled.parse("[07.26 10:00:00] chrome.exe - x")?.time
+    #expect(october == Self.utc(2026, 10, 30, 16, 49, 6))
+    #expect(july == Self.utc(2026, 7, 26, 10, 0, 0))
   }
 
   /// The real logs of the shared corpus: each file's layout, and every header line yields its time.
@@ -138,10 +147,12 @@ import _LongctxTestSupport
       ("other/otroslogviewer/log4j_pattern1.log", .general),
     ]
     for (path, layout) in expected {
+      // Tenths of lines with a header: syslog.3 and log4j_pattern1 wrap messages over lines.
+      let minimum = path.hasSuffix("syslog.3") ? 4 : path.hasSuffix("log4j_pattern1.log") ? 8 : 10
       let url = root.appendingPathComponent(path)
-      let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
-      let lines = text.split(separator: "\n").map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
-        .filter { !$0.isEmpty }
+      // Split bytes, not Characters ("\r\n" is one Character).
+      let lines = [UInt8](try Data(contentsOf: url)).split(separator: 0x0A)
+        .map { String(decoding: $0.last == 0x0D ? $0.dropLast() : $0, as: UTF8.self) }.filter { !$0.isEmpty }
       let mtime = try FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate] as! Date
       var parser = LogHeaderParser(sample: Array(lines.prefix(200)), referenceDate: mtime)
       #expect(parser.layout == layout, "\(path)")
@@ -152,7 +163,7 @@ import _LongctxTestSupport
         headers += 1
         if let t = h.time, t <= mtime.timeIntervalSince1970 + 86400 { timed += 1 }
       }
-      #expect(headers * 10 >= lines.count * 9, "\(path): \(headers) of \(lines.count) lines have the header")
+      #expect(headers * 10 >= lines.count * minimum, "\(path): \(headers) of \(lines.count) lines have the header")
       #expect(timed == headers, "\(path): \(timed) of \(headers) header lines have a time not after the mtime")
     }
   }

@@ -56,7 +56,8 @@ public enum LogHeaderLayout: String, Sendable, CaseIterable {
   /// No header: the whole line is the message.
   case none
 
-  /// The layout most of `lines` parse with (the first in declaration order on a tie).
+  /// The layout most of `lines` parse with (the first in declaration order on a tie),
+  /// if at least a fifth of them do; `.none` otherwise.
   public static func detect<S: StringProtocol>(_ lines: [S]) -> LogHeaderLayout {
     var best = LogHeaderLayout.none
     var bestCount = 0
@@ -69,14 +70,16 @@ public enum LogHeaderLayout: String, Sendable, CaseIterable {
       }
       if count > bestCount { best = layout; bestCount = count }
     }
-    return bestCount * 2 >= lines.filter { !$0.isEmpty }.count ? best : .none
+    // Continuation lines (stack traces, wrapped messages) may outnumber header lines.
+    return bestCount * 5 >= lines.filter { !$0.isEmpty }.count ? best : .none
   }
 }
 
 /// Splits lines of one file into header and message with one layout. Formats
 /// without a year take it from `referenceDate` (the file's modification time,
 /// which is at or after the first line) and from the order of lines: a month
-/// lower than the previous line's starts the next year.
+/// six or more below the previous line's starts the next year, unless that year
+/// would put the line after the modification time.
 public struct LogHeaderParser: Sendable {
   public let layout: LogHeaderLayout
   let referenceTime: Double
@@ -369,6 +372,12 @@ public struct LogHeaderParser: Sendable {
       let start = s.i
       if s.peek == UInt8(ascii: "[") {
         guard s.skipBracket() else { break }
+        // `[error]` (nginx) is the level.
+        if h.level == nil, h.component == nil, s.i - start <= 13,
+          let l = Self.level(String(decoding: UnsafeBufferPointer(rebasing: b[(start + 1)..<(s.i - 1)]), as: UTF8.self))
+        {
+          h.level = l
+        }
         _ = s.spaces()
         h.messageStart = s.i
         fields += 1
@@ -457,7 +466,9 @@ public struct LogHeaderParser: Sendable {
       yearFixed = true
       // The first line is not after the file's modification time (a day's slack for zones).
       if let t = Self.seconds(year, mo, d, hh, mi, ss), t > referenceTime + 86400 { year -= 1 }
-    } else if mo < lastMonth {
+    } else if mo + 6 <= lastMonth, let t = Self.seconds(year + 1, mo, d, hh, mi, ss), t <= referenceTime + 86400 {
+      // December → January: the next year (a smaller step back is lines out of order,
+      // and no line is after the file's modification time).
       year += 1
     }
     lastMonth = mo
