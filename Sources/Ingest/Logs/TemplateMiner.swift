@@ -39,6 +39,8 @@ public struct TemplateMiner: Sendable {
   // Token ids: 0 is `<*>`, -1 an unknown word once the dictionary is full.
   private var tokenIDs: [String: Int32] = [:]
   private var tokenNames: [String] = ["<*>"]
+  /// Per token id: a dotted name or path (`com.apple.foo:`), which takes the tree's `<*>` branch.
+  private var tokenWeak: [Bool] = [true]
   private var clusters: [[Int32]] = []
   private var counts: [Int] = []
   private var parent: [Int] = []
@@ -213,7 +215,7 @@ public struct TemplateMiner: Sendable {
     }
     let levels = min(depth - 2, seq.count)
     for k in 0..<levels {
-      var key = seq[k] <= 0 ? 0 : seq[k]
+      var key = seq[k] <= 0 || tokenWeak[Int(seq[k])] ? 0 : seq[k]
       if node.children[key] == nil {
         if key != 0 && node.children.count >= maxChildren { key = 0 }
         if node.children[key] == nil { node.children[key] = Node() }
@@ -230,6 +232,11 @@ public struct TemplateMiner: Sendable {
     let id = Int32(tokenNames.count)
     tokenIDs[s] = id
     tokenNames.append(s)
+    var lo = 0
+    var hi = token.count
+    while lo < hi, Self.isOpen(token[lo]) || Self.isDelimiter(token[lo]) { lo += 1 }
+    while hi > lo, Self.isClose(token[hi - 1]) || Self.isDelimiter(token[hi - 1]) { hi -= 1 }
+    tokenWeak.append(Self.isDotted(UnsafeBufferPointer(rebasing: token[lo..<hi])))
     return id
   }
 
