@@ -37,7 +37,12 @@ public struct TemplateMiner: Sendable {
   public let distinct: Int
 
   // Token ids: 0 is `<*>`, -1 an unknown word once the dictionary is full.
-  private var tokenIDs: [String: Int32] = [:]
+  // Open-addressing table from token bytes (kept in `arena`) to token id.
+  private var slots: [Int32] = [Int32](repeating: -1, count: 1 << 12)
+  private var slotHashes: [UInt64] = [UInt64](repeating: 0, count: 1 << 12)
+  private var arena: [UInt8] = []
+  private var spans: [(start: Int, count: Int)] = [(0, 0)]
+  private var sequence: [Int32] = []
   private var tokenNames: [String] = ["<*>"]
   /// Per token id: a dotted name or path (`com.apple.foo:`), which takes the tree's `<*>` branch.
   private var tokenWeak: [Bool] = [true]
@@ -83,12 +88,15 @@ public struct TemplateMiner: Sendable {
 
   /// Mines one message given as UTF-8 bytes; returns its template id.
   public mutating func add(bytes: UnsafeBufferPointer<UInt8>) -> Int {
-    var seq: [Int32] = []
-    seq.reserveCapacity(32)
+    var seq = sequence
+    sequence = []
+    seq.removeAll(keepingCapacity: true)
     Self.tokenize(bytes) { token, masked in
       seq.append(masked ? 0 : intern(token))
     }
-    return add(sequence: seq)
+    let id = add(sequence: seq)
+    sequence = seq
+    return id
   }
 
   /// The masked form of a message (its tokens with variables as `<*>`), as the miner sees it.
@@ -226,18 +234,53 @@ public struct TemplateMiner: Sendable {
   }
 
   private mutating func intern(_ token: UnsafeBufferPointer<UInt8>) -> Int32 {
-    let s = String(decoding: token, as: UTF8.self)
-    if let id = tokenIDs[s] { return id }
+    // FNV-1a
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for c in token { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
+    let mask = slots.count - 1
+    var i = Int(truncatingIfNeeded: h) & mask
+    while slots[i] >= 0 {
+      if slotHashes[i] == h {
+        let id = Int(slots[i])
+        let span = spans[id]
+        if span.count == token.count {
+          var equal = true
+          arena.withUnsafeBufferPointer { a in
+            for k in 0..<span.count where a[span.start + k] != token[k] { equal = false; break }
+          }
+          if equal { return Int32(id) }
+        }
+      }
+      i = (i + 1) & mask
+    }
     guard tokenNames.count < maxTokens else { saturated = true; return -1 }
     let id = Int32(tokenNames.count)
-    tokenIDs[s] = id
-    tokenNames.append(s)
+    slots[i] = id
+    slotHashes[i] = h
+    spans.append((arena.count, token.count))
+    arena.append(contentsOf: token)
+    tokenNames.append(String(decoding: token, as: UTF8.self))
     var lo = 0
     var hi = token.count
     while lo < hi, Self.isOpen(token[lo]) || Self.isDelimiter(token[lo]) { lo += 1 }
     while hi > lo, Self.isClose(token[hi - 1]) || Self.isDelimiter(token[hi - 1]) { hi -= 1 }
     tokenWeak.append(Self.isDotted(UnsafeBufferPointer(rebasing: token[lo..<hi])))
+    if tokenNames.count * 2 > slots.count { grow() }
     return id
+  }
+
+  private mutating func grow() {
+    let size = slots.count * 2
+    var newSlots = [Int32](repeating: -1, count: size)
+    var newHashes = [UInt64](repeating: 0, count: size)
+    for i in 0..<slots.count where slots[i] >= 0 {
+      var j = Int(truncatingIfNeeded: slotHashes[i]) & (size - 1)
+      while newSlots[j] >= 0 { j = (j + 1) & (size - 1) }
+      newSlots[j] = slots[i]
+      newHashes[j] = slotHashes[i]
+    }
+    slots = newSlots
+    slotHashes = newHashes
   }
 
   // MARK: - Pre-processing
