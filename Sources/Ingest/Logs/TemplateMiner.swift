@@ -120,7 +120,25 @@ public struct TemplateMiner: Sendable {
 
   private mutating func add(sequence seq: [Int32]) -> Int {
     let leaf = self.leaf(for: seq)
-    // 1. A template that takes the message as it is (its `<*>` take anything).
+    // 1. A template that takes the message as it is (its `<*>` take anything);
+    //    the most specific one when several do.
+    var exact = -1
+    var exactConstants = -1
+    for c in leaf.clusters {
+      let matched: Int? = clusters[c].withUnsafeBufferPointer { t in
+        var constants = 0
+        for k in 0..<seq.count where t[k] != 0 {
+          if t[k] != seq[k] { return nil }
+          constants += 1
+        }
+        return constants
+      }
+      if let m = matched, m > exactConstants { exact = c; exactConstants = m }
+    }
+    if exact >= 0 {
+      counts[exact] += 1
+      return exact
+    }
     var best = -1
     var bestSim = -1.0
     var bestDiff = 0
