@@ -12,7 +12,7 @@ import _LongctxTestSupport
   func loghubGroupingAccuracy() throws {
     let root = RepositoryPaths.sharedCorpus!.appendingPathComponent("logs/loghub")
     let floors: [String: Double] = [
-      "HPC": 0.97, "Hadoop": 0.96, "HealthApp": 0.99, "Mac": 0.87, "OpenStack": 0.99, "Proxifier": 0.98,
+      "HPC": 0.97, "Hadoop": 0.98, "HealthApp": 0.99, "Mac": 0.95, "OpenStack": 0.99, "Proxifier": 0.98,
       "Windows": 0.99,
     ]
     var gas: [Double] = []
@@ -30,7 +30,7 @@ import _LongctxTestSupport
     }
     #expect(gas.count == 7, "loghub datasets found: \(gas.count)")
     let mean = gas.reduce(0, +) / Double(gas.count)
-    #expect(mean >= 0.97, "mean GA \(mean)")
+    #expect(mean >= 0.98, "mean GA \(mean)")
     #expect(pas.reduce(0, +) / Double(pas.count) >= 0.6)
   }
 

@@ -1,24 +1,36 @@
 import Foundation
 
-/// A streaming log template miner of the Drain class, with one configuration
-/// for every log.
+/// A streaming log template miner of the Drain class with Brain's test for
+/// variables, and one configuration for every log.
 ///
-/// Each message is split at white space and pre-processed: a token (or the
-/// value of a `key=value` token) that is a number, a hex id, an IP address and
-/// port, a version, a time, a duration, a path or a URL becomes `<*>`, keeping
-/// the punctuation around it (`(HWID=1973)` → `(HWID=<*>)`). Masked messages go
-/// down a fixed-depth prefix tree (token count, then the first tokens, a
-/// masked token taking the `<*>` branch) to a leaf holding candidate templates;
-/// the most similar one (constants that agree, over positions that are not `<*>`
-/// in both) takes the message if the similarity reaches `threshold`, and
-/// positions that differ become `<*>`. Otherwise the message starts a new template.
+/// Each message is split at white space and pre-processed: a token (or each
+/// segment of it between `: = | ( ) [ ] { } , ; " ' < >`) that is a number, a
+/// number with a unit, a hex id, an IP address, a version, a time, a path or a
+/// URL becomes `<*>` (`(HWID=1973)` → `(HWID=<*>)`, `onExtend:1514…` →
+/// `onExtend:<*>`, `host.example.com:5070` → `<*>`); a unit word after a
+/// variable joins it (`0 bytes`, `<1 sec`), and a run of variables is one `<*>`.
+/// Masked messages go down a fixed-depth prefix tree (token count, then the
+/// first two tokens; a masked token or a dotted name such as `com.apple.x:`
+/// takes the `<*>` branch) to a leaf of candidate templates.
 ///
-/// Template ids are dense, assigned at creation and never change: a template
-/// that generalises keeps its id. Memory is bounded by the number of templates
-/// (capped by `maxTemplates`; beyond it a message joins the most similar
-/// template of its leaf, or its token-count catch-all) and of distinct
-/// constant tokens (capped by `maxTokens`; beyond it new words are treated as
-/// variables).
+/// A message joins the most specific template of its leaf that takes it as it
+/// is (`<*>` takes anything). Otherwise a position where it differs from its
+/// most similar template (similarity ≥ `threshold`: equal constants over the
+/// positions that are not `<*>` in both) becomes `<*>` only once `distinct`
+/// templates of the leaf, equal elsewhere, hold different constants there
+/// (`distinct` × k when k positions differ at once: `from NEW to UNASSIGNED`
+/// and `from RUNNING to SUCCESS` are state transitions, not one variable)
+/// (Brain's insight: a constant has few values, `VM Started` / `VM Stopped`;
+/// a variable has many). Those templates then merge into the oldest of them;
+/// until then the message starts a template of its own.
+///
+/// Template ids are dense and assigned at creation. A template that generalises
+/// keeps its id; a template merged into another keeps a valid id that
+/// `resolve(_:)` maps to the one it joined, so ids handed out earlier never
+/// dangle. Memory is bounded by the number of templates (`maxTemplates`; past
+/// it a message joins the most similar template of its leaf, or an all-`<*>`
+/// template of its token count, and `saturated` is set) and of distinct
+/// constant tokens (`maxTokens`; past it new words count as variables).
 public struct TemplateMiner: Sendable {
   public struct Template: Sendable, Equatable {
     public let id: Int
@@ -184,7 +196,7 @@ public struct TemplateMiner: Sendable {
         }
       }
       values.insert(differing.first.map { seq[$0] } ?? 0)
-      if values.count >= distinct {
+      if values.count >= distinct * max(1, differing.count) {
         let root = siblings.min()!
         var merged = clusters[root]
         for k in 0..<seq.count where merged[k] != seq[k] { merged[k] = 0 }
