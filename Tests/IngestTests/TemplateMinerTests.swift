@@ -50,6 +50,8 @@ import _LongctxTestSupport
     #expect(TemplateMiner.masked("lifetime <1 sec, 0 bytes (0 KB) sent") == "lifetime <*> sent")
     #expect(TemplateMiner.masked("onExtend:1514038530000 14 0 4") == "onExtend:<*> <*>")
     #expect(TemplateMiner.masked("using SOCKS5 over IPv4") == "using SOCKS5 over IPv4")
+    #expect(
+      TemplateMiner.masked("[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] VM Started") == "[instance: <*>] VM Started")
   }
 
   /// A constant that turns out to vary generalises to `<*>` and the template

@@ -368,7 +368,24 @@ public struct TemplateMiner: Sendable {
         body(token, false)
         lastMasked = false
       } else if constants == 0 {
-        if !lastMasked { body(token, true) }
+        // Brackets around a variable stay (`b9000564-…]` → `<*>]`), so that templates read like loghub's.
+        var pre = 0
+        while pre < token.count, isBracket(token[pre]) { pre += 1 }
+        var post = token.count
+        while post > pre, isBracket(token[post - 1]) || isClose(token[post - 1]) { post -= 1 }
+        var inner = false
+        for k in pre..<post where isDelimiter(token[k]) { inner = true; break }
+        if lastMasked {
+          // Part of the run of variables before it.
+        } else if (pre > 0 || post < token.count) && !inner {
+          scratch.removeAll(keepingCapacity: true)
+          scratch.append(contentsOf: token[0..<pre])
+          scratch.append(contentsOf: [0x3C, 0x2A, 0x3E])
+          scratch.append(contentsOf: token[post...])
+          scratch.withUnsafeBufferPointer { body($0, false) }
+        } else {
+          body(token, true)
+        }
         lastMasked = true
       } else {
         scratch.removeAll(keepingCapacity: true)
@@ -404,6 +421,11 @@ public struct TemplateMiner: Sendable {
   static func isDotted(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
     guard t.count >= 3, t.first != UInt8(ascii: "."), t.last != UInt8(ascii: ".") else { return false }
     return t.contains(UInt8(ascii: ".")) || t.contains(UInt8(ascii: "/"))
+  }
+
+  @inline(__always) static func isBracket(_ c: UInt8) -> Bool {
+    c == UInt8(ascii: "(") || c == UInt8(ascii: ")") || c == UInt8(ascii: "[") || c == UInt8(ascii: "]")
+      || c == UInt8(ascii: "{") || c == UInt8(ascii: "}") || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'")
   }
 
   @inline(__always) static func isDelimiter(_ c: UInt8) -> Bool {
