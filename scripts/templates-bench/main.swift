@@ -16,6 +16,7 @@ let dirs = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).
 var rows: [(String, Double, Double, Double, Double, Int, Int, LogHeaderLayout)] = []
 var worst = Double.infinity
 var worstName = ""
+var wholeLineBaseline: [Double] = []
 var worstMiner = Double.infinity
 var worstMinerName = ""
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
@@ -31,6 +32,9 @@ for dir in dirs {
   let base = messages.map { LogTemplates.template(of: Substring($0)) }
   let bga = TemplateEvaluation.groupingAccuracy(predicted: base, truth: d.eventIDs)
   let bpa = TemplateEvaluation.parsingAccuracy(predicted: base, truth: d.templates)
+  let wholeBase = d.lines.map { LogTemplates.template(of: Substring($0)) }
+  let wga = TemplateEvaluation.groupingAccuracy(predicted: wholeBase, truth: d.eventIDs)
+  wholeLineBaseline.append(wga)
   // Throughput: the whole pass (header + miner) over the file repeated to >= 32 MB.
   let reps = max(1, 32_000_000 / d.bytes)
   var big: [String] = []
@@ -58,3 +62,21 @@ for dir in dirs {
 let n = Double(rows.count)
 print(
   "| mean       |              | \(String(format: "%.3f", rows.map(\.1).reduce(0, +) / n)) | \(String(format: "%.3f", rows.map(\.2).reduce(0, +) / n)) | \(String(format: "%.3f", rows.map(\.3).reduce(0, +) / n)) | \(String(format: "%.3f", rows.map(\.4).reduce(0, +) / n)) | | | worst \(Int(worst)) (\(worstName)) | | worst \(Int(worstMiner)) (\(worstMinerName)) |")
+print("")
+print("Baseline GA on whole lines (today's rule, no header recognition): " + wholeLineBaseline.map { String(format: "%.3f", $0) }.joined(separator: " ") + String(format: ", mean %.3f", wholeLineBaseline.reduce(0, +) / Double(max(1, wholeLineBaseline.count))))
+
+// Logs without ground truth (../other): layout and template count, as a sanity check.
+let other = URL(fileURLWithPath: root).deletingLastPathComponent().appendingPathComponent("other")
+if let e = FileManager.default.enumerator(at: other, includingPropertiesForKeys: nil) {
+  print("")
+  print("| other log | layout | lines | templates |")
+  print("|---|---|---:|---:|")
+  var urls: [URL] = []
+  while let u = e.nextObject() as? URL { if !u.hasDirectoryPath, !u.pathExtension.contains("gz") { urls.append(u) } }
+  for u in urls.sorted(by: { $0.path < $1.path }) {
+    guard let data = try? Data(contentsOf: u) else { continue }
+    let lines = [UInt8](data).split(separator: 0x0A).map { String(decoding: $0.last == 0x0D ? $0.dropLast() : $0, as: UTF8.self) }
+    let r = LogTemplateMining.mine(lines: lines, referenceDate: Date(timeIntervalSince1970: 1_700_000_000))
+    print("| \(u.deletingLastPathComponent().lastPathComponent)/\(u.lastPathComponent) | \(r.layout.rawValue) | \(lines.count) | \(r.miner.templateCount) |")
+  }
+}
