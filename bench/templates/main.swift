@@ -1,6 +1,6 @@
 // Grouping and Parsing Accuracy of TemplateMiner (and of Segmenter's LogTemplates
 // rule, the baseline) on the loghub 2k datasets, and the miner's throughput.
-// Built and run by scripts/bench-templates.sh.
+// Built and run by bench/templates.sh.
 import Foundation
 
 /// This thread's CPU seconds: the machine is shared, so wall time overstates the cost.
