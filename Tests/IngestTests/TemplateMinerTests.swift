@@ -85,4 +85,40 @@ import _LongctxTestSupport
     #expect(miner.saturated)
     #expect(miner.templateCount <= 501)
   }
+
+  /// A 1 MB line, binary junk and invalid UTF-8 are mined like any line; a JSON
+  /// line without a message field is mined whole; nothing is dropped.
+  @Test func badInput() {
+    var junk = [UInt8]()
+    var rng = SystemRandomNumberGenerator()
+    for _ in 0..<4096 { junk.append(UInt8.random(in: 0...255, using: &rng)) }
+    let lines = [
+      #"{"time":"2026-03-09T02:54:06Z","level":"info","msg":"started worker 3"}"#,
+      #"{"time":"2026-03-09T02:54:07Z","level":"info","detail":"no message field here"}"#,
+      String(repeating: "word\(7) ", count: 200_000),
+      String(decoding: junk, as: UTF8.self),
+      String(decoding: [0x66, 0x6F, 0xFF, 0xFE, 0x20, 0x31], as: UTF8.self),
+      #"{"time":"2026-03-09T02:54:08Z","level":"info","msg":"started worker 12"}"#,
+    ]
+    let run = LogTemplateMining.mine(lines: lines, referenceDate: Date())
+    #expect(run.layout == .jsonLines)
+    #expect(run.ids.count == lines.count)
+    #expect(run.ids[0] == run.ids[5], "the two 'started worker' messages share a template")
+    #expect(run.miner.template(run.ids[1]).text.contains("no message field"))
+    #expect(run.miner.template(run.ids[2]).tokens.count == 200_000, "a 1.2 MB line of 200,000 words")
+  }
+
+  /// A copied miner is independent of the original (the tree is a value too).
+  @Test func copiesAreIndependent() {
+    var a = TemplateMiner()
+    _ = a.add("disk sda full")
+    var b = a
+    let inB = b.add("fan 2 stopped")
+    #expect(b.templateCount == 2)
+    #expect(a.templateCount == 1)
+    let inA = a.add("cpu hot")
+    #expect(inA == inB, "both copies hand out the next id on their own")
+    #expect(a.template(inA).text == "cpu hot")
+    #expect(b.template(inB).text == "fan <*> stopped")
+  }
 }

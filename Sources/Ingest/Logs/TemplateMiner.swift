@@ -61,13 +61,14 @@ public struct TemplateMiner: Sendable {
   private var clusters: [[Int32]] = []
   private var counts: [Int] = []
   private var parent: [Int] = []
-  private var root = Node()
+  /// The prefix tree, by index (a value, so that a copied miner is independent); 0 is the root.
+  private var nodes: [Node] = [Node()]
   private var catchAll: [Int: Int] = [:]
   /// Set when a cap was reached.
   public private(set) var saturated = false
 
-  final class Node: @unchecked Sendable {
-    var children: [Int32: Node] = [:]
+  struct Node: Sendable {
+    var children: [Int32: Int] = [:]
     var clusters: [Int] = []
   }
 
@@ -132,11 +133,12 @@ public struct TemplateMiner: Sendable {
 
   private mutating func add(sequence seq: [Int32]) -> Int {
     let leaf = self.leaf(for: seq)
+    let candidates = nodes[leaf].clusters
     // 1. A template that takes the message as it is (its `<*>` take anything);
     //    the most specific one when several do.
     var exact = -1
     var exactConstants = -1
-    for c in leaf.clusters {
+    for c in candidates {
       let matched: Int? = clusters[c].withUnsafeBufferPointer { t in
         var constants = 0
         for k in 0..<seq.count where t[k] != 0 {
@@ -154,7 +156,7 @@ public struct TemplateMiner: Sendable {
     var best = -1
     var bestSim = -1.0
     var bestDiff = 0
-    for c in leaf.clusters {
+    for c in candidates {
       let t = clusters[c]
       var same = 0
       var both = 0
@@ -183,7 +185,7 @@ public struct TemplateMiner: Sendable {
       let differing = (0..<seq.count).filter { t[$0] != 0 && seq[$0] != 0 && t[$0] != seq[$0] }
       var siblings: [Int] = []
       var values = Set<Int32>()
-      for c in leaf.clusters {
+      for c in candidates {
         let u = clusters[c]
         var agrees = true
         for k in 0..<seq.count where u[k] != 0 && seq[k] != 0 && u[k] != seq[k] && !differing.contains(k) {
@@ -208,7 +210,7 @@ public struct TemplateMiner: Sendable {
         }
         clusters[root] = merged
         let gone = Set(siblings.filter { $0 != root })
-        leaf.clusters.removeAll { gone.contains($0) }
+        nodes[leaf].clusters.removeAll { gone.contains($0) }
         counts[root] += 1
         return root
       }
@@ -229,7 +231,7 @@ public struct TemplateMiner: Sendable {
     clusters.append(seq.map { $0 < 0 ? 0 : $0 })
     counts.append(1)
     parent.append(id)
-    leaf.clusters.append(id)
+    nodes[leaf].clusters.append(id)
     return id
   }
 
@@ -244,21 +246,20 @@ public struct TemplateMiner: Sendable {
     counts[c] += 1
   }
 
-  private mutating func leaf(for seq: [Int32]) -> Node {
-    let lengthKey = Int32(truncatingIfNeeded: -(seq.count + 2))
-    var node: Node
-    if let n = root.children[lengthKey] { node = n } else {
-      node = Node()
-      root.children[lengthKey] = node
+  /// The index of the leaf `seq` belongs to (created on the way).
+  private mutating func leaf(for seq: [Int32]) -> Int {
+    func child(_ node: Int, _ key: Int32) -> Int {
+      if let n = nodes[node].children[key] { return n }
+      nodes.append(Node())
+      nodes[node].children[key] = nodes.count - 1
+      return nodes.count - 1
     }
+    var node = child(0, Int32(truncatingIfNeeded: seq.count))
     let levels = min(depth - 2, seq.count)
     for k in 0..<levels {
       var key = seq[k] <= 0 || tokenWeak[Int(seq[k])] ? 0 : seq[k]
-      if node.children[key] == nil {
-        if key != 0 && node.children.count >= maxChildren { key = 0 }
-        if node.children[key] == nil { node.children[key] = Node() }
-      }
-      node = node.children[key]!
+      if nodes[node].children[key] == nil, key != 0, nodes[node].children.count >= maxChildren { key = 0 }
+      node = child(node, key)
     }
     return node
   }
