@@ -57,7 +57,7 @@ public enum LogHeaderLayout: String, Sendable, CaseIterable {
   case none
 
   /// The layout most of `lines` parse with (the first in declaration order on a tie),
-  /// if at least a fifth of them do; `.none` otherwise.
+  /// if a twentieth of them (and two, when there are two) do; `.none` otherwise.
   public static func detect<S: StringProtocol>(_ lines: [S]) -> LogHeaderLayout {
     var best = LogHeaderLayout.none
     var bestCount = 0
@@ -71,7 +71,8 @@ public enum LogHeaderLayout: String, Sendable, CaseIterable {
       if count > bestCount { best = layout; bestCount = count }
     }
     // Continuation lines (stack traces, wrapped messages) may outnumber header lines.
-    return bestCount * 5 >= lines.filter { !$0.isEmpty }.count ? best : .none
+    let n = lines.filter { !$0.isEmpty }.count
+    return bestCount >= min(2, n) && bestCount * 20 >= n ? best : .none
   }
 }
 
