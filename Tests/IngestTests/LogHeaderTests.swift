@@ -85,6 +85,10 @@ import _LongctxTestSupport
       layout: .general, time: utc(2017, 6, 9, 20, 10, 40), level: "INFO", component: "executor.CoarseGrainedExecutorBackend",
       message: "Registered signal handlers for [TERM, HUP, INT]"),
     Case(
+      line: "[2023-05-15 18:19:32] local.ERROR: Target class [Fruitcake\\Cors\\HandleCors] does not exist.", layout: .general,
+      time: utc(2023, 5, 15, 18, 19, 32), level: "ERROR", component: "local",
+      message: "Target class [Fruitcake\\Cors\\HandleCors] does not exist."),
+    Case(
       line: "20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579", layout: .general,
       time: utc(2017, 12, 23, 22, 15, 29) + 0.606, component: "Step_LSC", pid: "30002312", message: "onStandStepChanged 3579"),
     Case(

@@ -392,6 +392,11 @@ public struct LogHeaderParser: Sendable {
         h.level = l
       } else if h.component == nil, t.hasSuffix(":"), t.count > 1 {
         h.component = String(t.dropLast())
+        // Laravel's `local.ERROR:`: channel and level.
+        if h.level == nil, let dot = t.lastIndex(of: "."), let l = Self.level(String(t[t.index(after: dot)...].dropLast())) {
+          h.level = l
+          h.component = String(t[..<dot])
+        }
         _ = s.spaces()
         h.messageStart = s.i
         break
