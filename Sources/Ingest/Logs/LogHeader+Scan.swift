@@ -1,0 +1,184 @@
+import Foundation
+
+/// A cursor over a line's bytes.
+struct Scan {
+  let b: UnsafeBufferPointer<UInt8>
+  var i = 0
+
+  var atEnd: Bool { i >= b.count }
+  var peek: UInt8? { i < b.count ? b[i] : nil }
+
+  mutating func byte(_ c: Unicode.Scalar) -> Bool {
+    guard i < b.count, b[i] == UInt8(ascii: c) else { return false }
+    i += 1
+    return true
+  }
+
+  mutating func num(_ n: Int) -> Int? {
+    guard i + n <= b.count else { return nil }
+    var v = 0
+    for k in 0..<n {
+      let c = b[i + k]
+      guard c >= 0x30 && c <= 0x39 else { return nil }
+      v = v * 10 + Int(c - 0x30)
+    }
+    i += n
+    return v
+  }
+
+  /// A run of digits whose length is in `range` (followed by a non-digit).
+  mutating func digits(_ range: ClosedRange<Int>) -> String? {
+    var j = i
+    while j < b.count, b[j] >= 0x30 && b[j] <= 0x39 { j += 1 }
+    guard range.contains(j - i) else { return nil }
+    let s = String(decoding: UnsafeBufferPointer(rebasing: b[i..<j]), as: UTF8.self)
+    i = j
+    return s
+  }
+
+  /// The bytes up to the next space or the end (nil when empty).
+  mutating func token() -> String? {
+    var j = i
+    while j < b.count, b[j] != 0x20, b[j] != 0x09 { j += 1 }
+    guard j > i else { return nil }
+    let s = String(decoding: UnsafeBufferPointer(rebasing: b[i..<j]), as: UTF8.self)
+    i = j
+    return s
+  }
+
+  mutating func until(_ c: UInt8) -> String {
+    var j = i
+    while j < b.count, b[j] != c { j += 1 }
+    let s = String(decoding: UnsafeBufferPointer(rebasing: b[i..<j]), as: UTF8.self)
+    i = j
+    return s
+  }
+
+  mutating func spaces() -> Int {
+    let start = i
+    while i < b.count, b[i] == 0x20 || b[i] == 0x09 { i += 1 }
+    return i - start
+  }
+
+  func spacesAhead() -> Int {
+    var j = i
+    while j < b.count, b[j] == 0x20 || b[j] == 0x09 { j += 1 }
+    return j - i
+  }
+
+  /// Where ` - ` starts when it follows the token at `start` or the one after it.
+  func dashAhead(from start: Int) -> Int? {
+    var j = start
+    for _ in 0..<2 {
+      while j < b.count, b[j] != 0x20 { j += 1 }
+      if j + 1 < b.count, b[j + 1] == UInt8(ascii: "[") { return nil }
+      if j + 2 < b.count, b[j + 1] == UInt8(ascii: "-"), b[j + 2] == 0x20 { return j }
+      j += 1
+    }
+    return nil
+  }
+
+  func followedBy(_ text: String) -> Bool {
+    let u = Array(text.utf8)
+    guard i + u.count <= b.count else { return false }
+    for k in 0..<u.count where b[i + k] != u[k] { return false }
+    return true
+  }
+
+  /// Skips `[…]` (nested brackets counted).
+  mutating func skipBracket() -> Bool {
+    guard byte("[") else { return false }
+    var depth = 1
+    while i < b.count {
+      if b[i] == UInt8(ascii: "[") { depth += 1 } else if b[i] == UInt8(ascii: "]") {
+        depth -= 1
+        if depth == 0 { i += 1; return true }
+      }
+      i += 1
+    }
+    return false
+  }
+
+  static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map { Array($0.utf8) }
+
+  mutating func month() -> Int? {
+    guard i + 3 <= b.count else { return nil }
+    for (k, m) in Self.months.enumerated() where b[i] == m[0] && b[i + 1] == m[1] && b[i + 2] == m[2] {
+      i += 3
+      return k + 1
+    }
+    return nil
+  }
+
+  /// `Mar  9 ` / `Mar 09 ` (consumes the space after the day).
+  mutating func monthDay() -> (Int, Int)? {
+    let start = i
+    guard let mo = month(), spaces() > 0, let d = digits(1...2), spaces() > 0 else { i = start; return nil }
+    return (mo, Int(d)!)
+  }
+
+  /// `hh:mm:ss[.fff|,fff]`.
+  mutating func clock() -> (Int, Int, Int, Double)? {
+    let start = i
+    guard let h = num(2), byte(":"), let m = num(2), byte(":"), let s = num(2) else { i = start; return nil }
+    var frac = 0.0
+    let mark = i
+    if byte(".") || byte(","), let f = digits(1...9) { frac = Double("0." + f) ?? 0 } else { i = mark }
+    return (h, m, s, frac)
+  }
+
+  /// `yyyy-mm-dd[T ]hh:mm:ss[.fff][Z|±hh[:]mm]`.
+  mutating func isoTime() -> (time: Double, end: Int)? {
+    let start = i
+    guard let y = num(4), byte("-"), let mo = num(2), byte("-"), let d = num(2), byte("T") || byte(" "),
+      let (h, mi, s, frac) = clock()
+    else { i = start; return nil }
+    var offset = 0
+    if byte("Z") {
+    } else if let c = peek, c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
+      let mark = i
+      i += 1
+      if let oh = num(2) {
+        _ = byte(":")
+        let om = num(2) ?? 0
+        offset = (c == UInt8(ascii: "+") ? 1 : -1) * (oh * 3600 + om * 60)
+      } else { i = mark }
+    }
+    guard let t = LogHeaderParser.seconds(y, mo, d, h, mi, s) else { i = start; return nil }
+    return (t + frac - Double(offset), i)
+  }
+
+  /// A syslog tag at the cursor: `name[pid]:`, `name:`, with an optional ` (…)` before the colon.
+  /// Moves the message start past it when found.
+  mutating func tag(into h: inout LogHeader) {
+    let start = i
+    var j = i
+    var words = 0
+    // The tag may hold spaces (`Microsoft Word[14463]:`): up to 3 words, 64 bytes.
+    while j < b.count, j - i < 64, b[j] != UInt8(ascii: "["), b[j] != UInt8(ascii: ":") {
+      if b[j] == 0x20 {
+        words += 1
+        if words >= 3 || (j + 1 < b.count && b[j + 1] == UInt8(ascii: "(")) { break }
+      }
+      j += 1
+    }
+    guard j > i, j < b.count, b[j] != 0x20 || (j + 1 < b.count && b[j + 1] == UInt8(ascii: "(")) else { return }
+    let name = String(decoding: UnsafeBufferPointer(rebasing: b[i..<j]), as: UTF8.self)
+    i = j
+    if byte("[") {
+      let p = until(UInt8(ascii: "]"))
+      guard byte("]") else { i = start; return }
+      h.pid = p
+    }
+    if peek == 0x20, i + 1 < b.count, b[i + 1] == UInt8(ascii: "(") {
+      let mark = i
+      i += 2
+      _ = until(UInt8(ascii: ")"))
+      if !byte(")") { i = mark }
+    }
+    guard byte(":") else { i = start; return }
+    h.component = name
+    _ = spaces()
+    h.messageStart = i
+  }
+}

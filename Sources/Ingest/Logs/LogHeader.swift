@@ -1,0 +1,535 @@
+import Foundation
+
+/// The structured header of one log line: its event time, level, component,
+/// process id and host, and where the message part starts.
+///
+/// Self-contained (Foundation only) so that the template benchmark can compile
+/// it on its own with `swiftc -O`.
+public struct LogHeader: Sendable, Equatable {
+  /// Seconds since 1970 (UTC).
+  public var time: Double?
+  public var level: String?
+  public var component: String?
+  public var pid: String?
+  public var host: String?
+  /// UTF-8 byte offset in the line where the message part starts.
+  public var messageStart: Int
+
+  public init(
+    time: Double? = nil, level: String? = nil, component: String? = nil, pid: String? = nil,
+    host: String? = nil, messageStart: Int = 0
+  ) {
+    self.time = time
+    self.level = level
+    self.component = component
+    self.pid = pid
+    self.host = host
+    self.messageStart = messageStart
+  }
+}
+
+/// A header layout, detected once per file from its first lines.
+public enum LogHeaderLayout: String, Sendable, CaseIterable {
+  /// `{"time":…,"level":…,"msg":…}`: the message is the message field.
+  case jsonLines
+  /// `<34>1 2003-10-11T22:14:15.003Z host app 123 ID47 [sd] message`.
+  case syslog5424
+  /// `[<34>]Mar  9 02:10:01 host tag[pid]: message` (no year).
+  case syslog3164
+  /// `- 1117838570 2005.06.03 R02-M1-N0 2005-06-03-15.42.50.675872 R02-M1-N0 RAS KERNEL INFO message` (BGL)
+  /// and `- 1131566461 2005.11.09 dn228 Nov 9 12:01:01 dn228/dn228 crond[2915]: message` (Thunderbird).
+  case rasEpoch
+  /// `134681 node-246 unix.hw state_change.unavailable 1077804742 1 message` (HPC): columns up to an epoch.
+  case epochColumns
+  /// `081109 203615 148 INFO dfs.DataNode$PacketResponder: message`.
+  case hdfs
+  /// `03-17 16:13:38.811  1702  2395 D WindowManager: message` (no year).
+  case logcat
+  /// `[Sun Dec 04 04:47:44 2005] [error] [client 1.2.3.4] message`.
+  case apacheError
+  /// `1.2.3.4 - - [10/Oct/2025:13:55:36 -0700] "GET / HTTP/1.1" 200 2326`: the request line onwards.
+  case access
+  /// A timestamp (ISO, `yyyy/mm/dd`, `yy/mm/dd`, `yyyymmdd-hh:mm:ss:SSS`, `[mm.dd hh:mm:ss]`, …)
+  /// then any of pid, level, `[thread]`, component: log4j/logback, nginx error, Windows CBS,
+  /// OpenStack, Spark, pipe-separated app logs.
+  case general
+  /// No header: the whole line is the message.
+  case none
+
+  /// The layout most of `lines` parse with (the first in declaration order on a tie),
+  /// if a twentieth of them (and two, when there are two) do; `.none` otherwise.
+  public static func detect<S: StringProtocol>(_ lines: [S]) -> LogHeaderLayout {
+    var best = LogHeaderLayout.none
+    var bestCount = 0
+    for layout in allCases where layout != .none {
+      var parser = LogHeaderParser(layout: layout, referenceDate: Date(timeIntervalSince1970: 0))
+      var count = 0
+      for line in lines where !line.isEmpty {
+        var s = String(line)
+        if s.withUTF8({ parser.parse($0) }) != nil { count += 1 }
+      }
+      if count > bestCount { best = layout; bestCount = count }
+    }
+    // Continuation lines (stack traces, wrapped messages) may outnumber header lines.
+    let n = lines.filter { !$0.isEmpty }.count
+    return bestCount >= min(2, n) && bestCount * 20 >= n ? best : .none
+  }
+}
+
+/// Splits lines of one file into header and message with one layout. Formats
+/// without a year take it from `referenceDate` (the file's modification time,
+/// which is at or after the first line) and from the order of lines: a month
+/// six or more below the previous line's starts the next year, unless that year
+/// would put the line after the modification time.
+public struct LogHeaderParser: Sendable {
+  public let layout: LogHeaderLayout
+  let referenceTime: Double
+  var year: Int
+  var lastMonth = 0
+  var yearFixed = false
+
+  public init(layout: LogHeaderLayout, referenceDate: Date) {
+    self.layout = layout
+    referenceTime = referenceDate.timeIntervalSince1970
+    year = Self.civilYear(referenceTime)
+  }
+
+  /// Detects the layout from `sample` and makes a parser.
+  public init<S: StringProtocol>(sample: [S], referenceDate: Date) {
+    self.init(layout: LogHeaderLayout.detect(sample), referenceDate: referenceDate)
+  }
+
+  /// The header of `line`, or `nil` when the line does not have the layout's
+  /// header (a continuation line: all of it is message).
+  public mutating func parse(_ line: String) -> LogHeader? {
+    var s = line
+    return s.withUTF8 { parse($0) }
+  }
+
+  public mutating func parse(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
+    switch layout {
+    case .jsonLines: return json(b)
+    case .syslog5424: return syslog5424(b)
+    case .syslog3164: return syslog3164(b)
+    case .rasEpoch: return rasEpoch(b)
+    case .epochColumns: return epochColumns(b)
+    case .hdfs: return hdfs(b)
+    case .logcat: return logcat(b)
+    case .apacheError: return apacheError(b)
+    case .access: return access(b)
+    case .general: return general(b)
+    case .none: return LogHeader()
+    }
+  }
+
+  // MARK: - Layouts
+
+  func json(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
+    guard b.first == UInt8(ascii: "{"),
+      let object = try? JSONSerialization.jsonObject(with: Data(b)) as? [String: Any]
+    else { return nil }
+    var h = LogHeader(messageStart: b.count)
+    for key in ["time", "timestamp", "@timestamp", "ts", "t", "datetime", "date"] {
+      if let v = object[key] as? String {
+        let u = Array(v.utf8)
+        h.time = u.withUnsafeBufferPointer { b -> Double? in var sc = Scan(b: b); return sc.isoTime()?.time } ?? Double(v).map(Self.epochSeconds)
+        break
+      }
+      if let v = object[key] as? NSNumber { h.time = Self.epochSeconds(v.doubleValue); break }
+    }
+    for key in ["level", "severity", "lvl", "log.level", "loglevel", "levelname"] {
+      if let v = object[key] as? String { h.level = Self.level(v); break }
+      if let v = object[key] as? Int { h.level = Self.numericLevel(v); break }
+    }
+    for key in ["logger", "component", "name", "module", "source"] { if let v = object[key] as? String { h.component = v; break } }
+    if let v = object["pid"] { h.pid = "\(v)" }
+    if let v = object["hostname"] as? String ?? object["host"] as? String { h.host = v }
+    // The message field is the whole message; it is not a byte range of the line.
+    return h
+  }
+
+  /// The message of a JSON line (its message field), or `nil` when it has none.
+  public static func jsonMessage(_ line: String) -> String? {
+    guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+    for key in ["msg", "message", "MESSAGE", "@message", "log", "text", "event"] {
+      if let v = object[key] as? String { return v }
+    }
+    return nil
+  }
+
+  func syslog5424(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
+    var s = Scan(b: b)
+    guard s.byte("<"), s.digits(1...3) != nil, s.byte(">"), s.digits(1...2) != nil, s.byte(" "),
+      let t = s.isoTime()
+    else { return nil }
+    var h = LogHeader(time: t.time)
+    guard s.byte(" "), let host = s.token(), s.byte(" "), let app = s.token(), s.byte(" "),
+      let pid = s.token(), s.byte(" "), s.token() != nil, s.byte(" ")
+    else { return nil }
+    h.host = host == "-" ? nil : host
+    h.component = app == "-" ? nil : app
+    h.pid = pid == "-" ? nil : pid
+    if s.byte("-") {
+    } else {
+      while s.peek == UInt8(ascii: "[") { guard s.skipBracket() else { return nil } }
+    }
+    _ = s.byte(" ")
+    h.messageStart = s.i
+    return h
+  }
+
+  mutating func syslog3164(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
+    var s = Scan(b: b)
+    if s.byte("<") { guard s.digits(1...3) != nil, s.byte(">") else { return nil } }
+    guard let (mo, d) = s.monthDay(), let (hh, mi, ss, frac) = s.clock() else { return nil }
+    var h = LogHeader()
+    h.time = yearless(mo, d, hh, mi, ss).map { $0 + frac }
+    guard s.byte(" ") else { return nil }
+    guard let host = s.token() else { h.messageStart = s.i; return h }
+    h.host = host
+    _ = s.spaces()
+    h.messageStart = s.i
+    s.tag(into: &h)
+    return h
+  }
+
+  mutating func rasEpoch(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
+    var s = Scan(b: b)
+    guard let alert = s.token(), alert == "-" || alert.allSatisfy({ $0.isUppercase || $0 == "_" }), s.byte(" "),
+      let epoch = s.digits(10...10), s.byte(" "), s.digits(4...4) != nil, s.byte("."), s.digits(2...2) != nil,
+      s.byte("."), s.digits(2...2) != nil, s.byte(" "), let node = s.token(), s.byte(" ")
+    else { return nil }
+    var h = LogHeader(time: Double(epoch), host: node)
+    if alert != "-" { h.level = alert }
+    let mark = s.i
+    // BGL: yyyy-mm-dd-hh.mm.ss.ffffff node type component level message
+    if s.digits(4...4) != nil, s.byte("-") {
+      guard s.token() != nil, s.byte(" "), s.token() != nil, s.byte(" "), s.token() != nil, s.byte(" "),
+        let component = s.token(), s.byte(" "), let level = s.token()
+      else { return nil }
+      h.component = component
+      h.level = Self.level(level) ?? level
+      _ = s.byte(" ")
+      h.messageStart = s.i
+      return h
+    }
+    // Thunderbird: Mon d hh:mm:ss user/host tag[pid]: message
+    s.i = mark
+    guard s.monthDay() != nil, s.clock() != nil, s.byte(" ") else { return nil }
+    _ = s.token()
+    _ = s.spaces()
+    h.messageStart = s.i
+    s.tag(into: &h)
+    return h
+  }
+
+  func epochColumns(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
+    // Up to 6 columns, the last an epoch in seconds, then optionally one short number (a flag).
+    var s = Scan(b: b)
+    var columns: [String] = []
+    while columns.count < 6 {
+      let start = s.i
+      if let e = s.digits(10...10), s.peek == UInt8(ascii: " ") || s.atEnd, columns.count >= 2 {
+        var h = LogHeader(time: Double(e))
+        h.host = columns.count >= 2 ? columns[1] : nil
+        h.component = columns.count >= 3 ? columns[2] : nil
+        _ = s.byte(" ")
+        let flag = s.i
+        _ = s.byte("-")
+        if s.digits(1...2) != nil, s.byte(" ") {} else { s.i = flag }
+        h.messageStart = s.i
+        return h
+      }
+      s.i = start
+      guard let t = s.token(), s.byte(" ") else { return nil }
+      columns.append(t)
+    }
+    return nil
+  }
+
+  func hdfs(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
+    var s = Scan(b: b)
+    guard let yy = s.num(2), let mo = s.num(2), let d = s.num(2), s.byte(" "), let hh = s.num(2), let mi = s.num(2),
+      let ss = s.num(2), s.byte(" ")
+    else { return nil }
+    var h = LogHeader(time: Self.seconds(2000 + yy, mo, d, hh, mi, ss))
+    guard h.time != nil else { return nil }
+    h.pid = s.digits(1...10)
+    _ = s.spaces()
+    guard let level = s.token(), let norm = Self.level(level) else { return nil }
+    h.level = norm
+    _ = s.spaces()
+    h.messageStart = s.i
+    if let c = s.token(), c.hasSuffix(":") {
+      h.component = String(c.dropLast())
+      _ = s.byte(" ")
+      h.messageStart = s.i
+    }
+    return h
+  }
+
+  mutating func logcat(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
+    var s = Scan(b: b)
+    guard let mo = s.num(2), s.byte("-"), let d = s.num(2), s.byte(" "), let (hh, mi, ss, frac) = s.clock(),
+      s.spaces() > 0, let pid = s.digits(1...7), s.spaces() > 0, s.digits(1...7) != nil, s.spaces() > 0,
+      let lv = s.token(), lv.count == 1, let level = Self.level(lv), s.byte(" ")
+    else { return nil }
+    var h = LogHeader(level: level, pid: pid)
+    h.time = yearless(mo, d, hh, mi, ss).map { $0 + frac }
+    let mark = s.i
+    // The tag runs up to ": " (it may hold spaces).
+    while !s.atEnd, !(s.peek == UInt8(ascii: ":") && (s.i + 1 == b.count || b[s.i + 1] == 0x20)) { s.i += 1 }
+    if s.atEnd { h.messageStart = mark; return h }
+    h.component = String(decoding: UnsafeBufferPointer(rebasing: b[mark..<s.i]), as: UTF8.self)
+      .trimmingCharacters(in: .whitespaces)
+    s.i += 1
+    _ = s.byte(" ")
+    h.messageStart = s.i
+    return h
+  }
+
+  func apacheError(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
+    // [Sun Dec 04 04:47:44 2005] or [Sun Dec 04 04:47:44.123456 2005]
+    var s = Scan(b: b)
+    guard s.byte("["), s.token() != nil, s.byte(" "), let (mo, d) = s.monthDay(), let (hh, mi, ss, frac) = s.clock(),
+      s.byte(" "), let y = s.num(4), s.byte("]")
+    else { return nil }
+    var h = LogHeader(time: Self.seconds(y, mo, d, hh, mi, ss).map { $0 + frac })
+    _ = s.spaces()
+    // [module:level] or [level], then optional [pid N:tid M], [client …]
+    while s.peek == UInt8(ascii: "[") {
+      let start = s.i + 1
+      guard s.skipBracket() else { break }
+      let inner = String(decoding: UnsafeBufferPointer(rebasing: b[start..<(s.i - 1)]), as: UTF8.self)
+      if h.level == nil, let l = Self.level(String(inner.split(separator: ":").last ?? "")) {
+        h.level = l
+        if inner.contains(":") { h.component = String(inner.split(separator: ":")[0]) }
+      } else if inner.hasPrefix("pid ") {
+        h.pid = String(inner.dropFirst(4).prefix { $0.isNumber })
+      } else if !inner.hasPrefix("client ") {
+        s.i = start - 1
+        break
+      }
+      _ = s.spaces()
+    }
+    h.messageStart = s.i
+    return h.level == nil ? nil : h
+  }
+
+  func access(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
+    var s = Scan(b: b)
+    guard let host = s.token(), s.byte(" "), s.token() != nil, s.byte(" ") else { return nil }
+    // The user field may be quoted or hold spaces only rarely; take up to " [".
+    while !s.atEnd, s.peek != UInt8(ascii: "[") { s.i += 1 }
+    guard s.byte("["), let d = s.num(2), s.byte("/"), let mo = s.month(), s.byte("/"), let y = s.num(4),
+      s.byte(":"), let (hh, mi, ss, _) = s.clock()
+    else { return nil }
+    var offset = 0
+    if s.byte(" "), s.peek == UInt8(ascii: "+") || s.peek == UInt8(ascii: "-") {
+      let sign = s.peek == UInt8(ascii: "+") ? 1 : -1
+      s.i += 1
+      if let oh = s.num(2), let om = s.num(2) { offset = sign * (oh * 3600 + om * 60) }
+    }
+    guard s.byte("]") else { return nil }
+    _ = s.byte(" ")
+    var h = LogHeader(time: Self.seconds(y, mo, d, hh, mi, ss).map { $0 - Double(offset) }, host: host)
+    h.messageStart = s.i
+    return h
+  }
+
+  mutating func general(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
+    var s = Scan(b: b)
+    var found: (time: Double?, end: Int)?
+    // The timestamp starts the line or follows at most one other token (a file name, a host).
+    for attempt in 0..<2 {
+      let start = s.i
+      let bracket = s.byte("[")
+      if let t = generalTime(&s) {
+        if bracket { _ = s.byte("]") }
+        found = (t, s.i)
+        break
+      }
+      s.i = start
+      guard attempt == 0, s.token() != nil, s.byte(" ") else { break }
+    }
+    guard let f = found else { return nil }
+    var h = LogHeader(time: f.time)
+    // Separators after the time: ",", "|", ":" then spaces.
+    if s.byte("|") {
+      // time|component|pid|message
+      let c = s.until(UInt8(ascii: "|"))
+      guard s.byte("|") else { h.messageStart = s.i - c.count; return h }
+      h.component = c
+      let p = s.until(UInt8(ascii: "|"))
+      if s.byte("|") { h.pid = p } else { s.i -= p.utf8.count }
+      h.messageStart = s.i
+      return h
+    }
+    _ = s.byte(",") || s.byte(":")
+    _ = s.spaces()
+    h.messageStart = s.i
+    var fields = 0
+    while fields < 5, !s.atEnd {
+      let start = s.i
+      if s.peek == UInt8(ascii: "[") {
+        guard s.skipBracket() else { break }
+        // `[error]` (nginx) is the level.
+        if h.level == nil, h.component == nil, s.i - start <= 13,
+          let l = Self.level(String(decoding: UnsafeBufferPointer(rebasing: b[(start + 1)..<(s.i - 1)]), as: UTF8.self))
+        {
+          h.level = l
+        }
+        _ = s.spaces()
+        h.messageStart = s.i
+        fields += 1
+        if h.component != nil { break }
+        continue
+      }
+      guard let t = s.token() else { break }
+      if h.pid == nil, h.level == nil, h.component == nil, t.allSatisfy(\.isNumber), t.count <= 8 {
+        h.pid = t
+      } else if h.level == nil, h.component == nil, let l = Self.level(t.hasSuffix(":") ? String(t.dropLast()) : t) {
+        h.level = l
+      } else if h.component == nil, t.hasSuffix(":"), t.count > 1 {
+        h.component = String(t.dropLast())
+        // Laravel's `local.ERROR:`: channel and level.
+        if h.level == nil, let dot = t.lastIndex(of: "."), let l = Self.level(String(t[t.index(after: dot)...].dropLast())) {
+          h.level = l
+          h.component = String(t[..<dot])
+        }
+        _ = s.spaces()
+        h.messageStart = s.i
+        break
+      } else if h.component == nil, let dash = s.dashAhead(from: start) {
+        // `program - message`, `program *64 - message`
+        h.component = String(decoding: UnsafeBufferPointer(rebasing: b[start..<dash]), as: UTF8.self)
+        s.i = dash + 3
+        h.messageStart = s.i
+        break
+      } else if h.component == nil, h.level != nil,
+        s.spacesAhead() >= 2 || (t.contains(".") && t.first!.isLetter && t.last!.isLetter && !t.contains("/"))
+      {
+        h.component = t
+        _ = s.spaces()
+        h.messageStart = s.i
+        // A bracketed context right after the component (OpenStack's [req-…]) is header too.
+        if s.peek == UInt8(ascii: "[") { continue }
+        break
+      } else {
+        s.i = start
+        break
+      }
+      _ = s.spaces()
+      h.messageStart = s.i
+      fields += 1
+    }
+    return h
+  }
+
+  /// The time formats of `.general`, at the cursor.
+  mutating func generalTime(_ s: inout Scan) -> Double? {
+    let start = s.i
+    if let t = s.isoTime() { return t.time }
+    s.i = start
+    // yyyy/mm/dd hh:mm:ss, yy/mm/dd hh:mm:ss
+    if let a = s.digits(2...4), s.byte("/"), let mo = s.num(2), s.byte("/"), let d = s.num(2), s.byte(" "),
+      let (hh, mi, ss, frac) = s.clock()
+    {
+      let y = a.count == 2 ? 2000 + Int(a)! : Int(a)!
+      return Self.seconds(y, mo, d, hh, mi, ss).map { $0 + frac }
+    }
+    s.i = start
+    // yyyymmdd-hh:mm:ss:SSS
+    if let y = s.num(4), let mo = s.num(2), let d = s.num(2), s.byte("-"), let hh = s.digits(1...2), s.byte(":"),
+      let mi = s.digits(1...2), s.byte(":"), let ss = s.digits(1...2)
+    {
+      let (hh, mi, ss) = (Int(hh)!, Int(mi)!, Int(ss)!)
+      var frac = 0.0
+      if s.byte(":") || s.byte("."), let f = s.digits(1...6) { frac = Double("0." + f) ?? 0 }
+      return Self.seconds(y, mo, d, hh, mi, ss).map { $0 + frac }
+    }
+    s.i = start
+    // mm.dd hh:mm:ss or mm-dd hh:mm:ss (no year)
+    if let mo = s.num(2), s.byte(".") || s.byte("-"), let d = s.num(2), s.byte(" "), let (hh, mi, ss, frac) = s.clock() {
+      return yearless(mo, d, hh, mi, ss).map { $0 + frac }
+    }
+    s.i = start
+    // Mon dd hh:mm:ss [yyyy]
+    if let (mo, d) = s.monthDay(), let (hh, mi, ss, frac) = s.clock() {
+      let mark = s.i
+      if s.byte(" "), let y = s.num(4) { return Self.seconds(y, mo, d, hh, mi, ss).map { $0 + frac } }
+      s.i = mark
+      return yearless(mo, d, hh, mi, ss).map { $0 + frac }
+    }
+    s.i = start
+    return nil
+  }
+
+  /// A time without a year: the year comes from the reference date and the order of lines.
+  mutating func yearless(_ mo: Int, _ d: Int, _ hh: Int, _ mi: Int, _ ss: Int) -> Double? {
+    guard (1...12).contains(mo) else { return nil }
+    if !yearFixed {
+      yearFixed = true
+      // The first line is not after the file's modification time (a day's slack for zones).
+      if let t = Self.seconds(year, mo, d, hh, mi, ss), t > referenceTime + 86400 { year -= 1 }
+    } else if mo + 6 <= lastMonth, let t = Self.seconds(year + 1, mo, d, hh, mi, ss), t <= referenceTime + 86400 {
+      // December → January: the next year (a smaller step back is lines out of order,
+      // and no line is after the file's modification time).
+      year += 1
+    }
+    lastMonth = mo
+    return Self.seconds(year, mo, d, hh, mi, ss)
+  }
+
+  // MARK: - Helpers
+
+  static let levels: [String: String] = [
+    "TRACE": "TRACE", "DEBUG": "DEBUG", "DBG": "DEBUG", "FINE": "DEBUG", "FINER": "TRACE", "FINEST": "TRACE",
+    "INFO": "INFO", "INFORMATION": "INFO", "NOTICE": "NOTICE", "WARN": "WARN", "WARNING": "WARN",
+    "ERROR": "ERROR", "ERR": "ERROR", "SEVERE": "ERROR", "CRIT": "CRITICAL", "CRITICAL": "CRITICAL",
+    "FATAL": "FATAL", "ALERT": "ALERT", "EMERG": "EMERGENCY", "EMERGENCY": "EMERGENCY", "PANIC": "FATAL",
+    "V": "TRACE", "D": "DEBUG", "I": "INFO", "W": "WARN", "E": "ERROR", "F": "FATAL", "A": "FATAL",
+  ]
+
+  /// The normalised level of a level word (`Info`, `WARNING`, `W`), or `nil`.
+  static func level(_ word: String) -> String? {
+    guard word.count <= 11 else { return nil }
+    if word.count == 1 { return word == word.uppercased() ? levels[word] : nil }
+    return levels[word.uppercased()]
+  }
+
+  static func numericLevel(_ v: Int) -> String {
+    switch v {
+    case ..<20: "TRACE"
+    case 20..<30: "DEBUG"
+    case 30..<40: "INFO"
+    case 40..<50: "WARN"
+    case 50..<60: "ERROR"
+    default: "FATAL"
+    }
+  }
+
+  static func epochSeconds(_ v: Double) -> Double { v > 1e14 ? v / 1e6 : v > 1e11 ? v / 1000 : v }
+
+  /// Days-from-civil (Howard Hinnant).
+  static func seconds(_ y: Int, _ m: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> Double? {
+    guard (1...12).contains(m), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
+    let yy = m <= 2 ? y - 1 : y
+    let era = (yy >= 0 ? yy : yy - 399) / 400
+    let yoe = yy - era * 400
+    let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+    return Double((era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + s)
+  }
+
+  static func civilYear(_ t: Double) -> Int {
+    let days = Int((t / 86400).rounded(.down)) + 719468
+    let era = (days >= 0 ? days : days - 146096) / 146097
+    let doe = days - era * 146097
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let m = mp < 10 ? mp + 3 : mp - 9
+    return yoe + era * 400 + (m <= 2 ? 1 : 0)
+  }
+}

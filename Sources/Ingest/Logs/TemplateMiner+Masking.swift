@@ -1,0 +1,200 @@
+import Foundation
+
+extension TemplateMiner {
+  // MARK: - Pre-processing
+
+  /// Calls `body` with each white-space separated token of `b`, masked.
+  ///
+  /// `(token, true)`: the token is wholly a variable (a run of variables and
+  /// the units after them is reported once). `(bytes, false)`: a constant,
+  /// whose bytes may hold `<*>` in place of variable segments (`(HWID=<*>)`,
+  /// `<*>]`); `bytes` is only valid during the call.
+  static func tokenize(_ b: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Bool) -> Void) {
+    var i = 0
+    let n = b.count
+    var scratch = [UInt8]()
+    // A run of variables (with the units that follow numbers: `0 bytes (0 KB)`,
+    // `<1 sec`) is one `<*>`.
+    var lastMasked = false
+    while i < n {
+      while i < n, isSpace(b[i]) { i += 1 }
+      guard i < n else { break }
+      let start = i
+      while i < n, !isSpace(b[i]) { i += 1 }
+      let token = UnsafeBufferPointer(rebasing: b[start..<i])
+      // Strip surrounding punctuation.
+      var lo = 0
+      var hi = token.count
+      while lo < hi, isOpen(token[lo]) { lo += 1 }
+      while hi > lo, isClose(token[hi - 1]) { hi -= 1 }
+      if lo == hi {
+        body(token, false)
+        lastMasked = false
+        continue
+      }
+      let core = UnsafeBufferPointer(rebasing: token[lo..<hi])
+      if lastMasked, isUnit(core) { continue }
+      // A path or URL is one variable, whatever it holds.
+      if core.count > 1, core[0] == UInt8(ascii: "/") || core[0] == UInt8(ascii: "\\") || hasScheme(core) {
+        if !lastMasked { body(token, true) }
+        lastMasked = true
+        continue
+      }
+      // Segments between delimiters (`onExtend:1514038530000`, `deny(1)`, `a=1|b=2`):
+      // variable segments become `<*>`; a token of variables only is one `<*>`.
+      var variables = 0
+      var constants = 0
+      var k = 0
+      while k < token.count {
+        while k < token.count, isDelimiter(token[k]) { k += 1 }
+        guard k < token.count else { break }
+        let segStart = k
+        while k < token.count, !isDelimiter(token[k]) { k += 1 }
+        var segEnd = k
+        while segEnd > segStart, isClose(token[segEnd - 1]) { segEnd -= 1 }
+        let seg = UnsafeBufferPointer(rebasing: token[segStart..<segEnd])
+        if isVariable(seg) { variables += 1 } else if !isDotted(seg) { constants += 1 }
+      }
+      if variables == 0 {
+        body(token, false)
+        lastMasked = false
+      } else if constants == 0 {
+        // Brackets around a variable stay (`b9000564-…]` → `<*>]`), so that templates read like loghub's.
+        var pre = 0
+        while pre < token.count, isBracket(token[pre]) { pre += 1 }
+        var post = token.count
+        while post > pre, isBracket(token[post - 1]) || isClose(token[post - 1]) { post -= 1 }
+        var inner = false
+        for k in pre..<post where isDelimiter(token[k]) { inner = true; break }
+        if lastMasked {
+          // Part of the run of variables before it.
+        } else if (pre > 0 || post < token.count) && !inner {
+          scratch.removeAll(keepingCapacity: true)
+          scratch.append(contentsOf: token[0..<pre])
+          scratch.append(contentsOf: [0x3C, 0x2A, 0x3E])
+          scratch.append(contentsOf: token[post...])
+          scratch.withUnsafeBufferPointer { body($0, false) }
+        } else {
+          body(token, true)
+        }
+        lastMasked = true
+      } else {
+        scratch.removeAll(keepingCapacity: true)
+        k = 0
+        while k < token.count {
+          if isDelimiter(token[k]) { scratch.append(token[k]); k += 1; continue }
+          let segStart = k
+          while k < token.count, !isDelimiter(token[k]) { k += 1 }
+          var segEnd = k
+          while segEnd > segStart, isClose(token[segEnd - 1]) { segEnd -= 1 }
+          let seg = UnsafeBufferPointer(rebasing: token[segStart..<segEnd])
+          if isVariable(seg) || isDotted(seg) {
+            scratch.append(contentsOf: [0x3C, 0x2A, 0x3E])
+            scratch.append(contentsOf: token[segEnd..<k])
+          } else {
+            scratch.append(contentsOf: token[segStart..<k])
+          }
+        }
+        scratch.withUnsafeBufferPointer { body($0, false) }
+        lastMasked = false
+      }
+    }
+  }
+
+  /// `scheme://`
+  static func hasScheme(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    var k = 0
+    while k < t.count, k < 12, (t[k] | 0x20) >= 0x61 && (t[k] | 0x20) <= 0x7A { k += 1 }
+    return k > 0 && k + 2 < t.count && t[k] == UInt8(ascii: ":") && t[k + 1] == UInt8(ascii: "/") && t[k + 2] == UInt8(ascii: "/")
+  }
+
+  /// A host or dotted name (`proxy.cse.cuhk.edu.hk`): a variable next to a variable (`host:5070`).
+  static func isDotted(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard t.count >= 3, t.first != UInt8(ascii: "."), t.last != UInt8(ascii: ".") else { return false }
+    return t.contains(UInt8(ascii: ".")) || t.contains(UInt8(ascii: "/"))
+  }
+
+  @inline(__always) static func isBracket(_ c: UInt8) -> Bool {
+    c == UInt8(ascii: "(") || c == UInt8(ascii: ")") || c == UInt8(ascii: "[") || c == UInt8(ascii: "]")
+      || c == UInt8(ascii: "{") || c == UInt8(ascii: "}") || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'")
+  }
+
+  @inline(__always) static func isDelimiter(_ c: UInt8) -> Bool {
+    switch c {
+    case UInt8(ascii: ":"), UInt8(ascii: "="), UInt8(ascii: "|"), UInt8(ascii: "("), UInt8(ascii: ")"),
+      UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: ","),
+      UInt8(ascii: ";"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "<"), UInt8(ascii: ">"):
+      return true
+    default: return false
+    }
+  }
+
+  static let units: Set<[UInt8]> = Set(
+    [
+      "b", "byte", "bytes", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "k", "m", "g", "ms", "us", "ns", "s", "sec",
+      "secs", "second", "seconds", "min", "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "day", "days",
+      "%", "kb/s", "mb/s", "ms.",
+    ].map { Array($0.utf8) })
+
+  static func isUnit(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard t.count <= 7 else { return false }
+    return units.contains(t.map { $0 | ((($0 >= 0x41) && ($0 <= 0x5A)) ? 0x20 : 0) })
+  }
+
+  @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
+  @inline(__always) static func isOpen(_ c: UInt8) -> Bool {
+    c == UInt8(ascii: "(") || c == UInt8(ascii: "[") || c == UInt8(ascii: "{") || c == UInt8(ascii: "<")
+      || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") || c == UInt8(ascii: "#") || c == UInt8(ascii: "*")
+  }
+  @inline(__always) static func isClose(_ c: UInt8) -> Bool {
+    c == UInt8(ascii: ")") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}") || c == UInt8(ascii: ">")
+      || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") || c == UInt8(ascii: ",") || c == UInt8(ascii: ";")
+      || c == UInt8(ascii: ":") || c == UInt8(ascii: ".")
+  }
+
+  /// Numbers, ids with digits, versions, IPs, times, durations, sizes, paths and URLs.
+  static func isVariable(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    var digits = 0
+    var letters = 0
+    var separators = 0
+    var slashes = 0
+    for c in t {
+      if c >= 0x30 && c <= 0x39 {
+        digits += 1
+      } else if (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A {
+        letters += 1
+      } else if c == UInt8(ascii: "/") || c == UInt8(ascii: "\\") {
+        slashes += 1
+      } else if c >= 0x80 {
+        letters += 1
+      } else {
+        separators += 1  // - . : _ @ # + , [ ( | = …
+      }
+    }
+    if digits > 0 {
+      // 0GB, 12ms, 3rd: a number with a unit.
+      if t[0] >= 0x30 && t[0] <= 0x39 { return true }
+      // 42, 0x1f, 10.0.0.1:80, 12ms, 3.5KB, blk_-1608, node-246, v6.1.7601, 2017-05-16
+      return digits >= letters || separators > 0 || slashes > 0 || isHex(t)
+    }
+    // Paths and URLs: /var/log/x, C:\Windows\x, http://host/x (not a lone "and/or").
+    if slashes > 0 {
+      return t.first == UInt8(ascii: "/") || t.first == UInt8(ascii: "\\") || slashes >= 2
+        || (t.count > 2 && t[1] == UInt8(ascii: ":"))
+    }
+    return false
+  }
+
+  static func isKey(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    for c in t where !((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A || c >= 0x30 && c <= 0x39 || c == 0x5F || c == 0x2D || c == 0x2E) {
+      return false
+    }
+    return true
+  }
+
+  static func isHex(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard t.count >= 8 else { return false }
+    for c in t where !((c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)) { return false }
+    return true
+  }
+}

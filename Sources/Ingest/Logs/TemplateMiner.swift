@@ -1,0 +1,316 @@
+import Foundation
+
+/// A streaming log template miner of the Drain class with Brain's test for
+/// variables, and one configuration for every log.
+///
+/// Each message is split at white space and pre-processed: a token (or each
+/// segment of it between `: = | ( ) [ ] { } , ; " ' < >`) that is a number, a
+/// number with a unit, a hex id, an IP address, a version, a time, a path or a
+/// URL becomes `<*>` (`(HWID=1973)` → `(HWID=<*>)`, `onExtend:1514…` →
+/// `onExtend:<*>`, `host.example.com:5070` → `<*>`); a unit word after a
+/// variable joins it (`0 bytes`, `<1 sec`), and a run of variables is one `<*>`.
+/// Masked messages go down a fixed-depth prefix tree (token count, then the
+/// first two tokens; a masked token or a dotted name such as `com.apple.x:`
+/// takes the `<*>` branch) to a leaf of candidate templates.
+///
+/// A message joins the most specific template of its leaf that takes it as it
+/// is (`<*>` takes anything). Otherwise a position where it differs from its
+/// most similar template (similarity ≥ `threshold`: equal constants over the
+/// positions that are not `<*>` in both) becomes `<*>` only once `distinct`
+/// templates of the leaf, equal elsewhere, hold different constants there
+/// (`distinct` × k when k positions differ at once: `from NEW to UNASSIGNED`
+/// and `from RUNNING to SUCCESS` are state transitions, not one variable)
+/// (Brain's insight: a constant has few values, `VM Started` / `VM Stopped`;
+/// a variable has many). Those templates then merge into the oldest of them;
+/// until then the message starts a template of its own.
+///
+/// Template ids are dense and assigned at creation. A template that generalises
+/// keeps its id; a template merged into another keeps a valid id that
+/// `resolve(_:)` maps to the one it joined, so ids handed out earlier never
+/// dangle. Memory is bounded by the number of templates (`maxTemplates`; past
+/// it a message joins the most similar template of its leaf, or an all-`<*>`
+/// template of its token count, and `saturated` is set) and of distinct
+/// constant tokens (`maxTokens`; past it new words count as variables).
+public struct TemplateMiner: Sendable {
+  public struct Template: Sendable, Equatable {
+    public let id: Int
+    /// Tokens; `nil` is `<*>`.
+    public var tokens: [String?]
+    public var count: Int
+    public var text: String { tokens.map { $0 ?? "<*>" }.joined(separator: " ") }
+  }
+
+  public let threshold: Double
+  public let depth: Int
+  public let maxChildren: Int
+  public let maxTemplates: Int
+  public let maxTokens: Int
+  /// Distinct constants at one position (all else equal) that make it a variable.
+  public let distinct: Int
+
+  // Token ids: 0 is `<*>`, -1 an unknown word once the dictionary is full.
+  // Open-addressing table from token bytes (kept in `arena`) to token id.
+  private var slots: [Int32] = [Int32](repeating: -1, count: 1 << 12)
+  private var slotHashes: [UInt64] = [UInt64](repeating: 0, count: 1 << 12)
+  private var arena: [UInt8] = []
+  private var spans: [(start: Int, count: Int)] = [(0, 0)]
+  private var sequence: [Int32] = []
+  private var tokenNames: [String] = ["<*>"]
+  /// Per token id: a dotted name or path (`com.apple.foo:`), which takes the tree's `<*>` branch.
+  private var tokenWeak: [Bool] = [true]
+  private var clusters: [[Int32]] = []
+  private var counts: [Int] = []
+  private var parent: [Int] = []
+  /// The prefix tree, by index (a value, so that a copied miner is independent); 0 is the root.
+  private var nodes: [Node] = [Node()]
+  private var catchAll: [Int: Int] = [:]
+  /// Set when a cap was reached.
+  public private(set) var saturated = false
+
+  struct Node: Sendable {
+    var children: [Int32: Int] = [:]
+    var clusters: [Int] = []
+  }
+
+  public init(
+    threshold: Double = 0.5, depth: Int = 4, maxChildren: Int = 100, maxTemplates: Int = 20_000,
+    maxTokens: Int = 500_000, distinct: Int = 5
+  ) {
+    self.distinct = distinct
+    self.threshold = threshold
+    self.depth = depth
+    self.maxChildren = maxChildren
+    self.maxTemplates = maxTemplates
+    self.maxTokens = maxTokens
+  }
+
+  public var templateCount: Int { (0..<clusters.count).filter { parent[$0] == $0 }.count }
+
+  public func template(_ id: Int) -> Template {
+    Template(id: id, tokens: clusters[id].map { $0 > 0 ? tokenNames[Int($0)] : nil }, count: counts[id])
+  }
+
+  /// The live templates (merged ones left out).
+  public var templates: [Template] { (0..<clusters.count).filter { parent[$0] == $0 }.map(template) }
+
+  /// Mines one message; returns its template id.
+  public mutating func add(_ message: String) -> Int {
+    var m = message
+    return m.withUTF8 { add(bytes: $0) }
+  }
+
+  /// Mines one message given as UTF-8 bytes; returns its template id.
+  public mutating func add(bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    var seq = sequence
+    sequence = []
+    seq.removeAll(keepingCapacity: true)
+    Self.tokenize(bytes) { token, masked in
+      seq.append(masked ? 0 : intern(token))
+    }
+    let id = add(sequence: seq)
+    sequence = seq
+    return id
+  }
+
+  /// The masked form of a message (its tokens with variables as `<*>`), as the miner sees it.
+  public static func masked(_ message: String) -> String {
+    var m = message
+    var out: [String] = []
+    m.withUTF8 { b in
+      tokenize(b) { token, masked in out.append(masked ? "<*>" : String(decoding: token, as: UTF8.self)) }
+    }
+    return out.joined(separator: " ")
+  }
+
+  // MARK: - Drain
+
+  /// The template a (possibly merged) id now belongs to; ids returned earlier stay valid through it.
+  public func resolve(_ id: Int) -> Int {
+    var c = id
+    while parent[c] != c { c = parent[c] }
+    return c
+  }
+
+  private mutating func add(sequence seq: [Int32]) -> Int {
+    let leaf = self.leaf(for: seq)
+    let candidates = nodes[leaf].clusters
+    // 1. A template that takes the message as it is (its `<*>` take anything);
+    //    the most specific one when several do.
+    var exact = -1
+    var exactConstants = -1
+    for c in candidates {
+      let matched: Int? = clusters[c].withUnsafeBufferPointer { t in
+        var constants = 0
+        for k in 0..<seq.count where t[k] != 0 {
+          if t[k] != seq[k] { return nil }
+          constants += 1
+        }
+        return constants
+      }
+      if let m = matched, m > exactConstants { exact = c; exactConstants = m }
+    }
+    if exact >= 0 {
+      counts[exact] += 1
+      return exact
+    }
+    var best = -1
+    var bestSim = -1.0
+    var bestDiff = 0
+    for c in candidates {
+      let t = clusters[c]
+      var same = 0
+      var both = 0
+      var diff = 0
+      for k in 0..<seq.count {
+        let a = t[k]
+        if a == 0 { if seq[k] == 0 { both += 1 } } else if a == seq[k] { same += 1 } else if seq[k] != 0 { diff += 1 }
+      }
+      let denominator = seq.count - both
+      let sim = denominator == 0 ? 1.0 : Double(same) / Double(denominator)
+      if diff == 0 && sim > bestSim || (bestDiff > 0 && diff == 0) {
+        best = c; bestSim = sim; bestDiff = 0
+      } else if bestDiff != 0 || best < 0, sim > bestSim {
+        best = c; bestSim = sim; bestDiff = diff
+      }
+    }
+    if best >= 0, bestDiff == 0 {
+      absorb(seq, into: best)
+      return best
+    }
+    // 2. A position holds a variable only once `distinct` templates differ
+    //    there alone (Brain's insight: a constant has few values, a variable many).
+    //    Until then the message starts its own template.
+    if best >= 0, bestSim >= threshold {
+      let t = clusters[best]
+      let differing = (0..<seq.count).filter { t[$0] != 0 && seq[$0] != 0 && t[$0] != seq[$0] }
+      var siblings: [Int] = []
+      var values = Set<Int32>()
+      for c in candidates {
+        let u = clusters[c]
+        var agrees = true
+        for k in 0..<seq.count where u[k] != 0 && seq[k] != 0 && u[k] != seq[k] && !differing.contains(k) {
+          agrees = false
+          break
+        }
+        if agrees {
+          siblings.append(c)
+          values.insert(differing.first.map { u[$0] } ?? 0)
+        }
+      }
+      values.insert(differing.first.map { seq[$0] } ?? 0)
+      if values.count >= distinct * max(1, differing.count) {
+        let root = siblings.min() ?? best
+        var merged = clusters[root]
+        for k in 0..<seq.count where merged[k] != seq[k] { merged[k] = 0 }
+        for c in siblings where c != root {
+          let u = clusters[c]
+          for k in 0..<seq.count where merged[k] != u[k] { merged[k] = 0 }
+          parent[c] = root
+          counts[root] += counts[c]
+        }
+        clusters[root] = merged
+        let gone = Set(siblings.filter { $0 != root })
+        nodes[leaf].clusters.removeAll { gone.contains($0) }
+        counts[root] += 1
+        return root
+      }
+    }
+    if clusters.count >= maxTemplates {
+      saturated = true
+      if best >= 0 { absorb(seq, into: best); return best }
+      if let c = catchAll[seq.count] { counts[c] += 1; return c }
+      // One all-`<*>` template per token count, past the cap.
+      let id = clusters.count
+      clusters.append([Int32](repeating: 0, count: seq.count))
+      counts.append(1)
+      parent.append(id)
+      catchAll[seq.count] = id
+      return id
+    }
+    let id = clusters.count
+    clusters.append(seq.map { $0 < 0 ? 0 : $0 })
+    counts.append(1)
+    parent.append(id)
+    nodes[leaf].clusters.append(id)
+    return id
+  }
+
+  private mutating func absorb(_ seq: [Int32], into c: Int) {
+    var t = clusters[c]
+    var changed = false
+    for k in 0..<seq.count where t[k] != 0 && t[k] != seq[k] {
+      t[k] = 0
+      changed = true
+    }
+    if changed { clusters[c] = t }
+    counts[c] += 1
+  }
+
+  /// The index of the leaf `seq` belongs to (created on the way).
+  private mutating func leaf(for seq: [Int32]) -> Int {
+    func child(_ node: Int, _ key: Int32) -> Int {
+      if let n = nodes[node].children[key] { return n }
+      nodes.append(Node())
+      nodes[node].children[key] = nodes.count - 1
+      return nodes.count - 1
+    }
+    var node = child(0, Int32(truncatingIfNeeded: seq.count))
+    let levels = min(depth - 2, seq.count)
+    for k in 0..<levels {
+      var key = seq[k] <= 0 || tokenWeak[Int(seq[k])] ? 0 : seq[k]
+      if nodes[node].children[key] == nil, key != 0, nodes[node].children.count >= maxChildren { key = 0 }
+      node = child(node, key)
+    }
+    return node
+  }
+
+  private mutating func intern(_ token: UnsafeBufferPointer<UInt8>) -> Int32 {
+    // FNV-1a
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for c in token { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
+    let mask = slots.count - 1
+    var i = Int(truncatingIfNeeded: h) & mask
+    while slots[i] >= 0 {
+      if slotHashes[i] == h {
+        let id = Int(slots[i])
+        let span = spans[id]
+        if span.count == token.count {
+          var equal = true
+          arena.withUnsafeBufferPointer { a in
+            for k in 0..<span.count where a[span.start + k] != token[k] { equal = false; break }
+          }
+          if equal { return Int32(id) }
+        }
+      }
+      i = (i + 1) & mask
+    }
+    guard tokenNames.count < maxTokens else { saturated = true; return -1 }
+    let id = Int32(tokenNames.count)
+    slots[i] = id
+    slotHashes[i] = h
+    spans.append((arena.count, token.count))
+    arena.append(contentsOf: token)
+    tokenNames.append(String(decoding: token, as: UTF8.self))
+    var lo = 0
+    var hi = token.count
+    while lo < hi, Self.isOpen(token[lo]) || Self.isDelimiter(token[lo]) { lo += 1 }
+    while hi > lo, Self.isClose(token[hi - 1]) || Self.isDelimiter(token[hi - 1]) { hi -= 1 }
+    tokenWeak.append(Self.isDotted(UnsafeBufferPointer(rebasing: token[lo..<hi])))
+    if tokenNames.count * 2 > slots.count { grow() }
+    return id
+  }
+
+  private mutating func grow() {
+    let size = slots.count * 2
+    var newSlots = [Int32](repeating: -1, count: size)
+    var newHashes = [UInt64](repeating: 0, count: size)
+    for i in 0..<slots.count where slots[i] >= 0 {
+      var j = Int(truncatingIfNeeded: slotHashes[i]) & (size - 1)
+      while newSlots[j] >= 0 { j = (j + 1) & (size - 1) }
+      newSlots[j] = slots[i]
+      newHashes[j] = slotHashes[i]
+    }
+    slots = newSlots
+    slotHashes = newHashes
+  }
+}
