@@ -191,23 +191,23 @@ enum LlamaRuntime {
 enum LlamaLog {
   private static let echo = ProcessInfo.processInfo.environment["LONGCTX_LLAMA_LOG"] == "1"
   /// The log text kept since `startCapture`, or nil when not capturing.
-  private static let state = Mutex<String?>(nil)
+  private static let state = Locked<String?>(nil)
 
   static func receive(_ text: UnsafePointer<CChar>?) {
     guard let text else { return }
     let line = String(cString: text)
     if echo { FileHandle.standardError.write(Data(line.utf8)) }
-    state.withLock { text in
+    state.value.withLock { text in
       if text != nil { text? += line }
     }
   }
 
   /// Starts keeping log text.
-  static func startCapture() { state.withLock { $0 = "" } }
+  static func startCapture() { state.value.withLock { $0 = "" } }
 
   /// Stops keeping log text; returns what was kept since `startCapture`.
   static func stopCapture() -> String {
-    state.withLock { text in
+    state.value.withLock { text in
       defer { text = nil }
       return text ?? ""
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Workspace
 
 #if canImport(Glibc)
   import Glibc
@@ -65,12 +66,14 @@ public enum MappedFileGuard {
   @discardableResult public static func install() -> Bool { SIGBUSGuard.installed }
 
   /// Whether `install()` succeeded.
-  static var isInstalled: Bool { SIGBUSGuard.active.withLock { $0 } }
+  static var isInstalled: Bool { SIGBUSGuard.active.value.withLock { $0 } }
 }
 
 private enum SIGBUSGuard {
-  /// Set once the handler is in place.
-  static let active = Mutex(false)
+  /// Set once the handler is in place. (A `Mutex` held in a class: a
+  /// global `static let` Mutex may be laid out in read-only memory by an
+  /// optimized build, and locking it then traps.)
+  static let active = Locked(false)
   static let slots = 64
   /// Per slot: start, end (0 when free), hit flag.
   nonisolated(unsafe) static let table: UnsafeMutablePointer<UInt> = {
@@ -93,7 +96,7 @@ private enum SIGBUSGuard {
     action.sa_flags = SA_SIGINFO | SA_ONSTACK
     sigemptyset(&action.sa_mask)
     let ok = sigaction(SIGBUS, &action, &previous) == 0
-    active.withLock { $0 = ok }
+    active.value.withLock { $0 = ok }
     return ok
   }()
 
