@@ -5,9 +5,10 @@ import PackageDescription
 // the default library path; bake that prefix into the executables' rpath so
 // `.build/*/longctx` runs without LD_LIBRARY_PATH.
 let llamaPrefix = Context.environment["LONGCTX_LLAMA_PREFIX"]
-let rpath: [LinkerSetting] = llamaPrefix.map {
-  [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "\($0)/lib"])]
-} ?? []
+let rpath: [LinkerSetting] =
+  llamaPrefix.map {
+    [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "\($0)/lib"])]
+  } ?? []
 
 let package = Package(
   name: "longctx",

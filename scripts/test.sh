@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 eval "$(bash scripts/setup.sh --env)"
+# The committed .swift-format is the style: a file it would change fails the run.
+echo "[test] swift format lint" >&2
+swift format lint --strict -r -p Sources Tests Package.swift
 echo "[test] building (debug) with tests" >&2
 swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Wrapping)" >&2
 # Unit tests run in parallel; the suites that run the real model (in process or

@@ -105,23 +105,29 @@ public enum CurlTransport {
     longctx_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(max(request.timeout, 0.001), 30) * 1000))
     longctx_curl_set_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
     longctx_curl_set_pointer(handle, CURLOPT_HTTPHEADER, headerList)
-    longctx_curl_set_data_callback(handle, CURLOPT_WRITEFUNCTION, { bytes, size, count, user in
-      let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
-      transfer.body.append(UnsafeRawPointer(bytes!).assumingMemoryBound(to: UInt8.self), count: size * count)
-      return size * count
-    })
+    longctx_curl_set_data_callback(
+      handle, CURLOPT_WRITEFUNCTION,
+      { bytes, size, count, user in
+        let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+        transfer.body.append(UnsafeRawPointer(bytes!).assumingMemoryBound(to: UInt8.self), count: size * count)
+        return size * count
+      })
     longctx_curl_set_pointer(handle, CURLOPT_WRITEDATA, box.toOpaque())
-    longctx_curl_set_data_callback(handle, CURLOPT_HEADERFUNCTION, { bytes, size, count, user in
-      let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
-      let buffer = UnsafeRawBufferPointer(start: bytes, count: size * count)
-      transfer.header(String(decoding: buffer, as: UTF8.self))
-      return size * count
-    })
+    longctx_curl_set_data_callback(
+      handle, CURLOPT_HEADERFUNCTION,
+      { bytes, size, count, user in
+        let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+        let buffer = UnsafeRawBufferPointer(start: bytes, count: size * count)
+        transfer.header(String(decoding: buffer, as: UTF8.self))
+        return size * count
+      })
     longctx_curl_set_pointer(handle, CURLOPT_HEADERDATA, box.toOpaque())
     longctx_curl_set_long(handle, CURLOPT_NOPROGRESS, 0)
-    longctx_curl_set_progress_callback(handle, { user, _, _, _, _ in
-      Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue().cancel?.isCancelled == true ? 1 : 0
-    })
+    longctx_curl_set_progress_callback(
+      handle,
+      { user, _, _, _, _ in
+        Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue().cancel?.isCancelled == true ? 1 : 0
+      })
     longctx_curl_set_pointer(handle, CURLOPT_XFERINFODATA, box.toOpaque())
     var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
@@ -136,7 +142,8 @@ public enum CurlTransport {
           longctx_curl_set_long(handle, CURLOPT_POST, 1)
           longctx_curl_set_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count))
           // A non-null pointer even for an empty body, or curl reads the body from stdin.
-          longctx_curl_set_pointer(handle, CURLOPT_POSTFIELDS, bytes.baseAddress ?? UnsafeRawPointer(errors.baseAddress!))
+          longctx_curl_set_pointer(
+            handle, CURLOPT_POSTFIELDS, bytes.baseAddress ?? UnsafeRawPointer(errors.baseAddress!))
           if request.method != "POST" { longctx_curl_set_pointer(handle, CURLOPT_CUSTOMREQUEST, request.method) }
         }
         let code = curl_easy_perform(handle)

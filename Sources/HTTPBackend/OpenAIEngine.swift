@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
-import Logging
 import Inference
+import Logging
+import Synchronization
 
 /// An OpenAI-compatible server (vLLM, SGLang, llama.cpp server, Ollama, hosted APIs)
 /// through `/v1/completions` or `/v1/chat/completions`, load-balanced with failover
@@ -75,14 +75,16 @@ public final class OpenAIEngine: Engine, Sendable {
     guard let path = options.slotSaveDirectory, let store = checkpoints else { return nil }
     guard let identity = server.slotStateIdentity else {
       throw EngineError.unavailable(
-        "model.slot_save_path needs llama.cpp's server, and \(OpenAIEngineOptions.redacted(options.baseURLs[0])) does not answer /props like one")
+        "model.slot_save_path needs llama.cpp's server, and \(OpenAIEngineOptions.redacted(options.baseURLs[0])) does not answer /props like one"
+      )
     }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
       FileManager.default.isWritableFile(atPath: path)
     else {
       throw EngineError.unavailable(
-        "model.slot_save_path \(path) is not a writable directory; it must be the server's --slot-save-path as this machine sees it")
+        "model.slot_save_path \(path) is not a writable directory; it must be the server's --slot-save-path as this machine sees it"
+      )
     }
     return SlotCheckpoints(
       store: store, directory: URL(fileURLWithPath: path, isDirectory: true), identity: identity,
@@ -145,7 +147,9 @@ public final class OpenAIEngine: Engine, Sendable {
   /// The JSON body for `request`, the same for live requests and batch export.
   ///
   /// - Parameter llamaExtras: Adds llama.cpp-only fields (`cache_prompt`, `grammar`).
-  public static func body(for request: GenerationRequest, options: OpenAIEngineOptions, llamaExtras: Bool) -> [String: Any] {
+  public static func body(for request: GenerationRequest, options: OpenAIEngineOptions, llamaExtras: Bool) -> [String:
+    Any]
+  {
     let prompt = request.prefix + request.suffix
     var body: [String: Any] = [
       "model": options.model, "max_tokens": request.maxTokens, "temperature": request.temperature,
@@ -171,7 +175,9 @@ public final class OpenAIEngine: Engine, Sendable {
   /// The generated text and token usage of a 200 response body.
   ///
   /// - Throws: `EngineError.transient` when the body has no text where the API puts it.
-  public static func parseResult(_ data: Data, api: OpenAIAPI, endpoint: String = "the server") throws -> GenerationResult {
+  public static func parseResult(_ data: Data, api: OpenAIAPI, endpoint: String = "the server") throws
+    -> GenerationResult
+  {
     let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
     let choice = (json?["choices"] as? [[String: Any]])?.first
     let text: String? =

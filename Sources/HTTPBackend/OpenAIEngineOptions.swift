@@ -106,7 +106,11 @@ extension OpenAIEngineOptions: CustomStringConvertible, CustomDebugStringConvert
 
   /// A mirror without the key.
   public var customMirror: Mirror {
-    Mirror(self, children: ["baseURLs": baseURLs.map(Self.redacted), "model": model, "api": api.rawValue,
-                            "hasAPIKey": hasAPIKey, "timeout": timeout, "concurrency": concurrency as Any])
+    Mirror(
+      self,
+      children: [
+        "baseURLs": baseURLs.map(Self.redacted), "model": model, "api": api.rawValue,
+        "hasAPIKey": hasAPIKey, "timeout": timeout, "concurrency": concurrency as Any,
+      ])
   }
 }

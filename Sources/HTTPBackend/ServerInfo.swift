@@ -52,8 +52,9 @@ public struct ServerInfo: Sendable, Hashable {
       let place = OpenAIEngineOptions.redacted(base)
       do {
         let props = try await transport(
-          HTTPRequest(method: "GET", url: try OpenAIEngine.url(OpenAIEngineOptions.root(of: base) + "/props"),
-                      headers: options.headers, timeout: timeout))
+          HTTPRequest(
+            method: "GET", url: try OpenAIEngine.url(OpenAIEngineOptions.root(of: base) + "/props"),
+            headers: options.headers, timeout: timeout))
         if props.status == 401 || props.status == 403 {
           throw EngineError.unavailable("\(place) refused the API key (\(props.status)); check model.api_key_env")
         }
@@ -68,8 +69,9 @@ public struct ServerInfo: Sendable, Hashable {
             buildInfo: json["build_info"] as? String)
         }
         let models = try await transport(
-          HTTPRequest(method: "GET", url: try OpenAIEngine.url(base + "/models"), headers: options.headers,
-                      timeout: timeout))
+          HTTPRequest(
+            method: "GET", url: try OpenAIEngine.url(base + "/models"), headers: options.headers,
+            timeout: timeout))
         if models.status == 401 || models.status == 403 {
           throw EngineError.unavailable("\(place) refused the API key (\(models.status)); check model.api_key_env")
         }
@@ -131,17 +133,21 @@ public struct ServerTokenCounter: TokenCounter {
     } catch let error as EngineError {
       throw error
     } catch {
-      throw EngineError.transient("cannot count tokens at \(OpenAIEngineOptions.redacted(endpoint)): \(OpenAIEngine.describe(error))")
+      throw EngineError.transient(
+        "cannot count tokens at \(OpenAIEngineOptions.redacted(endpoint)): \(OpenAIEngine.describe(error))")
     }
   }
 
   static func tokenize(_ text: String, root: String, options: OpenAIEngineOptions, timeout: Double) throws -> [Int] {
     // llama.cpp reads `content`; vLLM reads `model` and `prompt`. Send both.
-    let body: [String: Any] = ["content": text, "prompt": text, "model": options.model, "add_special": false,
-                               "add_special_tokens": false]
+    let body: [String: Any] = [
+      "content": text, "prompt": text, "model": options.model, "add_special": false,
+      "add_special_tokens": false,
+    ]
     let response = try CurlTransport.send(
-      HTTPRequest(method: "POST", url: try OpenAIEngine.url(root + "/tokenize"), headers: options.headers,
-                  body: try JSONSerialization.data(withJSONObject: body), timeout: timeout))
+      HTTPRequest(
+        method: "POST", url: try OpenAIEngine.url(root + "/tokenize"), headers: options.headers,
+        body: try JSONSerialization.data(withJSONObject: body), timeout: timeout))
     guard response.status == 200, let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
       let tokens = json["tokens"] as? [Any]
     else {

@@ -137,12 +137,17 @@ public struct Ingestor: Sendable {
     for (file, previous) in work {
       results[file.path] = extracted[file.path] ?? .failed("extraction did not finish")
       let sameBytes: Bool
-      if case .stored(let hash, _, _, _, _) = results[file.path] { sameBytes = previous?.contentHash == hash } else { sameBytes = false }
+      if case .stored(let hash, _, _, _, _) = results[file.path] {
+        sameBytes = previous?.contentHash == hash
+      } else {
+        sameBytes = false
+      }
       if outdated.contains(file.path), let old = previous?.contentHash {
         if case .failed(let reason) = results[file.path] {
           // The earlier extraction stays in use: an upgrade must not lose a file that worked.
           results[file.path] = .stored(
-            old, 0, 0, ["not extracted again by the current extractor version (\(reason)); the earlier extraction is kept"],
+            old, 0, 0,
+            ["not extracted again by the current extractor version (\(reason)); the earlier extraction is kept"],
             false)
           reextractedPaths.insert(file.path)
           continue
@@ -161,7 +166,9 @@ public struct Ingestor: Sendable {
     }
 
     let now = Date().timeIntervalSince1970
-    let roots = inputs.map { ($0.hasPrefix("/") ? URL(fileURLWithPath: $0) : options.base.appendingPathComponent($0)).standardizedFileURL.path }
+    let roots = inputs.map {
+      ($0.hasPrefix("/") ? URL(fileURLWithPath: $0) : options.base.appendingPathComponent($0)).standardizedFileURL.path
+    }
     let seenPaths = Set(discovered.map(\.path))
     let goneRows = known.values.filter { row in
       row.status != .gone && !seenPaths.contains(row.path)
@@ -186,7 +193,9 @@ public struct Ingestor: Sendable {
           row.contentHash = hash
         case .stored(let hash, _, _, let warnings, _):
           row.contentHash = hash
-          for w in warnings { try Self.recordException(db, path: file.displayPath, severity: .warning, reason: w, at: now) }
+          for w in warnings {
+            try Self.recordException(db, path: file.displayPath, severity: .warning, reason: w, at: now)
+          }
         case .failed(let reason):
           row.status = .failed
           row.reason = reason
@@ -362,7 +371,9 @@ public struct Ingestor: Sendable {
       while let row = try rows.next() {
         let hash: String = row["hash"]
         present.insert(hash)
-        if !DocumentKind.isCurrent(kind: row["kind"], extractor: row["extractor"], redact: redact) { stale.insert(hash) }
+        if !DocumentKind.isCurrent(kind: row["kind"], extractor: row["extractor"], redact: redact) {
+          stale.insert(hash)
+        }
       }
       // A mailbox whose attachment is out of date (or missing) is extracted again, which
       // redoes the attachment; `hasCurrentDocument` says the same of it.
@@ -390,7 +401,8 @@ public struct Ingestor: Sendable {
           """,
         arguments: [hash, hash])
       // No rows: no document. An attachment link whose document is missing counts as out of date too.
-      let linked = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM email_attachment WHERE parentHash = ?", arguments: [hash]) ?? 0
+      let linked =
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM email_attachment WHERE parentHash = ?", arguments: [hash]) ?? 0
       if let kind, let first = rows.first, (first["kind"] as String?) != kind.rawValue { return false }
       return rows.count == linked + 1
         && rows.allSatisfy { DocumentKind.isCurrent(kind: $0["kind"], extractor: $0["extractor"], redact: redact) }
@@ -405,7 +417,9 @@ public struct Ingestor: Sendable {
     String, Result<EncodedDocument, any Error>
   ) {
     let (doc, hash) = alongside({ Hashing.sha256(bytes) }) {
-      Result { try LogExtractor(redact: redact).extractEncoded(raw: bytes, path: file.path, displayPath: file.displayPath) }
+      Result {
+        try LogExtractor(redact: redact).extractEncoded(raw: bytes, path: file.path, displayPath: file.displayPath)
+      }
     }
     return (hash, doc)
   }
@@ -440,4 +454,3 @@ public struct Ingestor: Sendable {
     }
   }
 }
-

@@ -19,7 +19,9 @@ extension LlamaEngine {
     settings: ModelSettings, modelPath: String, checkpoints: CheckpointStore?, parallel: Int = 1,
     logger: Logger = Logger(label: "longctx.llama")
   ) throws -> EngineChoice {
-    guard FileManager.default.isReadableFile(atPath: modelPath) else { throw LlamaBackendError.modelMissing(path: modelPath) }
+    guard FileManager.default.isReadableFile(atPath: modelPath) else {
+      throw LlamaBackendError.modelMissing(path: modelPath)
+    }
     let hash: String
     do { hash = try Hashing.sha256(fileAt: URL(fileURLWithPath: modelPath)) } catch {
       throw LlamaBackendError.modelLoadFailed(path: modelPath)

@@ -1,7 +1,7 @@
 internal import CLlama
 import Foundation
-import Logging
 import Inference
+import Logging
 import Workspace
 
 /// The element type of the KV cache.
@@ -275,9 +275,11 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
         logger.debug("the chat template changes the message text; the prompt has no cacheable prefix")
       }
       // Special tokens are parsed in the template's text only, never in the user's.
-      let prefix = model.tokenize(chat.head, addSpecial: true, parseSpecial: true)
+      let prefix =
+        model.tokenize(chat.head, addSpecial: true, parseSpecial: true)
         + model.tokenize(chat.prefix, addSpecial: false)
-      let suffix = model.tokenize(chat.suffix, addSpecial: false)
+      let suffix =
+        model.tokenize(chat.suffix, addSpecial: false)
         + model.tokenize(chat.tail, addSpecial: false, parseSpecial: true)
       return (prefix, suffix)
     }
@@ -392,7 +394,9 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
       }
       batch.n_tokens = Int32(n)
       let code = llama_decode(context, batch)
-      guard code == 0 else { throw EngineError.permanent(LlamaBackendError.decodeFailed(code: code).errorDescription ?? "") }
+      guard code == 0 else {
+        throw EngineError.permanent(LlamaBackendError.decodeFailed(code: code).errorDescription ?? "")
+      }
       offset += n
     }
   }

@@ -1,7 +1,7 @@
 internal import CLlama
 import Foundation
-import Synchronization
 import Inference
+import Synchronization
 import Workspace
 
 /// A GGUF model (or vocabulary) loaded through llama.cpp. Owns the model pointer.

@@ -73,7 +73,8 @@ final class PieceMemo: @unchecked Sendable {
     DispatchQueue.concurrentPerform(iterations: 2) { part in
       if part == 0 {
         var pairs = [Bool](repeating: false, count: 128 * 128)
-        for (token, producible) in Self.producible(texts, special: special).enumerated() where producible || userDefined[token] {
+        for (token, producible) in Self.producible(texts, special: special).enumerated()
+        where producible || userDefined[token] {
           let bytes = Self.unescaped(texts[token])
           if bytes.count > 1 {
             for i in 1..<bytes.count where bytes[i - 1] < 0x80 && bytes[i] < 0x80 {
@@ -84,7 +85,8 @@ final class PieceMemo: @unchecked Sendable {
         derived.pairs = pairs
       } else if wantMerge {
         derived.merge = SentencePieceCount(
-          texts: texts, scores: (0..<n).map { llama_vocab_get_score(model.vocab, llama_token($0)) }, userDefined: userDefined)
+          texts: texts, scores: (0..<n).map { llama_vocab_get_score(model.vocab, llama_token($0)) },
+          userDefined: userDefined)
       }
     }
     let pairs = derived.pairs
@@ -128,7 +130,9 @@ final class PieceMemo: @unchecked Sendable {
       // The read lock is taken per text, not per batch: another thread's batch that
       // learned pieces waits for the table no longer than one text's scan.
       table.read { table in
-        let scanned: Void? = text.utf8.withContiguousStorageIfAvailable { scan($0, text: index, table: table, into: &batch) }
+        let scanned: Void? = text.utf8.withContiguousStorageIfAvailable {
+          scan($0, text: index, table: table, into: &batch)
+        }
         if scanned == nil {
           var copy = text
           copy.withUTF8 { scan($0, text: index, table: table, into: &batch) }
@@ -311,7 +315,9 @@ final class PieceMemo: @unchecked Sendable {
         // Pieces up to about `sliceBytes`, at least one; each with its separator.
         let sliceStart = batch.pending[first].start
         var last = first
-        while last + 1 < batch.pending.count && batch.pending[last + 1].end + 1 - sliceStart <= Self.sliceBytes { last += 1 }
+        while last + 1 < batch.pending.count && batch.pending[last + 1].end + 1 - sliceStart <= Self.sliceBytes {
+          last += 1
+        }
         var bounds: [Int] = []  // piece, separator, piece, separator, …: their ends
         bounds.reserveCapacity(2 * (last - first + 1))
         for k in first...last {
@@ -572,7 +578,9 @@ final class PieceTable: @unchecked Sendable {
       if slot.length == 0 { return -1 }
       if slot.lo == key.lo && slot.hi == key.hi && Int(slot.length) == key.length {
         if key.length <= Self.inlineBytes { return Int32(slot.count) }
-        if let bytes, arena.withUnsafeBufferPointer({ memcmp($0.baseAddress! + Int(slot.offset), bytes, key.length) == 0 }) {
+        if let bytes,
+          arena.withUnsafeBufferPointer({ memcmp($0.baseAddress! + Int(slot.offset), bytes, key.length) == 0 })
+        {
           return Int32(slot.count)
         }
       }
@@ -655,13 +663,15 @@ private final class VocabularyRead: @unchecked Sendable {  // disjoint slots per
                 let attributes = llama_vocab_get_attr(vocab, id).rawValue
                 if attributes & LLAMA_TOKEN_ATTR_USER_DEFINED.rawValue != 0 {
                   userDefined[token] = true
-                  stripped[token] = attributes & (LLAMA_TOKEN_ATTR_LSTRIP.rawValue | LLAMA_TOKEN_ATTR_RSTRIP.rawValue) != 0
+                  stripped[token] =
+                    attributes & (LLAMA_TOKEN_ATTR_LSTRIP.rawValue | LLAMA_TOKEN_ATTR_RSTRIP.rawValue) != 0
                 } else if attributes & LLAMA_TOKEN_ATTR_NORMAL.rawValue == 0 {
                   special[token] = true
                 }
                 if let text = llama_vocab_get_text(vocab, id) {
                   texts[token] = Array(
-                    UnsafeBufferPointer(start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text)))
+                    UnsafeBufferPointer(
+                      start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text)))
                 }
                 var written = llama_token_to_piece(vocab, id, &buffer, Int32(buffer.count), 0, true)
                 if written < 0 {

@@ -64,7 +64,9 @@ struct SentencePieceCount {
       }
     }
     var byUserDefined: [UInt8: [[UInt8]]] = [:]
-    for id in texts.indices where userDefined[id] && !texts[id].isEmpty { byUserDefined[texts[id][0], default: []].append(texts[id]) }
+    for id in texts.indices where userDefined[id] && !texts[id].isEmpty {
+      byUserDefined[texts[id][0], default: []].append(texts[id])
+    }
     self.slots = slots
     self.mask = mask
     self.arena = arena
@@ -91,7 +93,9 @@ struct SentencePieceCount {
         let slot = Int(slots[i])
         if slot == 0 { return nil }
         let start = Int(offsets[slot - 1])
-        if Int(offsets[slot]) - start == count && memcmp(arena.baseAddress! + start, bytes, count) == 0 { return slot - 1 }
+        if Int(offsets[slot]) - start == count && memcmp(arena.baseAddress! + start, bytes, count) == 0 {
+          return slot - 1
+        }
         i = (i + 1) & mask
       }
     }
@@ -141,7 +145,8 @@ struct SentencePieceCount {
       let length = lead < 0x80 ? 1 : lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4  // unicode_len_utf8
       let n = min(length, count - offset)
       offset += n
-      symbols.append(Symbol(start: offset - n, n: n, prev: symbols.count - 1, next: offset == count ? -1 : symbols.count + 1))
+      symbols.append(
+        Symbol(start: offset - n, n: n, prev: symbols.count - 1, next: offset == count ? -1 : symbols.count + 1))
     }
     var heap: [Bigram] = []
     func push(_ b: Bigram) {

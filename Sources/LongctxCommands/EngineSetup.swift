@@ -1,6 +1,6 @@
 import Foundation
-import Inference
 import HTTPBackend
+import Inference
 import LlamaBackend
 import Logging
 import Pipeline
@@ -13,7 +13,8 @@ enum EngineSetup {
   /// The default model assembled by scripts/setup.sh.
   static var defaultModelPath: String {
     if let env = ProcessInfo.processInfo.environment["LONGCTX_MODEL"], !env.isEmpty { return env }
-    let cache = ProcessInfo.processInfo.environment["LONGCTX_CACHE"]
+    let cache =
+      ProcessInfo.processInfo.environment["LONGCTX_CACHE"]
       ?? (NSHomeDirectory() + "/.cache/longctx")
     return cache + "/models/gemma-3-270m-q4_k_m.gguf"
   }

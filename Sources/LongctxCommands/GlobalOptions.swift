@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
+import Ingest
 import Logging
 import Workspace
-import Ingest
 
 /// Flags every subcommand takes.
 struct GlobalOptions: ParsableArguments {
-  @Option(name: .long, help: ArgumentHelp("The workspace directory (default: $LONGCTX_WORKSPACE or ./.longctx).", valueName: "dir"))
+  @Option(
+    name: .long,
+    help: ArgumentHelp("The workspace directory (default: $LONGCTX_WORKSPACE or ./.longctx).", valueName: "dir"))
   var workspace: String?
 
   @Option(name: .long, help: "Log level on stderr: trace, debug, info, warning, error.")

@@ -107,7 +107,8 @@ package final class BlobBuilder: @unchecked Sendable {  // state under `lock`; `
   /// - Throws: The first compression error of any piece.
   package func finish() throws -> PreparedBlob {
     lock.withLock {
-      precondition(!finished && !hashing && pending.isEmpty, "BlobBuilder.finish before every piece was added, or twice")
+      precondition(
+        !finished && !hashing && pending.isEmpty, "BlobBuilder.finish before every piece was added, or twice")
       finished = true
     }
     // Every `add` has returned: this thread alone touches `hasher` and `frames` now.

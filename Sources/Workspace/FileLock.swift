@@ -21,7 +21,8 @@ public final class FileLock: @unchecked Sendable {
       throw WorkspaceError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
     }
     if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-      let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
+      let holder =
+        (try? String(contentsOfFile: path, encoding: .utf8))?
         .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
       close(fd)
       throw WorkspaceError.locked(path: path, holder: holder.isEmpty ? "unknown" : holder)

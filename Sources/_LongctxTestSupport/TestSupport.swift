@@ -76,9 +76,15 @@ public enum CLI {
     nonisolated(unsafe) var outData = Data()
     nonisolated(unsafe) var errData = Data()
     group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+      outData = out.fileHandleForReading.readDataToEndOfFile()
+      group.leave()
+    }
     group.enter()
-    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+      errData = err.fileHandleForReading.readDataToEndOfFile()
+      group.leave()
+    }
     group.wait()
     process.waitUntilExit()
     return Result(
@@ -127,7 +133,9 @@ public enum SetupPaths {
     guard let path = ProcessInfo.processInfo.environment["LONGCTX_MODEL"],
       FileManager.default.fileExists(atPath: path)
     else {
-      throw Missing(description: "LONGCTX_MODEL is unset or missing; run the tests through scripts/test.sh, which sets up the model")
+      throw Missing(
+        description: "LONGCTX_MODEL is unset or missing; run the tests through scripts/test.sh, which sets up the model"
+      )
     }
     return path
   }

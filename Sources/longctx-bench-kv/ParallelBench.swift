@@ -1,8 +1,8 @@
 // longctx-bench-kv parallel: the same map-style windows through the embedded
 // engine one at a time and with N sequences decoded together.
 import Foundation
-import LlamaBackend
 import Inference
+import LlamaBackend
 
 /// Settings of the parallel benchmark, from `parallel [windows] [window-tokens] [max-tokens] [Ns]`.
 struct ParallelBenchSettings {
@@ -80,7 +80,8 @@ func runParallel(
   }
   let wall = seconds(ContinuousClock.now - start)
   return ParallelRow(
-    parallel: parallel, batchInvariant: batchInvariant, wall: wall, promptTokens: results.map(\.promptTokens).reduce(0, +),
+    parallel: parallel, batchInvariant: batchInvariant, wall: wall,
+    promptTokens: results.map(\.promptTokens).reduce(0, +),
     outputTokens: results.map(\.outputTokens).reduce(0, +), counters: engine.counters, texts: results.map(\.text))
 }
 
@@ -97,12 +98,14 @@ func parallelBench(_ args: [String], modelPath: String) async throws {
   // engine before parallel sequences), then every N with padding.
   FileHandle.standardError.write(Data("[parallel 1, unpadded] running \(settings.windows) windows…\n".utf8))
   var rows = [
-    try await runParallel(modelPath: modelPath, windows: windows, settings: settings, parallel: 1, batchInvariant: false)
+    try await runParallel(
+      modelPath: modelPath, windows: windows, settings: settings, parallel: 1, batchInvariant: false)
   ]
   for n in settings.parallel {
     FileHandle.standardError.write(Data("[parallel \(n)] running \(settings.windows) windows…\n".utf8))
     rows.append(
-      try await runParallel(modelPath: modelPath, windows: windows, settings: settings, parallel: n, batchInvariant: true))
+      try await runParallel(
+        modelPath: modelPath, windows: windows, settings: settings, parallel: n, batchInvariant: true))
   }
   let padded = rows.first { $0.batchInvariant && $0.parallel == 1 } ?? rows[0]
   let base = rows[0]
@@ -113,20 +116,25 @@ func parallelBench(_ args: [String], modelPath: String) async throws {
   print("")
   print(
     "| N | wall s | prompt tok | output tok | (prompt+output)/s | ratio | output/s (whole run) | ratio "
-      + "| decode steps | mean batch | decode tok/s (steps only) | ratio | outputs = reference | outputs = padded N=1 |")
+      + "| decode steps | mean batch | decode tok/s (steps only) | ratio | outputs = reference | outputs = padded N=1 |"
+  )
   print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
   for r in rows {
     let same = zip(r.texts, base.texts).filter { $0 == $1 }.count
     let samePadded = zip(r.texts, padded.texts).filter { $0 == $1 }.count
     print(
       String(
-        format: "| %@ | %.1f | %d | %d | %.1f | %.2f× | %.2f | %.2f× | %d | %.2f | %.2f | %.2f× | %d/%d | %d/%d |", label(r), r.wall, r.promptTokens, r.outputTokens, total(r), total(r) / total(base), generated(r),
-        generated(r) / generated(base), r.counters.steps, Double(r.counters.stepTokens) / Double(max(1, r.counters.steps)),
+        format: "| %@ | %.1f | %d | %d | %.1f | %.2f× | %.2f | %.2f× | %d | %.2f | %.2f | %.2f× | %d/%d | %d/%d |",
+        label(r), r.wall, r.promptTokens, r.outputTokens, total(r), total(r) / total(base), generated(r),
+        generated(r) / generated(base), r.counters.steps,
+        Double(r.counters.stepTokens) / Double(max(1, r.counters.steps)),
         decode(r), decode(r) / decode(base), same, r.texts.count, samePadded, r.texts.count))
   }
   print("")
   for r in rows {
-    print(String(format: "N=%@: prefill %.1f s (one sequence at a time), decode steps %.1f s", label(r),
-      r.counters.prefillSeconds, r.counters.stepSeconds))
+    print(
+      String(
+        format: "N=%@: prefill %.1f s (one sequence at a time), decode steps %.1f s", label(r),
+        r.counters.prefillSeconds, r.counters.stepSeconds))
   }
 }

@@ -6,8 +6,8 @@
 //
 // Needs LONGCTX_MODEL (eval "$(bash scripts/setup.sh --env)").
 import Foundation
-import LlamaBackend
 import Inference
+import LlamaBackend
 import Workspace
 
 func seconds(_ d: Duration) -> Double {
@@ -34,7 +34,9 @@ if args.count > 1 && args[1] == "parallel" {
   exit(0)
 }
 let threads = ProcessInfo.processInfo.activeProcessorCount
-print("# longctx-bench-kv: \(targetTokens)-token prefix, model \(URL(fileURLWithPath: modelPath).lastPathComponent), \(threads) threads, libzstd \(Zstd.version)")
+print(
+  "# longctx-bench-kv: \(targetTokens)-token prefix, model \(URL(fileURLWithPath: modelPath).lastPathComponent), \(threads) threads, libzstd \(Zstd.version)"
+)
 
 // Non-repeating synthetic records, so attention over the whole prefix matters.
 func makePrefix(_ model: LlamaModel) -> String {
@@ -100,7 +102,10 @@ for type in [KVCacheType.f16, .q8_0] {
   }
   row.restore = engine.lastTimings.restoreSeconds
   row.exact = first.text == second.text && first.outputTokens == second.outputTokens
-  FileHandle.standardError.write(Data("[\(type.rawValue)] fresh: \(first.text.debugDescription)\n[\(type.rawValue)] restored: \(second.text.debugDescription)\n".utf8))
+  FileHandle.standardError.write(
+    Data(
+      "[\(type.rawValue)] fresh: \(first.text.debugDescription)\n[\(type.rawValue)] restored: \(second.text.debugDescription)\n"
+        .utf8))
 
   // The restore broken down.
   let entry = store.list()[0]
@@ -128,24 +133,30 @@ for type in [KVCacheType.f16, .q8_0] {
 }
 
 print("")
-print("| KV type | prefix tokens | re-prefill s | save s | restore s (engine) | read s | decompress s | SHA-256 s | set state s | speed-up |")
+print(
+  "| KV type | prefix tokens | re-prefill s | save s | restore s (engine) | read s | decompress s | SHA-256 s | set state s | speed-up |"
+)
 print("|---|---|---|---|---|---|---|---|---|---|")
 for r in rows {
-  print(String(
-    format: "| %@ | %d | %.2f | %.2f | %.3f | %.3f | %.3f | %.3f | %.3f | %.0f× |", r.type.rawValue, r.prefixTokens,
-    r.prefill, r.save, r.restore, r.read, r.decompress, r.verify, r.setState, r.prefill / r.restore))
+  print(
+    String(
+      format: "| %@ | %d | %.2f | %.2f | %.3f | %.3f | %.3f | %.3f | %.3f | %.0f× |", r.type.rawValue, r.prefixTokens,
+      r.prefill, r.save, r.restore, r.read, r.decompress, r.verify, r.setState, r.prefill / r.restore))
 }
 print("")
 print("| KV type | raw state | zstd level | compressed | ratio | compress MB/s | decompress MB/s |")
 print("|---|---|---|---|---|---|---|")
 for r in rows {
   for l in r.levels {
-    print(String(
-      format: "| %@ | %@ | %d | %@ | %.2f | %.0f | %.0f |", r.type.rawValue, mb(r.raw), l.level, mb(l.size),
-      Double(r.raw) / Double(l.size), l.cMBs, l.dMBs))
+    print(
+      String(
+        format: "| %@ | %@ | %d | %@ | %.2f | %.0f | %.0f |", r.type.rawValue, mb(r.raw), l.level, mb(l.size),
+        Double(r.raw) / Double(l.size), l.cMBs, l.dMBs))
   }
 }
 print("")
 for r in rows {
-  print("\(r.type.rawValue): restored continuation identical to fresh prefill: \(r.exact ? "yes" : "NO"); checkpoint file \(mb(r.stored)) for \(mb(r.raw)) raw")
+  print(
+    "\(r.type.rawValue): restored continuation identical to fresh prefill: \(r.exact ? "yes" : "NO"); checkpoint file \(mb(r.stored)) for \(mb(r.raw)) raw"
+  )
 }

@@ -64,13 +64,23 @@ func throughputBenchmark(input: String, context: Int, maxTokens: Int) async thro
     engineFactory: { throw EngineError.unavailable("planning only") }
   ).prepare()
   let requests = prepared.mapTasks.map(\.1)
-  print("input: \(inputURL.path); \(requests.count) windows, \(prepared.plan.totalTokens) window tokens (budget \(prepared.budget)); context \(context), max_tokens \(maxTokens), threads \(options.threads)")
+  print(
+    "input: \(inputURL.path); \(requests.count) windows, \(prepared.plan.totalTokens) window tokens (budget \(prepared.budget)); context \(context), max_tokens \(maxTokens), threads \(options.threads)"
+  )
 
-  struct Phase { var name: String; var requests: Int; var prompt: Int; var output: Int; var seconds: Double; var cpu = 0.0 }
+  struct Phase {
+    var name: String
+    var requests: Int
+    var prompt: Int
+    var output: Int
+    var seconds: Double
+    var cpu = 0.0
+  }
   func cpuSeconds(_ who: Int32) -> Double {
     var usage = rusage()
     getrusage(who, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+      usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
   }
   func engineAlone() async throws -> Phase {
     let start = Date()
@@ -100,7 +110,8 @@ func throughputBenchmark(input: String, context: Int, maxTokens: Int) async thro
       name: "job: JobRunner.run(), map + reduce", requests: s.executed, prompt: s.promptTokens, output: s.outputTokens,
       seconds: Date().timeIntervalSince(start), cpu: cpuSeconds(RUSAGE_SELF.rawValue) - cpu)
   }
-  let cliBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("longctx")
+  let cliBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+    "longctx")
   func cli() throws -> Phase? {
     guard FileManager.default.isExecutableFile(atPath: cliBinary.path) else { return nil }
     let p = Process()
@@ -108,14 +119,19 @@ func throughputBenchmark(input: String, context: Int, maxTokens: Int) async thro
     let start = Date()
     let cpu = cpuSeconds(RUSAGE_CHILDREN.rawValue)
     p.executableURL = cliBinary
-    p.arguments = ["run", jobFile.path, "--workspace", tmp.url.appendingPathComponent("ws-cli-\(fresh)").path, "--json", "--quiet"]
+    p.arguments = [
+      "run", jobFile.path, "--workspace", tmp.url.appendingPathComponent("ws-cli-\(fresh)").path, "--json", "--quiet",
+    ]
     let out = Pipe()
     p.standardOutput = out
     try p.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     let seconds = Date().timeIntervalSince(start)
-    guard p.terminationStatus == 0 else { print("cli run failed with \(p.terminationStatus)"); return nil }
+    guard p.terminationStatus == 0 else {
+      print("cli run failed with \(p.terminationStatus)")
+      return nil
+    }
     let s = try JSONDecoder().decode(RunSummary.self, from: data)
     return Phase(
       name: "cli: longctx run (KV checkpoints on), map + reduce", requests: s.executed, prompt: s.promptTokens,
@@ -134,8 +150,10 @@ func throughputBenchmark(input: String, context: Int, maxTokens: Int) async thro
   print("| round | phase | requests | prompt tok | output tok | seconds | tokens/s | CPU s | tokens/CPU s |")
   print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
   for (i, p) in phases.enumerated() {
-    print(String(format: "| %d | %@ | %d | %d | %d | %.1f | %.1f | %.1f | %.1f |", i + 1, p.name, p.requests, p.prompt,
-                 p.output, p.seconds, rate(p), p.cpu, Double(p.prompt + p.output) / p.cpu))
+    print(
+      String(
+        format: "| %d | %@ | %d | %d | %d | %.1f | %.1f | %.1f | %.1f |", i + 1, p.name, p.requests, p.prompt,
+        p.output, p.seconds, rate(p), p.cpu, Double(p.prompt + p.output) / p.cpu))
   }
   func mean(_ prefix: String, _ time: (Phase) -> Double) -> Double? {
     let matching = phases.filter { $0.name.hasPrefix(prefix) }
@@ -149,7 +167,9 @@ func throughputBenchmark(input: String, context: Int, maxTokens: Int) async thro
   print(String(format: "engine alone: %.1f tokens/s, %.1f tokens per CPU second", engine, engineCPU))
   for (prefix, label) in [("job", "job (JobRunner)"), ("cli", "job (longctx run)")] {
     guard let wall = mean(prefix, \.seconds), let cpu = mean(prefix, \.cpu) else { continue }
-    print(String(format: "%@: %.1f tokens/s, ratio %.2f; %.1f tokens per CPU second, ratio %.2f (goal ≥ 0.90)",
-                 label, wall, wall / engine, cpu, cpu / engineCPU))
+    print(
+      String(
+        format: "%@: %.1f tokens/s, ratio %.2f; %.1f tokens per CPU second, ratio %.2f (goal ≥ 0.90)",
+        label, wall, wall / engine, cpu, cpu / engineCPU))
   }
 }

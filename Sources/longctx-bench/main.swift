@@ -45,14 +45,16 @@ let installSeconds = Date().timeIntervalSince(start)
 start = Date()
 for t in tasks {
   try store.lease(t.id, owner: "bench", seconds: 60)
-  try store.complete(t.id, output: "ok", promptTokens: 10, outputTokens: 2, engine: "fake", model: "fake", durationMs: 0)
+  try store.complete(
+    t.id, output: "ok", promptTokens: 10, outputTokens: 2, engine: "fake", model: "fake", durationMs: 0)
 }
 let runSeconds = Date().timeIntervalSince(start)
 
 // 2. A whole job through JobRunner with an instant fake engine.
 let files = 200
 for f in 0..<files {
-  try tmp.write("docs/f\(f).log", (1...50).map { "2026-01-01T00:00:00Z INFO event \($0) file \(f)" }.joined(separator: "\n") + "\n")
+  try tmp.write(
+    "docs/f\(f).log", (1...50).map { "2026-01-01T00:00:00Z INFO event \($0) file \(f)" }.joined(separator: "\n") + "\n")
 }
 let yaml = """
   name: bench-job
@@ -80,8 +82,14 @@ print("| figure | value | goal | ratio to goal |")
 print("|---|---|---|---|")
 print(row("install \(taskCount) tasks (one transaction)", Double(taskCount) / installSeconds, "tasks/s", goal: nil))
 print(row("lease + complete, one transaction each", Double(taskCount) / runSeconds, "tasks/s", goal: 5000))
-print(row("whole job, fake engine: \(summary.executed) tasks (ingest + plan + map + reduce + report)", Double(summary.executed) / jobSeconds, "tasks/s", goal: nil))
-print(String(format: "\nper-task bookkeeping: %.3f ms; whole fake job: %.2f s for %d windows", runSeconds / Double(taskCount) * 1000, jobSeconds, summary.windows))
+print(
+  row(
+    "whole job, fake engine: \(summary.executed) tasks (ingest + plan + map + reduce + report)",
+    Double(summary.executed) / jobSeconds, "tasks/s", goal: nil))
+print(
+  String(
+    format: "\nper-task bookkeeping: %.3f ms; whole fake job: %.2f s for %d windows",
+    runSeconds / Double(taskCount) * 1000, jobSeconds, summary.windows))
 
 /// CPU seconds (user + system) this process has used so far.
 func cpuSeconds() -> Double {
@@ -107,7 +115,9 @@ func planBenchmark(millionTokens: Double, logs: Bool) async throws {
   defer { tmp.remove() }
   var rng = SystemRandomNumberGenerator()
   let syllables = ["ka", "lo", "mi", "ne", "ru", "ta", "shi", "po", "ve", "dan", "tor", "gel", "mar", "is", "un", "ex"]
-  let words = (0..<4000).map { _ in (0..<Int.random(in: 1...4, using: &rng)).map { _ in syllables.randomElement(using: &rng)! }.joined() }
+  let words = (0..<4000).map { _ in
+    (0..<Int.random(in: 1...4, using: &rng)).map { _ in syllables.randomElement(using: &rng)! }.joined()
+  }
   // About 1.5 tokens per word with the Gemma vocabulary on such words (measured below).
   let targetWords = Int(millionTokens * 1_000_000 / 1.5)
   let files = 400
@@ -125,7 +135,9 @@ func planBenchmark(millionTokens: Double, logs: Bool) async throws {
           format: "2026-03-%02d %02d:%02d:%02d.%03d %@ [svc-%d] ", 1 + second / 86_400 % 28, second / 3600 % 24,
           second / 60 % 60, second % 60, line % 1000, levels[line % levels.count], line % 17)
         text += (0..<6).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ")
-        text += String(format: " request=%016llx took=%dms\n", UInt64.random(in: 0...UInt64.max, using: &rng), Int.random(in: 1...99_999, using: &rng))
+        text += String(
+          format: " request=%016llx took=%dms\n", UInt64.random(in: 0...UInt64.max, using: &rng),
+          Int.random(in: 1...99_999, using: &rng))
         continue
       }
       text += "\(line + 1). " + (0..<11).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ") + "\n"
@@ -153,21 +165,29 @@ func planBenchmark(millionTokens: Double, logs: Bool) async throws {
   }
   let recorder = RecordingCounter(counter)
   let memoized = (counter as? LlamaTokenCounter)?.isMemoized == true
-  print("corpus: \(files) files, \(written / 1_000_000) MB; ingest \(String(format: "%.1f", ingestSeconds)) s; counter \(counter.isExact ? "exact (Gemma 3 vocabulary)" : "estimated")\(memoized ? ", pieces memoized" : "")")
+  print(
+    "corpus: \(files) files, \(written / 1_000_000) MB; ingest \(String(format: "%.1f", ingestSeconds)) s; counter \(counter.isExact ? "exact (Gemma 3 vocabulary)" : "estimated")\(memoized ? ", pieces memoized" : "")"
+  )
   print("")
   print("| plan | windows | tokens | mean fill | seconds | goal s | ratio to goal | peak MiB | goal MiB |")
   print("|---|---|---|---|---|---|---|---|---|")
   var firstPlanTexts = 0
-  for (name, budget) in [("first (tokenizes, 10M budget)", 10_000_000), ("10M budget, cached tokens", 10_000_000), ("32K budget, cached tokens", 32_000)] {
+  for (name, budget) in [
+    ("first (tokenizes, 10M budget)", 10_000_000), ("10M budget, cached tokens", 10_000_000),
+    ("32K budget, cached tokens", 32_000),
+  ] {
     defer { if firstPlanTexts == 0 { firstPlanTexts = recorder.texts.count } }
     t = Date()
     let plan = try CorpusPlanner(workspace: ws, counter: recorder).plan(
       files: ingest.files, budget: budget, options: PlanOptions(collapseRepeats: false))
     let seconds = Date().timeIntervalSince(t)
     let full = plan.windows.dropLast()
-    let fill = full.isEmpty ? plan.meanFill : full.reduce(0.0) { $0 + Double($1.tokens) / Double(budget) } / Double(full.count)
-    print(String(format: "| %@ | %d | %d | %.1f%% (all but the last) | %.1f | 60 | %.2f× | %.0f | 2048 |",
-                 name, plan.windows.count, plan.totalTokens, fill * 100, seconds, 60 / seconds, peakMiB()))
+    let fill =
+      full.isEmpty ? plan.meanFill : full.reduce(0.0) { $0 + Double($1.tokens) / Double(budget) } / Double(full.count)
+    print(
+      String(
+        format: "| %@ | %d | %d | %.1f%% (all but the last) | %.1f | 60 | %.2f× | %.0f | 2048 |",
+        name, plan.windows.count, plan.totalTokens, fill * 100, seconds, 60 / seconds, peakMiB()))
   }
   print("")
   // The first plan counts the corpus once; the 32K plan groups log events differently and
@@ -175,7 +195,9 @@ func planBenchmark(millionTokens: Double, logs: Bool) async throws {
   let allTexts = recorder.texts
   let firstTexts = Array(allTexts.prefix(firstPlanTexts))
   func megabytes(_ texts: [String]) -> Int { texts.reduce(0) { $0 + $1.utf8.count } / 1_000_000 }
-  print("| tokenizing the corpus: the \(firstTexts.count) chunk texts (\(megabytes(firstTexts)) MB) of the first plan | seconds | ingest s | share of ingest | CPU s | ingest CPU s | CPU share | goal |")
+  print(
+    "| tokenizing the corpus: the \(firstTexts.count) chunk texts (\(megabytes(firstTexts)) MB) of the first plan | seconds | ingest s | share of ingest | CPU s | ingest CPU s | CPU share | goal |"
+  )
   print("|---|---|---|---|---|---|---|---|")
   if let wholeText, let model = ProcessInfo.processInfo.environment["LONGCTX_MODEL"] {
     /// Counts every text on all cores; returns the counts and the seconds taken.
@@ -206,17 +228,28 @@ func planBenchmark(millionTokens: Double, logs: Bool) async throws {
     let (coldBoth, coldBothSeconds) = countAll(both, "both", allTexts)
     let (reference, wholeSeconds) = countAll(wholeText, "whole", allTexts)
     func row(_ name: String, _ seconds: Double, goal: String, cpu: Double?) {
-      let cpuColumns = cpu.map { String(format: "%.2f | %.2f | %.1f%%", $0, ingestCPU, $0 / ingestCPU * 100) } ?? "— | — | —"
-      print(String(format: "| %@ | %.2f | %.2f | %.1f%% | %@ | %@ |", name, seconds, ingestSeconds, seconds / ingestSeconds * 100, cpuColumns, goal))
+      let cpuColumns =
+        cpu.map { String(format: "%.2f | %.2f | %.1f%%", $0, ingestCPU, $0 / ingestCPU * 100) } ?? "— | — | —"
+      print(
+        String(
+          format: "| %@ | %.2f | %.2f | %.1f%% | %@ | %@ |", name, seconds, ingestSeconds,
+          seconds / ingestSeconds * 100, cpuColumns, goal))
     }
     row("memoized pieces: reading the vocabulary (once per process)", setUpSeconds, goal: "—", cpu: nil)
     row("memoized pieces, cold (as in a first plan), all cores", coldSeconds, goal: "≤ 10%", cpu: cpu["cold"])
     row("memoized pieces, warm, all cores", warmSeconds, goal: "—", cpu: cpu["warm"])
-    row("memoized pieces, cold: every text the three plans counted (\(allTexts.count), \(megabytes(allTexts)) MB: the 10M and 32K chunkings)", coldBothSeconds, goal: "—", cpu: cpu["both"])
-    row("llama_tokenize on each whole text of the three plans, all cores (reference)", wholeSeconds, goal: "—", cpu: cpu["whole"])
-    let mismatches = zip(cold, reference).filter { $0 != $1 }.count + zip(coldBoth, reference).filter { $0 != $1 }.count
+    row(
+      "memoized pieces, cold: every text the three plans counted (\(allTexts.count), \(megabytes(allTexts)) MB: the 10M and 32K chunkings)",
+      coldBothSeconds, goal: "—", cpu: cpu["both"])
+    row(
+      "llama_tokenize on each whole text of the three plans, all cores (reference)", wholeSeconds, goal: "—",
+      cpu: cpu["whole"])
+    let mismatches =
+      zip(cold, reference).filter { $0 != $1 }.count + zip(coldBoth, reference).filter { $0 != $1 }.count
       + zip(recorder.counts, reference).filter { $0 != $1 }.count
-    print("\nexactness: \(allTexts.count) texts counted through memoized pieces (in the plans, and cold) against llama_tokenize on each whole text: \(mismatches) differences; speed-up cold \(String(format: "%.1f", wholeSeconds / coldBothSeconds))×")
+    print(
+      "\nexactness: \(allTexts.count) texts counted through memoized pieces (in the plans, and cold) against llama_tokenize on each whole text: \(mismatches) differences; speed-up cold \(String(format: "%.1f", wholeSeconds / coldBothSeconds))×"
+    )
   }
 }
 

@@ -25,7 +25,8 @@ import Testing
       var length = socklen_t(MemoryLayout<sockaddr_in>.size)
       let bound = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-          bind(listener, pointer, length) == 0 && listen(listener, 8) == 0 && getsockname(listener, pointer, &length) == 0
+          bind(listener, pointer, length) == 0 && listen(listener, 8) == 0
+            && getsockname(listener, pointer, &length) == 0
         }
       }
       guard bound else {

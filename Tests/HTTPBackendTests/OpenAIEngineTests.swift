@@ -44,15 +44,20 @@ func json(_ status: Int, _ object: [String: Any], headers: [String: String] = [:
   HTTPResponse(status: status, headers: headers, body: (try? JSONSerialization.data(withJSONObject: object)) ?? Data())
 }
 
-nonisolated(unsafe) let completion: [String: Any] = ["choices": [["text": "hello"]], "usage": ["prompt_tokens": 5, "completion_tokens": 1]]
+nonisolated(unsafe) let completion: [String: Any] = [
+  "choices": [["text": "hello"]], "usage": ["prompt_tokens": 5, "completion_tokens": 1],
+]
 let request = GenerationRequest(prefix: "a", suffix: "b", maxTokens: 4)
 
 @Suite struct OpenAIEngineTests {
-  func engine(_ fake: FakeTransport, urls: [String] = ["http://a/v1"], api: OpenAIAPI = .completions, concurrency: Int? = nil)
+  func engine(
+    _ fake: FakeTransport, urls: [String] = ["http://a/v1"], api: OpenAIAPI = .completions, concurrency: Int? = nil
+  )
     async throws -> OpenAIEngine
   {
     try await OpenAIEngine(
-      options: OpenAIEngineOptions(baseURLs: urls, model: "m", api: api, apiKey: "sk-secret-123", concurrency: concurrency),
+      options: OpenAIEngineOptions(
+        baseURLs: urls, model: "m", api: api, apiKey: "sk-secret-123", concurrency: concurrency),
       transport: fake.transport, probe: false)
   }
 
@@ -166,7 +171,8 @@ let request = GenerationRequest(prefix: "a", suffix: "b", maxTokens: 4)
   @Test func probeReadsLlamaCppContextAndRejectsALargerJob() async throws {
     let fake = FakeTransport()
     fake.on("a") { r in
-      r.url.path == "/props" ? json(200, ["default_generation_settings": ["n_ctx": 2048], "total_slots": 2]) : json(404, [:])
+      r.url.path == "/props"
+        ? json(200, ["default_generation_settings": ["n_ctx": 2048], "total_slots": 2]) : json(404, [:])
     }
     let options = OpenAIEngineOptions(baseURLs: ["http://a/v1"], model: "m", contextTokens: 4096)
     await #expect(throws: EngineError.self) { try await OpenAIEngine(options: options, transport: fake.transport) }
@@ -179,10 +185,12 @@ let request = GenerationRequest(prefix: "a", suffix: "b", maxTokens: 4)
   @Test func probeReadsVLLMMaxModelLen() async throws {
     let fake = FakeTransport()
     fake.on("a") { r in
-      r.url.path == "/v1/models" ? json(200, ["data": [["id": "m", "max_model_len": 8192]]]) : json(404, ["detail": "Not Found"])
+      r.url.path == "/v1/models"
+        ? json(200, ["data": [["id": "m", "max_model_len": 8192]]]) : json(404, ["detail": "Not Found"])
     }
     let e = try await OpenAIEngine(
-      options: OpenAIEngineOptions(baseURLs: ["http://a/v1"], model: "m", contextTokens: 4096), transport: fake.transport)
+      options: OpenAIEngineOptions(baseURLs: ["http://a/v1"], model: "m", contextTokens: 4096),
+      transport: fake.transport)
     #expect(!e.server.isLlamaCpp && e.server.contextTokens == 8192)
   }
 

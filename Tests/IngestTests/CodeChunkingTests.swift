@@ -31,7 +31,8 @@ import _LongctxTestSupport
   }
 
   @Test func aSmallFileIsOneSection() throws {
-    let source = try String(contentsOf: RepositoryPaths.samples.appendingPathComponent("repo/src/manifests/writer.py"), encoding: .utf8)
+    let source = try String(
+      contentsOf: RepositoryPaths.samples.appendingPathComponent("repo/src/manifests/writer.py"), encoding: .utf8)
     let parts = try sections("writer.py", source)
     #expect(parts.count == 1)
     #expect(parts[0].1.contains { $0.hasPrefix("def ") || $0.hasPrefix("class ") })
@@ -183,16 +184,21 @@ import _LongctxTestSupport
       // that looks like a declaration: a blank-line heuristic cuts there.
       switch ext {
       case "go":
-        lines += ["// f\(k) does \(k).", "func f\(k)(x int) int {"] + (0..<body).map { "\tx += \($0) // {" }
+        lines +=
+          ["// f\(k) does \(k).", "func f\(k)(x int) int {"] + (0..<body).map { "\tx += \($0) // {" }
           + ["\ts := `", "", "func fake() {", "`", "\treturn x", "}"]
       case "py":
-        lines += ["@cache", "def f\(k)(x):"] + (0..<body).map { "    x += \($0)  # {" }
+        lines +=
+          ["@cache", "def f\(k)(x):"] + (0..<body).map { "    x += \($0)  # {" }
           + ["    s = '''", "", "def fake():", "'''", "", "    return x"]
       case "ts":
-        lines += ["/** f\(k) */", "export function f\(k)(x: number): number {"] + (0..<body).map { "  x += '}'.length + \($0);" }
+        lines +=
+          ["/** f\(k) */", "export function f\(k)(x: number): number {"]
+          + (0..<body).map { "  x += '}'.length + \($0);" }
           + ["  const s = `", "", "function fake() {", "`;", "  return x;", "}"]
       default:
-        lines += ["/// f\(k)", "pub fn f\(k)<'a>(x: &'a i64) -> i64 {"] + (0..<body).map { "    let y\($0) = '}';" }
+        lines +=
+          ["/// f\(k)", "pub fn f\(k)<'a>(x: &'a i64) -> i64 {"] + (0..<body).map { "    let y\($0) = '}';" }
           + ["    let s = \"", "", "fn fake() {", "\";", "    *x", "}"]
       }
       ends.append(lines.count)
@@ -206,8 +212,9 @@ import _LongctxTestSupport
       // A section starts where a declaration (with its comment) starts, or
       // on the blank line after one (blank lines belong to the section above).
       #expect(startSet.contains(part.0.lowerBound) || i == 0, "section \(part.0) starts inside a declaration")
-      #expect(part.1.first?.hasPrefix("fn f") == true || part.1.first?.hasPrefix("func f") == true
-        || part.1.first?.hasPrefix("def f") == true || part.1.first?.hasPrefix("function f") == true)
+      #expect(
+        part.1.first?.hasPrefix("fn f") == true || part.1.first?.hasPrefix("func f") == true
+          || part.1.first?.hasPrefix("def f") == true || part.1.first?.hasPrefix("function f") == true)
     }
   }
 
@@ -217,7 +224,10 @@ import _LongctxTestSupport
     for k in 0..<40 {
       lines.append("")
       memberStarts.insert(lines.count + 1)
-      lines += ["  /// m\(k)", "  func m\(k)() -> Int {"] + (0..<6).map { "    let v\($0) = \($0 * k)" } + ["", "    return \(k)", "  }"]
+      lines +=
+        ["  /// m\(k)", "  func m\(k)() -> Int {"] + (0..<6).map { "    let v\($0) = \($0 * k)" } + [
+          "", "    return \(k)", "  }",
+        ]
     }
     lines.append("}")
     let parts = try sections("Big.swift", lines.joined(separator: "\n") + "\n", maxBytes: 1500)

@@ -17,7 +17,9 @@ import _LongctxTestSupport
     #expect(try shell("\(tool) plain.txt > '\(name)' && rm plain.txt", in: f.dir.url) == 0)
   }
 
-  @Test(arguments: [("app.log.xz", "xz -c"), ("app.log.2.bz2", "bzip2 -c"), ("syslog.1.gz", "gzip -c"), ("app.log.zst", "zstd -q -c")])
+  @Test(arguments: [
+    ("app.log.xz", "xz -c"), ("app.log.2.bz2", "bzip2 -c"), ("syslog.1.gz", "gzip -c"), ("app.log.zst", "zstd -q -c"),
+  ])
   func compressedLogsAreReadAsLogs(name: String, tool: String) async throws {
     let f = try IngestFixture()
     defer { f.remove() }
@@ -40,8 +42,10 @@ import _LongctxTestSupport
     let summary = try await f.ingest(["x.log.xz", "y.log.bz2"])
     #expect(summary.files.count == 2)
     for file in summary.files {
-      let text = try Corpus(workspace: f.workspace).sections(ofDocument: file.documentHash, displayPath: file.displayPath)
-        .map(\.text).joined()
+      let text = try Corpus(workspace: f.workspace).sections(
+        ofDocument: file.documentHash, displayPath: file.displayPath
+      )
+      .map(\.text).joined()
       #expect(text.contains("first part") && text.contains("second part"), "\(file.displayPath): \(text)")
     }
   }
@@ -72,13 +76,16 @@ import _LongctxTestSupport
     let f = try IngestFixture()
     defer { f.remove() }
     let pdf = try f.copySample("pdfs/memo.pdf", as: "manual.pdf")
-    #expect(try shell("gzip -c manual.pdf > manual.pdf.gz && gzip -c manual.pdf > blob.gz && rm manual.pdf", in: f.dir.url) == 0)
+    #expect(
+      try shell("gzip -c manual.pdf > manual.pdf.gz && gzip -c manual.pdf > blob.gz && rm manual.pdf", in: f.dir.url)
+        == 0)
     _ = pdf
     let summary = try await f.ingest(["manual.pdf.gz", "blob.gz"])
     #expect(summary.failed == 0 && summary.skipped == 0, "\(summary.exceptions)")
     #expect(summary.pages > 0)
     let file = try #require(summary.files.first { $0.displayPath == "manual.pdf.gz" })
-    let sections = try Corpus(workspace: f.workspace).sections(ofDocument: file.documentHash, displayPath: file.displayPath)
+    let sections = try Corpus(workspace: f.workspace).sections(
+      ofDocument: file.documentHash, displayPath: file.displayPath)
     #expect(sections.first?.locator.description.hasPrefix("manual.pdf.gz#page=1") == true)
   }
 

@@ -13,7 +13,8 @@ import Testing
 
   @Test func anAttributeWhoseMessageHoldsParenthesesIsSkippedWhole() {
     // swift-package-manager's PackageDescription, verbatim.
-    let line = #"@available(_PackageDescription, introduced: 5.2, deprecated: 5.6, message: "use package(url:from:) instead")"#
+    let line =
+      #"@available(_PackageDescription, introduced: 5.2, deprecated: 5.6, message: "use package(url:from:) instead")"#
     #expect(name(line) == nil)
     #expect(name(line + " public static func package(url: String) -> Dependency") == "func package")
     #expect(name(#"@available(*, deprecated, message: "use f(x:)") func g(y: Int) {"#) == "func g")
@@ -30,7 +31,8 @@ import Testing
       _ = Declarations.startsDeclaration(Array(line.utf8)[...])
     }
     // Every prefix of a real line, as a truncated file would give.
-    let real = #"@available(*, deprecated, message: "use package(url:from:) instead") public static func package(url: String) {"#
+    let real =
+      #"@available(*, deprecated, message: "use package(url:from:) instead") public static func package(url: String) {"#
     for end in real.utf8.indices {
       _ = name(String(real.utf8[..<end])!)
     }

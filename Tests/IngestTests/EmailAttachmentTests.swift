@@ -40,21 +40,25 @@ import _LongctxTestSupport
       "From maria@harbor.example Mon Mar  9 08:00:00 2026\n"
       + Self.message(
         id: "a1@harbor.example", subject: "Memo",
-        attachments: [("memo.pdf", "application/pdf", memo), ("notes.txt", "text/plain", notes),
-          ("logo.png", "image/png", Data([0x89, 0x50, 0x4E, 0x47]))])
+        attachments: [
+          ("memo.pdf", "application/pdf", memo), ("notes.txt", "text/plain", notes),
+          ("logo.png", "image/png", Data([0x89, 0x50, 0x4E, 0x47])),
+        ])
       + "\nFrom maria@harbor.example Mon Mar  9 09:00:00 2026\n"
-      + Self.message(id: "a2@harbor.example", subject: "Memo again", attachments: [("memo.pdf", "application/pdf", memo)])
+      + Self.message(
+        id: "a2@harbor.example", subject: "Memo again", attachments: [("memo.pdf", "application/pdf", memo)])
     try f.dir.write("mail/box.mbox", mbox)
 
     let summary = try await f.ingest(["mail"])
     #expect(summary.failed == 0)
     let paths = summary.files.map(\.displayPath)
-    #expect(paths == [
-      "mail/box.mbox",
-      "mail/box.mbox#msg=a1@harbor.example/attachment=memo.pdf",
-      "mail/box.mbox#msg=a1@harbor.example/attachment=notes.txt",
-      "mail/box.mbox#msg=a2@harbor.example/attachment=memo.pdf",
-    ])
+    #expect(
+      paths == [
+        "mail/box.mbox",
+        "mail/box.mbox#msg=a1@harbor.example/attachment=memo.pdf",
+        "mail/box.mbox#msg=a1@harbor.example/attachment=notes.txt",
+        "mail/box.mbox#msg=a2@harbor.example/attachment=memo.pdf",
+      ])
     let hashes = summary.files.map(\.documentHash)
     #expect(hashes[1] == hashes[3])  // the same PDF in two messages: one document
     #expect(try f.documentCount() == 3)  // mailbox, PDF, text; the PNG is only listed
@@ -62,10 +66,11 @@ import _LongctxTestSupport
     let corpus = Corpus(workspace: f.workspace)
     #expect(try corpus.kind(ofDocument: hashes[1]) == .pdf)
     let pages = try corpus.sections(ofDocument: hashes[1], displayPath: paths[1])
-    #expect(pages.map(\.locator.description) == [
-      "mail/box.mbox#msg=a1@harbor.example/attachment=memo.pdf#page=1",
-      "mail/box.mbox#msg=a1@harbor.example/attachment=memo.pdf#page=2",
-    ])
+    #expect(
+      pages.map(\.locator.description) == [
+        "mail/box.mbox#msg=a1@harbor.example/attachment=memo.pdf#page=1",
+        "mail/box.mbox#msg=a1@harbor.example/attachment=memo.pdf#page=2",
+      ])
     #expect(pages.allSatisfy { !$0.text.isEmpty })
     // The citation parses back to the same locator.
     #expect(Locator(citation: Substring(pages[1].locator.description)) == pages[1].locator)
@@ -102,6 +107,9 @@ import _LongctxTestSupport
     let summary = try await f.ingest(["mail"])
     #expect(summary.failed == 0)
     #expect(summary.files.map(\.displayPath) == ["mail/one.eml"])
-    #expect(summary.exceptions.contains { $0.path == "mail/one.eml" && $0.reason.hasPrefix("attachment broken.pdf not ingested") })
+    #expect(
+      summary.exceptions.contains {
+        $0.path == "mail/one.eml" && $0.reason.hasPrefix("attachment broken.pdf not ingested")
+      })
   }
 }

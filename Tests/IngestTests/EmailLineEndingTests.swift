@@ -9,16 +9,24 @@ import _LongctxTestSupport
 @Suite struct EmailLineEndingTests {
   /// CRLF files of the corpus, with their Subject and Message-ID.
   static let crlfFiles: [(file: String, subject: String, id: String)] = [
-    ("mail/attachment_emails/attachment_nonascii_filename.eml", "testing",
-      "9169D984-4E0B-45EF-82D4-8F5E53AD7012@example.com"),
-    ("mail/attachment_emails/attachment_message_rfc822_inline_image.eml", "test",
-      "9169D984-4E0B-45EF-82D5-8F5E53AD7012@example.com"),
+    (
+      "mail/attachment_emails/attachment_nonascii_filename.eml", "testing",
+      "9169D984-4E0B-45EF-82D4-8F5E53AD7012@example.com"
+    ),
+    (
+      "mail/attachment_emails/attachment_message_rfc822_inline_image.eml", "test",
+      "9169D984-4E0B-45EF-82D5-8F5E53AD7012@example.com"
+    ),
     ("mail/mime_emails/email_with_similar_boundaries.eml", "Xxxxxx", "e4b473$b3jkq@xxxx.xxxx.xxxxxxxx.xxx"),
     ("mail/multi_charset/japanese_shift_jis.eml", "test", "xxxxx@docomo.ne.jp"),
-    ("mail/error_emails/empty_group_lists.eml", "Western Union Swift Money Transfer",
-      "203751.85280.qm@web82107.mail.mud.yahoo.com"),
-    ("mail/multipart_report_emails/multipart_report_multiple_status.eml", "Mail System Error - Returned Mail",
-      "20100629154244.OZPA15102.schemailmta04.ci.com@schemailmta04"),
+    (
+      "mail/error_emails/empty_group_lists.eml", "Western Union Swift Money Transfer",
+      "203751.85280.qm@web82107.mail.mud.yahoo.com"
+    ),
+    (
+      "mail/multipart_report_emails/multipart_report_multiple_status.eml", "Mail System Error - Returned Mail",
+      "20100629154244.OZPA15102.schemailmta04.ci.com@schemailmta04"
+    ),
   ]
 
   @Test(.enabled(if: MailCorpus.isPresent, MailCorpus.skipReason), arguments: crlfFiles.map(\.file))

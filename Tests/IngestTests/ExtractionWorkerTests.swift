@@ -44,7 +44,8 @@ import _LongctxTestSupport
     #expect(without.pages == 5)
     for name in ["memo.pdf", "contract.pdf"] {
       let file = try #require(without.files.first { $0.displayPath == "in/\(name)" })
-      let isolated = try Corpus(workspace: f.workspace).sections(ofDocument: file.documentHash, displayPath: file.displayPath)
+      let isolated = try Corpus(workspace: f.workspace).sections(
+        ofDocument: file.documentHash, displayPath: file.displayPath)
       let direct = try PDFExtractor().extract(
         path: RepositoryPaths.samples.appendingPathComponent("pdfs/\(name)").path, displayPath: file.displayPath)
       #expect(isolated.map(\.text) == direct.sections.map(\.text), "\(name)")
@@ -53,7 +54,8 @@ import _LongctxTestSupport
 
     let with = try await f.ingest(["in"], password: "pw", worker: worker)
     let file = try #require(with.files.first { $0.displayPath == "in/secret.pdf" })
-    let sections = try Corpus(workspace: f.workspace).sections(ofDocument: file.documentHash, displayPath: "in/secret.pdf")
+    let sections = try Corpus(workspace: f.workspace).sections(
+      ofDocument: file.documentHash, displayPath: "in/secret.pdf")
     #expect(sections.first?.text.contains("Memorandum") == true)
     #expect(sections.first?.locator.description == "in/secret.pdf#page=1")
   }

@@ -44,13 +44,16 @@ import _LongctxTestSupport
     let code = try #require(first.files.first { $0.displayPath == "src/a.py" })
     // As a workspace made before declarations were recorded: old version, no symbols.
     try await f.workspace.db.write { db in
-      try db.execute(sql: "UPDATE document SET extractor = 'lines-2', sectionsBlob = 'gone' WHERE hash = ?", arguments: [code.documentHash])
+      try db.execute(
+        sql: "UPDATE document SET extractor = 'lines-2', sectionsBlob = 'gone' WHERE hash = ?",
+        arguments: [code.documentHash])
     }
     let second = try await f.ingest(["src"])
     #expect(second.reextracted == 1)
     #expect(second.unchanged == 2 && second.changed == 0 && second.new == 0)
     let row = try f.workspace.db.read { db in
-      try Row.fetchOne(db, sql: "SELECT extractor, sectionsBlob FROM document WHERE hash = ?", arguments: [code.documentHash])
+      try Row.fetchOne(
+        db, sql: "SELECT extractor, sectionsBlob FROM document WHERE hash = ?", arguments: [code.documentHash])
     }
     #expect(row?["extractor"] == DocumentKind.code.extractorVersion)
     #expect(row?["sectionsBlob"] != "gone")
@@ -69,7 +72,8 @@ import _LongctxTestSupport
     let f = try IngestFixture()
     defer { f.remove() }
     let src = RepositoryPaths.samples.appendingPathComponent("pdfs/memo.pdf").path
-    try FileManager.default.createDirectory(at: f.dir.url.appendingPathComponent("in"), withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      at: f.dir.url.appendingPathComponent("in"), withIntermediateDirectories: true)
     let out = f.dir.url.appendingPathComponent("in/secret.pdf").path
     try #require(try shell("qpdf --encrypt user owner 256 -- '\(src)' '\(out)'") == 0)
     let first = try await f.ingest(["in"], password: "user")
@@ -81,7 +85,8 @@ import _LongctxTestSupport
     let second = try await f.ingest(["in"])
     #expect(second.failed == 0 && second.unchanged == 1 && second.reextracted == 0)
     #expect(second.files.map(\.documentHash) == [hash])
-    #expect(second.exceptions.contains { $0.severity == .warning && $0.reason.contains("the earlier extraction is kept") })
+    #expect(
+      second.exceptions.contains { $0.severity == .warning && $0.reason.contains("the earlier extraction is kept") })
     #expect(try f.sourceStatus("in/secret.pdf") == "ok")
     let pages = try Corpus(workspace: f.workspace).sections(ofDocument: hash, displayPath: "in/secret.pdf")
     #expect(pages.first?.text.contains("Memorandum") == true)
@@ -103,7 +108,8 @@ import _LongctxTestSupport
     let hashes = Dictionary(uniqueKeysWithValues: summary.files.map { ($0.displayPath, $0.documentHash) })
     #expect(hashes["in/one.txt"] == hashes["in/two.txt"])
     #expect(summary.extracted == 2)
-    let two = try Corpus(workspace: f.workspace).sections(ofDocument: try #require(hashes["in/two.txt"]), displayPath: "in/two.txt")
+    let two = try Corpus(workspace: f.workspace).sections(
+      ofDocument: try #require(hashes["in/two.txt"]), displayPath: "in/two.txt")
     #expect(two.first?.locator.description == "in/two.txt#L1")
   }
 

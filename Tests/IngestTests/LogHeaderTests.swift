@@ -35,30 +35,37 @@ import _LongctxTestSupport
       line: #"{"time":"2026-03-09T02:54:06Z","level":"warn","logger":"db","msg":"pool exhausted"}"#,
       layout: .jsonLines, time: utc(2026, 3, 9, 2, 54, 6), level: "WARN", component: "db", message: "pool exhausted"),
     Case(
-      line: "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su 77 ID47 [exampleSDID@32473 iut=\"3\"] 'su root' failed",
+      line:
+        "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su 77 ID47 [exampleSDID@32473 iut=\"3\"] 'su root' failed",
       layout: .syslog5424, time: utc(2003, 10, 11, 22, 14, 15) + 0.003, component: "su", pid: "77",
       message: "'su root' failed"),
     Case(
       line: "Mar  9 02:10:01 web1 CRON[4242]: (root) CMD (run-parts /etc/cron.hourly)", layout: .syslog3164,
-      time: utc(2026, 3, 9, 2, 10, 1), component: "CRON", pid: "4242", message: "(root) CMD (run-parts /etc/cron.hourly)"),
+      time: utc(2026, 3, 9, 2, 10, 1), component: "CRON", pid: "4242",
+      message: "(root) CMD (run-parts /etc/cron.hourly)"),
     Case(
-      line: "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11 RAS KERNEL INFO instruction cache parity error corrected",
+      line:
+        "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11 RAS KERNEL INFO instruction cache parity error corrected",
       layout: .rasEpoch, time: 1_117_838_570, level: "INFO", component: "KERNEL",
       message: "instruction cache parity error corrected"),
     Case(
-      line: "- 1131566461 2005.11.09 dn228 Nov 9 12:01:01 dn228/dn228 crond(pam_unix)[2915]: session closed for user root",
+      line:
+        "- 1131566461 2005.11.09 dn228 Nov 9 12:01:01 dn228/dn228 crond(pam_unix)[2915]: session closed for user root",
       layout: .rasEpoch, time: 1_131_566_461, component: "crond(pam_unix)", pid: "2915",
       message: "session closed for user root"),
     Case(
-      line: "134681 node-246 unix.hw state_change.unavailable 1077804742 1 Component State Change: Component is in the unavailable state",
+      line:
+        "134681 node-246 unix.hw state_change.unavailable 1077804742 1 Component State Change: Component is in the unavailable state",
       layout: .epochColumns, time: 1_077_804_742, component: "unix.hw",
       message: "Component State Change: Component is in the unavailable state"),
     Case(
-      line: "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_38865049064139660 terminating",
+      line:
+        "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_38865049064139660 terminating",
       layout: .hdfs, time: utc(2008, 11, 9, 20, 36, 15), level: "INFO", component: "dfs.DataNode$PacketResponder",
       pid: "148", message: "PacketResponder 1 for block blk_38865049064139660 terminating"),
     Case(
-      line: "03-17 16:13:38.811  1702  2395 D WindowManager: printFreezingDisplayLogsopening app wtoken", layout: .logcat,
+      line: "03-17 16:13:38.811  1702  2395 D WindowManager: printFreezingDisplayLogsopening app wtoken",
+      layout: .logcat,
       time: utc(2026, 3, 17, 16, 13, 38) + 0.811, level: "DEBUG", component: "WindowManager", pid: "1702",
       message: "printFreezingDisplayLogsopening app wtoken"),
     Case(
@@ -68,31 +75,39 @@ import _LongctxTestSupport
       line: "10.0.0.1 - frank [10/Oct/2025:13:55:36 -0700] \"GET /apache_pb.gif HTTP/1.0\" 200 2326", layout: .access,
       time: utc(2025, 10, 10, 13, 55, 36, offset: -7 * 3600), message: "\"GET /apache_pb.gif HTTP/1.0\" 200 2326"),
     Case(
-      line: "2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster for application appattempt_1445144423722_0020_000001",
+      line:
+        "2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster for application appattempt_1445144423722_0020_000001",
       layout: .general, time: utc(2015, 10, 18, 18, 1, 47) + 0.978, level: "INFO",
       component: "org.apache.hadoop.mapreduce.v2.app.MRAppMaster",
       message: "Created MRAppMaster for application appattempt_1445144423722_0020_000001"),
     Case(
-      line: "2016-09-28 04:30:30, Info                  CBS    Loaded Servicing Stack v6.1.7601.23505 with Core", layout: .general,
+      line: "2016-09-28 04:30:30, Info                  CBS    Loaded Servicing Stack v6.1.7601.23505 with Core",
+      layout: .general,
       time: utc(2016, 9, 28, 4, 30, 30), level: "INFO", component: "CBS",
       message: "Loaded Servicing Stack v6.1.7601.23505 with Core"),
     Case(
-      line: "2025/10/10 13:55:36 [error] 1234#0: *1 open() \"/usr/share/nginx/html/x\" failed (2: No such file or directory)",
+      line:
+        "2025/10/10 13:55:36 [error] 1234#0: *1 open() \"/usr/share/nginx/html/x\" failed (2: No such file or directory)",
       layout: .general, time: utc(2025, 10, 10, 13, 55, 36), level: "ERROR", component: "1234#0",
       message: "*1 open() \"/usr/share/nginx/html/x\" failed (2: No such file or directory)"),
     Case(
-      line: "17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered signal handlers for [TERM, HUP, INT]",
-      layout: .general, time: utc(2017, 6, 9, 20, 10, 40), level: "INFO", component: "executor.CoarseGrainedExecutorBackend",
+      line:
+        "17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered signal handlers for [TERM, HUP, INT]",
+      layout: .general, time: utc(2017, 6, 9, 20, 10, 40), level: "INFO",
+      component: "executor.CoarseGrainedExecutorBackend",
       message: "Registered signal handlers for [TERM, HUP, INT]"),
     Case(
-      line: "[2023-05-15 18:19:32] local.ERROR: Target class [Fruitcake\\Cors\\HandleCors] does not exist.", layout: .general,
+      line: "[2023-05-15 18:19:32] local.ERROR: Target class [Fruitcake\\Cors\\HandleCors] does not exist.",
+      layout: .general,
       time: utc(2023, 5, 15, 18, 19, 32), level: "ERROR", component: "local",
       message: "Target class [Fruitcake\\Cors\\HandleCors] does not exist."),
     Case(
       line: "20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579", layout: .general,
-      time: utc(2017, 12, 23, 22, 15, 29) + 0.606, component: "Step_LSC", pid: "30002312", message: "onStandStepChanged 3579"),
+      time: utc(2017, 12, 23, 22, 15, 29) + 0.606, component: "Step_LSC", pid: "30002312",
+      message: "onStandStepChanged 3579"),
     Case(
-      line: "[10.30 16:49:06] chrome.exe *64 - proxy.cse.cuhk.edu.hk:5070 open through proxy proxy.cse.cuhk.edu.hk:5070 HTTPS",
+      line:
+        "[10.30 16:49:06] chrome.exe *64 - proxy.cse.cuhk.edu.hk:5070 open through proxy proxy.cse.cuhk.edu.hk:5070 HTTPS",
       layout: .general, time: utc(2025, 10, 30, 16, 49, 6), component: "chrome.exe *64",
       message: "proxy.cse.cuhk.edu.hk:5070 open through proxy proxy.cse.cuhk.edu.hk:5070 HTTPS"),
   ]
@@ -110,7 +125,8 @@ import _LongctxTestSupport
     #expect(h.pid == c.pid)
     let message =
       c.layout == .jsonLines
-      ? LogHeaderParser.jsonMessage(c.line) : String(decoding: Array(c.line.utf8).dropFirst(h.messageStart), as: UTF8.self)
+      ? LogHeaderParser.jsonMessage(c.line)
+      : String(decoding: Array(c.line.utf8).dropFirst(h.messageStart), as: UTF8.self)
     #expect(message == c.message)
   }
 
@@ -118,20 +134,23 @@ import _LongctxTestSupport
   /// modification time and the order of lines, never from today's date.
   @Test func yearFromReferenceAndOrder() throws {
     let lines = ["Dec 31 23:59:58 h app: a", "Jan  1 00:00:01 h app: b", "Jan  1 00:05:00 h app: c"]
-    var parser = LogHeaderParser(sample: lines, referenceDate: Date(timeIntervalSince1970: Self.utc(2024, 1, 1, 0, 10, 0)))
+    var parser = LogHeaderParser(
+      sample: lines, referenceDate: Date(timeIntervalSince1970: Self.utc(2024, 1, 1, 0, 10, 0)))
     #expect(parser.layout == .syslog3164)
     let times = lines.map { parser.parse($0)?.time }
     #expect(times[0] == Self.utc(2023, 12, 31, 23, 59, 58))
     #expect(times[1] == Self.utc(2024, 1, 1, 0, 0, 1))
     #expect(times[2] == Self.utc(2024, 1, 1, 0, 5, 0))
     // Same lines, a file last written in mid-2019: all of them fall in 2018/2019.
-    var old = LogHeaderParser(layout: .syslog3164, referenceDate: Date(timeIntervalSince1970: Self.utc(2019, 7, 1, 0, 0, 0)))
+    var old = LogHeaderParser(
+      layout: .syslog3164, referenceDate: Date(timeIntervalSince1970: Self.utc(2019, 7, 1, 0, 0, 0)))
     let first = old.parse(lines[0])?.time
     let second = old.parse(lines[1])?.time
     #expect(first == Self.utc(2018, 12, 31, 23, 59, 58))
     #expect(second == Self.utc(2019, 1, 1, 0, 0, 1))
     // Lines out of order (a sample): a step back of a few months is not a new year.
-    var sampled = LogHeaderParser(layout: .general, referenceDate: Date(timeIntervalSince1970: Self.utc(2026, 12, 3, 0, 0, 0)))
+    var sampled = LogHeaderParser(
+      layout: .general, referenceDate: Date(timeIntervalSince1970: Self.utc(2026, 12, 3, 0, 0, 0)))
     let october = sampled.parse("[10.30 16:49:06] chrome.exe - x")?.time
     let july = sampled.parse("[07.26 10:00:00] chrome.exe - x")?.time
     #expect(october == Self.utc(2026, 10, 30, 16, 49, 6))
@@ -153,7 +172,8 @@ import _LongctxTestSupport
     for (path, layout) in expected {
       // Tenths of lines with a header: syslog.3 and log4j_pattern1 wrap messages over lines.
       // Laravel's stack traces: 82 header lines of 1414.
-      let minimum = path.hasSuffix("syslog.3") ? 4 : path.hasSuffix("log4j_pattern1.log") ? 8 : path.contains("laravel") ? 0 : 10
+      let minimum =
+        path.hasSuffix("syslog.3") ? 4 : path.hasSuffix("log4j_pattern1.log") ? 8 : path.contains("laravel") ? 0 : 10
       let url = root.appendingPathComponent(path)
       // Split bytes, not Characters ("\r\n" is one Character).
       let lines = [UInt8](try Data(contentsOf: url)).split(separator: 0x0A)
@@ -169,7 +189,8 @@ import _LongctxTestSupport
         if let t = h.time, t <= mtime.timeIntervalSince1970 + 86400 { timed += 1 }
       }
       #expect(headers * 10 >= lines.count * minimum, "\(path): \(headers) of \(lines.count) lines have the header")
-      #expect(headers > 0 && timed == headers, "\(path): \(timed) of \(headers) header lines have a time not after the mtime")
+      #expect(
+        headers > 0 && timed == headers, "\(path): \(timed) of \(headers) header lines have a time not after the mtime")
     }
   }
 }

@@ -37,7 +37,8 @@ import _LongctxTestSupport
     var s = ""
     for i in 0..<events {
       let level = ["INFO", "DEBUG", "WARN", "INFO", "WARNING", "INFO", "ERROR"][i % 7]
-      s += "2026-03-09T02:\(String(format: "%02d", i / 60 % 60)):\(String(format: "%02d", i % 60))Z \(level) svc processed batch \(i)\n"
+      s +=
+        "2026-03-09T02:\(String(format: "%02d", i / 60 % 60)):\(String(format: "%02d", i % 60))Z \(level) svc processed batch \(i)\n"
       if level == "ERROR" {
         s += "java.sql.SQLTransientConnectionException: pool exhausted\n"
         s += "    at com.example.Pool.get(Pool.java:\(i))\n"
@@ -72,7 +73,8 @@ import _LongctxTestSupport
   /// count was lost when the chunks were joined).
   @Test func overlongLinesInChunksAreCounted() throws {
     let long = String(repeating: "z", count: 70_000)
-    let text = syntheticLog(events: 10_000) + "2026-03-09T09:00:00Z INFO \(long)\n" + syntheticLog(events: 10_000)
+    let text =
+      syntheticLog(events: 10_000) + "2026-03-09T09:00:00Z INFO \(long)\n" + syntheticLog(events: 10_000)
       + "2026-03-09T09:00:01Z WARN \(long)\n"
     #expect(text.utf8.count > 1 << 20)  // split into chunks
     let (out, reference) = try both(Data(text.utf8), parallelism: 2)
@@ -159,9 +161,12 @@ import _LongctxTestSupport
       }
     }
     var rng = SystemRandomNumberGenerator()
-    let pieces = ["a", "s", "ak", "as", "AKIA", "Asia", "x", "xo", "XOX", "pw", "PWD", "to", "tok", "TOKEN", "api", "_key",
-      "-key", "gh", "ghp_", "github_", "pat_", "-----", "BEGIN", " ", "\n", "secre", "t", "private", "access", "é", "AIza",
-      "ai", "sk_", "live_", "rk", "glpat-", "gl", "npm_", "np", "eyJ", "ey", "pypi-", "py"]
+    let pieces = [
+      "a", "s", "ak", "as", "AKIA", "Asia", "x", "xo", "XOX", "pw", "PWD", "to", "tok", "TOKEN", "api", "_key",
+      "-key", "gh", "ghp_", "github_", "pat_", "-----", "BEGIN", " ", "\n", "secre", "t", "private", "access", "é",
+      "AIza",
+      "ai", "sk_", "live_", "rk", "glpat-", "gl", "npm_", "np", "eyJ", "ey", "pypi-", "py",
+    ]
     for _ in 0..<2000 {
       let text = (0..<Int.random(in: 0...40, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "" }.joined()
       #expect(Redactor.candidateRules(text) == naive(text), "\(text)")
@@ -216,11 +221,14 @@ import _LongctxTestSupport
       return LogLine.levels[best] == "WARNING" ? LogLine.warnIndex : best
     }
     var rng = SystemRandomNumberGenerator()
-    let pieces = ["INFO", "WARN", "WARNING", "ERROR", "FATAL", "PANIC", "CRITICAL", "TRACE", "DEBUG", "NOTICE", "ERRORS",
-      "XINFO", "E", "RROR", "a", "info", " ", "-", "2026-03-09T02:10:01Z", "é", "[", "]", "ABCDEFGHIJ", "x"]
+    let pieces = [
+      "INFO", "WARN", "WARNING", "ERROR", "FATAL", "PANIC", "CRITICAL", "TRACE", "DEBUG", "NOTICE", "ERRORS",
+      "XINFO", "E", "RROR", "a", "info", " ", "-", "2026-03-09T02:10:01Z", "é", "[", "]", "ABCDEFGHIJ", "x",
+    ]
     for _ in 0..<5000 {
-      let line = Array((0..<Int.random(in: 0...40, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "" }
-        .joined().utf8)
+      let line = Array(
+        (0..<Int.random(in: 0...40, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "" }
+          .joined().utf8)
       let fast = line.withUnsafeBufferPointer { LogLine.severityIndex(bytes: $0) }
       #expect(fast == naive(line), "\(String(decoding: line, as: UTF8.self))")
     }

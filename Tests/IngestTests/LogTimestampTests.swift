@@ -47,7 +47,9 @@ import _LongctxTestSupport
   @Test func jsonLinesSeverityAndTime() throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let file = try dir.write("events.jsonl", """
+    let file = try dir.write(
+      "events.jsonl",
+      """
       {"time":"2026-03-09T02:54:06Z","level":"info","msg":"start"}
       {"time":"2026-03-09T02:54:07Z","level":"warning","msg":"slow"}
       {"time":"2026-03-09T02:54:08Z","level":50,"msg":"pino error"}

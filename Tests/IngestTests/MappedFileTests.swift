@@ -65,7 +65,9 @@ import _LongctxTestSupport
     var text = ""
     for i in 0..<170_000 {
       text += "2026-03-09T02:\(String(format: "%02d", i / 60 % 60)):\(String(format: "%02d", i % 60))Z "
-      text += i % 9 == 0 ? "ERROR svc failed batch \(i)\n    at com.example.Job.run(Job.java:\(i))\n" : "INFO svc batch \(i) ok\n"
+      text +=
+        i % 9 == 0
+        ? "ERROR svc failed batch \(i)\n    at com.example.Job.run(Job.java:\(i))\n" : "INFO svc batch \(i) ok\n"
     }
     let data = Data(text.utf8)
     #expect(data.count > 8 << 20)

@@ -44,10 +44,12 @@ import _LongctxTestSupport
 
   /// mboxcl2: Content-Length counts the body, whose `From ` lines are not quoted.
   static let mboxcl2: Sample = {
-    let first = "From: Carol <carol@example.com>\nSubject: cl one\nMessage-ID: <cl1@example.com>\n"
+    let first =
+      "From: Carol <carol@example.com>\nSubject: cl one\nMessage-ID: <cl1@example.com>\n"
       + "Content-Length: \(oldMailbox.utf8.count)\n\n\(oldMailbox)"
     let secondBody = "Second body.\n"
-    let second = "From: Dave <dave@example.com>\nSubject: cl two\nMessage-ID: <cl2@example.com>\n"
+    let second =
+      "From: Dave <dave@example.com>\nSubject: cl two\nMessage-ID: <cl2@example.com>\n"
       + "Content-Length: \(secondBody.utf8.count)\n\n\(secondBody)"
     return Sample(
       name: "mboxcl2.mbox",
@@ -113,14 +115,18 @@ import _LongctxTestSupport
   @Test func contentLengthKeepsFromLinesInTheBody() throws {
     let doc = try extract(Self.mboxcl2)
     try #require(doc.sections.count == 2)
-    #expect(doc.sections.map(\.locator.description) == ["mboxcl2.mbox#msg=cl1@example.com", "mboxcl2.mbox#msg=cl2@example.com"])
+    #expect(
+      doc.sections.map(\.locator.description) == [
+        "mboxcl2.mbox#msg=cl1@example.com", "mboxcl2.mbox#msg=cl2@example.com",
+      ])
     #expect(doc.sections[0].text.hasSuffix("\n\n" + Self.oldMailbox.trimmingCharacters(in: .newlines)))
   }
 
   @Test func bareFromLinesWithoutABlankLineSeparate() throws {
     let doc = try extract(Self.netscape)
     try #require(doc.sections.count == 4)
-    #expect(doc.sections[0].text.contains("One.\n\n---------- Forwarded message ----------\nFrom: Inner <inner@example.com>"))
+    #expect(
+      doc.sections[0].text.contains("One.\n\n---------- Forwarded message ----------\nFrom: Inner <inner@example.com>"))
     #expect(doc.sections[1].text.hasSuffix("\n\nTwo, with a wrong length."))
     #expect(doc.sections[2].text.hasSuffix("\n\nThree.\nFrom - the body, not a separator"))
     #expect(doc.warnings.isEmpty)
@@ -140,7 +146,10 @@ import _LongctxTestSupport
   func mimeKitSimpleMboxHasThreeMessages() throws {
     let doc = try MailCorpus.extract("mimekit/mbox/simple.mbox.txt")
     try #require(doc.sections.count == 3)
-    #expect(doc.sections.map(\.locator.description) == ["simple.mbox.txt#msg=1", "simple.mbox.txt#msg=2", "simple.mbox.txt#msg=3"])
+    #expect(
+      doc.sections.map(\.locator.description) == [
+        "simple.mbox.txt#msg=1", "simple.mbox.txt#msg=2", "simple.mbox.txt#msg=3",
+      ])
     for section in doc.sections {
       #expect(section.text.contains("Hello world."))
       #expect(section.text.contains("text/plain                         <-- You are here."))
@@ -155,7 +164,8 @@ import _LongctxTestSupport
     try #require(doc.sections.count == 2)
     #expect(doc.sections[0].text.contains("Subject: This is a test message with an unmunged From line"))
     #expect(doc.sections[0].text.contains("\n\nFrom Russia with love\n\nWhat does Thunderbird do?"))
-    #expect(doc.sections[1].text.contains("\n\nFrom Russia with love\nYear: 1963\n\nWhat did Thunderbird do this time?"))
+    #expect(
+      doc.sections[1].text.contains("\n\nFrom Russia with love\nYear: 1963\n\nWhat did Thunderbird do this time?"))
   }
 
   /// Ours against Python's `mailbox.mbox`, for every corpus mailbox and the

@@ -111,7 +111,9 @@ func generatedText(seed: UInt64, words: Int) -> String {
 
   @Test func sectionsFingerprintEqualsTheJoinedText() {
     let sections = (0..<5).map {
-      Section(locator: Locator(path: "x", lineStart: $0 + 1, lineEnd: $0 + 1), text: generatedText(seed: UInt64($0), words: 50))
+      Section(
+        locator: Locator(path: "x", lineStart: $0 + 1, lineEnd: $0 + 1),
+        text: generatedText(seed: UInt64($0), words: 50))
     }
     let joined = sections.map(\.text).joined(separator: "\n")
     #expect(SimHash.fingerprint(sections: sections).hash == fingerprint(joined).hash)
@@ -163,7 +165,9 @@ func generatedText(seed: UInt64, words: Int) -> String {
       "other.txt": generatedText(seed: 12, words: 600), "short.txt": "too short to group",
       "short-2.txt": "too short to group!",
     ]
-    for (name, text) in files { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+    for (name, text) in files {
+      try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
     _ = try await fixture.ingest(["docs"])
     let report = try Corpus(workspace: fixture.workspace).duplicates()
     #expect(report.exact.map(\.paths) == [["docs/memo-copy.txt", "docs/memo.txt"]])
@@ -199,12 +203,13 @@ func generatedText(seed: UInt64, words: Int) -> String {
     _ = try await fixture.ingest(["case"])
     let near = try Corpus(workspace: fixture.workspace).duplicates().near
     #expect(near.count == 1)
-    #expect(near.first?.documents.map(\.paths) == [
-      ["case/contract.txt"],
-      [
-        "case/mail.mbox#msg=m1@harbor.example/attachment=contract-v2.txt",
-        "case/mail.mbox#msg=m2@harbor.example/attachment=contract-v2.txt",
-      ],
-    ])
+    #expect(
+      near.first?.documents.map(\.paths) == [
+        ["case/contract.txt"],
+        [
+          "case/mail.mbox#msg=m1@harbor.example/attachment=contract-v2.txt",
+          "case/mail.mbox#msg=m2@harbor.example/attachment=contract-v2.txt",
+        ],
+      ])
   }
 }

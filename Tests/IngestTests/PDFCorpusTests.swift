@@ -70,7 +70,8 @@ struct PDFCorpusTests {
         "\u{0627}\u{FEDF}\u{FEB4}\u{0651}\u{FEF4}\u{0651}\u{FEAA}\u{0629}",
       ])
     // "انواع الخطوط العربية" four times, in presentation forms, words apart.
-    let title = "\u{0627}\u{FEE7}\u{FEEE}\u{0627}\u{0639} \u{0627}\u{FCCB}\u{FEC4}\u{FEEE}\u{0637} "
+    let title =
+      "\u{0627}\u{FEE7}\u{FEEE}\u{0627}\u{0639} \u{0627}\u{FCCB}\u{FEC4}\u{FEEE}\u{0637} "
       + "\u{0627}\u{FEDF}\u{FECC}\u{FEAE}\u{FE91}\u{FEF4}\u{FE94}"
     #expect(try Self.lines("pdfjs/ArabicCIDTrueType.pdf") == Array(repeating: title, count: 4))
   }

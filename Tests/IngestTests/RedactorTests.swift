@@ -78,7 +78,8 @@ import _LongctxTestSupport
   /// The sshd lines that the old regular expression was slow on stay as they are
   /// (their speed is in the ingest benchmark, `bench/ingest.sh`).
   @Test func manyFailedPasswordLinesStayFaithful() {
-    let line = "Dec 10 06:55:46 LabSZ sshd[24200]: Failed password for invalid user webmaster from 173.234.31.186 port 38926 ssh2\n"
+    let line =
+      "Dec 10 06:55:46 LabSZ sshd[24200]: Failed password for invalid user webmaster from 173.234.31.186 port 38926 ssh2\n"
     let text = String(repeating: line, count: 20_000)  // 2.2 MB
     var r = Redactor()
     #expect(r.redact(text, locator: here) == text)
@@ -126,10 +127,11 @@ import _LongctxTestSupport
     try f.dir.write("src/service.log", "2026-03-09T02:54:06Z INFO login with AKIAIOSFODNN7EXAMPLE ok\n")
     let summary = try await f.ingest(["src"])
     let warnings = summary.exceptions.filter { $0.severity == .warning }.map { "\($0.path): \($0.reason)" }
-    #expect(warnings.sorted() == [
-      "src/deploy.py: secret redacted (github-token) at src/deploy.py#L1-L4",
-      "src/service.log: secret redacted (aws-access-key) at src/service.log#L1",
-    ])
+    #expect(
+      warnings.sorted() == [
+        "src/deploy.py: secret redacted (github-token) at src/deploy.py#L1-L4",
+        "src/service.log: secret redacted (aws-access-key) at src/service.log#L1",
+      ])
     let stored = try Corpus(workspace: f.workspace).exceptions()
     #expect(!stored.contains { $0.reason.contains(secret) })
     let py = try #require(summary.files.first { $0.displayPath == "src/deploy.py" })

@@ -51,7 +51,8 @@ import _LongctxTestSupport
     #expect(TemplateMiner.masked("onExtend:1514038530000 14 0 4") == "onExtend:<*> <*>")
     #expect(TemplateMiner.masked("using SOCKS5 over IPv4") == "using SOCKS5 over IPv4")
     #expect(
-      TemplateMiner.masked("[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] VM Started") == "[instance: <*>] VM Started")
+      TemplateMiner.masked("[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] VM Started")
+        == "[instance: <*>] VM Started")
   }
 
   /// A constant that turns out to vary generalises to `<*>` and the template
@@ -78,7 +79,9 @@ import _LongctxTestSupport
   @Test func boundedTemplates() {
     var miner = TemplateMiner(maxTemplates: 500)
     var rng = SystemRandomNumberGenerator()
-    let words = (0..<5000).map { _ in String((0..<8).map { _ in "abcdefghijklmnopqrstuvwxyz".randomElement(using: &rng)! }) }
+    let words = (0..<5000).map { _ in
+      String((0..<8).map { _ in "abcdefghijklmnopqrstuvwxyz".randomElement(using: &rng)! })
+    }
     for i in 0..<20_000 {
       _ = miner.add("\(words[i % 5000]) \(words[(i * 7) % 5000]) \(words[(i * 13) % 5000])")
     }

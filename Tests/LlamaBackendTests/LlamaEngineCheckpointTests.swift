@@ -25,9 +25,10 @@ import _LongctxTestSupport
 
   /// 678 tokens of text that does not repeat, so attention past the
   /// 512-token window matters.
-  static let prefix: String = (1...24).map { i in
-    "Record \(i): the shipment of \(i * 37 % 101) crates left dock \(i % 7) on day \(i * 3) with \(i * i % 53) damaged items."
-  }.joined(separator: "\n") + "\n"
+  static let prefix: String =
+    (1...24).map { i in
+      "Record \(i): the shipment of \(i * 37 % 101) crates left dock \(i % 7) on day \(i * 3) with \(i * i % 53) damaged items."
+    }.joined(separator: "\n") + "\n"
 
   static func request(_ suffix: String) -> GenerationRequest {
     GenerationRequest(prefix: prefix, suffix: suffix, maxTokens: 24, temperature: 0)

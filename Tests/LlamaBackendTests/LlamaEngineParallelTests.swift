@@ -47,7 +47,8 @@ import _LongctxTestSupport
     let together = try await Self.together(engine, requests)
     #expect(together.count == requests.count)
     for (request, result) in zip(requests, together) {
-      let tokens = engine.model.tokenize(request.prefix, addSpecial: true).count
+      let tokens =
+        engine.model.tokenize(request.prefix, addSpecial: true).count
         + engine.model.tokenize(request.suffix, addSpecial: false).count
       #expect(result.promptTokens == tokens)
       #expect((1...16).contains(result.outputTokens))

@@ -46,7 +46,8 @@ import _LongctxTestSupport
   @Test func greedyWithASchemaIsDeterministicAndItsOutputValidates() async throws {
     let engine = try LlamaEngine(
       modelPath: try LlamaEngineCheckpointTests.modelPath(), options: LlamaEngineOptions(contextTokens: 1024))
-    let request = GenerationRequest(prefix: Self.prompt, suffix: "", maxTokens: 96, jsonSchema: Self.schemas[0],
+    let request = GenerationRequest(
+      prefix: Self.prompt, suffix: "", maxTokens: 96, jsonSchema: Self.schemas[0],
       schemaGrammar: try JSONSchema(text: Self.schemas[0]).gbnf)
     let first = try await engine.generate(request)
     let second = try await engine.generate(request)
@@ -88,7 +89,8 @@ import _LongctxTestSupport
     let undefined = GenerationRequest(prefix: "Hi", suffix: "", maxTokens: 4, grammar: "root ::= other")
     await #expect(throws: EngineError.self) { try await engine.generate(undefined) }
     // The engine still works afterwards.
-    let ok = try await engine.generate(GenerationRequest(prefix: "Hi", suffix: "", maxTokens: 2, grammar: #"root ::= "yes" | "no""#))
+    let ok = try await engine.generate(
+      GenerationRequest(prefix: "Hi", suffix: "", maxTokens: 2, grammar: #"root ::= "yes" | "no""#))
     #expect(["yes", "no"].contains(ok.text))
   }
 
@@ -100,7 +102,8 @@ import _LongctxTestSupport
     let options = LlamaEngineOptions(contextTokens: 1024, checkpointMinTokens: 32, promptFormat: .chat)
     let engine = try LlamaEngine(modelPath: path, options: options, checkpoints: store)
     #expect(engine.modelIdentity.hasSuffix("prompt=chat"))
-    let prefix = (1...6).map { "Line \($0): the pump in room \($0) was serviced on day \($0 * 3)." }.joined(separator: "\n") + "\n"
+    let prefix =
+      (1...6).map { "Line \($0): the pump in room \($0) was serviced on day \($0 * 3)." }.joined(separator: "\n") + "\n"
     let a = GenerationRequest(prefix: prefix, suffix: "Which room was serviced last?", maxTokens: 8)
     let b = GenerationRequest(prefix: prefix, suffix: "Name one room.", maxTokens: 8)
 

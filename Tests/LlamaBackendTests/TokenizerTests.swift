@@ -21,7 +21,9 @@ import _LongctxTestSupport
     let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
     let line = out.split(separator: "\n").last { $0.hasPrefix("[") } ?? "[]"
-    return line.dropFirst().dropLast().split(separator: ",").compactMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
+    return line.dropFirst().dropLast().split(separator: ",").compactMap {
+      Int32($0.trimmingCharacters(in: .whitespaces))
+    }
   }
 
   @Test(arguments: ["logs/app.log", "repo/src/manifests/writer.py", "pdf-sources/memo.ms", "unicode"])
@@ -63,7 +65,9 @@ import _LongctxTestSupport
     ]
     let enumerator = FileManager.default.enumerator(at: RepositoryPaths.samples, includingPropertiesForKeys: nil)
     while let url = enumerator?.nextObject() as? URL {
-      guard ["log", "py", "md", "ms", "txt", "eml", "mbox", "yaml", "json", "swift", "c", "h", "sh"].contains(url.pathExtension),
+      guard
+        ["log", "py", "md", "ms", "txt", "eml", "mbox", "yaml", "json", "swift", "c", "h", "sh"].contains(
+          url.pathExtension),
         let text = try? String(contentsOf: url, encoding: .utf8)
       else { continue }
       texts.append(text)
@@ -111,6 +115,8 @@ import _LongctxTestSupport
   }
 
   @Test func missingModelIsAClearError() {
-    #expect(throws: LlamaBackendError.modelMissing(path: "/nope.gguf")) { try LlamaModel(path: "/nope.gguf", vocabOnly: true) }
+    #expect(throws: LlamaBackendError.modelMissing(path: "/nope.gguf")) {
+      try LlamaModel(path: "/nope.gguf", vocabOnly: true)
+    }
   }
 }

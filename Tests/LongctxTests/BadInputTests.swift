@@ -17,8 +17,10 @@ import _LongctxTestSupport
       prompt: "{{outputs}} Combined:"
     """
 
-  func runInTemp(_ job: String?, extraFiles: [String: String] = ["docs/a.txt": "hello\n"], args: [String]? = nil,
-                 env: [String: String] = [:]) throws -> (CLI.Result, Bool) {
+  func runInTemp(
+    _ job: String?, extraFiles: [String: String] = ["docs/a.txt": "hello\n"], args: [String]? = nil,
+    env: [String: String] = [:]
+  ) throws -> (CLI.Result, Bool) {
     let tmp = try TemporaryDirectory()
     defer { tmp.remove() }
     for (name, text) in extraFiles { try tmp.write(name, text) }
@@ -36,7 +38,8 @@ import _LongctxTestSupport
   }
 
   @Test func unknownKeyIsNamedWithItsPathAndLine() throws {
-    let (r, touched) = try runInTemp(Self.validJob.replacingOccurrences(of: "  context: 1024", with: "  context: 1024\n  temprature: 0.2"))
+    let (r, touched) = try runInTemp(
+      Self.validJob.replacingOccurrences(of: "  context: 1024", with: "  context: 1024\n  temprature: 0.2"))
     #expect(r.code == 2)
     #expect(r.stderr.contains("model.temprature (line 6): unknown key"))
     #expect(!touched)
@@ -66,7 +69,8 @@ import _LongctxTestSupport
   }
 
   @Test func absentModelFile() throws {
-    let job = Self.validJob.replacingOccurrences(of: "  engine: llama", with: "  engine: llama\n  path: /nonexistent/model.gguf")
+    let job = Self.validJob.replacingOccurrences(
+      of: "  engine: llama", with: "  engine: llama\n  path: /nonexistent/model.gguf")
     let (r, touched) = try runInTemp(job)
     #expect(r.code == 2)
     #expect(r.stderr.contains("the model file /nonexistent/model.gguf does not exist"))

@@ -93,7 +93,8 @@ import _LongctxTestSupport
     let doneAtInt = try Self.waitForDone(atLeast: 1, workspace: ws, cwd: jobs, process: interrupted)
     interrupted.interrupt()
     interrupted.waitUntilExit()
-    let intErr = String(decoding: (interrupted.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let intErr = String(
+      decoding: (interrupted.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     #expect(interrupted.terminationStatus == 130, "stderr: \(intErr)")
     #expect(intErr.contains("again to resume"))
     let afterInt = try Self.status(workspace: ws, cwd: jobs)
@@ -246,7 +247,9 @@ import _LongctxTestSupport
   }
 
   static func lineCount(_ file: URL) throws -> Int {
-    let text = file.pathExtension == "gz" ? try shell("/bin/gzip", ["-dc", file.path]) : try String(contentsOf: file, encoding: .utf8)
+    let text =
+      file.pathExtension == "gz"
+      ? try shell("/bin/gzip", ["-dc", file.path]) : try String(contentsOf: file, encoding: .utf8)
     return text.split(separator: "\n", omittingEmptySubsequences: false).count - (text.hasSuffix("\n") ? 1 : 0)
   }
 

@@ -31,10 +31,21 @@ import _LongctxTestSupport
   }
 
   struct StatusJSON: Decodable {
-    struct Task: Decodable { var id: String; var kind: String; var state: String; var locators: [String] }
+    struct Task: Decodable {
+      var id: String
+      var kind: String
+      var state: String
+      var locators: [String]
+    }
     struct Run: Decodable {
-      var id: Int; var status: String; var executed: Int; var windows: Int; var periodTask: String?
-      var rollingTask: String?; var rollingInputs: [String]; var newSources: [String]
+      var id: Int
+      var status: String
+      var executed: Int
+      var windows: Int
+      var periodTask: String?
+      var rollingTask: String?
+      var rollingInputs: [String]
+      var newSources: [String]
     }
     var total: Int
     var tasks: [Task]
@@ -74,7 +85,9 @@ import _LongctxTestSupport
     let logs = samples.appendingPathComponent("logs")
     try Self.job.write(to: jobs.appendingPathComponent("cron.yaml"), atomically: true, encoding: .utf8)
     let ws = tmp.url.appendingPathComponent("ws").path
-    for old in ["app.log.1", "app.log.2.gz"] { try FileManager.default.removeItem(at: logs.appendingPathComponent(old)) }
+    for old in ["app.log.1", "app.log.2.gz"] {
+      try FileManager.default.removeItem(at: logs.appendingPathComponent(old))
+    }
     let lines = try EndToEndTests.lineCount(logs.appendingPathComponent("app.log"))
 
     // Night 1: everything is new.
@@ -88,7 +101,8 @@ import _LongctxTestSupport
     // During the day: app.log grows by 8 lines, then logrotate moves it to app.log.1.gz
     // (compressed) and a new app.log gets 6 lines.
     try Self.append(logs.appendingPathComponent("app.log"), Self.events(from: 1, count: 8, service: "billing"))
-    try FileManager.default.moveItem(at: logs.appendingPathComponent("app.log"), to: logs.appendingPathComponent("app.log.1"))
+    try FileManager.default.moveItem(
+      at: logs.appendingPathComponent("app.log"), to: logs.appendingPathComponent("app.log.1"))
     _ = try EndToEndTests.shell("/bin/gzip", [logs.appendingPathComponent("app.log.1").path])
     try Data(Self.events(from: 20, count: 6, service: "gateway").utf8).write(to: logs.appendingPathComponent("app.log"))
 

@@ -21,7 +21,8 @@ import _LongctxTestSupport
     let summary = try JSONDecoder().decode(Summary.self, from: Data(r.stdout.utf8))
     for e in summary.exceptions where e.severity != "warning" {
       #expect(!e.reason.trimmingCharacters(in: .whitespaces).isEmpty, "\(name): \(e.path) has no reason")
-      #expect(!e.reason.contains("extractor crashed") && !e.reason.contains("timed out"), "\(name): \(e.path): \(e.reason)")
+      #expect(
+        !e.reason.contains("extractor crashed") && !e.reason.contains("timed out"), "\(name): \(e.path): \(e.reason)")
     }
     return summary
   }
@@ -38,7 +39,9 @@ import _LongctxTestSupport
     for e in summary.exceptions where e.severity != "warning" { print("  \(e.severity): \(e.path): \(e.reason)") }
   }
 
-  @Test(arguments: [("apple/swift-argument-parser", "1.8.2"), ("vapor/vapor", "4.122.3"), ("groue/GRDB.swift", "7.10.0")])
+  @Test(arguments: [
+    ("apple/swift-argument-parser", "1.8.2"), ("vapor/vapor", "4.122.3"), ("groue/GRDB.swift", "7.10.0"),
+  ])
   func aMirroredSwiftRepository(repo: String, tag: String?) throws {
     let tmp = try TemporaryDirectory()
     defer { tmp.remove() }

@@ -47,7 +47,8 @@ extension BadInputTests {
       with: "  prompt: \"{{window}} Summary:\"\n  json_schema: '{\"type\": \"string\", \"format\": \"date\"}'")
     let (r, touched) = try runInTemp(job)
     #expect(r.code == 2)
-    #expect(r.stderr.contains("map.json_schema (line 8): at /format: the keyword 'format' is not supported"), "\(r.stderr)")
+    #expect(
+      r.stderr.contains("map.json_schema (line 8): at /format: the keyword 'format' is not supported"), "\(r.stderr)")
     #expect(!touched)
   }
 

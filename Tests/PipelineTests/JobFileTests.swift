@@ -36,7 +36,10 @@ import Testing
     ("model:\n  context: 4096", "model:\n  context: 4096\n  contxt: 1", "model.contxt (line 5): unknown key"),
     ("context: 4096", "context: [1]", "model.context (line 4): must be a whole number"),
     ("name: j", "name: has space", "name (line 1): must use only letters"),
-    ("prompt: \"{{outputs}}\"", "prompt: \"{{outputs}} {{nope}}\"", "reduce.prompt (line 8): uses unknown variables {{nope}}"),
+    (
+      "prompt: \"{{outputs}}\"", "prompt: \"{{outputs}} {{nope}}\"",
+      "reduce.prompt (line 8): uses unknown variables {{nope}}"
+    ),
     ("inputs: [a]\n", "", "inputs: is required"),
   ])
   func problemsNameKeyAndLine(original: String, replacement: String, expected: String) {
@@ -46,12 +49,18 @@ import Testing
 
   @Test func planKeysParseDurationsAndReportBadOnes() throws {
     let withPlan = { (body: String) in Self.base + "\nplan:\n" + body }
-    let spec = try JobFile.parse(withPlan("  log_window: 15m\n  collapse_duplicates: false"), path: "j.yaml", baseDirectory: "/tmp")
+    let spec = try JobFile.parse(
+      withPlan("  log_window: 15m\n  collapse_duplicates: false"), path: "j.yaml", baseDirectory: "/tmp")
     #expect(spec.planOptions.logWindow == 900)
     #expect(spec.planOptions.collapseDuplicates == false)
     #expect(try JobFile.parse(Self.base, path: "j.yaml", baseDirectory: "/tmp").planOptions.logWindow == 3600)
-    #expect(try JobFile.parse(withPlan("  log_window: off"), path: "j.yaml", baseDirectory: "/tmp").planOptions.logWindow == nil)
-    #expect(problems(withPlan("  log_window: soon")).contains { $0.hasPrefix("plan.log_window (line 10): must be a duration") })
+    #expect(
+      try JobFile.parse(withPlan("  log_window: off"), path: "j.yaml", baseDirectory: "/tmp").planOptions.logWindow
+        == nil)
+    #expect(
+      problems(withPlan("  log_window: soon")).contains {
+        $0.hasPrefix("plan.log_window (line 10): must be a duration")
+      })
   }
 
   @Test func openAIRequiresABaseURL() {
@@ -70,7 +79,8 @@ import Testing
     let chat = Self.base.replacingOccurrences(of: "model:\n  context: 4096", with: server + "\n  api: chat")
     #expect(problems(chat).first?.contains("needs model.api 'completions'") == true)
     let two = Self.base.replacingOccurrences(
-      of: "model:\n  context: 4096", with: server.replacingOccurrences(of: "http://h/v1", with: "[http://a/v1, http://b/v1]"))
+      of: "model:\n  context: 4096",
+      with: server.replacingOccurrences(of: "http://h/v1", with: "[http://a/v1, http://b/v1]"))
     #expect(problems(two).first?.contains("works with one model.base_url") == true)
   }
 
@@ -88,9 +98,15 @@ import Testing
   func spec(_ yaml: String) throws -> JobSpec { try JobFile.parse(yaml, path: "h.yaml", baseDirectory: "/tmp") }
 
   @Test func equalSettingsHashEqualAndAChangedSettingDoesNot() throws {
-    let a = try spec("name: h\ninputs: [docs]\nmap: {prompt: \"{{window}}\"}\nreduce: {prompt: \"{{outputs}}\"}\nmodel: {context: 4096}\n")
-    let reordered = try spec("name: h\nmodel: {context: 4096}\nmap: {prompt: \"{{window}}\"}\nreduce: {prompt: \"{{outputs}}\"}\ninputs: [docs]\n")
-    let changed = try spec("name: h\ninputs: [docs]\nmap: {prompt: \"{{window}}\"}\nreduce: {prompt: \"{{outputs}}\"}\nmodel: {context: 8192}\n")
+    let a = try spec(
+      "name: h\ninputs: [docs]\nmap: {prompt: \"{{window}}\"}\nreduce: {prompt: \"{{outputs}}\"}\nmodel: {context: 4096}\n"
+    )
+    let reordered = try spec(
+      "name: h\nmodel: {context: 4096}\nmap: {prompt: \"{{window}}\"}\nreduce: {prompt: \"{{outputs}}\"}\ninputs: [docs]\n"
+    )
+    let changed = try spec(
+      "name: h\ninputs: [docs]\nmap: {prompt: \"{{window}}\"}\nreduce: {prompt: \"{{outputs}}\"}\nmodel: {context: 8192}\n"
+    )
     #expect(a.canonicalHash.count == 64)
     #expect(a.canonicalHash == reordered.canonicalHash)
     #expect(a.canonicalHash != changed.canonicalHash)

@@ -25,7 +25,9 @@ import _LongctxTestSupport
 
   static func corpus(in tmp: TemporaryDirectory, files: Int = 6) throws {
     for f in 0..<files {
-      let lines = (1...60).map { "2026-03-0\(f % 9 + 1)T10:00:\(String(format: "%02d", $0 % 60))Z INFO service event \($0) of file \(f)" }
+      let lines = (1...60).map {
+        "2026-03-0\(f % 9 + 1)T10:00:\(String(format: "%02d", $0 % 60))Z INFO service event \($0) of file \(f)"
+      }
       try tmp.write("docs/f\(f).log", lines.joined(separator: "\n") + "\n")
     }
   }

@@ -25,7 +25,9 @@ import _LongctxTestSupport
   }
 
   static func corpus(_ tmp: TemporaryDirectory) throws {
-    try tmp.write("docs/big.txt", (1...150).map { "Clause \($0): the supplier shall deliver part \($0) on time." }.joined(separator: "\n") + "\n")
+    try tmp.write(
+      "docs/big.txt",
+      (1...150).map { "Clause \($0): the supplier shall deliver part \($0) on time." }.joined(separator: "\n") + "\n")
     for f in 1...4 { try tmp.write("docs/note\(f).txt", "Note \(f): short memo about invoices.\n") }
   }
 

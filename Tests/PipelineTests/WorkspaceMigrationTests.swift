@@ -21,29 +21,39 @@ import _LongctxTestSupport
     try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     do {
       let old = try DatabaseQueue(path: root.appendingPathComponent("state.sqlite").path)
-      try old.writeWithoutTransaction { db in try db.execute(sql: try String(contentsOf: Self.fixture, encoding: .utf8)) }
+      try old.writeWithoutTransaction { db in try db.execute(sql: try String(contentsOf: Self.fixture, encoding: .utf8))
+      }
     }
     func schema(_ ws: Workspace) throws -> [String] {
       try ws.db.read { db in
-        try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'grdb_%' ORDER BY name")
+        try String.fetchAll(
+          db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'grdb_%' ORDER BY name")
       }
     }
     let before = try DatabaseQueue(path: root.appendingPathComponent("state.sqlite").path).read { db in
-      try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'grdb_%' ORDER BY name")
+      try String.fetchAll(
+        db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'grdb_%' ORDER BY name")
     }
     let ws = try Workspace(root: root)
     // Nothing was created twice or altered: the one new migration (token_count
     // moving to Segmenter) found its table there.
     #expect(try schema(ws) == before)
     let applied = try ws.db.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-    #expect(Set(applied) == ["v1-corpus", "v1-jobs", "v2-runs", "v2-near-duplicates", "v2-email-attachments", "v3-token-count"])
+    #expect(
+      Set(applied) == [
+        "v1-corpus", "v1-jobs", "v2-runs", "v2-near-duplicates", "v2-email-attachments", "v3-token-count",
+      ])
     let counts = try ws.db.read { db in
-      (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM source") ?? -1,
-       try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document") ?? -1)
+      (
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM source") ?? -1,
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document") ?? -1
+      )
     }
     #expect(counts.0 == 5 && counts.1 == 6)
-    for table in ["source", "document", "ingest_exception", "document_simhash", "near_duplicate", "email_attachment",
-                  "token_count", "plan", "job", "task", "run", "run_source"] {
+    for table in [
+      "source", "document", "ingest_exception", "document_simhash", "near_duplicate", "email_attachment",
+      "token_count", "plan", "job", "task", "run", "run_source",
+    ] {
       #expect(try schema(ws).contains { $0.hasPrefix("CREATE TABLE \"\(table)\"") }, "\(table)")
     }
 

@@ -13,11 +13,13 @@ import _LongctxTestSupport
 @Suite struct PlannerScopeTests {
   func ingest(_ tmp: TemporaryDirectory, _ ws: Workspace) async throws -> [IngestedFile] {
     try await Ingestor(workspace: ws, logger: Logger(label: "t")).ingest(
-      inputs: ["docs"], options: IngestOptions(base: tmp.url)).files
+      inputs: ["docs"], options: IngestOptions(base: tmp.url)
+    ).files
   }
 
   static func log(_ name: String, _ lines: ClosedRange<Int>) -> String {
-    lines.map { "2026-01-01T00:00:\(String(format: "%02d", $0 % 60))Z INFO line \($0) of \(name)" }.joined(separator: "\n") + "\n"
+    lines.map { "2026-01-01T00:00:\(String(format: "%02d", $0 % 60))Z INFO line \($0) of \(name)" }.joined(
+      separator: "\n") + "\n"
   }
 
   @Test(arguments: [1, 2, 17, 40, 41, 55, 60])
@@ -30,7 +32,8 @@ import _LongctxTestSupport
     let files = try await ingest(tmp, ws)
     var options = PlanOptions(collapseRepeats: false)
     options.startLines = ["docs/a.log": first]
-    let plan = try CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter()).plan(files: files, budget: 100_000, options: options)
+    let plan = try CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter()).plan(
+      files: files, budget: 100_000, options: options)
     let a = plan.windows.flatMap(\.locators).filter { $0.path == "docs/a.log" }
     #expect(a.first?.lineStart == first)
     #expect(a.last?.lineEnd == 60)
@@ -52,10 +55,13 @@ import _LongctxTestSupport
     let mixed = try planner.plan(files: files, budget: 600, options: PlanOptions(collapseRepeats: false))
     let separate = try planner.plan(
       files: files, budget: 600, options: PlanOptions(collapseRepeats: false, windowPerDocument: true))
-    #expect(mixed.windows.contains { Set($0.locators.map(\.path)).count > 1 }, "the small files share a window by default")
+    #expect(
+      mixed.windows.contains { Set($0.locators.map(\.path)).count > 1 }, "the small files share a window by default")
     for w in separate.windows { #expect(Set(w.locators.map(\.path)).count == 1) }
     #expect(separate.windows.filter { $0.locators[0].path == "docs/big.log" }.count > 1)
-    for f in ["s1", "s2", "s3"] { #expect(separate.windows.filter { $0.locators[0].path == "docs/\(f).log" }.count == 1) }
+    for f in ["s1", "s2", "s3"] {
+      #expect(separate.windows.filter { $0.locators[0].path == "docs/\(f).log" }.count == 1)
+    }
     #expect(separate.id != mixed.id)
   }
 }

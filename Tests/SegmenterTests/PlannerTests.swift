@@ -11,12 +11,18 @@ import _LongctxTestSupport
 @Suite struct PlannerTests {
   func ingest(_ tmp: TemporaryDirectory, _ ws: Workspace) async throws -> [IngestedFile] {
     try await Ingestor(workspace: ws, logger: Logger(label: "t")).ingest(
-      inputs: ["docs"], options: IngestOptions(base: tmp.url)).files
+      inputs: ["docs"], options: IngestOptions(base: tmp.url)
+    ).files
   }
 
   func corpus(_ tmp: TemporaryDirectory) throws {
-    try tmp.write("docs/a.log", (1...300).map { "2026-01-01T00:00:\(String(format: "%02d", $0 % 60))Z INFO line \($0) of a" }.joined(separator: "\n") + "\n")
-    try tmp.write("docs/b.md", "# Title\n\n" + (1...80).map { "Paragraph \($0) has some words in it." }.joined(separator: "\n") + "\n")
+    try tmp.write(
+      "docs/a.log",
+      (1...300).map { "2026-01-01T00:00:\(String(format: "%02d", $0 % 60))Z INFO line \($0) of a" }.joined(
+        separator: "\n") + "\n")
+    try tmp.write(
+      "docs/b.md",
+      "# Title\n\n" + (1...80).map { "Paragraph \($0) has some words in it." }.joined(separator: "\n") + "\n")
     try tmp.write("docs/c.py", (1...50).map { "def f\($0)():\n    return \($0)\n" }.joined(separator: "\n"))
   }
 
@@ -37,7 +43,8 @@ import _LongctxTestSupport
     // Lines of each file appear exactly once, in source order.
     var covered: [String: [ClosedRange<Int>]] = [:]
     for loc in plan.windows.flatMap(\.locators) {
-      let s = try #require(loc.lineStart), e = try #require(loc.lineEnd)
+      let s = try #require(loc.lineStart)
+      let e = try #require(loc.lineEnd)
       covered[loc.path, default: []].append(s...e)
     }
     #expect(covered["docs/a.log"]?.first?.lowerBound == 1)
@@ -74,7 +81,11 @@ import _LongctxTestSupport
     let tmp = try TemporaryDirectory()
     defer { tmp.remove() }
     // 120 functions of 4 lines: about 3 sections, each of whole functions.
-    try tmp.write("docs/m.go", "package m\n\n" + (1...120).map { "// F\($0) returns \($0).\nfunc F\($0)() int {\n\treturn \($0)\n}\n" }.joined(separator: "\n"))
+    try tmp.write(
+      "docs/m.go",
+      "package m\n\n"
+        + (1...120).map { "// F\($0) returns \($0).\nfunc F\($0)() int {\n\treturn \($0)\n}\n" }.joined(separator: "\n")
+    )
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let files = try await ingest(tmp, ws)
     let plan = try CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter()).plan(
@@ -99,7 +110,9 @@ import _LongctxTestSupport
     let tmp = try TemporaryDirectory()
     defer { tmp.remove() }
     // One 40-line paragraph with no blank lines: a single section.
-    try tmp.write("docs/big.txt", (1...40).map { "line \($0) " + String(repeating: "word ", count: 10) }.joined(separator: "\n") + "\n")
+    try tmp.write(
+      "docs/big.txt",
+      (1...40).map { "line \($0) " + String(repeating: "word ", count: 10) }.joined(separator: "\n") + "\n")
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
     let files = try await ingest(tmp, ws)
     let plan = try CorpusPlanner(workspace: ws, counter: EstimatedTokenCounter()).plan(files: files, budget: 200)
@@ -120,9 +133,13 @@ import _LongctxTestSupport
     var lines: [String] = []
     for i in 1...600 {
       let level = i % 7 == 0 ? "ERROR" : "INFO"
-      lines.append("2026-03-09T02:\(String(format: "%02d", i / 60 % 60)):\(String(format: "%02d", i % 60))Z \(level) request \(i) served")
+      lines.append(
+        "2026-03-09T02:\(String(format: "%02d", i / 60 % 60)):\(String(format: "%02d", i % 60))Z \(level) request \(i) served"
+      )
       if level == "ERROR" {
-        lines += ["    at com.example.Handler.serve(Handler.java:\(i))", "    at com.example.Server.run(Server.java:88)"]
+        lines += [
+          "    at com.example.Handler.serve(Handler.java:\(i))", "    at com.example.Server.run(Server.java:88)",
+        ]
       }
     }
     try tmp.write("docs/app.log", lines.joined(separator: "\n") + "\n")
@@ -144,7 +161,8 @@ import _LongctxTestSupport
     for chunk in plan.windows.flatMap(\.chunks) {
       let body = chunk.text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
       #expect(body.first?.hasPrefix(" ") == false)
-      let start = try #require(chunk.locator.lineStart), end = try #require(chunk.locator.lineEnd)
+      let start = try #require(chunk.locator.lineStart)
+      let end = try #require(chunk.locator.lineEnd)
       #expect(start == next)
       #expect(Array(body) == lines[(start - 1)..<end].map { Substring($0) })
       next = end + 1
@@ -155,7 +173,9 @@ import _LongctxTestSupport
   @Test func repeatedLogLinesCostOneLineAndACount() async throws {
     let tmp = try TemporaryDirectory()
     defer { tmp.remove() }
-    var lines = (1...10_000).map { "2026-03-09T02:\(String(format: "%02d", $0 % 60)):00Z WARN retry \($0) for batch rotterdam-\($0): upstream timeout" }
+    var lines = (1...10_000).map {
+      "2026-03-09T02:\(String(format: "%02d", $0 % 60)):00Z WARN retry \($0) for batch rotterdam-\($0): upstream timeout"
+    }
     lines.insert("2026-03-09T02:10:00Z ERROR db.pool: timeout acquiring connection", at: 5000)
     try tmp.write("docs/app.log", lines.joined(separator: "\n") + "\n")
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))

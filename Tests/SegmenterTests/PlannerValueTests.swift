@@ -11,7 +11,8 @@ import Testing
       let end = min(lines, start + 9)
       return Section(
         locator: Locator(path: path, lineStart: start, lineEnd: end),
-        text: (start...end).map { "line \($0) of \(path): \(words(seed: $0 &* 31 &+ path.utf8.count))" }.joined(separator: "\n"))
+        text: (start...end).map { "line \($0) of \(path): \(words(seed: $0 &* 31 &+ path.utf8.count))" }.joined(
+          separator: "\n"))
     }
     return PlanDocument(documentHash: "hash-\(path)", displayPath: path, kind: kind, sections: sections)
   }

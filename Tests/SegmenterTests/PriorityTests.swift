@@ -27,7 +27,9 @@ import _LongctxTestSupport
   /// `report duplicates` uses: one word changed in a chunk of about 150
   /// words is a near duplicate (in one of 70 words, 7 bits: not).
   @Test func simHashIsCloseForAOneWordEditAndFarForOtherText() throws {
-    let text = Self.paragraph + "\n" + Self.paragraph.replacingOccurrences(of: "supplier", with: "seller")
+    let text =
+      Self.paragraph + "\n"
+      + Self.paragraph.replacingOccurrences(of: "supplier", with: "seller")
       .replacingOccurrences(of: "buyer", with: "purchaser")
     let a = SimHash.fingerprint(text)
     let edited = SimHash.fingerprint(text.replacingCharacters(in: text.range(of: "thirty")!, with: "forty"))
@@ -42,7 +44,10 @@ import _LongctxTestSupport
   @Test func duplicateFinderPointsLaterCopiesAtTheFirst() {
     let texts: [(String, Bool)] = [
       (Self.paragraph, true),
-      ("Something else entirely, long enough to be considered: " + String(repeating: "alpha beta gamma ", count: 12), true),
+      (
+        "Something else entirely, long enough to be considered: " + String(repeating: "alpha beta gamma ", count: 12),
+        true
+      ),
       (Self.paragraph, true),
       (Self.paragraph.replacingOccurrences(of: "Rotterdam", with: "Antwerp"), true),
       (Self.paragraph.replacingOccurrences(of: "Rotterdam", with: "Antwerp"), false),
@@ -55,7 +60,8 @@ import _LongctxTestSupport
     #expect(m[3]?.representative == 0)
     #expect((m[3]?.distance ?? 0) > 0)
     #expect(
-      m[4] == m[3], "exact copies are found even where near ones are not wanted, and follow their text onto its representative")
+      m[4] == m[3],
+      "exact copies are found even where near ones are not wanted, and follow their text onto its representative")
     #expect(m[5] == nil, "near copies are only matched where allowed")
   }
 
@@ -75,7 +81,9 @@ import _LongctxTestSupport
     #expect(left["docs/b.txt#L1"]?.hasPrefix("an exact duplicate of docs/a.txt#L1") == true)
     #expect(left["docs/c.txt#L1"]?.hasPrefix("a near duplicate (SimHash distance") == true)
     let representative = try #require(plan.windows.flatMap(\.chunks).first { $0.locator.path == "docs/a.txt" })
-    #expect(representative.text.hasSuffix("\n(The same or nearly the same text also appears at: docs/b.txt#L1, docs/c.txt#L1.)"))
+    #expect(
+      representative.text.hasSuffix(
+        "\n(The same or nearly the same text also appears at: docs/b.txt#L1, docs/c.txt#L1.)"))
     #expect(plan.windows.flatMap(\.locators).map(\.path) == ["docs/a.txt", "docs/d.txt"])
 
     let all = try planner.plan(files: files, budget: 10_000, options: PlanOptions(collapseDuplicates: false))
@@ -91,7 +99,9 @@ import _LongctxTestSupport
     var lines: [String] = []
     for hour in 0..<3 {
       for minute in 0..<50 {
-        lines.append("2026-03-09T0\(hour):\(String(format: "%02d", minute)):00Z INFO request \(hour * 50 + minute) served in \(minute) ms")
+        lines.append(
+          "2026-03-09T0\(hour):\(String(format: "%02d", minute)):00Z INFO request \(hour * 50 + minute) served in \(minute) ms"
+        )
       }
     }
     try tmp.write("docs/app.log", lines.joined(separator: "\n") + "\n")
@@ -133,7 +143,8 @@ import _LongctxTestSupport
     #expect(s["repo/Sources/Core/Store.swift"]?.reasons == ["referenced by 2 files"])
     #expect(s["repo/Sources/Core/Orphan.swift"] == nil)
     #expect(s["repo/Sources/Core/Scheduler.swift"] == nil)
-    let readme = s["repo/README.md"]!.value, entry = s["repo/Sources/tool/main.swift"]!.value
+    let readme = s["repo/README.md"]!.value
+    let entry = s["repo/Sources/tool/main.swift"]!.value
     #expect(readme > entry && entry > s["repo/Sources/Core/Engine.swift"]!.value)
   }
 }

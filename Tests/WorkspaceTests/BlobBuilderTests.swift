@@ -10,7 +10,8 @@ import Testing
   @Test(arguments: [false, true])
   func piecesInAnyOrderMakeTheJoinedBlob(concurrently: Bool) throws {
     let pieces: [[UInt8]] = (0..<40).map { i in
-      i % 7 == 3 ? [] : Array("{\"piece\":\(i),\"text\":\"\(String(repeating: "log line \(i) ", count: i * 50))\"}".utf8)
+      i % 7 == 3
+        ? [] : Array("{\"piece\":\(i),\"text\":\"\(String(repeating: "log line \(i) ", count: i * 50))\"}".utf8)
     }
     let builder = BlobBuilder(level: 1, prefix: Data("[".utf8), separator: Data(",".utf8), suffix: Data("]".utf8))
     final class Count: @unchecked Sendable {  // under `lock`

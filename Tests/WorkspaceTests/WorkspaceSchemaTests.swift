@@ -23,7 +23,12 @@ private enum Tags: WorkspaceSchema {
 @Suite struct WorkspaceSchemaTests {
   func tables(_ ws: Workspace) throws -> Set<String> {
     try ws.db.read { db in
-      Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb_%' AND name NOT LIKE 'sqlite_%'"))
+      Set(
+        try String.fetchAll(
+          db,
+          sql:
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb_%' AND name NOT LIKE 'sqlite_%'"
+        ))
     }
   }
 
@@ -46,7 +51,9 @@ private enum Tags: WorkspaceSchema {
     #expect(try tables(ws) == ["note", "tag"])
     let notes = try ws.db.read { db in try String.fetchAll(db, sql: "SELECT text FROM note") }
     #expect(notes == ["kept"])
-    let applied = try ws.db.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
+    let applied = try ws.db.read { db in
+      try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+    }
     #expect(applied == ["test-notes-v1", "test-tags-v1"])
   }
 }

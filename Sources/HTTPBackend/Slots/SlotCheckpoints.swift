@@ -1,6 +1,6 @@
 import Foundation
-import Logging
 import Inference
+import Logging
 import Workspace
 
 /// llama.cpp server slot save/restore through longctx's KV checkpoint store.
@@ -126,7 +126,8 @@ final class SlotCheckpoints: @unchecked Sendable {
         logger.info(
           "restored a slot checkpoint",
           metadata: [
-            "slot.id": "\(slot)", "kv.tokens": "\(checkpoint.tokens.count)", "kv.bytes": "\(checkpoint.entry.compressedBytes)",
+            "slot.id": "\(slot)", "kv.tokens": "\(checkpoint.tokens.count)",
+            "kv.bytes": "\(checkpoint.entry.compressedBytes)",
             "kv.load_s": "\(String(format: "%.3f", loaded))",
             "kv.total_s": "\(String(format: "%.3f", Date().timeIntervalSince(clock)))",
           ])
@@ -189,7 +190,8 @@ final class SlotCheckpoints: @unchecked Sendable {
       logger.info(
         "stored a slot checkpoint",
         metadata: [
-          "slot.id": "\(slot)", "kv.tokens": "\(tokens.count)", "kv.raw": "\(data.count)", "kv.bytes": "\(entry.compressedBytes)",
+          "slot.id": "\(slot)", "kv.tokens": "\(tokens.count)", "kv.raw": "\(data.count)",
+          "kv.bytes": "\(entry.compressedBytes)",
           "kv.server_save_ms": "\((answer?["timings"] as? [String: Any])?["save_ms"] ?? "?")",
           "kv.store_s": "\(String(format: "%.3f", Date().timeIntervalSince(clock)))",
         ])
@@ -203,7 +205,9 @@ final class SlotCheckpoints: @unchecked Sendable {
   /// - Returns: Whether the server restored it.
   func restore(_ checkpoint: Checkpoint, into slot: Int) async throws -> Bool {
     guard SlotStateFile.tokens(in: checkpoint.state) == checkpoint.tokens else {
-      logger.warning("a stored slot checkpoint is not a llama.cpp slot file; ignored", metadata: ["kv.path": "\(checkpoint.entry.path)"])
+      logger.warning(
+        "a stored slot checkpoint is not a llama.cpp slot file; ignored",
+        metadata: ["kv.path": "\(checkpoint.entry.path)"])
       return false
     }
     let name = Self.fileName()

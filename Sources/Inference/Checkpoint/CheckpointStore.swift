@@ -329,7 +329,8 @@ public final class CheckpointStore: Sendable {
           rawBytes: header?.rawSize ?? 0, compressedBytes: file.size, lastUsed: file.modified, path: file.url.path))
     }
     if !removed.isEmpty {
-      logger.info("evicted KV checkpoints", metadata: ["kv.count": "\(removed.count)", "kv.bytes": "\(before - total)"])
+      logger.info(
+        "evicted KV checkpoints", metadata: ["kv.count": "\(removed.count)", "kv.bytes": "\(before - total)"])
     }
     // Drop empty model directories.
     for dir in (try? fm.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? [] {

@@ -205,7 +205,10 @@ struct CodeStructure {
           shape.last = b
           if syntax.strictCharQuote && b == UInt8(ascii: "'") {
             let isChar = (i + 2 < n && line[i + 2] == b) || (i + 1 < n && line[i + 1] == UInt8(ascii: "\\"))
-            if !isChar { i += 1; continue }
+            if !isChar {
+              i += 1
+              continue
+            }
           }
           i = Self.find([b], in: line, from: i + 1, escapes: true) ?? n
           continue

@@ -101,9 +101,11 @@ enum Declarations {
     guard !ident.isEmpty, let firstByte = ident.last, !(0x30...0x39).contains(firstByte), firstByte != UInt8(ascii: ":")
     else { return nil }
     let head = before.dropLast(ident.count)
-    let typed = head.contains { $0 == 0x20 || $0 == UInt8(ascii: "*") } && !head.contains(UInt8(ascii: "="))
+    let typed =
+      head.contains { $0 == 0x20 || $0 == UInt8(ascii: "*") } && !head.contains(UInt8(ascii: "="))
       && !head.contains(UInt8(ascii: "."))
-    let bare = head.allSatisfy { $0 == 0x20 } && line[paren...].starts(with: "()".utf8)
+    let bare =
+      head.allSatisfy { $0 == 0x20 } && line[paren...].starts(with: "()".utf8)
       && (trim(line[(paren + 2)...]).isEmpty || trim(line[(paren + 2)...]).hasPrefix("{"))
     guard typed || bare else { return nil }
     return clip(String(decoding: ident.reversed(), as: UTF8.self) + "()")

@@ -71,8 +71,10 @@ extension Corpus {
     try workspace.db.read { db in
       var pathsByHash: [String: [String]] = [:]
       for row in try Row.fetchAll(
-        db, sql: "SELECT contentHash, displayPath FROM source WHERE status = 'ok' AND contentHash IS NOT NULL ORDER BY displayPath")
-      {
+        db,
+        sql:
+          "SELECT contentHash, displayPath FROM source WHERE status = 'ok' AND contentHash IS NOT NULL ORDER BY displayPath"
+      ) {
         pathsByHash[row["contentHash"], default: []].append(row["displayPath"])
       }
       // Attachments are cited at their message's path plus their suffix, as their sections are.

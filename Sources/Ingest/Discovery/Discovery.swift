@@ -73,7 +73,10 @@ public enum Discovery {
     return "\(name)\u{1}\(String(format: "%08d", 99_999_999 - rotation))"
   }
 
-  private struct Listed { var path: String; var skip: String? }
+  private struct Listed {
+    var path: String
+    var skip: String?
+  }
 
   private static func listDirectory(_ root: URL) throws -> [Listed] {
     if let tracked = gitListing(root) { return filter(tracked, root: root) }

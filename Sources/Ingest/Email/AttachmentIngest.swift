@@ -78,8 +78,10 @@ extension Ingestor {
     return try await workspace.db.read { db in
       var out: [String: [AttachmentLink]] = [:]
       for row in try Row.fetchAll(
-        db, sql: "SELECT parentHash, suffix, documentHash, fileName, contentType FROM email_attachment ORDER BY parentHash, ordinal")
-      {
+        db,
+        sql:
+          "SELECT parentHash, suffix, documentHash, fileName, contentType FROM email_attachment ORDER BY parentHash, ordinal"
+      ) {
         let parent: String = row["parentHash"]
         guard parents.contains(parent) else { continue }
         out[parent, default: []].append(

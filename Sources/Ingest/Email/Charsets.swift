@@ -20,8 +20,9 @@ enum Charsets {
   static func decode(_ bytes: [UInt8], charset: String?) -> String {
     if bytes.isEmpty { return "" }
     let label = normalized(charset)
-    if label.isEmpty || ["utf-8", "utf8", "us-ascii", "ascii", "unicode-1-1-utf-8", "x-unknown", "unknown-8bit"]
-      .contains(label)
+    if label.isEmpty
+      || ["utf-8", "utf8", "us-ascii", "ascii", "unicode-1-1-utf-8", "x-unknown", "unknown-8bit"]
+        .contains(label)
     {
       if let text = String(validating: bytes, as: UTF8.self) { return text }
       // Declared UTF-8 that is not: decoded lossily; 8-bit bytes under any other
@@ -102,7 +103,10 @@ enum Charsets {
           if failure == E2BIG { continue }
           // An invalid or truncated sequence: one replacement character, then on.
           out.append(contentsOf: [0xEF, 0xBF, 0xBD])
-          if failure != EILSEQ && failure != EINVAL { inLeft = 0; continue }
+          if failure != EILSEQ && failure != EINVAL {
+            inLeft = 0
+            continue
+          }
           inPtr = inPtr.map { $0 + 1 }
           inLeft -= 1
         }

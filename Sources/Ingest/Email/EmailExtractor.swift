@@ -125,8 +125,10 @@ struct EmailExtractor {
     if !attachments.isEmpty { meta["attachments"] = Self.json(attachments) }
     var title: String?
     if messages.count == 1, let m = messages.first {
-      for (k, v) in [("from", m.from), ("to", m.to), ("cc", m.cc), ("date", m.date), ("subject", m.subject),
-        ("message-id", m.id), ("in-reply-to", m.inReplyTo)] {
+      for (k, v) in [
+        ("from", m.from), ("to", m.to), ("cc", m.cc), ("date", m.date), ("subject", m.subject),
+        ("message-id", m.id), ("in-reply-to", m.inReplyTo),
+      ] {
         if let v { meta[k] = v }
       }
       title = m.subject
@@ -136,7 +138,8 @@ struct EmailExtractor {
     warnings += redactor.warnings
     if messages.isEmpty { warnings.append("no messages found") }
     let document = ExtractedDocument(
-      kind: .email, title: title, metadata: meta, sections: sections, warnings: warnings, extractor: DocumentKind.email.extractorVersion)
+      kind: .email, title: title, metadata: meta, sections: sections, warnings: warnings,
+      extractor: DocumentKind.email.extractorVersion)
     return (document, children)
   }
 
@@ -160,7 +163,8 @@ struct EmailExtractor {
     let type = entity.contentType.mediaType
     if !entity.parts.isEmpty {
       if type == "multipart/alternative" {
-        let pick = entity.parts.first { $0.contentType.mediaType == "text/plain" && !$0.isAttachment }
+        let pick =
+          entity.parts.first { $0.contentType.mediaType == "text/plain" && !$0.isAttachment }
           ?? entity.parts.last { !$0.isAttachment }
         // Alternatives still may carry attachments (rare); list the others' files.
         for part in entity.parts where part.isAttachment { list(part, into: &attachments, messageKey: messageKey) }
@@ -220,7 +224,8 @@ struct EmailExtractor {
     }
     if !m.attachments.isEmpty {
       lines.append(
-        "Attachments: " + m.attachments.map { "\($0.fileName) (\($0.contentType), \($0.bytes) bytes)" }.joined(separator: "; "))
+        "Attachments: "
+          + m.attachments.map { "\($0.fileName) (\($0.contentType), \($0.bytes) bytes)" }.joined(separator: "; "))
     }
     return lines.joined(separator: "\n") + "\n\n" + m.body
   }
@@ -252,7 +257,8 @@ struct EmailExtractor {
       return x
     }
     func union(_ a: String, _ b: String) {
-      let ra = find(a), rb = find(b)
+      let ra = find(a)
+      let rb = find(b)
       if ra != rb { parent[rb] = ra }
     }
     var keys: [String] = []

@@ -28,8 +28,10 @@ enum HTMLText {
 
   static func decodeEntities(_ s: String) -> String {
     guard s.contains("&") else { return s }
-    let named = ["amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": " ", "ndash": "–",
-      "mdash": "—", "hellip": "…", "rsquo": "’", "lsquo": "‘", "rdquo": "”", "ldquo": "“", "euro": "€", "copy": "©"]
+    let named = [
+      "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": " ", "ndash": "–",
+      "mdash": "—", "hellip": "…", "rsquo": "’", "lsquo": "‘", "rdquo": "”", "ldquo": "“", "euro": "€", "copy": "©",
+    ]
     var out = ""
     var rest = Substring(s)
     while let amp = rest.firstIndex(of: "&") {

@@ -128,9 +128,10 @@ struct MIMEEntity: Sendable {
 
   static func contentType(_ value: String?) -> (mediaType: String, parameters: [String: String]) {
     guard let value else { return ("text/plain", [:]) }
-    let media = value.split(separator: ";", maxSplits: 1).first.map {
-      $0.trimmingCharacters(in: .whitespaces).lowercased()
-    } ?? "text/plain"
+    let media =
+      value.split(separator: ";", maxSplits: 1).first.map {
+        $0.trimmingCharacters(in: .whitespaces).lowercased()
+      } ?? "text/plain"
     return (media.isEmpty ? "text/plain" : media, parameters(value))
   }
 
@@ -271,8 +272,14 @@ enum TransferEncoding {
       if b == UInt8(ascii: "=") {
         let n1 = i + 1 < bytes.endIndex ? bytes[i + 1] : 0
         let n2 = i + 2 < bytes.endIndex ? bytes[i + 2] : 0
-        if n1 == 0x0A { i += 2; continue }  // soft line break
-        if n1 == 0x0D && n2 == 0x0A { i += 3; continue }
+        if n1 == 0x0A {
+          i += 2
+          continue
+        }  // soft line break
+        if n1 == 0x0D && n2 == 0x0A {
+          i += 3
+          continue
+        }
         if let h = hex(n1), let l = hex(n2) {
           out.append(h << 4 | l)
           i += 3
@@ -329,7 +336,8 @@ enum EncodedWords {
       if mode == "B" {
         pending += TransferEncoding.base64(ArraySlice(Array(payload.utf8)))
       } else {
-        pending += TransferEncoding.quotedPrintable(ArraySlice(Array(payload.replacingOccurrences(of: "_", with: " ").utf8)))
+        pending += TransferEncoding.quotedPrintable(
+          ArraySlice(Array(payload.replacingOccurrences(of: "_", with: " ").utf8)))
       }
       pendingCharset = charset
       last = match.range.location + match.range.length

@@ -62,7 +62,8 @@ final class ExtractionChild: @unchecked Sendable {
     process.environment = environment
     let stdin = Pipe()
     let stdout = Pipe()
-    let errorURL = FileManager.default.temporaryDirectory.appendingPathComponent("longctx-extract-\(UUID().uuidString).err")
+    let errorURL = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "longctx-extract-\(UUID().uuidString).err")
     _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
     process.standardInput = stdin
     process.standardOutput = stdout

@@ -44,7 +44,8 @@ public struct ExtractionWorker: Sendable {
   ///   - arguments: Arguments placed before the worker's own.
   ///   - timeLimit: Seconds per file (more for large files).
   ///   - memoryLimit: Bytes of heap per child.
-  public init(executable: URL, arguments: [String] = ["_extract"], timeLimit: Double = 120, memoryLimit: Int = 8 << 30) {
+  public init(executable: URL, arguments: [String] = ["_extract"], timeLimit: Double = 120, memoryLimit: Int = 8 << 30)
+  {
     self.executable = executable
     self.arguments = arguments
     self.timeLimit = timeLimit

@@ -142,7 +142,8 @@ enum Decompression {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let url = dir.appendingPathComponent(name.isEmpty ? "file" : name)
     do { try data.write(to: url) } catch {
-      throw IngestError.unreadable(path: path, reason: "cannot write its decompressed copy: \(error.localizedDescription)")
+      throw IngestError.unreadable(
+        path: path, reason: "cannot write its decompressed copy: \(error.localizedDescription)")
     }
     return url
   }
@@ -219,9 +220,9 @@ enum Decompression {
           }
           out.append(contentsOf: buffer[0..<produced])
           if out.count > limit {
-          if prefix { return }
-          throw IngestError.decompressionBomb(path: path, limit: limit)
-        }
+            if prefix { return }
+            throw IngestError.decompressionBomb(path: path, limit: limit)
+          }
           if status == BZ_STREAM_END { break }
           guard status == BZ_OK else {
             throw IngestError.decompression(path: path, reason: "bzip2: \(bzipMessage(status))")
@@ -231,7 +232,8 @@ enum Decompression {
           }
         }
         offset += given - Int(stream.avail_in)
-      } while offset < src.count && Compression.sniff(UnsafeBufferPointer(rebasing: src.bindMemory(to: UInt8.self)[offset...])) == .bzip2
+      } while offset < src.count
+        && Compression.sniff(UnsafeBufferPointer(rebasing: src.bindMemory(to: UInt8.self)[offset...])) == .bzip2
     }
     return out
   }

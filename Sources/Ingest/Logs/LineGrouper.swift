@@ -12,7 +12,9 @@ enum LineGrouper {
   static func group(
     _ lines: [Substring], maxLines: Int, maxBytes: Int, startsUnit: (Int) -> Bool
   ) -> [Range<Int>] {
-    group(count: lines.count, maxLines: maxLines, maxBytes: maxBytes, lineBytes: { lines[$0].utf8.count }, startsUnit: startsUnit)
+    group(
+      count: lines.count, maxLines: maxLines, maxBytes: maxBytes, lineBytes: { lines[$0].utf8.count },
+      startsUnit: startsUnit)
   }
 
   /// The same grouping over line lengths only (the byte-level log path).

@@ -115,10 +115,16 @@ struct LogExtractor {
       var first: Double?
       var last: Double?
       for i in r where starts[i] {
-        if let t = LogTimestamp.parse(lines[i], defaultYear: syslogYear) { first = t; break }
+        if let t = LogTimestamp.parse(lines[i], defaultYear: syslogYear) {
+          first = t
+          break
+        }
       }
       for i in r.reversed() where starts[i] {
-        if let t = LogTimestamp.parse(lines[i], defaultYear: syslogYear) { last = t; break }
+        if let t = LogTimestamp.parse(lines[i], defaultYear: syslogYear) {
+          last = t
+          break
+        }
       }
       let locator = Locator(path: displayPath, lineStart: r.lowerBound + 1, lineEnd: r.upperBound)
       body = redactor.redact(body, locator: locator)
@@ -129,8 +135,12 @@ struct LogExtractor {
     if let format = Compression.named(path) { meta["compression"] = format.rawValue }
     if jsonLines > 0 { meta["format"] = "json-lines" }
     let iso = ISO8601DateFormatter()
-    if let t = sections.lazy.compactMap(\.firstTimestamp).first { meta["first_time"] = iso.string(from: Date(timeIntervalSince1970: t)) }
-    if let t = sections.reversed().lazy.compactMap(\.lastTimestamp).first { meta["last_time"] = iso.string(from: Date(timeIntervalSince1970: t)) }
+    if let t = sections.lazy.compactMap(\.firstTimestamp).first {
+      meta["first_time"] = iso.string(from: Date(timeIntervalSince1970: t))
+    }
+    if let t = sections.reversed().lazy.compactMap(\.lastTimestamp).first {
+      meta["last_time"] = iso.string(from: Date(timeIntervalSince1970: t))
+    }
     for (level, n) in severities { meta["sections.\(level)"] = String(n) }
     return ExtractedDocument(
       kind: .log, title: nil, metadata: meta, sections: sections, warnings: text.warnings + redactor.warnings,
@@ -198,7 +208,8 @@ enum LogLine {
     func headHasPrefix(_ word: [UInt8]) -> Bool {
       guard word.count <= headLength else { return false }
       for (i, c) in word.enumerated() {
-        let b = i < 8 ? UInt8(truncatingIfNeeded: head.0 >> (8 * i)) : UInt8(truncatingIfNeeded: head.1 >> (8 * (i - 8)))
+        let b =
+          i < 8 ? UInt8(truncatingIfNeeded: head.0 >> (8 * i)) : UInt8(truncatingIfNeeded: head.1 >> (8 * (i - 8)))
         if b != c { return false }
       }
       return true
@@ -323,7 +334,6 @@ enum LogLine {
 
   static let warnIndex = levels.firstIndex(of: "WARN") ?? 4
   private static let warningIndex = levels.firstIndex(of: "WARNING") ?? 5
-
 
   /// A level name from a structured record, upper-cased and normalised.
   static func normalise(_ level: String) -> String {

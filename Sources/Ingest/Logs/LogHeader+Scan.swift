@@ -90,16 +90,23 @@ struct Scan {
     guard byte("[") else { return false }
     var depth = 1
     while i < b.count {
-      if b[i] == UInt8(ascii: "[") { depth += 1 } else if b[i] == UInt8(ascii: "]") {
+      if b[i] == UInt8(ascii: "[") {
+        depth += 1
+      } else if b[i] == UInt8(ascii: "]") {
         depth -= 1
-        if depth == 0 { i += 1; return true }
+        if depth == 0 {
+          i += 1
+          return true
+        }
       }
       i += 1
     }
     return false
   }
 
-  static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map { Array($0.utf8) }
+  static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map {
+    Array($0.utf8)
+  }
 
   mutating func month() -> Int? {
     guard i + 3 <= b.count else { return nil }
@@ -113,14 +120,20 @@ struct Scan {
   /// `Mar  9 ` / `Mar 09 ` (consumes the space after the day).
   mutating func monthDay() -> (Int, Int)? {
     let start = i
-    guard let mo = month(), spaces() > 0, let d = digits(1...2), spaces() > 0 else { i = start; return nil }
+    guard let mo = month(), spaces() > 0, let d = digits(1...2), spaces() > 0 else {
+      i = start
+      return nil
+    }
     return (mo, Int(d)!)
   }
 
   /// `hh:mm:ss[.fff|,fff]`.
   mutating func clock() -> (Int, Int, Int, Double)? {
     let start = i
-    guard let h = num(2), byte(":"), let m = num(2), byte(":"), let s = num(2) else { i = start; return nil }
+    guard let h = num(2), byte(":"), let m = num(2), byte(":"), let s = num(2) else {
+      i = start
+      return nil
+    }
     var frac = 0.0
     let mark = i
     if byte(".") || byte(","), let f = digits(1...9) { frac = Double("0." + f) ?? 0 } else { i = mark }
@@ -132,7 +145,10 @@ struct Scan {
     let start = i
     guard let y = num(4), byte("-"), let mo = num(2), byte("-"), let d = num(2), byte("T") || byte(" "),
       let (h, mi, s, frac) = clock()
-    else { i = start; return nil }
+    else {
+      i = start
+      return nil
+    }
     var offset = 0
     if byte("Z") {
     } else if let c = peek, c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
@@ -142,9 +158,14 @@ struct Scan {
         _ = byte(":")
         let om = num(2) ?? 0
         offset = (c == UInt8(ascii: "+") ? 1 : -1) * (oh * 3600 + om * 60)
-      } else { i = mark }
+      } else {
+        i = mark
+      }
     }
-    guard let t = LogHeaderParser.seconds(y, mo, d, h, mi, s) else { i = start; return nil }
+    guard let t = LogHeaderParser.seconds(y, mo, d, h, mi, s) else {
+      i = start
+      return nil
+    }
     return (t + frac - Double(offset), i)
   }
 
@@ -167,7 +188,10 @@ struct Scan {
     i = j
     if byte("[") {
       let p = until(UInt8(ascii: "]"))
-      guard byte("]") else { i = start; return }
+      guard byte("]") else {
+        i = start
+        return
+      }
       h.pid = p
     }
     if peek == 0x20, i + 1 < b.count, b[i + 1] == UInt8(ascii: "(") {
@@ -176,7 +200,10 @@ struct Scan {
       _ = until(UInt8(ascii: ")"))
       if !byte(")") { i = mark }
     }
-    guard byte(":") else { i = start; return }
+    guard byte(":") else {
+      i = start
+      return
+    }
     h.component = name
     _ = spaces()
     h.messageStart = i

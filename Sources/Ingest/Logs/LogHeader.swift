@@ -68,7 +68,10 @@ public enum LogHeaderLayout: String, Sendable, CaseIterable {
         var s = String(line)
         if s.withUTF8({ parser.parse($0) }) != nil { count += 1 }
       }
-      if count > bestCount { best = layout; bestCount = count }
+      if count > bestCount {
+        best = layout
+        bestCount = count
+      }
     }
     // Continuation lines (stack traces, wrapped messages) may outnumber header lines.
     let n = lines.filter { !$0.isEmpty }.count
@@ -132,16 +135,34 @@ public struct LogHeaderParser: Sendable {
     for key in ["time", "timestamp", "@timestamp", "ts", "t", "datetime", "date"] {
       if let v = object[key] as? String {
         let u = Array(v.utf8)
-        h.time = u.withUnsafeBufferPointer { b -> Double? in var sc = Scan(b: b); return sc.isoTime()?.time } ?? Double(v).map(Self.epochSeconds)
+        h.time =
+          u.withUnsafeBufferPointer { b -> Double? in
+            var sc = Scan(b: b)
+            return sc.isoTime()?.time
+          } ?? Double(v).map(Self.epochSeconds)
         break
       }
-      if let v = object[key] as? NSNumber { h.time = Self.epochSeconds(v.doubleValue); break }
+      if let v = object[key] as? NSNumber {
+        h.time = Self.epochSeconds(v.doubleValue)
+        break
+      }
     }
     for key in ["level", "severity", "lvl", "log.level", "loglevel", "levelname"] {
-      if let v = object[key] as? String { h.level = Self.level(v); break }
-      if let v = object[key] as? Int { h.level = Self.numericLevel(v); break }
+      if let v = object[key] as? String {
+        h.level = Self.level(v)
+        break
+      }
+      if let v = object[key] as? Int {
+        h.level = Self.numericLevel(v)
+        break
+      }
     }
-    for key in ["logger", "component", "name", "module", "source"] { if let v = object[key] as? String { h.component = v; break } }
+    for key in ["logger", "component", "name", "module", "source"] {
+      if let v = object[key] as? String {
+        h.component = v
+        break
+      }
+    }
     if let v = object["pid"] { h.pid = "\(v)" }
     if let v = object["hostname"] as? String ?? object["host"] as? String { h.host = v }
     // The message field is the whole message; it is not a byte range of the line.
@@ -185,7 +206,10 @@ public struct LogHeaderParser: Sendable {
     var h = LogHeader()
     h.time = yearless(mo, d, hh, mi, ss).map { $0 + frac }
     guard s.byte(" ") else { return nil }
-    guard let host = s.token() else { h.messageStart = s.i; return h }
+    guard let host = s.token() else {
+      h.messageStart = s.i
+      return h
+    }
     h.host = host
     _ = s.spaces()
     h.messageStart = s.i
@@ -279,7 +303,10 @@ public struct LogHeaderParser: Sendable {
     let mark = s.i
     // The tag runs up to ": " (it may hold spaces).
     while !s.atEnd, !(s.peek == UInt8(ascii: ":") && (s.i + 1 == b.count || b[s.i + 1] == 0x20)) { s.i += 1 }
-    if s.atEnd { h.messageStart = mark; return h }
+    if s.atEnd {
+      h.messageStart = mark
+      return h
+    }
     h.component = String(decoding: UnsafeBufferPointer(rebasing: b[mark..<s.i]), as: UTF8.self)
       .trimmingCharacters(in: .whitespaces)
     s.i += 1
@@ -358,7 +385,10 @@ public struct LogHeaderParser: Sendable {
     if s.byte("|") {
       // time|component|pid|message
       let c = s.until(UInt8(ascii: "|"))
-      guard s.byte("|") else { h.messageStart = s.i - c.count; return h }
+      guard s.byte("|") else {
+        h.messageStart = s.i - c.count
+        return h
+      }
       h.component = c
       let p = s.until(UInt8(ascii: "|"))
       if s.byte("|") { h.pid = p } else { s.i -= p.utf8.count }
@@ -393,7 +423,9 @@ public struct LogHeaderParser: Sendable {
       } else if h.component == nil, t.hasSuffix(":"), t.count > 1 {
         h.component = String(t.dropLast())
         // Laravel's `local.ERROR:`: channel and level.
-        if h.level == nil, let dot = t.lastIndex(of: "."), let l = Self.level(String(t[t.index(after: dot)...].dropLast())) {
+        if h.level == nil, let dot = t.lastIndex(of: "."),
+          let l = Self.level(String(t[t.index(after: dot)...].dropLast()))
+        {
           h.level = l
           h.component = String(t[..<dot])
         }
@@ -450,7 +482,8 @@ public struct LogHeaderParser: Sendable {
     }
     s.i = start
     // mm.dd hh:mm:ss or mm-dd hh:mm:ss (no year)
-    if let mo = s.num(2), s.byte(".") || s.byte("-"), let d = s.num(2), s.byte(" "), let (hh, mi, ss, frac) = s.clock() {
+    if let mo = s.num(2), s.byte(".") || s.byte("-"), let d = s.num(2), s.byte(" "), let (hh, mi, ss, frac) = s.clock()
+    {
       return yearless(mo, d, hh, mi, ss).map { $0 + frac }
     }
     s.i = start

@@ -234,10 +234,16 @@ struct LogScan {
     var firstTime: Double?
     var lastTime: Double?
     for i in r where eventStart[i] {
-      if let t = LogTimestamp.parse(bytes: line(i), defaultYear: syslogYear) { firstTime = t; break }
+      if let t = LogTimestamp.parse(bytes: line(i), defaultYear: syslogYear) {
+        firstTime = t
+        break
+      }
     }
     for i in r.reversed() where eventStart[i] {
-      if let t = LogTimestamp.parse(bytes: line(i), defaultYear: syslogYear) { lastTime = t; break }
+      if let t = LogTimestamp.parse(bytes: line(i), defaultYear: syslogYear) {
+        lastTime = t
+        break
+      }
     }
     if part.firstTime == nil { part.firstTime = firstTime }
     if let lastTime { part.lastTime = lastTime }
@@ -400,7 +406,9 @@ struct LogScan {
         output.charCount += part.charCount
         output.jsonLines += part.jsonLines
         output.severities.merge(part.severities, uniquingKeysWith: +)
-        for (k, n) in part.levelCounts.enumerated() where n > 0 { output.severities[LogLine.levels[k], default: 0] += n }
+        for (k, n) in part.levelCounts.enumerated() where n > 0 {
+          output.severities[LogLine.levels[k], default: 0] += n
+        }
         if output.firstTime == nil { output.firstTime = part.firstTime }
         if let t = part.lastTime { output.lastTime = t }
         output.redactor.append(contentsOf: part.redactor)

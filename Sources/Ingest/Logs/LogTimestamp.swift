@@ -64,7 +64,11 @@ enum LogTimestamp {
       let sign = b[i] == UInt8(ascii: "+") ? 1 : -1
       if let oh = num(b, i + 1, 2) {
         var om = 0
-        if let m = num(b, i + 3, 2) { om = m } else if i + 3 < b.count && b[i + 3] == 0x3A, let m = num(b, i + 4, 2) { om = m }
+        if let m = num(b, i + 3, 2) {
+          om = m
+        } else if i + 3 < b.count && b[i + 3] == 0x3A, let m = num(b, i + 4, 2) {
+          om = m
+        }
         offset = sign * (oh * 3600 + om * 60)
       }
     }
@@ -82,14 +86,21 @@ enum LogTimestamp {
     }
     let digits = i - s
     guard digits == 10 || digits == 13 else { return nil }
-    if i < b.count && !(b[i] == 0x20 || b[i] == 0x09 || b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: "]") || b[i] == UInt8(ascii: ",")) {
+    if i < b.count
+      && !(b[i] == 0x20 || b[i] == 0x09 || b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: "]")
+        || b[i] == UInt8(ascii: ","))
+    {
       return nil
     }
     var fraction = 0.0
     if digits == 10 && i < b.count && b[i] == UInt8(ascii: ".") {
       i += 1
       var scale = 0.1
-      while i < b.count, let digit = digit(b[i]) { fraction += Double(digit) * scale; scale /= 10; i += 1 }
+      while i < b.count, let digit = digit(b[i]) {
+        fraction += Double(digit) * scale
+        scale /= 10
+        i += 1
+      }
     }
     return digits == 13 ? Double(value) / 1000 : Double(value) + fraction
   }
@@ -171,12 +182,24 @@ struct JSONLogLine {
       let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
     else { return nil }
     for key in Self.levelKeys {
-      if let v = object[key] as? String { level = LogLine.normalise(v); break }
-      if let v = object[key] as? Int { level = Self.pinoLevel(v); break }  // pino/bunyan numeric levels
+      if let v = object[key] as? String {
+        level = LogLine.normalise(v)
+        break
+      }
+      if let v = object[key] as? Int {
+        level = Self.pinoLevel(v)
+        break
+      }  // pino/bunyan numeric levels
     }
     for key in Self.timeKeys {
-      if let v = object[key] as? String { time = LogTimestamp.iso(v) ?? Double(v).map(Self.epoch); break }
-      if let v = object[key] as? NSNumber { time = Self.epoch(v.doubleValue); break }
+      if let v = object[key] as? String {
+        time = LogTimestamp.iso(v) ?? Double(v).map(Self.epoch)
+        break
+      }
+      if let v = object[key] as? NSNumber {
+        time = Self.epoch(v.doubleValue)
+        break
+      }
     }
   }
 

@@ -54,20 +54,35 @@ public enum TemplateEvaluation {
       let c = b[i]
       if quoted {
         if c == 0x22 {
-          if i + 1 < b.count && b[i + 1] == 0x22 { field.append(0x22); i += 1 } else { quoted = false }
-        } else { field.append(c) }
+          if i + 1 < b.count && b[i + 1] == 0x22 {
+            field.append(0x22)
+            i += 1
+          } else {
+            quoted = false
+          }
+        } else {
+          field.append(c)
+        }
       } else if c == 0x22 {
         quoted = true
       } else if c == 0x2C {
-        row.append(String(decoding: field, as: UTF8.self)); field.removeAll()
+        row.append(String(decoding: field, as: UTF8.self))
+        field.removeAll()
       } else if c == 0x0A || c == 0x0D {
         if c == 0x0D && i + 1 < b.count && b[i + 1] == 0x0A { i += 1 }
-        row.append(String(decoding: field, as: UTF8.self)); field.removeAll()
-        rows.append(row); row = []
-      } else { field.append(c) }
+        row.append(String(decoding: field, as: UTF8.self))
+        field.removeAll()
+        rows.append(row)
+        row = []
+      } else {
+        field.append(c)
+      }
       i += 1
     }
-    if !field.isEmpty || !row.isEmpty { row.append(String(decoding: field, as: UTF8.self)); rows.append(row) }
+    if !field.isEmpty || !row.isEmpty {
+      row.append(String(decoding: field, as: UTF8.self))
+      rows.append(row)
+    }
     return rows
   }
 
@@ -86,7 +101,9 @@ public enum TemplateEvaluation {
     let name = dir.lastPathComponent
     let log = dir.appendingPathComponent("\(name)_2k.log")
     var csv = dir.appendingPathComponent("\(name)_2k.log_structured_corrected.csv")
-    if !FileManager.default.fileExists(atPath: csv.path) { csv = dir.appendingPathComponent("\(name)_2k.log_structured.csv") }
+    if !FileManager.default.fileExists(atPath: csv.path) {
+      csv = dir.appendingPathComponent("\(name)_2k.log_structured.csv")
+    }
     guard FileManager.default.fileExists(atPath: log.path), FileManager.default.fileExists(atPath: csv.path) else {
       return nil
     }
@@ -98,7 +115,8 @@ public enum TemplateEvaluation {
       String(decoding: l.last == 0x0D ? l.dropLast() : l, as: UTF8.self)
     }
     let rows = csvRows(try String(contentsOf: csv, encoding: .utf8))
-    guard let header = rows.first, let e = header.firstIndex(of: "EventId"), let t = header.firstIndex(of: "EventTemplate")
+    guard let header = rows.first, let e = header.firstIndex(of: "EventId"),
+      let t = header.firstIndex(of: "EventTemplate")
     else { return nil }
     let body = rows.dropFirst().filter { $0.count == header.count }
     guard body.count == lines.count else { return nil }

@@ -65,7 +65,10 @@ extension TemplateMiner {
         var post = token.count
         while post > pre, isBracket(token[post - 1]) || isClose(token[post - 1]) { post -= 1 }
         var inner = false
-        for k in pre..<post where isDelimiter(token[k]) { inner = true; break }
+        for k in pre..<post where isDelimiter(token[k]) {
+          inner = true
+          break
+        }
         if lastMasked {
           // Part of the run of variables before it.
         } else if (pre > 0 || post < token.count) && !inner {
@@ -82,7 +85,11 @@ extension TemplateMiner {
         scratch.removeAll(keepingCapacity: true)
         k = 0
         while k < token.count {
-          if isDelimiter(token[k]) { scratch.append(token[k]); k += 1; continue }
+          if isDelimiter(token[k]) {
+            scratch.append(token[k])
+            k += 1
+            continue
+          }
           let segStart = k
           while k < token.count, !isDelimiter(token[k]) { k += 1 }
           var segEnd = k
@@ -105,7 +112,8 @@ extension TemplateMiner {
   static func hasScheme(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
     var k = 0
     while k < t.count, k < 12, (t[k] | 0x20) >= 0x61 && (t[k] | 0x20) <= 0x7A { k += 1 }
-    return k > 0 && k + 2 < t.count && t[k] == UInt8(ascii: ":") && t[k + 1] == UInt8(ascii: "/") && t[k + 2] == UInt8(ascii: "/")
+    return k > 0 && k + 2 < t.count && t[k] == UInt8(ascii: ":") && t[k + 1] == UInt8(ascii: "/")
+      && t[k + 2] == UInt8(ascii: "/")
   }
 
   /// A host or dotted name (`proxy.cse.cuhk.edu.hk`): a variable next to a variable (`host:5070`).
@@ -186,7 +194,8 @@ extension TemplateMiner {
   }
 
   static func isKey(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
-    for c in t where !((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A || c >= 0x30 && c <= 0x39 || c == 0x5F || c == 0x2D || c == 0x2E) {
+    for c in t
+    where !((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A || c >= 0x30 && c <= 0x39 || c == 0x5F || c == 0x2D || c == 0x2E) {
       return false
     }
     return true

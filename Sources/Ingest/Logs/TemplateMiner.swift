@@ -147,7 +147,10 @@ public struct TemplateMiner: Sendable {
         }
         return constants
       }
-      if let m = matched, m > exactConstants { exact = c; exactConstants = m }
+      if let m = matched, m > exactConstants {
+        exact = c
+        exactConstants = m
+      }
     }
     if exact >= 0 {
       counts[exact] += 1
@@ -168,9 +171,13 @@ public struct TemplateMiner: Sendable {
       let denominator = seq.count - both
       let sim = denominator == 0 ? 1.0 : Double(same) / Double(denominator)
       if diff == 0 && sim > bestSim || (bestDiff > 0 && diff == 0) {
-        best = c; bestSim = sim; bestDiff = 0
+        best = c
+        bestSim = sim
+        bestDiff = 0
       } else if bestDiff != 0 || best < 0, sim > bestSim {
-        best = c; bestSim = sim; bestDiff = diff
+        best = c
+        bestSim = sim
+        bestDiff = diff
       }
     }
     if best >= 0, bestDiff == 0 {
@@ -217,8 +224,14 @@ public struct TemplateMiner: Sendable {
     }
     if clusters.count >= maxTemplates {
       saturated = true
-      if best >= 0 { absorb(seq, into: best); return best }
-      if let c = catchAll[seq.count] { counts[c] += 1; return c }
+      if best >= 0 {
+        absorb(seq, into: best)
+        return best
+      }
+      if let c = catchAll[seq.count] {
+        counts[c] += 1
+        return c
+      }
       // One all-`<*>` template per token count, past the cap.
       let id = clusters.count
       clusters.append([Int32](repeating: 0, count: seq.count))
@@ -277,14 +290,20 @@ public struct TemplateMiner: Sendable {
         if span.count == token.count {
           var equal = true
           arena.withUnsafeBufferPointer { a in
-            for k in 0..<span.count where a[span.start + k] != token[k] { equal = false; break }
+            for k in 0..<span.count where a[span.start + k] != token[k] {
+              equal = false
+              break
+            }
           }
           if equal { return Int32(id) }
         }
       }
       i = (i + 1) & mask
     }
-    guard tokenNames.count < maxTokens else { saturated = true; return -1 }
+    guard tokenNames.count < maxTokens else {
+      saturated = true
+      return -1
+    }
     let id = Int32(tokenNames.count)
     slots[i] = id
     slotHashes[i] = h

@@ -19,30 +19,31 @@ struct TextLines {
     var out: [Substring] = []
     out.reserveCapacity(data.count / 64 + 1)
     var cut = 0
-    let replacements = text.utf8.withContiguousStorageIfAvailable { buf -> Int in
-      let raw = UnsafeRawBufferPointer(buf)
-      let count = Self.countReplacementCharacters(raw)
-      guard let base = raw.baseAddress else { return count }
-      let utf8 = text.utf8
-      var start = 0
-      let n = raw.count
-      while start <= n {
-        let found = start < n ? memchr(base + start, 0x0A, n - start) : nil
-        let newline = found.map { base.distance(to: UnsafeRawPointer($0)) } ?? n
-        if newline == n && start == n { break }  // no empty last line after a final newline
-        var end = newline
-        if end > start && raw[end - 1] == 0x0D { end -= 1 }
-        if end - start > maxLineBytes {
-          cut += 1
-          end = start + maxLineBytes
+    let replacements =
+      text.utf8.withContiguousStorageIfAvailable { buf -> Int in
+        let raw = UnsafeRawBufferPointer(buf)
+        let count = Self.countReplacementCharacters(raw)
+        guard let base = raw.baseAddress else { return count }
+        let utf8 = text.utf8
+        var start = 0
+        let n = raw.count
+        while start <= n {
+          let found = start < n ? memchr(base + start, 0x0A, n - start) : nil
+          let newline = found.map { base.distance(to: UnsafeRawPointer($0)) } ?? n
+          if newline == n && start == n { break }  // no empty last line after a final newline
+          var end = newline
+          if end > start && raw[end - 1] == 0x0D { end -= 1 }
+          if end - start > maxLineBytes {
+            cut += 1
+            end = start + maxLineBytes
+          }
+          let a = utf8.index(utf8.startIndex, offsetBy: start)
+          let b = utf8.index(utf8.startIndex, offsetBy: end)
+          out.append(text[a..<b])
+          start = newline + 1
         }
-        let a = utf8.index(utf8.startIndex, offsetBy: start)
-        let b = utf8.index(utf8.startIndex, offsetBy: end)
-        out.append(text[a..<b])
-        start = newline + 1
-      }
-      return count
-    } ?? 0
+        return count
+      } ?? 0
     if data.isEmpty { out = [""] }
     invalidBytes = max(0, replacements - original)
     cutLines = cut
@@ -58,7 +59,12 @@ struct TextLines {
     while i + 2 < bytes.count {
       guard let hit = memchr(base + i, 0xEF, bytes.count - i - 2) else { break }
       let j = base.distance(to: UnsafeRawPointer(hit))
-      if bytes[j + 1] == 0xBF && bytes[j + 2] == 0xBD { n += 1; i = j + 3 } else { i = j + 1 }
+      if bytes[j + 1] == 0xBF && bytes[j + 2] == 0xBD {
+        n += 1
+        i = j + 3
+      } else {
+        i = j + 1
+      }
     }
     return n
   }

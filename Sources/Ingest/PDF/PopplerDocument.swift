@@ -284,8 +284,10 @@ final class PopplerPage {
         text = appearanceText(pdfArea: mapping.area)
       }
       guard let text else { continue }
-      let isMarkup = g_type_check_instance_is_a(
-        UnsafeMutableRawPointer(annot).assumingMemoryBound(to: GTypeInstance.self), poppler_annot_markup_get_type()) != 0
+      let isMarkup =
+        g_type_check_instance_is_a(
+          UnsafeMutableRawPointer(annot).assumingMemoryBound(to: GTypeInstance.self), poppler_annot_markup_get_type())
+        != 0
       let author = isMarkup ? Self.string(poppler_annot_markup_get_label(annot)) : nil
       out.append(PDFAnnotation(type: Self.subtype(kind), author: author, text: text))
     }
@@ -362,8 +364,9 @@ private enum PopplerLog {
   /// Registers the handler once; without a capture on the calling thread a message is dropped
   /// (GLib's default handler drops info messages too).
   private static let installed: Bool = {
-    let levels = GLogLevelFlags(rawValue: G_LOG_LEVEL_INFO.rawValue | G_LOG_LEVEL_DEBUG.rawValue
-      | G_LOG_LEVEL_MESSAGE.rawValue | G_LOG_LEVEL_WARNING.rawValue)
+    let levels = GLogLevelFlags(
+      rawValue: G_LOG_LEVEL_INFO.rawValue | G_LOG_LEVEL_DEBUG.rawValue
+        | G_LOG_LEVEL_MESSAGE.rawValue | G_LOG_LEVEL_WARNING.rawValue)
     g_log_set_handler(
       "Poppler", levels,
       { _, _, message, _ in

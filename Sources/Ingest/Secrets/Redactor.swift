@@ -116,7 +116,6 @@ struct Redactor {
     ("npm_", 8), ("eyj", 9), ("pypi-", 10),
   ].map { (Array($0.0.utf8).map { $0 | 0x20 }, $0.1) }  // folded like the scanned bytes
 
-
   /// One cheap pass over the bytes (ASCII case folded) that rules out most
   /// text before any regular expression runs: a bit mask of the rules worth
   /// running (regular expressions are slow on Linux Foundation).

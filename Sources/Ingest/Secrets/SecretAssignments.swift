@@ -151,25 +151,29 @@ enum SecretAssignments {
   /// digits, with `?`, `!` or `:` after it. Secrets mix in more digits or symbols.
   private static func isIdentifier(_ value: [UInt8]) -> Bool {
     var body = value[...]
-    while let first = body.first, first == UInt8(ascii: "@") || first == UInt8(ascii: "&") || first == UInt8(ascii: "*") {
+    while let first = body.first, first == UInt8(ascii: "@") || first == UInt8(ascii: "&") || first == UInt8(ascii: "*")
+    {
       body = body.dropFirst()
     }
     while let last = body.last, last == UInt8(ascii: "?") || last == UInt8(ascii: "!") || last == UInt8(ascii: ":") {
       body = body.dropLast()
     }
     let parts = body.split(omittingEmptySubsequences: false) { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") }
-    return !body.isEmpty && parts.allSatisfy { part in
-      guard let first = part.first, (first | 0x20) >= 0x61 && (first | 0x20) <= 0x7A || first == 0x5F else { return false }
-      var digits = 0
-      for b in part {
-        if b >= 0x30 && b <= 0x39 {
-          digits += 1
-        } else if !((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A || b == 0x5F) {
+    return !body.isEmpty
+      && parts.allSatisfy { part in
+        guard let first = part.first, (first | 0x20) >= 0x61 && (first | 0x20) <= 0x7A || first == 0x5F else {
           return false
         }
+        var digits = 0
+        for b in part {
+          if b >= 0x30 && b <= 0x39 {
+            digits += 1
+          } else if !((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A || b == 0x5F) {
+            return false
+          }
+        }
+        return digits <= 2
       }
-      return digits <= 2
-    }
   }
 
   /// `config.api_key`, `os.environ`, `android.os.BinderProxy@4fd6a`,

@@ -31,9 +31,11 @@ public struct Corpus: Sendable {
   public func exceptions() throws -> [IngestException] {
     try workspace.db.read { db in
       try Row.fetchAll(db, sql: "SELECT path, severity, reason FROM ingest_exception ORDER BY at DESC, path")
-        .map { IngestException(
-          path: $0["path"], severity: IngestException.Severity(rawValue: $0["severity"]) ?? .warning,
-          reason: $0["reason"]) }
+        .map {
+          IngestException(
+            path: $0["path"], severity: IngestException.Severity(rawValue: $0["severity"]) ?? .warning,
+            reason: $0["reason"])
+        }
     }
   }
 }

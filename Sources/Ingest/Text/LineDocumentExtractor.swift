@@ -43,11 +43,13 @@ struct LineDocumentExtractor {
       let locator = Locator(path: displayPath, lineStart: r.lowerBound + 1, lineEnd: r.upperBound)
       let symbols = structure?.symbols(in: r) ?? []
       sections.append(
-        Section(locator: locator, text: redactor.redact(body, locator: locator), symbols: symbols.isEmpty ? nil : symbols))
+        Section(
+          locator: locator, text: redactor.redact(body, locator: locator), symbols: symbols.isEmpty ? nil : symbols))
     }
     var meta = ["lines": String(lines.count)]
     if let language { meta["language"] = language }
     return ExtractedDocument(
-      kind: kind, metadata: meta, sections: sections, warnings: text.warnings + redactor.warnings, extractor: kind.extractorVersion)
+      kind: kind, metadata: meta, sections: sections, warnings: text.warnings + redactor.warnings,
+      extractor: kind.extractorVersion)
   }
 }

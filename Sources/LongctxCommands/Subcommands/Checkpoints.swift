@@ -135,7 +135,10 @@ extension Longctx.Checkpoints {
     func run() async throws {
       let result = try options.openStore().verify()
       if options.json {
-        struct Out: Encodable { var intact: [CheckpointEntryJSON]; var removed: [CheckpointVerification.Removal] }
+        struct Out: Encodable {
+          var intact: [CheckpointEntryJSON]
+          var removed: [CheckpointVerification.Removal]
+        }
         print(try jsonString(Out(intact: result.intact.map(CheckpointEntryJSON.init), removed: result.removed)))
       } else {
         for r in result.removed { print("removed \(r.path): \(r.reason)") }
@@ -162,7 +165,11 @@ extension Longctx.Checkpoints {
     func run() async throws {
       let result = try options.openStore().gc(maxBytes: maxBytes?.bytes)
       if options.json {
-        struct Out: Encodable { var removed: [CheckpointEntryJSON]; var bytesBefore: Int; var bytesAfter: Int }
+        struct Out: Encodable {
+          var removed: [CheckpointEntryJSON]
+          var bytesBefore: Int
+          var bytesAfter: Int
+        }
         print(
           try jsonString(
             Out(

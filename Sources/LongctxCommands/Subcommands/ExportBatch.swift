@@ -27,10 +27,13 @@ extension Longctx {
       let context = try BatchContext(job: job, global: global, command: "export-batch")
       let export = try await context.runner.exportBatch(format: context.format)
       do { try Data(export.text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
-        throw CommandFailure(code: ExitCodes.usage, message: "longctx: cannot write \(output): \(error.localizedDescription).")
+        throw CommandFailure(
+          code: ExitCodes.usage, message: "longctx: cannot write \(output): \(error.localizedDescription).")
       }
       if !global.quiet {
-        print("wrote \(export.pending) map requests to \(output) (\(export.total - export.pending) of \(export.total) map tasks already done)")
+        print(
+          "wrote \(export.pending) map requests to \(output) (\(export.total - export.pending) of \(export.total) map tasks already done)"
+        )
       }
     }
   }
@@ -47,7 +50,9 @@ struct BatchContext {
     guard spec.model.engine == .openai else {
       throw CommandFailure(
         code: ExitCodes.usage,
-        message: "longctx: \(command) needs a job with model.engine: openai (with model.name and model.base_url); \(job) uses '\(spec.model.engine.rawValue)'.")
+        message:
+          "longctx: \(command) needs a job with model.engine: openai (with model.name and model.base_url); \(job) uses '\(spec.model.engine.rawValue)'."
+      )
     }
     format = OpenAIBatchFormat(options: try OpenAIEngineOptions(settings: spec.model))
     let choice = try EngineSetup.choose(spec, kvDirectory: nil)  // batch commands run no engine

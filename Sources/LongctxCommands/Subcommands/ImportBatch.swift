@@ -15,7 +15,8 @@ extension Longctx {
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The job file the requests were exported from.", valueName: "job.yaml")) var job: String
+    @Argument(help: ArgumentHelp("The job file the requests were exported from.", valueName: "job.yaml")) var job:
+      String
 
     @Argument(help: ArgumentHelp("The batch output file.", valueName: "results.jsonl")) var results: String
 
@@ -27,7 +28,9 @@ extension Longctx {
       let outcome = try await context.runner.importBatch(data, file: results, format: context.format)
       for problem in outcome.unusable.prefix(10) { printError("longctx: not imported, \(problem)") }
       if !global.quiet {
-        print("imported \(outcome.imported) results (\(outcome.alreadyDone) already done, \(outcome.unusable.count) unusable); \(outcome.stillPending) of \(outcome.total) map tasks still pending; run `longctx run \(job)` to finish")
+        print(
+          "imported \(outcome.imported) results (\(outcome.alreadyDone) already done, \(outcome.unusable.count) unusable); \(outcome.stillPending) of \(outcome.total) map tasks still pending; run `longctx run \(job)` to finish"
+        )
       }
     }
   }

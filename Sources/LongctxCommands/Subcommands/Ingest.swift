@@ -49,7 +49,8 @@ extension Longctx {
       if !["on", "off"].contains(redact) { throw ValidationError("'--redact' must be 'on' or 'off', not '\(redact)'") }
       if pdfMemory < 256 { throw ValidationError("'--worker-memory' must be at least 256") }
       if kind != "auto" && DocumentKind(rawValue: kind) == nil {
-        throw ValidationError("'--kind' must be one of auto, \(DocumentKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        throw ValidationError(
+          "'--kind' must be one of auto, \(DocumentKind.allCases.map(\.rawValue).joined(separator: ", "))")
       }
     }
 
@@ -61,7 +62,8 @@ extension Longctx {
       var password: String?
       if let passwordFile {
         guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
-          throw CommandFailure(code: ExitCodes.usage, message: "longctx: cannot read the password file \(passwordFile).")
+          throw CommandFailure(
+            code: ExitCodes.usage, message: "longctx: cannot read the password file \(passwordFile).")
         }
         password = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init)
       }

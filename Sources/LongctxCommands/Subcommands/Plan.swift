@@ -34,34 +34,54 @@ extension Longctx {
       ).preview()
       if json {
         struct Out: Encodable {
-          var id: String; var budget: Int; var vocabulary: String; var exactTokens: Bool
-          var totalTokens: Int; var meanFill: Double; var collapsedLines: Int; var duplicateChunks: Int
-          var windows: [W]; var leftOut: [Segmenter.Plan.LeftOut]
+          var id: String
+          var budget: Int
+          var vocabulary: String
+          var exactTokens: Bool
+          var totalTokens: Int
+          var meanFill: Double
+          var collapsedLines: Int
+          var duplicateChunks: Int
+          var windows: [W]
+          var leftOut: [Segmenter.Plan.LeftOut]
           struct W: Encodable {
-            var ordinal: Int; var tokens: Int; var fill: Double; var locators: [String]
-            var firstEvent: String?; var lastEvent: String?
+            var ordinal: Int
+            var tokens: Int
+            var fill: Double
+            var locators: [String]
+            var firstEvent: String?
+            var lastEvent: String?
           }
         }
-        print(try jsonString(Out(
-          id: plan.id, budget: plan.budget, vocabulary: plan.vocabulary, exactTokens: plan.exactTokens,
-          totalTokens: plan.totalTokens, meanFill: plan.meanFill, collapsedLines: plan.collapsedLines,
-          duplicateChunks: plan.duplicateChunks ?? 0,
-          windows: plan.windows.map {
-            .init(
-              ordinal: $0.ordinal + 1, tokens: $0.tokens, fill: Double($0.tokens) / Double(plan.budget),
-              locators: Citations.compact($0.locators).map(\.description),
-              firstEvent: $0.timeRange.map { Scorer.isoTime($0.lowerBound) },
-              lastEvent: $0.timeRange.map { Scorer.isoTime($0.upperBound) })
-          },
-          leftOut: plan.leftOut)))
+        print(
+          try jsonString(
+            Out(
+              id: plan.id, budget: plan.budget, vocabulary: plan.vocabulary, exactTokens: plan.exactTokens,
+              totalTokens: plan.totalTokens, meanFill: plan.meanFill, collapsedLines: plan.collapsedLines,
+              duplicateChunks: plan.duplicateChunks ?? 0,
+              windows: plan.windows.map {
+                .init(
+                  ordinal: $0.ordinal + 1, tokens: $0.tokens, fill: Double($0.tokens) / Double(plan.budget),
+                  locators: Citations.compact($0.locators).map(\.description),
+                  firstEvent: $0.timeRange.map { Scorer.isoTime($0.lowerBound) },
+                  lastEvent: $0.timeRange.map { Scorer.isoTime($0.upperBound) })
+              },
+              leftOut: plan.leftOut)))
         return
       }
-      print("plan \(plan.id.prefix(12)): \(plan.windows.count) windows, \(plan.totalTokens) tokens (\(plan.exactTokens ? "exact" : "estimated")), budget \(plan.budget) per window, mean fill \(String(format: "%.1f%%", plan.meanFill * 100)), \(plan.collapsedLines) repeated log lines collapsed, \(plan.duplicateChunks ?? 0) duplicate chunks left out")
+      print(
+        "plan \(plan.id.prefix(12)): \(plan.windows.count) windows, \(plan.totalTokens) tokens (\(plan.exactTokens ? "exact" : "estimated")), budget \(plan.budget) per window, mean fill \(String(format: "%.1f%%", plan.meanFill * 100)), \(plan.collapsedLines) repeated log lines collapsed, \(plan.duplicateChunks ?? 0) duplicate chunks left out"
+      )
       for w in plan.windows {
         let locs = Citations.compact(w.locators)
-        let shown = locs.prefix(4).map(\.description).joined(separator: ", ") + (locs.count > 4 ? ", … (\(locs.count) in all)" : "")
+        let shown =
+          locs.prefix(4).map(\.description).joined(separator: ", ")
+          + (locs.count > 4 ? ", … (\(locs.count) in all)" : "")
         let time = w.timeRange.map { " [\(Scorer.isoTime($0.lowerBound)) … \(Scorer.isoTime($0.upperBound))]" } ?? ""
-        print(String(format: "  window %3d  %7d tokens  %5.1f%%  ", w.ordinal + 1, w.tokens, Double(w.tokens) / Double(plan.budget) * 100) + shown + time)
+        print(
+          String(
+            format: "  window %3d  %7d tokens  %5.1f%%  ", w.ordinal + 1, w.tokens,
+            Double(w.tokens) / Double(plan.budget) * 100) + shown + time)
       }
       for l in plan.leftOut { print("  left out: \(l.locator): \(l.reason)") }
     }

@@ -13,7 +13,8 @@ extension Longctx {
   struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract:
-        "Print a job's report (Markdown, or JSON), `report exceptions` for ingest failures and skips, or `report duplicates` for exact and near-duplicate files.")
+        "Print a job's report (Markdown, or JSON), `report exceptions` for ingest failures and skips, or `report duplicates` for exact and near-duplicate files."
+    )
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
 
@@ -39,18 +40,26 @@ extension Longctx {
       let workspace = try global.openWorkspace()
       let corpusReport = jobName == nil ? CorpusReport(rawValue: target ?? "") : nil
       if let corpusReport, try TaskStore(workspace: workspace).jobNames().contains(corpusReport.rawValue) {
-        printError("longctx: a job is also called \(corpusReport.rawValue); `longctx report --job \(corpusReport.rawValue)` shows its report.")
+        printError(
+          "longctx: a job is also called \(corpusReport.rawValue); `longctx report --job \(corpusReport.rawValue)` shows its report."
+        )
       }
       if corpusReport == .exceptions {
         let list = try Corpus(workspace: workspace).exceptions()
-        if json { print(try jsonString(list)); return }
+        if json {
+          print(try jsonString(list))
+          return
+        }
         if list.isEmpty { print("no ingest exceptions") }
         for e in list { print("\(e.severity): \(e.path): \(e.reason)") }
         return
       }
       if corpusReport == .duplicates {
         let report = try Corpus(workspace: workspace).duplicates()
-        if json { print(try jsonString(report)); return }
+        if json {
+          print(try jsonString(report))
+          return
+        }
         if report.exact.isEmpty && report.near.isEmpty { print("no duplicates") }
         for group in report.exact {
           print("exact duplicates (\(group.paths.count) files, stored once):")

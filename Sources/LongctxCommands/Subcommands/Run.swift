@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import Inference
 import Pipeline
+import Synchronization
 import Workspace
 
 extension Longctx {
@@ -18,7 +18,8 @@ extension Longctx {
     @Flag(help: "Print the run's summary as JSON on stdout.") var json = false
 
     @Option(
-      help: "Tasks to run at once (default: the job's model.concurrency, else 1); for the embedded engine, the sequences it decodes together."
+      help:
+        "Tasks to run at once (default: the job's model.concurrency, else 1); for the embedded engine, the sequences it decodes together."
     ) var concurrency: Int?
 
     func validate() throws {
@@ -31,7 +32,9 @@ extension Longctx {
       for input in spec.inputs {
         let path = input.hasPrefix("/") ? input : spec.baseDirectory + "/" + input
         guard FileManager.default.fileExists(atPath: path) else {
-          throw CommandFailure(code: ExitCodes.usage, message: "longctx: the job's input \(input) does not exist (looked for \(path)); fix `inputs` in \(job).")
+          throw CommandFailure(
+            code: ExitCodes.usage,
+            message: "longctx: the job's input \(input) does not exist (looked for \(path)); fix `inputs` in \(job).")
         }
       }
       // Set the engine up before touching the workspace: a configuration error leaves it untouched.
@@ -58,14 +61,20 @@ extension Longctx {
         let done = tasks.filter { $0.state == .done }.count
         throw CommandFailure(
           code: ExitCodes.interrupted,
-          message: "longctx: interrupted; \(done) of \(tasks.count) known tasks are done and saved. Run `longctx run \(job)` again to resume.")
+          message:
+            "longctx: interrupted; \(done) of \(tasks.count) known tasks are done and saved. Run `longctx run \(job)` again to resume."
+        )
       }
       if json {
         print(try jsonString(summary))
       } else if !global.quiet {
-        print("job \(spec.name): \(summary.tasks) tasks, \(summary.executed) run now, \(summary.reused) reused, \(summary.failed) failed; report: \(summary.reportPath ?? "none")")
+        print(
+          "job \(spec.name): \(summary.tasks) tasks, \(summary.executed) run now, \(summary.reused) reused, \(summary.failed) failed; report: \(summary.reportPath ?? "none")"
+        )
         if let period = summary.period {
-          print(period.periodReport.map { "period report: \($0)" } ?? "period: nothing new since run \(period.previousRun ?? 0); reports unchanged")
+          print(
+            period.periodReport.map { "period report: \($0)" }
+              ?? "period: nothing new since run \(period.previousRun ?? 0); reports unchanged")
           if let rolling = period.rollingReport { print("rolling summary: \(rolling)") }
         }
       }
@@ -108,18 +117,25 @@ final class ProgressPrinter: Sendable {
     outputTokens.withLock { outputTokens in
       switch event {
       case .ingested(let s):
-        line("ingest: \(s.seen) files (\(s.new) new, \(s.changed) changed, \(s.unchanged) unchanged, \(s.failed) failed, \(s.skipped) skipped)")
+        line(
+          "ingest: \(s.seen) files (\(s.new) new, \(s.changed) changed, \(s.unchanged) unchanged, \(s.failed) failed, \(s.skipped) skipped)"
+        )
         for e in s.exceptions where e.severity != .skipped { line("  \(e.severity): \(e.path): \(e.reason)") }
       case .planned(let windows, let tokens, let budget, let exact):
-        line("plan: \(windows) windows, \(tokens) tokens (\(exact ? "exact" : "estimated")), budget \(budget) per window")
+        line(
+          "plan: \(windows) windows, \(tokens) tokens (\(exact ? "exact" : "estimated")), budget \(budget) per window")
       case .level(let kind, let level, let tasks, let pending):
-        line("\(kind.rawValue)\(kind == .reduce ? " level \(level)" : ""): \(tasks) tasks, \(tasks - pending) already done")
+        line(
+          "\(kind.rawValue)\(kind == .reduce ? " level \(level)" : ""): \(tasks) tasks, \(tasks - pending) already done"
+        )
       case .taskFinished(let done, let total, let kind, let ordinal, let out, let seconds, _):
         outputTokens += out
         let elapsed = Date().timeIntervalSince(started)
         let rate = elapsed > 0 ? Double(outputTokens) / elapsed : 0
         let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        let text = String(format: "%@ %d/%d done (task %d: %d tokens in %.1f s; %.1f tok/s; ETA %.0f s)", kind.rawValue, done, total, ordinal + 1, out, seconds, rate, eta)
+        let text = String(
+          format: "%@ %d/%d done (task %d: %d tokens in %.1f s; %.1f tok/s; ETA %.0f s)", kind.rawValue, done, total,
+          ordinal + 1, out, seconds, rate, eta)
         if terminal {
           FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + (done == total ? "\n" : "")).utf8))
         } else {
@@ -128,10 +144,12 @@ final class ProgressPrinter: Sendable {
       case .taskFailed(let kind, let ordinal, let error, let retry):
         line("\(kind.rawValue) task \(ordinal + 1) failed\(retry ? " (will retry)" : ""): \(error)")
       case .period(let run, let newLines, let sources, let since):
-        let from = since.map { "since \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)))" } ?? "first run"
-        line(sources.isEmpty
-          ? "period (run \(run), \(from)): nothing new"
-          : "period (run \(run), \(from)): \(newLines) new lines in \(sources.joined(separator: ", "))")
+        let from =
+          since.map { "since \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)))" } ?? "first run"
+        line(
+          sources.isEmpty
+            ? "period (run \(run), \(from)): nothing new"
+            : "period (run \(run), \(from)): \(newLines) new lines in \(sources.joined(separator: ", "))")
       }
     }
   }

@@ -25,18 +25,41 @@ extension Longctx {
         names = [name]
       }
       struct TaskOut: Encodable {
-        var id: String; var kind: TaskKind; var level: Int; var ordinal: Int; var state: String; var attempts: Int
-        var promptTokens: Int?; var outputTokens: Int?; var durationMs: Double?; var error: String?; var locators: [String]
+        var id: String
+        var kind: TaskKind
+        var level: Int
+        var ordinal: Int
+        var state: String
+        var attempts: Int
+        var promptTokens: Int?
+        var outputTokens: Int?
+        var durationMs: Double?
+        var error: String?
+        var locators: [String]
         /// The rejected text of a failed task (e.g. output that breaks the job's json_schema).
         var rawOutput: String?
       }
       struct RunOut: Encodable {
-        var id: Int64; var status: String; var startedAt: Double; var finishedAt: Double?; var previousRun: Int64?
-        var newLines: Int; var windows: Int; var executed: Int; var periodTask: String?; var rollingTask: String?
-        var rollingInputs: [String]; var periodReport: String?; var rollingReport: String?; var newSources: [String]
+        var id: Int64
+        var status: String
+        var startedAt: Double
+        var finishedAt: Double?
+        var previousRun: Int64?
+        var newLines: Int
+        var windows: Int
+        var executed: Int
+        var periodTask: String?
+        var rollingTask: String?
+        var rollingInputs: [String]
+        var periodReport: String?
+        var rollingReport: String?
+        var newSources: [String]
       }
       struct JobOut: Encodable {
-        var job: String; var counts: [String: Int]; var total: Int; var tasks: [TaskOut]
+        var job: String
+        var counts: [String: Int]
+        var total: Int
+        var tasks: [TaskOut]
         /// Incremental runs, oldest first (absent for other jobs).
         var runs: [RunOut]?
       }
@@ -46,15 +69,20 @@ extension Longctx {
         let tasks = try store.currentTasks(job: name)
         var counts = Dictionary(uniqueKeysWithValues: TaskRecord.State.allCases.map { ($0.rawValue, 0) })
         for t in tasks { counts[t.state.rawValue, default: 0] += 1 }
-        jobs.append(JobOut(job: name, counts: counts, total: tasks.count, tasks: tasks.map {
-          TaskOut(id: $0.id, kind: $0.kind, level: $0.level, ordinal: $0.ordinal, state: $0.state.rawValue,
-                  attempts: $0.attempts, promptTokens: $0.promptTokens, outputTokens: $0.outputTokens,
-                  durationMs: $0.durationMs, error: $0.error, locators: $0.locatorList,
-                  rawOutput: $0.state == .failed ? $0.output : nil)
-        }))
+        jobs.append(
+          JobOut(
+            job: name, counts: counts, total: tasks.count,
+            tasks: tasks.map {
+              TaskOut(
+                id: $0.id, kind: $0.kind, level: $0.level, ordinal: $0.ordinal, state: $0.state.rawValue,
+                attempts: $0.attempts, promptTokens: $0.promptTokens, outputTokens: $0.outputTokens,
+                durationMs: $0.durationMs, error: $0.error, locators: $0.locatorList,
+                rawOutput: $0.state == .failed ? $0.output : nil)
+            }))
         let runs = try runStore.runs(job: name).map { r in
           RunOut(
-            id: r.id ?? 0, status: r.status.rawValue, startedAt: r.startedAt, finishedAt: r.finishedAt, previousRun: r.previousRun,
+            id: r.id ?? 0, status: r.status.rawValue, startedAt: r.startedAt, finishedAt: r.finishedAt,
+            previousRun: r.previousRun,
             newLines: r.newLines, windows: r.windows, executed: r.executed, periodTask: r.periodTask,
             rollingTask: r.rollingTask, rollingInputs: r.rollingInputList, periodReport: r.periodReport,
             rollingReport: r.rollingReport, newSources: try runStore.sources(run: r.id ?? 0).compactMap(\.newLocator))
@@ -68,10 +96,16 @@ extension Longctx {
       if jobs.isEmpty { print("no jobs in \(workspace.root.path)") }
       for j in jobs {
         let c = j.counts
-        print("\(j.job): \(j.total) tasks: \(c["done"] ?? 0) done, \(c["pending"] ?? 0) pending, \(c["leased"] ?? 0) running, \(c["failed"] ?? 0) failed")
-        for t in j.tasks where t.state == "failed" { print("  failed \(t.kind) \(t.level).\(t.ordinal + 1): \(t.error ?? "")") }
+        print(
+          "\(j.job): \(j.total) tasks: \(c["done"] ?? 0) done, \(c["pending"] ?? 0) pending, \(c["leased"] ?? 0) running, \(c["failed"] ?? 0) failed"
+        )
+        for t in j.tasks where t.state == "failed" {
+          print("  failed \(t.kind) \(t.level).\(t.ordinal + 1): \(t.error ?? "")")
+        }
         if let last = j.runs?.last {
-          print("  last run \(last.id): \(last.status), \(last.newLines) new lines, \(last.executed) tasks run; rolling summary: \(last.rollingReport ?? "none")")
+          print(
+            "  last run \(last.id): \(last.status), \(last.newLines) new lines, \(last.executed) tasks run; rolling summary: \(last.rollingReport ?? "none")"
+          )
         }
       }
     }

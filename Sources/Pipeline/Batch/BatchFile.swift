@@ -44,17 +44,23 @@ enum BatchResults {
       let response = json["response"] as? [String: Any]
       let status = response?["status_code"] as? Int
       if let error = json["error"] as? [String: Any] {
-        out.append(.init(id: id, line: number, outcome: .failure(.init(reason: "error \(error["code"] ?? ""): \(error["message"] ?? "")"))))
+        out.append(
+          .init(
+            id: id, line: number,
+            outcome: .failure(.init(reason: "error \(error["code"] ?? ""): \(error["message"] ?? "")"))))
       } else if status == 200, let body = response?["body"],
         let bodyData = try? JSONSerialization.data(withJSONObject: body)
       {
         out.append(.init(id: id, line: number, outcome: .success(bodyData)))
       } else {
-        out.append(.init(id: id, line: number, outcome: .failure(.init(reason: "status \(status.map(String.init) ?? "missing")"))))
+        out.append(
+          .init(
+            id: id, line: number, outcome: .failure(.init(reason: "status \(status.map(String.init) ?? "missing")"))))
       }
     }
     if !problems.isEmpty {
-      let shown = problems.prefix(5).joined(separator: "; ") + (problems.count > 5 ? "; and \(problems.count - 5) more" : "")
+      let shown =
+        problems.prefix(5).joined(separator: "; ") + (problems.count > 5 ? "; and \(problems.count - 5) more" : "")
       throw PipelineError.batchRejected(file: file, reason: shown)
     }
     return out

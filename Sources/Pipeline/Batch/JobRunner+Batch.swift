@@ -30,12 +30,17 @@ extension JobRunner {
   /// The job's pending map tasks as batch requests (after ingesting and planning, as `run` does).
   public func exportBatch(format: some BatchFormat) async throws -> BatchExport {
     let prepared = try await prepare()
-    let stored = Dictionary(uniqueKeysWithValues: try store.tasks(job: spec.name, kind: .map, level: 0).map { ($0.id, $0.state) })
+    let stored = Dictionary(
+      uniqueKeysWithValues: try store.tasks(job: spec.name, kind: .map, level: 0).map { ($0.id, $0.state) })
     let pending = prepared.mapTasks.filter { stored[$0.0.id] != .done }
     var text = ""
     for (task, request) in pending {
-      let line: [String: Any] = ["custom_id": task.id, "method": "POST", "url": format.url, "body": format.body(for: request)]
-      text += String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+      let line: [String: Any] = [
+        "custom_id": task.id, "method": "POST", "url": format.url, "body": format.body(for: request),
+      ]
+      text += String(
+        decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]),
+        as: UTF8.self)
       text += "\n"
     }
     return BatchExport(text: text, pending: pending.count, total: prepared.mapTasks.count)
@@ -49,12 +54,17 @@ extension JobRunner {
   public func importBatch(_ data: Data, file: String, format: some BatchFormat) async throws -> BatchImport {
     let prepared = try await prepare()
     let tasks = Dictionary(uniqueKeysWithValues: prepared.mapTasks.map { ($0.0.id, $0) })
-    let state = Dictionary(uniqueKeysWithValues: try store.tasks(job: spec.name, kind: .map, level: 0).map { ($0.id, $0.state) })
+    let state = Dictionary(
+      uniqueKeysWithValues: try store.tasks(job: spec.name, kind: .map, level: 0).map { ($0.id, $0.state) })
     let records = try BatchResults.parse(data, file: file, known: Set(tasks.keys), job: spec.name)
-    var imported = 0, alreadyDone = 0
+    var imported = 0
+    var alreadyDone = 0
     var unusable: [String] = []
     for record in records {
-      if state[record.id] == .done { alreadyDone += 1; continue }
+      if state[record.id] == .done {
+        alreadyDone += 1
+        continue
+      }
       guard let (task, request) = tasks[record.id] else { continue }
       switch record.outcome {
       case .failure(let failure):
@@ -63,7 +73,9 @@ extension JobRunner {
         do {
           let result = try format.result(fromBody: body)
           // An output the schema rejects is left pending: `run` generates it again under the schema.
-          if let problem = try accept(result, for: task, request: request, engine: "openai-batch", model: format.modelIdentity, durationMs: 0) {
+          if let problem = try accept(
+            result, for: task, request: request, engine: "openai-batch", model: format.modelIdentity, durationMs: 0)
+          {
             unusable.append("line \(record.line): \(problem)")
           } else {
             imported += 1

@@ -47,7 +47,8 @@ extension JobRunner {
     var run = try runs.begin(job: spec.name, previous: previous?.id)
     run.newLines = scope.newLines
     let newSources = scope.sources.compactMap(\.newLocator)
-    progress(.period(run: Int(run.id ?? 0), newLines: scope.newLines, newSources: newSources, since: previous?.finishedAt))
+    progress(
+      .period(run: Int(run.id ?? 0), newLines: scope.newLines, newSources: newSources, since: previous?.finishedAt))
     var period = PeriodSummary(
       run: run.id ?? 0, previousRun: previous?.id, newLines: scope.newLines, newSources: newSources,
       rollingReport: previous?.rollingReport, rollingTask: previous?.rollingTask,
@@ -113,7 +114,8 @@ extension JobRunner {
   /// Works out what is new since the last completed run and, when something
   /// is, plans it and installs its map tasks (the current graph is left alone
   /// otherwise: the returned job then has no windows).
-  func preparePeriod(files: [IngestedFile]) throws -> (previous: RunRecord?, scope: PeriodScope, prepared: PreparedJob) {
+  func preparePeriod(files: [IngestedFile]) throws -> (previous: RunRecord?, scope: PeriodScope, prepared: PreparedJob)
+  {
     let runs = RunStore(workspace: workspace)
     let previous = try runs.lastCompleted(job: spec.name)
     let previousSources = try previous.flatMap(\.id).map { try runs.sources(run: $0) } ?? []
@@ -150,7 +152,8 @@ extension JobRunner {
 
   /// Resolves a report path from the job file's directory.
   func reportURL(_ path: String) -> URL {
-    (path.hasPrefix("/") ? URL(fileURLWithPath: path) : URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(path))
+    (path.hasPrefix("/")
+      ? URL(fileURLWithPath: path) : URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(path))
       .standardizedFileURL
   }
 }

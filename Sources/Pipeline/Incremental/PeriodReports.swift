@@ -34,9 +34,11 @@ struct PeriodReports {
     formatter.locale = Locale(identifier: "en_US_POSIX")
     formatter.timeZone = TimeZone(identifier: "UTC")
     formatter.dateFormat = "yyyyMMdd-HHmmss"
-    var stamped = directory.appendingPathComponent("\(stem)-\(formatter.string(from: Date(timeIntervalSince1970: run.startedAt))).md")
+    var stamped = directory.appendingPathComponent(
+      "\(stem)-\(formatter.string(from: Date(timeIntervalSince1970: run.startedAt))).md")
     if FileManager.default.fileExists(atPath: stamped.path) {
-      stamped = directory.appendingPathComponent(stamped.deletingPathExtension().lastPathComponent + "-run\(run.id ?? 0).md")
+      stamped = directory.appendingPathComponent(
+        stamped.deletingPathExtension().lastPathComponent + "-run\(run.id ?? 0).md")
     }
     let body = Data(try periodMarkdown(run: run, previous: previous, sources: sources, complete: complete).utf8)
     try AtomicFile.write(body, to: stamped)
@@ -44,26 +46,30 @@ struct PeriodReports {
     var paths = Paths(period: stamped.path, latest: latest.path)
     if complete {
       let rolling = rollingURL
-      try FileManager.default.createDirectory(at: rolling.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try FileManager.default.createDirectory(
+        at: rolling.deletingLastPathComponent(), withIntermediateDirectories: true)
       try AtomicFile.write(Data(try rollingMarkdown(run: run, previous: previous).utf8), to: rolling)
       paths.rolling = rolling.path
     }
     return paths
   }
 
-  func periodMarkdown(run: RunRecord, previous: RunRecord?, sources: [SourceWatermark], complete: Bool) throws -> String {
+  func periodMarkdown(run: RunRecord, previous: RunRecord?, sources: [SourceWatermark], complete: Bool) throws -> String
+  {
     let report = try ReportWriter(workspace: workspace).markdown(job: spec.name, prices: spec.prices)
     let rest = report.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().first ?? ""
     let new = sources.compactMap(\.newLocator)
     var md = "# Report: \(spec.name), period of run \(run.id ?? 0)\n\n"
     if let previous, let since = previous.finishedAt {
-      md += "Period: what is new since run \(previous.id ?? 0) (finished \(Self.iso(since))) up to run \(run.id ?? 0) (started \(Self.iso(run.startedAt))).\n\n"
+      md +=
+        "Period: what is new since run \(previous.id ?? 0) (finished \(Self.iso(since))) up to run \(run.id ?? 0) (started \(Self.iso(run.startedAt))).\n\n"
     } else {
       md += "Period: the first run (started \(Self.iso(run.startedAt))): all lines.\n\n"
     }
     md += "New: \(run.newLines) lines; sources: " + new.map { "[\($0)]" }.joined(separator: " ") + "\n\n"
     if !complete {
-      md += "Some tasks of this period failed: the rolling summary was not updated, and the next run covers these lines again.\n\n"
+      md +=
+        "Some tasks of this period failed: the rolling summary was not updated, and the next run covers these lines again.\n\n"
     }
     return md + rest
   }
@@ -75,10 +81,12 @@ struct PeriodReports {
     let periods = runs.filter { $0.status == .done && $0.periodTask != nil }.count + 1
     let first = runs.first?.startedAt ?? run.startedAt
     var md = "# Rolling summary: \(spec.name)\n\n"
-    md += "After run \(run.id ?? 0) (started \(Self.iso(run.startedAt))): \(periods) periods with new lines since the first run (started \(Self.iso(first))).\n\n"
+    md +=
+      "After run \(run.id ?? 0) (started \(Self.iso(run.startedAt))): \(periods) periods with new lines since the first run (started \(Self.iso(first))).\n\n"
     let inputs = run.rollingInputList
     if inputs.count == 2 {
-      md += "Made by task `\(id.prefix(12))` from the previous rolling summary (task `\(inputs[0].prefix(12))`, run \(previous?.id ?? 0)) and this period's summary (task `\(inputs[1].prefix(12))`).\n\n"
+      md +=
+        "Made by task `\(id.prefix(12))` from the previous rolling summary (task `\(inputs[0].prefix(12))`, run \(previous?.id ?? 0)) and this period's summary (task `\(inputs[1].prefix(12))`).\n\n"
     } else {
       md += "The first period's summary (task `\(id.prefix(12))`).\n\n"
     }
@@ -87,7 +95,8 @@ struct PeriodReports {
   }
 
   private func url(_ path: String) -> URL {
-    (path.hasPrefix("/") ? URL(fileURLWithPath: path) : URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(path))
+    (path.hasPrefix("/")
+      ? URL(fileURLWithPath: path) : URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(path))
       .standardizedFileURL
   }
 

@@ -67,12 +67,14 @@ struct PeriodScope {
         continue
       }
       let sections = try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath)
-      let lineLocated = !sections.isEmpty && sections.allSatisfy { $0.locator.lineStart != nil && $0.locator.lineEnd != nil }
+      let lineLocated =
+        !sections.isEmpty && sections.allSatisfy { $0.locator.lineStart != nil && $0.locator.lineEnd != nil }
       guard lineLocated else {
         let new = !seenDocuments.contains(file.documentHash)
-        sources.append(SourceWatermark(
-          path: file.displayPath, documentHash: file.documentHash, lines: 0, prefixHash: file.documentHash,
-          firstNew: new ? 1 : nil, lastNew: nil))
+        sources.append(
+          SourceWatermark(
+            path: file.displayPath, documentHash: file.documentHash, lines: 0, prefixHash: file.documentHash,
+            firstNew: new ? 1 : nil, lastNew: nil))
         if new { self.files.append(file) }
         continue
       }
@@ -82,9 +84,10 @@ struct PeriodScope {
       let hashes = Hashing.sha256(linePrefixesOf: entries, at: Set(candidates.map(\.lines) + [last]))
       let read = candidates.filter { hashes[$0.lines] == $0.prefixHash }.map(\.lines).max() ?? 0
       let firstNew = read < last ? read + 1 : nil
-      sources.append(SourceWatermark(
-        path: file.displayPath, documentHash: file.documentHash, lines: last, prefixHash: hashes[last] ?? "",
-        firstNew: firstNew, lastNew: firstNew == nil ? nil : last))
+      sources.append(
+        SourceWatermark(
+          path: file.displayPath, documentHash: file.documentHash, lines: last, prefixHash: hashes[last] ?? "",
+          firstNew: firstNew, lastNew: firstNew == nil ? nil : last))
       guard let firstNew else { continue }
       self.files.append(file)
       if firstNew > 1 { startLines[file.displayPath] = firstNew }

@@ -55,7 +55,9 @@ public struct RunStore: Sendable {
   /// holds the job's lock): it is marked interrupted.
   func begin(job: String, previous: Int64?) throws -> RunRecord {
     try workspace.db.write { db in
-      try db.execute(sql: "UPDATE run SET status = ? WHERE job = ? AND status = ?", arguments: [RunStatus.interrupted, job, RunStatus.running])
+      try db.execute(
+        sql: "UPDATE run SET status = ? WHERE job = ? AND status = ?",
+        arguments: [RunStatus.interrupted, job, RunStatus.running])
       var run = RunRecord(
         id: nil, job: job, status: .running, startedAt: Date().timeIntervalSince1970, previousRun: previous,
         newLines: 0, windows: 0, executed: 0)
@@ -94,7 +96,8 @@ public struct RunStore: Sendable {
   /// The latest run of `job` that finished without failures.
   public func lastCompleted(job: String) throws -> RunRecord? {
     try workspace.db.read { db in
-      try RunRecord.filter(Column("job") == job && Column("status") == RunStatus.done).order(Column("id").desc).fetchOne(db)
+      try RunRecord.filter(Column("job") == job && Column("status") == RunStatus.done).order(Column("id").desc)
+        .fetchOne(db)
     }
   }
 

@@ -27,7 +27,11 @@ public enum JobFile {
       throw PipelineError.jobInvalid(path: path, problems: ["the file must be a YAML mapping of keys"])
     }
     var r = Reader(path: path)
-    r.allow(top, at: "", keys: ["name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report", "incremental", "ingest"])
+    r.allow(
+      top, at: "",
+      keys: [
+        "name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report", "incremental", "ingest",
+      ])
     let name = r.string(top, "name", required: true) ?? ""
     if !name.isEmpty, name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) == nil {
       r.problem("name", top["name"], "must use only letters, digits, '.', '_' and '-'")
@@ -37,7 +41,12 @@ public enum JobFile {
 
     let m = r.mapping(top, "model", required: true)
     if let m {
-      r.allow(m, at: "model.", keys: ["engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary", "api", "concurrency", "timeout", "prompt_format", "slot_save_path"])
+      r.allow(
+        m, at: "model.",
+        keys: [
+          "engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary", "api", "concurrency",
+          "timeout", "prompt_format", "slot_save_path",
+        ])
     }
     let engine = m.flatMap { r.string($0, "engine", at: "model.") } ?? "llama"
     if !["llama", "openai"].contains(engine) {
@@ -47,7 +56,9 @@ public enum JobFile {
     if context < 256 { r.problem("model.context", m?["context"], "must be at least 256 tokens") }
     // One URL, several separated by commas, or a list: stored comma-separated.
     let baseURL = m.flatMap { r.stringList($0, "base_url", at: "model.") }?.joined(separator: ",")
-    if engine == "openai" && baseURL == nil { r.problem("model.base_url", m.map { Node.mapping($0) }, "is required when model.engine is 'openai'") }
+    if engine == "openai" && baseURL == nil {
+      r.problem("model.base_url", m.map { Node.mapping($0) }, "is required when model.engine is 'openai'")
+    }
     let threads = m.flatMap { r.int($0, "threads", at: "model.") }
     let api = m.flatMap { r.string($0, "api", at: "model.") }
     if let api, !["completions", "chat"].contains(api) {
@@ -62,7 +73,9 @@ public enum JobFile {
       if !["raw", "chat"].contains(promptFormat) {
         r.problem("model.prompt_format", m?["prompt_format"], "must be 'raw' or 'chat', not '\(promptFormat)'")
       } else if engine != "llama" {
-        r.problem("model.prompt_format", m?["prompt_format"], "applies to model.engine 'llama' only; for a server use model.api: chat")
+        r.problem(
+          "model.prompt_format", m?["prompt_format"],
+          "applies to model.engine 'llama' only; for a server use model.api: chat")
       }
     }
     var slotSavePath = m.flatMap { r.string($0, "slot_save_path", at: "model.") }
@@ -70,14 +83,18 @@ public enum JobFile {
       if engine != "openai" {
         r.problem("model.slot_save_path", m?["slot_save_path"], "needs model.engine 'openai' (a llama.cpp server)")
       } else if (api ?? "completions") != "completions" {
-        r.problem("model.slot_save_path", m?["slot_save_path"], "needs model.api 'completions' (the prefix must be known in tokens)")
+        r.problem(
+          "model.slot_save_path", m?["slot_save_path"],
+          "needs model.api 'completions' (the prefix must be known in tokens)")
       } else if (baseURL ?? "").contains(",") {
-        r.problem("model.slot_save_path", m?["slot_save_path"], "works with one model.base_url (slots belong to one server)")
+        r.problem(
+          "model.slot_save_path", m?["slot_save_path"], "works with one model.base_url (slots belong to one server)")
       }
       if !path.hasPrefix("/") { slotSavePath = URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).path }
     }
     let model = JobSpec.ModelSpec(
-      engine: EngineKind(rawValue: engine) ?? .llama, path: m.flatMap { r.string($0, "path", at: "model.") }, context: context,
+      engine: EngineKind(rawValue: engine) ?? .llama, path: m.flatMap { r.string($0, "path", at: "model.") },
+      context: context,
       threads: threads, baseURL: baseURL, name: m.flatMap { r.string($0, "name", at: "model.") },
       apiKeyEnv: m.flatMap { r.string($0, "api_key_env", at: "model.") },
       vocabulary: m.flatMap { r.string($0, "vocabulary", at: "model.") },
@@ -88,7 +105,9 @@ public enum JobFile {
     let g = r.mapping(top, "generation", required: false)
     if let g { r.allow(g, at: "generation.", keys: ["max_tokens", "temperature", "seed", "stop"]) }
     let maxTokens = g.flatMap { r.int($0, "max_tokens", at: "generation.") } ?? 256
-    if maxTokens < 1 || maxTokens >= context { r.problem("generation.max_tokens", g?["max_tokens"], "must be between 1 and model.context - 1") }
+    if maxTokens < 1 || maxTokens >= context {
+      r.problem("generation.max_tokens", g?["max_tokens"], "must be between 1 and model.context - 1")
+    }
     let temperature = g.flatMap { r.double($0, "temperature", at: "generation.") } ?? 0
     if temperature < 0 { r.problem("generation.temperature", g?["temperature"], "must not be negative") }
     let seed = g.flatMap { r.int($0, "seed", at: "generation.") } ?? 0
@@ -105,7 +124,8 @@ public enum JobFile {
       }
       let unknown = PromptTemplate.unknownVariables(in: text, allowed: PromptTemplate.variables(for: key))
       if !unknown.isEmpty {
-        r.problem("\(key).prompt", p["prompt"], "uses unknown variables \(unknown.map { "{{\($0)}}" }.joined(separator: ", "))")
+        r.problem(
+          "\(key).prompt", p["prompt"], "uses unknown variables \(unknown.map { "{{\($0)}}" }.joined(separator: ", "))")
       }
       return .init(prompt: text, jsonSchema: r.jsonSchema(p, "json_schema", at: "\(key)."))
     }
@@ -214,7 +234,8 @@ public enum JobFile {
       return m
     }
 
-    mutating func string(_ map: Node.Mapping, _ key: String, at prefix: String = "", required: Bool = false) -> String? {
+    mutating func string(_ map: Node.Mapping, _ key: String, at prefix: String = "", required: Bool = false) -> String?
+    {
       guard let node = map[key] else {
         if required { problems.append("\(prefix)\(key): is required") }
         return nil
@@ -296,7 +317,9 @@ public enum JobFile {
       return v
     }
 
-    mutating func stringList(_ map: Node.Mapping, _ key: String, at prefix: String = "", required: Bool = false) -> [String]? {
+    mutating func stringList(_ map: Node.Mapping, _ key: String, at prefix: String = "", required: Bool = false)
+      -> [String]?
+    {
       guard let node = map[key] else {
         if required { problems.append("\(prefix)\(key): is required") }
         return nil

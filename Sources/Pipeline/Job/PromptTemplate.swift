@@ -32,7 +32,8 @@ public enum PromptTemplate {
   /// comes before is a reusable prefix, what comes after the suffix.
   ///
   /// - Returns: (prefix, suffix); the whole text is the prefix when the anchor is absent.
-  public static func render(_ template: String, values: [String: String], splitAfter anchor: String) -> (String, String) {
+  public static func render(_ template: String, values: [String: String], splitAfter anchor: String) -> (String, String)
+  {
     let marker = "{{\(anchor)}}"
     guard let range = template.range(of: marker) else { return (fill(template, values), "") }
     let head = String(template[..<range.upperBound])

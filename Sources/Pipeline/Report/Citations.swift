@@ -41,7 +41,9 @@ public enum Citations {
       guard c.path == cited.path else { return false }
       if let p = cited.page { return c.page == p }
       if let m = cited.message { return c.message == m }
-      guard let s = cited.lineStart, let e = cited.lineEnd, let cs = c.lineStart, let ce = c.lineEnd else { return false }
+      guard let s = cited.lineStart, let e = cited.lineEnd, let cs = c.lineStart, let ce = c.lineEnd else {
+        return false
+      }
       return s >= cs && e <= ce
     }
   }

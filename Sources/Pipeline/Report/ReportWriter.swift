@@ -33,8 +33,16 @@ public struct ReportWriter: Sendable {
     public var tasks: [Task]
 
     public struct Task: Encodable, Sendable {
-      var kind: TaskKind; var level: Int; var ordinal: Int; var state: TaskRecord.State; var output: String?
-      var sources: [String]; var promptTokens: Int?; var outputTokens: Int?; var durationMs: Double?; var error: String?
+      var kind: TaskKind
+      var level: Int
+      var ordinal: Int
+      var state: TaskRecord.State
+      var output: String?
+      var sources: [String]
+      var promptTokens: Int?
+      var outputTokens: Int?
+      var durationMs: Double?
+      var error: String?
     }
   }
 
@@ -66,7 +74,8 @@ public struct ReportWriter: Sendable {
     let output = tasks.compactMap(\.outputTokens).reduce(0, +)
     let seconds = tasks.compactMap(\.durationMs).reduce(0, +) / 1000
     let model = tasks.compactMap(\.model).first ?? "unknown"
-    md += "\(maps.count) windows, \(tasks.count) tasks (\(failed.count) failed); \(prompt) prompt and \(output) output tokens in \(String(format: "%.1f", seconds)) s of engine time; model `\(model)`.\n\n"
+    md +=
+      "\(maps.count) windows, \(tasks.count) tasks (\(failed.count) failed); \(prompt) prompt and \(output) output tokens in \(String(format: "%.1f", seconds)) s of engine time; model `\(model)`.\n\n"
     md += "## Summary\n\n"
     if let top, maps.count > 1 || top.kind == .map {
       md += statement(top)
@@ -103,16 +112,19 @@ public struct ReportWriter: Sendable {
         md += "Raw output of reduce \(t.level).\(t.ordinal + 1):\n\n" + Self.rawOutput(t)
       }
     }
-    md += "## Tasks\n\n| task | state | attempts | prompt tokens | output tokens | seconds |\n|---|---|---|---|---|---|\n"
+    md +=
+      "## Tasks\n\n| task | state | attempts | prompt tokens | output tokens | seconds |\n|---|---|---|---|---|---|\n"
     for t in tasks {
       let name = t.kind == .map ? "map \(t.ordinal + 1)" : "\(t.kind) \(t.level).\(t.ordinal + 1)"
-      md += "| \(name) | \(t.state.rawValue) | \(t.attempts) | \(t.promptTokens.map(String.init) ?? "—") | \(t.outputTokens.map(String.init) ?? "—") | \(t.durationMs.map { String(format: "%.1f", $0 / 1000) } ?? "—") |\n"
+      md +=
+        "| \(name) | \(t.state.rawValue) | \(t.attempts) | \(t.promptTokens.map(String.init) ?? "—") | \(t.outputTokens.map(String.init) ?? "—") | \(t.durationMs.map { String(format: "%.1f", $0 / 1000) } ?? "—") |\n"
     }
     md += "\n"
     if let prices {
       let cost = Double(prompt) / 1e6 * prices.promptPerMillion + Double(output) / 1e6 * prices.outputPerMillion
-      md += String(format: "Cost estimate: %.4f %@ (%d prompt tokens at %.2f, %d output tokens at %.2f per million).\n",
-                   cost, prices.currency, prompt, prices.promptPerMillion, output, prices.outputPerMillion)
+      md += String(
+        format: "Cost estimate: %.4f %@ (%d prompt tokens at %.2f, %d output tokens at %.2f per million).\n",
+        cost, prices.currency, prompt, prices.promptPerMillion, output, prices.outputPerMillion)
     }
     return md
   }
@@ -122,7 +134,10 @@ public struct ReportWriter: Sendable {
   /// - Returns: The report's path.
   public func write(job spec: JobSpec) throws -> String {
     let rel = spec.reportFile
-    let url = (rel.hasPrefix("/") ? URL(fileURLWithPath: rel) : URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(rel)).standardizedFileURL
+    let url =
+      (rel.hasPrefix("/")
+      ? URL(fileURLWithPath: rel) : URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(rel))
+      .standardizedFileURL
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     try AtomicFile.write(Data(try markdown(job: spec.name, prices: spec.prices).utf8), to: url)
     return url.path
@@ -145,7 +160,8 @@ public struct ReportWriter: Sendable {
     var out = (text.isEmpty ? "_(empty output)_" : text) + "\n\n"
     out += "Sources: " + task.locatorList.map { "[\($0)]" }.joined(separator: " ") + "\n\n"
     if !unverified.isEmpty {
-      out += "Unverified citations in the text above (not in its sources): "
+      out +=
+        "Unverified citations in the text above (not in its sources): "
         + unverified.map { "`\($0)`" }.joined(separator: ", ") + "\n\n"
     }
     return out

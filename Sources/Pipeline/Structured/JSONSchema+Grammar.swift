@@ -44,7 +44,9 @@ struct GrammarBuilder {
     "integer": (#"("-"? integral-part) space"#, ["integral-part", "space"]),
     "boolean": (#"("true" | "false") space"#, ["space"]),
     "null": (#""null" space"#, ["space"]),
-    "value": ("object | array | string | number | boolean | null", ["object", "array", "string", "number", "boolean", "null"]),
+    "value": (
+      "object | array | string | number | boolean | null", ["object", "array", "string", "number", "boolean", "null"]
+    ),
     "object": (
       #""{" space ( string ":" space value ( "," space string ":" space value )* )? "}" space"#,
       ["string", "value", "space"]
@@ -125,7 +127,8 @@ struct GrammarBuilder {
     for property in schema.properties {
       let value = visit(property.schema, name: "\(name)-\(property.name)")
       pairs[property.name] = define(
-        "\(name)-\(property.name)-kv", "\(Self.literal(JSONValue.quoted(property.name))) \(space) \":\" \(space) \(value)")
+        "\(name)-\(property.name)-kv",
+        "\(Self.literal(JSONValue.quoted(property.name))) \(space) \":\" \(space) \(value)")
     }
     let required = schema.properties.map(\.name).filter { schema.required.contains($0) }.compactMap { pairs[$0] }
     let optional = schema.properties.map(\.name).filter { !schema.required.contains($0) }.compactMap { pairs[$0] }

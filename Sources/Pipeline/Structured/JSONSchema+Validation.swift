@@ -23,7 +23,8 @@ extension JSONSchema {
     do {
       value = try JSONValue(parsing: text)
     } catch {
-      let hint = error.truncated ? " (the output ends before the JSON is complete; was generation.max_tokens reached?)" : ""
+      let hint =
+        error.truncated ? " (the output ends before the JSON is complete; was generation.max_tokens reached?)" : ""
       return Violation(path: "$", message: "the output is not JSON: \(error)\(hint)")
     }
     return firstViolation(in: value)
@@ -37,7 +38,8 @@ extension JSONSchema {
         guard let v = alternative.check(value, path: path) else { return nil }
         if first == nil { first = v }
       }
-      return violation("matches none of the \(anyOf.count) anyOf alternatives (the first fails with \(first.map { "\($0)" } ?? "?"))")
+      return violation(
+        "matches none of the \(anyOf.count) anyOf alternatives (the first fails with \(first.map { "\($0)" } ?? "?"))")
     }
     if let types, !types.contains(where: { Self.value(value, is: $0) }) {
       let expected = types.map(\.rawValue).joined(separator: " or ")
@@ -61,7 +63,9 @@ extension JSONSchema {
         } else if !additionalProperties {
           return Violation(
             path: memberPath,
-            message: "is not allowed (additionalProperties is false; allowed: \(properties.map(\.name).joined(separator: ", ")))")
+            message:
+              "is not allowed (additionalProperties is false; allowed: \(properties.map(\.name).joined(separator: ", ")))"
+          )
         }
       }
     case .array(let elements):
@@ -105,7 +109,8 @@ extension JSONSchema {
   /// `$.key`, or `$["odd key"]` when the key is not a plain identifier.
   static func path(_ base: String, key: String) -> String {
     let plain =
-      !key.isEmpty && key.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" }
+      !key.isEmpty
+      && key.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" }
       && !(key.unicodeScalars.first.map { ("0"..."9").contains($0) } ?? true)
     return plain ? "\(base).\(key)" : "\(base)[\(JSONValue.quoted(key))]"
   }

@@ -95,7 +95,8 @@ public struct JSONSchema: Sendable, Hashable {
       throw fail(
         key,
         "the keyword '\(key)' is not supported; longctx supports "
-          + Self.keywords.sorted().joined(separator: ", ") + " (and ignores " + Self.annotations.sorted().joined(separator: ", ") + ")")
+          + Self.keywords.sorted().joined(separator: ", ") + " (and ignores "
+          + Self.annotations.sorted().joined(separator: ", ") + ")")
     }
     if let t = value["type"] {
       let names: [JSONValue]
@@ -107,7 +108,9 @@ public struct JSONSchema: Sendable, Hashable {
       var kinds: [Kind] = []
       for n in names {
         guard case .string(let s) = n, let k = Kind(rawValue: s) else {
-          throw fail("type", "unknown type \(n.jsonText); expected one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+          throw fail(
+            "type",
+            "unknown type \(n.jsonText); expected one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if !kinds.contains(k) { kinds.append(k) }
       }
@@ -125,7 +128,8 @@ public struct JSONSchema: Sendable, Hashable {
       for item in list {
         guard case .string(let name) = item else { throw fail("required", "must be a list of property names") }
         guard properties.contains(where: { $0.name == name }) else {
-          throw fail("required", "names '\(name)', which is not in properties; list every required property under properties")
+          throw fail(
+            "required", "names '\(name)', which is not in properties; list every required property under properties")
         }
         if !required.contains(name) { required.append(name) }
       }
@@ -152,7 +156,8 @@ public struct JSONSchema: Sendable, Hashable {
     maxLength = try Self.count(value["maxLength"], key: "maxLength", fail: fail)
     if let maxLength, maxLength < minLength { throw fail("maxLength", "is less than minLength (\(minLength))") }
     if max(minLength, maxLength ?? 0) > Self.lengthLimit {
-      throw fail(maxLength ?? 0 > Self.lengthLimit ? "maxLength" : "minLength", "above \(Self.lengthLimit) is not supported")
+      throw fail(
+        maxLength ?? 0 > Self.lengthLimit ? "maxLength" : "minLength", "above \(Self.lengthLimit) is not supported")
     }
     if let e = value["enum"] {
       guard case .array(let list) = e, !list.isEmpty else { throw fail("enum", "must be a non-empty list of values") }
@@ -160,12 +165,15 @@ public struct JSONSchema: Sendable, Hashable {
     }
     if let c = value["const"] { constValue = c }
     if let any = value["anyOf"] {
-      guard case .array(let list) = any, !list.isEmpty else { throw fail("anyOf", "must be a non-empty list of schemas") }
+      guard case .array(let list) = any, !list.isEmpty else {
+        throw fail("anyOf", "must be a non-empty list of schemas")
+      }
       let others = members.map(\.key).filter { Self.keywords.contains($0) && $0 != "anyOf" }
       if !others.isEmpty {
         throw fail(
           "anyOf",
-          "cannot be combined with \(others.joined(separator: ", ")) in the same schema; move them into each alternative")
+          "cannot be combined with \(others.joined(separator: ", ")) in the same schema; move them into each alternative"
+        )
       }
       var alternatives: [JSONSchema] = []
       for (i, alt) in list.enumerated() {

@@ -157,9 +157,15 @@ extension JSONValue {
       case UInt8(ascii: "{"): return try object(depth: depth)
       case UInt8(ascii: "["): return try array(depth: depth)
       case UInt8(ascii: "\""): return .string(try string())
-      case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-      case UInt8(ascii: "f"): try expect("false"); return .bool(false)
-      case UInt8(ascii: "n"): try expect("null"); return .null
+      case UInt8(ascii: "t"):
+        try expect("true")
+        return .bool(true)
+      case UInt8(ascii: "f"):
+        try expect("false")
+        return .bool(false)
+      case UInt8(ascii: "n"):
+        try expect("null")
+        return .null
       case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
       default: throw error("expected a JSON value")
       }
@@ -170,7 +176,10 @@ extension JSONValue {
       var members: [(key: String, value: JSONValue)] = []
       var keys = Set<String>()
       skipSpace()
-      if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return .object([]) }
+      if at < bytes.count, bytes[at] == UInt8(ascii: "}") {
+        at += 1
+        return .object([])
+      }
       while true {
         skipSpace()
         guard at < bytes.count else { throw error("the text ends inside an object") }
@@ -191,7 +200,10 @@ extension JSONValue {
         }
         skipSpace()
         guard at < bytes.count else { throw error("the text ends inside an object") }
-        if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
+        if bytes[at] == UInt8(ascii: ",") {
+          at += 1
+          continue
+        }
         guard bytes[at] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
         at += 1
         return .object(members)
@@ -202,13 +214,19 @@ extension JSONValue {
       at += 1
       var items: [JSONValue] = []
       skipSpace()
-      if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return .array([]) }
+      if at < bytes.count, bytes[at] == UInt8(ascii: "]") {
+        at += 1
+        return .array([])
+      }
       while true {
         skipSpace()
         items.append(try value(depth: depth + 1))
         skipSpace()
         guard at < bytes.count else { throw error("the text ends inside an array") }
-        if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
+        if bytes[at] == UInt8(ascii: ",") {
+          at += 1
+          continue
+        }
         guard bytes[at] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
         at += 1
         return .array(items)
@@ -239,9 +257,16 @@ extension JSONValue {
       while true {
         guard at < bytes.count else { throw error("the text ends inside a string") }
         let b = bytes[at]
-        if b == UInt8(ascii: "\"") { at += 1; break }
+        if b == UInt8(ascii: "\"") {
+          at += 1
+          break
+        }
         if b < 0x20 { throw error("unescaped control character in a string") }
-        if b != UInt8(ascii: "\\") { out.append(b); at += 1; continue }
+        if b != UInt8(ascii: "\\") {
+          out.append(b)
+          at += 1
+          continue
+        }
         at += 1
         guard at < bytes.count else { throw error("the text ends inside a string") }
         let e = bytes[at]
@@ -287,12 +312,16 @@ extension JSONValue {
       }
       if at < bytes.count, bytes[at] == UInt8(ascii: ".") {
         at += 1
-        guard digits() > 0 else { throw error(at >= bytes.count ? "the text ends inside a number" : "expected a digit after '.'") }
+        guard digits() > 0 else {
+          throw error(at >= bytes.count ? "the text ends inside a number" : "expected a digit after '.'")
+        }
       }
       if at < bytes.count, bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") {
         at += 1
         if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
-        guard digits() > 0 else { throw error(at >= bytes.count ? "the text ends inside a number" : "expected an exponent") }
+        guard digits() > 0 else {
+          throw error(at >= bytes.count ? "the text ends inside a number" : "expected an exponent")
+        }
       }
       guard let value = Double(String(decoding: bytes[start..<at], as: UTF8.self)), value.isFinite else {
         throw ParseError(offset: start, message: "number out of range", truncated: false)

@@ -1,6 +1,6 @@
 import Foundation
-import Inference
 import GRDB
+import Inference
 import Ingest
 import Logging
 import Segmenter
@@ -12,7 +12,8 @@ public enum ProgressEvent: Sendable {
   case ingested(IngestSummary)
   case planned(windows: Int, tokens: Int, budget: Int, exact: Bool)
   case level(kind: TaskKind, level: Int, tasks: Int, pending: Int)
-  case taskFinished(done: Int, total: Int, kind: TaskKind, ordinal: Int, outputTokens: Int, seconds: Double, reused: Bool)
+  case taskFinished(
+    done: Int, total: Int, kind: TaskKind, ordinal: Int, outputTokens: Int, seconds: Double, reused: Bool)
   case taskFailed(kind: TaskKind, ordinal: Int, error: String, willRetry: Bool)
   /// An incremental run's period: its lines new since the run that finished at `since`.
   case period(run: Int, newLines: Int, newSources: [String], since: Double?)
@@ -53,7 +54,8 @@ public struct RunSettings: Sendable {
   /// Extracts every input file in isolated child processes; nil: in process.
   public var worker: ExtractionWorker?
 
-  public init(maxAttempts: Int = 3, retryBaseDelay: Double = 0.5, concurrency: Int = 1, worker: ExtractionWorker? = nil) {
+  public init(maxAttempts: Int = 3, retryBaseDelay: Double = 0.5, concurrency: Int = 1, worker: ExtractionWorker? = nil)
+  {
     self.maxAttempts = maxAttempts
     self.retryBaseDelay = retryBaseDelay
     self.concurrency = max(1, concurrency)
@@ -103,7 +105,8 @@ public final class JobRunner: Sendable {
     engineFactory: @escaping @Sendable () async throws -> any Engine
   ) {
     self.init(
-      workspace: workspace, spec: spec, engine: EngineChoice(counter: counter, modelKey: modelKey, makeEngine: engineFactory),
+      workspace: workspace, spec: spec,
+      engine: EngineChoice(counter: counter, modelKey: modelKey, makeEngine: engineFactory),
       settings: settings, logger: logger, progress: progress)
   }
 
@@ -141,8 +144,10 @@ public final class JobRunner: Sendable {
     try workspace.db.write { [spec] db in
       try db.execute(
         sql: "INSERT OR REPLACE INTO job (name, specHash, planId, status, updatedAt) VALUES (?, ?, ?, ?, ?)",
-        arguments: [spec.name, spec.canonicalHash, planID,
-                    failed ? RunStatus.finishedWithFailures : RunStatus.done, Date().timeIntervalSince1970])
+        arguments: [
+          spec.name, spec.canonicalHash, planID,
+          failed ? RunStatus.finishedWithFailures : RunStatus.done, Date().timeIntervalSince1970,
+        ])
     }
   }
 
@@ -150,7 +155,9 @@ public final class JobRunner: Sendable {
   /// the reduce tree.
   ///
   /// - Returns: The done tasks of the last level: one task when all went well.
-  func mapAndReduce(_ mapTasks: [(TaskRecord, GenerationRequest)], summary: inout RunSummary) async throws -> [TaskRecord] {
+  func mapAndReduce(_ mapTasks: [(TaskRecord, GenerationRequest)], summary: inout RunSummary) async throws
+    -> [TaskRecord]
+  {
     var outputs = try await execute(level: 0, kind: .map, tasks: mapTasks, summary: &summary)
     if spec.mapPer == .document {
       outputs = try await reduceDocuments(outputs, summary: &summary)
@@ -187,9 +194,12 @@ public final class JobRunner: Sendable {
   ///
   /// - Throws: `PipelineError.windowTooSmall` when nothing would fit.
   public static func windowBudget(_ spec: JobSpec, counter: any TokenCounter) throws -> Int {
-    let values = ["window": "", "sources": "", "question": spec.question ?? "", "job": spec.name,
-                  "window_number": "9999", "window_count": "9999"]
-    let reserved = try counter.count(PromptTemplate.fill(spec.map.prompt, values)) + spec.generation.maxTokens + 16
+    let values = [
+      "window": "", "sources": "", "question": spec.question ?? "", "job": spec.name,
+      "window_number": "9999", "window_count": "9999",
+    ]
+    let reserved =
+      try counter.count(PromptTemplate.fill(spec.map.prompt, values)) + spec.generation.maxTokens + 16
       + spec.promptOverheadTokens
     let budget = spec.model.context - reserved
     guard budget > 64 else {
@@ -266,8 +276,9 @@ public final class JobRunner: Sendable {
         number: window.ordinal + 1, count: plan.windows.count)
       let (prefix, suffix) = PromptTemplate.render(spec.map.prompt, values: values, splitAfter: "window")
       let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.map.jsonSchema)
-      let task = makeTask(kind: .map, level: 0, ordinal: window.ordinal, request: request,
-                          locators: Citations.compact(window.locators).map(\.description))
+      let task = makeTask(
+        kind: .map, level: 0, ordinal: window.ordinal, request: request,
+        locators: Citations.compact(window.locators).map(\.description))
       return (task, request)
     }
     try store.install(job: spec.name, kind: .map, level: 0, tasks: mapTasks.map(\.0))
@@ -277,17 +288,21 @@ public final class JobRunner: Sendable {
   // MARK: - Tasks
 
   func mapValues(window: String, sources: String, number: Int, count: Int) -> [String: String] {
-    ["window": window, "sources": sources, "question": spec.question ?? "", "job": spec.name,
-     "window_number": String(number), "window_count": String(count)]
+    [
+      "window": window, "sources": sources, "question": spec.question ?? "", "job": spec.name,
+      "window_number": String(number), "window_count": String(count),
+    ]
   }
 
   func reduceValues(_ group: [TaskRecord]) -> [String: String] {
     let parts = group.enumerated().map { (i, t) in
       "### Part \(i + 1) (sources: \(t.locatorList.joined(separator: ", ")))\n\((t.output ?? "").trimmingCharacters(in: .whitespacesAndNewlines))"
     }
-    return ["outputs": parts.joined(separator: "\n\n"),
-            "sources": Citations.unique(group.flatMap(\.locatorList)).joined(separator: "\n"),
-            "question": spec.question ?? "", "job": spec.name]
+    return [
+      "outputs": parts.joined(separator: "\n\n"),
+      "sources": Citations.unique(group.flatMap(\.locatorList)).joined(separator: "\n"),
+      "question": spec.question ?? "", "job": spec.name,
+    ]
   }
 
   func makeRequest(prefix: String, suffix: String, jsonSchema: String?) -> GenerationRequest {
@@ -297,11 +312,13 @@ public final class JobRunner: Sendable {
       jsonSchema: jsonSchema, schemaGrammar: jsonSchema.flatMap { try? JSONSchema(text: $0).gbnf })
   }
 
-  func makeTask(kind: TaskKind, level: Int, ordinal: Int, request: GenerationRequest, locators: [String]) -> TaskRecord {
-    let inputHash = Hashing.sha256(parts: [
-      modelKey, request.prefix, request.suffix, String(request.maxTokens), String(request.temperature),
-      String(request.seed), request.stop.joined(separator: "\u{1}"), request.grammar ?? "",
-    ] + (request.jsonSchema.map { ["json_schema", $0] } ?? []))  // absent: ids of older tasks unchanged
+  func makeTask(kind: TaskKind, level: Int, ordinal: Int, request: GenerationRequest, locators: [String]) -> TaskRecord
+  {
+    let inputHash = Hashing.sha256(
+      parts: [
+        modelKey, request.prefix, request.suffix, String(request.maxTokens), String(request.temperature),
+        String(request.seed), request.stop.joined(separator: "\u{1}"), request.grammar ?? "",
+      ] + (request.jsonSchema.map { ["json_schema", $0] } ?? []))  // absent: ids of older tasks unchanged
     let locatorJSON = String(decoding: (try? JSONEncoder().encode(locators)) ?? Data("[]".utf8), as: UTF8.self)
     return TaskRecord(
       id: TaskStore.taskID(job: spec.name, kind: kind, level: level, inputHash: inputHash), job: spec.name,
@@ -335,7 +352,8 @@ public final class JobRunner: Sendable {
   func execute(
     level: Int, kind: TaskKind, tasks: [(TaskRecord, GenerationRequest)], summary: inout RunSummary
   ) async throws -> [TaskRecord] {
-    let stored = Dictionary(uniqueKeysWithValues: try store.tasks(job: spec.name, kind: kind, level: level).map { ($0.id, $0) })
+    let stored = Dictionary(
+      uniqueKeysWithValues: try store.tasks(job: spec.name, kind: kind, level: level).map { ($0.id, $0) })
     let todo = tasks.filter { stored[$0.0.id]?.state != .done }
     progress(.level(kind: kind, level: level, tasks: tasks.count, pending: todo.count))
     summary.reused += tasks.count - todo.count
@@ -354,10 +372,15 @@ public final class JobRunner: Sendable {
       while try await group.next() != nil {
         done += 1
         if let last = results.last {
-          progress(.taskFinished(done: done, total: total, kind: kind, ordinal: last.ordinal,
-                                 outputTokens: last.outputTokens, seconds: last.seconds, reused: false))
+          progress(
+            .taskFinished(
+              done: done, total: total, kind: kind, ordinal: last.ordinal,
+              outputTokens: last.outputTokens, seconds: last.seconds, reused: false))
         }
-        if Interrupt.isRequested { group.cancelAll(); throw EngineError.interrupted }
+        if Interrupt.isRequested {
+          group.cancelAll()
+          throw EngineError.interrupted
+        }
         _ = next()
       }
     }
@@ -387,7 +410,8 @@ public final class JobRunner: Sendable {
   }
 
   private func runTask(_ task: TaskRecord, _ request: GenerationRequest, results: SummaryBox) async throws {
-    var attempt = (try? store.tasks(job: spec.name, kind: task.kind, level: task.level).first { $0.id == task.id }?.attempts) ?? 0
+    var attempt =
+      (try? store.tasks(job: spec.name, kind: task.kind, level: task.level).first { $0.id == task.id }?.attempts) ?? 0
     while true {
       if Interrupt.isRequested { throw EngineError.interrupted }
       let engine = try await engineBox.get(engineFactory)
@@ -406,7 +430,10 @@ public final class JobRunner: Sendable {
           let final = attempt >= settings.maxAttempts
           try store.fail(task.id, error: problem, final: final, output: result.text)
           progress(.taskFailed(kind: task.kind, ordinal: task.ordinal, error: problem, willRetry: !final))
-          if final { results.recordFailure(); return }
+          if final {
+            results.recordFailure()
+            return
+          }
           continue
         }
         results.record(
@@ -424,10 +451,16 @@ public final class JobRunner: Sendable {
           retry = true
           if let after { delay = max(delay, after) }
         }
-        if case .unavailable = error { try store.release(task.id); throw error }
+        if case .unavailable = error {
+          try store.release(task.id)
+          throw error
+        }
         try store.fail(task.id, error: message, final: !retry)
         progress(.taskFailed(kind: task.kind, ordinal: task.ordinal, error: message, willRetry: retry))
-        if !retry { results.recordFailure(); return }
+        if !retry {
+          results.recordFailure()
+          return
+        }
         try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
       } catch {
         let message = error.userDescription
@@ -461,7 +494,11 @@ final class EngineBox: Sendable {
 
 /// Per-level counters updated from concurrent tasks.
 final class SummaryBox: Sendable {
-  struct Last { var ordinal: Int; var outputTokens: Int; var seconds: Double }
+  struct Last {
+    var ordinal: Int
+    var outputTokens: Int
+    var seconds: Double
+  }
   struct Counts {
     var executed = 0, failed = 0, promptTokens = 0, outputTokens = 0, cachedTokens = 0
     var last: Last?

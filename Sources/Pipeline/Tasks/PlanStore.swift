@@ -29,7 +29,8 @@ public struct PlanStore: Sendable {
   /// The latest plan of `job`.
   public func latest(job: String) throws -> Plan? {
     let blob = try workspace.db.read { db in
-      try String.fetchOne(db, sql: "SELECT windowsBlob FROM plan WHERE job = ? ORDER BY createdAt DESC LIMIT 1", arguments: [job])
+      try String.fetchOne(
+        db, sql: "SELECT windowsBlob FROM plan WHERE job = ? ORDER BY createdAt DESC LIMIT 1", arguments: [job])
     }
     guard let blob else { return nil }
     return try JSONDecoder().decode(Plan.self, from: try workspace.blobs.get(blob))

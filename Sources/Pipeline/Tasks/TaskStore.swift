@@ -53,7 +53,8 @@ public struct TaskStore: Sendable {
   public func recoverLeases(job: String) throws -> Int {
     try workspace.db.write { db in
       try db.execute(
-        sql: "UPDATE task SET state = 'pending', leaseOwner = NULL, leaseUntil = NULL WHERE job = ? AND state = 'leased'",
+        sql:
+          "UPDATE task SET state = 'pending', leaseOwner = NULL, leaseUntil = NULL WHERE job = ? AND state = 'leased'",
         arguments: [job])
       return db.changesCount
     }
@@ -126,7 +127,8 @@ public struct TaskStore: Sendable {
   public func release(_ id: String) throws {
     try workspace.db.write { db in
       try db.execute(
-        sql: "UPDATE task SET state = 'pending', attempts = max(0, attempts - 1), leaseOwner = NULL, leaseUntil = NULL WHERE id = ?",
+        sql:
+          "UPDATE task SET state = 'pending', attempts = max(0, attempts - 1), leaseOwner = NULL, leaseUntil = NULL WHERE id = ?",
         arguments: [id])
     }
   }

@@ -65,7 +65,10 @@ public struct Planner: Sendable {
         sourceFiles.append((file.displayPath, sections.map(\.text).joined(separator: "\n")))
       }
       var seen: [String: Int] = [:]
-      let sectionGroups = kind == .log ? Self.timeGroups(sections, window: options.logWindow, maxGroupBytes: max(1024, min(16_384, budget * 3 / 16))) : sections.map { [$0] }
+      let sectionGroups =
+        kind == .log
+        ? Self.timeGroups(sections, window: options.logWindow, maxGroupBytes: max(1024, min(16_384, budget * 3 / 16)))
+        : sections.map { [$0] }
       for group in sectionGroups {
         groups.append(
           group.map { section in
@@ -103,7 +106,8 @@ public struct Planner: Sendable {
     var next = chunks.reversed() as [Chunk]  // a stack: the tail of a cut chunk goes back on top
     while let chunk = next.popLast() {
       let cost = chunk.tokens + (current.isEmpty ? 0 : Self.seamTokens)
-      let otherDocument = options.windowPerDocument && current.last.map { $0.locator.path != chunk.locator.path } == true
+      let otherDocument =
+        options.windowPerDocument && current.last.map { $0.locator.path != chunk.locator.path } == true
       if !current.isEmpty && (used + cost > budget || otherDocument) {
         // A log chunk that does not fit is cut between events so that its head fills the window.
         var cut = false
@@ -126,7 +130,8 @@ public struct Planner: Sendable {
     if !current.isEmpty { windows.append(Window(ordinal: windows.count, chunks: current, tokens: used)) }
 
     let id = Hashing.sha256(
-      parts: [String(budget), counter.vocabularyID] + (options.windowPerDocument ? ["per-document"] : []) + windows.flatMap { w in w.chunks.map { "\($0.locator)|\($0.tokens)|\(Hashing.sha256($0.text))" } + ["|"] })
+      parts: [String(budget), counter.vocabularyID] + (options.windowPerDocument ? ["per-document"] : [])
+        + windows.flatMap { w in w.chunks.map { "\($0.locator)|\($0.tokens)|\(Hashing.sha256($0.text))" } + ["|"] })
     return Plan(
       id: id, budget: budget, vocabulary: counter.vocabularyID, exactTokens: counter.isExact,
       windows: windows, leftOut: leftOut, collapsedLines: collapsedLines, duplicateChunks: duplicates)
@@ -145,12 +150,14 @@ public struct Planner: Sendable {
     var bytes = 0
     for section in sections {
       let b = section.firstTimestamp.map { ($0 / window).rounded(.down) }
-      let contiguous = current.last.map { last in
-        guard let end = last.locator.lineEnd, let start = section.locator.lineStart else { return false }
-        return start == end + 1
-      } ?? true
+      let contiguous =
+        current.last.map { last in
+          guard let end = last.locator.lineEnd, let start = section.locator.lineStart else { return false }
+          return start == end + 1
+        } ?? true
       let size = section.text.utf8.count + 1
-      if !current.isEmpty && (!contiguous || bytes + size > maxGroupBytes || (b != nil && bucket != nil && b != bucket)) {
+      if !current.isEmpty && (!contiguous || bytes + size > maxGroupBytes || (b != nil && bucket != nil && b != bucket))
+      {
         groups.append(current)
         current = []
         bytes = 0
@@ -201,7 +208,9 @@ public struct Planner: Sendable {
     let severities = pieces.compactMap(\.section.severity)
     var chunk = Chunk(
       documentHash: pieces[0].documentHash, locator: locator,
-      text: render(locator, pieces.map(\.section.text).joined(separator: "\n"), symbols: pieces.flatMap { $0.section.symbols ?? [] }),
+      text: render(
+        locator, pieces.map(\.section.text).joined(separator: "\n"),
+        symbols: pieces.flatMap { $0.section.symbols ?? [] }),
       tokens: 0,
       severity: severities.max { (Scorer.severityWeight[$0] ?? 0) < (Scorer.severityWeight[$1] ?? 0) })
     chunk.firstTimestamp = pieces.compactMap(\.section.firstTimestamp).min()
@@ -233,10 +242,12 @@ public struct Planner: Sendable {
     }
     for i in chunks.indices where !keep.contains(i) {
       let why = (chunks[i].reasons ?? []).joined(separator: "; ")
-      leftOut.append(.init(
-        locator: chunks[i].locator,
-        reason: String(format: "priority %.2f below the cut-off %.2f of max_windows%@", chunks[i].score ?? 0, cutoff,
-                       why.isEmpty ? "" : " (\(why))")))
+      leftOut.append(
+        .init(
+          locator: chunks[i].locator,
+          reason: String(
+            format: "priority %.2f below the cut-off %.2f of max_windows%@", chunks[i].score ?? 0, cutoff,
+            why.isEmpty ? "" : " (\(why))")))
     }
     return chunks.indices.filter { keep.contains($0) }.map { chunks[$0] }
   }
@@ -339,7 +350,9 @@ public struct Planner: Sendable {
     // parent's (covering) locator for the halves.
     let exactLines = chunk.locator.lineStart.map { chunk.locator.lineEnd! - $0 + 1 == lines.count } ?? false
     guard lines.count > 1 else {
-      leftOut.append(.init(locator: chunk.locator, reason: "a single line of \(chunk.tokens) tokens exceeds the budget of \(budget)"))
+      leftOut.append(
+        .init(locator: chunk.locator, reason: "a single line of \(chunk.tokens) tokens exceeds the budget of \(budget)")
+      )
       return []
     }
     let mid = lines.count / 2

@@ -72,9 +72,15 @@ struct Centrality {
     let name = (path as NSString).lastPathComponent
     let stem = stem(of: path).lowercased()
     if ["main", "__main__", "entrypoint", "cli"].contains(stem) { return true }
-    if ["index.js", "index.ts", "index.mjs", "app.py", "app.js", "app.ts", "server.js", "server.py", "manage.py",
-        "wsgi.py", "asgi.py", "lib.rs"].contains(name.lowercased()) { return true }
-    return ["Package.swift", "setup.py", "pyproject.toml", "Cargo.toml", "go.mod", "package.json", "Makefile",
-            "CMakeLists.txt", "Dockerfile", "pom.xml", "build.gradle"].contains(name)
+    if [
+      "index.js", "index.ts", "index.mjs", "app.py", "app.js", "app.ts", "server.js", "server.py", "manage.py",
+      "wsgi.py", "asgi.py", "lib.rs",
+    ].contains(name.lowercased()) {
+      return true
+    }
+    return [
+      "Package.swift", "setup.py", "pyproject.toml", "Cargo.toml", "go.mod", "package.json", "Makefile",
+      "CMakeLists.txt", "Dockerfile", "pom.xml", "build.gradle",
+    ].contains(name)
   }
 }

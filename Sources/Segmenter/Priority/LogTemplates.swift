@@ -22,7 +22,11 @@ public struct LogTemplates: Sendable {
     var digits = 0
     var letters = 0
     for c in word.unicodeScalars {
-      if CharacterSet.decimalDigits.contains(c) { digits += 1 } else if CharacterSet.letters.contains(c) { letters += 1 }
+      if CharacterSet.decimalDigits.contains(c) {
+        digits += 1
+      } else if CharacterSet.letters.contains(c) {
+        letters += 1
+      }
     }
     if digits == 0 { return word.hasPrefix("\"") && word.count > 2 }
     // Numbers, timestamps, ids like rotterdam-9031, 10.0.0.20, 0x1f, 3f2a…: any word with a digit
@@ -39,7 +43,9 @@ public struct LogTemplates: Sendable {
   ///   - firstLine: The 1-based line number of `lines[0]` in its file.
   ///   - seen: Template occurrence counts so far in this document (updated).
   /// - Returns: The kept text, and how many lines were collapsed.
-  public func collapse(_ lines: [Substring], firstLine: Int, seen: inout [String: Int]) -> (text: String, collapsed: Int) {
+  public func collapse(_ lines: [Substring], firstLine: Int, seen: inout [String: Int]) -> (
+    text: String, collapsed: Int
+  ) {
     var kept: [Substring] = []
     var dropped: [String: (count: Int, first: Int)] = [:]
     var order: [String] = []
@@ -56,7 +62,10 @@ public struct LogTemplates: Sendable {
       if n <= keep {
         kept.append(line)
       } else {
-        if dropped[t] == nil { order.append(t); dropped[t] = (0, firstLine + i) }
+        if dropped[t] == nil {
+          order.append(t)
+          dropped[t] = (0, firstLine + i)
+        }
         dropped[t]!.count += 1
         collapsed += 1
       }

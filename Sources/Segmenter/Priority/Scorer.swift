@@ -30,7 +30,8 @@ public struct Scorer: Sendable {
   /// - Parameter centrality: Scores of source files by path (see `Centrality`).
   func score(_ chunks: [Chunk], centrality: [String: Centrality.Score] = [:]) -> [(Double, [String])] {
     let times = chunks.compactMap { $0.lastTimestamp ?? $0.firstTimestamp }
-    let oldest = times.min() ?? 0, newest = times.max() ?? 0
+    let oldest = times.min() ?? 0
+    let newest = times.max() ?? 0
     let query = Set(Self.terms(question ?? "").map(String.init)).subtracting(Self.stopWords)
     var docFreq: [String: Int] = [:]
     var lengths: [Int] = []
@@ -58,7 +59,8 @@ public struct Scorer: Sendable {
           rel += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * Double(lengths[i]) / avg))
         }
         if rel > 0 {
-          reasons.append(String(format: "relevance %.2f (%@)", rel, counts[i].keys.sorted().prefix(4).joined(separator: ", ")))
+          reasons.append(
+            String(format: "relevance %.2f (%@)", rel, counts[i].keys.sorted().prefix(4).joined(separator: ", ")))
         }
         s += rel
       }

@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
-import Inference
 import GRDB
+import Inference
+import Synchronization
 import Workspace
 
 /// Counts tokens for many texts at once, on all cores, through a persistent
@@ -53,7 +53,8 @@ public struct TokenCache: Sendable {
         let slice = Array(hashes[batch..<min(batch + 500, hashes.count)])
         let rows = try Row.fetchAll(
           db,
-          sql: "SELECT textHash, tokens FROM token_count WHERE vocabulary = ? AND textHash IN (\(databaseQuestionMarks(count: slice.count)))",
+          sql:
+            "SELECT textHash, tokens FROM token_count WHERE vocabulary = ? AND textHash IN (\(databaseQuestionMarks(count: slice.count)))",
           arguments: StatementArguments([vocab] + slice))
         for row in rows { known[row["textHash"]] = row["tokens"] }
       }
@@ -74,7 +75,9 @@ public struct TokenCache: Sendable {
         let range = batches[b]
         do {
           let counts = try counter.counts(range.map { texts[todo[$0]] })
-          precondition(counts.count == range.count, "\(type(of: counter)).counts returned \(counts.count) counts for \(range.count) texts")
+          precondition(
+            counts.count == range.count,
+            "\(type(of: counter)).counts returned \(counts.count) counts for \(range.count) texts")
           fresh.store(Array(zip(range, counts)))
         } catch {
           failure.set(error)

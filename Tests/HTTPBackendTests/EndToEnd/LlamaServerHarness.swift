@@ -26,7 +26,8 @@ final class LlamaServer: @unchecked Sendable {
       let model = env["LONGCTX_MODEL"], FileManager.default.fileExists(atPath: model)
     else {
       throw HarnessError(
-        "LONGCTX_LLAMA_SERVER and LONGCTX_MODEL must name the llama-server binary and a GGUF model; run `eval \"$(bash scripts/setup.sh --env)\"` before `swift test`")
+        "LONGCTX_LLAMA_SERVER and LONGCTX_MODEL must name the llama-server binary and a GGUF model; run `eval \"$(bash scripts/setup.sh --env)\"` before `swift test`"
+      )
     }
     return (server, model)
   }
@@ -50,8 +51,10 @@ final class LlamaServer: @unchecked Sendable {
     let model = self.model ?? defaultModel
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
-    var args = ["--host", "127.0.0.1", "--port", String(port), "-m", model, "-c", String(1024 * slots), "-np", String(slots),
-                "-t", "1", "--no-webui"]
+    var args = [
+      "--host", "127.0.0.1", "--port", String(port), "-m", model, "-c", String(1024 * slots), "-np", String(slots),
+      "-t", "1", "--no-webui",
+    ]
     if let apiKey { args += ["--api-key", apiKey] }
     p.arguments = args + extraArguments
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -121,7 +124,11 @@ enum CLI {
     }
   }
 
-  struct Output { var code: Int32; var stdout: String; var stderr: String }
+  struct Output {
+    var code: Int32
+    var stdout: String
+    var stderr: String
+  }
 
   /// Starts `longctx args…`; `onStderr` sees stderr as it arrives.
   static func start(_ args: [String], env: [String: String] = [:], onStderr: (@Sendable (String) -> Void)? = nil)
@@ -131,10 +138,12 @@ enum CLI {
     p.executableURL = try binary
     p.arguments = args
     p.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     p.standardOutput = out
     p.standardError = err
-    let errBuffer = Buffer(), outBuffer = Buffer()
+    let errBuffer = Buffer()
+    let outBuffer = Buffer()
     err.fileHandleForReading.readabilityHandler = { h in
       let d = h.availableData
       errBuffer.append(d)
@@ -142,14 +151,17 @@ enum CLI {
     }
     out.fileHandleForReading.readabilityHandler = { h in outBuffer.append(h.availableData) }
     try p.run()
-    return (p, {
-      p.waitUntilExit()
-      err.fileHandleForReading.readabilityHandler = nil
-      out.fileHandleForReading.readabilityHandler = nil
-      outBuffer.append(out.fileHandleForReading.readDataToEndOfFile())
-      errBuffer.append(err.fileHandleForReading.readDataToEndOfFile())
-      return Output(code: p.terminationStatus, stdout: outBuffer.text, stderr: errBuffer.text)
-    })
+    return (
+      p,
+      {
+        p.waitUntilExit()
+        err.fileHandleForReading.readabilityHandler = nil
+        out.fileHandleForReading.readabilityHandler = nil
+        outBuffer.append(out.fileHandleForReading.readDataToEndOfFile())
+        errBuffer.append(err.fileHandleForReading.readDataToEndOfFile())
+        return Output(code: p.terminationStatus, stdout: outBuffer.text, stderr: errBuffer.text)
+      }
+    )
   }
 
   static func run(_ args: [String], env: [String: String] = [:]) async throws -> Output {

@@ -20,7 +20,9 @@ import _LongctxTestSupport
     init(server: LlamaServer, api: String = "completions") throws {
       dir = try TemporaryDirectory()
       for i in 1...4 {
-        let lines = (1...6).map { n in "2026-01-0\(i) 10:\(String(format: "%02d", n)):00 INFO service-\(i) handled request \(n * 7 + i) for customer \(i)-\(n) in \(n * 3) ms" }
+        let lines = (1...6).map { n in
+          "2026-01-0\(i) 10:\(String(format: "%02d", n)):00 INFO service-\(i) handled request \(n * 7 + i) for customer \(i)-\(n) in \(n * 3) ms"
+        }
         try dir.write("inputs/service-\(i).log", lines.joined(separator: "\n") + "\n")
       }
       let yaml = """
@@ -62,20 +64,29 @@ import _LongctxTestSupport
     /// Fails the test if the API key appears in any file of the fixture (workspace, report, job).
     func expectKeyAbsent(also outputs: [CLI.Output], sourceLocation: SourceLocation = #_sourceLocation) throws {
       let key = Data(OpenAIServerTests.key.utf8)
-      let files = FileManager.default.enumerator(at: dir.url, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+      let files =
+        FileManager.default.enumerator(at: dir.url, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
       for file in files where !file.lastPathComponent.hasPrefix("llama-server-") {
         if let data = try? Data(contentsOf: file) {
           #expect(data.range(of: key) == nil, "the API key was written to \(file.path)", sourceLocation: sourceLocation)
         }
       }
       for o in outputs {
-        #expect(!o.stdout.contains(OpenAIServerTests.key) && !o.stderr.contains(OpenAIServerTests.key),
-                "the API key was printed", sourceLocation: sourceLocation)
+        #expect(
+          !o.stdout.contains(OpenAIServerTests.key) && !o.stderr.contains(OpenAIServerTests.key),
+          "the API key was printed", sourceLocation: sourceLocation)
       }
     }
   }
 
-  struct Summary: Decodable { var tasks: Int; var executed: Int; var reused: Int; var failed: Int; var windows: Int; var exactTokens: Bool }
+  struct Summary: Decodable {
+    var tasks: Int
+    var executed: Int
+    var reused: Int
+    var failed: Int
+    var windows: Int
+    var exactTokens: Bool
+  }
 
   func summary(_ o: CLI.Output) throws -> Summary {
     guard let start = o.stdout.firstIndex(of: "{") else { throw HarnessError("no JSON summary; stderr: \(o.stderr)") }
@@ -102,8 +113,11 @@ import _LongctxTestSupport
   }
 
   @Test func chatAPIWithAnInstructModel() async throws {
-    guard let smol = ProcessInfo.processInfo.environment["LONGCTX_SMOL_MODEL"], FileManager.default.fileExists(atPath: smol) else {
-      throw HarnessError("LONGCTX_SMOL_MODEL must name SmolLM2-135M-Instruct; run `eval \"$(bash scripts/setup.sh --env)\"` first")
+    guard let smol = ProcessInfo.processInfo.environment["LONGCTX_SMOL_MODEL"],
+      FileManager.default.fileExists(atPath: smol)
+    else {
+      throw HarnessError(
+        "LONGCTX_SMOL_MODEL must name SmolLM2-135M-Instruct; run `eval \"$(bash scripts/setup.sh --env)\"` first")
     }
     let logs = try TemporaryDirectory()
     defer { logs.remove() }
@@ -184,14 +198,18 @@ import _LongctxTestSupport
       let (data, response) = try await URLSession.shared.data(for: http)
       #expect((response as? HTTPURLResponse)?.statusCode == 200)
       let body = try JSONSerialization.jsonObject(with: data)
-      let out: [String: Any] = ["id": "r", "custom_id": item["custom_id"] as Any, "error": NSNull(),
-                                "response": ["status_code": 200, "request_id": "x", "body": body]]
+      let out: [String: Any] = [
+        "id": "r", "custom_id": item["custom_id"] as Any, "error": NSNull(),
+        "response": ["status_code": 200, "request_id": "x", "body": body],
+      ]
       results.append(String(decoding: try JSONSerialization.data(withJSONObject: out), as: UTF8.self))
     }
 
     // Bad files are rejected whole: an unknown id, a duplicate.
     let bad = f.dir.url.appendingPathComponent("bad.jsonl")
-    try (results[0] + "\n" + results[0] + "\n" + #"{"custom_id":"nope","response":{"status_code":200,"body":{}},"error":null}"#)
+    try
+      (results[0] + "\n" + results[0] + "\n"
+      + #"{"custom_id":"nope","response":{"status_code":200,"body":{}},"error":null}"#)
       .write(to: bad, atomically: true, encoding: .utf8)
     let rejected = try await f.longctx("import-batch", f.job, bad.path)
     #expect(rejected.code == 2)

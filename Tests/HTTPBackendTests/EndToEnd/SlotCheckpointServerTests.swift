@@ -11,11 +11,24 @@ import _LongctxTestSupport
 /// sliding-window attention, and without it the server cannot reuse a restored slot)
 /// and the default model. One window of about 380 tokens, 8 output tokens.
 @Suite(.serialized) struct SlotCheckpointServerTests {
-  struct Summary: Decodable { var tasks: Int; var executed: Int; var failed: Int; var windows: Int; var cachedTokens: Int }
-  struct Entry: Decodable { var model: String; var tokens: Int; var path: String }
+  struct Summary: Decodable {
+    var tasks: Int
+    var executed: Int
+    var failed: Int
+    var windows: Int
+    var cachedTokens: Int
+  }
+  struct Entry: Decodable {
+    var model: String
+    var tokens: Int
+    var path: String
+  }
   struct Report: Decodable {
     var tasks: [Task]
-    struct Task: Decodable { var kind: String; var output: String? }
+    struct Task: Decodable {
+      var kind: String
+      var output: String?
+    }
   }
 
   let dir: TemporaryDirectory

@@ -60,13 +60,16 @@ final class FakeSlotServer: @unchecked Sendable {
         actions.append("complete")
         let prompt = Self.tokens(body["prompt"] as? String ?? "")
         let cached = fill(slot, prompt)
-        return json(200, [
-          "choices": [["text": "ok"]], "usage": ["prompt_tokens": prompt.count, "completion_tokens": 1],
-          "timings": ["cache_n": cached, "prompt_n": prompt.count - cached],
-        ])
+        return json(
+          200,
+          [
+            "choices": [["text": "ok"]], "usage": ["prompt_tokens": prompt.count, "completion_tokens": 1],
+            "timings": ["cache_n": cached, "prompt_n": prompt.count - cached],
+          ])
       case _ where path.hasPrefix("/slots/"):
         guard saveEnabled else {
-          return json(501, ["error": ["message": "This server does not support slots action. Start it with `--slot-save-path`"]])
+          return json(
+            501, ["error": ["message": "This server does not support slots action. Start it with `--slot-save-path`"]])
         }
         let file = directory.appendingPathComponent(body["filename"] as? String ?? "")
         if query == "action=save" {
@@ -122,11 +125,13 @@ final class FakeSlotServer: @unchecked Sendable {
     store = CheckpointStore(directory: dir.url.appendingPathComponent("kv"))
   }
 
-  func engine(_ server: FakeSlotServer, slots: Int = 2, minimum: Int = 8, directory: URL? = nil) throws -> OpenAIEngine {
+  func engine(_ server: FakeSlotServer, slots: Int = 2, minimum: Int = 8, directory: URL? = nil) throws -> OpenAIEngine
+  {
     var options = OpenAIEngineOptions(baseURLs: ["http://fake/v1"], model: "m")
     options.slotSaveDirectory = (directory ?? slotDir).path
     options.slotMinimumTokens = minimum
-    let info = ServerInfo(isLlamaCpp: true, contextTokens: 4096, totalSlots: slots, modelPath: "/m.gguf", modelType: "Q4", buildInfo: "b1")
+    let info = ServerInfo(
+      isLlamaCpp: true, contextTokens: 4096, totalSlots: slots, modelPath: "/m.gguf", modelType: "Q4", buildInfo: "b1")
     return try OpenAIEngine(
       options: options, transport: server.transport, server: info, checkpoints: store,
       logger: Logger(label: "test.slots"))
@@ -249,7 +254,9 @@ final class FakeSlotServer: @unchecked Sendable {
   @Test func readsVersionedAndPlainTokenLists() {
     #expect(SlotStateFile.tokens(in: FakeSlotServer.stateFile([2, 10, 11])) == [2, 10, 11])
     var plain = Data()
-    for v: UInt32 in [SlotStateFile.magic, 4, 2, 7, 8] { withUnsafeBytes(of: v.littleEndian) { plain.append(contentsOf: $0) } }
+    for v: UInt32 in [SlotStateFile.magic, 4, 2, 7, 8] {
+      withUnsafeBytes(of: v.littleEndian) { plain.append(contentsOf: $0) }
+    }
     #expect(SlotStateFile.tokens(in: plain) == [7, 8])
   }
 

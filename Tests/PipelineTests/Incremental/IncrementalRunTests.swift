@@ -27,8 +27,10 @@ import _LongctxTestSupport
   }
 
   static func lines(_ file: String, _ range: ClosedRange<Int>) -> String {
-    range.map { "2026-03-01T10:\(String(format: "%02d", $0 / 60)):\(String(format: "%02d", $0 % 60))Z INFO \(file) event \($0)" }
-      .joined(separator: "\n") + "\n"
+    range.map {
+      "2026-03-01T10:\(String(format: "%02d", $0 / 60)):\(String(format: "%02d", $0 % 60))Z INFO \(file) event \($0)"
+    }
+    .joined(separator: "\n") + "\n"
   }
 
   static func corpus(_ tmp: TemporaryDirectory) throws {
@@ -67,7 +69,9 @@ import _LongctxTestSupport
     #expect(period.rollingInputs == [try #require(runs[0].periodTask)])
     let stamped = try #require(period.periodReport)
     #expect(stamped != period.latestReport)
-    #expect(try String(contentsOfFile: stamped, encoding: .utf8) == String(contentsOfFile: try #require(period.latestReport), encoding: .utf8))
+    #expect(
+      try String(contentsOfFile: stamped, encoding: .utf8)
+        == String(contentsOfFile: try #require(period.latestReport), encoding: .utf8))
     let rolling = try String(contentsOfFile: try #require(period.rollingReport), encoding: .utf8)
     #expect(rolling.contains("# Rolling summary: nightly"))
     #expect(period.rollingReport == tmp.url.appendingPathComponent("out/nightly-rolling.md").standardizedFileURL.path)
@@ -86,7 +90,8 @@ import _LongctxTestSupport
     // a.log grows; b.log is rotated to b.log.1 (with two more lines) and a new b.log starts.
     try Self.append(tmp, "logs/a.log", Self.lines("a", 31...40))
     try Self.append(tmp, "logs/b.log", Self.lines("b", 31...32))
-    try FileManager.default.moveItem(at: tmp.url.appendingPathComponent("logs/b.log"), to: tmp.url.appendingPathComponent("logs/b.log.1"))
+    try FileManager.default.moveItem(
+      at: tmp.url.appendingPathComponent("logs/b.log"), to: tmp.url.appendingPathComponent("logs/b.log.1"))
     try tmp.write("logs/b.log", Self.lines("b", 33...37))
     let engine = FakeEngine()
     let second = try await run(ws, spec, engine)

@@ -14,7 +14,8 @@ import Testing
 
   @Test func anObjectWithRequiredAndOptionalMembersAndABoundedArray() throws {
     let text = try grammar(
-      #"{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string"},"tags":{"type":"array","items":{"type":"string"},"maxItems":2}}}"#)
+      #"{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string"},"tags":{"type":"array","items":{"type":"string"},"maxItems":2}}}"#
+    )
     #expect(
       text == """
         root ::= "{" space root-name-kv ( "," space root-tags-kv )? "}" space
@@ -64,7 +65,8 @@ import Testing
   }
 
   @Test func oddPropertyNamesGiveValidRuleNames() throws {
-    let text = try grammar(#"{"type":"object","required":["a b","é"],"properties":{"a b":{"type":"number"},"é":{"type":"null"}}}"#)
+    let text = try grammar(
+      #"{"type":"object","required":["a b","é"],"properties":{"a b":{"type":"number"},"é":{"type":"null"}}}"#)
     let names = text.split(separator: "\n").compactMap { $0.components(separatedBy: " ::= ").first }
     #expect(names.allSatisfy { $0.range(of: "^[a-zA-Z0-9-]+$", options: .regularExpression) != nil }, "\(names)")
     #expect(Set(names).count == names.count, "rule names are unique")

@@ -34,16 +34,26 @@ import Testing
   @Test(arguments: [
     (#"{"documents": []}"#, "$.documents: has 0 items, fewer than minItems 1"),
     (#"{}"#, #"$: the required property "documents" is missing"#),
-    (#"{"documents": [{"source": "a", "responsive": "maybe", "privileged": false}]}"#,
-     #"$.documents[0].responsive: must be one of "yes", "no", not "maybe""#),
-    (#"{"documents": [{"source": "a", "responsive": "no", "privileged": "false"}]}"#,
-     #"$.documents[0].privileged: expected boolean, found string "false""#),
-    (#"{"documents": [{"source": "a", "responsive": "no", "privileged": false, "pages": [1, 2.5]}]}"#,
-     "$.documents[0].pages[1]: expected integer, found number 2.5"),
-    (#"{"documents": [{"source": "a", "responsive": "no", "privileged": false, "page no": 1}]}"#,
-     #"$.documents[0]["page no"]: is not allowed"#),
-    (#"{"documents": [{"source": "a", "responsive": "no", "privileged": false}], "note": 1}"#,
-     "$.note: matches none of the 2 anyOf alternatives"),
+    (
+      #"{"documents": [{"source": "a", "responsive": "maybe", "privileged": false}]}"#,
+      #"$.documents[0].responsive: must be one of "yes", "no", not "maybe""#
+    ),
+    (
+      #"{"documents": [{"source": "a", "responsive": "no", "privileged": "false"}]}"#,
+      #"$.documents[0].privileged: expected boolean, found string "false""#
+    ),
+    (
+      #"{"documents": [{"source": "a", "responsive": "no", "privileged": false, "pages": [1, 2.5]}]}"#,
+      "$.documents[0].pages[1]: expected integer, found number 2.5"
+    ),
+    (
+      #"{"documents": [{"source": "a", "responsive": "no", "privileged": false, "page no": 1}]}"#,
+      #"$.documents[0]["page no"]: is not allowed"#
+    ),
+    (
+      #"{"documents": [{"source": "a", "responsive": "no", "privileged": false}], "note": 1}"#,
+      "$.note: matches none of the 2 anyOf alternatives"
+    ),
     (#"{"documents": [1, 2, 3, 4]}"#, "$.documents: has 4 items, more than maxItems 3"),
     (#"{"documents": [{"source": "a""#, "$: the output is not JSON"),
     (#"Sure! {"documents": []}"#, "$: the output is not JSON: expected a JSON value at byte 0"),
@@ -97,7 +107,9 @@ import Testing
 
   @Test func annotationsAreIgnored() throws {
     let schema = try JSONSchema(
-      text: #"{"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "t", "description": "d", "type": "string", "default": "x", "examples": ["y"]}"#)
+      text:
+        #"{"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "t", "description": "d", "type": "string", "default": "x", "examples": ["y"]}"#
+    )
     #expect(schema.firstViolation(inText: "\"z\"") == nil)
   }
 

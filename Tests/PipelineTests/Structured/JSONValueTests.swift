@@ -5,7 +5,10 @@ import Testing
 @Suite struct JSONValueTests {
   @Test func parsesNestedValuesKeepingMemberOrder() throws {
     let v = try JSONValue(parsing: #" {"b": [1, -2.5e3, true, null], "a": {"x": "y\n\u00e9\ud83d\ude00"}} "#)
-    guard case .object(let members) = v else { Issue.record("not an object"); return }
+    guard case .object(let members) = v else {
+      Issue.record("not an object")
+      return
+    }
     #expect(members.map(\.key) == ["b", "a"])
     #expect(v["b"] == .array([.number(1), .number(-2500), .bool(true), .null]))
     #expect(v["a"]?["x"] == .string("y\né😀"))
@@ -15,7 +18,7 @@ import Testing
   @Test(arguments: [
     ("", true), ("{", true), (#"{"a": 1"#, true), (#"{"a": "abc"#, true), ("[1, 2", true), ("12.", true),
     ("{} x", false), ("[1,]", false), (#"{"a" 1}"#, false), ("01", false), ("'a'", false), ("tru", true),
-("\"tab\there\"", false), ("NaN", false),
+    ("\"tab\there\"", false), ("NaN", false),
   ])
   func rejectsWhatIsNotOneJSONValue(text: String, truncated: Bool) {
     #expect(throws: JSONValue.ParseError.self) { try JSONValue(parsing: text) }

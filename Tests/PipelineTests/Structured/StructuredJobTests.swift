@@ -73,7 +73,10 @@ import _LongctxTestSupport
       """
     let found = problems(Self.yaml(mapSchema: schema))
     #expect(found.count == 1)
-    #expect(found.first?.hasPrefix("map.json_schema (line 9): at /properties/name/pattern: the keyword 'pattern' is not supported") == true, "\(found)")
+    #expect(
+      found.first?.hasPrefix(
+        "map.json_schema (line 9): at /properties/name/pattern: the keyword 'pattern' is not supported") == true,
+      "\(found)")
     let notJSON = problems(Self.yaml(mapSchema: "  json_schema: '{type: object'"))
     #expect(notJSON.first?.contains("the schema is not valid JSON") == true, "\(notJSON)")
   }
@@ -83,8 +86,11 @@ import _LongctxTestSupport
       Self.yaml(model: "{engine: llama, context: 400, prompt_format: chat}"), path: "j.yaml", baseDirectory: "/tmp")
     #expect(chat.model.promptFormat.rawValue == "chat")
     #expect(chat.promptOverheadTokens > 0)
-    #expect(problems(Self.yaml(model: "{engine: llama, context: 400, prompt_format: jinja}")).first?.contains("must be 'raw' or 'chat'") == true)
-    let server = problems(Self.yaml(model: "{engine: openai, base_url: 'http://x/v1', context: 400, prompt_format: chat}"))
+    #expect(
+      problems(Self.yaml(model: "{engine: llama, context: 400, prompt_format: jinja}")).first?.contains(
+        "must be 'raw' or 'chat'") == true)
+    let server = problems(
+      Self.yaml(model: "{engine: openai, base_url: 'http://x/v1', context: 400, prompt_format: chat}"))
     #expect(server.first?.contains("applies to model.engine 'llama' only") == true, "\(server)")
   }
 
@@ -117,10 +123,14 @@ import _LongctxTestSupport
     }
   }
 
-  func run(_ engine: ScriptedEngine, files: Int = 1, lines: Int = 8) async throws -> (RunSummary, [TaskRecord], Workspace, TemporaryDirectory) {
+  func run(_ engine: ScriptedEngine, files: Int = 1, lines: Int = 8) async throws -> (
+    RunSummary, [TaskRecord], Workspace, TemporaryDirectory
+  ) {
     let tmp = try TemporaryDirectory()
     for f in 0..<files {
-      _ = try tmp.write("docs/f\(f).log", (1...lines).map { "2026-03-01T10:00:0\($0)Z INFO event \($0) of \(f)" }.joined(separator: "\n") + "\n")
+      _ = try tmp.write(
+        "docs/f\(f).log",
+        (1...lines).map { "2026-03-01T10:00:0\($0)Z INFO event \($0) of \(f)" }.joined(separator: "\n") + "\n")
     }
     let spec = try JobFile.parse(Self.yaml(), path: "j.yaml", baseDirectory: tmp.url.path)
     let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
@@ -142,7 +152,8 @@ import _LongctxTestSupport
     #expect(map.state == .done)
     #expect(map.attempts == 2)
     #expect(map.output == valid)
-    #expect(engine.requests.allSatisfy { $0.jsonSchema?.contains("\"count\"") == true }, "the engine is given the schema")
+    #expect(
+      engine.requests.allSatisfy { $0.jsonSchema?.contains("\"count\"") == true }, "the engine is given the schema")
   }
 
   @Test func anOutputThatStaysInvalidFailsTheTaskWithThePathAndKeepsTheRawText() async throws {
