@@ -215,7 +215,7 @@ public final class CheckpointStore: Sendable {
   ///   - source: Fills each buffer with the next bytes of the state.
   @discardableResult
   package func save(
-    model: String, tokens: [Int32], rawSize: Int, layout: [KVCodec.Segment],
+    model: String, tokens: [Int32], rawSize: Int, layout: [KVCodec.Segment], frameBytes: Int = KVCodec.frameBytes,
     source: (UnsafeMutableRawBufferPointer) throws -> Void
   ) throws -> CheckpointEntry {
     precondition(layout.reduce(0) { $0 + $1.length } == rawSize, "the layout does not cover the state")
@@ -234,7 +234,8 @@ public final class CheckpointStore: Sendable {
       let handle = try FileHandle(forWritingTo: tmp)
       do {
         size = try KVCodec.write(
-          to: handle, header: header, layout: layout, level: compressionLevel, maxBytes: maxBytes, source: source)
+          to: handle, header: header, layout: layout, level: compressionLevel, maxBytes: maxBytes, frameBytes: frameBytes,
+          source: source)
         try handle.synchronize()
         try handle.close()
       } catch {

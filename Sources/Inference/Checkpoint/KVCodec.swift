@@ -208,7 +208,7 @@ package enum KVCodec {
   static func valid(_ piece: Segment) -> Bool {
     guard piece.length >= 0 else { return false }
     switch piece.kind {
-    case .raw: return true
+    case .raw: return piece.rowBytes == 0
     case .half: return piece.rowBytes >= 2 && piece.rowBytes % 2 == 0 && piece.length % piece.rowBytes == 0
     case .q8_0: return piece.rowBytes >= 34 && piece.rowBytes % 34 == 0 && piece.length % piece.rowBytes == 0
     }

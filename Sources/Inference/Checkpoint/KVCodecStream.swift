@@ -17,7 +17,7 @@ extension KVCodec {
   /// - Returns: The file's size.
   static func write(
     to handle: FileHandle, header: CheckpointHeader, layout: [Segment], level: Int32, maxBytes: Int,
-    source: (UnsafeMutableRawBufferPointer) throws -> Void
+    frameBytes: Int = frameBytes, source: (UnsafeMutableRawBufferPointer) throws -> Void
   ) throws -> Int {
     var header = header
     header.rawSHA256 = Data(count: 32)
@@ -25,7 +25,7 @@ extension KVCodec {
     try handle.write(contentsOf: headerBytes)
     var written = headerBytes.count
     var hashes: [Data] = []
-    let frames = frames(layout)
+    let frames = frames(layout, frameBytes: frameBytes)
     let batch = parallelism
     var next = 0
     while next < frames.count {
