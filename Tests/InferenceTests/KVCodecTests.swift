@@ -91,7 +91,7 @@ import _LongctxTestSupport
 
   /// An interleaved-SWA state: a base cache, then a SWA cache (as Gemma 3's).
   static func state(type: Int32 = 1, cells: Int = 300, vTrans: Bool = false) -> Data {
-    var out = Data()
+    var out = Data([0xD8, 0x3C, 0x14, 0xAF, 0, 0, 0, 0])  // llama_context's io magic, sequence 0
     cache(cells: cells, layers: 3, channels: 64, type: type, vTrans: vTrans, seed: 1, into: &out)
     cache(cells: min(cells, 128), layers: 2, channels: 64, type: type, vTrans: vTrans, seed: 2, into: &out)
     return out
