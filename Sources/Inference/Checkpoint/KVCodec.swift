@@ -4,17 +4,19 @@ import Workspace
 
 /// The tensor-aware, lossless codec of version-2 KV checkpoints.
 ///
-/// llama.cpp's sequence state (`llama_kv_cache::state_write`) is a few small
-/// headers and, per layer, the K and V rows of every cell. f16 activations
-/// look like noise to zstd byte by byte, but the high byte of each value (sign,
-/// exponent, top of the mantissa) of one channel changes slowly from cell to
-/// cell. So each f16/bf16 tensor piece is split into a high and a low byte
-/// plane, each transposed so that one channel of consecutive cells is
-/// adjacent; q8_0 blocks are split into their f16 scales (two planes) and
-/// int8 quants (by channel). The result goes through zstd. Anything the
-/// parser does not recognise is stored as plain bytes (then zstd); the
-/// layout only steers the transform, so a wrong guess costs ratio, never
-/// correctness.
+/// llama.cpp's sequence state (`llama_context::state_seq_get_data`, then
+/// `llama_kv_cache::state_write` per cache) is a few small headers and, per
+/// layer, the K and V rows of every cell. f16 activations look like noise to
+/// zstd byte by byte, but the high byte of each value (sign, exponent, top of
+/// the mantissa) is not. So each f16/bf16 tensor piece is split into a high
+/// byte plane, transposed so that one channel of consecutive cells is
+/// adjacent, and a low byte plane; q8_0 blocks are split into their f16
+/// scales (two byte planes) and int8 quants. A frame's transformed bytes are
+/// grouped by stream (raw, f16 high, f16 low, q8_0 scale high, scale low,
+/// quants) so that no zstd block mixes kinds, then go through one zstd frame.
+/// Anything the parser does not recognise is stored as plain bytes (then
+/// zstd); the layout only steers the transform, so a wrong guess costs
+/// ratio, never correctness.
 ///
 /// The payload is a sequence of frames of at most `frameBytes` raw bytes,
 /// each independently decodable and checked:
@@ -22,7 +24,8 @@ import Workspace
 ///     magic "LCKF" | raw length u32 | coded length u32 | piece count u32
 ///     raw SHA-256 (32 bytes)
 ///     pieces × (kind u32, row bytes u32, length u32)
-///     one zstd frame (with its content checksum) of the transformed bytes
+///     one zstd frame (with its content checksum) of the transformed bytes,
+///     streams in order, each stream's portions in piece order
 ///
 /// The header's raw SHA-256 of a version-2 file is the SHA-256 of the frames'
 /// SHA-256s in order, so frames can be verified on all cores and a dropped,
