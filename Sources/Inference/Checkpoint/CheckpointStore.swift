@@ -234,8 +234,8 @@ public final class CheckpointStore: Sendable {
       let handle = try FileHandle(forWritingTo: tmp)
       do {
         size = try KVCodec.write(
-          to: handle, header: header, layout: layout, level: compressionLevel, maxBytes: maxBytes, frameBytes: frameBytes,
-          source: source)
+          to: handle, header: header, layout: layout, level: compressionLevel, maxBytes: maxBytes,
+          frameBytes: frameBytes, source: source)
         try handle.synchronize()
         try handle.close()
       } catch {

@@ -173,7 +173,9 @@ package enum KVCodec {
   }
 
   /// Moves one piece from `src` into its portions at `dst` + `offsets`.
-  static func forward(_ piece: Segment, _ src: UnsafeRawBufferPointer, _ dst: UnsafeMutableRawPointer, _ offsets: [Int]) {
+  static func forward(
+    _ piece: Segment, _ src: UnsafeRawBufferPointer, _ dst: UnsafeMutableRawPointer, _ offsets: [Int]
+  ) {
     let n = piece.length
     let s = src.baseAddress!.assumingMemoryBound(to: UInt8.self)
     switch piece.kind {
@@ -215,7 +217,9 @@ package enum KVCodec {
   }
 
   /// The inverse of `forward`.
-  static func inverse(_ piece: Segment, _ src: UnsafeRawPointer, _ offsets: [Int], _ dst: UnsafeMutableRawBufferPointer) {
+  static func inverse(
+    _ piece: Segment, _ src: UnsafeRawPointer, _ offsets: [Int], _ dst: UnsafeMutableRawBufferPointer
+  ) {
     let n = piece.length
     let d = dst.baseAddress!.assumingMemoryBound(to: UInt8.self)
     switch piece.kind {
@@ -266,7 +270,9 @@ package enum KVCodec {
     bytes: Data, sha256: Data
   ) {
     precondition(pieces.reduce(0) { $0 + $1.length } == raw.count)
-    let sha = Data(hexString: Hashing.sha256(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: raw.baseAddress!), count: raw.count, deallocator: .none)))
+    let unowned = Data(
+      bytesNoCopy: UnsafeMutableRawPointer(mutating: raw.baseAddress!), count: raw.count, deallocator: .none)
+    let sha = Data(hexString: Hashing.sha256(unowned))
     var transformed = Data(count: raw.count)
     let offsets = portionOffsets(pieces)
     transformed.withUnsafeMutableBytes { dst in
@@ -341,7 +347,8 @@ package enum KVCodec {
     transformed.withUnsafeBytes { src in
       var at = 0
       for (i, piece) in header.pieces.enumerated() {
-        inverse(piece, src.baseAddress!, offsets[i], UnsafeMutableRawBufferPointer(rebasing: dst[at..<(at + piece.length)]))
+        let out = UnsafeMutableRawBufferPointer(rebasing: dst[at..<(at + piece.length)])
+        inverse(piece, src.baseAddress!, offsets[i], out)
         at += piece.length
       }
     }
