@@ -286,14 +286,14 @@ package enum KVCodec {
     transformed = Data()
     var out = Data(capacity: frameFixed + pieces.count * pieceBytes + coded.count)
     out.append(contentsOf: frameMagic)
-    out.appendLE32(raw.count)
-    out.appendLE32(coded.count)
-    out.appendLE32(pieces.count)
+    out.kvAppendLE32(raw.count)
+    out.kvAppendLE32(coded.count)
+    out.kvAppendLE32(pieces.count)
     out.append(sha)
     for piece in pieces {
-      out.appendLE32(Int(piece.kind.rawValue))
-      out.appendLE32(piece.rowBytes)
-      out.appendLE32(piece.length)
+      out.kvAppendLE32(Int(piece.kind.rawValue))
+      out.kvAppendLE32(piece.rowBytes)
+      out.kvAppendLE32(piece.length)
     }
     out.append(coded)
     return (out, sha)
@@ -315,15 +315,15 @@ package enum KVCodec {
     let b = Data(bytes)
     guard b.count >= frameFixed else { throw .truncated }
     guard Array(b.prefix(4)) == frameMagic else { throw .payload("bad frame magic") }
-    let raw = b.readLE32(at: 4), coded = b.readLE32(at: 8), count = b.readLE32(at: 12)
+    let raw = b.kvReadLE32(at: 4), coded = b.kvReadLE32(at: 8), count = b.kvReadLE32(at: 12)
     guard raw <= 1 << 31, coded <= 1 << 31, count <= 1 << 20 else { throw .payload("bad frame header") }
     var header = FrameHeader(rawLength: raw, codedLength: coded, sha256: b[16..<48], pieces: [])
     if b.count >= frameFixed + count * pieceBytes {
       var total = 0
       for i in 0..<count {
         let at = frameFixed + i * pieceBytes
-        guard let kind = Kind(rawValue: UInt32(b.readLE32(at: at))) else { throw .payload("unknown piece kind") }
-        let piece = Segment(kind: kind, rowBytes: b.readLE32(at: at + 4), length: b.readLE32(at: at + 8))
+        guard let kind = Kind(rawValue: UInt32(b.kvReadLE32(at: at))) else { throw .payload("unknown piece kind") }
+        let piece = Segment(kind: kind, rowBytes: b.kvReadLE32(at: at + 4), length: b.kvReadLE32(at: at + 8))
         guard valid(piece) else { throw .payload("bad piece") }
         total += piece.length
         header.pieces.append(piece)
@@ -382,7 +382,7 @@ package enum KVCodec {
     var out = 0
     while out < rawSize {
       guard at + frameFixed <= payload.count else { throw .truncated }
-      let count = payload.readLE32(at: at + 12)
+      let count = payload.kvReadLE32(at: at + 12)
       let end = at + frameFixed + min(count, 1 << 20) * pieceBytes
       guard end <= payload.count else { throw .truncated }
       let (header, _) = try frameHeader(payload[(base + at)..<(base + end)])
@@ -397,9 +397,9 @@ package enum KVCodec {
     guard treeHash(frames.map(\.header.sha256)) == expected else { throw .stateChecksum }
     var state = Data(count: rawSize)
     let index = frames
-    let failure = FirstError()
+    let failure = KVFirstError()
     state.withUnsafeMutableBytes { dst in
-      let base = UnsafeSendableBuffer(dst)
+      let base = KVSendableBuffer(dst)
       DispatchQueue.concurrentPerform(iterations: frames.count) { i in
         let f = index[i]
         do {
@@ -555,7 +555,7 @@ private struct LayoutParser {
 // MARK: - Helpers
 
 /// The first error thrown by any worker.
-final class FirstError: @unchecked Sendable {
+final class KVFirstError: @unchecked Sendable {
   private let lock = NSLock()
   private var stored: CheckpointCorruption?
   var error: CheckpointCorruption? { lock.withLock { stored } }
@@ -563,18 +563,18 @@ final class FirstError: @unchecked Sendable {
 }
 
 /// A buffer the workers of `concurrentPerform` write disjoint parts of.
-struct UnsafeSendableBuffer: @unchecked Sendable {
+struct KVSendableBuffer: @unchecked Sendable {
   let buffer: UnsafeMutableRawBufferPointer
   init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
 }
 
 extension Data {
-  mutating func appendLE32(_ value: Int) {
+  mutating func kvAppendLE32(_ value: Int) {
     let v = UInt32(truncatingIfNeeded: value)
     for i in 0..<4 { append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) }
   }
 
-  func readLE32(at offset: Int) -> Int {
+  func kvReadLE32(at offset: Int) -> Int {
     var v = 0
     for i in 0..<4 { v |= Int(self[startIndex + offset + i]) << (8 * i) }
     return v

@@ -89,7 +89,7 @@ extension KVCodec {
       try handle.seek(toOffset: UInt64(at))
       let fixed = try handle.read(upToCount: frameFixed) ?? Data()
       guard fixed.count == frameFixed else { throw CheckpointCorruption.truncated }
-      let count = min(Data(fixed).readLE32(at: 12), 1 << 20)
+      let count = min(Data(fixed).kvReadLE32(at: 12), 1 << 20)
       let pieces = try handle.read(upToCount: count * pieceBytes) ?? Data()
       let (frame, _) = try frameHeader(fixed + pieces)
       let body = at + frame.headerLength
@@ -120,7 +120,7 @@ extension KVCodec {
       reading = []
       let outputs = (0..<group.count).map { Data(count: group[$0].header.rawLength) }
       let boxes = outputs.map { DataBox($0) }
-      let failure = FirstError()
+      let failure = KVFirstError()
       DispatchQueue.concurrentPerform(iterations: group.count) { i in
         do {
           try boxes[i].data.withUnsafeMutableBytes { dst in
