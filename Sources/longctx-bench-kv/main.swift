@@ -3,6 +3,7 @@
 //
 //   swift run -c release longctx-bench-kv [prefix-tokens] [levels]
 //   swift run -c release longctx-bench-kv parallel [windows] [window-tokens] [max-tokens] [N,N,...]
+//   swift run -c release longctx-bench-kv synthetic [GB]   (streamed save/restore of a synthetic f16 state)
 //
 // Needs LONGCTX_MODEL (eval "$(bash scripts/setup.sh --env)").
 import Foundation
@@ -28,6 +29,10 @@ let levels: [Int32] = args.count > 2 ? args[2].split(separator: ",").compactMap 
 guard let modelPath = ProcessInfo.processInfo.environment["LONGCTX_MODEL"], !modelPath.isEmpty else {
   FileHandle.standardError.write(Data("LONGCTX_MODEL is not set; run eval \"$(bash scripts/setup.sh --env)\".\n".utf8))
   exit(2)
+}
+if args.count > 1 && args[1] == "synthetic" {
+  try syntheticBench(gigabytes: args.count > 2 ? Double(args[2]) ?? 8 : 8)
+  exit(0)
 }
 if args.count > 1 && args[1] == "parallel" {
   try await parallelBench(Array(args.dropFirst(2)), modelPath: modelPath)
@@ -76,6 +81,14 @@ struct Row {
   var raw = 0
   var stored = 0
   var exact = false
+  // Version 1 (one zstd frame) of the same state, for comparison.
+  var v1Stored = 0
+  var v1Read = 0.0
+  var v1Decode = 0.0
+  var v2Save = 0.0
+  var v1Save = 0.0
+  var v2Read = 0.0
+  var v2Decode = 0.0
   var levels: [(level: Int32, size: Int, cMBs: Double, dMBs: Double)] = []
 }
 
@@ -124,6 +137,27 @@ for type in [KVCacheType.f16, .q8_0] {
   precondition(ok, "setState failed")
   row.setState = set
 
+  // The same state saved by each codec, then read and decoded (verified).
+  for version in [2, 1] {
+    let vdir = dir.appendingPathComponent("v\(version)")
+    let vstore = CheckpointStore(directory: vdir, maxBytes: 64 << 30, compressionLevel: 1, formatVersion: version)
+    let (ventry, save) = try time { try vstore.save(model: "bench", tokens: checkpoint.tokens, state: state) }
+    let url = URL(fileURLWithPath: ventry.path)
+    let (vfile, vread) = try time { try Data(contentsOf: url) }
+    let (decoded, vdecode) = try time { try CheckpointStore.decode(vfile, url: url, expecting: nil) }
+    precondition(decoded.state == state, "round trip failed")
+    if version == 1 {
+      row.v1Stored = ventry.compressedBytes
+      row.v1Read = vread
+      row.v1Decode = vdecode
+      row.v1Save = save
+    } else {
+      row.v2Save = save
+      row.v2Read = vread
+      row.v2Decode = vdecode
+    }
+  }
+
   for level in levels {
     let (compressed, c) = try time { try Zstd.compress(state, level: level) }
     let (_, d) = try time { try Zstd.decompress(compressed, exactSize: state.count) }
@@ -142,6 +176,17 @@ for r in rows {
     String(
       format: "| %@ | %d | %.2f | %.2f | %.3f | %.3f | %.3f | %.3f | %.3f | %.0f× |", r.type.rawValue, r.prefixTokens,
       r.prefill, r.save, r.restore, r.read, r.decompress, r.verify, r.setState, r.prefill / r.restore))
+}
+print("")
+print("| KV type | prefix tokens | raw state | v1 (zstd) file | v1 ratio | v2 (KV codec) file | v2 ratio | v1 save s | v2 save s | v1 read+decode+set s | v2 read+decode+set s | re-prefill s | v2 speed-up vs re-prefill |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for r in rows {
+  let v1 = r.v1Read + r.v1Decode + r.setState
+  let v2 = r.v2Read + r.v2Decode + r.setState
+  print(String(
+    format: "| %@ | %d | %@ | %@ | %.3f× | %@ | %.3f× | %.3f | %.3f | %.3f | %.3f | %.2f | %.0f× |", r.type.rawValue,
+    r.prefixTokens, mb(r.raw), mb(r.v1Stored), Double(r.raw) / Double(r.v1Stored), mb(r.stored),
+    Double(r.raw) / Double(r.stored), r.v1Save, r.v2Save, v1, v2, r.prefill, r.prefill / v2))
 }
 print("")
 print("| KV type | raw state | zstd level | compressed | ratio | compress MB/s | decompress MB/s |")

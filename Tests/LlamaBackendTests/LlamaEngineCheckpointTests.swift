@@ -38,12 +38,12 @@ import _LongctxTestSupport
     LlamaEngineOptions(contextTokens: 2048, kvCacheType: type, swaFull: swaFull)
   }
 
-  @Test(arguments: [true, false])
-  func restoredPrefixContinuesExactly(swaFull: Bool) async throws {
+  @Test(arguments: [(true, KVCacheType.f16), (false, .f16), (true, .q8_0)])
+  func restoredPrefixContinuesExactly(swaFull: Bool, type: KVCacheType) async throws {
     let path = try Self.modelPath()
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let fresh = try LlamaEngine(modelPath: path, options: Self.options(swaFull: swaFull))
+    let fresh = try LlamaEngine(modelPath: path, options: Self.options(swaFull: swaFull, type: type))
     let prefixTokens = fresh.model.tokenize(Self.prefix, addSpecial: true).count
     #expect(prefixTokens > 600, "the prefix must be longer than the 512-token SWA window")
 
@@ -52,14 +52,14 @@ import _LongctxTestSupport
     #expect(expectedA.cachedTokens == 0)
 
     let store = CheckpointStore(directory: dir.url)
-    let saving = try LlamaEngine(modelPath: path, options: Self.options(swaFull: swaFull), checkpoints: store)
+    let saving = try LlamaEngine(modelPath: path, options: Self.options(swaFull: swaFull, type: type), checkpoints: store)
     let first = try await saving.generate(Self.request("Question: which dock had the most damage?\nAnswer:"))
     #expect(first.cachedTokens == 0)
     #expect(first.text == expectedA.text)
     #expect(store.list().map(\.tokens) == [prefixTokens])
 
     // A new context restores from disk.
-    let restoring = try LlamaEngine(modelPath: path, options: Self.options(swaFull: swaFull), checkpoints: store)
+    let restoring = try LlamaEngine(modelPath: path, options: Self.options(swaFull: swaFull, type: type), checkpoints: store)
     let again = try await restoring.generate(Self.request("Question: which dock had the most damage?\nAnswer:"))
     #expect(again.cachedTokens == prefixTokens)
     #expect(again.text == expectedA.text)

@@ -14,14 +14,21 @@ import Workspace
 ///
 /// The header's own hash catches a flipped byte in the key, sizes or hashes;
 /// the zstd checksum and the raw SHA-256 catch one in the payload.
+///
+/// Version 2 (`KVCodec`) keeps this header; the payload is frames instead of
+/// one zstd frame, and the raw SHA-256 is that of the frames' SHA-256s.
 struct CheckpointHeader: Sendable, Equatable {
   static let magic: [UInt8] = Array("LCKV".utf8)
-  static let version: UInt16 = 1
+  /// The version new checkpoints are written in.
+  static let version: UInt16 = 2
+  /// The versions that can be read.
+  static let readable: ClosedRange<UInt16> = 1...2
   /// Bytes before the variable part: magic, version, reserved, header length.
   static let fixedPrefix = 12
   /// Headers larger than this are corrupt (16M tokens would be 64 MiB).
   static let maxLength = 64 << 20
 
+  var version: UInt16 = Self.version
   var identity: String
   var tokens: [Int32]
   var rawSize: Int
@@ -31,7 +38,7 @@ struct CheckpointHeader: Sendable, Equatable {
   func encoded() -> Data {
     var body = Data()
     body.append(contentsOf: Self.magic)
-    body.appendLE(Self.version)
+    body.appendLE(version)
     body.appendLE(UInt16(0))
     body.appendLE(UInt32(0))  // header length, patched below
     let id = Data(identity.utf8)
@@ -53,7 +60,7 @@ struct CheckpointHeader: Sendable, Equatable {
     guard prefix.count >= fixedPrefix else { throw .truncated }
     guard Array(prefix.prefix(4)) == magic else { throw .badMagic }
     let version: UInt16 = prefix.readLE(at: 4)
-    guard version == Self.version else { throw .unsupportedVersion(Int(version)) }
+    guard readable.contains(version) else { throw .unsupportedVersion(Int(version)) }
     let length = Int(prefix.readLE(at: 8) as UInt32)
     guard length > fixedPrefix + 32, length <= maxLength else { throw .headerChecksum }
     return length
@@ -81,7 +88,9 @@ struct CheckpointHeader: Sendable, Equatable {
     let tokens = (0..<count).map { Int32(bitPattern: tokenBytes.readLE(at: $0 * 4) as UInt32) }
     let rawSize = Int(try take(8).readLE(at: 0) as UInt64)
     let rawHash = Data(try take(32))
-    return CheckpointHeader(identity: identity, tokens: tokens, rawSize: rawSize, rawSHA256: rawHash)
+    let version: UInt16 = bytes.readLE(at: 4)
+    return CheckpointHeader(
+      version: version, identity: identity, tokens: tokens, rawSize: rawSize, rawSHA256: rawHash)
   }
 }
 

@@ -63,7 +63,7 @@ public enum CheckpointError: Error, LocalizedError, Equatable {
   public var errorDescription: String? {
     switch self {
     case .stateTooLarge(let bytes, let limit):
-      "A KV checkpoint of \(bytes) bytes exceeds the store's bound of \(limit) bytes; raise the bound or lower the prefix length."
+      "A KV checkpoint of at least \(bytes) bytes exceeds the store's bound of \(limit) bytes; raise the bound or lower the prefix length."
     case .writeFailed(let path, let reason): "Cannot write the KV checkpoint \(path): \(reason)."
     }
   }
@@ -89,6 +89,9 @@ public final class CheckpointStore: Sendable {
   public let compressionLevel: Int32
   /// zstd worker threads (0 = compress on the calling thread).
   public let compressionThreads: Int32
+  /// The file format new checkpoints are written in: 2 (`KVCodec`, frames)
+  /// or 1 (one zstd frame; kept for comparison). Both are read.
+  public let formatVersion: Int
   let logger: Logger
 
   static let fileExtension = "lckv"
@@ -100,12 +103,24 @@ public final class CheckpointStore: Sendable {
   ///   - maxBytes: The bound on the store's size (default 8 GiB).
   ///   - compressionLevel: zstd level for new checkpoints (1 is fast and
   ///     compresses KV state nearly as well as higher levels; see BENCHMARKS).
-  ///   - compressionThreads: zstd worker threads.
+  ///   - compressionThreads: zstd worker threads (format 1 only; format 2
+  ///     encodes frames on all cores).
   ///   - logger: Receives warnings about corrupt files and evictions.
-  public init(
+  public convenience init(
     directory: URL, maxBytes: Int = 8 << 30, compressionLevel: Int32 = 1, compressionThreads: Int32 = 0,
     logger: Logger = Logger(label: "longctx.kv")
   ) {
+    self.init(
+      directory: directory, maxBytes: maxBytes, compressionLevel: compressionLevel,
+      compressionThreads: compressionThreads, formatVersion: 2, logger: logger)
+  }
+
+  /// Opens the store writing checkpoints in `formatVersion` (1 or 2).
+  public init(
+    directory: URL, maxBytes: Int = 8 << 30, compressionLevel: Int32 = 1, compressionThreads: Int32 = 0,
+    formatVersion: Int, logger: Logger = Logger(label: "longctx.kv")
+  ) {
+    self.formatVersion = formatVersion
     self.directory = directory
     self.maxBytes = maxBytes
     self.compressionLevel = compressionLevel
@@ -153,10 +168,18 @@ public final class CheckpointStore: Sendable {
   /// - Throws: `CheckpointError`; nothing half-written remains.
   @discardableResult
   public func save(model: String, tokens: [Int32], state: Data) throws -> CheckpointEntry {
+    if formatVersion >= 2 {
+      var at = 0
+      return try save(model: model, tokens: tokens, rawSize: state.count, layout: KVCodec.layout(of: state)) { dst in
+        state.copyBytes(to: dst, from: at..<(at + dst.count))
+        at += dst.count
+      }
+    }
     let hash = Hashing.sha256(tokens: tokens)
     let url = location(model: model, count: tokens.count, hash: hash)
     let header = CheckpointHeader(
-      identity: model, tokens: tokens, rawSize: state.count, rawSHA256: Data(hexString: Hashing.sha256(state)))
+      version: 1, identity: model, tokens: tokens, rawSize: state.count,
+      rawSHA256: Data(hexString: Hashing.sha256(state)))
     var file = header.encoded()
     do {
       try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -179,6 +202,85 @@ public final class CheckpointStore: Sendable {
       metadata: ["kv.tokens": "\(tokens.count)", "kv.raw": "\(state.count)", "kv.bytes": "\(file.count)"])
     _ = gc(maxBytes: maxBytes, keeping: url.path)
     return entry
+  }
+
+  /// Stores a state of `rawSize` bytes that `source` hands over in order
+  /// (format 2), in bounded memory: a few frames at a time, written to a
+  /// temporary file that is renamed into place. A file that would exceed the
+  /// store's bound is refused as soon as it does (`stateTooLarge`) rather
+  /// than evicting everything else for it.
+  ///
+  /// - Parameters:
+  ///   - layout: The state's segments (`KVCodec.layout`); their lengths sum to `rawSize`.
+  ///   - source: Fills each buffer with the next bytes of the state.
+  @discardableResult
+  package func save(
+    model: String, tokens: [Int32], rawSize: Int, layout: [KVCodec.Segment], frameBytes: Int = KVCodec.frameBytes,
+    source: (UnsafeMutableRawBufferPointer) throws -> Void
+  ) throws -> CheckpointEntry {
+    precondition(layout.reduce(0) { $0 + $1.length } == rawSize, "the layout does not cover the state")
+    let hash = Hashing.sha256(tokens: tokens)
+    let url = location(model: model, count: tokens.count, hash: hash)
+    let header = CheckpointHeader(identity: model, tokens: tokens, rawSize: rawSize, rawSHA256: Data(count: 32))
+    let tmp = url.deletingLastPathComponent()
+      .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+    let size: Int
+    do {
+      try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+      guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tmp.path])
+      }
+      defer { try? FileManager.default.removeItem(at: tmp) }
+      let handle = try FileHandle(forWritingTo: tmp)
+      do {
+        size = try KVCodec.write(
+          to: handle, header: header, layout: layout, level: compressionLevel, maxBytes: maxBytes,
+          frameBytes: frameBytes, source: source)
+        try handle.synchronize()
+        try handle.close()
+      } catch {
+        try? handle.close()
+        throw error
+      }
+      if rename(tmp.path, url.path) != 0 {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+      }
+    } catch let error as CheckpointError {
+      throw error
+    } catch {
+      throw CheckpointError.writeFailed(path: url.path, reason: Self.describe(error))
+    }
+    let entry = CheckpointEntry(
+      model: model, tokens: tokens.count, prefixHash: hash, rawBytes: rawSize,
+      compressedBytes: size, lastUsed: Date(), path: url.path)
+    logger.debug(
+      "saved KV checkpoint",
+      metadata: ["kv.tokens": "\(tokens.count)", "kv.raw": "\(rawSize)", "kv.bytes": "\(size)"])
+    _ = gc(maxBytes: maxBytes, keeping: url.path)
+    return entry
+  }
+
+  /// Streams the verified raw state of the checkpoint file at `url` to `sink`
+  /// in order, in bounded memory for format 2 (format 1 is decoded whole).
+  /// Nothing reaches `sink` before the frame index and its hash are
+  /// verified; each piece is verified before it is handed over.
+  ///
+  /// - Returns: The file's header tokens.
+  /// - Throws: `CheckpointCorruption`, or what `sink` throws.
+  @discardableResult
+  package func read(_ url: URL, sink: (Data) throws -> Void) throws -> [Int32] {
+    let handle = try FileHandle(forReadingFrom: url)
+    defer { try? handle.close() }
+    let header = try readHeader(url)
+    let fileSize = Int(try handle.seekToEnd())
+    guard header.version >= 2 else {
+      let checkpoint = try Self.decode(try Data(contentsOf: url), url: url, expecting: nil)
+      try sink(checkpoint.state)
+      return checkpoint.tokens
+    }
+    try KVCodec.read(
+      handle, header: header, payloadOffset: header.encoded().count, fileSize: fileSize, sink: sink)
+    return header.tokens
   }
 
   /// Loads the checkpoint of the longest prefix of `tokens` stored for `model`.
@@ -246,12 +348,16 @@ public final class CheckpointStore: Sendable {
       throw .keyMismatch
     }
     let state: Data
-    do {
-      state = try Zstd.decompress(data.dropFirst(length), exactSize: header.rawSize)
-    } catch {
-      throw .payload(error.userDescription)
+    if header.version >= 2 {
+      state = try KVCodec.decodePayload(data.dropFirst(length), rawSize: header.rawSize, treeHash: header.rawSHA256)
+    } else {
+      do {
+        state = try Zstd.decompress(data.dropFirst(length), exactSize: header.rawSize)
+      } catch {
+        throw .payload(describe(error))
+      }
+      guard Data(hexString: Hashing.sha256(state)) == header.rawSHA256 else { throw .stateChecksum }
     }
-    guard Data(hexString: Hashing.sha256(state)) == header.rawSHA256 else { throw .stateChecksum }
     let entry = CheckpointEntry(
       model: header.identity, tokens: header.tokens.count, prefixHash: fileKey?.hash ?? "",
       rawBytes: header.rawSize, compressedBytes: data.count, lastUsed: Date(), path: url.path)

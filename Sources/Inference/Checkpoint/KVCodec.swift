@@ -1,0 +1,582 @@
+import Dispatch
+import Foundation
+import Workspace
+
+/// The tensor-aware, lossless codec of version-2 KV checkpoints.
+///
+/// llama.cpp's sequence state (`llama_context::state_seq_get_data`, then
+/// `llama_kv_cache::state_write` per cache) is a few small headers and, per
+/// layer, the K and V rows of every cell. f16 activations look like noise to
+/// zstd byte by byte, but the high byte of each value (sign, exponent, top of
+/// the mantissa) is not. So each f16/bf16 tensor piece is split into a high
+/// byte plane, transposed so that one channel of consecutive cells is
+/// adjacent, and a low byte plane; q8_0 blocks are split into their f16
+/// scales (two byte planes) and int8 quants. A frame's transformed bytes are
+/// grouped by stream (raw, f16 high, f16 low, q8_0 scale high, scale low,
+/// quants) so that no zstd block mixes kinds, then go through one zstd frame.
+/// Anything the parser does not recognise is stored as plain bytes (then
+/// zstd); the layout only steers the transform, so a wrong guess costs
+/// ratio, never correctness.
+///
+/// The payload is a sequence of frames of at most `frameBytes` raw bytes,
+/// each independently decodable and checked:
+///
+///     magic "LCKF" | raw length u32 | coded length u32 | piece count u32
+///     raw SHA-256 (32 bytes)
+///     pieces × (kind u32, row bytes u32, length u32)
+///     one zstd frame (with its content checksum) of the transformed bytes,
+///     streams in order, each stream's portions in piece order
+///
+/// The header's raw SHA-256 of a version-2 file is the SHA-256 of the frames'
+/// SHA-256s in order, so frames can be verified on all cores and a dropped,
+/// repeated or reordered frame is caught.
+package enum KVCodec {
+  /// Raw bytes per frame: bounds the memory of save and restore (about three
+  /// times this per core in flight), and small enough that a state of tens of
+  /// MB is decoded on all cores; larger frames measured no better ratio.
+  package static let frameBytes = 4 << 20
+  static let frameMagic: [UInt8] = Array("LCKF".utf8)
+  static let frameFixed = 16 + 32
+  static let pieceBytes = 12
+
+  /// How one stretch of the state is transformed.
+  package enum Kind: UInt32, Sendable {
+    /// Bytes as they are.
+    case raw = 0
+    /// Rows of 16-bit floats (f16 or bf16): two byte planes, by channel.
+    case half = 1
+    /// Rows of q8_0 blocks (f16 scale + 32 int8): scales and quants apart.
+    case q8_0 = 2
+  }
+
+  /// A stretch of the raw state with one transform.
+  package struct Segment: Sendable, Equatable {
+    package var kind: Kind
+    /// Bytes per row (cell) for `.half` and `.q8_0`; 0 for `.raw`.
+    package var rowBytes: Int
+    package var length: Int
+
+    package init(kind: Kind, rowBytes: Int, length: Int) {
+      self.kind = kind
+      self.rowBytes = rowBytes
+      self.length = length
+    }
+  }
+
+  // MARK: - Layout
+
+  /// The layout of a llama.cpp sequence state, or one raw segment when the
+  /// bytes are not a layout this parser knows.
+  ///
+  /// - Parameter read: Bytes at (offset, count) of the state; may return
+  ///   fewer at the end.
+  package static func layout(size: Int, read: (Int, Int) -> [UInt8]) -> [Segment] {
+    let parsed = withoutActuallyEscaping(read) { read in
+      var parser = LayoutParser(size: size, read: read)
+      return parser.parse()
+    }
+    if let segments = parsed { return merged(segments) }
+    return size > 0 ? [Segment(kind: .raw, rowBytes: 0, length: size)] : []
+  }
+
+  /// The layout of an in-memory state.
+  package static func layout(of state: Data) -> [Segment] {
+    state.withUnsafeBytes { buffer in
+      layout(size: buffer.count) { offset, count in
+        let end = min(buffer.count, offset + count)
+        return offset < end ? Array(buffer[offset..<end]) : []
+      }
+    }
+  }
+
+  static func merged(_ segments: [Segment]) -> [Segment] {
+    var out: [Segment] = []
+    for s in segments where s.length > 0 {
+      if let last = out.last, last.kind == .raw, s.kind == .raw {
+        out[out.count - 1].length += s.length
+      } else {
+        out.append(s)
+      }
+    }
+    return out
+  }
+
+  /// Cuts a layout into frames of at most `frameBytes` (a row is never
+  /// split; a row larger than a frame becomes its own frame).
+  package static func frames(_ layout: [Segment], frameBytes: Int = frameBytes) -> [[Segment]] {
+    var frames: [[Segment]] = []
+    var current: [Segment] = []
+    var used = 0
+    func flush() {
+      if !current.isEmpty { frames.append(current) }
+      current = []
+      used = 0
+    }
+    for segment in layout {
+      var left = segment.length
+      while left > 0 {
+        let room = frameBytes - used
+        var take: Int
+        if segment.kind == .raw {
+          take = min(left, room)
+        } else {
+          take = min(left, room / segment.rowBytes * segment.rowBytes)
+          if take == 0 {
+            if used > 0 {
+              flush()
+              continue
+            }
+            take = segment.rowBytes
+          }
+        }
+        current.append(Segment(kind: segment.kind, rowBytes: segment.rowBytes, length: take))
+        used += take
+        left -= take
+        if used >= frameBytes { flush() }
+      }
+    }
+    flush()
+    return frames
+  }
+
+  // MARK: - Transform
+
+  /// The streams a frame's transformed bytes are grouped into, so that each
+  /// zstd block sees bytes of one kind: raw bytes; f16 high bytes (by
+  /// channel) and low bytes; q8_0 scale high and low bytes, and quants.
+  static let streamCount = 6
+
+  /// The (stream, length) portions a piece is split into.
+  static func portions(_ piece: Segment) -> [(stream: Int, length: Int)] {
+    switch piece.kind {
+    case .raw: return [(0, piece.length)]
+    case .half: return [(1, piece.length / 2), (2, piece.length / 2)]
+    case .q8_0:
+      let scales = piece.length / 34
+      return [(3, scales), (4, scales), (5, 32 * scales)]
+    }
+  }
+
+  /// Where each portion of each piece goes in the transformed frame: streams
+  /// in order, pieces in order within a stream.
+  static func portionOffsets(_ pieces: [Segment]) -> [[Int]] {
+    var totals = [Int](repeating: 0, count: streamCount)
+    for piece in pieces { for p in portions(piece) { totals[p.stream] += p.length } }
+    var cursor = [Int](repeating: 0, count: streamCount)
+    for i in 1..<streamCount { cursor[i] = cursor[i - 1] + totals[i - 1] }
+    return pieces.map { piece in
+      portions(piece).map { p in
+        defer { cursor[p.stream] += p.length }
+        return cursor[p.stream]
+      }
+    }
+  }
+
+  /// Moves one piece from `src` into its portions at `dst` + `offsets`.
+  static func forward(
+    _ piece: Segment, _ src: UnsafeRawBufferPointer, _ dst: UnsafeMutableRawPointer, _ offsets: [Int]
+  ) {
+    let n = piece.length
+    let s = src.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    switch piece.kind {
+    case .raw:
+      (dst + offsets[0]).copyMemory(from: s, byteCount: n)
+    case .half:
+      // The high bytes (sign, exponent, top of the mantissa) by channel, so
+      // that one channel of consecutive cells is adjacent; the low bytes
+      // (close to noise) in their order.
+      let w = piece.rowBytes / 2
+      let rows = n / piece.rowBytes
+      let high = (dst + offsets[0]).assumingMemoryBound(to: UInt8.self)
+      let low = (dst + offsets[1]).assumingMemoryBound(to: UInt8.self)
+      // In blocks of 64 rows, so that both sides stay in cache.
+      var r0 = 0
+      while r0 < rows {
+        let r1 = min(rows, r0 + 64)
+        for c in 0..<w {
+          let column = high + c * rows
+          for r in r0..<r1 { column[r] = s[r * piece.rowBytes + 2 * c + 1] }
+        }
+        r0 = r1
+      }
+      for i in 0..<(n / 2) { low[i] = s[2 * i] }
+    case .q8_0:
+      // Scales as two byte planes, quants apart (both in cell order, which
+      // measured better than by channel on real q8_0 states).
+      let blocks = n / 34
+      let high = (dst + offsets[0]).assumingMemoryBound(to: UInt8.self)
+      let low = (dst + offsets[1]).assumingMemoryBound(to: UInt8.self)
+      let quants = (dst + offsets[2]).assumingMemoryBound(to: UInt8.self)
+      for b in 0..<blocks {
+        let block = s + b * 34
+        low[b] = block[0]
+        high[b] = block[1]
+        (quants + 32 * b).update(from: block + 2, count: 32)
+      }
+    }
+  }
+
+  /// The inverse of `forward`.
+  static func inverse(
+    _ piece: Segment, _ src: UnsafeRawPointer, _ offsets: [Int], _ dst: UnsafeMutableRawBufferPointer
+  ) {
+    let n = piece.length
+    let d = dst.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    switch piece.kind {
+    case .raw:
+      UnsafeMutableRawPointer(d).copyMemory(from: src + offsets[0], byteCount: n)
+    case .half:
+      let w = piece.rowBytes / 2
+      let rows = n / piece.rowBytes
+      let high = (src + offsets[0]).assumingMemoryBound(to: UInt8.self)
+      let low = (src + offsets[1]).assumingMemoryBound(to: UInt8.self)
+      var r0 = 0
+      while r0 < rows {
+        let r1 = min(rows, r0 + 64)
+        for c in 0..<w {
+          let column = high + c * rows
+          for r in r0..<r1 { d[r * piece.rowBytes + 2 * c + 1] = column[r] }
+        }
+        r0 = r1
+      }
+      for i in 0..<(n / 2) { d[2 * i] = low[i] }
+    case .q8_0:
+      let blocks = n / 34
+      let high = (src + offsets[0]).assumingMemoryBound(to: UInt8.self)
+      let low = (src + offsets[1]).assumingMemoryBound(to: UInt8.self)
+      let quants = (src + offsets[2]).assumingMemoryBound(to: UInt8.self)
+      for b in 0..<blocks {
+        let block = d + b * 34
+        block[0] = low[b]
+        block[1] = high[b]
+        (block + 2).update(from: quants + 32 * b, count: 32)
+      }
+    }
+  }
+
+  static func valid(_ piece: Segment) -> Bool {
+    guard piece.length >= 0 else { return false }
+    switch piece.kind {
+    case .raw: return piece.rowBytes == 0
+    case .half: return piece.rowBytes >= 2 && piece.rowBytes % 2 == 0 && piece.length % piece.rowBytes == 0
+    case .q8_0: return piece.rowBytes >= 34 && piece.rowBytes % 34 == 0 && piece.length % piece.rowBytes == 0
+    }
+  }
+
+  // MARK: - Frames
+
+  /// Encodes one frame: its header and compressed body.
+  package static func encodeFrame(_ raw: UnsafeRawBufferPointer, pieces: [Segment], level: Int32) throws -> (
+    bytes: Data, sha256: Data
+  ) {
+    precondition(pieces.reduce(0) { $0 + $1.length } == raw.count)
+    let unowned = Data(
+      bytesNoCopy: UnsafeMutableRawPointer(mutating: raw.baseAddress!), count: raw.count, deallocator: .none)
+    let sha = Data(hexString: Hashing.sha256(unowned))
+    var transformed = Data(count: raw.count)
+    let offsets = portionOffsets(pieces)
+    transformed.withUnsafeMutableBytes { dst in
+      var at = 0
+      for (i, piece) in pieces.enumerated() {
+        forward(piece, UnsafeRawBufferPointer(rebasing: raw[at..<(at + piece.length)]), dst.baseAddress!, offsets[i])
+        at += piece.length
+      }
+    }
+    let coded = try Zstd.compress(transformed, level: level)
+    transformed = Data()
+    var out = Data(capacity: frameFixed + pieces.count * pieceBytes + coded.count)
+    out.append(contentsOf: frameMagic)
+    out.kvAppendLE32(raw.count)
+    out.kvAppendLE32(coded.count)
+    out.kvAppendLE32(pieces.count)
+    out.append(sha)
+    for piece in pieces {
+      out.kvAppendLE32(Int(piece.kind.rawValue))
+      out.kvAppendLE32(piece.rowBytes)
+      out.kvAppendLE32(piece.length)
+    }
+    out.append(coded)
+    return (out, sha)
+  }
+
+  /// A frame's header as read from disk.
+  package struct FrameHeader: Sendable {
+    package var rawLength: Int
+    package var codedLength: Int
+    package var sha256: Data
+    package var pieces: [Segment]
+    /// Header bytes (fixed part and pieces).
+    package var headerLength: Int { frameFixed + pieces.count * pieceBytes }
+  }
+
+  /// Parses a frame header from the start of `bytes` (which holds at least
+  /// `frameFixed` bytes, and then the pieces when `pieces` is true).
+  static func frameHeader(_ bytes: Data) throws(CheckpointCorruption) -> (header: FrameHeader, pieceCount: Int) {
+    let b = Data(bytes)
+    guard b.count >= frameFixed else { throw .truncated }
+    guard Array(b.prefix(4)) == frameMagic else { throw .payload("bad frame magic") }
+    let raw = b.kvReadLE32(at: 4), coded = b.kvReadLE32(at: 8), count = b.kvReadLE32(at: 12)
+    guard raw <= 1 << 31, coded <= 1 << 31, count <= 1 << 20 else { throw .payload("bad frame header") }
+    var header = FrameHeader(rawLength: raw, codedLength: coded, sha256: b[16..<48], pieces: [])
+    if b.count >= frameFixed + count * pieceBytes {
+      var total = 0
+      for i in 0..<count {
+        let at = frameFixed + i * pieceBytes
+        guard let kind = Kind(rawValue: UInt32(b.kvReadLE32(at: at))) else { throw .payload("unknown piece kind") }
+        let piece = Segment(kind: kind, rowBytes: b.kvReadLE32(at: at + 4), length: b.kvReadLE32(at: at + 8))
+        guard valid(piece) else { throw .payload("bad piece") }
+        total += piece.length
+        header.pieces.append(piece)
+      }
+      guard total == raw else { throw .payload("pieces do not cover the frame") }
+    }
+    return (header, count)
+  }
+
+  /// Decodes a frame's body into `dst` (`rawLength` bytes) and checks its SHA-256.
+  static func decodeFrame(_ header: FrameHeader, coded: Data, into dst: UnsafeMutableRawBufferPointer) throws(
+    CheckpointCorruption
+  ) {
+    let transformed: Data
+    do {
+      transformed = try Zstd.decompress(coded, exactSize: header.rawLength)
+    } catch {
+      throw .payload(CheckpointStore.describe(error))
+    }
+    let offsets = portionOffsets(header.pieces)
+    transformed.withUnsafeBytes { src in
+      var at = 0
+      for (i, piece) in header.pieces.enumerated() {
+        let out = UnsafeMutableRawBufferPointer(rebasing: dst[at..<(at + piece.length)])
+        inverse(piece, src.baseAddress!, offsets[i], out)
+        at += piece.length
+      }
+    }
+    let written = Data(bytesNoCopy: dst.baseAddress!, count: dst.count, deallocator: .none)
+    guard Data(hexString: Hashing.sha256(written)) == header.sha256 else {
+      throw .stateChecksum
+    }
+  }
+
+  /// The header hash of a version-2 file from its frames' hashes.
+  static func treeHash(_ frameHashes: [Data]) -> Data {
+    var all = Data(capacity: frameHashes.count * 32)
+    for h in frameHashes { all.append(h) }
+    return Data(hexString: Hashing.sha256(all))
+  }
+
+  /// Workers for encoding and decoding.
+  static var parallelism: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+  // MARK: - Whole payloads
+
+  /// Decodes the frames of an in-memory version-2 payload into the raw state,
+  /// frames on all cores.
+  static func decodePayload(_ payload: Data, rawSize: Int, treeHash expected: Data) throws(CheckpointCorruption)
+    -> Data
+  {
+    // Offsets below are from the payload's start; `base` maps them to its indices (no copy).
+    let base = payload.startIndex
+    var frames: [(header: FrameHeader, body: Range<Int>, out: Int)] = []
+    var at = 0
+    var out = 0
+    while out < rawSize {
+      guard at + frameFixed <= payload.count else { throw .truncated }
+      let count = payload.kvReadLE32(at: at + 12)
+      let end = at + frameFixed + min(count, 1 << 20) * pieceBytes
+      guard end <= payload.count else { throw .truncated }
+      let (header, _) = try frameHeader(payload[(base + at)..<(base + end)])
+      let bodyEnd = end + header.codedLength
+      guard bodyEnd <= payload.count else { throw .truncated }
+      guard header.rawLength > 0, out + header.rawLength <= rawSize else { throw .payload("frame sizes do not add up") }
+      frames.append((header, (base + end)..<(base + bodyEnd), out))
+      out += header.rawLength
+      at = bodyEnd
+    }
+    guard at == payload.count else { throw .payload("bytes after the last frame") }
+    guard treeHash(frames.map(\.header.sha256)) == expected else { throw .stateChecksum }
+    var state = Data(count: rawSize)
+    let index = frames
+    let failure = KVFirstError()
+    state.withUnsafeMutableBytes { dst in
+      let base = KVSendableBuffer(dst)
+      DispatchQueue.concurrentPerform(iterations: frames.count) { i in
+        let f = index[i]
+        do {
+          try decodeFrame(
+            f.header, coded: payload[f.body],
+            into: UnsafeMutableRawBufferPointer(rebasing: base.buffer[f.out..<(f.out + f.header.rawLength)]))
+        } catch let error as CheckpointCorruption {
+          failure.set(error)
+        } catch {
+          failure.set(.payload("\(error)"))
+        }
+      }
+    }
+    if let error = failure.error { throw error }
+    return state
+  }
+}
+
+// MARK: - Layout parser
+
+/// Follows `llama_context::state_seq_get_data` and `llama_kv_cache::state_write`
+/// (llama.cpp 11434): the io magic and sequence id, then for each KV cache
+/// (two for interleaved-SWA models such as Gemma 3), n_stream, then per
+/// stream the cell count, the cells' metadata, and the K and V rows.
+private struct LayoutParser {
+  let size: Int
+  let read: (Int, Int) -> [UInt8]
+  var at = 0
+  var segments: [Segment] = []
+  typealias Segment = KVCodec.Segment
+
+  init(size: Int, read: @escaping (Int, Int) -> [UInt8]) {
+    self.size = size
+    self.read = read
+  }
+
+  mutating func u32() -> Int? {
+    let b = read(at, 4)
+    guard b.count == 4 else { return nil }
+    at += 4
+    return Int(b[0]) | Int(b[1]) << 8 | Int(b[2]) << 16 | Int(b[3]) << 24
+  }
+
+  mutating func u64() -> Int? {
+    guard let lo = u32(), let hi = u32(), hi < 1 << 20 else { return nil }
+    return lo | hi << 32
+  }
+
+  mutating func raw(from start: Int) {
+    segments.append(Segment(kind: .raw, rowBytes: 0, length: at - start))
+  }
+
+  /// Bytes per element group of a ggml type as (block elements, block bytes), for the types seen in KV caches.
+  static func typeSize(_ type: Int) -> (elements: Int, bytes: Int)? {
+    switch type {
+    case 0: (1, 4)  // f32
+    case 1: (1, 2)  // f16
+    case 2: (32, 18)  // q4_0
+    case 3: (32, 20)  // q4_1
+    case 6: (32, 22)  // q5_0
+    case 7: (32, 24)  // q5_1
+    case 8: (32, 34)  // q8_0
+    case 20: (32, 18)  // iq4_nl
+    case 30: (1, 2)  // bf16
+    default: nil
+    }
+  }
+
+  /// One tensor's rows: transformed when f16/bf16/q8_0, raw otherwise.
+  mutating func tensor(type: Int, rowBytes: Int, cells: Int) -> Bool {
+    guard let t = Self.typeSize(type), rowBytes > 0, rowBytes % t.bytes == 0 else { return false }
+    let length = rowBytes * cells
+    guard at + length <= size else { return false }
+    switch type {
+    case 1, 30: segments.append(Segment(kind: .half, rowBytes: rowBytes, length: length))
+    case 8: segments.append(Segment(kind: .q8_0, rowBytes: rowBytes, length: length))
+    default: segments.append(Segment(kind: .raw, rowBytes: 0, length: length))
+    }
+    at += length
+    return true
+  }
+
+  mutating func parse() -> [Segment]? {
+    // `llama_context::state_seq_get_data` first writes its io magic and the sequence id.
+    if u32() == 0xAF14_3CD8, u32() != nil {
+      raw(from: 0)
+    } else {
+      at = 0
+    }
+    while at < size {
+      guard cache() else { return nil }
+    }
+    return at == size ? segments : nil
+  }
+
+  /// One KV cache's state.
+  mutating func cache() -> Bool {
+    let start = at
+    guard let streams = u32(), streams >= 1, streams <= 256 else { return false }
+    raw(from: start)
+    for _ in 0..<streams {
+      let s = at
+      guard let cells = u32(), cells <= 1 << 30 else { return false }
+      if cells == 0 {
+        raw(from: s)
+        continue
+      }
+      // Cell metadata: pos i32, n_seq_id u32, seq ids (no cell extension:
+      // models with M-RoPE or PLE add one and fall back to plain zstd).
+      for _ in 0..<cells {
+        guard u32() != nil, let n = u32(), n <= 256 else { return false }
+        at += 4 * n
+        guard at <= size else { return false }
+      }
+      guard let vTrans = u32(), vTrans <= 1, let layers = u32(), layers >= 1, layers <= 4096,
+        u32() != nil, u32() != nil
+      else { return false }
+      raw(from: s)
+      for _ in 0..<layers {
+        let h = at
+        guard let type = u32(), let row = u64() else { return false }
+        raw(from: h)
+        guard tensor(type: type, rowBytes: row, cells: cells) else { return false }
+      }
+      // V of every layer (a layer without V is not supported: such a state
+      // does not parse and is stored plain).
+      for _ in 0..<layers {
+        let h = at
+        guard let type = u32() else { return false }
+        if vTrans == 0 {
+          guard let row = u64() else { return false }
+          raw(from: h)
+          guard tensor(type: type, rowBytes: row, cells: cells) else { return false }
+        } else {
+          guard let element = u32(), let channels = u32(), let t = Self.typeSize(type), t.elements == 1,
+            t.bytes == element
+          else { return false }
+          raw(from: h)
+          // Channel-major already: one "row" per element, so only the byte planes split.
+          let length = element * channels * cells
+          guard at + length <= size else { return false }
+          segments.append(
+            element == 2
+              ? Segment(kind: .half, rowBytes: 2, length: length) : Segment(kind: .raw, rowBytes: 0, length: length))
+          at += length
+        }
+      }
+    }
+    return true
+  }
+}
+
+// MARK: - Helpers
+
+/// The first error thrown by any worker.
+final class KVFirstError: @unchecked Sendable {
+  private let lock = NSLock()
+  private var stored: CheckpointCorruption?
+  var error: CheckpointCorruption? { lock.withLock { stored } }
+  func set(_ error: CheckpointCorruption) { lock.withLock { if stored == nil { stored = error } } }
+}
+
+/// A buffer the workers of `concurrentPerform` write disjoint parts of.
+struct KVSendableBuffer: @unchecked Sendable {
+  let buffer: UnsafeMutableRawBufferPointer
+  init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+}
+
+extension Data {
+  mutating func kvAppendLE32(_ value: Int) {
+    let v = UInt32(truncatingIfNeeded: value)
+    for i in 0..<4 { append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) }
+  }
+
+  func kvReadLE32(at offset: Int) -> Int {
+    var v = 0
+    for i in 0..<4 { v |= Int(self[startIndex + offset + i]) << (8 * i) }
+    return v
+  }
+}
