@@ -178,15 +178,18 @@ for r in rows {
       r.prefill, r.save, r.restore, r.read, r.decompress, r.verify, r.setState, r.prefill / r.restore))
 }
 print("")
-print("| KV type | prefix tokens | raw state | v1 (zstd) file | v1 ratio | v2 (KV codec) file | v2 ratio | v1 save s | v2 save s | v1 read+decode+set s | v2 read+decode+set s | re-prefill s | v2 speed-up vs re-prefill |")
+print(
+  "| KV type | prefix tokens | raw state | v1 (zstd) file | v1 ratio | v2 (KV codec) file | v2 ratio | v1 save s | v2 save s | v1 read+decode+set s | v2 read+decode+set s | re-prefill s | v2 speed-up vs re-prefill |"
+)
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows {
   let v1 = r.v1Read + r.v1Decode + r.setState
   let v2 = r.v2Read + r.v2Decode + r.setState
-  print(String(
-    format: "| %@ | %d | %@ | %@ | %.3f× | %@ | %.3f× | %.3f | %.3f | %.3f | %.3f | %.2f | %.0f× |", r.type.rawValue,
-    r.prefixTokens, mb(r.raw), mb(r.v1Stored), Double(r.raw) / Double(r.v1Stored), mb(r.stored),
-    Double(r.raw) / Double(r.stored), r.v1Save, r.v2Save, v1, v2, r.prefill, r.prefill / v2))
+  print(
+    String(
+      format: "| %@ | %d | %@ | %@ | %.3f× | %@ | %.3f× | %.3f | %.3f | %.3f | %.3f | %.2f | %.0f× |", r.type.rawValue,
+      r.prefixTokens, mb(r.raw), mb(r.v1Stored), Double(r.raw) / Double(r.v1Stored), mb(r.stored),
+      Double(r.raw) / Double(r.stored), r.v1Save, r.v2Save, v1, v2, r.prefill, r.prefill / v2))
 }
 print("")
 print("| KV type | raw state | zstd level | compressed | ratio | compress MB/s | decompress MB/s |")

@@ -38,7 +38,9 @@ import _LongctxTestSupport
     func u32(_ v: Int) { out.append(contentsOf: withUnsafeBytes(of: UInt32(v).littleEndian) { Array($0) }) }
     func i32(_ v: Int32) { out.append(contentsOf: withUnsafeBytes(of: v.littleEndian) { Array($0) }) }
     func u64(_ v: Int) { out.append(contentsOf: withUnsafeBytes(of: UInt64(v).littleEndian) { Array($0) }) }
-    func half(_ f: Float) { out.append(contentsOf: withUnsafeBytes(of: Float16(f).bitPattern.littleEndian) { Array($0) }) }
+    func half(_ f: Float) {
+      out.append(contentsOf: withUnsafeBytes(of: Float16(f).bitPattern.littleEndian) { Array($0) })
+    }
     // A channel's values stay near its own level, as K and V activations do.
     func value(_ c: Int) -> Float { scale[c] * (1 + 0.05 * rng.gauss()) }
     func row() {
@@ -168,7 +170,9 @@ import _LongctxTestSupport
   }
 
   /// A file of many frames, for the damage tests.
-  static func multiFrameFile(_ dir: TemporaryDirectory) throws -> (store: CheckpointStore, entry: CheckpointEntry, state: Data) {
+  static func multiFrameFile(_ dir: TemporaryDirectory) throws -> (
+    store: CheckpointStore, entry: CheckpointEntry, state: Data
+  ) {
     let state = Self.state(type: 1, cells: 600)
     let store = CheckpointStore(directory: dir.url)
     var at = 0
@@ -213,7 +217,10 @@ import _LongctxTestSupport
 
   /// Every damaged file is refused with a clear reason, from memory and when
   /// streamed, and never yields a state other than the one saved.
-  @Test(arguments: ["truncate-frame", "truncate-header", "flip-body", "flip-frame-header", "flip-piece", "drop-frame", "swap-frames", "append"])
+  @Test(arguments: [
+    "truncate-frame", "truncate-header", "flip-body", "flip-frame-header", "flip-piece", "drop-frame", "swap-frames",
+    "append",
+  ])
   func damagedFramesAreRefused(damage: String) throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
@@ -222,7 +229,8 @@ import _LongctxTestSupport
     var bytes = [UInt8](try Data(contentsOf: url))
     let starts = (0..<(bytes.count - 3)).filter { bytes[$0..<($0 + 4)].elementsEqual("LCKF".utf8) }
     #expect(starts.count > 3)
-    let second = starts[1], third = starts[2]
+    let second = starts[1]
+    let third = starts[2]
     switch damage {
     case "truncate-frame": bytes = Array(bytes.prefix(bytes.count - 100))
     case "truncate-header": bytes = Array(bytes.prefix(starts.last! + 20))

@@ -49,9 +49,15 @@ import _LongctxTestSupport
       Data(contentsOf: URL(fileURLWithPath: oldEntry.path)), url: URL(fileURLWithPath: oldEntry.path), expecting: nil
     ).state
     #expect(oldState == state)
-    print("[\(type.rawValue)] \(state.count) raw: v1 \(oldEntry.compressedBytes) (\(oldEntry.ratio)×), v2 \(entry.compressedBytes) (\(entry.ratio)×)")
+    print(
+      "[\(type.rawValue)] \(state.count) raw: v1 \(oldEntry.compressedBytes) (\(oldEntry.ratio)×), v2 \(entry.compressedBytes) (\(entry.ratio)×)"
+    )
     #expect(entry.compressedBytes < oldEntry.compressedBytes)
-    if type == .f16 { #expect(entry.ratio > 1.15, "f16 ratio \(entry.ratio)") } else { #expect(entry.ratio > 1.05, "q8_0 ratio \(entry.ratio)") }
+    if type == .f16 {
+      #expect(entry.ratio > 1.15, "f16 ratio \(entry.ratio)")
+    } else {
+      #expect(entry.ratio > 1.05, "q8_0 ratio \(entry.ratio)")
+    }
 
     // Streamed read gives the same bytes, and the engine accepts them.
     var streamed = Data()
@@ -60,4 +66,3 @@ import _LongctxTestSupport
     #expect(engine.setState(streamed, tokens: checkpoint.tokens.count))
   }
 }
-

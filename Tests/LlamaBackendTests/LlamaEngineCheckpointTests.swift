@@ -52,14 +52,16 @@ import _LongctxTestSupport
     #expect(expectedA.cachedTokens == 0)
 
     let store = CheckpointStore(directory: dir.url)
-    let saving = try LlamaEngine(modelPath: path, options: Self.options(swaFull: swaFull, type: type), checkpoints: store)
+    let saving = try LlamaEngine(
+      modelPath: path, options: Self.options(swaFull: swaFull, type: type), checkpoints: store)
     let first = try await saving.generate(Self.request("Question: which dock had the most damage?\nAnswer:"))
     #expect(first.cachedTokens == 0)
     #expect(first.text == expectedA.text)
     #expect(store.list().map(\.tokens) == [prefixTokens])
 
     // A new context restores from disk.
-    let restoring = try LlamaEngine(modelPath: path, options: Self.options(swaFull: swaFull, type: type), checkpoints: store)
+    let restoring = try LlamaEngine(
+      modelPath: path, options: Self.options(swaFull: swaFull, type: type), checkpoints: store)
     let again = try await restoring.generate(Self.request("Question: which dock had the most damage?\nAnswer:"))
     #expect(again.cachedTokens == prefixTokens)
     #expect(again.text == expectedA.text)

@@ -248,7 +248,7 @@ public final class CheckpointStore: Sendable {
     } catch let error as CheckpointError {
       throw error
     } catch {
-      throw CheckpointError.writeFailed(path: url.path, reason: Self.describe(error))
+      throw CheckpointError.writeFailed(path: url.path, reason: error.userDescription)
     }
     let entry = CheckpointEntry(
       model: model, tokens: tokens.count, prefixHash: hash, rawBytes: rawSize,
@@ -354,7 +354,7 @@ public final class CheckpointStore: Sendable {
       do {
         state = try Zstd.decompress(data.dropFirst(length), exactSize: header.rawSize)
       } catch {
-        throw .payload(describe(error))
+        throw .payload(error.userDescription)
       }
       guard Data(hexString: Hashing.sha256(state)) == header.rawSHA256 else { throw .stateChecksum }
     }

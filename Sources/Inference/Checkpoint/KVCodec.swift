@@ -315,7 +315,9 @@ package enum KVCodec {
     let b = Data(bytes)
     guard b.count >= frameFixed else { throw .truncated }
     guard Array(b.prefix(4)) == frameMagic else { throw .payload("bad frame magic") }
-    let raw = b.kvReadLE32(at: 4), coded = b.kvReadLE32(at: 8), count = b.kvReadLE32(at: 12)
+    let raw = b.kvReadLE32(at: 4)
+    let coded = b.kvReadLE32(at: 8)
+    let count = b.kvReadLE32(at: 12)
     guard raw <= 1 << 31, coded <= 1 << 31, count <= 1 << 20 else { throw .payload("bad frame header") }
     var header = FrameHeader(rawLength: raw, codedLength: coded, sha256: b[16..<48], pieces: [])
     if b.count >= frameFixed + count * pieceBytes {
@@ -334,14 +336,14 @@ package enum KVCodec {
   }
 
   /// Decodes a frame's body into `dst` (`rawLength` bytes) and checks its SHA-256.
-  static func decodeFrame(_ header: FrameHeader, coded: Data, into dst: UnsafeMutableRawBufferPointer) throws(
-    CheckpointCorruption
-  ) {
+  static func decodeFrame(_ header: FrameHeader, coded: Data, into dst: UnsafeMutableRawBufferPointer)
+    throws(CheckpointCorruption)
+  {
     let transformed: Data
     do {
       transformed = try Zstd.decompress(coded, exactSize: header.rawLength)
     } catch {
-      throw .payload(CheckpointStore.describe(error))
+      throw .payload(error.userDescription)
     }
     let offsets = portionOffsets(header.pieces)
     transformed.withUnsafeBytes { src in
