@@ -53,4 +53,21 @@ import _LongctxTestSupport
     #expect(second.failed == 0)
     #expect(second.exceptions.filter { $0.severity == "failed" }.isEmpty, "\(second.exceptions)")
   }
+
+  /// A child that is slow to start (a cold page cache, a loaded machine)
+  /// does not make the first file of its batch time out: the time limit runs
+  /// from the moment the child says it is ready.
+  @Test func aSlowStartIsNotCountedAgainstTheFirstFile() throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    try tmp.write("in/first.txt", "first\n")
+    try tmp.write("in/second.log", "2026-03-09T02:54:06Z INFO x\n")
+    let ws = tmp.url.appendingPathComponent("ws")
+    let r = try CLI.run(
+      ["ingest", "in", "--workspace", ws.path, "--json", "--timeout", "1"], cwd: tmp.url,
+      environment: ["LONGCTX_FAULT_INJECTION": "start=3"])
+    #expect(r.code == 0, "\(r.stderr)")
+    let summary = try JSONDecoder().decode(Summary.self, from: Data(r.stdout.utf8))
+    #expect(summary.new == 2 && summary.failed == 0, "\(summary.exceptions)")
+  }
 }

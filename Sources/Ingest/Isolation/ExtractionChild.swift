@@ -74,9 +74,28 @@ final class ExtractionChild: @unchecked Sendable {
     }
     try? stdout.fileHandleForWriting.close()
     try? stdin.fileHandleForReading.close()
-    return ExtractionChild(
+    let child = ExtractionChild(
       process: process, input: stdin.fileHandleForWriting, output: stdout.fileHandleForReading, errorURL: errorURL)
+    // The child says when it is ready (loaded, workspace open), so that a slow
+    // start on a loaded machine does not count against the first file's time.
+    switch child.readLine(timeLimit: startupLimit) {
+    case .success(let line) where line == Array(readyLine.utf8):
+      return child
+    case .success:
+      child.stop()
+      throw IngestError.workerUnavailable(
+        executable: worker.executable.path, reason: "it answered something else than that it was ready")
+    case .failure(let failure):
+      child.stop()
+      throw IngestError.workerUnavailable(
+        executable: worker.executable.path, reason: failure.reason(memoryLimit: worker.memoryLimit))
+    }
   }
+
+  /// The line a child writes once it is ready for requests.
+  static let readyLine = "ready"
+  /// Seconds a child may take to start.
+  static let startupLimit: Double = 120
 
   /// Sends `requests` (a few at a time, so neither side's pipe fills) and
   /// collects the answers in order, waiting at most `timeLimits[i]` seconds

@@ -24,6 +24,8 @@ extension ExtractionWorker {
     let decoder = JSONDecoder()
     let encoder = JSONEncoder()
     let faults = Faults(ProcessInfo.processInfo.environment["LONGCTX_FAULT_INJECTION"])
+    faults.delayStart()
+    write(Data((ExtractionChild.readyLine + "\n").utf8))
     while let line = readLine() {
       let reply: ExtractionReply
       if let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8)) {
@@ -43,7 +45,8 @@ extension ExtractionWorker {
   /// Faults a test makes a child suffer on files whose name contains a word
   /// (`LONGCTX_FAULT_INJECTION="crash=boom;hang=slow;alloc=huge"`), so that
   /// the parent's handling of a trap, a hang and a runaway allocation is
-  /// tested on the real child. Unset, nothing happens.
+  /// tested on the real child; `start=SECONDS` makes the child slow to start.
+  /// Unset, nothing happens.
   struct Faults {
     var rules: [(fault: String, word: String)] = []
 
@@ -52,6 +55,11 @@ extension ExtractionWorker {
         let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
         if kv.count == 2 { rules.append((kv[0], kv[1])) }
       }
+    }
+
+    /// Sleeps for the `start` fault's seconds before the child says it is ready.
+    func delayStart() {
+      for (fault, value) in rules where fault == "start" { sleep(UInt32(value) ?? 0) }
     }
 
     func apply(to displayPath: String) {
