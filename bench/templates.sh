@@ -9,7 +9,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 swiftc -O -module-name TemplateBench -o "$out/templates-bench" \
   Sources/Ingest/Logs/LogHeader*.swift Sources/Ingest/Logs/TemplateMiner*.swift \
-  Sources/Ingest/Logs/LogTemplateMining.swift Sources/Ingest/Logs/TemplateEvaluation.swift Sources/Segmenter/Priority/LogTemplates.swift \
+  Sources/Ingest/Logs/LogTemplateMining.swift Sources/Ingest/Logs/TemplateEvaluation.swift Sources/Ingest/Logs/LogFieldValues.swift Sources/Segmenter/Priority/LogTemplates.swift \
   bench/templates/main.swift
 echo "| dataset    | layout       | GA    | PA    | base GA | base PA | templates | events | pass MB/s | pass lines/s | miner MB/s |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

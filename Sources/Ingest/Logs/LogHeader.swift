@@ -139,11 +139,11 @@ public struct LogHeaderParser: Sendable {
           u.withUnsafeBufferPointer { b -> Double? in
             var sc = Scan(b: b)
             return sc.isoTime()?.time
-          } ?? Double(v).map(Self.epochSeconds)
+          } ?? Double(v).map(LogFieldValues.epochSeconds)
         break
       }
       if let v = object[key] as? NSNumber {
-        h.time = Self.epochSeconds(v.doubleValue)
+        h.time = LogFieldValues.epochSeconds(v.doubleValue)
         break
       }
     }
@@ -153,7 +153,7 @@ public struct LogHeaderParser: Sendable {
         break
       }
       if let v = object[key] as? Int {
-        h.level = Self.numericLevel(v)
+        h.level = LogFieldValues.numericLevel(v)
         break
       }
     }
@@ -530,19 +530,6 @@ public struct LogHeaderParser: Sendable {
     if word.count == 1 { return word == word.uppercased() ? levels[word] : nil }
     return levels[word.uppercased()]
   }
-
-  static func numericLevel(_ v: Int) -> String {
-    switch v {
-    case ..<20: "TRACE"
-    case 20..<30: "DEBUG"
-    case 30..<40: "INFO"
-    case 40..<50: "WARN"
-    case 50..<60: "ERROR"
-    default: "FATAL"
-    }
-  }
-
-  static func epochSeconds(_ v: Double) -> Double { v > 1e14 ? v / 1e6 : v > 1e11 ? v / 1000 : v }
 
   /// Days-from-civil (Howard Hinnant).
   static func seconds(_ y: Int, _ m: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> Double? {

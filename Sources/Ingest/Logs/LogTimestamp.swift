@@ -187,35 +187,20 @@ struct JSONLogLine {
         break
       }
       if let v = object[key] as? Int {
-        level = Self.pinoLevel(v)
+        level = LogFieldValues.numericLevel(v)
         break
       }  // pino/bunyan numeric levels
     }
     for key in Self.timeKeys {
       if let v = object[key] as? String {
-        time = LogTimestamp.iso(v) ?? Double(v).map(Self.epoch)
+        time = LogTimestamp.iso(v) ?? Double(v).map(LogFieldValues.epochSeconds)
         break
       }
       if let v = object[key] as? NSNumber {
-        time = Self.epoch(v.doubleValue)
+        time = LogFieldValues.epochSeconds(v.doubleValue)
         break
       }
     }
   }
 
-  /// Epoch seconds, milliseconds or microseconds to seconds.
-  static func epoch(_ v: Double) -> Double {
-    v > 1e14 ? v / 1e6 : v > 1e11 ? v / 1000 : v
-  }
-
-  static func pinoLevel(_ v: Int) -> String? {
-    switch v {
-    case ..<20: "TRACE"
-    case 20..<30: "DEBUG"
-    case 30..<40: "INFO"
-    case 40..<50: "WARN"
-    case 50..<60: "ERROR"
-    default: "FATAL"
-    }
-  }
 }
