@@ -432,6 +432,7 @@ public struct Ingestor: Sendable {
     let blob =
       try doc.blob.map { try workspace.blobs.put($0) }
       ?? workspace.blobs.put(doc.sectionsJSON, level: large ? 1 : 3, threads: large ? Int32(options.concurrency) : 0)
+    let linesBlob = try doc.templates.map { try workspace.blobs.put($0.encodedLines, level: 3) }
     let row = DocumentRow(
       hash: hash, kind: doc.kind.rawValue, title: doc.title,
       metadata: String(decoding: try JSONEncoder().encode(doc.metadata), as: UTF8.self),
@@ -450,6 +451,10 @@ public struct Ingestor: Sendable {
             VALUES (?, ?, ?, ?, ?, ?)
             """,
           arguments: [hash, ordinal, link.suffix, link.documentHash, link.fileName, link.contentType])
+      }
+      if let templates = doc.templates, let linesBlob {
+        try LogTemplateStore.record(
+          db, documentHash: hash, index: templates, linesBlob: linesBlob, at: Date().timeIntervalSince1970)
       }
     }
   }

@@ -43,20 +43,51 @@ struct LogExtractor {
     // The fingerprint (of the first 4 MiB, one core's work) of a large log is
     // taken while the pass runs, for the same reason as the hash in `Ingestor`.
     let configured = scan
-    let fingerprint = { @Sendable in data.withUnsafeBytes { SimHash.fingerprint($0.bindMemory(to: UInt8.self)) } }
+    // Templates are mined in one sequential pass over the same bytes (the
+    // miner is stateful), beside the multi-core pass.
+    let referenceDate = Self.modificationDate(path)
+    let maxLineBytes = configured.maxLineBytes
+    let side = { @Sendable in
+      data.withUnsafeBytes { raw in
+        let bytes = raw.bindMemory(to: UInt8.self)
+        return (
+          SimHash.fingerprint(bytes),
+          LogTemplateIndex.mine(bytes, referenceDate: referenceDate, maxLineBytes: maxLineBytes)
+        )
+      }
+    }
     let run = { Result { try configured.run(data, displayPath: displayPath) } }
-    let (result, print) = large ? alongside(fingerprint, run) : (run(), fingerprint())
+    let (result, (print, templates)) = large ? alongside(side, run) : (run(), side())
     let out: LogScan.Output
     do { out = try result.get() } catch is LogScan.NeedsReference {
-      return EncodedDocument(extractReference(data: data, path: path, displayPath: displayPath))
+      var doc = EncodedDocument(extractReference(data: data, path: path, displayPath: displayPath))
+      doc.templates = templates
+      doc.warnings += Self.warnings(templates)
+      return doc
     }
-    return EncodedDocument(
+    var doc = EncodedDocument(
       kind: .log, title: nil, metadata: metadata(path: path, out), sectionsJSON: out.json, blob: out.blob,
-      sectionCount: out.sectionCount, pageCount: nil, charCount: out.charCount, warnings: warnings(out),
-      extractor: DocumentKind.log.extractorVersion,
+      sectionCount: out.sectionCount, pageCount: nil, charCount: out.charCount,
+      warnings: warnings(out) + Self.warnings(templates), extractor: DocumentKind.log.extractorVersion,
       // The raw text, not the sections (no String of them here): words are
       // the same, bar redactions and whitespace-only sections.
       fingerprint: print)
+    doc.templates = templates
+    doc.metadata["templates"] = String(templates.templates.count)
+    doc.metadata["layout"] = templates.layout
+    return doc
+  }
+
+  /// The file's modification time (the year of headers that carry none), now when unknown.
+  static func modificationDate(_ path: String) -> Date {
+    ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? Date()
+  }
+
+  static func warnings(_ templates: LogTemplateIndex) -> [String] {
+    guard templates.saturated else { return [] }
+    return [
+      "more than \(TemplateMiner().maxTemplates) distinct log templates: later lines were counted under their nearest template"
+    ]
   }
 
   /// The byte-level pass with this extractor's settings.

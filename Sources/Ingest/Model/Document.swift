@@ -89,6 +89,8 @@ struct EncodedDocument: Sendable {
   var extractor: String
   /// The text's SimHash fingerprint and word count (`SimHash`).
   var fingerprint: (hash: UInt64, words: Int)
+  /// A log's templates, mined at ingest.
+  var templates: LogTemplateIndex?
 
   init(
     kind: DocumentKind, title: String?, metadata: [String: String], sectionsJSON: Data, blob: PreparedBlob? = nil,

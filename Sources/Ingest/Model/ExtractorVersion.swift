@@ -10,7 +10,7 @@ extension DocumentKind {
   public var extractorVersion: String {
     switch self {
     case .pdf: "poppler-glib \(PopplerDocument.version) joined-hyphens gap-spaces rtl-lines forms-annots"
-    case .log: "log-2"
+    case .log: "log-3 templates"
     // Cut between declarations, sections carry their declarations' names.
     case .code: "lines-3"
     case .text: "lines-2"

@@ -4,7 +4,7 @@ import Workspace
 
 /// Reads what ingest stored.
 public struct Corpus: Sendable {
-  let workspace: Workspace
+  public let workspace: Workspace
 
   public init(workspace: Workspace) { self.workspace = workspace }
 

@@ -2,7 +2,7 @@ import GRDB
 import Workspace
 
 /// The tables Ingest owns: sources, documents, ingest exceptions,
-/// near-duplicate fingerprints and groups, and mail attachments.
+/// near-duplicate fingerprints and groups, mail attachments, and log templates.
 ///
 /// The migration names are the ones every workspace since the first release
 /// recorded; `token_count`, once part of `v1-corpus`, is Segmenter's.
@@ -63,6 +63,37 @@ public enum IngestSchema: WorkspaceSchema {
         t.column("fileName", .text).notNull()
         t.column("contentType", .text).notNull()
         t.primaryKey(["parentHash", "ordinal"])
+      }
+    }
+    migrator.registerMigration("v4-log-templates") { db in
+      // Workspace-wide log templates (issue 17); ids are stable, a merged one points at its survivor.
+      try db.create(table: "log_template") { t in
+        t.autoIncrementedPrimaryKey("id")
+        t.column("text", .text).notNull().indexed()
+        t.column("tokenCount", .integer).notNull().indexed()
+        t.column("createdAt", .double).notNull()  // when the workspace first saw it
+        t.column("mergedInto", .integer)  // the template that took it over, if any
+      }
+      // Each log document's templates (local id = its index in the document's miner output).
+      try db.create(table: "log_document_template") { t in
+        t.column("documentHash", .text).notNull()
+        t.column("localId", .integer).notNull()
+        t.column("templateId", .integer).notNull().indexed()
+        t.column("count", .integer).notNull()
+        t.column("firstLine", .integer).notNull()
+        t.column("lastLine", .integer).notNull()
+        t.column("firstTime", .double)
+        t.column("lastTime", .double)
+        t.column("examples", .text).notNull()  // JSON array of line numbers
+        t.primaryKey(["documentHash", "localId"])
+      }
+      // Each log document's per-line local template ids (a blob of little-endian Int32, −1 = continuation).
+      try db.create(table: "log_document_lines") { t in
+        t.primaryKey("documentHash", .text)
+        t.column("layout", .text).notNull()
+        t.column("linesBlob", .text).notNull()
+        t.column("lineCount", .integer).notNull()
+        t.column("saturated", .boolean).notNull()
       }
     }
   }

@@ -43,7 +43,7 @@ extension JobRunner {
     var summary = RunSummary(job: spec.name)
     let runs = RunStore(workspace: workspace)
     let ingest = try await ingestInputs()
-    let (previous, scope, prepared) = try preparePeriod(files: ingest.files)
+    let (previous, scope, prepared, changes) = try preparePeriod(files: ingest.files)
     var run = try runs.begin(job: spec.name, previous: previous?.id)
     run.newLines = scope.newLines
     let newSources = scope.sources.compactMap(\.newLocator)
@@ -83,7 +83,7 @@ extension JobRunner {
         }
         run.status = complete ? .done : .finishedWithFailures
         let reports = try PeriodReports(workspace: workspace, spec: spec).write(
-          run: run, previous: previous, sources: scope.sources, complete: complete)
+          run: run, previous: previous, sources: scope.sources, complete: complete, changes: changes)
         run.periodReport = reports.period
         run.rollingReport = complete ? reports.rolling : previous?.rollingReport
         period.periodReport = reports.period
@@ -95,7 +95,7 @@ extension JobRunner {
         try recordJob(planID: prepared.plan.id, failed: !complete)
       }
       run.executed = summary.executed
-      try runs.finish(run, sources: scope.sources)
+      try runs.finish(run, sources: scope.sources, templateCounts: changes.counts)
     } catch EngineError.interrupted {
       try? runs.interrupt(run)
       throw EngineError.interrupted
@@ -113,21 +113,27 @@ extension JobRunner {
 
   /// Works out what is new since the last completed run and, when something
   /// is, plans it and installs its map tasks (the current graph is left alone
-  /// otherwise: the returned job then has no windows).
-  func preparePeriod(files: [IngestedFile]) throws -> (previous: RunRecord?, scope: PeriodScope, prepared: PreparedJob)
-  {
+  /// otherwise: the returned job then has no windows). The logs' template
+  /// changes of the period are computed first: map prompts get them as `{{templates}}`.
+  func preparePeriod(files: [IngestedFile]) throws -> (
+    previous: RunRecord?, scope: PeriodScope, prepared: PreparedJob, changes: TemplateChanges
+  ) {
     let runs = RunStore(workspace: workspace)
     let previous = try runs.lastCompleted(job: spec.name)
     let previousSources = try previous.flatMap(\.id).map { try runs.sources(run: $0) } ?? []
     let scope = try PeriodScope(files: files, corpus: Corpus(workspace: workspace), previous: previousSources)
+    let changes = try TemplateChanges.compute(
+      workspace: workspace, sources: scope.sources, since: previous?.finishedAt,
+      history: runs.templateHistory(job: spec.name, limit: TemplateChanges.window))
     guard !scope.files.isEmpty else {
       let budget = try Self.windowBudget(spec, counter: counter)
       let empty = try CorpusPlanner(workspace: workspace, counter: counter).plan(files: [], budget: budget)
-      return (previous, scope, PreparedJob(plan: empty, budget: budget, mapTasks: []))
+      return (previous, scope, PreparedJob(plan: empty, budget: budget, mapTasks: []), changes)
     }
     var options = spec.planOptions
     options.startLines = scope.startLines
-    return (previous, scope, try prepare(files: scope.files, options: options))
+    let prepared = try prepare(files: scope.files, options: options, extra: ["templates": changes.markdown()])
+    return (previous, scope, prepared, changes)
   }
 
   /// Makes the rolling summary: the previous rolling summary and this period's

@@ -25,7 +25,9 @@ struct PeriodReports {
   }
 
   /// Writes the reports of `run`; the rolling one only when the period completed.
-  func write(run: RunRecord, previous: RunRecord?, sources: [SourceWatermark], complete: Bool) throws -> Paths {
+  func write(
+    run: RunRecord, previous: RunRecord?, sources: [SourceWatermark], complete: Bool, changes: TemplateChanges? = nil
+  ) throws -> Paths {
     let latest = url(spec.reportFile)
     let directory = latest.deletingLastPathComponent()
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -40,7 +42,8 @@ struct PeriodReports {
       stamped = directory.appendingPathComponent(
         stamped.deletingPathExtension().lastPathComponent + "-run\(run.id ?? 0).md")
     }
-    let body = Data(try periodMarkdown(run: run, previous: previous, sources: sources, complete: complete).utf8)
+    let body = Data(
+      try periodMarkdown(run: run, previous: previous, sources: sources, complete: complete, changes: changes).utf8)
     try AtomicFile.write(body, to: stamped)
     try AtomicFile.write(body, to: latest)
     var paths = Paths(period: stamped.path, latest: latest.path)
@@ -54,8 +57,9 @@ struct PeriodReports {
     return paths
   }
 
-  func periodMarkdown(run: RunRecord, previous: RunRecord?, sources: [SourceWatermark], complete: Bool) throws -> String
-  {
+  func periodMarkdown(
+    run: RunRecord, previous: RunRecord?, sources: [SourceWatermark], complete: Bool, changes: TemplateChanges? = nil
+  ) throws -> String {
     let report = try ReportWriter(workspace: workspace).markdown(job: spec.name, prices: spec.prices)
     let rest = report.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().first ?? ""
     let new = sources.compactMap(\.newLocator)
@@ -71,6 +75,8 @@ struct PeriodReports {
       md +=
         "Some tasks of this period failed: the rolling summary was not updated, and the next run covers these lines again.\n\n"
     }
+    // The logs' changes open the report: computed, so a reader checks them first.
+    if let changes { md += changes.markdown() }
     return md + rest
   }
 

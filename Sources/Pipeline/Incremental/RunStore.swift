@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Ingest
 import Workspace
 
 /// How a run (or a job's last run) ended; stored as its raw value.
@@ -66,13 +67,18 @@ public struct RunStore: Sendable {
     }
   }
 
-  /// Records how `run` ended and the watermarks of its sources, in one transaction.
-  func finish(_ run: RunRecord, sources: [SourceWatermark]) throws {
+  /// Records how `run` ended, the watermarks of its sources and its log template counts, in one transaction.
+  func finish(_ run: RunRecord, sources: [SourceWatermark], templateCounts: [Int64: Int] = [:]) throws {
     try workspace.db.write { db in
       var run = run
       run.finishedAt = Date().timeIntervalSince1970
       try run.update(db)
       guard let id = run.id else { return }
+      try db.execute(sql: "DELETE FROM run_template WHERE run = ?", arguments: [id])
+      for (template, count) in templateCounts.sorted(by: { $0.key < $1.key }) {
+        try db.execute(
+          sql: "INSERT INTO run_template (run, templateId, count) VALUES (?, ?, ?)", arguments: [id, template, count])
+      }
       for s in sources {
         try db.execute(
           sql: """
@@ -98,6 +104,25 @@ public struct RunStore: Sendable {
     try workspace.db.read { db in
       try RunRecord.filter(Column("job") == job && Column("status") == RunStatus.done).order(Column("id").desc)
         .fetchOne(db)
+    }
+  }
+
+  /// Template counts of `job`'s completed runs, newest first (ids resolved to the template they joined).
+  func templateHistory(job: String, limit: Int) throws -> [[Int64: Int]] {
+    try workspace.db.read { db in
+      let resolve = try LogTemplateStore.resolver(db)
+      let runs = try Int64.fetchAll(
+        db, sql: "SELECT id FROM run WHERE job = ? AND status = ? ORDER BY id DESC LIMIT ?",
+        arguments: [job, RunStatus.done, limit])
+      return try runs.map { run in
+        var counts: [Int64: Int] = [:]
+        for row in try Row.fetchAll(
+          db, sql: "SELECT templateId, count FROM run_template WHERE run = ?", arguments: [run])
+        {
+          counts[resolve(row["templateId"]), default: 0] += row["count"] as Int
+        }
+        return counts
+      }
     }
   }
 

@@ -4,12 +4,13 @@ import Foundation
 ///
 /// Map variables: `window` (the window's text, each chunk headed by its
 /// locator in brackets), `sources` (the locators, one per line), `question`,
-/// `job`, `window_number`, `window_count`. Reduce variables: `outputs` (the
+/// `job`, `window_number`, `window_count`, `templates` (an incremental job's
+/// "what changed in the logs" section for the period; empty otherwise). Reduce variables: `outputs` (the
 /// inputs' texts, each headed by its sources), `sources`, `question`, `job`.
 public enum PromptTemplate {
   static func variables(for section: String) -> Set<String> {
     section == "map"
-      ? ["window", "sources", "question", "job", "window_number", "window_count"]
+      ? ["window", "sources", "question", "job", "window_number", "window_count", "templates"]
       : ["outputs", "sources", "question", "job"]
   }
 

@@ -24,10 +24,12 @@ public struct CorpusPlanner: Sendable {
   /// The planner's view of `files`: kind and sections, cited by display path.
   public func documents(_ files: [IngestedFile]) throws -> [PlanDocument] {
     try files.map { file in
-      PlanDocument(
-        documentHash: file.documentHash, displayPath: file.displayPath,
-        kind: try corpus.kind(ofDocument: file.documentHash),
-        sections: try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath))
+      let kind = try corpus.kind(ofDocument: file.documentHash)
+      return PlanDocument(
+        documentHash: file.documentHash, displayPath: file.displayPath, kind: kind,
+        sections: try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath),
+        templates: kind == .log
+          ? try LogTemplateStore.documentLines(corpus.workspace, documentHash: file.documentHash) : nil)
     }
   }
 }

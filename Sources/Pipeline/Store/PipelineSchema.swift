@@ -81,6 +81,16 @@ public enum PipelineSchema: WorkspaceSchema {
         t.primaryKey(["run", "path"])
       }
     }
+    migrator.registerMigration("v3-run-templates") { db in
+      // Events per log template in each incremental run's new lines (issue 17): the history
+      // "rose/fell tenfold" compares against.
+      try db.create(table: "run_template") { t in
+        t.column("run", .integer).notNull().references("run", onDelete: .cascade)
+        t.column("templateId", .integer).notNull()
+        t.column("count", .integer).notNull()
+        t.primaryKey(["run", "templateId"])
+      }
+    }
   }
 
   /// Every module's schema, in dependency order: what a longctx workspace holds.

@@ -260,7 +260,7 @@ public final class JobRunner: Sendable {
   }
 
   /// Plans `files` and installs the map tasks without running anything.
-  func prepare(files: [IngestedFile], options: PlanOptions) throws -> PreparedJob {
+  func prepare(files: [IngestedFile], options: PlanOptions, extra: [String: String] = [:]) throws -> PreparedJob {
     let budget = try Self.windowBudget(spec, counter: counter)
     let plan = try CorpusPlanner(workspace: workspace, counter: counter).plan(
       files: files, budget: budget, options: options)
@@ -273,7 +273,8 @@ public final class JobRunner: Sendable {
     let mapTasks = plan.windows.map { window -> (TaskRecord, GenerationRequest) in
       let values = mapValues(
         window: window.text, sources: window.locators.map(\.description).joined(separator: "\n"),
-        number: window.ordinal + 1, count: plan.windows.count)
+        number: window.ordinal + 1, count: plan.windows.count
+      ).merging(extra) { _, new in new }
       let (prefix, suffix) = PromptTemplate.render(spec.map.prompt, values: values, splitAfter: "window")
       let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.map.jsonSchema)
       let task = makeTask(
@@ -291,6 +292,8 @@ public final class JobRunner: Sendable {
     [
       "window": window, "sources": sources, "question": spec.question ?? "", "job": spec.name,
       "window_number": String(number), "window_count": String(count),
+      // Filled for incremental jobs (the period's template changes); empty otherwise.
+      "templates": "",
     ]
   }
 

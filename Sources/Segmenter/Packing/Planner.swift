@@ -11,12 +11,18 @@ public struct PlanDocument: Sendable, Hashable {
   public var kind: DocumentKind?
   /// The document's sections in order, their locators on `displayPath`.
   public var sections: [Section]
+  /// A log's per-line templates as ingest stored them (repeat collapsing groups by them).
+  public var templates: LogTemplateStore.DocumentLines?
 
-  public init(documentHash: String, displayPath: String, kind: DocumentKind?, sections: [Section]) {
+  public init(
+    documentHash: String, displayPath: String, kind: DocumentKind?, sections: [Section],
+    templates: LogTemplateStore.DocumentLines? = nil
+  ) {
     self.documentHash = documentHash
     self.displayPath = displayPath
     self.kind = kind
     self.sections = sections
+    self.templates = templates
   }
 }
 
@@ -65,22 +71,40 @@ public struct Planner: Sendable {
         sourceFiles.append((file.displayPath, sections.map(\.text).joined(separator: "\n")))
       }
       var seen: [String: Int] = [:]
+      var pending = LogTemplates.Pending()
       let sectionGroups =
         kind == .log
         ? Self.timeGroups(sections, window: options.logWindow, maxGroupBytes: max(1024, min(16_384, budget * 3 / 16)))
         : sections.map { [$0] }
-      for group in sectionGroups {
-        groups.append(
-          group.map { section in
-            var piece = Piece(documentHash: file.documentHash, section: section)
-            if kind == .log && options.collapseRepeats, let first = section.locator.lineStart {
-              let lines = section.text.split(separator: "\n", omittingEmptySubsequences: false)
-              let result = templates.collapse(lines, firstLine: first, seen: &seen)
-              piece.section.text = result.text
-              collapsedLines += result.collapsed
+      let collapse = kind == .log && options.collapseRepeats
+      for (g, group) in sectionGroups.enumerated() {
+        var pieces: [Piece] = []
+        for (i, section) in group.enumerated() {
+          var piece = Piece(documentHash: file.documentHash, section: section)
+          let last = g == sectionGroups.count - 1 && i == group.count - 1
+          if collapse, let first = section.locator.lineStart {
+            let lines = section.text.split(separator: "\n", omittingEmptySubsequences: false)
+            let result = templates.collapse(
+              lines, firstLine: first, seen: &seen, pending: &pending, stored: file.templates)
+            piece.section.text = result.text
+            collapsedLines += result.collapsed
+            // The document's last section carries the notes of what was dropped.
+            if last && !pending.isEmpty {
+              let notes = templates.notes(&pending)
+              piece.section.text = piece.section.text.isEmpty ? notes : piece.section.text + "\n" + notes
             }
-            return piece
-          })
+          }
+          pieces.append(piece)
+        }
+        // A group whose every line was dropped joins the group before it: its lines are
+        // in a note, and the chunk's locator still covers them (no gap in what was read).
+        if collapse, pieces.allSatisfy(\.section.text.isEmpty), let last = groups.last,
+          last.last?.documentHash == file.documentHash
+        {
+          groups[groups.count - 1] += pieces
+          continue
+        }
+        groups.append(pieces)
         mayBeNear.append(kind != .log)
       }
     }
@@ -209,7 +233,7 @@ public struct Planner: Sendable {
     var chunk = Chunk(
       documentHash: pieces[0].documentHash, locator: locator,
       text: render(
-        locator, pieces.map(\.section.text).joined(separator: "\n"),
+        locator, pieces.map(\.section.text).filter { !$0.isEmpty }.joined(separator: "\n"),
         symbols: pieces.flatMap { $0.section.symbols ?? [] }),
       tokens: 0,
       severity: severities.max { (Scorer.severityWeight[$0] ?? 0) < (Scorer.severityWeight[$1] ?? 0) })

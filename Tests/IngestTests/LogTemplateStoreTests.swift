@@ -1,0 +1,148 @@
+import Foundation
+import GRDB
+import Testing
+import Workspace
+import _LongctxTestSupport
+
+@testable import Ingest
+
+/// Templates mined during ingest, stored in the workspace with stable ids.
+@Suite struct LogTemplateStoreTests {
+  static let referenceDate = Date(timeIntervalSince1970: 1_700_000_000)
+
+  /// The pass ingest runs (over the file's bytes, event-starting lines only)
+  /// groups the real loghub logs as well as the miner does on their lines:
+  /// same Grouping Accuracy floors, every line accounted for.
+  @Test(.enabled(if: RepositoryPaths.sharedCorpus != nil, "the shared corpus (../shared/corpus) is absent"))
+  func theIngestPassGroupsLoghubLikeTheMiner() throws {
+    let root = RepositoryPaths.sharedCorpus!.appendingPathComponent("logs/loghub")
+    var gas: [Double] = []
+    for name in try FileManager.default.contentsOfDirectory(atPath: root.path).sorted() {
+      let dir = root.appendingPathComponent(name)
+      guard let d = try TemplateEvaluation.loadLoghub(dir) else { continue }
+      let data = try Data(contentsOf: dir.appendingPathComponent("\(name)_2k.log"))
+      let index = data.withUnsafeBytes {
+        LogTemplateIndex.mine($0.bindMemory(to: UInt8.self), referenceDate: Self.referenceDate)
+      }
+      #expect(index.lineTemplates.count == d.lines.count, "\(name)")
+      // A line ingest takes for a continuation is its own group here (counted wrong unless alone).
+      let predicted = index.lineTemplates.enumerated().map { i, t in t >= 0 ? Int(t) : -1 - i }
+      let ga = TemplateEvaluation.groupingAccuracy(predicted: predicted, truth: d.eventIDs)
+      gas.append(ga)
+      #expect(ga >= 0.95, "\(name) GA \(ga)")
+      let events = index.lineTemplates.filter { $0 >= 0 }.count
+      #expect(index.templates.reduce(0) { $0 + $1.count } == events, "\(name)")
+      for (id, t) in index.templates.enumerated() {
+        #expect(index.lineTemplates[t.firstLine - 1] == Int32(id))
+        #expect(index.lineTemplates[t.lastLine - 1] == Int32(id))
+        #expect(!t.examples.isEmpty && t.examples.count <= 3 && t.examples.first == t.firstLine)
+        if let f = t.firstTime, let l = t.lastTime { #expect(f <= l) }
+      }
+      // Local ids are in order of first line.
+      #expect(index.templates.map(\.firstLine) == index.templates.map(\.firstLine).sorted())
+    }
+    #expect(gas.count == 7)
+    #expect(gas.reduce(0, +) / Double(gas.count) >= 0.98, "\(gas)")
+  }
+
+  /// Stack-trace lines belong to their event: no template of their own.
+  @Test func continuationLinesHaveNoTemplate() {
+    let text = """
+      2026-03-09T02:54:01Z ERROR request failed id=17
+      java.lang.IllegalStateException: boom
+          at com.example.A.run(A.java:10)
+          at com.example.B.run(B.java:20)
+      2026-03-09T02:54:02Z ERROR request failed id=18
+
+      """
+    var t = text
+    let index = t.withUTF8 { LogTemplateIndex.mine($0, referenceDate: Self.referenceDate) }
+    #expect(index.lineTemplates.count == 5)
+    #expect(index.lineTemplates[2] == -1 && index.lineTemplates[3] == -1)
+    #expect(index.lineTemplates[0] == index.lineTemplates[4])
+    #expect(index.templates[Int(index.lineTemplates[0])].count == 2)
+    #expect(LogTemplateIndex.decodeLines(index.encodedLines) == index.lineTemplates)
+  }
+
+  /// Binary junk, invalid UTF-8 and a 1 MB line are mined without a crash,
+  /// and a file of distinct lines past the cap is bounded, with its flag set.
+  @Test func badInputStaysBounded() {
+    var junk = Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) })
+    junk.append(contentsOf: Array(repeating: UInt8(ascii: "x"), count: 1 << 20))
+    junk.append(contentsOf: [0xFF, 0xFE, 0x0A])
+    let index = junk.withUnsafeBytes {
+      LogTemplateIndex.mine($0.bindMemory(to: UInt8.self), referenceDate: Self.referenceDate)
+    }
+    #expect(index.lineTemplates.count > 100)
+    let distinct = (0..<3000).map { "INFO word\($0)a word\($0)b word\($0)c" }.joined(separator: "\n")
+    var d = distinct
+    let capped = d.withUTF8 {
+      LogTemplateIndex.mine($0, referenceDate: Self.referenceDate, miner: TemplateMiner(maxTemplates: 100))
+    }
+    #expect(capped.saturated)
+    #expect(capped.templates.count <= 101)
+    #expect(capped.lineTemplates.allSatisfy { $0 >= 0 })
+  }
+
+  /// Ingest stores a real log's templates; an unchanged re-ingest does no
+  /// template work and ids stay; `templates` counts every event.
+  @Test(.enabled(if: RepositoryPaths.sharedCorpus != nil, "the shared corpus (../shared/corpus) is absent"))
+  func ingestStoresARealLogsTemplatesOnce() async throws {
+    let f = try IngestFixture()
+    defer { f.remove() }
+    let source = RepositoryPaths.sharedCorpus!.appendingPathComponent("logs/loghub/OpenStack/OpenStack_2k.log")
+    try FileManager.default.copyItem(at: source, to: f.dir.url.appendingPathComponent("nova.log"))
+    _ = try await f.ingest(["nova.log"])
+    let first = try LogTemplateStore.templates(f.workspace)
+    #expect(first.reduce(0) { $0 + $1.count } == 2000)
+    #expect(first.count >= 40 && first.count <= 50, "\(first.count)")
+    #expect(first.allSatisfy { $0.firstLocator.path == "nova.log" && $0.files == 1 })
+    let catalog = try LogTemplateStore.catalog(f.workspace)
+    _ = try await f.ingest(["nova.log"])
+    #expect(try LogTemplateStore.catalog(f.workspace).mapValues(\.createdAt) == catalog.mapValues(\.createdAt))
+    #expect(try LogTemplateStore.templates(f.workspace) == first)
+    let lines = try #require(try LogTemplateStore.lines(f.workspace, displayPath: "nova.log"))
+    #expect(lines.count == 2000)
+    let top = first[0]
+    #expect(lines.filter { $0.id == top.id }.count == top.count)
+    #expect(lines[top.firstLocator.lineStart! - 1].text == top.text)
+  }
+
+  /// A template that generalises in a later file (a constant becomes `<*>`)
+  /// keeps its id: earlier lines stay valid, and it is one template.
+  @Test func aGeneralisedTemplateKeepsItsId() async throws {
+    let f = try IngestFixture()
+    defer { f.remove() }
+    let head = "Mar  9 02:54:01 host sshd[42]: "
+    try f.dir.write(
+      "a.log", (1...3).map { _ in "\(head)session opened for user alice by (uid=0)" }.joined(separator: "\n") + "\n")
+    _ = try await f.ingest(["a.log"])
+    let before = try LogTemplateStore.templates(f.workspace)
+    let alice = try #require(before.first { $0.text.contains("user alice") })
+    let created = try LogTemplateStore.catalog(f.workspace)[alice.id]?.createdAt
+    let users = ["bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
+    try f.dir.write(
+      "b.log", users.map { "\(head)session opened for user \($0) by (uid=0)" }.joined(separator: "\n") + "\n")
+    _ = try await f.ingest(["a.log", "b.log"])
+    let after = try LogTemplateStore.templates(f.workspace)
+    let general = try #require(after.first { $0.text.contains("user <*>") }, "\(after.map(\.text))")
+    #expect(general.id == alice.id)
+    #expect(general.count == 10 && general.files == 2)
+    #expect(after.count == 1, "\(after.map(\.text))")
+    #expect(try LogTemplateStore.catalog(f.workspace)[alice.id]?.createdAt == created)
+    // a.log's lines answer to the generalised template.
+    let lines = try #require(try LogTemplateStore.lines(f.workspace, displayPath: "a.log"))
+    #expect(lines.allSatisfy { $0.id == alice.id && $0.text == general.text })
+  }
+
+  /// Binding rules on their own: conflicting constants never bind, a shared constant is needed.
+  @Test func compatibility() {
+    func t(_ s: String) -> [Substring] { s.split(separator: " ", omittingEmptySubsequences: false) }
+    #expect(LogTemplateStore.sharedConstants(t("VM Started <*>"), t("VM Stopped <*>")) == nil)
+    #expect(LogTemplateStore.sharedConstants(t("user <*> logged in"), t("user bob logged in")) == 3)
+    #expect(LogTemplateStore.sharedConstants(t("<*> <*>"), t("a b")) == nil)
+    #expect(LogTemplateStore.sharedConstants(t("a b c"), t("a b")) == nil)
+    #expect(LogTemplateStore.covers(t("user <*> logged in"), t("user bob logged in")))
+    #expect(!LogTemplateStore.covers(t("user bob logged in"), t("user <*> logged in")))
+  }
+}
