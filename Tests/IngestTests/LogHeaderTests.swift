@@ -130,6 +130,21 @@ import _LongctxTestSupport
     #expect(message == c.message)
   }
 
+  /// Ingest's sections carry the header's event time for every layout (the
+  /// byte-level pass asks the file's layout, with years from its modification time).
+  @Test(arguments: cases)
+  func sectionsCarryTheHeadersTime(c: Case) throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    try tmp.write("x.log", c.line + "\n" + c.line + "\n")
+    let path = tmp.url.appendingPathComponent("x.log").path
+    try FileManager.default.setAttributes([.modificationDate: Self.reference], ofItemAtPath: path)
+    let doc = try LogExtractor().extract(path: path, displayPath: "x.log")
+    let first = try #require(doc.sections.first?.firstTimestamp, "no time: \(c.line)")
+    #expect(abs(first - c.time) < 0.001, "\(c.line): \(first) != \(c.time)")
+    #expect(doc.sections.first?.lastTimestamp.map { abs($0 - c.time) < 0.001 } == true)
+  }
+
   /// A year-less log that crosses New Year: the year comes from the file's
   /// modification time and the order of lines, never from today's date.
   @Test func yearFromReferenceAndOrder() throws {

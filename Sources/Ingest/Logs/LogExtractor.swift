@@ -6,8 +6,9 @@ import Foundation
 struct LogExtractor {
   var maxLines = 40
   var maxBytes = 4096
-  /// The year given to syslog timestamps, which carry none.
-  var syslogYear = Calendar(identifier: .gregorian).component(.year, from: Date())
+  /// The year given to syslog timestamps the header layout does not place
+  /// (when unset: the year of the file's modification time).
+  var syslogYear: Int?
   /// Replace secrets with `[REDACTED:kind]`.
   var redact = true
   /// Cores the byte-level pass may use for one file.
@@ -17,7 +18,7 @@ struct LogExtractor {
   /// pass for text it cannot handle).
   func extract(path: String, displayPath: String) throws -> ExtractedDocument {
     let data = try Decompression.read(path: path)
-    var scan = scan
+    var scan = scan(for: path)
     scan.wantSections = true
     guard let out = try? scan.run(data, displayPath: displayPath) else {
       return extractReference(data: data, path: path, displayPath: displayPath)
@@ -35,7 +36,7 @@ struct LogExtractor {
   /// `extractEncoded` on the file's bytes already read (ingest hashes the same bytes).
   func extractEncoded(raw: Data, path: String, displayPath: String) throws -> EncodedDocument {
     let data = try Decompression.decompress(raw, path: path)
-    var scan = scan
+    var scan = scan(for: path)
     let large = data.count > 8 << 20
     // Large logs: compressed and hashed as the pass writes them, at zstd's
     // fastest level (level 3 alone cost more CPU than the whole pass).
@@ -92,7 +93,23 @@ struct LogExtractor {
 
   /// The byte-level pass with this extractor's settings.
   var scan: LogScan {
-    LogScan(maxLines: maxLines, maxBytes: maxBytes, syslogYear: syslogYear, redact: redact, parallelism: parallelism)
+    LogScan(
+      maxLines: maxLines, maxBytes: maxBytes, syslogYear: syslogYear ?? Self.year(of: Date()), redact: redact,
+      parallelism: parallelism)
+  }
+
+  /// The pass for the file at `path`: years from its modification time.
+  func scan(for path: String) -> LogScan {
+    var scan = scan
+    scan.referenceDate = Self.modificationDate(path)
+    if syslogYear == nil { scan.syslogYear = Self.year(of: scan.referenceDate) }
+    return scan
+  }
+
+  static func year(of date: Date) -> Int {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC")!
+    return calendar.component(.year, from: date)
   }
 
   private func metadata(path: String, _ out: LogScan.Output) -> [String: String] {
@@ -123,6 +140,9 @@ struct LogExtractor {
     var severities: [String: Int] = [:]
     var jsonLines = 0
     var redactor = Redactor(enabled: redact)
+    var clock = EventClock(
+      layout: EventClock.layout(sample: lines[...]), referenceDate: Self.modificationDate(path),
+      syslogYear: syslogYear ?? Self.year(of: Self.modificationDate(path)))
     for r in ranges {
       var body = text.joined(r)
       if body.allSatisfy(\.isWhitespace) { continue }
@@ -145,14 +165,20 @@ struct LogExtractor {
       // First and last event times: only event-starting lines carry one.
       var first: Double?
       var last: Double?
+      var firstAt: Int?
       for i in r where starts[i] {
-        if let t = LogTimestamp.parse(lines[i], defaultYear: syslogYear) {
+        if let t = clock.time(lines[i]) {
           first = t
+          firstAt = i
           break
         }
       }
       for i in r.reversed() where starts[i] {
-        if let t = LogTimestamp.parse(lines[i], defaultYear: syslogYear) {
+        if i == firstAt {
+          last = first
+          break
+        }
+        if let t = clock.time(lines[i]) {
           last = t
           break
         }

@@ -17,16 +17,3 @@ enum LogFieldValues {
     }
   }
 }
-
-/// The severity of one log line as ingest grades it (a header's level word, a
-/// JSON record's level field), and how severe a level is.
-public enum LogSeverity {
-  /// The normalised level of `line` (`ERROR`, `WARN`…), or `nil`.
-  public static func of(_ line: Substring) -> String? {
-    if line.first == "{", let record = JSONLogLine(line) { return record.level }
-    return LogLine.severity(line)
-  }
-
-  /// Higher is more severe; unknown levels rank lowest.
-  public static func rank(_ level: String) -> Int { LogLine.rank(level) }
-}

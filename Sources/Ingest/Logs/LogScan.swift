@@ -25,6 +25,8 @@ struct LogScan {
   var maxBytes: Int
   var maxLineBytes = 64 * 1024
   var syslogYear: Int
+  /// The file's modification time: the year of headers that carry none.
+  var referenceDate = Date()
   var redact: Bool
   /// Parallel chunks (1 for small inputs).
   var parallelism = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -123,9 +125,10 @@ struct LogScan {
   /// Scans and writes the sections `ranges` (line index ranges).
   private func writeSections(
     _ ranges: ArraySlice<Range<Int>>, base: UnsafePointer<UInt8>, starts: [Int], lengths: [Int32],
-    eventStart: [Bool], displayPath: String, buffer: [UInt8] = []
+    eventStart: [Bool], displayPath: String, layout: LogHeaderLayout, buffer: [UInt8] = []
   ) -> Part {
     var part = Part(json: buffer, redactor: Redactor(enabled: redact))
+    var clock = EventClock(layout: layout, referenceDate: referenceDate, syslogYear: syslogYear)
     // Room for the text plus each section's keys, so the buffer is not regrown (and copied).
     if let first = ranges.first, let last = ranges.last {
       let span = starts[last.upperBound - 1] + Int(lengths[last.upperBound - 1]) - starts[first.lowerBound]
@@ -144,7 +147,7 @@ struct LogScan {
       if sliceEnd - sliceStart == expected {
         ok = section(
           r, text: UnsafeBufferPointer(start: base + sliceStart, count: sliceEnd - sliceStart), line: line,
-          eventStart: eventStart, displayPath: displayPath, into: &part)
+          eventStart: eventStart, displayPath: displayPath, clock: &clock, into: &part)
       } else {
         // CR-terminated or cut lines: join the kept parts with "\n".
         scratch.removeAll(keepingCapacity: true)
@@ -153,7 +156,8 @@ struct LogScan {
           scratch.append(contentsOf: line(i))
         }
         ok = scratch.withUnsafeBufferPointer {
-          section(r, text: $0, line: line, eventStart: eventStart, displayPath: displayPath, into: &part)
+          section(
+            r, text: $0, line: line, eventStart: eventStart, displayPath: displayPath, clock: &clock, into: &part)
         }
       }
       if !ok {
@@ -167,7 +171,7 @@ struct LogScan {
   /// One section; `false` when the text is not valid UTF-8.
   private func section(
     _ r: Range<Int>, text: UnsafeBufferPointer<UInt8>, line: (Int) -> UnsafeBufferPointer<UInt8>,
-    eventStart: [Bool], displayPath: String, into part: inout Part
+    eventStart: [Bool], displayPath: String, clock: inout EventClock, into part: inout Part
   ) -> Bool {
     // Whitespace-only sections are dropped; ASCII needs no validation.
     var nonWhitespace = false
@@ -233,14 +237,20 @@ struct LogScan {
     }
     var firstTime: Double?
     var lastTime: Double?
+    var firstAt: Int?
     for i in r where eventStart[i] {
-      if let t = LogTimestamp.parse(bytes: line(i), defaultYear: syslogYear) {
+      if let t = clock.time(line(i)) {
         firstTime = t
+        firstAt = i
         break
       }
     }
     for i in r.reversed() where eventStart[i] {
-      if let t = LogTimestamp.parse(bytes: line(i), defaultYear: syslogYear) {
+      if i == firstAt {
+        lastTime = firstTime
+        break
+      }
+      if let t = clock.time(line(i)) {
         lastTime = t
         break
       }
@@ -351,6 +361,11 @@ struct LogScan {
         count: starts.count, maxLines: maxLines, maxBytes: maxBytes, lineBytes: { Int(lengths[$0]) },
         startsUnit: { eventStart[$0] })
 
+      // The header layout, for event times (every part parses with its own clock).
+      let layout = EventClock.layout(lines: starts.count) {
+        UnsafeBufferPointer(start: base + starts[$0], count: Int(lengths[$0]))
+      }
+
       // Phase 3: sections on all cores, in contiguous runs joined in order.
       var pieces = k == 1 ? 1 : min(ranges.count, k * 4)
       let builder = blobLevel.map {
@@ -365,7 +380,7 @@ struct LogScan {
           let hi = ranges.count * (p + 1) / out.count
           var part = writeSections(
             ranges[lo..<hi], base: base, starts: starts, lengths: lengths, eventStart: eventStart,
-            displayPath: displayPath, buffer: builder == nil ? [] : pool.take())
+            displayPath: displayPath, layout: layout, buffer: builder == nil ? [] : pool.take())
           if let builder {
             // Every piece is added, even a failed one: the ones after it are hashed only once it is.
             for buffer in builder.add(part.json, index: p) { pool.give(back: buffer) }
