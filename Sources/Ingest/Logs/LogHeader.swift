@@ -330,7 +330,7 @@ public struct LogHeaderParser: Sendable {
       let inner = String(decoding: UnsafeBufferPointer(rebasing: b[start..<(s.i - 1)]), as: UTF8.self)
       if h.level == nil, let l = Self.level(String(inner.split(separator: ":").last ?? "")) {
         h.level = l
-        if inner.contains(":") { h.component = String(inner.split(separator: ":")[0]) }
+        if inner.utf8.contains(UInt8(ascii: ":")) { h.component = String(inner.split(separator: ":")[0]) }
       } else if inner.hasPrefix("pid ") {
         h.pid = String(inner.dropFirst(4).prefix { $0.isNumber })
       } else if !inner.hasPrefix("client ") {
@@ -439,7 +439,9 @@ public struct LogHeaderParser: Sendable {
         h.messageStart = s.i
         break
       } else if h.component == nil, h.level != nil,
-        s.spacesAhead() >= 2 || (t.contains(".") && t.first!.isLetter && t.last!.isLetter && !t.contains("/"))
+        s.spacesAhead() >= 2
+          || (t.utf8.contains(UInt8(ascii: ".")) && t.first!.isLetter && t.last!.isLetter
+            && !t.utf8.contains(UInt8(ascii: "/")))
       {
         h.component = t
         _ = s.spaces()

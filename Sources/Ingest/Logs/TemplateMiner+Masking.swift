@@ -144,9 +144,18 @@ extension TemplateMiner {
       "%", "kb/s", "mb/s", "ms.",
     ].map { Array($0.utf8) })
 
+  /// `units`, each lower-cased word packed into an integer (a word of at most 7 bytes, and its length).
+  static let packedUnits = Set(units.map { $0.withUnsafeBufferPointer(pack) })
+
+  @inline(__always) static func pack(_ t: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    var v = UInt64(t.count) << 56
+    for (i, c) in t.enumerated() { v |= UInt64(c | (((c >= 0x41) && (c <= 0x5A)) ? 0x20 : 0)) << (8 * i) }
+    return v
+  }
+
   static func isUnit(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
     guard t.count <= 7 else { return false }
-    return units.contains(t.map { $0 | ((($0 >= 0x41) && ($0 <= 0x5A)) ? 0x20 : 0) })
+    return packedUnits.contains(pack(t))
   }
 
   @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
