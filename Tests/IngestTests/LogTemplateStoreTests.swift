@@ -135,6 +135,21 @@ import _LongctxTestSupport
     #expect(lines.allSatisfy { $0.id == alice.id && $0.text == general.text })
   }
 
+  /// A JSON-lines log whose records lack a message field: a warning, and the lines still get templates.
+  @Test func jsonLinesWithoutAMessageAreAWarning() async throws {
+    let f = try IngestFixture()
+    defer { f.remove() }
+    var lines = (0..<20).map { #"{"time":"2026-03-09T02:54:0\#($0 % 10)Z","level":"info","msg":"job \#($0) done"}"# }
+    lines += (0..<3).map { #"{"time":"2026-03-09T02:55:0\#($0)Z","level":"warn","detail":"no message here"}"# }
+    try f.dir.write("app.jsonl.log", lines.joined(separator: "\n") + "\n")
+    _ = try await f.ingest(["app.jsonl.log"])
+    let warnings = try Corpus(workspace: f.workspace).exceptions().filter { $0.severity == .warning }
+    #expect(warnings.contains { $0.reason.contains("3 JSON lines have no message field") }, "\(warnings)")
+    let stored = try LogTemplateStore.templates(f.workspace)
+    #expect(stored.reduce(0) { $0 + $1.count } == 23)
+    #expect(stored.contains { $0.text.hasPrefix("job <*> done") && $0.count == 20 }, "\(stored.map(\.text))")
+  }
+
   /// Binding rules on their own: conflicting constants never bind, a shared constant is needed.
   @Test func compatibility() {
     func t(_ s: String) -> [Substring] { s.split(separator: " ", omittingEmptySubsequences: false) }

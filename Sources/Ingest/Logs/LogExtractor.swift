@@ -85,10 +85,19 @@ struct LogExtractor {
   }
 
   static func warnings(_ templates: LogTemplateIndex) -> [String] {
-    guard templates.saturated else { return [] }
-    return [
-      "more than \(TemplateMiner().maxTemplates) distinct log templates: later lines were counted under their nearest template"
-    ]
+    var out: [String] = []
+    if templates.saturated {
+      out.append(
+        "more than \(TemplateMiner().maxTemplates) distinct log templates: later lines were counted under their nearest template"
+      )
+    }
+    if templates.linesWithoutMessage > 0 {
+      let n = templates.linesWithoutMessage
+      out.append(
+        "\(n) JSON line\(n == 1 ? " has" : "s have") no message field (msg, message, …): the whole line was taken as the message for templates"
+      )
+    }
+    return out
   }
 
   /// The byte-level pass with this extractor's settings.

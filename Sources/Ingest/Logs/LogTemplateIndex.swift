@@ -27,6 +27,8 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
   public var lineTemplates: [Int32]
   /// The miner's template cap was reached: later lines were counted by their nearest template.
   public var saturated: Bool
+  /// JSON lines without a message field (their whole line was mined as the message).
+  public var linesWithoutMessage = 0
 
   /// Examples kept per template.
   static let exampleCount = 3
@@ -60,6 +62,7 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
     raw.reserveCapacity(count / 80 + 1)
     // Per raw miner id: first/last line, times, examples.
     var stats: [Entry] = []
+    var withoutMessage = 0
     start = 0
     var lineNumber = 0
     while start < count {
@@ -83,6 +86,7 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
         if header != nil, let m = LogHeaderParser.jsonMessage(String(decoding: line, as: UTF8.self)) {
           id = miner.add(m)
         } else {
+          if line.first == UInt8(ascii: "{") { withoutMessage += 1 }
           id = miner.add(bytes: line)
         }
       } else {
@@ -133,8 +137,10 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
     for i in raw.indices where raw[i] >= 0 {
       raw[i] = local[miner.resolve(Int(raw[i]))]
     }
-    return LogTemplateIndex(
+    var index = LogTemplateIndex(
       layout: parser.layout.rawValue, templates: templates, lineTemplates: raw, saturated: miner.saturated)
+    index.linesWithoutMessage = withoutMessage
+    return index
   }
 
   /// The index of the newline ending the line that starts at `from`, or `count`.
