@@ -82,6 +82,16 @@ import _LongctxTestSupport
     #expect(capped.saturated)
     #expect(capped.templates.count <= 101)
     #expect(capped.lineTemplates.allSatisfy { $0 >= 0 })
+    // Distinct words everywhere: one leaf of the tree fills up, and a line then costs at most
+    // its cap of comparisons (a file of such lines once took 10 s per 16 MB).
+    var words = (0..<6000).map { "INFO alpha\($0 * 7919 % 6000)x beta\($0)y gamma\($0 * 31 % 6000)z" }.joined(
+      separator: "\n")
+    let leafCapped = words.withUTF8 {
+      LogTemplateIndex.mine($0, referenceDate: Self.referenceDate, miner: TemplateMiner(maxLeafTemplates: 500))
+    }
+    #expect(leafCapped.saturated)
+    // The capped leaf (the tree's `<*>` branch), plus up to 100 first-token and 100 second-token leaves.
+    #expect(leafCapped.templates.count <= 500 + 2 * 100 + 2, "\(leafCapped.templates.count)")
   }
 
   /// Ingest stores a real log's templates; an unchanged re-ingest does no

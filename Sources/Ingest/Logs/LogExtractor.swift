@@ -88,7 +88,7 @@ struct LogExtractor {
     var out: [String] = []
     if templates.saturated {
       out.append(
-        "more than \(TemplateMiner().maxTemplates) distinct log templates: later lines were counted under their nearest template"
+        "too many distinct log templates (over \(TemplateMiner().maxTemplates) in the file, or \(TemplateMiner().maxLeafTemplates) of one length and start): later lines were counted under their nearest template"
       )
     }
     if templates.linesWithoutMessage > 0 {

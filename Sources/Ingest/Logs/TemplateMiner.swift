@@ -29,7 +29,8 @@ import Foundation
 /// `resolve(_:)` maps to the one it joined, so ids handed out earlier never
 /// dangle. Memory is bounded by the number of templates (`maxTemplates`; past
 /// it a message joins the most similar template of its leaf, or an all-`<*>`
-/// template of its token count, and `saturated` is set) and of distinct
+/// template of its token count, and `saturated` is set; the same past
+/// `maxLeafTemplates` in one leaf, which bounds the time a message costs) and of distinct
 /// constant tokens (`maxTokens`; past it new words count as variables).
 public struct TemplateMiner: Sendable {
   public struct Template: Sendable, Equatable {
@@ -44,6 +45,9 @@ public struct TemplateMiner: Sendable {
   public let depth: Int
   public let maxChildren: Int
   public let maxTemplates: Int
+  /// Templates one leaf of the tree holds; past it a message joins the leaf's most
+  /// similar template, so that a message costs at most this many comparisons.
+  public let maxLeafTemplates: Int
   public let maxTokens: Int
   /// Distinct constants at one position (all else equal) that make it a variable.
   public let distinct: Int
@@ -74,8 +78,9 @@ public struct TemplateMiner: Sendable {
 
   public init(
     threshold: Double = 0.5, depth: Int = 4, maxChildren: Int = 100, maxTemplates: Int = 20_000,
-    maxTokens: Int = 500_000, distinct: Int = 5
+    maxTokens: Int = 500_000, distinct: Int = 5, maxLeafTemplates: Int = 1_000
   ) {
+    self.maxLeafTemplates = maxLeafTemplates
     self.distinct = distinct
     self.threshold = threshold
     self.depth = depth
@@ -222,7 +227,7 @@ public struct TemplateMiner: Sendable {
         return root
       }
     }
-    if clusters.count >= maxTemplates {
+    if clusters.count >= maxTemplates || nodes[leaf].clusters.count >= maxLeafTemplates {
       saturated = true
       if best >= 0 {
         absorb(seq, into: best)

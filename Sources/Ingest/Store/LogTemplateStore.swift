@@ -36,6 +36,33 @@ public struct StoredLogTemplate: Sendable, Codable, Equatable {
 public enum LogTemplateStore {
   static let wildcard = "<*>"
 
+  /// Stored templates of one token count, with an index from (position, constant) to them.
+  struct Candidates {
+    var templates: [(id: Int64, tokens: [Substring])] = []
+    var live: [Bool] = []
+    var byConstant: [String: [Int]] = [:]
+
+    static func key(_ k: Int, _ token: Substring) -> String { "\(k)\u{0}\(token)" }
+
+    mutating func append(_ id: Int64, _ tokens: [Substring]) {
+      let i = templates.count
+      templates.append((id, tokens))
+      live.append(true)
+      for (k, t) in tokens.enumerated() where t != LogTemplateStore.wildcard {
+        byConstant[Self.key(k, t), default: []].append(i)
+      }
+    }
+
+    /// Live templates sharing at least one constant, at the same position, with `tokens`.
+    func sharing(_ tokens: [Substring]) -> [Int] {
+      var out = Set<Int>()
+      for (k, t) in tokens.enumerated() where t != LogTemplateStore.wildcard {
+        for i in byConstant[Self.key(k, t)] ?? [] where live[i] { out.insert(i) }
+      }
+      return out.sorted()
+    }
+  }
+
   /// Binds `index`'s templates to workspace ids and records them for document `hash`
   /// (replacing what the document had). Call inside a write transaction.
   static func record(
@@ -44,7 +71,7 @@ public enum LogTemplateStore {
     throws
   {
     try db.execute(sql: "DELETE FROM log_document_template WHERE documentHash = ?", arguments: [hash])
-    var candidates: [Int: [(id: Int64, tokens: [Substring])]] = [:]
+    var candidates: [Int: Candidates] = [:]
     for (localId, entry) in index.templates.enumerated() {
       let id = try bind(db, text: entry.text, at: time, candidates: &candidates)
       let examples = String(decoding: try JSONEncoder().encode(entry.examples), as: UTF8.self)
@@ -68,7 +95,7 @@ public enum LogTemplateStore {
 
   /// The workspace id for template `text`, creating or generalising a stored template.
   private static func bind(
-    _ db: Database, text: String, at time: Double, candidates: inout [Int: [(id: Int64, tokens: [Substring])]]
+    _ db: Database, text: String, at time: Double, candidates: inout [Int: Candidates]
   ) throws -> Int64 {
     if let id = try Int64.fetchOne(
       db, sql: "SELECT id FROM log_template WHERE text = ? AND mergedInto IS NULL", arguments: [text])
@@ -76,41 +103,45 @@ public enum LogTemplateStore {
       return id
     }
     let tokens = text.split(separator: " ", omittingEmptySubsequences: false)
-    if candidates[tokens.count] == nil {
-      candidates[tokens.count] = try Row.fetchAll(
+    let n = tokens.count
+    if candidates[n] == nil {
+      var c = Candidates()
+      for row in try Row.fetchAll(
         db, sql: "SELECT id, text FROM log_template WHERE tokenCount = ? AND mergedInto IS NULL ORDER BY id",
-        arguments: [tokens.count]
-      ).map { (id: $0["id"], tokens: ($0["text"] as String).split(separator: " ", omittingEmptySubsequences: false)) }
+        arguments: [n])
+      {
+        c.append(row["id"], (row["text"] as String).split(separator: " ", omittingEmptySubsequences: false))
+      }
+      candidates[n] = c
     }
     var best: (index: Int, shared: Int)?
-    for (i, c) in candidates[tokens.count]!.enumerated() {
-      if let shared = sharedConstants(tokens, c.tokens), shared > (best?.shared ?? 0) { best = (i, shared) }
+    for i in candidates[n]!.sharing(tokens) {
+      if let shared = sharedConstants(tokens, candidates[n]!.templates[i].tokens), shared > (best?.shared ?? 0) {
+        best = (i, shared)
+      }
     }
     guard let best else {
       try db.execute(
         sql: "INSERT INTO log_template (text, tokenCount, createdAt) VALUES (?, ?, ?)",
-        arguments: [text, tokens.count, time])
+        arguments: [text, n, time])
       let id = db.lastInsertedRowID
-      candidates[tokens.count]!.append((id, tokens))
+      candidates[n]!.append(id, tokens)
       return id
     }
-    let stored = candidates[tokens.count]![best.index]
+    let stored = candidates[n]!.templates[best.index]
     let general = zip(tokens, stored.tokens).map { $0 == $1 ? $0 : Substring(wildcard) }
     if general != stored.tokens {
       try db.execute(
-        sql: "UPDATE log_template SET text = ? WHERE id = ?",
-        arguments: [general.joined(separator: " "), stored.id])
-      candidates[tokens.count]![best.index].tokens = general
-      // Stored templates the generalised one now covers join it.
-      var kept: [(id: Int64, tokens: [Substring])] = []
-      for c in candidates[tokens.count]! {
-        if c.id != stored.id && covers(general, c.tokens) {
-          try db.execute(sql: "UPDATE log_template SET mergedInto = ? WHERE id = ?", arguments: [stored.id, c.id])
-        } else {
-          kept.append(c)
-        }
+        sql: "UPDATE log_template SET text = ? WHERE id = ?", arguments: [general.joined(separator: " "), stored.id])
+      // The generalised text is indexed anew; templates it now covers join it.
+      candidates[n]!.live[best.index] = false
+      for i in candidates[n]!.sharing(general) where covers(general, candidates[n]!.templates[i].tokens) {
+        try db.execute(
+          sql: "UPDATE log_template SET mergedInto = ? WHERE id = ?",
+          arguments: [stored.id, candidates[n]!.templates[i].id])
+        candidates[n]!.live[i] = false
       }
-      candidates[tokens.count] = kept
+      candidates[n]!.append(stored.id, general)
     }
     return stored.id
   }
