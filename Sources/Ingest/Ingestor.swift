@@ -64,6 +64,12 @@ public struct IngestException: Codable, Sendable, Hashable {
   public var severity: Severity
   public var reason: String
 
+  public init(path: String, severity: Severity, reason: String) {
+    self.path = path
+    self.severity = severity
+    self.reason = reason
+  }
+
   /// How bad it is; stored and printed as its raw value.
   public enum Severity: String, Codable, Sendable, Hashable {
     /// Its extractor failed: no document.

@@ -9,6 +9,10 @@ public enum PipelineError: Error, LocalizedError, Equatable {
   case unknownJob(String)
   /// A batch output file that does not belong to the job's current map tasks.
   case batchRejected(file: String, reason: String)
+  /// `produce` on a job without a `production:` section.
+  case noProduction(job: String)
+  /// A production directory that holds something other than this job's production.
+  case productionDirectoryTaken(path: String, owner: String?)
 
   public var errorDescription: String? {
     switch self {
@@ -21,6 +25,13 @@ public enum PipelineError: Error, LocalizedError, Equatable {
     case .unknownJob(let name): "No job named \(name) has run in this workspace; run `longctx run JOB.yaml` first."
     case .batchRejected(let file, let reason):
       "\(file) was not imported (nothing recorded): \(reason); export again with `longctx export-batch` if the job changed."
+    case .noProduction(let job):
+      "Job \(job) has no production: section; add one with at least a Bates prefix (production: {prefix: ACME-})."
+    case .productionDirectoryTaken(let path, let owner):
+      owner.map {
+        "\(path) holds job \($0)'s production; nothing was written. Choose another directory with -o."
+      }
+        ?? "\(path) is not empty and holds no longctx production; nothing was written. Choose an empty or new directory with -o."
     }
   }
 }

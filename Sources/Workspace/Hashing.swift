@@ -21,6 +21,12 @@ package enum Hashing {
     hex(SHA256.hash(data: data))
   }
 
+  /// The lowercase hex MD5 of `data` (load files' MD5HASH; not for security).
+  package static func md5(_ data: Data) -> String { hex(Insecure.MD5.hash(data: data)) }
+
+  /// The lowercase hex SHA-1 of `data` (load files' SHA1HASH, NSRL's hash lists; not for security).
+  package static func sha1(_ data: Data) -> String { hex(Insecure.SHA1.hash(data: data)) }
+
   /// The lowercase hex SHA-256 of the UTF-8 bytes of `text`.
   package static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
 

@@ -20,6 +20,30 @@ public struct Corpus: Sendable {
     return sections
   }
 
+  /// The metadata ingest recorded for document `hash` (title, author, created, pages…).
+  public func metadata(ofDocument hash: String) throws -> [String: String] {
+    let json = try workspace.db.read { db in
+      try String.fetchOne(db, sql: "SELECT metadata FROM document WHERE hash = ?", arguments: [hash])
+    }
+    guard let json else { throw WorkspaceError.blobMissing(hash: hash) }
+    return (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
+  }
+
+  /// Pages of document `hash` (PDFs), `nil` for kinds without pages.
+  public func pageCount(ofDocument hash: String) throws -> Int? {
+    try workspace.db.read { db in
+      try Int.fetchOne(db, sql: "SELECT pageCount FROM document WHERE hash = ?", arguments: [hash])
+    }
+  }
+
+  /// The absolute path of the current source cited as `displayPath`.
+  public func absolutePath(ofDisplayPath displayPath: String) throws -> String? {
+    try workspace.db.read { db in
+      try String.fetchOne(
+        db, sql: "SELECT path FROM source WHERE displayPath = ? AND status = 'ok'", arguments: [displayPath])
+    }
+  }
+
   /// The kind of document `hash`.
   public func kind(ofDocument hash: String) throws -> DocumentKind? {
     try workspace.db.read { db in

@@ -96,5 +96,12 @@ public enum IngestSchema: WorkspaceSchema {
         t.column("saturated", .boolean).notNull()
       }
     }
+    migrator.registerMigration("v5-custodians") { db in
+      // Who each source belongs to, for discovery productions (issue 19).
+      try db.create(table: "source_custodian") { t in
+        t.primaryKey("path", .text)  // the source's absolute path
+        t.column("custodian", .text).notNull()
+      }
+    }
   }
 }

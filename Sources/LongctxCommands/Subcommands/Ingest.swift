@@ -16,6 +16,9 @@ extension Longctx {
     @Option(help: "Extract every file as this kind: auto, pdf, log, code, email, text.")
     var kind: String = "auto"
 
+    @Option(help: ArgumentHelp("Whose files these are (a discovery production's CUSTODIAN).", valueName: "name"))
+    var custodian: String?
+
     @Option(help: ArgumentHelp("A file whose first line is the password for encrypted PDFs.", valueName: "file"))
     var passwordFile: String?
 
@@ -73,8 +76,14 @@ extension Longctx {
       if !pdfInProcess {
         options.worker = ExtractionWorker.thisExecutable(timeLimit: pdfTimeout, memoryLimit: pdfMemory << 20)
       }
-      let summary = try await Ingestor(workspace: workspace, logger: global.logger("longctx.ingest")).ingest(
+      var summary = try await Ingestor(workspace: workspace, logger: global.logger("longctx.ingest")).ingest(
         inputs: paths, options: options)
+      if let custodian, !custodian.trimmingCharacters(in: .whitespaces).isEmpty {
+        let roots = paths.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL.path }
+        for w in try Custodians.assign(workspace, roots: roots, custodian: custodian) {
+          summary.exceptions.append(IngestException(path: "custodian \(custodian)", severity: .warning, reason: w))
+        }
+      }
       if json {
         print(try jsonString(summary))
       } else if !global.quiet {

@@ -31,12 +31,33 @@ public enum JobFile {
       top, at: "",
       keys: [
         "name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report", "incremental", "ingest",
+        "production",
       ])
     let name = r.string(top, "name", required: true) ?? ""
     if !name.isEmpty, name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) == nil {
       r.problem("name", top["name"], "must use only letters, digits, '.', '_' and '-'")
     }
-    let inputs = r.stringList(top, "inputs", required: true) ?? []
+    // Each input is a path, or {path, custodian}.
+    var inputs: [String] = []
+    var custodians: [String: String] = [:]
+    if case .sequence(let seq)? = top["inputs"] {
+      for item in seq {
+        if case .mapping(let m) = item {
+          r.allow(m, at: "inputs[].", keys: ["path", "custodian"])
+          guard let p = r.string(m, "path", at: "inputs[].", required: true) else { continue }
+          inputs.append(p)
+          if let c = r.string(m, "custodian", at: "inputs[]."), !c.trimmingCharacters(in: .whitespaces).isEmpty {
+            custodians[p] = c
+          }
+        } else if let text = item.string {
+          inputs.append(text)
+        } else {
+          r.problem("inputs", item, "must be a path or {path, custodian}")
+        }
+      }
+    } else {
+      inputs = r.stringList(top, "inputs", required: true) ?? []
+    }
     if top["inputs"] != nil && inputs.isEmpty { r.problem("inputs", top["inputs"], "must name at least one path") }
 
     let m = r.mapping(top, "model", required: true)
@@ -180,6 +201,23 @@ public enum JobFile {
     if let ing { r.allow(ing, at: "ingest.", keys: ["redact"]) }
     let redact = ing.flatMap { r.bool($0, "redact", at: "ingest.") } ?? true
 
+    var production: JobSpec.ProductionSpec?
+    if let pr = r.mapping(top, "production", required: false) {
+      r.allow(pr, at: "production.", keys: ["prefix", "start", "digits"])
+      let prefix = r.string(pr, "prefix", at: "production.", required: true) ?? ""
+      if let last = prefix.last, last.isNumber {
+        r.problem(
+          "production.prefix", pr["prefix"],
+          "must not end in a digit ('\(prefix)' followed by a number is ambiguous); add a separator such as '\(prefix)-'"
+        )
+      }
+      let start = r.int(pr, "start", at: "production.") ?? 1
+      if start < 0 { r.problem("production.start", pr["start"], "must be 0 or more") }
+      let digits = r.int(pr, "digits", at: "production.") ?? 8
+      if !(1...15).contains(digits) { r.problem("production.digits", pr["digits"], "must be between 1 and 15") }
+      production = JobSpec.ProductionSpec(prefix: prefix, start: start, digits: digits)
+    }
+
     if !r.problems.isEmpty { throw PipelineError.jobInvalid(path: path, problems: r.problems) }
     var spec = JobSpec(
       name: name, inputs: inputs, model: model, generation: generation,
@@ -192,6 +230,8 @@ public enum JobFile {
     spec.rollingReportPath = rollingPath
     spec.mapPer = mapPer
     spec.redact = redact
+    spec.custodians = custodians.isEmpty ? nil : custodians
+    spec.production = production
     return spec
   }
 

@@ -56,6 +56,26 @@ public struct JobSpec: Sendable, Hashable, Codable {
   /// `ingest.redact`: replace secrets in the extracted text (default true);
   /// false keeps the text faithful to the files, as productions need.
   public var redact = true
+  /// Custodian by input (as `inputs` names it), from `inputs: [{path, custodian}]`.
+  public var custodians: [String: String]? = nil
+  /// `production:` settings for `longctx produce`.
+  public var production: ProductionSpec? = nil
+
+  /// A discovery production's numbering and selection.
+  public struct ProductionSpec: Sendable, Hashable, Codable {
+    /// Bates prefix (`ACME`), never ending in a digit.
+    public var prefix: String
+    /// The first number of a new production.
+    public var start: Int = 1
+    /// Digits of the number (zero-padded).
+    public var digits: Int = 8
+
+    public init(prefix: String, start: Int = 1, digits: Int = 8) {
+      self.prefix = prefix
+      self.start = start
+      self.digits = digits
+    }
+  }
 
   /// The unit of a map task.
   public enum MapUnit: String, Sendable, Hashable, Codable, CaseIterable {

@@ -91,6 +91,16 @@ public enum PipelineSchema: WorkspaceSchema {
         t.primaryKey(["run", "templateId"])
       }
     }
+    migrator.registerMigration("v4-productions") { db in
+      // Bates numbers given per job and document (issue 19): producing again keeps them.
+      try db.create(table: "production_bates") { t in
+        t.column("job", .text).notNull()
+        t.column("documentKey", .text).notNull()  // cited path, "|", document hash
+        t.column("begin", .integer).notNull()
+        t.column("pages", .integer).notNull()
+        t.primaryKey(["job", "documentKey"])
+      }
+    }
   }
 
   /// Every module's schema, in dependency order: what a longctx workspace holds.

@@ -251,11 +251,17 @@ public final class JobRunner: Sendable {
   /// Ingests the job's inputs.
   ///
   /// - Throws: `PipelineError.noInputs` when no usable file was found; ingest errors.
-  func ingestInputs() async throws -> IngestSummary {
+  public func ingestInputs() async throws -> IngestSummary {
     let ingest = try await Ingestor(workspace: workspace, logger: logger).ingest(
       inputs: spec.inputs, options: ingestOptions)
     progress(.ingested(ingest))
     guard !ingest.files.isEmpty else { throw PipelineError.noInputs(job: spec.name) }
+    for (input, custodian) in (spec.custodians ?? [:]).sorted(by: { $0.key < $1.key }) {
+      let root = URL(fileURLWithPath: input, relativeTo: URL(fileURLWithPath: spec.baseDirectory)).standardizedFileURL
+      for warning in try Custodians.assign(workspace, roots: [root.path], custodian: custodian) {
+        logger.warning("\(warning)")
+      }
+    }
     return ingest
   }
 

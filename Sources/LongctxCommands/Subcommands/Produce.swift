@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Inference
+import Pipeline
+
+extension Longctx {
+  /// `longctx produce JOB.yaml -o DIR`, `longctx produce --check DIR`
+  struct Produce: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Write a discovery production of a job's documents: Bates numbers, a DAT load file, text and natives.",
+      discussion: """
+        Reads the job's production: section (prefix, start, digits) and ingests its inputs. Documents are \
+        produced in order: families together, then by custodian, date and path. Bates numbers are kept in \
+        the workspace: producing again gives the same numbers, documents added later get numbers after \
+        the last. --check DIR re-reads a production and lists what is wrong with it (exit 1 if anything).
+        """)
+
+    @OptionGroup(title: "Global Options") var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The job file (with a production: section).", valueName: "job.yaml"))
+    var job: String?
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The production directory.", valueName: "dir"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Check the production in DIR instead of writing one.", valueName: "dir"))
+    var check: String?
+
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+      if check == nil && (job == nil || output == nil) {
+        throw ValidationError("Give a job file and -o DIR, or --check DIR.")
+      }
+    }
+
+    func run() async throws {
+      if let check {
+        let problems = Production.check(directory: URL(fileURLWithPath: check))
+        if json {
+          print(try jsonString(["problems": problems]))
+        } else if problems.isEmpty {
+          print("\(check): the production is sound")
+        } else {
+          for p in problems { print(p) }
+        }
+        if !problems.isEmpty { throw ExitCode(1) }
+        return
+      }
+      guard let job, let output else { return }
+      let spec = try JobFile.load(path: job)
+      let workspace = try global.openWorkspace()
+      let production = try Production(workspace: workspace, spec: spec)
+      // Producing ingests the inputs and runs no engine: no model is loaded or hashed.
+      let runner = JobRunner(
+        workspace: workspace, spec: spec, counter: EstimatedTokenCounter(), modelKey: "none",
+        logger: global.logger("longctx.produce"), settings: RunSettings(worker: .thisExecutable()),
+        engineFactory: { throw EngineError.unavailable("producing runs no engine") })
+      let ingest = try await runner.ingestInputs()
+      let summary = try production.produce(
+        files: ingest.files, into: URL(fileURLWithPath: output).standardizedFileURL)
+      if json {
+        print(try jsonString(summary))
+        return
+      }
+      print(
+        "\(summary.directory): \(summary.documents) documents, \(summary.pages) pages, \(summary.firstBates)–\(summary.lastBates) (\(summary.newlyNumbered) numbered now)"
+      )
+      for w in summary.warnings { printError("warning: \(w)") }
+    }
+  }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import GRDB
+import Ingest
+import Workspace
+
+/// A discovery production: documents in production order (families together,
+/// by custodian, then date, then path), Bates numbers per page that stay the
+/// same when produced again, and the files a review platform loads: a
+/// Concordance DAT, the text of each document and its native file.
+///
+/// What this version does not do yet (issue 19 stays open): coding and
+/// withholding from structured outputs, the privilege log, page images and
+/// the Opticon cross-reference, deduplication and de-NIST.
+public struct Production: Sendable {
+  let workspace: Workspace
+  let spec: JobSpec
+  let settings: JobSpec.ProductionSpec
+
+  /// The DAT's field delimiter (ASCII 20, shown as ¶) and text qualifier (þ).
+  public static let delimiter: Character = "\u{14}"
+  public static let qualifier: Character = "þ"
+  /// The marker a production directory holds: which job made it.
+  static let marker = ".longctx-production"
+
+  public static let fields = [
+    "BEGBATES", "ENDBATES", "BEGATTACH", "ENDATTACH", "PARENTBATES", "CUSTODIAN", "ALLCUSTODIANS", "FILENAME",
+    "FILEPATH", "FILEEXT", "MD5HASH", "SHA1HASH", "PAGECOUNT", "DATESENT", "DATECREATED", "FROM", "TO", "CC", "BCC",
+    "SUBJECT", "TITLE", "AUTHOR", "TEXTPATH", "NATIVEPATH",
+  ]
+
+  public init(workspace: Workspace, spec: JobSpec) throws {
+    guard let settings = spec.production else { throw PipelineError.noProduction(job: spec.name) }
+    self.workspace = workspace
+    self.spec = spec
+    self.settings = settings
+  }
+
+  /// One produced document.
+  public struct Document: Sendable, Equatable {
+    public var displayPath: String
+    public var documentHash: String
+    public var begin: Int
+    public var pages: Int
+    public var parent: String?
+    public var custodian: String
+    public var date: String
+  }
+
+  /// What `produce` did.
+  public struct Summary: Sendable, Codable {
+    public var directory: String
+    public var documents: Int
+    public var pages: Int
+    public var firstBates: String
+    public var lastBates: String
+    /// Documents numbered for the first time in this production.
+    public var newlyNumbered: Int
+    public var warnings: [String]
+  }
+
+  public func bates(_ n: Int) -> String {
+    let digits = String(n)
+    return settings.prefix + String(repeating: "0", count: max(0, settings.digits - digits.count)) + digits
+  }
+
+  /// Produces `files` (the job's ingested files, attachments after their parent) into `directory`.
+  ///
+  /// - Throws: `PipelineError.productionDirectoryTaken` when `directory` holds files that are
+  ///   not this job's production (nothing is overwritten then).
+  public func produce(files: [IngestedFile], into directory: URL) throws -> Summary {
+    let fm = FileManager.default
+    let markerURL = directory.appendingPathComponent(Self.marker)
+    if fm.fileExists(atPath: directory.path) {
+      let contents = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
+      let owner = (try? String(contentsOf: markerURL, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+      if !contents.isEmpty && owner != spec.name {
+        throw PipelineError.productionDirectoryTaken(path: directory.path, owner: owner)
+      }
+    }
+    let corpus = Corpus(workspace: workspace)
+    let custodians = try Custodians.byDisplayPath(workspace)
+    var warnings: [String] = []
+
+    // Families: a top-level file and the attachments ingest lists after it.
+    struct Member {
+      var file: IngestedFile
+      var parent: String?
+      var metadata: [String: String]
+      var pages: Int
+      var custodian: String
+      var date: String
+      var headers: [String: String]
+    }
+    var families: [[Member]] = []
+    for file in files {
+      let meta = try corpus.metadata(ofDocument: file.documentHash)
+      let sections = try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath)
+      let headers = Self.mailHeaders(sections.first?.text ?? "")
+      let isChild = file.displayPath.contains("#msg=") && file.displayPath.contains("/attachment=")
+      let parentPath = isChild ? String(file.displayPath.prefix { $0 != "#" }) : nil
+      let custodian = custodians[parentPath ?? file.displayPath] ?? ""
+      let date = Self.date(meta: meta, headers: headers)
+      let stored = try corpus.pageCount(ofDocument: file.documentHash)
+      let pages = max(1, stored ?? Int(meta["pages"] ?? "") ?? 1)
+      let member = Member(
+        file: file, parent: parentPath, metadata: meta, pages: pages, custodian: custodian, date: date,
+        headers: headers)
+      if isChild, let last = families.last, last.first?.file.displayPath == parentPath {
+        families[families.count - 1].append(member)
+      } else {
+        if isChild { warnings.append("\(file.displayPath): its parent is not in this production; produced alone") }
+        families.append([member])
+      }
+      if date.isEmpty && !isChild { warnings.append("\(file.displayPath): no date; ordered after dated documents") }
+    }
+    families.sort { a, b in
+      let x = a[0]
+      let y = b[0]
+      // Custodian, then date (undated last), then path.
+      return (x.custodian, x.date.isEmpty ? "~" : x.date, x.file.displayPath)
+        < (y.custodian, y.date.isEmpty ? "~" : y.date, y.file.displayPath)
+    }
+
+    // Numbers: the ones given before stay; new documents get numbers after the last.
+    // The hash is fixed-length, so "path|hash" is unambiguous.
+    let key = { (m: Member) in m.file.displayPath + "|" + m.file.documentHash }
+    var numbered = try workspace.db.read { db in
+      try Dictionary(
+        Row.fetchAll(
+          db, sql: "SELECT documentKey, begin, pages FROM production_bates WHERE job = ?", arguments: [spec.name]
+        ).map { ($0["documentKey"] as String, (begin: $0["begin"] as Int, pages: $0["pages"] as Int)) },
+        uniquingKeysWith: { a, _ in a })
+    }
+    var next = max(settings.start, numbered.values.map { $0.begin + $0.pages }.max() ?? settings.start)
+    var newRows: [(String, Int, Int)] = []
+    for member in families.joined() {
+      let k = key(member)
+      if let n = numbered[k], n.pages == member.pages { continue }
+      if numbered[k] != nil {
+        warnings.append("\(member.file.displayPath): its page count changed; it gets new numbers after the last")
+      }
+      numbered[k] = (next, member.pages)
+      newRows.append((k, next, member.pages))
+      next += member.pages
+    }
+    if !newRows.isEmpty {
+      try workspace.db.write { db in
+        for (k, begin, pages) in newRows {
+          try db.execute(
+            sql: "INSERT OR REPLACE INTO production_bates (job, documentKey, begin, pages) VALUES (?, ?, ?, ?)",
+            arguments: [spec.name, k, begin, pages])
+        }
+      }
+    }
+
+    // Files: TEXT/, NATIVES/, DATA/<job>.dat; written to a new directory beside, then swapped in.
+    let staging = directory.deletingLastPathComponent().appendingPathComponent(
+      ".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+    try? fm.removeItem(at: staging)
+    for sub in ["DATA", "TEXT", "NATIVES"] {
+      try fm.createDirectory(at: staging.appendingPathComponent(sub), withIntermediateDirectories: true)
+    }
+    var rows: [[String]] = []
+    var produced: [Document] = []
+    var pagesTotal = 0
+    let allCustodians = Dictionary(grouping: families.joined(), by: { $0.file.documentHash }).mapValues {
+      Set($0.map(\.custodian).filter { !$0.isEmpty }).sorted().joined(separator: "; ")
+    }
+    for family in families {
+      let first = numbered[key(family[0])]!
+      let last = numbered[key(family[family.count - 1])]!
+      let begAttach = bates(first.begin)
+      let endAttach = bates(last.begin + last.pages - 1)
+      for member in family {
+        let n = numbered[key(member)]!
+        let beg = bates(n.begin)
+        let end = bates(n.begin + n.pages - 1)
+        let sections = try corpus.sections(ofDocument: member.file.documentHash, displayPath: member.file.displayPath)
+        let text = sections.map(\.text).joined(separator: "\n\n")
+        let textPath = "TEXT/\(beg).txt"
+        try Data(text.utf8).write(to: staging.appendingPathComponent(textPath))
+        let name = Self.fileName(member.file.displayPath)
+        let ext = (name as NSString).pathExtension.lowercased()
+        var nativePath = ""
+        var md5 = ""
+        var sha1 = ""
+        if member.parent == nil, let source = try corpus.absolutePath(ofDisplayPath: member.file.displayPath),
+          let bytes = fm.contents(atPath: source)
+        {
+          nativePath = "NATIVES/\(beg)" + (ext.isEmpty ? "" : ".\(ext)")
+          try bytes.write(to: staging.appendingPathComponent(nativePath))
+          md5 = Hashing.md5(bytes)
+          sha1 = Hashing.sha1(bytes)
+        } else {
+          // An attachment's bytes are not kept apart from its mailbox: hashed over its text.
+          md5 = Hashing.md5(Data(text.utf8))
+          sha1 = Hashing.sha1(Data(text.utf8))
+        }
+        let h = member.headers
+        let parentBates = member.parent == nil ? "" : begAttach
+        rows.append([
+          beg, end, begAttach, endAttach, parentBates, member.custodian, allCustodians[member.file.documentHash] ?? "",
+          name, member.file.displayPath, ext, md5, sha1, String(member.pages), h["date"] ?? "",
+          member.metadata["created"] ?? "", h["from"] ?? "", h["to"] ?? "", h["cc"] ?? "", h["bcc"] ?? "",
+          h["subject"] ?? "", member.metadata["title"] ?? "", member.metadata["author"] ?? "", textPath, nativePath,
+        ])
+        produced.append(
+          Document(
+            displayPath: member.file.displayPath, documentHash: member.file.documentHash, begin: n.begin,
+            pages: n.pages, parent: member.parent, custodian: member.custodian, date: member.date))
+        pagesTotal += n.pages
+      }
+    }
+    try Self.dat(rows).write(to: staging.appendingPathComponent("DATA/\(spec.name).dat"))
+    try Data((spec.name + "\n").utf8).write(to: staging.appendingPathComponent(Self.marker))
+    // The old production (this job's) goes only once the new one is complete.
+    if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }
+    try fm.createDirectory(at: directory.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try fm.moveItem(at: staging, to: directory)
+    let begins = produced.map(\.begin)
+    return Summary(
+      directory: directory.path, documents: produced.count, pages: pagesTotal,
+      firstBates: begins.min().map(bates) ?? "",
+      lastBates: produced.map { $0.begin + $0.pages - 1 }.max().map(bates) ?? "",
+      newlyNumbered: newRows.count, warnings: warnings)
+  }
+
+  /// The DAT's bytes: UTF-8 with a byte-order mark, a header row, þ-qualified fields separated by ASCII 20.
+  static func dat(_ rows: [[String]]) -> Data {
+    func line(_ values: [String]) -> String {
+      values.map { "\(qualifier)\($0.replacingOccurrences(of: String(qualifier), with: ""))\(qualifier)" }
+        .joined(separator: String(delimiter)) + "\r\n"
+    }
+    var out = Data([0xEF, 0xBB, 0xBF])
+    out.append(Data(line(fields).utf8))
+    for row in rows { out.append(Data(line(row.map { $0.replacingOccurrences(of: "\r\n", with: " ") }).utf8)) }
+    return out
+  }
+
+  static func fileName(_ displayPath: String) -> String {
+    if let r = displayPath.range(of: "/attachment=") { return String(displayPath[r.upperBound...]) }
+    return (displayPath as NSString).lastPathComponent
+  }
+
+  /// The first message's headers in a mail section's text (`From:`, `To:`, …), by lower-cased name.
+  static func mailHeaders(_ text: String) -> [String: String] {
+    var out: [String: String] = [:]
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false).prefix(40) {
+      if line.isEmpty { break }
+      guard let colon = line.firstIndex(of: ":") else { continue }
+      let name = line[..<colon].lowercased()
+      if ["from", "to", "cc", "bcc", "subject", "date"].contains(name), out[name] == nil {
+        out[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+      }
+    }
+    return out
+  }
+
+  /// A sortable date (ISO 8601) for ordering: a PDF's creation date or a message's `Date:`.
+  static func date(meta: [String: String], headers: [String: String]) -> String {
+    if let created = meta["created"] { return created }
+    if let d = headers["date"] {
+      let f = DateFormatter()
+      f.locale = Locale(identifier: "en_US_POSIX")
+      for format in ["EEE, d MMM yyyy HH:mm:ss Z", "d MMM yyyy HH:mm:ss Z", "EEE, d MMM yyyy HH:mm Z"] {
+        f.dateFormat = format
+        if let date = f.date(from: d) { return ISO8601DateFormatter().string(from: date) }
+      }
+    }
+    return ""
+  }
+}
