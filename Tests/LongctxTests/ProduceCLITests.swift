@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 import _LongctxTestSupport
@@ -106,6 +107,42 @@ import _LongctxTestSupport
     let damaged = try CLI.run(["produce", "--check", "out"], cwd: tmp.url)
     #expect(
       damaged.code == 1 && damaged.stdout.contains("TEXTPATH \(pdf["TEXTPATH"]!) is missing"), "\(damaged.stdout)")
+  }
+
+  /// A file given by two custodians is produced once, with both in ALLCUSTODIANS; a file on the
+  /// known-file list (NSRL RDS form) is left out and counted.
+  @Test func duplicatesAndKnownFilesAreLeftOut() throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    try fixture(tmp)
+    try FileManager.default.copyItem(
+      at: tmp.url.appendingPathComponent("pdfs/contract.pdf"), to: tmp.url.appendingPathComponent("mail/contract.pdf"))
+    let memo = try Data(contentsOf: tmp.url.appendingPathComponent("pdfs/memo.pdf"))
+    let sha1 = Insecure.SHA1.hash(data: memo).map { String(format: "%02X", $0) }.joined()
+    try tmp.write(
+      "nsrl.txt",
+      "\"SHA-1\",\"MD5\",\"CRC32\",\"FileName\",\"FileSize\",\"ProductCode\",\"OpSystemCode\",\"SpecialCode\"\n"
+        + "\"\(sha1)\",\"00000000000000000000000000000000\",\"00000000\",\"memo.pdf\",\(memo.count),1,\"WIN\",\"\"\n")
+    let ws = tmp.url.appendingPathComponent("ws").path
+    let r = try CLI.run(
+      ["produce", "jobs/production.yaml", "-o", "out", "--workspace", ws, "--json", "--denist", "nsrl.txt"],
+      cwd: tmp.url)
+    #expect(r.code == 0, "\(r.stderr)")
+    struct Summary: Decodable {
+      var duplicatesRemoved: Int
+      var knownFilesRemoved: Int
+    }
+    let summary = try JSONDecoder().decode(Summary.self, from: Data(r.stdout.utf8))
+    #expect(summary.duplicatesRemoved == 1 && summary.knownFilesRemoved == 1)
+    let rows = try readDAT(tmp.url.appendingPathComponent("out/DATA/production.dat"))
+    let contracts = rows.filter { $0["FILENAME"] == "contract.pdf" }
+    #expect(contracts.count == 1)
+    // "Doe, Jane" comes first in production order, so her copy is the one kept.
+    #expect(contracts.first?["CUSTODIAN"] == "Doe, Jane")
+    #expect(contracts.first?["ALLCUSTODIANS"] == "Doe, Jane; Smith, John")
+    #expect(!rows.contains { $0["FILENAME"] == "memo.pdf" })
+    let check = try CLI.run(["produce", "--check", "out"], cwd: tmp.url)
+    #expect(check.code == 0, "\(check.stdout)")
   }
 
   @Test func badSettingsAndATakenDirectoryAreClearErrors() throws {

@@ -26,6 +26,12 @@ extension Longctx {
     @Option(help: ArgumentHelp("Check the production in DIR instead of writing one.", valueName: "dir"))
     var check: String?
 
+    @Option(
+      help: ArgumentHelp(
+        "A known-file hash list (NSRL RDS, or one SHA-1 or MD5 per line): matching files are not produced.",
+        valueName: "file"))
+    var denist: String?
+
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -48,7 +54,10 @@ extension Longctx {
         return
       }
       guard let job, let output else { return }
-      let spec = try JobFile.load(path: job)
+      var spec = try JobFile.load(path: job)
+      if let denist {
+        spec.production?.denist = URL(fileURLWithPath: denist).standardizedFileURL.path
+      }
       let workspace = try global.openWorkspace()
       let production = try Production(workspace: workspace, spec: spec)
       // Producing ingests the inputs and runs no engine: no model is loaded or hashed.
@@ -64,7 +73,7 @@ extension Longctx {
         return
       }
       print(
-        "\(summary.directory): \(summary.documents) documents, \(summary.pages) pages, \(summary.firstBates)–\(summary.lastBates) (\(summary.newlyNumbered) numbered now)"
+        "\(summary.directory): \(summary.documents) documents, \(summary.pages) pages, \(summary.firstBates)–\(summary.lastBates) (\(summary.newlyNumbered) numbered now; \(summary.duplicatesRemoved) duplicates and \(summary.knownFilesRemoved) known files (NSRL) left out)"
       )
       for w in summary.warnings { printError("warning: \(w)") }
     }

@@ -203,7 +203,7 @@ public enum JobFile {
 
     var production: JobSpec.ProductionSpec?
     if let pr = r.mapping(top, "production", required: false) {
-      r.allow(pr, at: "production.", keys: ["prefix", "start", "digits"])
+      r.allow(pr, at: "production.", keys: ["prefix", "start", "digits", "dedup", "denist"])
       let prefix = r.string(pr, "prefix", at: "production.", required: true) ?? ""
       if let last = prefix.last, last.isNumber {
         r.problem(
@@ -215,7 +215,14 @@ public enum JobFile {
       if start < 0 { r.problem("production.start", pr["start"], "must be 0 or more") }
       let digits = r.int(pr, "digits", at: "production.") ?? 8
       if !(1...15).contains(digits) { r.problem("production.digits", pr["digits"], "must be between 1 and 15") }
-      production = JobSpec.ProductionSpec(prefix: prefix, start: start, digits: digits)
+      let dedupText = r.string(pr, "dedup", at: "production.") ?? "global"
+      let dedup = JobSpec.ProductionSpec.Dedup(rawValue: dedupText)
+      if dedup == nil {
+        r.problem("production.dedup", pr["dedup"], "must be global, custodial or none, not '\(dedupText)'")
+      }
+      production = JobSpec.ProductionSpec(
+        prefix: prefix, start: start, digits: digits, dedup: dedup ?? .global,
+        denist: r.string(pr, "denist", at: "production."))
     }
 
     if !r.problems.isEmpty { throw PipelineError.jobInvalid(path: path, problems: r.problems) }

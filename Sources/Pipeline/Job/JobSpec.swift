@@ -69,11 +69,25 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var start: Int = 1
     /// Digits of the number (zero-padded).
     public var digits: Int = 8
+    /// Which top-level duplicates are left out.
+    public var dedup: Dedup = .global
+    /// A known-file hash list (NSRL RDS or one hash per line), relative to the job file.
+    public var denist: String?
 
-    public init(prefix: String, start: Int = 1, digits: Int = 8) {
+    public enum Dedup: String, Sendable, Hashable, Codable {
+      /// One copy across custodians.
+      case global
+      /// One copy per custodian.
+      case custodial
+      case none
+    }
+
+    public init(prefix: String, start: Int = 1, digits: Int = 8, dedup: Dedup = .global, denist: String? = nil) {
       self.prefix = prefix
       self.start = start
       self.digits = digits
+      self.dedup = dedup
+      self.denist = denist
     }
   }
 

@@ -10,7 +10,8 @@ import Workspace
 ///
 /// What this version does not do yet (issue 19 stays open): coding and
 /// withholding from structured outputs, the privilege log, page images and
-/// the Opticon cross-reference, deduplication and de-NIST.
+/// the Opticon cross-reference; mail is deduplicated by file bytes, not yet
+/// by normalised headers and body.
 public struct Production: Sendable {
   let workspace: Workspace
   let spec: JobSpec
@@ -55,6 +56,10 @@ public struct Production: Sendable {
     public var lastBates: String
     /// Documents numbered for the first time in this production.
     public var newlyNumbered: Int
+    /// Top-level documents left out as duplicates (`dedup`).
+    public var duplicatesRemoved: Int
+    /// Top-level files left out as known files (`denist`).
+    public var knownFilesRemoved: Int
     public var warnings: [String]
   }
 
@@ -121,6 +126,38 @@ public struct Production: Sendable {
         < (y.custodian, y.date.isEmpty ? "~" : y.date, y.file.displayPath)
     }
 
+    // De-NIST: top-level files whose native bytes are on the known-file list are not produced.
+    var knownFiles = 0
+    if let denist = settings.denist {
+      let known = try Self.loadHashList(
+        URL(fileURLWithPath: denist, relativeTo: URL(fileURLWithPath: spec.baseDirectory)).standardizedFileURL)
+      families.removeAll { family in
+        guard let source = try? corpus.absolutePath(ofDisplayPath: family[0].file.displayPath),
+          let bytes = fm.contents(atPath: source)
+        else { return false }
+        let hit = known.contains(Hashing.sha1(bytes)) || known.contains(Hashing.md5(bytes))
+        if hit { knownFiles += 1 }
+        return hit
+      }
+    }
+    // Deduplication of top-level documents (children never leave their family): the first in
+    // production order stays, and every duplicate's custodian is kept in ALLCUSTODIANS.
+    var allCustodianSets: [String: Set<String>] = [:]
+    for member in families.joined() where !member.custodian.isEmpty {
+      allCustodianSets[member.file.documentHash, default: []].insert(member.custodian)
+    }
+    var duplicates = 0
+    if settings.dedup != .none {
+      var seen = Set<String>()
+      families.removeAll { family in
+        let top = family[0]
+        let k = settings.dedup == .global ? top.file.documentHash : top.custodian + "|" + top.file.documentHash
+        if seen.insert(k).inserted { return false }
+        duplicates += 1
+        return true
+      }
+    }
+
     // Numbers: the ones given before stay; new documents get numbers after the last.
     // The hash is fixed-length, so "path|hash" is unambiguous.
     let key = { (m: Member) in m.file.displayPath + "|" + m.file.documentHash }
@@ -163,9 +200,7 @@ public struct Production: Sendable {
     var rows: [[String]] = []
     var produced: [Document] = []
     var pagesTotal = 0
-    let allCustodians = Dictionary(grouping: families.joined(), by: { $0.file.documentHash }).mapValues {
-      Set($0.map(\.custodian).filter { !$0.isEmpty }).sorted().joined(separator: "; ")
-    }
+    let allCustodians = allCustodianSets.mapValues { $0.sorted().joined(separator: "; ") }
     for family in families {
       let first = numbered[key(family[0])]!
       let last = numbered[key(family[family.count - 1])]!
@@ -222,7 +257,23 @@ public struct Production: Sendable {
       directory: directory.path, documents: produced.count, pages: pagesTotal,
       firstBates: begins.min().map(bates) ?? "",
       lastBates: produced.map { $0.begin + $0.pages - 1 }.max().map(bates) ?? "",
-      newlyNumbered: newRows.count, warnings: warnings)
+      newlyNumbered: newRows.count, duplicatesRemoved: duplicates, knownFilesRemoved: knownFiles, warnings: warnings)
+  }
+
+  /// A known-file hash list: NSRL RDS text (`"SHA-1","MD5",…` rows with a header) or one
+  /// SHA-1 or MD5 per line; lower-cased hex.
+  static func loadHashList(_ url: URL) throws -> Set<String> {
+    guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+      throw PipelineError.jobUnreadable(path: url.path, reason: "the de-NIST hash list cannot be read")
+    }
+    var out = Set<String>()
+    for line in text.split(whereSeparator: \.isNewline) {
+      for field in line.split(separator: ",").prefix(2) {
+        let h = field.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")).lowercased()
+        if h.count == 40 || h.count == 32, h.allSatisfy(\.isHexDigit) { out.insert(h) }
+      }
+    }
+    return out
   }
 
   /// The DAT's bytes: UTF-8 with a byte-order mark, a header row, þ-qualified fields separated by ASCII 20.
