@@ -77,10 +77,11 @@ extension Longctx {
       let spec = jobName == nil && (job.hasSuffix(".yaml") || job.hasSuffix(".yml")) ? try JobFile.load(path: job) : nil
       let name = spec?.name ?? job
       if json {
-        print(try jsonString(ReportWriter(workspace: workspace).json(job: name)))
+        print(try jsonString(ReportWriter(workspace: workspace).json(job: name, spec: spec)))
         return
       }
-      print(try ReportWriter(workspace: workspace).markdown(job: name, prices: spec?.prices), terminator: "")
+      print(
+        try ReportWriter(workspace: workspace).markdown(job: name, prices: spec?.prices, spec: spec), terminator: "")
     }
   }
 }
