@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ingest
 import Pipeline
+import Workspace
 
 /// Reports about the corpus rather than a job.
 enum CorpusReport: String {
@@ -13,7 +14,7 @@ extension Longctx {
   struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract:
-        "Print a job's report (Markdown, or JSON), `report exceptions` for ingest failures and skips, or `report duplicates` for exact and near-duplicate files."
+        "Print a job's report (Markdown, JSON, HTML or CSV), `report exceptions` for ingest failures and skips, or `report duplicates` for exact and near-duplicate files."
     )
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
@@ -28,11 +29,22 @@ extension Longctx {
       help: ArgumentHelp("A job's report by name, whatever it is called (even `exceptions`).", valueName: "name"))
     var jobName: String?
 
-    @Flag(help: "Print JSON instead of Markdown.") var json = false
+    @Flag(help: "Print JSON instead of Markdown (the same as --format json).") var json = false
+
+    @Option(help: ArgumentHelp("A job report's format: md, json, html or csv (default md).", valueName: "format"))
+    var format: ReportFormat?
+
+    @Option(
+      name: [.customShort("o"), .long],
+      help: ArgumentHelp("Write the report to FILE instead of printing it.", valueName: "file"))
+    var output: String?
 
     func validate() throws {
       if (target == nil) == (jobName == nil) {
         throw ValidationError("give either a job (name or file), `exceptions`, `duplicates`, or --job NAME")
+      }
+      if json, let format, format != .json {
+        throw ValidationError("'--json' and '--format \(format.rawValue)' disagree")
       }
     }
 
@@ -85,3 +97,4 @@ extension Longctx {
     }
   }
 }
+extension ReportFormat: ExpressibleByArgument {}

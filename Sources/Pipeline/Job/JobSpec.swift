@@ -56,6 +56,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
   /// `ingest.redact`: replace secrets in the extracted text (default true);
   /// false keeps the text faithful to the files, as productions need.
   public var redact = true
+  /// `report.formats`: the formats `run` writes (default Markdown only); each
+  /// beside `reportFile`, with its format's extension.
+  public var reportFormats: [ReportFormat] = [.md]
 
   /// The unit of a map task.
   public enum MapUnit: String, Sendable, Hashable, Codable, CaseIterable {

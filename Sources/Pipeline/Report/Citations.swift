@@ -95,8 +95,10 @@ struct OutputParser {
   struct Cited {
     var text: String
     var statement: Int
-    /// The range of the closing bracket in the output (nil in JSON values): where a mark goes.
+    /// The closing bracket in the output (nil in JSON values): where a mark goes.
     var close: String.Index?
+    /// The opening bracket.
+    var open: String.Index? = nil
   }
 
   struct Quote {
@@ -194,7 +196,7 @@ struct OutputParser {
           for part in Self.splitCitations(inner) where Self.looksLikeCitation(part) {
             let s = current(opening: endedByLine)
             statementCitations[s] += 1
-            citations.append(Cited(text: String(part), statement: s, close: i))
+            citations.append(Cited(text: String(part), statement: s, close: i, open: text.index(before: start)))
           }
         }
       } else if open == nil {
@@ -229,12 +231,22 @@ struct OutputParser {
       }
       i = next
     }
-    // Fragments (headings, labels) are not statements.
+    // Fragments (headings, labels) are not statements; the citations of a
+    // citation-only line head what follows it (the previous statement at the end).
     var kept: [Int] = []
-    var renumber: [Int] = []
-    for (n, w) in words.enumerated() {
-      renumber.append(w >= 3 ? kept.count : -1)
-      if w >= 3 { kept.append(statementCitations[n]) }
+    var renumber = [Int](repeating: -1, count: words.count)
+    for (n, w) in words.enumerated() where w >= 3 {
+      renumber[n] = kept.count
+      kept.append(statementCitations[n])
+    }
+    var nextKept = -1
+    for n in words.indices.reversed() {
+      if renumber[n] >= 0 {
+        nextKept = renumber[n]
+      } else if words[n] == 0 {
+        renumber[n] = nextKept >= 0 ? nextKept : (kept.isEmpty ? -1 : kept.count - 1)
+        if renumber[n] >= 0 { kept[renumber[n]] += statementCitations[n] }
+      }
     }
     statementCitations = kept
     for k in citations.indices { citations[k].statement = renumber[citations[k].statement] }

@@ -60,7 +60,11 @@ public struct ReportWriter: Sendable {
   ///
   /// - Throws: `PipelineError.unknownJob` when the job has no tasks.
   public func json(job: String, spec: JobSpec? = nil) throws -> JSONReport {
-    let data = try ReportData(workspace: workspace, job: job, spec: spec)
+    json(try ReportData(workspace: workspace, job: job, spec: spec))
+  }
+
+  func json(_ data: ReportData) -> JSONReport {
+    let job = data.job
     return JSONReport(
       job: job, final: data.top?.output, citations: data.counts, facts: data.facts,
       tasks: data.tasks.map {
@@ -148,20 +152,6 @@ public struct ReportWriter: Sendable {
         cost, prices.currency, prompt, prices.promptPerMillion, output, prices.outputPerMillion)
     }
     return md
-  }
-
-  /// Writes the Markdown report where the job says (default `reports/JOB.md` beside the job file).
-  ///
-  /// - Returns: The report's path.
-  public func write(job spec: JobSpec) throws -> String {
-    let rel = spec.reportFile
-    let url =
-      (rel.hasPrefix("/")
-      ? URL(fileURLWithPath: rel) : URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(rel))
-      .standardizedFileURL
-    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    try AtomicFile.write(Data(try markdown(job: spec.name, prices: spec.prices, spec: spec).utf8), to: url)
-    return url.path
   }
 
   /// The rejected text of a failed task (invalid structured output), fenced.
