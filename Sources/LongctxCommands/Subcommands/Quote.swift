@@ -49,7 +49,7 @@ extension Longctx {
         var text = raw.trimmingCharacters(in: .whitespaces)
         if text.hasPrefix("[") && text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
         guard let locator = Locator(citation: text[...]) else {
-          results.append(Quoted(locator: raw, error: SourceLookup.Missing.notALocator(text).description))
+          results.append(Quoted(locator: text, error: SourceLookup.Missing.notALocator(text).description))
           continue
         }
         do {
@@ -57,10 +57,10 @@ extension Longctx {
           let resolved = try lookup.check(locator)
           results.append(
             Quoted(
-              locator: raw, resolved: resolved.path == locator.path ? nil : resolved.description,
+              locator: text, resolved: resolved.path == locator.path ? nil : resolved.description,
               span: found.span.description, firstLine: found.span.lineStart, text: found.text))
         } catch {
-          results.append(Quoted(locator: raw, error: "\(error)"))
+          results.append(Quoted(locator: text, error: "\(error)"))
         }
       }
       let failures = results.filter { $0.error != nil }
@@ -84,8 +84,11 @@ extension Longctx {
           print("")
         }
       }
-      for f in failures { printError("longctx: \(f.locator): \(f.error ?? "not found")") }
-      if !failures.isEmpty { throw CommandFailure(code: ExitCodes.usage, message: nil) }
+      if !failures.isEmpty {
+        throw CommandFailure(
+          code: ExitCodes.usage,
+          message: failures.map { "longctx: \($0.locator): \($0.error ?? "not found")." }.joined(separator: "\n"))
+      }
     }
   }
 }

@@ -88,13 +88,19 @@ extension Longctx {
       let job = jobName ?? target ?? ""
       let spec = jobName == nil && (job.hasSuffix(".yaml") || job.hasSuffix(".yml")) ? try JobFile.load(path: job) : nil
       let name = spec?.name ?? job
-      if json {
-        print(try jsonString(ReportWriter(workspace: workspace).json(job: name, spec: spec)))
+      let chosen = format ?? (json ? .json : .md)
+      let text =
+        chosen == .json
+        ? try jsonString(ReportWriter(workspace: workspace).json(job: name, spec: spec))
+        : try ReportWriter(workspace: workspace).render(job: name, format: chosen, spec: spec)
+      if let output {
+        try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: output))
+        if !global.quiet { printError("report: \(output)") }
         return
       }
-      print(
-        try ReportWriter(workspace: workspace).markdown(job: name, prices: spec?.prices, spec: spec), terminator: "")
+      print(text, terminator: chosen == .json ? "\n" : "")
     }
   }
 }
+
 extension ReportFormat: ExpressibleByArgument {}
