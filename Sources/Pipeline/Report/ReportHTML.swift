@@ -17,6 +17,7 @@ struct ReportHTML {
   private final class Store {
     var index: [String: Int] = [:]
     var entries: [[String: String]] = []
+    var factLinks = 0
   }
   private let store = Store()
 
@@ -129,7 +130,7 @@ struct ReportHTML {
   }
 
   /// A citation link with its mark; its source text goes into the store.
-  private func link(_ c: CitationCheck, label: String) -> String {
+  private func link(_ c: CitationCheck, label: String, mark: Bool = true) -> String {
     let key = c.resolved ?? c.citation
     let id: Int
     if let existing = store.index[key] {
@@ -147,6 +148,9 @@ struct ReportHTML {
           : text
       }
       store.entries.append(entry)
+    }
+    guard mark else {
+      return "<a href=\"#\" class=\"cite fact\" data-k=\"\(id)\" title=\"show the text\">\(esc(label))</a><span></span>"
     }
     return
       "<a href=\"#\" class=\"cite \(c.state.rawValue)\" data-k=\"\(id)\" title=\"\(esc(c.reason ?? c.state.rawValue))\">\(esc(label))</a><span class=\"mark \(c.state.rawValue)\">\(esc(c.state.mark))</span>"
@@ -224,7 +228,16 @@ struct ReportHTML {
     return html + "</section>"
   }
 
-  private func code(_ s: String) -> String { "<code>\(esc(s))</code>" }
+  /// A locator a fact cites: a link that shows its text, for the first `factLinks` of them.
+  private func code(_ s: String) -> String {
+    guard store.factLinks < Self.factLinks, Locator(citation: s[...]) != nil else { return "<code>\(esc(s))</code>" }
+    store.factLinks += 1
+    let check = CitationCheck(citation: s, state: .verified)
+    return "<code>" + link(check, label: s, mark: false) + "</code>"
+  }
+
+  /// Locators of the computed facts that get their text embedded.
+  static let factLinks = 200
 
   private func table(_ header: [String], _ rows: [[String]]) -> String {
     "<table class=\"sortable\"><thead><tr>" + header.map { "<th>\(esc($0))</th>" }.joined() + "</tr></thead><tbody>"
