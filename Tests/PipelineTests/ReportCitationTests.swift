@@ -170,11 +170,13 @@ import _LongctxTestSupport
     let first = try #require(map.locatorList.first)
     try Self.setOutput(
       ws, map,
-      #"{"pages":[{"source":"\#(first)","responsive":true,"reason":"a \"quoted\" word"},{"source":"pdfs/memo.pdf#page=40","responsive":false,"reason":"x"}]}"#
+      #"{"pages":[{"source":"\#(first)","responsive":true,"reason":"a \"quoted\" word"},{"source":"pdfs/memo.pdf#page=40","responsive":false,"reason":"x"},{"source":"the memo, page two","responsive":false,"reason":"see also notes#L1-L2"}]}"#
     )
     let report = try ReportWriter(workspace: ws).json(job: "checked", spec: spec)
     let task = try #require(report.tasks.first { $0.kind == .map && $0.ordinal == map.ordinal })
-    #expect(task.cited.map(\.state) == [.verified, .unknown])
+    // The third "source" names nothing: unknown, not ignored; a locator-like string elsewhere counts too.
+    #expect(task.cited.map(\.citation) == [first, "pdfs/memo.pdf#page=40", "see also notes#L1-L2", "the memo, page two"])
+    #expect(task.cited.map(\.state) == [.verified, .unknown, .unknown, .unknown])
     #expect(task.quotes.isEmpty, "JSON strings are not quotes")
   }
 

@@ -133,15 +133,21 @@ struct OutputParser {
     return out
   }
 
-  private mutating func collectJSON(_ value: Any) {
+  /// Members whose string values are citations whatever they hold (`"source": "contract.pdf, p. 2"` is a
+  /// citation that names nothing); elsewhere only strings that look like a locator are.
+  static let citationKeys: Set<String> = ["source", "sources", "citation", "citations", "locator", "locators", "cite"]
+
+  private mutating func collectJSON(_ value: Any, cited: Bool = false) {
     if let s = value as? String {
       let part = s.trimmingCharacters(in: .whitespaces)
       let inner = part.hasPrefix("[") && part.hasSuffix("]") ? String(part.dropFirst().dropLast()) : part
-      if Self.looksLikeCitation(inner[...]) { citations.append(Cited(text: inner, statement: -1, close: nil)) }
+      if Self.looksLikeCitation(inner[...]) || (cited && !inner.isEmpty) {
+        citations.append(Cited(text: inner, statement: -1, close: nil))
+      }
     } else if let a = value as? [Any] {
-      for v in a { collectJSON(v) }
+      for v in a { collectJSON(v, cited: cited) }
     } else if let d = value as? [String: Any] {
-      for k in d.keys.sorted() { collectJSON(d[k] as Any) }
+      for k in d.keys.sorted() { collectJSON(d[k] as Any, cited: Self.citationKeys.contains(k.lowercased())) }
     }
   }
 
