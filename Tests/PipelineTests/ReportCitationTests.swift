@@ -175,7 +175,8 @@ import _LongctxTestSupport
     let report = try ReportWriter(workspace: ws).json(job: "checked", spec: spec)
     let task = try #require(report.tasks.first { $0.kind == .map && $0.ordinal == map.ordinal })
     // The third "source" names nothing: unknown, not ignored; a locator-like string elsewhere counts too.
-    #expect(task.cited.map(\.citation) == [first, "pdfs/memo.pdf#page=40", "see also notes#L1-L2", "the memo, page two"])
+    #expect(
+      task.cited.map(\.citation) == [first, "pdfs/memo.pdf#page=40", "see also notes#L1-L2", "the memo, page two"])
     #expect(task.cited.map(\.state) == [.verified, .unknown, .unknown, .unknown])
     #expect(task.quotes.isEmpty, "JSON strings are not quotes")
   }
