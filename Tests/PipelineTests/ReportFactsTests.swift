@@ -82,4 +82,31 @@ import _LongctxTestSupport
       md.range(of: "## Computed facts")?.lowerBound ?? md.endIndex < md.range(of: "## Summary")?.lowerBound
         ?? md.startIndex)
   }
+
+  @Test func codeFactsNameLanguagesAndTheMostCentralFiles() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let spec = try ReportCitationTests.setUp(
+      tmp,
+      folders: [
+        RepositoryPaths.samples.appendingPathComponent("repo"), RepositoryPaths.samples.appendingPathComponent("mail"),
+      ],
+      context: 2000)
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    try await ReportCitationTests.run(ws, spec)
+    let facts = try ReportWriter(workspace: ws).json(job: "checked", spec: spec).facts
+    let python = try #require(facts.languages.first { $0.language == "Python" })
+    let pyFiles = RepositoryPaths.files(under: tmp.url.appendingPathComponent("repo"), suffixes: [".py"])
+    #expect(python.files == pyFiles.count)
+    // README first (+2), then the entry point main.py (+1.5).
+    #expect(facts.centralFiles.first?.locator.hasPrefix("repo/README.md#L1-") == true, "\(facts.centralFiles)")
+    #expect(
+      facts.centralFiles.contains {
+        $0.locator.hasPrefix("repo/src/manifests/main.py") && $0.reasons.contains("entry point")
+      })
+    // Six dated messages: the HTML charts them by day.
+    let html = try ReportWriter(workspace: ws).render(job: "checked", format: .html, spec: spec)
+    #expect(html.contains("id=\"chart-documents\""))
+    #expect(html.contains("6 dated documents"), "ops-team.mbox has 5 messages, quarterly-review.eml 1")
+  }
 }

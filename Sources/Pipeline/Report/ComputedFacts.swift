@@ -61,6 +61,13 @@ public struct ComputedFacts: Codable, Sendable {
     public var locators: [String]
   }
 
+  /// A source file that others name, or a README or entry point (the planner's centrality).
+  public struct CentralFile: Codable, Sendable, Hashable {
+    public var locator: String
+    public var score: Double
+    public var reasons: [String]
+  }
+
   public var read: [KindTotals] = []
   public var exceptions: [Exception] = []
   /// Whether `exceptions` is narrowed to the job's inputs (false: every exception of the workspace).
@@ -74,6 +81,8 @@ public struct ComputedFacts: Codable, Sendable {
   public var byHour: [HourCount] = []
   public var documents: [DocumentFact] = []
   public var languages: [LanguageCount] = []
+  /// The most central source files, highest first.
+  public var centralFiles: [CentralFile] = []
 
   /// How many locators each fact cites at most.
   static let citeLimit = 3
@@ -152,6 +161,7 @@ extension ComputedFacts {
     facts.documents.sort { ($0.date ?? "~", $0.locator) < ($1.date ?? "~", $1.locator) }
     facts.languages = languages.values.sorted { ($0.files, $1.language) > ($1.files, $0.language) }
     if let plan {
+      facts.centralFiles = centralFiles(plan, lookup: lookup)
       facts.leftOutCount = plan.leftOut.count
       for item in plan.leftOut {
         let reason = Self.reasonKind(item.reason)
@@ -162,6 +172,33 @@ extension ComputedFacts {
       }
     }
     return facts
+  }
+
+  /// Files the planner scored for centrality (README, entry point, named by others), from the chunks' reasons.
+  static func centralFiles(_ plan: Plan, lookup: SourceLookup) -> [CentralFile] {
+    var best: [String: CentralFile] = [:]
+    for chunk in plan.windows.lazy.flatMap(\.chunks) {
+      let path = chunk.locator.path
+      guard best[path] == nil, let reasons = chunk.reasons else { continue }
+      var score = 0.0
+      var kept: [String] = []
+      for r in reasons {
+        if r == "README" {
+          score += 2
+        } else if r == "entry point" {
+          score += 1.5
+        } else if r.hasPrefix("referenced by "), let n = Int(r.dropFirst(14).prefix { $0.isNumber }) {
+          score += 0.5 * log2(1 + Double(n))
+        } else {
+          continue
+        }
+        kept.append(r)
+      }
+      guard score > 0 else { continue }
+      let lines = (try? lookup.info(path: path))??.lineCount ?? 0
+      best[path] = CentralFile(locator: lines > 0 ? "\(path)#L1-L\(lines)" : path, score: score, reasons: kept)
+    }
+    return best.values.sorted { ($0.score, $1.locator) > ($1.score, $0.locator) }.prefix(10).map { $0 }
   }
 
   /// Counts each event line of `sections` by its header's level and hour.
@@ -281,6 +318,11 @@ extension ComputedFacts {
           "| \(Self.cell(d.date ?? "—")) | \(Self.cell(d.author ?? "—")) | \(Self.cell(d.title ?? "—")) | [\(d.locator)] |\n"
       }
       if documents.count > 500 { md += "| … | | \(documents.count - 500) more | |\n" }
+      md += "\n"
+    }
+    if !centralFiles.isEmpty {
+      md += "### Most central source files\n\n| file | why |\n|---|---|\n"
+      for c in centralFiles { md += "| [\(c.locator)] | \(Self.cell(c.reasons.joined(separator: ", "))) |\n" }
       md += "\n"
     }
     if !languages.isEmpty {

@@ -210,7 +210,7 @@ struct ReportHTML {
     }
     html += fillChart()
     if !f.documents.isEmpty {
-      html += "<h3>Documents by date</h3>"
+      html += "<h3>Documents by date</h3>" + documentChart(f)
       html += table(
         ["date", "author or sender", "title or subject", "source"],
         f.documents.prefix(1000).map {
@@ -224,6 +224,11 @@ struct ReportHTML {
         f.languages.map {
           [esc($0.language), String($0.files), String($0.lines), $0.locators.map { code($0) }.joined(separator: " ")]
         })
+    }
+    if !f.centralFiles.isEmpty {
+      html += "<h3>Most central source files</h3>"
+      html += table(
+        ["file", "why"], f.centralFiles.map { [code($0.locator), esc($0.reasons.joined(separator: ", "))] })
     }
     return html + "</section>"
   }
@@ -308,6 +313,58 @@ struct ReportHTML {
     }
     return svg
       + "</svg><p class=\"legend\">\(n) windows, mean fill \(String(format: "%.1f", plan.meanFill * 100))% of \(plan.budget) tokens.</p>"
+  }
+
+  /// Bars: documents (PDFs, messages) per day, or per month over a longer span.
+  private func documentChart(_ f: ComputedFacts) -> String {
+    let iso = ISO8601DateFormatter()
+    let mail = DateFormatter()
+    mail.locale = Locale(identifier: "en_US_POSIX")
+    let day = DateFormatter()
+    day.locale = Locale(identifier: "en_US_POSIX")
+    day.timeZone = TimeZone(identifier: "UTC")
+    day.dateFormat = "yyyy-MM-dd"
+    var dates: [Date] = []
+    for d in f.documents {
+      guard let text = d.date else { continue }
+      if let t = iso.date(from: text) {
+        dates.append(t)
+        continue
+      }
+      for format in ["EEE, d MMM yyyy HH:mm:ss Z", "d MMM yyyy HH:mm:ss Z", "EEE, d MMM yyyy HH:mm Z"] {
+        mail.dateFormat = format
+        if let t = mail.date(from: text) {
+          dates.append(t)
+          break
+        }
+      }
+    }
+    guard dates.count >= 2 else { return "" }
+    var buckets: [String: Int] = [:]
+    for d in dates { buckets[day.string(from: d), default: 0] += 1 }
+    if buckets.count > 60 {
+      var months: [String: Int] = [:]
+      for (k, v) in buckets { months[String(k.prefix(7)), default: 0] += v }
+      buckets = months
+    }
+    let keys = buckets.keys.sorted()
+    let width = 760.0
+    let height = 100.0
+    let top = Double(buckets.values.max() ?? 1)
+    let bar = width / Double(keys.count)
+    var svg =
+      "<svg id=\"chart-documents\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height) + 24)\" role=\"img\"><title>Documents by date</title>"
+    for (i, k) in keys.enumerated() {
+      let n = buckets[k] ?? 0
+      let h = height * Double(n) / top
+      svg +=
+        "<rect x=\"\(fmt(Double(i) * bar + 1))\" y=\"\(fmt(height - h))\" width=\"\(fmt(max(1, bar - 2)))\" height=\"\(fmt(h))\" fill=\"#6d4c41\"><title>\(esc(k)): \(n)</title></rect>"
+    }
+    svg += "<text x=\"0\" y=\"\(Int(height) + 18)\" font-size=\"12\">\(esc(keys[0]))</text>"
+    svg +=
+      "<text x=\"\(Int(width))\" y=\"\(Int(height) + 18)\" font-size=\"12\" text-anchor=\"end\">\(esc(keys[keys.count - 1]))</text></svg>"
+    return svg
+      + "<p class=\"legend\">\(dates.count) dated documents over \(keys.count) \(keys[0].count == 7 ? "months" : "days").</p>"
   }
 
   private func fmt(_ v: Double) -> String { String(format: "%.1f", v) }
