@@ -39,4 +39,18 @@ import _LongctxTestSupport
     #expect(errors.first?.contains("line 9000 is past the end of logs/app.log") == true)
     #expect(errors.last?.contains("no document nope.pdf in the workspace") == true)
   }
+
+  @Test func aReportOfAJobThatNeverRanSaysSoInEveryFormat() throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let ws = tmp.url.appendingPathComponent("ws").path
+    for format in ["md", "json", "html", "csv"] {
+      let r = try CLI.run(["report", "never-ran", "--format", format, "--workspace", ws], cwd: tmp.url)
+      #expect(r.code == 2)
+      #expect(r.stdout.isEmpty)
+      #expect(r.stderr.contains("No job named never-ran has run in this workspace"), "\(r.stderr)")
+    }
+    let bad = try CLI.run(["report", "never-ran", "--format", "pdf", "--workspace", ws], cwd: tmp.url)
+    #expect(bad.code == 2)
+  }
 }

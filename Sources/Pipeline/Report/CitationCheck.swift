@@ -79,7 +79,9 @@ public struct CitationCounts: Codable, Sendable, Hashable {
   public var line: String {
     var s =
       "Citations: \(total) in the model's text: \(verified) verified ✓, \(outside) outside the task's sources ⚠, \(unknown) unknown ✗"
-    s += "; \(uncitedStatements) of \(statements) statements cite nothing"
+    s +=
+      statements > 0
+      ? "; \(uncitedStatements) of \(statements) statements cite nothing" : "; no prose statements to count"
     if quotes > 0 {
       s += "; \(quotes) quote\(quotes == 1 ? "" : "s") checked, \(quotesNotFound) not found in the cited text"
     }

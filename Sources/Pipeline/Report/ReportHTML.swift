@@ -34,7 +34,10 @@ struct ReportHTML {
       "<p>\(maps.count) windows, \(tasks.count) tasks (\(failed.count) failed); \(prompt) prompt and \(output) output tokens; model <code>\(esc(data.model))</code>.</p>"
     let c = data.counts
     body +=
-      "<p class=\"counts\" id=\"citation-counts\">Citations in the model's text: <span class=\"b verified\">\(c.verified) verified ✓</span> <span class=\"b outside\">\(c.outside) outside ⚠</span> <span class=\"b unknown\">\(c.unknown) unknown ✗</span>; \(c.uncitedStatements) of \(c.statements) statements cite nothing"
+      "<p class=\"counts\" id=\"citation-counts\">Citations in the model's text: <span class=\"b verified\">\(c.verified) verified ✓</span> <span class=\"b outside\">\(c.outside) outside ⚠</span> <span class=\"b unknown\">\(c.unknown) unknown ✗</span>; "
+    body +=
+      c.statements > 0
+      ? "\(c.uncitedStatements) of \(c.statements) statements cite nothing" : "no prose statements to count"
     if c.quotes > 0 { body += "; \(c.quotes) quotes checked, \(c.quotesNotFound) not found" }
     body += ".</p></header>"
     body += facts()
@@ -348,6 +351,7 @@ struct ReportHTML {
       buckets = months
     }
     let keys = buckets.keys.sorted()
+    guard keys.count >= 2 else { return "" }
     let width = 760.0
     let height = 100.0
     let top = Double(buckets.values.max() ?? 1)
