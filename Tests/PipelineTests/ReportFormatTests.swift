@@ -106,6 +106,31 @@ import _LongctxTestSupport
     #expect(json?["citations"] != nil && json?["facts"] != nil)
   }
 
+  @Test func aStructuredJobsCSVHasARowPerListedDocument() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let spec = try ReportCitationTests.setUp(
+      tmp, folders: [RepositoryPaths.samples.appendingPathComponent("pdfs")], context: 2000)
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    try await ReportCitationTests.run(ws, spec)
+    let maps = try TaskStore(workspace: ws).currentTasks(job: "checked").filter { $0.kind == .map }
+    for map in maps {
+      let first = try #require(map.locatorList.first)
+      try ReportCitationTests.setOutput(
+        ws, map,
+        #"{"pages":[{"source":"\#(first)","responsive":true,"pages":2,"reason":"SLA, \"credits\""},{"source":"memo.pdf#page=9","responsive":false,"pages":1,"reason":null}]}"#
+      )
+    }
+    let rows = Self.parseCSV(try ReportWriter(workspace: ws).render(job: "checked", format: .csv, spec: spec))
+    #expect(rows.first == ["window", "pages", "reason", "responsive", "source", "source_state"])
+    #expect(rows.count == 1 + 2 * maps.count)
+    let first = try #require(rows.dropFirst().first)
+    #expect(
+      first[1] == "2" && first[2] == "SLA, \"credits\"" && first[3] == "true" && first[5] == "verified", "\(first)")
+    let second = try #require(rows.dropFirst(2).first)
+    #expect(second[2] == "" && second[3] == "false" && second[5] == "unknown", "\(second)")
+  }
+
   @Test func aBadFormatInAJobFileIsAnErrorNamingTheKey() throws {
     #expect(throws: PipelineError.self) {
       try JobFile.parse(

@@ -146,6 +146,11 @@ public final class CitationChecker {
     return (check, Self.mark(output, parsed: parsed, checks: checks))
   }
 
+  /// The state of one citation `text` in a task that read `sources`.
+  func state(of text: String, sources: [String]) -> CitationCheck {
+    classify(text, coverage: CoverageIndex(sources.compactMap { Locator(citation: $0[...]) })).0
+  }
+
   private func classify(_ text: String, coverage: CoverageIndex) -> (CitationCheck, Locator?) {
     guard let locator = Locator(citation: text[...]) else {
       return (

@@ -64,6 +64,7 @@ enum ReportCSV {
   ]
 
   static func render(_ data: ReportData) -> String {
+    if let items = renderItems(data) { return items }
     var out = header.joined(separator: ",") + "\r\n"
     for t in data.tasks {
       let c = data.checks[t.id]
@@ -92,5 +93,59 @@ enum ReportCSV {
     if let first = v.first, "=+-@".contains(first), Double(v) == nil { v = "'" + v }
     guard v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return v }
     return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+  }
+}
+
+extension ReportCSV {
+  /// The objects a structured map output lists: a top-level array of objects,
+  /// or an object whose one member is one (`{"pages": [{…}, …]}`).
+  static func items(_ output: String) -> [[String: Any]]? {
+    guard let value = try? JSONSerialization.jsonObject(with: Data(output.utf8)) else { return nil }
+    if let list = value as? [[String: Any]] { return list }
+    guard let object = value as? [String: Any], object.count == 1, let list = object.values.first as? [[String: Any]]
+    else { return nil }
+    return list
+  }
+
+  /// For a structured job (every finished map output lists objects), one row
+  /// per listed object, say per page or document: its window, its members,
+  /// and each citation member's state. Nil when the outputs are not all such lists.
+  static func renderItems(_ data: ReportData) -> String? {
+    let maps = data.tasks.filter { $0.kind == .map && $0.state == .done }
+    guard !maps.isEmpty else { return nil }
+    var rows: [(TaskRecord, [String: Any])] = []
+    var keys: [String] = []
+    var seen = Set<String>()
+    for t in maps {
+      guard let list = items(t.output ?? "") else { return nil }
+      for item in list {
+        rows.append((t, item))
+        for k in item.keys.sorted() where seen.insert(k).inserted { keys.append(k) }
+      }
+    }
+    guard !rows.isEmpty else { return nil }
+    let cited = keys.filter { OutputParser.citationKeys.contains($0.lowercased()) }
+    let checker = CitationChecker(lookup: data.lookup)
+    var out = (["window"] + keys + cited.map { "\($0)_state" }).map(field).joined(separator: ",") + "\r\n"
+    for (t, item) in rows {
+      var row = [String(t.ordinal + 1)]
+      for k in keys { row.append(text(item[k])) }
+      for k in cited {
+        let value = text(item[k])
+        row.append(value.isEmpty ? "" : checker.state(of: value, sources: t.locatorList).state.rawValue)
+      }
+      out += row.map(field).joined(separator: ",") + "\r\n"
+    }
+    return out
+  }
+
+  /// A member's value as a cell: strings as they are, anything else as compact JSON.
+  static func text(_ value: Any?) -> String {
+    guard let value, !(value is NSNull) else { return "" }
+    if let s = value as? String { return s }
+    if let b = value as? Bool { return b ? "true" : "false" }
+    if let n = value as? NSNumber { return n.stringValue }
+    let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+    return data.map { String(decoding: $0, as: UTF8.self) } ?? ""
   }
 }
