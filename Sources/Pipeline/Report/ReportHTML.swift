@@ -44,7 +44,7 @@ struct ReportHTML {
     body += "<section id=\"answer\"><h2>Summary</h2>"
     if let top = data.top, maps.count > 1 || top.kind == .map {
       body +=
-        "<p class=\"label\">The model's answer (\(esc(data.model))); its citations are checked against the workspace.</p>"
+        "<p class=\"label\">The model's answer, not checked beyond its citations and quotes: the mark after each citation says whether the workspace holds it and the task read it.</p>"
       body += statement(top, open: true)
     } else {
       body += "<p><em>No summary: no task finished.</em></p>"

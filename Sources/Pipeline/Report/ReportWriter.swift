@@ -99,7 +99,8 @@ public struct ReportWriter: Sendable {
     md += data.facts.markdown
     md += "## Summary\n\n"
     if let top, maps.count > 1 || top.kind == .map {
-      md += "_The model's answer (\(data.model)); the marks after its citations are checked against the workspace._\n\n"
+      md +=
+        "_The model's answer, not checked beyond its citations and quotes: the mark after each citation says whether the workspace holds it and the task read it._\n\n"
       md += statement(top, data)
     } else {
       md += "_No summary: no task finished._\n\n"
