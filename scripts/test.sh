@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/test-packages.sh
 eval "$(bash scripts/setup.sh --env)"
 # The committed .swift-format is the style: a file it would change fails the run.
 echo "[test] swift format lint" >&2

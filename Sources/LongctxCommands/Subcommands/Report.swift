@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ingest
 import Pipeline
+import Workspace
 
 /// Reports about the corpus rather than a job.
 enum CorpusReport: String {
@@ -13,7 +14,7 @@ extension Longctx {
   struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract:
-        "Print a job's report (Markdown, or JSON), `report exceptions` for ingest failures and skips, or `report duplicates` for exact and near-duplicate files."
+        "Print a job's report (Markdown, JSON, HTML or CSV), `report exceptions` for ingest failures and skips, or `report duplicates` for exact and near-duplicate files."
     )
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
@@ -28,11 +29,22 @@ extension Longctx {
       help: ArgumentHelp("A job's report by name, whatever it is called (even `exceptions`).", valueName: "name"))
     var jobName: String?
 
-    @Flag(help: "Print JSON instead of Markdown.") var json = false
+    @Flag(help: "Print JSON instead of Markdown (the same as --format json).") var json = false
+
+    @Option(help: ArgumentHelp("A job report's format: md, json, html or csv (default md).", valueName: "format"))
+    var format: ReportFormat?
+
+    @Option(
+      name: [.customShort("o"), .long],
+      help: ArgumentHelp("Write the report to FILE instead of printing it.", valueName: "file"))
+    var output: String?
 
     func validate() throws {
       if (target == nil) == (jobName == nil) {
         throw ValidationError("give either a job (name or file), `exceptions`, `duplicates`, or --job NAME")
+      }
+      if json, let format, format != .json {
+        throw ValidationError("'--json' and '--format \(format.rawValue)' disagree")
       }
     }
 
@@ -76,11 +88,19 @@ extension Longctx {
       let job = jobName ?? target ?? ""
       let spec = jobName == nil && (job.hasSuffix(".yaml") || job.hasSuffix(".yml")) ? try JobFile.load(path: job) : nil
       let name = spec?.name ?? job
-      if json {
-        print(try jsonString(ReportWriter(workspace: workspace).json(job: name)))
+      let chosen = format ?? (json ? .json : .md)
+      let text =
+        chosen == .json
+        ? try jsonString(ReportWriter(workspace: workspace).json(job: name, spec: spec))
+        : try ReportWriter(workspace: workspace).render(job: name, format: chosen, spec: spec)
+      if let output {
+        try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: output))
+        if !global.quiet { printError("report: \(output)") }
         return
       }
-      print(try ReportWriter(workspace: workspace).markdown(job: name, prices: spec?.prices), terminator: "")
+      print(text, terminator: chosen == .json ? "\n" : "")
     }
   }
 }
+
+extension ReportFormat: ExpressibleByArgument {}

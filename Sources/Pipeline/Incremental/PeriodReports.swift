@@ -60,7 +60,7 @@ struct PeriodReports {
   func periodMarkdown(
     run: RunRecord, previous: RunRecord?, sources: [SourceWatermark], complete: Bool, changes: TemplateChanges? = nil
   ) throws -> String {
-    let report = try ReportWriter(workspace: workspace).markdown(job: spec.name, prices: spec.prices)
+    let report = try ReportWriter(workspace: workspace).markdown(job: spec.name, prices: spec.prices, spec: spec)
     let rest = report.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().first ?? ""
     let new = sources.compactMap(\.newLocator)
     var md = "# Report: \(spec.name), period of run \(run.id ?? 0)\n\n"

@@ -162,9 +162,10 @@ public enum JobFile {
     let reduce = prompt("reduce", variable: "outputs")
 
     let rep = r.mapping(top, "report", required: false)
-    if let rep { r.allow(rep, at: "report.", keys: ["path", "prices", "rolling_path"]) }
+    if let rep { r.allow(rep, at: "report.", keys: ["path", "prices", "rolling_path", "formats"]) }
     let reportPath = rep.flatMap { r.string($0, "path", at: "report.") }
     let rollingPath = rep.flatMap { r.string($0, "rolling_path", at: "report.") }
+    let formats = rep.map { Self.formats($0, &r) } ?? [.md]
     let incremental = r.bool(top, "incremental") ?? false
     if rollingPath != nil && !incremental {
       r.problem("report.rolling_path", rep?["rolling_path"], "is only used with 'incremental: true'")
@@ -239,7 +240,25 @@ public enum JobFile {
     spec.redact = redact
     spec.custodians = custodians.isEmpty ? nil : custodians
     spec.production = production
+    spec.reportFormats = formats
     return spec
+  }
+
+  /// `report.formats`: known names, each once; default Markdown.
+  private static func formats(_ rep: Node.Mapping, _ r: inout Reader) -> [ReportFormat] {
+    guard let list = r.stringList(rep, "formats", at: "report.") else { return [.md] }
+    var formats: [ReportFormat] = []
+    for name in list {
+      if let f = ReportFormat(rawValue: name) {
+        if !formats.contains(f) { formats.append(f) }
+      } else {
+        r.problem(
+          "report.formats", rep["formats"],
+          "'\(name)' is not a report format (\(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+      }
+    }
+    if list.isEmpty { r.problem("report.formats", rep["formats"], "must name at least one format") }
+    return formats.isEmpty ? [.md] : formats
   }
 
   /// Seconds in a duration such as `90`, `30s`, `15m`, `1h` or `2d`.

@@ -90,6 +90,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
       self.denist = denist
     }
   }
+  /// `report.formats`: the formats `run` writes (default Markdown only); each
+  /// beside `reportFile`, with its format's extension.
+  public var reportFormats: [ReportFormat] = [.md]
 
   /// The unit of a map task.
   public enum MapUnit: String, Sendable, Hashable, Codable, CaseIterable {
