@@ -51,6 +51,11 @@ import _LongctxTestSupport
     #expect(facts.byHour.map { $0.events.values.reduce(0, +) }.reduce(0, +) == events)
     #expect(Set(facts.byHour.map { String($0.hour.prefix(13)) }) == hours)
     #expect(facts.bySeverity.allSatisfy { !$0.locators.isEmpty && $0.locators.allSatisfy { $0.hasPrefix("logs/") } })
+    // Templates: the ones ingest mined for these logs, by count, each with its first event cited.
+    #expect(!facts.topTemplates.isEmpty && facts.templateCount >= facts.topTemplates.count)
+    #expect(facts.topTemplates.map(\.events) == facts.topTemplates.map(\.events).sorted(by: >))
+    #expect(facts.topTemplates.allSatisfy { $0.locator.hasPrefix("logs/") && $0.firstTime != nil })
+    #expect(facts.topTemplates.reduce(0) { $0 + $1.events } <= events)
 
     // Mail: one row per message, with its sender's address.
     let mbox = try String(contentsOf: tmp.url.appendingPathComponent("mail/ops-team.mbox"), encoding: .utf8)

@@ -36,6 +36,17 @@ public struct ComputedFacts: Codable, Sendable {
     public var locators: [String]
   }
 
+  /// A log template of the job's logs, with its count and first and last event time (issue 17).
+  public struct TemplateFact: Codable, Sendable, Hashable {
+    public var id: Int64
+    public var template: String
+    public var events: Int
+    public var firstTime: String?
+    public var lastTime: String?
+    /// Its first event.
+    public var locator: String
+  }
+
   /// Log events in one hour (UTC), by severity.
   public struct HourCount: Codable, Sendable, Hashable {
     /// `2026-03-09T02:00Z`.
@@ -79,6 +90,9 @@ public struct ComputedFacts: Codable, Sendable {
   public var logEvents = 0
   public var bySeverity: [SeverityCount] = []
   public var byHour: [HourCount] = []
+  /// The job's logs' templates by count (the first `templateLimit`), and how many there are.
+  public var topTemplates: [TemplateFact] = []
+  public var templateCount = 0
   public var documents: [DocumentFact] = []
   public var languages: [LanguageCount] = []
   /// The most central source files, highest first.
@@ -88,6 +102,8 @@ public struct ComputedFacts: Codable, Sendable {
   static let citeLimit = 3
   /// Hours listed at most (the busiest, shown in time order).
   static let hourLimit = 48
+  /// Templates listed at most.
+  static let templateLimit = 10
 }
 
 extension ComputedFacts {
@@ -150,6 +166,18 @@ extension ComputedFacts {
       }
     }
     facts.read = totals.values.sorted { $0.kind < $1.kind }
+    if facts.logEvents > 0, case let workspace = lookup.corpus.workspace,
+      let templates = try? LogTemplateStore.templates(workspace, paths: paths)
+    {
+      facts.templateCount = templates.count
+      facts.topTemplates = templates.prefix(templateLimit).map { t in
+        TemplateFact(
+          id: t.id, template: t.text, events: t.count,
+          firstTime: t.firstTime.map { iso.string(from: Date(timeIntervalSince1970: $0)) },
+          lastTime: t.lastTime.map { iso.string(from: Date(timeIntervalSince1970: $0)) },
+          locator: t.firstLocator.description)
+      }
+    }
     facts.bySeverity = severities.map { SeverityCount(severity: $0.key, events: $0.value.0, locators: $0.value.1) }
       .sorted { (LogRank.rank($0.severity), $0.events) > (LogRank.rank($1.severity), $1.events) }
     let busiest = Set(
@@ -310,6 +338,15 @@ extension ComputedFacts {
         }
         md += "\n"
       }
+    }
+    if !topTemplates.isEmpty {
+      md += "### Log templates by count\n\n\(templateCount) templates (`longctx templates` lists them all).\n\n"
+      md += "| events | template | first | last | first event |\n|---:|---|---|---|---|\n"
+      for t in topTemplates {
+        md +=
+          "| \(t.events) | `\(Self.cell(t.template).replacingOccurrences(of: "`", with: "'"))` | \(t.firstTime ?? "—") | \(t.lastTime ?? "—") | [\(t.locator)] |\n"
+      }
+      md += "\n"
     }
     if !documents.isEmpty {
       md += "### Documents by date\n\n| date | author or sender | title or subject | source |\n|---|---|---|---|\n"

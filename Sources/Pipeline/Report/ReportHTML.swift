@@ -210,6 +210,14 @@ struct ReportHTML {
         ["severity", "events", "for example"],
         f.bySeverity.map { [esc($0.severity), String($0.events), $0.locators.map { code($0) }.joined(separator: " ")] })
       if !f.byHour.isEmpty { html += "<h3>Log events by hour (UTC)</h3>" + hourChart(f) }
+      if !f.topTemplates.isEmpty {
+        html += "<h3>Log templates by count</h3><p>\(f.templateCount) templates.</p>"
+        html += table(
+          ["events", "template", "first", "last", "first event"],
+          f.topTemplates.map {
+            [String($0.events), esc($0.template), esc($0.firstTime ?? "—"), esc($0.lastTime ?? "—"), code($0.locator)]
+          })
+      }
     }
     html += fillChart()
     if !f.documents.isEmpty {
