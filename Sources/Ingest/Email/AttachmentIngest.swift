@@ -27,7 +27,7 @@ extension Ingestor {
       let childPath = displayPath + attachment.suffix
       do {
         let hash = Hashing.sha256(Data(attachment.payload))
-        if try !hasCurrentDocument(hash, redact: options.redact) {
+        if try !hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr) {
           let doc = try extractAttachment(attachment, displayPath: childPath, options: options)
           try store(EncodedDocument(doc), hash: hash, options: options)
           warnings += doc.warnings.map { "attachment \(attachment.fileName): \($0)" }
@@ -56,7 +56,8 @@ extension Ingestor {
     var doc: ExtractedDocument
     if attachment.kind == .pdf {
       try Data(attachment.payload).write(to: tmp)
-      doc = try PDFExtractor(password: options.password).extract(path: tmp.path, displayPath: displayPath)
+      doc = try PDFExtractor(password: options.password, ocr: options.ocr).extract(
+        path: tmp.path, displayPath: displayPath)
     } else {
       var text = Charsets.decode(attachment.payload, charset: attachment.charset)
       if attachment.contentType == "text/html" { text = HTMLText.text(from: text) }

@@ -31,6 +31,7 @@ extension ExtractionWorker {
       if let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8)) {
         var options = IngestOptions(kind: request.kind, password: request.password, base: URL(fileURLWithPath: "/"))
         options.redact = request.redact
+        options.ocr = request.ocr ?? OCRSettings()
         faults.apply(to: request.file.displayPath)
         reply = ExtractionReply(path: request.file.path, outcome: ingestor.extractOne(request.file, options: options))
       } else {

@@ -62,6 +62,7 @@ struct ExtractionRequest: Codable, Sendable {
   var password: String?
   var redact: Bool
   var kind: DocumentKind?
+  var ocr: OCRSettings?
 }
 
 /// A child's answer for one file.
@@ -154,7 +155,8 @@ private struct WorkerLane {
       }
       self.child = child
       let requests = pending.map {
-        ExtractionRequest(file: $0.0, password: options.password, redact: options.redact, kind: options.kind)
+        ExtractionRequest(
+          file: $0.0, password: options.password, redact: options.redact, kind: options.kind, ocr: options.ocr)
       }
       let limits = pending.map { worker.deadline(forBytes: $0.1) }
       let (answers, failure) = child.ask(requests, timeLimits: limits)
