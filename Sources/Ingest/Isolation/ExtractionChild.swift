@@ -94,6 +94,8 @@ final class ExtractionChild: @unchecked Sendable {
 
   /// The line a child writes once it is ready for requests.
   static let readyLine = "ready"
+  /// The line a child writes when a long file makes progress (`ExtractionProgress`).
+  static let progressLine = "progress"
   /// Seconds a child may take to start.
   static let startupLimit: Double = 120
 
@@ -118,7 +120,12 @@ final class ExtractionChild: @unchecked Sendable {
         sent += 1
       }
       let index = replies.count
-      switch readLine(timeLimit: timeLimits[index]) {
+      var answer = readLine(timeLimit: timeLimits[index])
+      // A progress line (a scan's page read) starts the file's time limit again.
+      while case .success(let line) = answer, line == Array(Self.progressLine.utf8) {
+        answer = readLine(timeLimit: timeLimits[index])
+      }
+      switch answer {
       case .failure(let failure): return (replies, failure)
       case .success(let line):
         outstanding -= lines[index].count

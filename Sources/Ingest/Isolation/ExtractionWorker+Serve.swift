@@ -17,7 +17,8 @@ extension ExtractionWorker {
   ///   - readLine: The next request line, `nil` at the end.
   ///   - write: Writes one answer line.
   public static func serve(
-    workspace: Workspace, logger: Logger, memoryLimit: Int, readLine: () -> String?, write: (Data) -> Void
+    workspace: Workspace, logger: Logger, memoryLimit: Int, readLine: () -> String?,
+    write: @escaping @Sendable (Data) -> Void
   ) {
     limitHeap(memoryLimit)
     let ingestor = Ingestor(workspace: workspace, logger: logger)
@@ -26,6 +27,9 @@ extension ExtractionWorker {
     let faults = Faults(ProcessInfo.processInfo.environment["LONGCTX_FAULT_INJECTION"])
     faults.delayStart()
     write(Data((ExtractionChild.readyLine + "\n").utf8))
+    // Each OCR'd page says so, so that a long scan is not taken for a hang.
+    ExtractionProgress.install { write(Data((ExtractionChild.progressLine + "\n").utf8)) }
+    defer { ExtractionProgress.install(nil) }
     while let line = readLine() {
       let reply: ExtractionReply
       if let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8)) {

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Ingest
 import Segmenter
 import Workspace
 
@@ -56,6 +57,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
   /// `ingest.redact`: replace secrets in the extracted text (default true);
   /// false keeps the text faithful to the files, as productions need.
   public var redact = true
+  /// `ocr:` (`mode`, `languages`, `dpi`): how scanned pages and images are
+  /// read; nil (the default settings) when the job file does not say.
+  public var ocr: OCRSettings? = nil
 
   /// The unit of a map task.
   public enum MapUnit: String, Sendable, Hashable, Codable, CaseIterable {
