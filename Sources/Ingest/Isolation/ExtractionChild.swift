@@ -59,6 +59,10 @@ final class ExtractionChild: @unchecked Sendable {
     var environment = ProcessInfo.processInfo.environment
     // A trap ends the child at once: the runtime's backtracer would take seconds per crash.
     environment["SWIFT_BACKTRACE"] = "enable=no"
+    // Tesseract's OpenMP threads would fight the other lanes for the cores
+    // (a page took 7 times longer): one thread per child, one child per core.
+    // libgomp reads this when it loads, so it must be set before the child starts.
+    if environment["OMP_THREAD_LIMIT"] == nil { environment["OMP_THREAD_LIMIT"] = "1" }
     process.environment = environment
     let stdin = Pipe()
     let stdout = Pipe()

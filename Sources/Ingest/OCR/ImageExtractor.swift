@@ -24,7 +24,7 @@ public struct ImageExtractor: Sendable {
 
   /// Reads the image held in `data`; `path` names it in errors.
   func extract(data: Data, path: String, displayPath: String) throws -> ExtractedDocument {
-    let (pages, isTIFF) = try Self.pages(data, path: path)
+    let (pages, isTIFF, truncated) = try ImageDecoder.scan(data, path: path)
     let reader = PageOCR(settings: ocr)
     var notes = PageOCR.Notes()
     var sections: [Section] = []
@@ -70,6 +70,11 @@ public struct ImageExtractor: Sendable {
         path: path, reason: undecoded.map { "page \($0.0): \($0.1)" }.joined(separator: "; "))
     }
     for (number, reason) in undecoded { warnings.append("page \(number) could not be decoded: \(reason)") }
+    if truncated {
+      warnings.append(
+        "the file ends inside the directory of page \(pages.count + 1) (truncated?): pages after \(pages.count) are lost"
+      )
+    }
     // A missing language fails every page: the file failed, not its pages.
     if sections.isEmpty, let (_, reason) = notes.failed.first, notes.failed.count == pages.count {
       throw OCRError.failed(reason: reason)
@@ -85,11 +90,6 @@ public struct ImageExtractor: Sendable {
 
   /// Pixels on the shorter side at least: Tesseract cannot read smaller images.
   static let minSide = 3
-
-  private static func pages(_ data: Data, path: String) throws -> ([ImageDecoder.Page], Bool) {
-    let (pages, isTIFF) = try ImageDecoder.pages(data, path: path)
-    return (pages, isTIFF)
-  }
 
   /// The reason inside an image error, without the path it names.
   private static func reason(_ error: any Error) -> String {

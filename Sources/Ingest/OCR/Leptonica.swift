@@ -18,6 +18,13 @@ enum ImageDecoder {
   ///
   /// - Throws: `OCRError.imageUnreadable` when no header can be read.
   static func pages(_ data: Data, path: String) throws -> (pages: [Page], isTIFF: Bool) {
+    let (pages, isTIFF, _) = try scan(data, path: path)
+    return (pages, isTIFF)
+  }
+
+  /// `pages`, and for a TIFF whether its chain of page directories runs past
+  /// the end of the file (a truncated fax: the pages after the cut are lost).
+  static func scan(_ data: Data, path: String) throws -> (pages: [Page], isTIFF: Bool, truncated: Bool) {
     try withBytes(data) { bytes, count in
       var format: Int32 = 0
       var width: Int32 = 0
@@ -32,7 +39,7 @@ enum ImageDecoder {
         throw OCRError.imageUnreadable(
           path: path, reason: LeptonicaLog.reason(messages, or: "not an image leptonica reads"))
       }
-      guard isTIFF(format) else { return ([Page(width: Int(width), height: Int(height))], false) }
+      guard isTIFF(format) else { return ([Page(width: Int(width), height: Int(height))], false, false) }
       var pages: [Page] = []
       _ = LeptonicaLog.capturing {
         while pages.count < maxPages {
@@ -48,7 +55,8 @@ enum ImageDecoder {
         }
       }
       if pages.isEmpty { pages = [Page(width: Int(width), height: Int(height))] }
-      return (pages, true)
+      let chain = TIFFDirectories.walk(data)
+      return (pages, true, chain.truncated && chain.count <= pages.count)
     }
   }
 
@@ -82,6 +90,45 @@ enum ImageDecoder {
     return try data.withUnsafeBytes { raw in
       try body(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count)
     }
+  }
+}
+
+/// The chain of page directories (IFDs) of a classic TIFF, walked without
+/// decoding: leptonica stops quietly at a directory the file lacks, so a cut
+/// file would look like a shorter one.
+enum TIFFDirectories {
+  /// How many directories the chain reaches, and whether it points past the end of the data.
+  static func walk(_ data: Data, limit: Int = ImageDecoder.maxPages) -> (count: Int, truncated: Bool) {
+    let bytes = [UInt8](data.prefix(8))
+    guard bytes.count == 8 else { return (0, true) }
+    let little: Bool
+    switch (bytes[0], bytes[1]) {
+    case (0x49, 0x49): little = true
+    case (0x4D, 0x4D): little = false
+    default: return (0, false)
+    }
+    func read(_ offset: Int, _ size: Int) -> Int? {
+      guard offset >= 0, offset + size <= data.count else { return nil }
+      var value = 0
+      for i in 0..<size {
+        let b = Int(data[data.startIndex + offset + (little ? size - 1 - i : i)])
+        value = value << 8 | b
+      }
+      return value
+    }
+    // Version 42 only; BigTIFF (43) is left to leptonica.
+    guard read(2, 2) == 42, var next = read(4, 4) else { return (0, false) }
+    var count = 0
+    var seen = Set<Int>()
+    while next != 0 && count < limit {
+      guard seen.insert(next).inserted else { break }  // a loop in the chain
+      guard let entries = read(next, 2), let following = read(next + 2 + entries * 12, 4) else {
+        return (count, true)
+      }
+      count += 1
+      next = following
+    }
+    return (count, false)
   }
 }
 
@@ -130,4 +177,25 @@ enum LeptonicaLog {
 
 private final class LeptonicaMessages {
   var lines: [String] = []
+}
+
+extension OCRImage {
+  /// `images` as one multi-page TIFF (G4 for 1-bit pages, deflate otherwise),
+  /// or nil when leptonica cannot write it. Tests make fax-like files with it.
+  static func multipageTIFF(_ images: [OCRImage]) -> Data? {
+    guard let pixa = pixaCreate(Int32(images.count)) else { return nil }
+    defer {
+      var p: UnsafeMutablePointer<Pixa>? = pixa
+      pixaDestroy(&p)
+    }
+    for image in images {
+      guard let pix = image.pix else { return nil }
+      pixaAddPix(pixa, pix, Int32(L_COPY))
+    }
+    var out: UnsafeMutablePointer<UInt8>?
+    var size = 0
+    guard pixaWriteMemMultipageTiff(&out, &size, pixa) == 0, let out else { return nil }
+    defer { free(out) }
+    return Data(bytes: out, count: size)
+  }
 }

@@ -118,11 +118,17 @@ final class TesseractEngine: @unchecked Sendable {
   /// The engine's name and version, stored with each OCR'd section.
   static var version: String { "tesseract " + String(cString: TessVersion()) }
 
-  /// libgomp's `omp_set_num_threads`, which Debian's Tesseract is built
-  /// with (looked up at run time: the library is Tesseract's dependency, not ours).
-  private static let setOpenMPThreads: (@convention(c) (Int32) -> Void)? = {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_set_num_threads") else { return nil }
-    return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Void).self)
+  /// Makes Tesseract's OpenMP regions run on the calling thread alone, once
+  /// per process: ingest already runs one worker per core, and OpenMP's
+  /// threads fighting them for the cores made a page take 7 times longer.
+  /// `omp_set_max_active_levels(0)` does it whatever thread count Tesseract
+  /// asks for (libgomp, which Debian's Tesseract is built with, is looked up at
+  /// run time: it is Tesseract's dependency, not ours). Worker processes also
+  /// start with `OMP_THREAD_LIMIT=1`.
+  static let singleThreaded: Bool = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_set_max_active_levels") else { return false }
+    unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Void).self)(0)
+    return true
   }()
 
   /// The language data Tesseract finds (`eng`, `osd`, …).
@@ -137,8 +143,7 @@ final class TesseractEngine: @unchecked Sendable {
   /// - Throws: `OCRError.failed` when Tesseract refuses the image.
   func recognize(_ image: OCRImage, timeLimit: Double) throws -> OCRText {
     guard let pix = image.pix else { throw OCRError.failed(reason: "no image") }
-    // One thread per page: ingest already runs one worker per core.
-    Self.setOpenMPThreads?(1)
+    _ = Self.singleThreaded
     TessBaseAPISetImage2(api, pix)
     if image.dpi > 0 { TessBaseAPISetSourceResolution(api, Int32(image.dpi)) }
     defer { TessBaseAPIClear(api) }

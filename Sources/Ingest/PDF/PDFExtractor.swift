@@ -92,6 +92,19 @@ public struct PDFExtractor: Sendable {
 }
 
 extension PDFExtractor {
+  /// The image OCR reads for page `number` (1-based) of the PDF at `path`,
+  /// rendered as `extract` renders it: tests give the same pixels to the
+  /// `tesseract` command.
+  func renderedPage(path: String, number: Int) throws -> OCRImage? {
+    let pdf = try PopplerDocument(path: path, password: password)
+    guard let page = pdf.page(number - 1) else { return nil }
+    let size = PageOCR(settings: ocr).renderSize(width: page.size.width, height: page.size.height)
+    guard let image = OCRImage.gray(width: size.width, height: size.height, dpi: Int(size.dpi.rounded())),
+      page.renderGray(width: size.width, height: size.height, scale: size.dpi / 72, row: image.setRow)
+    else { return nil }
+    return image
+  }
+
   /// Joins a word hyphenated at a line end ("Analyt-\nics" → "Analytics",
   /// "OP-\nTIONAL" → "OPTIONAL"), as `pdftotext` does, when letters stand on
   /// both sides; "2026-\n03" and "end -\nnext" stay. Like `pdftotext`, it
