@@ -116,4 +116,37 @@ import _LongctxTestSupport
     #expect(noise.hasPrefix("warning: low OCR confidence") || noise.hasPrefix("warning: no text found by OCR"))
     #expect(summary.failed == 4)
   }
+
+  @Test func imageAttachmentsInMailAreOCRdChildrenAndANonImageIsAWarning() async throws {
+    guard let res = OCRTestData.resources else {
+      print("skipped: no OCR test resources (scripts/ocr-testdata.sh)")
+      return
+    }
+    let f = try IngestFixture()
+    defer { f.remove() }
+    let scan = try Data(contentsOf: res.appendingPathComponent("typewriter.png"))
+    let mail = EmailAttachmentTests.message(
+      id: "scan1@harbor.example", subject: "The signed page",
+      attachments: [
+        ("page.png", "image/png", scan), ("broken.png", "image/png", Data("not an image at all\n".utf8)),
+      ])
+    try f.dir.write("mail/scan.eml", mail)
+    let summary = try await f.ingest(["mail"])
+    #expect(summary.failed == 0)
+    let child = "mail/scan.eml#msg=scan1@harbor.example/attachment=page.png"
+    #expect(summary.files.map(\.displayPath) == ["mail/scan.eml", child])
+    let hash = try #require(summary.files.last?.documentHash)
+    let corpus = Corpus(workspace: f.workspace)
+    #expect(try corpus.kind(ofDocument: hash) == .image)
+    let sections = try corpus.sections(ofDocument: hash, displayPath: child)
+    #expect(sections.map(\.locator.description) == [child + "#page=1"])
+    #expect(sections.first?.ocr?.engine.hasPrefix("tesseract") == true)
+    // The same text as the file read on its own.
+    let direct = try ImageExtractor().extract(
+      path: res.appendingPathComponent("typewriter.png").path, displayPath: "typewriter.png")
+    #expect(sections.map(\.text) == direct.sections.map(\.text))
+    let warnings = summary.exceptions.filter { $0.path == "mail/scan.eml" }.map(\.reason)
+    #expect(
+      warnings.contains { $0.hasPrefix("attachment broken.png not ingested: Cannot decode the image") }, "\(warnings)")
+  }
 }

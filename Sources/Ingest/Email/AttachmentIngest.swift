@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Workspace
 
-/// A PDF or text attachment stored as a child document of its mailbox.
+/// A PDF, image or text attachment stored as a child document of its mailbox.
 struct AttachmentLink: Sendable, Hashable {
   /// `#msg=<Message-ID>/attachment=<file name>`: appended to the mailbox's
   /// display path, it is the child's display path, so its sections cite
@@ -24,6 +24,8 @@ extension Ingestor {
   ) -> [AttachmentLink] {
     var links: [AttachmentLink] = []
     for attachment in attachments {
+      // With OCR off an image has no text to give: it stays a listed attachment only.
+      if attachment.kind == .image && options.ocr.mode == .off { continue }
       let childPath = displayPath + attachment.suffix
       do {
         let hash = Hashing.sha256(Data(attachment.payload))
@@ -44,11 +46,19 @@ extension Ingestor {
     return links
   }
 
-  /// Runs the PDF or text extractor on a temporary copy of the attachment
-  /// (in the worker process that extracts its mailbox, when ingest isolates files).
+  /// Runs the PDF or text extractor on a temporary copy of the attachment,
+  /// or OCR on an image's bytes (in the worker process that extracts its
+  /// mailbox, when ingest isolates files).
   private func extractAttachment(
     _ attachment: EmailExtractor.ChildAttachment, displayPath: String, options: IngestOptions
   ) throws -> ExtractedDocument {
+    if attachment.kind == .image {
+      var doc = try ImageExtractor(ocr: options.ocr).extract(
+        data: Data(attachment.payload), path: displayPath, displayPath: displayPath)
+      doc.metadata["attachment.fileName"] = attachment.fileName
+      doc.metadata["attachment.contentType"] = attachment.contentType
+      return doc
+    }
     let ext = attachment.kind == .pdf ? "pdf" : "txt"
     let tmp = FileManager.default.temporaryDirectory
       .appendingPathComponent("longctx-attachment-\(UUID().uuidString).\(ext)")

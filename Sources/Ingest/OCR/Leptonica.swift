@@ -25,7 +25,7 @@ enum ImageDecoder {
   /// `pages`, and for a TIFF whether its chain of page directories runs past
   /// the end of the file (a truncated fax: the pages after the cut are lost).
   static func scan(_ data: Data, path: String) throws -> (pages: [Page], isTIFF: Bool, truncated: Bool) {
-    try withBytes(data) { bytes, count in
+    try withBytes(data, path: path) { bytes, count in
       var format: Int32 = 0
       var width: Int32 = 0
       var height: Int32 = 0
@@ -64,7 +64,7 @@ enum ImageDecoder {
   ///
   /// - Throws: `OCRError.imageUnreadable` with leptonica's reason.
   static func decode(_ data: Data, page index: Int, isTIFF: Bool, path: String) throws -> OCRImage {
-    try withBytes(data) { bytes, count in
+    try withBytes(data, path: path) { bytes, count in
       var pix: UnsafeMutablePointer<Pix>?
       let messages = LeptonicaLog.capturing {
         pix = isTIFF ? pixReadMemTiff(bytes, count, Int32(index)) : pixReadMem(bytes, count)
@@ -85,8 +85,10 @@ enum ImageDecoder {
     return tiffs.contains(Int(format))
   }
 
-  private static func withBytes<R>(_ data: Data, _ body: (UnsafePointer<UInt8>, Int) throws -> R) throws -> R {
-    guard !data.isEmpty else { throw OCRError.imageUnreadable(path: "", reason: "the file is empty") }
+  private static func withBytes<R>(_ data: Data, path: String, _ body: (UnsafePointer<UInt8>, Int) throws -> R)
+    throws -> R
+  {
+    guard !data.isEmpty else { throw OCRError.imageUnreadable(path: path, reason: "the file is empty") }
     return try data.withUnsafeBytes { raw in
       try body(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count)
     }
