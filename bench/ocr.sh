@@ -23,6 +23,8 @@ RES="$(bash "$ROOT/scripts/ocr-testdata.sh")"
 mkdir -p "$WORK"
 now() { date +%s.%N; }
 export OMP_THREAD_LIMIT=1
+# Copies of a scan have the same pixels: without this the OCR cache would read each once.
+export LONGCTX_OCR_CACHE=off
 
 # ---------- the scans ----------
 # Image-only pages from OCRmyPDF's resources and the corpus, scans with a
@@ -133,10 +135,15 @@ if have:
 PY
 
 # ---------- memory of one extraction (peak RSS) ----------
+cat > "$WORK/warnings.py" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))["document"]
+print("; ".join(doc["warnings"]) or "no warnings")
+PY
 for f in "$RES/linn.pdf" "$RES/poster.pdf" "$RES/hugemono.pdf"; do
   size="$(pdfinfo "$f" | awk -F': *' '/^Page size/ {print $2}')"
   /usr/bin/time -f "%M %e" -o "$WORK/time.txt" "$LONGCTX" _extract-pdf "$f" < /dev/null > "$WORK/mem.json" 2>/dev/null
   read -r kb secs < "$WORK/time.txt"
-  warn="$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["document"]; print("; ".join(d["warnings"]) or "no warnings")' "$WORK/mem.json")"
+  warn="$(python3 "$WORK/warnings.py" "$WORK/mem.json")"
   echo "memory $(basename "$f") ($size): peak RSS $((kb / 1024)) MiB, $secs s; $warn"
 done

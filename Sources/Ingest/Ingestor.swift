@@ -323,12 +323,14 @@ public struct Ingestor: Sendable {
       let source = copy?.path ?? file.path
       switch kind {
       case .pdf:
-        doc = EncodedDocument(
-          try PDFExtractor(password: options.password, ocr: options.ocr).extract(
-            path: source, displayPath: file.displayPath))
+        var pdf = PDFExtractor(password: options.password, ocr: options.ocr)
+        pdf.cache = OCRCache.of(workspace)
+        doc = EncodedDocument(try pdf.extract(path: source, displayPath: file.displayPath))
       case .image:
         if options.ocr.mode == .off { return .skipped("image file not read: OCR is off (--ocr off)") }
-        doc = EncodedDocument(try ImageExtractor(ocr: options.ocr).extract(path: source, displayPath: file.displayPath))
+        var image = ImageExtractor(ocr: options.ocr)
+        image.cache = OCRCache.of(workspace)
+        doc = EncodedDocument(try image.extract(path: source, displayPath: file.displayPath))
       case .log:
         doc =
           try extracted?.get()

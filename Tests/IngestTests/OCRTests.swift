@@ -120,4 +120,70 @@ import _LongctxTestSupport
       #expect(characterErrorRate(first.text, reference: cliText) <= 0.02, "\(name)")
     }
   }
+
+  @Test func posterPagesInAWorkerAreCappedAndAnEncryptedScanIsReadWithItsPassword() async throws {
+    guard let res = OCRTestData.resources, let binary = ExtractionWorkerTests.longctxBinary, have("qpdf") else {
+      print("skipped: needs the OCR test resources, a built longctx and qpdf")
+      return
+    }
+    let f = try IngestFixture()
+    defer { f.remove() }
+    let input = f.dir.url.appendingPathComponent("in")
+    try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+    // 8,400 × 8,400 points (a 35,000-pixel JBIG2 square) and 1,800 × 3,600 points.
+    for name in ["hugemono.pdf", "poster.pdf"] {
+      try FileManager.default.copyItem(at: res.appendingPathComponent(name), to: input.appendingPathComponent(name))
+    }
+    let linn = res.appendingPathComponent("linn.pdf").path
+    let secret = input.appendingPathComponent("secret.pdf").path
+    try #require(try shell("qpdf --encrypt pw owner 256 -- '\(linn)' '\(secret)'") == 0)
+    // 1 GiB of heap per worker: an uncapped 300-dpi render of the square alone would need 1.2 GB.
+    let worker = ExtractionWorker(executable: binary, timeLimit: 120, memoryLimit: 1 << 30)
+    let summary = try await f.ingest(["in"], password: "pw", worker: worker)
+    let reasons = summary.exceptions.map { "\($0.path): \($0.severity): \($0.reason)" }
+    for line in reasons { print(line) }
+    #expect(summary.failed == 0, "\(reasons)")
+    #expect(
+      reasons.contains { $0.hasPrefix("in/hugemono.pdf: warning: page 1 read at 54 dpi: a 8400 × 8400-point page") })
+    #expect(
+      reasons.contains { $0.hasPrefix("in/poster.pdf: warning: page 1 read at 178 dpi: a 1800 × 3600-point page") })
+    let file = try #require(summary.files.first { $0.displayPath == "in/secret.pdf" })
+    let sections = try Corpus(workspace: f.workspace).sections(
+      ofDocument: file.documentHash, displayPath: file.displayPath)
+    #expect(sections.first?.ocr != nil)
+    #expect(sections.first?.text.contains("LinnSequencer") == true)
+  }
+
+  @Test func aPageReadOnceIsTakenFromTheCacheInAnotherFile() async throws {
+    guard let res = OCRTestData.resources else {
+      print("skipped: no OCR test resources (scripts/ocr-testdata.sh)")
+      return
+    }
+    let f = try IngestFixture()
+    defer { f.remove() }
+    let linn = try Data(contentsOf: res.appendingPathComponent("linn.pdf"))
+    try f.dir.write("a/linn.pdf", "")
+    try linn.write(to: f.dir.url.appendingPathComponent("a/linn.pdf"))
+    let first = try await f.ingest(["a"])
+    // Other bytes (a comment after %%EOF), the same page.
+    try FileManager.default.createDirectory(
+      at: f.dir.url.appendingPathComponent("b"), withIntermediateDirectories: true)
+    try (linn + Data("% another copy\n".utf8)).write(to: f.dir.url.appendingPathComponent("b/copy.pdf"))
+    let clock = ContinuousClock.now
+    let second = try await f.ingest(["b"])
+    let elapsed = ContinuousClock.now - clock
+    let a = try #require(first.files.first)
+    let b = try #require(second.files.first)
+    #expect(a.documentHash != b.documentHash)
+    let metadata = try await f.workspace.db.read { db in
+      try String.fetchOne(db, sql: "SELECT metadata FROM document WHERE hash = ?", arguments: [b.documentHash])
+    }
+    #expect(metadata?.contains(#""ocr.cached":"1""#) == true, "\(metadata ?? "")")
+    let corpus = Corpus(workspace: f.workspace)
+    let textA = try corpus.sections(ofDocument: a.documentHash, displayPath: "a/linn.pdf").map(\.text)
+    let textB = try corpus.sections(ofDocument: b.documentHash, displayPath: "b/copy.pdf").map(\.text)
+    #expect(textA == textB)
+    #expect(!textA.isEmpty)
+    print("second copy ingested in \(elapsed) from the OCR cache")
+  }
 }

@@ -53,8 +53,9 @@ extension Ingestor {
     _ attachment: EmailExtractor.ChildAttachment, displayPath: String, options: IngestOptions
   ) throws -> ExtractedDocument {
     if attachment.kind == .image {
-      var doc = try ImageExtractor(ocr: options.ocr).extract(
-        data: Data(attachment.payload), path: displayPath, displayPath: displayPath)
+      var image = ImageExtractor(ocr: options.ocr)
+      image.cache = OCRCache.of(workspace)
+      var doc = try image.extract(data: Data(attachment.payload), path: displayPath, displayPath: displayPath)
       doc.metadata["attachment.fileName"] = attachment.fileName
       doc.metadata["attachment.contentType"] = attachment.contentType
       return doc
@@ -66,8 +67,9 @@ extension Ingestor {
     var doc: ExtractedDocument
     if attachment.kind == .pdf {
       try Data(attachment.payload).write(to: tmp)
-      doc = try PDFExtractor(password: options.password, ocr: options.ocr).extract(
-        path: tmp.path, displayPath: displayPath)
+      var pdf = PDFExtractor(password: options.password, ocr: options.ocr)
+      pdf.cache = OCRCache.of(workspace)
+      doc = try pdf.extract(path: tmp.path, displayPath: displayPath)
     } else {
       var text = Charsets.decode(attachment.payload, charset: attachment.charset)
       if attachment.contentType == "text/html" { text = HTMLText.text(from: text) }

@@ -118,9 +118,15 @@ private final class WorkQueue: Sendable {
       while s.next < s.files.count && batch.count < worker.batchFiles {
         let size = s.sizes[s.next]
         if !batch.isEmpty && bytes + size > worker.batchBytes { break }
+        // A PDF or an image goes alone: a scan's OCR takes seconds a page,
+        // and a batch is one lane's, so a batch of small scans kept the
+        // other cores idle.
+        let alone = s.files[s.next].kind == .pdf || s.files[s.next].kind == .image
+        if !batch.isEmpty && alone { break }
         batch.append((s.files[s.next], size))
         bytes += size
         s.next += 1
+        if alone { break }
       }
       return batch
     }

@@ -8,6 +8,8 @@ import Foundation
 /// `OCRSettings.maxPixels` is scaled down first, with a warning.
 public struct ImageExtractor: Sendable {
   public var ocr: OCRSettings
+  /// OCR results kept by the pixels' hash (ingest sets the workspace's).
+  var cache: OCRCache?
 
   public init(ocr: OCRSettings = OCRSettings()) { self.ocr = ocr }
 
@@ -25,7 +27,7 @@ public struct ImageExtractor: Sendable {
   /// Reads the image held in `data`; `path` names it in errors.
   func extract(data: Data, path: String, displayPath: String) throws -> ExtractedDocument {
     let (pages, isTIFF, truncated) = try ImageDecoder.scan(data, path: path)
-    let reader = PageOCR(settings: ocr)
+    let reader = PageOCR(settings: ocr, cache: cache)
     var notes = PageOCR.Notes()
     var sections: [Section] = []
     var warnings: [String] = []

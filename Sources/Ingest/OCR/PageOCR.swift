@@ -7,6 +7,8 @@ struct PageOCR {
   /// Seconds Tesseract may spend on one page before it is stopped (the
   /// page keeps what was read by then, with a warning).
   var pageTimeLimit: Double = 100
+  /// Where results are kept by the pixels' hash (nil: every page is read).
+  var cache: OCRCache?
 
   /// What OCR made of one page.
   struct Page {
@@ -23,6 +25,8 @@ struct PageOCR {
     var stopped: [Int] = []
     var failed: [(page: Int, reason: String)] = []
     var confidences: [Double] = []
+    /// Pages whose result came from the OCR cache.
+    var cached = 0
 
     /// The warnings, one line each, in a fixed order.
     func warnings(threshold: Double = OCRSettings.lowConfidence) -> [String] {
@@ -60,6 +64,7 @@ struct PageOCR {
       if !confidences.isEmpty {
         out["ocr.confidence"] = Self.format(confidences.reduce(0, +) / Double(confidences.count))
       }
+      if cached > 0 { out["ocr.cached"] = String(cached) }
       return out
     }
 
@@ -122,8 +127,17 @@ struct PageOCR {
       return nil
     }
     do {
-      let result = try TesseractPool.withEngine(languages: settings.languages) {
-        try $0.recognize(image, timeLimit: pageTimeLimit)
+      let key = cache.flatMap { _ in OCRCache.key(image, languages: settings.languages) }
+      let result: OCRText
+      if let key, let hit = cache?.lookup(key) {
+        result = hit
+        notes.cached += 1
+      } else {
+        result = try TesseractPool.withEngine(languages: settings.languages) {
+          try $0.recognize(image, timeLimit: pageTimeLimit)
+        }
+        // A page stopped at its time limit is read again next time.
+        if let key, !result.stoppedAtLimit { cache?.store(key, result) }
       }
       if result.stoppedAtLimit { notes.stopped.append(number) }
       guard PDFPageExtras.visibleCount(result.text) > 0 else {

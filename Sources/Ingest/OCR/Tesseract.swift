@@ -1,6 +1,7 @@
 internal import CTesseract
 import Foundation
 import Synchronization
+import Workspace
 
 // This folder's Tesseract.swift and Leptonica.swift are the only files that import `CTesseract`.
 
@@ -59,6 +60,15 @@ final class OCRImage {
       for x in 0..<rowBytes where line[x] < 200 { return false }
     }
     return true
+  }
+
+  /// SHA-256 of the image's size, depth and pixel words, or nil without pixels.
+  var contentHash: String? {
+    guard let pix, let data = pixGetData(pix) else { return nil }
+    var bytes = Data("\(width)x\(height)x\(pixGetDepth(pix)) \(dpi)\n".utf8)
+    bytes.append(
+      Data(bytesNoCopy: data, count: Int(pixGetWpl(pix)) * 4 * height, deallocator: .none))
+    return Hashing.sha256(bytes)
   }
 
   /// The image as a PNG file (tests compare with the `tesseract` CLI on the same pixels).
@@ -197,10 +207,18 @@ final class TesseractEngine: @unchecked Sendable {
 enum TesseractPool {
   private static let idle = Mutex<[String: [TesseractEngine]]>([:])
 
+  /// Frees the engines when the process exits, before Tesseract's own
+  /// static caches go (which otherwise report the engines' data as leaked).
+  private static let drainsAtExit: Bool = {
+    atexit { TesseractPool.idle.withLock { $0.removeAll() } }
+    return true
+  }()
+
   /// Runs `body` with an engine for `languages`, then keeps the engine for the next call.
   ///
   /// - Throws: `OCRError.unavailable`, or what `body` throws.
   static func withEngine<R>(languages: String, _ body: (TesseractEngine) throws -> R) throws -> R {
+    _ = drainsAtExit
     let engine = try idle.withLock { $0[languages]?.popLast() } ?? TesseractEngine(languages: languages)
     defer { idle.withLock { $0[languages, default: []].append(engine) } }
     return try body(engine)

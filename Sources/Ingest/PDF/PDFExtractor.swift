@@ -12,6 +12,8 @@ public struct PDFExtractor: Sendable {
   public var password: String?
   /// Which pages are read with OCR, in which languages, at which resolution.
   public var ocr: OCRSettings
+  /// OCR results kept by the pixels' hash (ingest sets the workspace's).
+  var cache: OCRCache?
 
   public init(password: String? = nil, ocr: OCRSettings = OCRSettings()) {
     self.password = password
@@ -25,7 +27,7 @@ public struct PDFExtractor: Sendable {
     var sections: [Section] = []
     var empty: [Int] = []
     var unloadable: [Int] = []
-    let reader = PageOCR(settings: ocr)
+    let reader = PageOCR(settings: ocr, cache: cache)
     var notes = PageOCR.Notes()
     for index in 0..<pdf.pageCount {
       guard let page = pdf.page(index) else {
