@@ -55,7 +55,8 @@ echo "scans: ${#SCANS[@]} PDFs x $COPIES copies = $pages pages, $CORES cores"
 
 # ---------- longctx ----------
 t0=$(now)
-"$LONGCTX" ingest --workspace "$WORK/ws" --json --ocr force "$WORK/in" > "$WORK/longctx-summary.json"
+/usr/bin/time -f "%U %S" -o "$WORK/cpu-longctx.txt" \
+  "$LONGCTX" ingest --workspace "$WORK/ws" --json --ocr force "$WORK/in" > "$WORK/longctx-summary.json"
 t1=$(now)
 python3 - "$WORK/longctx-summary.json" <<'PY'
 import json, sys
@@ -69,7 +70,7 @@ for f in "$WORK"/in/*.pdf; do
   for p in $(seq 1 "$n"); do echo "$f $p"; done
 done > "$WORK/cli-jobs.txt"
 t2=$(now)
-xargs -P "$CORES" -L 1 sh -c \
+/usr/bin/time -f "%U %S" -o "$WORK/cpu-cli.txt" xargs -P "$CORES" -L 1 sh -c \
   'pdftoppm -r 300 -gray -f "$1" -l "$1" "$0" | tesseract stdin stdout 2>/dev/null > "'"$WORK"'/cli/$(basename "$0" .pdf)-$1.txt"' \
   < "$WORK/cli-jobs.txt"
 t3=$(now)
@@ -79,10 +80,12 @@ have_ocrmypdf=0
 if command -v ocrmypdf > /dev/null; then
   have_ocrmypdf=1
   t4=$(now)
+  : > "$WORK/cpu-ocrmypdf.txt"
   for f in "$WORK"/in/*.pdf; do
     mode=--skip-text
     pdffonts "$f" 2>/dev/null | awk 'NR > 2' | grep -q . && mode=--force-ocr
-    ocrmypdf -q --output-type pdf "$mode" --jobs "$CORES" "$f" "$WORK/ocrmypdf/$(basename "$f")" 2>/dev/null \
+    /usr/bin/time -f "%U %S" -a -o "$WORK/cpu-ocrmypdf.txt" \
+      ocrmypdf -q --output-type pdf "$mode" --jobs "$CORES" "$f" "$WORK/ocrmypdf/$(basename "$f")" 2>/dev/null \
       || echo "ocrmypdf failed on $(basename "$f")" >&2
   done
   t5=$(now)
@@ -122,15 +125,24 @@ for base in ["linn", "contract-scan"]:
 PY
 
 # ---------- speed ----------
-python3 - "$pages" "$t0" "$t1" "$t2" "$t3" "${t4:-0}" "${t5:-0}" "$have_ocrmypdf" <<'PY'
+python3 - "$WORK" "$pages" "$t0" "$t1" "$t2" "$t3" "${t4:-0}" "${t5:-0}" "$have_ocrmypdf" <<'PY'
 import sys
-pages = int(sys.argv[1]); t0, t1, t2, t3, t4, t5 = map(float, sys.argv[2:8]); have = sys.argv[8] == "1"
+work = sys.argv[1]
+pages = int(sys.argv[2]); t0, t1, t2, t3, t4, t5 = map(float, sys.argv[3:9]); have = sys.argv[9] == "1"
+def cpu(name):
+    total = 0.0
+    for line in open(f"{work}/cpu-{name}.txt"):
+        parts = line.split()
+        if len(parts) == 2:
+            try: total += float(parts[0]) + float(parts[1])
+            except ValueError: pass
+    return total / pages
 lc, cli = pages / (t1 - t0), pages / (t3 - t2)
-print(f"longctx ingest --ocr force: {t1 - t0:.1f} s, {lc:.2f} pages/s")
-print(f"pdftoppm -r 300 | tesseract per page: {t3 - t2:.1f} s, {cli:.2f} pages/s (ratio longctx/cli {lc / cli:.2f})")
+print(f"longctx ingest --ocr force: {t1 - t0:.1f} s, {lc:.2f} pages/s, {cpu('longctx'):.2f} CPU s/page")
+print(f"pdftoppm -r 300 | tesseract per page: {t3 - t2:.1f} s, {cli:.2f} pages/s, {cpu('cli'):.2f} CPU s/page (ratio longctx/cli {lc / cli:.2f})")
 if have:
     om = pages / (t5 - t4)
-    print(f"ocrmypdf --output-type pdf: {t5 - t4:.1f} s, {om:.2f} pages/s (ratio longctx/ocrmypdf {lc / om:.2f})")
+    print(f"ocrmypdf --output-type pdf: {t5 - t4:.1f} s, {om:.2f} pages/s, {cpu('ocrmypdf'):.2f} CPU s/page (ratio longctx/ocrmypdf {lc / om:.2f})")
     print(f"longctx vs the faster of the two: {lc / max(cli, om):.2f}x")
 PY
 
