@@ -218,8 +218,10 @@ enum TesseractPool {
   ///
   /// - Throws: `OCRError.unavailable`, or what `body` throws.
   static func withEngine<R>(languages: String, _ body: (TesseractEngine) throws -> R) throws -> R {
-    _ = drainsAtExit
     let engine = try idle.withLock { $0[languages]?.popLast() } ?? TesseractEngine(languages: languages)
+    // Registered after the first engine: Tesseract's cache registers its own clean-up
+    // when the first engine loads, and handlers run last registered first.
+    _ = drainsAtExit
     defer { idle.withLock { $0[languages, default: []].append(engine) } }
     return try body(engine)
   }
