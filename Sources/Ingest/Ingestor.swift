@@ -22,6 +22,8 @@ public struct IngestOptions: Sendable {
   public var redact = true
   /// Which scanned pages and images are read with OCR (`--ocr`, the job's `ocr:`).
   public var ocr = OCRSettings()
+  /// Pages of the file in hand not to OCR (they crashed an isolated worker).
+  var skippedOCRPages: Set<Int> = []
 
   public init(kind: DocumentKind? = nil, password: String? = nil, base: URL, concurrency: Int? = nil) {
     self.kind = kind
@@ -325,11 +327,13 @@ public struct Ingestor: Sendable {
       case .pdf:
         var pdf = PDFExtractor(password: options.password, ocr: options.ocr)
         pdf.cache = OCRCache.of(workspace)
+        pdf.skippedOCRPages = options.skippedOCRPages
         doc = EncodedDocument(try pdf.extract(path: source, displayPath: file.displayPath))
       case .image:
         if options.ocr.mode == .off { return .skipped("image file not read: OCR is off (--ocr off)") }
         var image = ImageExtractor(ocr: options.ocr)
         image.cache = OCRCache.of(workspace)
+        image.skippedOCRPages = options.skippedOCRPages
         doc = EncodedDocument(try image.extract(path: source, displayPath: file.displayPath))
       case .log:
         doc =

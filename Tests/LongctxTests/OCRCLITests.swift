@@ -46,4 +46,31 @@ import _LongctxTestSupport
     let mode = try CLI.run(["ingest", "in", "--workspace", "ws", "--ocr", "sometimes"], cwd: tmp.url)
     #expect(mode.code == 2)
   }
+
+  /// A page whose OCR kills the worker (a Tesseract crash, made here by fault
+  /// injection) is that page's failure: the file is read again without it.
+  @Test func aPageThatCrashesTheWorkerIsLeftOutAndTheRestOfTheDocumentKept() throws {
+    guard let corpus = RepositoryPaths.sharedCorpus else {
+      print("skipped: ../shared/corpus is absent")
+      return
+    }
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let input = tmp.url.appendingPathComponent("in")
+    try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+      at: corpus.appendingPathComponent("pdf/pypdf/indirect-rotation.pdf"), to: input.appendingPathComponent("scan.pdf")
+    )
+    let r = try CLI.run(
+      ["ingest", "in", "--workspace", "ws", "--json", "--ocr", "force"], cwd: tmp.url,
+      environment: ["LONGCTX_FAULT_INJECTION": "ocrcrash=2"])
+    #expect(r.code == 0, "\(r.stderr)")
+    let summary = try JSONDecoder().decode(Summary.self, from: Data(r.stdout.utf8))
+    #expect(summary.failed == 0)
+    #expect(summary.new == 1)
+    #expect(
+      summary.exceptions.map(\.reason) == [
+        "OCR failed on pages 2: reading it crashed the extraction worker, so it was left out (its text layer, if any, is kept)"
+      ])
+  }
 }

@@ -28,7 +28,7 @@ extension ExtractionWorker {
     faults.delayStart()
     write(Data((ExtractionChild.readyLine + "\n").utf8))
     // Each OCR'd page says so, so that a long scan is not taken for a hang.
-    ExtractionProgress.install { write(Data((ExtractionChild.progressLine + "\n").utf8)) }
+    ExtractionProgress.install { page in write(Data((ExtractionChild.progressLine + " \(page)\n").utf8)) }
     defer { ExtractionProgress.install(nil) }
     while let line = readLine() {
       let reply: ExtractionReply
@@ -36,6 +36,7 @@ extension ExtractionWorker {
         var options = IngestOptions(kind: request.kind, password: request.password, base: URL(fileURLWithPath: "/"))
         options.redact = request.redact
         options.ocr = request.ocr ?? OCRSettings()
+        options.skippedOCRPages = Set(request.skipOCRPages ?? [])
         faults.apply(to: request.file.displayPath)
         reply = ExtractionReply(path: request.file.path, outcome: ingestor.extractOne(request.file, options: options))
       } else {

@@ -5,11 +5,12 @@ import Synchronization
 /// isolates it that it is still making progress, so that the file's time
 /// limit counts from its last page rather than from its start.
 enum ExtractionProgress {
-  private static let hook = Mutex<(@Sendable () -> Void)?>(nil)
+  private static let hook = Mutex<(@Sendable (Int) -> Void)?>(nil)
 
   /// Installs what `report` calls (an extraction worker writes a progress line).
-  static func install(_ report: (@Sendable () -> Void)?) { hook.withLock { $0 = report } }
+  static func install(_ report: (@Sendable (Int) -> Void)?) { hook.withLock { $0 = report } }
 
-  /// Says one unit of work (a page) is done.
-  static func report() { hook.withLock { $0 }?() }
+  /// Says OCR of page `page` (1-based) starts: if the worker dies now, this
+  /// page is the one that killed it, and the file is tried again without it.
+  static func report(page: Int) { hook.withLock { $0 }?(page) }
 }

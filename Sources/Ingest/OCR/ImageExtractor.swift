@@ -10,6 +10,8 @@ public struct ImageExtractor: Sendable {
   public var ocr: OCRSettings
   /// OCR results kept by the pixels' hash (ingest sets the workspace's).
   var cache: OCRCache?
+  /// Pages not to OCR: they crashed an isolated worker (`ExtractionProgress`).
+  var skippedOCRPages: Set<Int> = []
 
   public init(ocr: OCRSettings = OCRSettings()) { self.ocr = ocr }
 
@@ -62,10 +64,14 @@ public struct ImageExtractor: Sendable {
           "page \(number) scaled from \(page.width) × \(page.height) to \(image.width) × \(image.height) pixels before OCR (limit \(OCRSettings.maxPixels / 1_000_000) megapixels)"
         )
       }
+      if skippedOCRPages.contains(number) {
+        notes.failed.append((number, PageOCR.crashedReason))
+        continue
+      }
+      ExtractionProgress.report(page: number)
       if let read = reader.read(image, number: number, notes: &notes) {
         sections.append(Section(locator: Locator(path: displayPath, page: number), text: read.text, ocr: read.info))
       }
-      ExtractionProgress.report()
     }
     if !undecoded.isEmpty && undecoded.count == pages.count {
       throw OCRError.imageUnreadable(

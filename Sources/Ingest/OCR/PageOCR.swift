@@ -71,6 +71,20 @@ struct PageOCR {
     static func format(_ value: Double) -> String { String(format: "%.1f", value) }
   }
 
+  /// Why a page was not read: its OCR killed the worker before.
+  static let crashedReason =
+    "reading it crashed the extraction worker, so it was left out (its text layer, if any, is kept)"
+
+  /// A test's fault (`LONGCTX_FAULT_INJECTION="ocrcrash=N"`): OCR of page N
+  /// traps, as a Tesseract crash would. Unset, nothing happens.
+  static let crashPage: Int? = {
+    let spec = ProcessInfo.processInfo.environment["LONGCTX_FAULT_INJECTION"] ?? ""
+    for part in spec.split(separator: ";") where part.hasPrefix("ocrcrash=") {
+      return Int(part.dropFirst("ocrcrash=".count))
+    }
+    return nil
+  }()
+
   /// Whether a PDF page is read with OCR: `force` always; `auto` when it has
   /// no text layer, or a nearly empty one over images that cover most of the page.
   func wants(visibleCharacters: Int, imageCoverage: () -> Double) -> Bool {
@@ -121,6 +135,10 @@ struct PageOCR {
 
   /// Reads `image` as page `number`; notes what happened in `notes`.
   func read(_ image: OCRImage, number: Int, notes: inout Notes) -> Page? {
+    if let crash = Self.crashPage, crash == number {
+      let none: [Int] = []
+      _ = none[number]  // an index out of range: the runtime traps
+    }
     notes.read.append(number)
     if image.isBlank {
       notes.nothingFound.append(number)

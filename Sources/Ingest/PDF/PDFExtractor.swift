@@ -14,6 +14,8 @@ public struct PDFExtractor: Sendable {
   public var ocr: OCRSettings
   /// OCR results kept by the pixels' hash (ingest sets the workspace's).
   var cache: OCRCache?
+  /// Pages not to OCR: they crashed an isolated worker (`ExtractionProgress`).
+  var skippedOCRPages: Set<Int> = []
 
   public init(password: String? = nil, ocr: OCRSettings = OCRSettings()) {
     self.password = password
@@ -38,11 +40,15 @@ public struct PDFExtractor: Sendable {
       var info: OCRInfo?
       let visible = PDFPageExtras.visibleCount(text)
       if reader.wants(visibleCharacters: visible, imageCoverage: page.imageCoverage) {
-        if let read = reader.read(page, number: index + 1, notes: &notes) {
-          text = read.text
-          info = read.info
+        if skippedOCRPages.contains(index + 1) {
+          notes.failed.append((index + 1, PageOCR.crashedReason))
+        } else {
+          ExtractionProgress.report(page: index + 1)
+          if let read = reader.read(page, number: index + 1, notes: &notes) {
+            text = read.text
+            info = read.info
+          }
         }
-        ExtractionProgress.report()
       }
       if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
         empty.append(index + 1)
