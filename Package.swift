@@ -36,6 +36,9 @@ let package = Package(
     .systemLibrary(name: "CBzip2", providers: [.apt(["libbz2-dev"])]),
     .systemLibrary(
       name: "CPoppler", pkgConfig: "poppler-glib", providers: [.apt(["libpoppler-glib-dev"])]),
+    // Tesseract's C API and leptonica (its image library): OCR of scanned pages and images.
+    .systemLibrary(
+      name: "CTesseract", pkgConfig: "tesseract", providers: [.apt(["libtesseract-dev", "libleptonica-dev"])]),
     .systemLibrary(name: "CLlama", pkgConfig: "llama"),
     .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
@@ -48,7 +51,7 @@ let package = Package(
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
       ]),
-    .target(name: "Ingest", dependencies: ["Workspace", "CPoppler", "CZlib", "CLzma", "CBzip2"]),
+    .target(name: "Ingest", dependencies: ["Workspace", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2"]),
     // The engine seam: requests, results, errors, token counting and the KV
     // checkpoint store. Backends depend on this and Workspace only.
     .target(

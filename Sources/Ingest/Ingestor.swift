@@ -20,6 +20,10 @@ public struct IngestOptions: Sendable {
   /// Replace secrets with `[REDACTED:kind]` (and record each); off keeps the
   /// extracted text faithful to the file, as productions need.
   public var redact = true
+  /// Which scanned pages and images are read with OCR (`--ocr`, the job's `ocr:`).
+  public var ocr = OCRSettings()
+  /// Pages of the file in hand not to OCR (they crashed an isolated worker).
+  var skippedOCRPages: Set<Int> = []
 
   public init(kind: DocumentKind? = nil, password: String? = nil, base: URL, concurrency: Int? = nil) {
     self.kind = kind
@@ -107,7 +111,7 @@ public struct Ingestor: Sendable {
       let rows = try SourceRow.fetchAll(db)
       return Dictionary(rows.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
     }
-    let stale = try await Self.staleDocuments(workspace, redact: options.redact)
+    let stale = try await Self.staleDocuments(workspace, redact: options.redact, ocr: options.ocr)
 
     // Decide what needs work; only changed and new files are read, and unchanged ones
     // whose document an older extractor version made.
@@ -315,7 +319,9 @@ public struct Ingestor: Sendable {
       if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
       let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)??.intValue ?? 0
       // An exact duplicate: stored once, linked (unless its extraction is out of date).
-      if try hasCurrentDocument(hash, redact: options.redact, kind: kind) { return .stored(hash, 0, size, [], false) }
+      if try hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr, kind: kind) {
+        return .stored(hash, 0, size, [], false)
+      }
       var doc: EncodedDocument
       var links: [AttachmentLink] = []
       // A compressed PDF, mailbox or text (`manual.pdf.gz`) is read from a decompressed copy.
@@ -325,8 +331,16 @@ public struct Ingestor: Sendable {
       let source = copy?.path ?? file.path
       switch kind {
       case .pdf:
-        doc = EncodedDocument(
-          try PDFExtractor(password: options.password).extract(path: source, displayPath: file.displayPath))
+        var pdf = PDFExtractor(password: options.password, ocr: options.ocr)
+        pdf.cache = OCRCache.of(workspace)
+        pdf.skippedOCRPages = options.skippedOCRPages
+        doc = EncodedDocument(try pdf.extract(path: source, displayPath: file.displayPath))
+      case .image:
+        if options.ocr.mode == .off { return .skipped("image file not read: OCR is off (--ocr off)") }
+        var image = ImageExtractor(ocr: options.ocr)
+        image.cache = OCRCache.of(workspace)
+        image.skippedOCRPages = options.skippedOCRPages
+        doc = EncodedDocument(try image.extract(path: source, displayPath: file.displayPath))
       case .log:
         doc =
           try extracted?.get()
@@ -369,7 +383,9 @@ public struct Ingestor: Sendable {
 
   /// Document hashes whose sections came from an extractor version other than
   /// the current one for their kind: extracted again even when their files are unchanged.
-  static func staleDocuments(_ workspace: Workspace, redact: Bool = true) async throws -> Set<String> {
+  static func staleDocuments(_ workspace: Workspace, redact: Bool = true, ocr: OCRSettings = OCRSettings()) async throws
+    -> Set<String>
+  {
     try await workspace.db.read { db in
       var stale = Set<String>()
       var present = Set<String>()
@@ -377,7 +393,7 @@ public struct Ingestor: Sendable {
       while let row = try rows.next() {
         let hash: String = row["hash"]
         present.insert(hash)
-        if !DocumentKind.isCurrent(kind: row["kind"], extractor: row["extractor"], redact: redact) {
+        if !DocumentKind.isCurrent(kind: row["kind"], extractor: row["extractor"], redact: redact, ocr: ocr) {
           stale.insert(hash)
         }
       }
@@ -395,7 +411,9 @@ public struct Ingestor: Sendable {
 
   /// A document `hash` exists, and it and its attachments come from the current extractor
   /// version for their kinds.
-  func hasCurrentDocument(_ hash: String, redact: Bool = true, kind: DocumentKind? = nil) throws -> Bool {
+  func hasCurrentDocument(
+    _ hash: String, redact: Bool = true, ocr: OCRSettings = OCRSettings(), kind: DocumentKind? = nil
+  ) throws -> Bool {
     try workspace.db.read { db in
       let rows = try Row.fetchAll(
         db,
@@ -411,7 +429,9 @@ public struct Ingestor: Sendable {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM email_attachment WHERE parentHash = ?", arguments: [hash]) ?? 0
       if let kind, let first = rows.first, (first["kind"] as String?) != kind.rawValue { return false }
       return rows.count == linked + 1
-        && rows.allSatisfy { DocumentKind.isCurrent(kind: $0["kind"], extractor: $0["extractor"], redact: redact) }
+        && rows.allSatisfy {
+          DocumentKind.isCurrent(kind: $0["kind"], extractor: $0["extractor"], redact: redact, ocr: ocr)
+        }
     }
   }
 
@@ -443,7 +463,7 @@ public struct Ingestor: Sendable {
       hash: hash, kind: doc.kind.rawValue, title: doc.title,
       metadata: String(decoding: try JSONEncoder().encode(doc.metadata), as: UTF8.self),
       sectionsBlob: blob, sectionCount: doc.sectionCount, pageCount: doc.pageCount,
-      charCount: doc.charCount, extractor: doc.kind.stamp(doc.extractor, redact: options.redact))
+      charCount: doc.charCount, extractor: doc.kind.stamp(doc.extractor, redact: options.redact, ocr: options.ocr))
     try workspace.db.write { db in
       try row.save(db)
       try db.execute(

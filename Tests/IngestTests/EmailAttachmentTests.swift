@@ -61,7 +61,7 @@ import _LongctxTestSupport
       ])
     let hashes = summary.files.map(\.documentHash)
     #expect(hashes[1] == hashes[3])  // the same PDF in two messages: one document
-    #expect(try f.documentCount() == 3)  // mailbox, PDF, text; the PNG is only listed
+    #expect(try f.documentCount() == 3)  // mailbox, PDF, text; the PNG (4 bytes of a header) is a warning
 
     let corpus = Corpus(workspace: f.workspace)
     #expect(try corpus.kind(ofDocument: hashes[1]) == .pdf)

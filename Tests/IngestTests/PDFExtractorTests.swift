@@ -55,10 +55,36 @@ import _LongctxTestSupport
     let src = RepositoryPaths.samples.appendingPathComponent("pdfs/contract.pdf").path
     let out = dir.url.appendingPathComponent("scan.pdf").path
     try #require(try shell("gs -q -sDEVICE=pdfimage24 -r50 -o '\(out)' '\(src)'") == 0)
-    let doc = try PDFExtractor().extract(path: out, displayPath: "scan.pdf")
+    let doc = try PDFExtractor(ocr: OCRSettings(mode: .off)).extract(path: out, displayPath: "scan.pdf")
     #expect(doc.pageCount == 3)
     #expect(doc.sections.isEmpty)
     #expect(doc.warnings == ["no text layer: pages 1-3"])
+    // Read with OCR, a 50-dpi scan gives text Tesseract does not trust: a warning per page.
+    let read = try PDFExtractor().extract(path: out, displayPath: "scan.pdf")
+    #expect(read.sections.count == 3)
+    #expect(read.sections.allSatisfy { ($0.ocr?.confidence ?? 100) < OCRSettings.lowConfidence })
+    #expect(read.warnings.count == 1)
+    #expect(read.warnings.first?.hasPrefix("low OCR confidence (below 60.0): pages 1 (") == true)
+  }
+
+  /// A scan of a PDF whose text layer is known: the layer is the transcript.
+  @Test func rasterizedPDFReadsBackItsOwnText() throws {
+    guard have("gs") else { return }
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let src = RepositoryPaths.samples.appendingPathComponent("pdfs/contract.pdf").path
+    let out = dir.url.appendingPathComponent("scan.pdf").path
+    try #require(try shell("gs -q -sDEVICE=pdfimage8 -r200 -o '\(out)' '\(src)'") == 0)
+    let original = try PDFExtractor().extract(path: src, displayPath: "scan.pdf")
+    let scan = try PDFExtractor().extract(path: out, displayPath: "scan.pdf")
+    #expect(scan.sections.map(\.locator) == original.sections.map(\.locator))
+    for (ocr, layer) in zip(scan.sections, original.sections) {
+      let cer = characterErrorRate(ocr.text, reference: layer.text)
+      print("\(ocr.locator): CER \(cer) against the original's text layer, confidence \(ocr.ocr?.confidence ?? 0)")
+      #expect(cer < 0.05, "\(ocr.locator)")
+      #expect((ocr.ocr?.confidence ?? 0) > OCRSettings.lowConfidence)
+    }
+    #expect(scan.warnings.isEmpty)
   }
 
   /// A one-page PDF whose page tree's `/Count` says `count`, with a valid

@@ -11,8 +11,14 @@ import Testing
         locator: Locator(path: "x.log", lineStart: 4, lineEnd: 9), text: "", severity: "ERROR",
         firstTimestamp: 1_773_024_846.123, lastTimestamp: 1_773_024_900),
       Section(locator: Locator(path: "m.mbox", message: "id@x"), text: "plain"),
+      Section(
+        locator: Locator(path: "scan.pdf", page: 2), text: "OCR'd",
+        ocr: OCRInfo(engine: "tesseract 5.3.0", languages: "eng+deu", confidence: 91.4, dpi: 300)),
     ]
     let data = SectionsCodec.encode(sections)
+    // Sections stored before OCR existed decode with no OCR info.
+    let old = #"[{"locator":{"path":"a.pdf","page":1},"text":"t"}]"#
+    #expect(try JSONDecoder().decode([Section].self, from: Data(old.utf8)).first?.ocr == nil)
     #expect(try JSONDecoder().decode([Section].self, from: data) == sections)
     #expect(try JSONDecoder().decode([Section].self, from: SectionsCodec.encode([])) == [])
   }

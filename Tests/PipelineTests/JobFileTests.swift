@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 import Pipeline
 import Testing
 
@@ -45,6 +46,20 @@ import Testing
   func problemsNameKeyAndLine(original: String, replacement: String, expected: String) {
     let found = problems(Self.base.replacingOccurrences(of: original, with: replacement))
     #expect(found.contains { $0.hasPrefix(expected) }, "got \(found)")
+  }
+
+  @Test func ocrSettingsParseAndBadOnesAreNamed() throws {
+    #expect(try JobFile.parse(Self.base, path: "j.yaml", baseDirectory: "/tmp").ocr == nil)
+    let yaml = Self.base + "\nocr:\n  mode: force\n  languages: eng+deu\n  dpi: 400\n"
+    let ocr = try #require(try JobFile.parse(yaml, path: "j.yaml", baseDirectory: "/tmp").ocr)
+    #expect(ocr == OCRSettings(mode: .force, languages: "eng+deu", dpi: 400))
+    let bad = problems(Self.base + "\nocr:\n  mode: always\n  dpi: 20\n  lang: x\n")
+    #expect(
+      bad.contains { $0.hasPrefix("ocr.mode (line 10): must be one of auto, force, off, not 'always'") }, "\(bad)")
+    #expect(bad.contains { $0.hasPrefix("ocr.dpi (line 11): must be between 50 and 1200, not 20") }, "\(bad)")
+    #expect(bad.contains { $0.hasPrefix("ocr.lang (line 12): unknown key") }, "\(bad)")
+    let languages = problems(Self.base + "\nocr:\n  languages: \"eng; rm\"\n")
+    #expect(languages.contains { $0.hasPrefix("ocr.languages (line 10): must be Tesseract codes") }, "\(languages)")
   }
 
   @Test func planKeysParseDurationsAndReportBadOnes() throws {

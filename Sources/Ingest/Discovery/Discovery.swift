@@ -154,6 +154,9 @@ public enum Discovery {
     return parts.isEmpty ? "." : parts.joined(separator: "/")
   }
 
+  /// Names of image files read with OCR (`DocumentKind.image`).
+  static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "tif", "tiff"]
+
   /// Decides the kind of `path` from its name, then its first bytes.
   static func classify(path: String, displayPath: String, forcedKind: DocumentKind?) -> DiscoveredFile {
     var file = DiscoveredFile(path: path, displayPath: displayPath, kind: nil, skipReason: nil)
@@ -175,6 +178,8 @@ public enum Discovery {
       file.kind = .log
     } else if bare.hasSuffix(".eml") || bare.hasSuffix(".mbox") {
       file.kind = .email
+    } else if compression == nil, imageExtensions.contains((bare as NSString).pathExtension) {
+      file.kind = .image
     } else if compression != nil {
       // What a compressed file holds decides: a PDF, a binary (a tarball), or text read as a log.
       // A corrupt one is read as a log, whose decoder then says what is wrong.

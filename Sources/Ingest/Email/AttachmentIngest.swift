@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Workspace
 
-/// A PDF or text attachment stored as a child document of its mailbox.
+/// A PDF, image or text attachment stored as a child document of its mailbox.
 struct AttachmentLink: Sendable, Hashable {
   /// `#msg=<Message-ID>/attachment=<file name>`: appended to the mailbox's
   /// display path, it is the child's display path, so its sections cite
@@ -24,10 +24,12 @@ extension Ingestor {
   ) -> [AttachmentLink] {
     var links: [AttachmentLink] = []
     for attachment in attachments {
+      // With OCR off an image has no text to give: it stays a listed attachment only.
+      if attachment.kind == .image && options.ocr.mode == .off { continue }
       let childPath = displayPath + attachment.suffix
       do {
         let hash = Hashing.sha256(Data(attachment.payload))
-        if try !hasCurrentDocument(hash, redact: options.redact) {
+        if try !hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr) {
           let doc = try extractAttachment(attachment, displayPath: childPath, options: options)
           try store(EncodedDocument(doc), hash: hash, options: options)
           warnings += doc.warnings.map { "attachment \(attachment.fileName): \($0)" }
@@ -44,11 +46,20 @@ extension Ingestor {
     return links
   }
 
-  /// Runs the PDF or text extractor on a temporary copy of the attachment
-  /// (in the worker process that extracts its mailbox, when ingest isolates files).
+  /// Runs the PDF or text extractor on a temporary copy of the attachment,
+  /// or OCR on an image's bytes (in the worker process that extracts its
+  /// mailbox, when ingest isolates files).
   private func extractAttachment(
     _ attachment: EmailExtractor.ChildAttachment, displayPath: String, options: IngestOptions
   ) throws -> ExtractedDocument {
+    if attachment.kind == .image {
+      var image = ImageExtractor(ocr: options.ocr)
+      image.cache = OCRCache.of(workspace)
+      var doc = try image.extract(data: Data(attachment.payload), path: displayPath, displayPath: displayPath)
+      doc.metadata["attachment.fileName"] = attachment.fileName
+      doc.metadata["attachment.contentType"] = attachment.contentType
+      return doc
+    }
     let ext = attachment.kind == .pdf ? "pdf" : "txt"
     let tmp = FileManager.default.temporaryDirectory
       .appendingPathComponent("longctx-attachment-\(UUID().uuidString).\(ext)")
@@ -56,7 +67,9 @@ extension Ingestor {
     var doc: ExtractedDocument
     if attachment.kind == .pdf {
       try Data(attachment.payload).write(to: tmp)
-      doc = try PDFExtractor(password: options.password).extract(path: tmp.path, displayPath: displayPath)
+      var pdf = PDFExtractor(password: options.password, ocr: options.ocr)
+      pdf.cache = OCRCache.of(workspace)
+      doc = try pdf.extract(path: tmp.path, displayPath: displayPath)
     } else {
       var text = Charsets.decode(attachment.payload, charset: attachment.charset)
       if attachment.contentType == "text/html" { text = HTMLText.text(from: text) }

@@ -53,6 +53,12 @@ struct EmailExtractor {
       return .pdf
     }
     if type.hasPrefix("text/") || [".txt", ".md", ".csv", ".log"].contains(where: name.hasSuffix) { return .text }
+    // Scans and photos are read with OCR, like image files.
+    if ["image/png", "image/jpeg", "image/jpg", "image/tiff"].contains(type)
+      || Discovery.imageExtensions.contains((name as NSString).pathExtension)
+    {
+      return .image
+    }
     return nil
   }
 

@@ -59,6 +59,10 @@ final class ExtractionChild: @unchecked Sendable {
     var environment = ProcessInfo.processInfo.environment
     // A trap ends the child at once: the runtime's backtracer would take seconds per crash.
     environment["SWIFT_BACKTRACE"] = "enable=no"
+    // Tesseract's OpenMP threads would fight the other lanes for the cores
+    // (a page took 7 times longer): one thread per child, one child per core.
+    // libgomp reads this when it loads, so it must be set before the child starts.
+    if environment["OMP_THREAD_LIMIT"] == nil { environment["OMP_THREAD_LIMIT"] = "1" }
     process.environment = environment
     let stdin = Pipe()
     let stdout = Pipe()
@@ -94,13 +98,18 @@ final class ExtractionChild: @unchecked Sendable {
 
   /// The line a child writes once it is ready for requests.
   static let readyLine = "ready"
+  /// The line a child writes, with a page number, when OCR of a page starts (`ExtractionProgress`).
+  static let progressLine = "progress"
   /// Seconds a child may take to start.
   static let startupLimit: Double = 120
 
   /// Sends `requests` (a few at a time, so neither side's pipe fills) and
   /// collects the answers in order, waiting at most `timeLimits[i]` seconds
   /// for the i-th. Returns the answers got and, when fewer than all, why.
-  func ask(_ requests: [ExtractionRequest], timeLimits: [Double]) -> ([ExtractionReply], Failure?) {
+  ///
+  /// - Returns: The answers, why they stop short (if they do), and the page
+  ///   the first unanswered file was being read with OCR when the child died.
+  func ask(_ requests: [ExtractionRequest], timeLimits: [Double]) -> ([ExtractionReply], Failure?, Int?) {
     let encoder = JSONEncoder()
     let lines: [Data] = requests.map {
       var line = (try? encoder.encode($0)) ?? Data()
@@ -113,25 +122,32 @@ final class ExtractionChild: @unchecked Sendable {
     while replies.count < requests.count {
       // Keep under 32 KiB of requests unread: the pipe holds 64 KiB.
       while sent < lines.count && (sent == replies.count || outstanding + lines[sent].count < 32 << 10) {
-        do { try input.write(contentsOf: lines[sent]) } catch { return (replies, exitFailure()) }
+        do { try input.write(contentsOf: lines[sent]) } catch { return (replies, exitFailure(), nil) }
         outstanding += lines[sent].count
         sent += 1
       }
       let index = replies.count
-      switch readLine(timeLimit: timeLimits[index]) {
-      case .failure(let failure): return (replies, failure)
+      var answer = readLine(timeLimit: timeLimits[index])
+      var page: Int?
+      // A progress line (a scan's page about to be read) starts the file's time limit again.
+      while case .success(let line) = answer, line.starts(with: Array(Self.progressLine.utf8)) {
+        page = Int(String(decoding: line.dropFirst(Self.progressLine.utf8.count + 1), as: UTF8.self))
+        answer = readLine(timeLimit: timeLimits[index])
+      }
+      switch answer {
+      case .failure(let failure): return (replies, failure, page)
       case .success(let line):
         outstanding -= lines[index].count
         served += 1
         guard let reply = try? JSONDecoder().decode(ExtractionReply.self, from: Data(line)),
           reply.path == requests[index].file.path
         else {
-          return (replies, .exited(.exit, 0, "answered something that is not a result"))
+          return (replies, .exited(.exit, 0, "answered something that is not a result"), nil)
         }
         replies.append(reply)
       }
     }
-    return (replies, nil)
+    return (replies, nil, nil)
   }
 
   /// One answer line, waiting at most `timeLimit` seconds (a child that takes longer is killed).

@@ -17,7 +17,8 @@ extension ExtractionWorker {
   ///   - readLine: The next request line, `nil` at the end.
   ///   - write: Writes one answer line.
   public static func serve(
-    workspace: Workspace, logger: Logger, memoryLimit: Int, readLine: () -> String?, write: (Data) -> Void
+    workspace: Workspace, logger: Logger, memoryLimit: Int, readLine: () -> String?,
+    write: @escaping @Sendable (Data) -> Void
   ) {
     limitHeap(memoryLimit)
     let ingestor = Ingestor(workspace: workspace, logger: logger)
@@ -26,11 +27,16 @@ extension ExtractionWorker {
     let faults = Faults(ProcessInfo.processInfo.environment["LONGCTX_FAULT_INJECTION"])
     faults.delayStart()
     write(Data((ExtractionChild.readyLine + "\n").utf8))
+    // Each OCR'd page says so, so that a long scan is not taken for a hang.
+    ExtractionProgress.install { page in write(Data((ExtractionChild.progressLine + " \(page)\n").utf8)) }
+    defer { ExtractionProgress.install(nil) }
     while let line = readLine() {
       let reply: ExtractionReply
       if let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8)) {
         var options = IngestOptions(kind: request.kind, password: request.password, base: URL(fileURLWithPath: "/"))
         options.redact = request.redact
+        options.ocr = request.ocr ?? OCRSettings()
+        options.skippedOCRPages = Set(request.skipOCRPages ?? [])
         faults.apply(to: request.file.displayPath)
         reply = ExtractionReply(path: request.file.path, outcome: ingestor.extractOne(request.file, options: options))
       } else {

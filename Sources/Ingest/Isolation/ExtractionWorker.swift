@@ -62,6 +62,9 @@ struct ExtractionRequest: Codable, Sendable {
   var password: String?
   var redact: Bool
   var kind: DocumentKind?
+  var ocr: OCRSettings?
+  /// Pages not to OCR: each killed a child (Tesseract crashed or ran out of memory on it).
+  var skipOCRPages: [Int]?
 }
 
 /// A child's answer for one file.
@@ -117,9 +120,15 @@ private final class WorkQueue: Sendable {
       while s.next < s.files.count && batch.count < worker.batchFiles {
         let size = s.sizes[s.next]
         if !batch.isEmpty && bytes + size > worker.batchBytes { break }
+        // A PDF or an image goes alone: a scan's OCR takes seconds a page,
+        // and a batch is one lane's, so a batch of small scans kept the
+        // other cores idle.
+        let alone = s.files[s.next].kind == .pdf || s.files[s.next].kind == .image
+        if !batch.isEmpty && alone { break }
         batch.append((s.files[s.next], size))
         bytes += size
         s.next += 1
+        if alone { break }
       }
       return batch
     }
@@ -144,6 +153,8 @@ private struct WorkerLane {
   mutating func run(_ batch: [(DiscoveredFile, Int)]) -> [(String, Ingestor.Outcome)] {
     var out: [(String, Ingestor.Outcome)] = []
     var pending = batch[...]
+    // Pages whose OCR killed a child, per file: the file is tried again without them.
+    var skipped: [String: [Int]] = [:]
     while !pending.isEmpty {
       let child: ExtractionChild
       do {
@@ -154,18 +165,29 @@ private struct WorkerLane {
       }
       self.child = child
       let requests = pending.map {
-        ExtractionRequest(file: $0.0, password: options.password, redact: options.redact, kind: options.kind)
+        ExtractionRequest(
+          file: $0.0, password: options.password, redact: options.redact, kind: options.kind, ocr: options.ocr,
+          skipOCRPages: skipped[$0.0.path])
       }
       let limits = pending.map { worker.deadline(forBytes: $0.1) }
-      let (answers, failure) = child.ask(requests, timeLimits: limits)
+      let (answers, failure, page) = child.ask(requests, timeLimits: limits)
       for reply in answers { out.append((reply.path, reply.outcome)) }
       pending = pending.dropFirst(answers.count)
       if let failure {
         child.stop()
         self.child = nil
-        // The first unanswered file is the one the child died on.
+        // The first unanswered file is the one the child died on. When it died
+        // reading a page with OCR, the file is tried again without that page
+        // (up to `maxSkippedOCRPages` pages), so the rest of the document is kept.
         if let culprit = pending.first {
-          out.append((culprit.0.path, .failed(failure.reason(memoryLimit: worker.memoryLimit))))
+          let path = culprit.0.path
+          if let page, skipped[path, default: []].count < Self.maxSkippedOCRPages {
+            skipped[path, default: []].append(page)
+            continue
+          }
+          var reason = failure.reason(memoryLimit: worker.memoryLimit)
+          if let page { reason += " (while OCR read page \(page))" }
+          out.append((path, .failed(reason)))
           pending = pending.dropFirst()
         }
       } else if child.served >= worker.maxFilesPerChild {
@@ -177,4 +199,7 @@ private struct WorkerLane {
   }
 
   func stop() { child?.stop() }
+
+  /// Pages of one file whose OCR may kill a child before the file counts as failed.
+  static let maxSkippedOCRPages = 3
 }

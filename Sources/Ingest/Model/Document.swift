@@ -4,6 +4,27 @@ import Workspace
 /// The kinds of input longctx understands.
 public enum DocumentKind: String, Codable, Sendable, CaseIterable {
   case pdf, log, code, email, text
+  /// A PNG, JPEG or TIFF file, read with OCR: one section per page.
+  case image
+}
+
+/// How an OCR'd section's text was made: absent for text taken from a text layer or file.
+public struct OCRInfo: Codable, Hashable, Sendable {
+  /// The engine and its version, e.g. `tesseract 5.3.0`.
+  public var engine: String
+  /// The Tesseract languages used, e.g. `eng` or `eng+deu`.
+  public var languages: String
+  /// Mean word confidence, 0-100, as Tesseract reports it.
+  public var confidence: Double
+  /// The resolution the page was read at.
+  public var dpi: Int
+
+  public init(engine: String, languages: String, confidence: Double, dpi: Int) {
+    self.engine = engine
+    self.languages = languages
+    self.confidence = confidence
+    self.dpi = dpi
+  }
 }
 
 /// A piece of a document's text with its locator back to the source.
@@ -23,6 +44,10 @@ public struct Section: Codable, Hashable, Sendable {
   /// led by the one it continues when it starts inside one. Shown in chunk
   /// headers; absent for other kinds and in sections stored before it existed.
   public var symbols: [String]?
+  /// Set when the text came from OCR (a scanned page or an image): the
+  /// engine, languages and confidence. Absent for other text and in sections
+  /// stored before it existed.
+  public var ocr: OCRInfo?
 
   /// - Parameters:
   ///   - locator: Where the text came from.
@@ -31,11 +56,13 @@ public struct Section: Codable, Hashable, Sendable {
   ///   - firstTimestamp: Time of the first event (log sections).
   ///   - lastTimestamp: Time of the last event (log sections).
   ///   - symbols: Declarations in a code section.
+  ///   - ocr: How OCR made the text, when it did.
   public init(
     locator: Locator, text: String, severity: String? = nil, firstTimestamp: Double? = nil,
-    lastTimestamp: Double? = nil, symbols: [String]? = nil
+    lastTimestamp: Double? = nil, symbols: [String]? = nil, ocr: OCRInfo? = nil
   ) {
     self.symbols = symbols
+    self.ocr = ocr
     self.locator = locator
     self.text = text
     self.severity = severity

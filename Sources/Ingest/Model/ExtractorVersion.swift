@@ -9,7 +9,9 @@ extension DocumentKind {
   /// The current extractor version for documents of this kind.
   public var extractorVersion: String {
     switch self {
-    case .pdf: "poppler-glib \(PopplerDocument.version) joined-hyphens gap-spaces rtl-lines forms-annots"
+    // Scanned pages read with OCR (`OCRSettings`).
+    case .pdf: "poppler-glib \(PopplerDocument.version) joined-hyphens gap-spaces rtl-lines forms-annots ocr-1"
+    case .image: "leptonica ocr-1"
     case .log: "log-3 templates"
     // Cut between declarations, sections carry their declarations' names.
     case .code: "lines-3"
@@ -20,16 +22,31 @@ extension DocumentKind {
   }
 
   /// The version stored with a document of this kind: `version`, marked
-  /// ` unredacted` when secrets were kept (PDFs are never redacted), so that
-  /// switching `--redact` extracts the files again.
-  func stamp(_ version: String, redact: Bool) -> String {
-    redact || self == .pdf ? version : version + " unredacted"
+  /// ` unredacted` when secrets were kept (PDFs and images are never
+  /// redacted), so that switching `--redact` extracts the files again; PDFs
+  /// and images also carry the Tesseract version and any OCR setting other
+  /// than the default (`ocr=off`, `ocr=force eng+deu 400dpi`), so that a
+  /// new engine or setting reads the scans again.
+  func stamp(_ version: String, redact: Bool, ocr: OCRSettings = OCRSettings()) -> String {
+    switch self {
+    case .pdf, .image:
+      var stamped = version + " " + TesseractEngine.version
+      if ocr.mode == .off {
+        stamped += " ocr=off"
+      } else if ocr != OCRSettings() {
+        stamped += " ocr=\(ocr.mode.rawValue) \(ocr.languages) \(ocr.dpi)dpi"
+      }
+      return stamped
+    default:
+      return redact ? version : version + " unredacted"
+    }
   }
 
   /// Whether a stored document of `kind` made by `extractor` is what the current extractor
-  /// would make with redaction `redact` (an unknown kind never is).
-  static func isCurrent(kind: String, extractor: String, redact: Bool = true) -> Bool {
+  /// would make with redaction `redact` and OCR settings `ocr` (an unknown kind never is).
+  static func isCurrent(kind: String, extractor: String, redact: Bool = true, ocr: OCRSettings = OCRSettings()) -> Bool
+  {
     guard let kind = DocumentKind(rawValue: kind) else { return false }
-    return kind.stamp(kind.extractorVersion, redact: redact) == extractor
+    return kind.stamp(kind.extractorVersion, redact: redact, ocr: ocr) == extractor
   }
 }

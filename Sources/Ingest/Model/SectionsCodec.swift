@@ -14,7 +14,7 @@ enum SectionsCodec {
       withUTF8(s.text) { text in
         appendSection(
           locator: s.locator, text: text, severity: s.severity, firstTimestamp: s.firstTimestamp,
-          lastTimestamp: s.lastTimestamp, symbols: s.symbols, to: &out)
+          lastTimestamp: s.lastTimestamp, symbols: s.symbols, ocr: s.ocr, to: &out)
       }
     }
     out.append(UInt8(ascii: "]"))
@@ -26,7 +26,7 @@ enum SectionsCodec {
   /// a `String` of their text.
   static func appendSection(
     locator: Locator, text: UnsafeBufferPointer<UInt8>, severity: String?, firstTimestamp: Double?,
-    lastTimestamp: Double?, symbols: [String]? = nil, to out: inout [UInt8]
+    lastTimestamp: Double?, symbols: [String]? = nil, ocr: OCRInfo? = nil, to out: inout [UInt8]
   ) {
     append(#"{"locator":{"path":"#, to: &out)
     string(locator.path, to: &out)
@@ -54,6 +54,14 @@ enum SectionsCodec {
         string(name, to: &out)
       }
       out.append(UInt8(ascii: "]"))
+    }
+    if let ocr {
+      append(#","ocr":{"engine":"#, to: &out)
+      string(ocr.engine, to: &out)
+      append(#","languages":"#, to: &out)
+      string(ocr.languages, to: &out)
+      let confidence = ocr.confidence.isFinite ? ocr.confidence : 0
+      append(#","confidence":\#(confidence),"dpi":\#(ocr.dpi)}"#, to: &out)
     }
     out.append(UInt8(ascii: "}"))
   }

@@ -5,11 +5,22 @@ import Foundation
 /// A page's section is its text layer, then (after a blank line) one line per
 /// form field value (`[form field NAME] value`) and per annotation text
 /// (`[annotation Type by author] text`) on it, which `pdftotext` shows as
-/// part of the page and poppler-glib's page text leaves out.
+/// part of the page and poppler-glib's page text leaves out. A scanned page
+/// (see `OCRMode`) is rendered and read with Tesseract instead of its text
+/// layer; its section records that (`Section.ocr`).
 public struct PDFExtractor: Sendable {
   public var password: String?
+  /// Which pages are read with OCR, in which languages, at which resolution.
+  public var ocr: OCRSettings
+  /// OCR results kept by the pixels' hash (ingest sets the workspace's).
+  var cache: OCRCache?
+  /// Pages not to OCR: they crashed an isolated worker (`ExtractionProgress`).
+  var skippedOCRPages: Set<Int> = []
 
-  public init(password: String? = nil) { self.password = password }
+  public init(password: String? = nil, ocr: OCRSettings = OCRSettings()) {
+    self.password = password
+    self.ocr = ocr
+  }
 
   /// - Throws: `IngestError.pdfEncrypted`, or `.pdfUnreadable` when poppler
   ///   cannot open the file or it has no page poppler can load.
@@ -18,12 +29,27 @@ public struct PDFExtractor: Sendable {
     var sections: [Section] = []
     var empty: [Int] = []
     var unloadable: [Int] = []
+    let reader = PageOCR(settings: ocr, cache: cache)
+    var notes = PageOCR.Notes()
     for index in 0..<pdf.pageCount {
       guard let page = pdf.page(index) else {
         unloadable.append(index + 1)
         continue
       }
       var text = Self.joiningHyphenatedWords(page.text())
+      var info: OCRInfo?
+      let visible = PDFPageExtras.visibleCount(text)
+      if reader.wants(visibleCharacters: visible, imageCoverage: page.imageCoverage) {
+        if skippedOCRPages.contains(index + 1) {
+          notes.failed.append((index + 1, PageOCR.crashedReason))
+        } else {
+          ExtractionProgress.report(page: index + 1)
+          if let read = reader.read(page, number: index + 1, notes: &notes) {
+            text = read.text
+            info = read.info
+          }
+        }
+      }
       if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
         empty.append(index + 1)
         text = ""
@@ -34,15 +60,19 @@ public struct PDFExtractor: Sendable {
         text += extras.joined(separator: "\n")
       }
       if text.isEmpty { continue }
-      sections.append(Section(locator: Locator(path: displayPath, page: index + 1), text: text))
+      sections.append(Section(locator: Locator(path: displayPath, page: index + 1), text: text, ocr: info))
     }
     if unloadable.count == pdf.pageCount {
       throw IngestError.pdfUnreadable(path: path, reason: Self.noPagesReason(pdf))
     }
     var warnings: [String] = []
     if !unloadable.isEmpty { warnings.append("pages \(PageRanges.describe(unloadable)) could not be loaded") }
-    if !empty.isEmpty { warnings.append("no text layer: pages \(PageRanges.describe(empty))") }
-    let meta = pdf.metadata
+    warnings += notes.warnings()
+    // Pages OCR found nothing on are in its own warning.
+    let unread = empty.filter { !notes.read.contains($0) }
+    if !unread.isEmpty { warnings.append("no text layer: pages \(PageRanges.describe(unread))") }
+    var meta = pdf.metadata
+    meta.merge(notes.metadata) { _, new in new }
     return ExtractedDocument(
       kind: .pdf, title: meta["title"], metadata: meta, sections: sections,
       pageCount: pdf.pageCount, warnings: warnings,
@@ -70,6 +100,19 @@ public struct PDFExtractor: Sendable {
 }
 
 extension PDFExtractor {
+  /// The image OCR reads for page `number` (1-based) of the PDF at `path`,
+  /// rendered as `extract` renders it: tests give the same pixels to the
+  /// `tesseract` command.
+  func renderedPage(path: String, number: Int) throws -> OCRImage? {
+    let pdf = try PopplerDocument(path: path, password: password)
+    guard let page = pdf.page(number - 1) else { return nil }
+    let size = PageOCR(settings: ocr).renderSize(width: page.size.width, height: page.size.height)
+    guard let image = OCRImage.gray(width: size.width, height: size.height, dpi: Int(size.dpi.rounded())),
+      page.renderGray(width: size.width, height: size.height, scale: size.dpi / 72, row: image.setRow)
+    else { return nil }
+    return image
+  }
+
   /// Joins a word hyphenated at a line end ("Analyt-\nics" → "Analytics",
   /// "OP-\nTIONAL" → "OPTIONAL"), as `pdftotext` does, when letters stand on
   /// both sides; "2026-\n03" and "end -\nnext" stay. Like `pdftotext`, it

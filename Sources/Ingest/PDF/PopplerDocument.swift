@@ -202,6 +202,70 @@ final class PopplerPage {
     return PageLine.lines(text, boxes: boxes)
   }
 
+  /// The page's size in points as it is shown (its rotation applied).
+  var size: (width: Double, height: Double) {
+    var width = 0.0
+    var height = 0.0
+    poppler_page_get_size(page, &width, &height)
+    return (width, height)
+  }
+
+  /// The share of the page its images cover, 0 to 1 (each image clipped to
+  /// the page; overlaps are counted twice, the sum capped at 1).
+  func imageCoverage() -> Double {
+    let (width, height) = size
+    guard width > 0, height > 0 else { return 0 }
+    let list = poppler_page_get_image_mapping(page)
+    defer { poppler_page_free_image_mapping(list) }
+    var covered = 0.0
+    var node = list
+    while let item = node {
+      node = item.pointee.next
+      guard let area = item.pointee.data?.assumingMemoryBound(to: PopplerImageMapping.self).pointee.area else {
+        continue
+      }
+      let w = max(0, min(area.x2, width) - max(area.x1, 0))
+      let h = max(0, min(area.y2, height) - max(area.y1, 0))
+      covered += w * h
+    }
+    return min(1, covered / (width * height))
+  }
+
+  /// Renders the page on white at `scale` pixels per point into `width` ×
+  /// `height` pixels (poppler's cairo renderer, in memory) and hands each row
+  /// to `row` as gray levels (0 black, 255 white).
+  ///
+  /// - Returns: false when cairo cannot allocate the image.
+  func renderGray(
+    width: Int, height: Int, scale: Double, row: (_ y: Int, _ gray: UnsafeMutableBufferPointer<UInt8>) -> Void
+  ) -> Bool {
+    let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(width), Int32(height))
+    defer { cairo_surface_destroy(surface) }
+    guard cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else { return false }
+    let cairo = cairo_create(surface)
+    cairo_set_source_rgb(cairo, 1, 1, 1)
+    cairo_paint(cairo)
+    cairo_scale(cairo, scale, scale)
+    poppler_page_render(page, cairo)
+    cairo_destroy(cairo)
+    cairo_surface_flush(surface)
+    guard let data = cairo_image_surface_get_data(surface) else { return false }
+    let stride = Int(cairo_image_surface_get_stride(surface))
+    let gray = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: width)
+    defer { gray.deallocate() }
+    for y in 0..<height {
+      // RGB24: one native-endian 32-bit word per pixel, 0x00RRGGBB.
+      let pixels = UnsafeRawPointer(data + y * stride).assumingMemoryBound(to: UInt32.self)
+      for x in 0..<width {
+        let v = pixels[x]
+        let luma = 299 * ((v >> 16) & 0xFF) + 587 * ((v >> 8) & 0xFF) + 114 * (v & 0xFF)
+        gray[x] = UInt8((luma + 500) / 1000)
+      }
+      row(y, gray)
+    }
+    return true
+  }
+
   /// The values of the form fields whose widgets are on this page, in widget order.
   func formFields() -> [PDFFormField] {
     let list = poppler_page_get_form_field_mapping(page)

@@ -103,5 +103,15 @@ public enum IngestSchema: WorkspaceSchema {
         t.column("custodian", .text).notNull()
       }
     }
+    migrator.registerMigration("v-ocr-cache") { db in
+      // OCR results by the hash of the pixels read, languages and engine (issue 18).
+      try db.create(table: "ocr_cache") { t in
+        t.primaryKey("key", .text)
+        t.column("text", .text).notNull()
+        t.column("confidence", .double).notNull()
+        t.column("words", .integer).notNull()
+        t.column("at", .double).notNull()
+      }
+    }
   }
 }

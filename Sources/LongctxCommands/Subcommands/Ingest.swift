@@ -42,6 +42,8 @@ extension Longctx {
         valueName: "on|off"))
     var redact: String = "on"
 
+    @OptionGroup(title: "OCR") var ocr: OCROptions
+
     @Flag(
       name: [.customLong("in-process"), .customLong("pdf-in-process")],
       help: ArgumentHelp("Extract files inside this process instead of isolated workers.", visibility: .hidden))
@@ -73,6 +75,7 @@ extension Longctx {
       let workspace = try global.openWorkspace()
       var options = IngestOptions(kind: DocumentKind(rawValue: kind), password: password, base: cwd)
       options.redact = redact == "on"
+      options.ocr = ocr.apply(to: OCRSettings())
       if !pdfInProcess {
         options.worker = ExtractionWorker.thisExecutable(timeLimit: pdfTimeout, memoryLimit: pdfMemory << 20)
       }

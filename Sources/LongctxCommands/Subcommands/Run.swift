@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import Ingest
 import Pipeline
 import Synchronization
 import Workspace
@@ -22,12 +23,15 @@ extension Longctx {
         "Tasks to run at once (default: the job's model.concurrency, else 1); for the embedded engine, the sequences it decodes together."
     ) var concurrency: Int?
 
+    @OptionGroup(title: "OCR (over the job file's ocr:)") var ocr: OCROptions
+
     func validate() throws {
       if let concurrency, concurrency < 1 { throw ValidationError("'--concurrency' must be at least 1") }
     }
 
     func run() async throws {
-      let spec = try JobFile.load(path: job)
+      var spec = try JobFile.load(path: job)
+      if ocr.isSet { spec.ocr = ocr.apply(to: spec.ocr ?? OCRSettings()) }
       try EngineSetup.validate(spec)
       for input in spec.inputs {
         let path = input.hasPrefix("/") ? input : spec.baseDirectory + "/" + input

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Ingest
 import Yams
 
 /// Reads and validates job files, reporting every problem with its key path and line.
@@ -31,7 +32,7 @@ public enum JobFile {
       top, at: "",
       keys: [
         "name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report", "incremental", "ingest",
-        "production",
+        "production", "ocr",
       ])
     let name = r.string(top, "name", required: true) ?? ""
     if !name.isEmpty, name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) == nil {
@@ -226,6 +227,26 @@ public enum JobFile {
         denist: r.string(pr, "denist", at: "production."))
     }
 
+    var ocr: OCRSettings?
+    if let o = r.mapping(top, "ocr", required: false) {
+      r.allow(o, at: "ocr.", keys: ["mode", "languages", "dpi"])
+      var settings = OCRSettings()
+      if let mode = r.string(o, "mode", at: "ocr.") {
+        if let parsed = OCRMode(rawValue: mode) {
+          settings.mode = parsed
+        } else {
+          r.problem("ocr.mode", o["mode"], "must be one of auto, force, off, not '\(mode)'")
+        }
+      }
+      if let languages = r.string(o, "languages", at: "ocr.") { settings.languages = languages }
+      if let dpi = r.int(o, "dpi", at: "ocr.") { settings.dpi = dpi }
+      if let problem = settings.problem {
+        let key = problem.hasPrefix("dpi") ? "dpi" : "languages"
+        r.problem("ocr.\(key)", o[key], String(problem.drop { $0 != " " }.dropFirst()))
+      }
+      ocr = settings
+    }
+
     if !r.problems.isEmpty { throw PipelineError.jobInvalid(path: path, problems: r.problems) }
     var spec = JobSpec(
       name: name, inputs: inputs, model: model, generation: generation,
@@ -241,6 +262,7 @@ public enum JobFile {
     spec.custodians = custodians.isEmpty ? nil : custodians
     spec.production = production
     spec.reportFormats = formats
+    spec.ocr = ocr
     return spec
   }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Ingest
 import Segmenter
 import Workspace
 
@@ -93,6 +94,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
   /// `report.formats`: the formats `run` writes (default Markdown only); each
   /// beside `reportFile`, with its format's extension.
   public var reportFormats: [ReportFormat] = [.md]
+  /// `ocr:` (`mode`, `languages`, `dpi`): how scanned pages and images are
+  /// read; nil (the default settings) when the job file does not say.
+  public var ocr: OCRSettings? = nil
 
   /// The unit of a map task.
   public enum MapUnit: String, Sendable, Hashable, Codable, CaseIterable {

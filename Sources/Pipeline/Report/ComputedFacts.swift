@@ -92,6 +92,10 @@ public struct ComputedFacts: Codable, Sendable {
   public var byHour: [HourCount] = []
   /// The job's logs' templates by count (the first `templateLimit`), and how many there are.
   public var topTemplates: [TemplateFact] = []
+  /// Pages and images whose text came from OCR, their mean word confidence, and a few of them.
+  public var ocrPages = 0
+  public var ocrConfidence: Double?
+  public var ocrLocators: [String] = []
   public var templateCount = 0
   public var documents: [DocumentFact] = []
   public var languages: [LanguageCount] = []
@@ -136,10 +140,16 @@ extension ComputedFacts {
       t.bytes += doc.bytes
       t.characters += doc.charCount
       totals[kind] = t
+      for s in info.sections {
+        guard let ocr = s.ocr else { continue }
+        facts.ocrPages += 1
+        facts.ocrConfidence = (facts.ocrConfidence ?? 0) + ocr.confidence
+        if facts.ocrLocators.count < citeLimit { facts.ocrLocators.append(s.locator.description) }
+      }
       switch doc.kind {
       case .log:
         countEvents(info.sections, severities: &severities, hours: &hours, events: &facts.logEvents)
-      case .pdf:
+      case .pdf, .image:
         facts.documents.append(
           DocumentFact(
             locator: "\(path)#page=1", kind: kind, title: doc.title ?? doc.metadata["title"],
@@ -166,6 +176,7 @@ extension ComputedFacts {
       }
     }
     facts.read = totals.values.sorted { $0.kind < $1.kind }
+    if facts.ocrPages > 0, let sum = facts.ocrConfidence { facts.ocrConfidence = sum / Double(facts.ocrPages) }
     if facts.logEvents > 0, case let workspace = lookup.corpus.workspace,
       let templates = try? LogTemplateStore.templates(workspace, paths: paths)
     {
@@ -299,6 +310,11 @@ extension ComputedFacts {
     md += "### What was read\n\n| kind | documents | pages | lines | bytes |\n|---|---|---|---|---|\n"
     for t in read { md += "| \(t.kind) | \(t.documents) | \(t.pages) | \(t.lines) | \(t.bytes) |\n" }
     md += "\n"
+    if ocrPages > 0 {
+      md +=
+        "Text from OCR (Tesseract): \(ocrPages) page\(ocrPages == 1 ? "" : "s"), mean word confidence \(String(format: "%.0f", ocrConfidence ?? 0)) ("
+        + ocrLocators.map { "[\($0)]" }.joined(separator: " ") + (ocrPages > ocrLocators.count ? " …" : "") + ").\n\n"
+    }
     let failed = exceptions.filter { $0.severity != "warning" }
     let warnings = exceptions.filter { $0.severity == "warning" }
     let scope =

@@ -217,6 +217,7 @@ public final class JobRunner: Sendable {
     var options = IngestOptions(base: URL(fileURLWithPath: spec.baseDirectory))
     options.worker = worker
     options.redact = spec.redact
+    options.ocr = spec.ocr ?? OCRSettings()
     return options
   }
 
