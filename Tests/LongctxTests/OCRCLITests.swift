@@ -47,6 +47,45 @@ import _LongctxTestSupport
     #expect(mode.code == 2)
   }
 
+  /// `plan` says how many of the plan's pages were read by OCR, and their mean confidence.
+  @Test func planCountsOCRPages() throws {
+    guard let corpus = RepositoryPaths.sharedCorpus else {
+      print("skipped: ../shared/corpus is absent")
+      return
+    }
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    try FileManager.default.createDirectory(at: tmp.url.appendingPathComponent("in"), withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+      at: corpus.appendingPathComponent("pdf/pdfminer/contrib/pdf-with-jbig2.pdf"),
+      to: tmp.url.appendingPathComponent("in/scan.pdf"))
+    try FileManager.default.copyItem(
+      at: RepositoryPaths.samples.appendingPathComponent("pdfs/memo.pdf"),
+      to: tmp.url.appendingPathComponent("in/memo.pdf"))
+    // A server engine that is never called: planning needs no model.
+    try tmp.write(
+      "job.yaml",
+      """
+      name: scans
+      inputs: [in]
+      model: {engine: openai, base_url: "http://127.0.0.1:9/v1", name: m, context: 4096}
+      map: {prompt: "{{window}}"}
+      reduce: {prompt: "{{outputs}}"}
+
+      """)
+    let text = try CLI.run(["plan", "job.yaml", "--workspace", "ws"], cwd: tmp.url)
+    #expect(text.code == 0, "\(text.stderr)")
+    #expect(text.stdout.contains("OCR: 1 page read by OCR, mean word confidence "), "\(text.stdout)")
+    let json = try CLI.run(["plan", "job.yaml", "--workspace", "ws", "--json"], cwd: tmp.url)
+    struct Out: Decodable {
+      struct OCR: Decodable { var pages: Int, meanConfidence: Double?, lowConfidencePages: Int }
+      var ocr: OCR
+    }
+    let out = try JSONDecoder().decode(Out.self, from: Data(json.stdout.utf8))
+    #expect(out.ocr.pages == 1)
+    #expect((out.ocr.meanConfidence ?? 0) > 60 && out.ocr.lowConfidencePages == 0)
+  }
+
   /// A page whose OCR kills the worker (a Tesseract crash, made here by fault
   /// injection) is that page's failure: the file is read again without it.
   @Test func aPageThatCrashesTheWorkerIsLeftOutAndTheRestOfTheDocumentKept() throws {

@@ -44,6 +44,34 @@ public struct Corpus: Sendable {
     }
   }
 
+  /// Pages (sections) of `documents` whose text came from OCR, and their mean word confidence.
+  public struct OCRSummary: Sendable, Codable, Equatable {
+    public var pages = 0
+    public var meanConfidence: Double?
+    public var lowConfidencePages = 0
+  }
+
+  /// The OCR summary of documents `hashes` (each counted once).
+  public func ocrSummary(documents hashes: some Sequence<String>) throws -> OCRSummary {
+    var out = OCRSummary()
+    var sum = 0.0
+    for hash in Set(hashes) {
+      guard let row = try workspace.db.read({ db in try DocumentRow.fetchOne(db, key: hash) }),
+        row.kind == DocumentKind.pdf.rawValue || row.kind == DocumentKind.image.rawValue
+          || row.kind == DocumentKind.email.rawValue
+      else { continue }
+      let sections = try JSONDecoder().decode([Section].self, from: try workspace.blobs.get(row.sectionsBlob))
+      for s in sections {
+        guard let ocr = s.ocr else { continue }
+        out.pages += 1
+        sum += ocr.confidence
+        if ocr.confidence < OCRSettings.lowConfidence { out.lowConfidencePages += 1 }
+      }
+    }
+    if out.pages > 0 { out.meanConfidence = sum / Double(out.pages) }
+    return out
+  }
+
   /// The kind of document `hash`.
   public func kind(ofDocument hash: String) throws -> DocumentKind? {
     try workspace.db.read { db in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Ingest
 import Pipeline
 import Segmenter
 
@@ -32,6 +33,8 @@ extension Longctx {
         workspace: workspace, spec: spec, engine: choice, settings: RunSettings(worker: .thisExecutable()),
         logger: global.logger("longctx.plan")
       ).preview()
+      let ocr = try Corpus(workspace: workspace).ocrSummary(
+        documents: plan.windows.flatMap { $0.chunks.map(\.documentHash) })
       if json {
         struct Out: Encodable {
           var id: String
@@ -44,6 +47,8 @@ extension Longctx {
           var duplicateChunks: Int
           var windows: [W]
           var leftOut: [Segmenter.Plan.LeftOut]
+          /// Pages of the plan's documents read by OCR, and their mean word confidence.
+          var ocr: Corpus.OCRSummary
           struct W: Encodable {
             var ordinal: Int
             var tokens: Int
@@ -66,12 +71,17 @@ extension Longctx {
                   firstEvent: $0.timeRange.map { Scorer.isoTime($0.lowerBound) },
                   lastEvent: $0.timeRange.map { Scorer.isoTime($0.upperBound) })
               },
-              leftOut: plan.leftOut)))
+              leftOut: plan.leftOut, ocr: ocr)))
         return
       }
       print(
         "plan \(plan.id.prefix(12)): \(plan.windows.count) windows, \(plan.totalTokens) tokens (\(plan.exactTokens ? "exact" : "estimated")), budget \(plan.budget) per window, mean fill \(String(format: "%.1f%%", plan.meanFill * 100)), \(plan.collapsedLines) repeated log lines collapsed, \(plan.duplicateChunks ?? 0) duplicate chunks left out"
       )
+      if ocr.pages > 0 {
+        print(
+          "OCR: \(ocr.pages) page\(ocr.pages == 1 ? "" : "s") read by OCR, mean word confidence \(String(format: "%.0f", ocr.meanConfidence ?? 0)), \(ocr.lowConfidencePages) below \(Int(OCRSettings.lowConfidence))"
+        )
+      }
       for w in plan.windows {
         let locs = Citations.compact(w.locators)
         let shown =

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Ingest
 import Pipeline
 
 extension Longctx {
@@ -62,6 +63,8 @@ extension Longctx {
         var tasks: [TaskOut]
         /// Incremental runs, oldest first (absent for other jobs).
         var runs: [RunOut]?
+        /// Pages of the latest plan's documents read by OCR, and their mean word confidence.
+        var ocr: Corpus.OCRSummary?
       }
       let runStore = RunStore(workspace: workspace)
       var jobs: [JobOut] = []
@@ -88,6 +91,11 @@ extension Longctx {
             rollingReport: r.rollingReport, newSources: try runStore.sources(run: r.id ?? 0).compactMap(\.newLocator))
         }
         if !runs.isEmpty { jobs[jobs.count - 1].runs = runs }
+        if let plan = try PlanStore(workspace: workspace).latest(job: name) {
+          let ocr = try Corpus(workspace: workspace).ocrSummary(
+            documents: plan.windows.flatMap { $0.chunks.map(\.documentHash) })
+          if ocr.pages > 0 { jobs[jobs.count - 1].ocr = ocr }
+        }
       }
       if json {
         print(try jsonString(job == nil ? AnyEncodable(jobs) : AnyEncodable(jobs[0])))
@@ -101,6 +109,11 @@ extension Longctx {
         )
         for t in j.tasks where t.state == "failed" {
           print("  failed \(t.kind) \(t.level).\(t.ordinal + 1): \(t.error ?? "")")
+        }
+        if let ocr = j.ocr {
+          print(
+            "  OCR: \(ocr.pages) page\(ocr.pages == 1 ? "" : "s") read by OCR, mean word confidence \(String(format: "%.0f", ocr.meanConfidence ?? 0)), \(ocr.lowConfidencePages) below \(Int(OCRSettings.lowConfidence))"
+          )
         }
         if let last = j.runs?.last {
           print(
