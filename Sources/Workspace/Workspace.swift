@@ -1,6 +1,10 @@
 import Foundation
 import GRDB
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// The on-disk home of a corpus and its jobs: `state.sqlite`, `blobs/`, `kv/`
 /// and lock files, all under one directory.
 public final class Workspace: Sendable {
@@ -46,6 +50,18 @@ public final class Workspace: Sendable {
       db = try DatabasePool(path: root.appendingPathComponent("state.sqlite").path, configuration: config)
       var migrator = DatabaseMigrator()
       for schema in schemas { schema.registerMigrations(in: &migrator) }
+      // Processes that open one workspace at once (a run and its extraction workers, each
+      // with its own schemas) migrate one at a time: GRDB reads which migrations were applied
+      // before it takes the write lock, so two at once could both create a table.
+      let lock = open(
+        root.appendingPathComponent("locks/migrate.lock").path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+      if lock >= 0 { flock(lock, LOCK_EX) }
+      defer {
+        if lock >= 0 {
+          flock(lock, LOCK_UN)
+          close(lock)
+        }
+      }
       try migrator.migrate(db)
     } catch {
       throw WorkspaceError.cannotCreate(path: root.path, reason: error.userDescription)
