@@ -38,8 +38,9 @@ import _LongctxTestSupport
     dir = try TemporaryDirectory()
     slotDir = dir.url.appendingPathComponent("server-slots")
     try FileManager.default.createDirectory(at: slotDir, withIntermediateDirectories: true)
-    // About 30 distinct log lines: one window whose prefix is well above the 256-token minimum.
-    let lines = (1...30).map { n in
+    // 14 log lines (of one template, so the job keeps repeats): one window whose prefix is
+    // well above the 256-token minimum.
+    let lines = (1...14).map { n in
       "2026-02-0\(n % 9 + 1) 11:\(String(format: "%02d", n)):07 \(n % 7 == 0 ? "ERROR" : "INFO") billing-\(n % 4) invoice \(1000 + n * 37) for account \(n * 13) took \(n * 11) ms"
     }
     try dir.write("inputs/billing.log", lines.joined(separator: "\n") + "\n")
@@ -57,6 +58,8 @@ import _LongctxTestSupport
     let yaml = """
       name: slots-e2e
       inputs: [inputs]
+      # The lines are one template: kept whole, so the prefix stays above the checkpoint minimum.
+      plan: {collapse_repeats: false}
       model:
         engine: openai
         base_url: \(server.baseURL)
