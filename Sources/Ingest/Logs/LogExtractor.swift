@@ -46,7 +46,7 @@ struct LogExtractor {
     let configured = scan
     // Templates are mined in one sequential pass over the same bytes (the
     // miner is stateful), beside the multi-core pass.
-    let referenceDate = Self.modificationDate(path)
+    let referenceDate = configured.referenceDate
     let maxLineBytes = configured.maxLineBytes
     let side = { @Sendable in
       data.withUnsafeBytes { raw in
@@ -149,9 +149,10 @@ struct LogExtractor {
     var severities: [String: Int] = [:]
     var jsonLines = 0
     var redactor = Redactor(enabled: redact)
+    let modified = Self.modificationDate(path)
     var clock = EventClock(
-      layout: EventClock.layout(sample: lines[...]), referenceDate: Self.modificationDate(path),
-      syslogYear: syslogYear ?? Self.year(of: Self.modificationDate(path)))
+      layout: EventClock.layout(sample: lines[...]), referenceDate: modified,
+      syslogYear: syslogYear ?? Self.year(of: modified))
     for r in ranges {
       var body = text.joined(r)
       if body.allSatisfy(\.isWhitespace) { continue }

@@ -49,6 +49,11 @@ public struct Corpus: Sendable {
     public var pages = 0
     public var meanConfidence: Double?
     public var lowConfidencePages = 0
+
+    /// One line for `plan` and `status`: pages, mean confidence, how many fell below the threshold.
+    public var sentence: String {
+      "\(pages) page\(pages == 1 ? "" : "s") read by OCR, mean word confidence \(String(format: "%.0f", meanConfidence ?? 0)), \(lowConfidencePages) below \(Int(OCRSettings.lowConfidence))"
+    }
   }
 
   /// The OCR summary of documents `hashes` (each counted once).

@@ -78,9 +78,7 @@ extension Longctx {
         "plan \(plan.id.prefix(12)): \(plan.windows.count) windows, \(plan.totalTokens) tokens (\(plan.exactTokens ? "exact" : "estimated")), budget \(plan.budget) per window, mean fill \(String(format: "%.1f%%", plan.meanFill * 100)), \(plan.collapsedLines) repeated log lines collapsed, \(plan.duplicateChunks ?? 0) duplicate chunks left out"
       )
       if ocr.pages > 0 {
-        print(
-          "OCR: \(ocr.pages) page\(ocr.pages == 1 ? "" : "s") read by OCR, mean word confidence \(String(format: "%.0f", ocr.meanConfidence ?? 0)), \(ocr.lowConfidencePages) below \(Int(OCRSettings.lowConfidence))"
-        )
+        print("OCR: \(ocr.sentence)")
       }
       for w in plan.windows {
         let locs = Citations.compact(w.locators)

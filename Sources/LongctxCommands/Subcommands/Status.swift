@@ -111,9 +111,7 @@ extension Longctx {
           print("  failed \(t.kind) \(t.level).\(t.ordinal + 1): \(t.error ?? "")")
         }
         if let ocr = j.ocr {
-          print(
-            "  OCR: \(ocr.pages) page\(ocr.pages == 1 ? "" : "s") read by OCR, mean word confidence \(String(format: "%.0f", ocr.meanConfidence ?? 0)), \(ocr.lowConfidencePages) below \(Int(OCRSettings.lowConfidence))"
-          )
+          print("  OCR: \(ocr.sentence)")
         }
         if let last = j.runs?.last {
           print(

@@ -15,7 +15,7 @@ import Workspace
 ///   `window` completed periods that recorded counts, and ≥ 10 events;
 /// - *fell*: that mean ≥ 10 and this period's count ≤ a tenth of it (0 included);
 /// - the first period has no history: its templates are listed by count only.
-struct TemplateChanges: Sendable, Equatable {
+struct TemplateChanges: Sendable {
   struct Item: Sendable, Equatable {
     var id: Int64
     var text: String
@@ -42,14 +42,6 @@ struct TemplateChanges: Sendable, Equatable {
   var events = 0
   /// Every template with events this period, by count (the first period's list).
   var top: [Item] = []
-
-  static func == (a: TemplateChanges, b: TemplateChanges) -> Bool {
-    a.newTemplates == b.newTemplates && a.rose == b.rose && a.fell == b.fell && a.counts == b.counts
-      && a.severities.map { "\($0.level)|\($0.count)|\($0.first)" }
-        == b.severities.map {
-          "\($0.level)|\($0.count)|\($0.first)"
-        }
-  }
 
   /// Computes the changes of the period whose new lines `sources` name.
   ///

@@ -311,13 +311,17 @@ public struct Production: Sendable {
   static func date(meta: [String: String], headers: [String: String]) -> String {
     if let created = meta["created"] { return created }
     if let d = headers["date"] {
-      let f = DateFormatter()
-      f.locale = Locale(identifier: "en_US_POSIX")
-      for format in ["EEE, d MMM yyyy HH:mm:ss Z", "d MMM yyyy HH:mm:ss Z", "EEE, d MMM yyyy HH:mm Z"] {
-        f.dateFormat = format
-        if let date = f.date(from: d) { return ISO8601DateFormatter().string(from: date) }
-      }
+      for f in mailDateFormats { if let date = f.date(from: d) { return ISO8601DateFormatter().string(from: date) } }
     }
     return ""
   }
+
+  /// RFC 5322 dates as mail writes them, made once.
+  nonisolated(unsafe) static let mailDateFormats: [DateFormatter] =
+    ["EEE, d MMM yyyy HH:mm:ss Z", "d MMM yyyy HH:mm:ss Z", "EEE, d MMM yyyy HH:mm Z"].map { format in
+      let f = DateFormatter()
+      f.locale = Locale(identifier: "en_US_POSIX")
+      f.dateFormat = format
+      return f
+    }
 }
