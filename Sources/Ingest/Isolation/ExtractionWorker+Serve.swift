@@ -78,8 +78,11 @@ extension ExtractionWorker {
         case "hang":
           while true { sleep(60) }
         case "alloc":
+          // RLIMIT_DATA counts what is mapped, not what is touched: leaving the
+          // pages untouched makes the child hit its limit at once even on a
+          // loaded machine, where filling 512 MB could outlast a test's time limit.
           var hog: [[UInt8]] = []
-          while true { hog.append([UInt8](repeating: 1, count: 64 << 20)) }
+          while true { hog.append([UInt8](unsafeUninitializedCapacity: 64 << 20) { _, n in n = 64 << 20 }) }
         default: break
         }
       }
