@@ -182,6 +182,27 @@ import _LongctxTestSupport
     #expect(row("ops-team.mbox")?["status"] == "uncoded", "its only answer cited another task's page: \(rows)")
     #expect(row("ops-team.mbox")?["responsive"] == "")
 
+    // The same table in the HTML and JSON reports.
+    let html = try CLI.run(["report", "review.yaml", "--format", "html", "--workspace", ws], cwd: jobs)
+    #expect(html.stdout.contains("<section id=\"coding\">") && html.stdout.contains("advice of counsel"))
+    let json = try CLI.run(["report", "review.yaml", "--json", "--workspace", ws], cwd: jobs)
+    struct CodingJSON: Decodable {
+      struct Table: Decodable {
+        struct Row: Decodable {
+          var document: String
+          var coded: Bool
+        }
+        var documents: [Row]
+        var unbound: Int
+        var unfinishedTasks: Int
+      }
+      var coding: Table
+    }
+    let table = try JSONDecoder().decode(CodingJSON.self, from: Data(json.stdout.utf8)).coding
+    // The foreign answer never got in (import-batch rejected it): its task is unfinished,
+    // as is the attachment's, which got no result.
+    #expect(table.documents.count == rows.count && table.unbound == 0 && table.unfinishedTasks == 2)
+
     // The production: responsive documents only; contract.pdf withheld with a slip sheet.
     let produce = try CLI.run(["produce", "review.yaml", "-o", "../out", "--workspace", ws, "--json"], cwd: jobs)
     #expect(produce.code == 0, "\(produce.stderr)")
