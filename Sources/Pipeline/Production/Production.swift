@@ -133,22 +133,34 @@ public struct Production: Sendable {
 
     // Coding: which families are produced (any member selected) and which documents withheld.
     let coding = try codingTable()
+    // By document, so a large production looks each one up once.
+    let codingRows = Dictionary(
+      (coding?.documents ?? []).map { ($0.document, $0) }, uniquingKeysWith: { first, _ in first })
     var withheld = Set<String>()
     if let coding {
       if let select = settings.select {
         let before = families.count
-        families.removeAll { family in !family.contains { coding.row($0.file.displayPath)?.values[select] == true } }
+        families.removeAll { family in !family.contains { codingRows[$0.file.displayPath]?.values[select] == true } }
         let uncoded = coding.documents.filter { !$0.coded }.count
         if uncoded > 0 {
           warnings.append(
-            "\(uncoded) documents are uncoded (no answer names them) and are not produced: select: \(select) needs a true answer"
-          )
+            "\(uncoded) document(s) are uncoded (no answer names them): select: \(select) produces them only in a family"
+              + " with a member coded \(select)")
         }
         if before > 0 && families.isEmpty { warnings.append("no document is coded \(select): nothing produced") }
       }
       if let field = settings.withhold {
-        for member in families.joined() where coding.row(member.file.displayPath)?.values[field] == true {
-          withheld.insert(member.file.displayPath)
+        var unreviewed = 0
+        for member in families.joined() {
+          switch codingRows[member.file.displayPath]?.values[field] {
+          case true?: withheld.insert(member.file.displayPath)
+          case false?: break
+          case nil: unreviewed += 1
+          }
+        }
+        if unreviewed > 0 {
+          warnings.append(
+            "\(unreviewed) produced document(s) have no \(field) coding (no answer gives it): produced, not withheld")
         }
       }
     }
@@ -267,7 +279,7 @@ public struct Production: Sendable {
         }
         let h = member.headers
         let parentBates = member.parent == nil ? "" : begAttach
-        let row = coding?.row(member.file.displayPath)
+        let row = codingRows[member.file.displayPath]
         let codingCells = codingFields.map { f in row?.values[f].map { $0 ? "Y" : "N" } ?? "" }
         rows.append(
           [
