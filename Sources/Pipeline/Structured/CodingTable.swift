@@ -13,7 +13,8 @@ import Ingest
 /// - a field with rule `any` is true when any answer about the document says true,
 ///   false when answers give it and none says true; with rule `all`, true when every
 ///   answer that gives it says true; blank when no answer gives it;
-/// - reasons are kept with the locator of the answer that gave them;
+/// - reasons are kept with the locator of the answer that gave them (a repeat of the
+///   same reason for the same page once);
 /// - a document of the plan that no answer names is *uncoded*, never "not responsive".
 public struct CodingTable: Sendable, Hashable, Codable {
   /// The coding's settings.
@@ -102,7 +103,9 @@ public struct CodingTable: Sendable, Hashable, Codable {
         if let reasonField = spec.reason, case .string(let text)? = answer[reasonField],
           !text.trimmingCharacters(in: .whitespaces).isEmpty
         {
-          row.reasons.append(Reason(locator: locator, text: text, trueFields: trueFields))
+          let reason = Reason(locator: locator, text: text, trueFields: trueFields)
+          // The same reason for the same page (a model repeating itself) is kept once.
+          if !row.reasons.contains(reason) { row.reasons.append(reason) }
         }
         rows[document] = row
       }
