@@ -9,7 +9,8 @@ extension Longctx {
     static let configuration = CommandConfiguration(
       abstract: "Write a discovery production of a job's documents: Bates numbers, a DAT load file, text and natives.",
       discussion: """
-        Reads the job's production: section (prefix, start, digits) and ingests its inputs. Documents are \
+        Reads the job's production: section (prefix, start, digits; select and withhold, which use the \
+        job's coding from its last run) and ingests its inputs. Documents are \
         produced in order: families together, then by custodian, date and path. Bates numbers are kept in \
         the workspace: producing again gives the same numbers, documents added later get numbers after \
         the last. --check DIR re-reads a production and lists what is wrong with it (exit 1 if anything).
@@ -73,7 +74,7 @@ extension Longctx {
         return
       }
       print(
-        "\(summary.directory): \(summary.documents) documents, \(summary.pages) pages, \(summary.firstBates)–\(summary.lastBates) (\(summary.newlyNumbered) numbered now; \(summary.duplicatesRemoved) duplicates and \(summary.knownFilesRemoved) known files (NSRL) left out)"
+        "\(summary.directory): \(summary.documents) documents, \(summary.pages) pages, \(summary.firstBates)–\(summary.lastBates) (\(summary.newlyNumbered) numbered now; \(summary.duplicatesRemoved) duplicates and \(summary.knownFilesRemoved) known files (NSRL) left out; \(summary.withheld) withheld)"
       )
       for w in summary.warnings { printError("warning: \(w)") }
     }

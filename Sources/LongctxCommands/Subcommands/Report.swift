@@ -34,6 +34,11 @@ extension Longctx {
     @Option(help: ArgumentHelp("A job report's format: md, json, html or csv (default md).", valueName: "format"))
     var format: ReportFormat?
 
+    @Flag(
+      help: ArgumentHelp(
+        "Print the job's coding table as CSV (the <job>-coding.csv `run` writes; needs the job file with coding:)."))
+    var coding = false
+
     @Option(
       name: [.customShort("o"), .long],
       help: ArgumentHelp("Write the report to FILE instead of printing it.", valueName: "file"))
@@ -89,16 +94,24 @@ extension Longctx {
       let spec = jobName == nil && (job.hasSuffix(".yaml") || job.hasSuffix(".yml")) ? try JobFile.load(path: job) : nil
       let name = spec?.name ?? job
       let chosen = format ?? (json ? .json : .md)
+      var table: CodingTable?
+      if coding {
+        guard let spec, let computed = try CodingTable.compute(workspace: workspace, spec: spec) else {
+          throw ValidationError("'--coding' needs a job file with a coding: section (or production select/withhold)")
+        }
+        table = computed
+      }
       let text =
-        chosen == .json
-        ? try jsonString(ReportWriter(workspace: workspace).json(job: name, spec: spec))
-        : try ReportWriter(workspace: workspace).render(job: name, format: chosen, spec: spec)
+        try table?.csv
+        ?? (chosen == .json
+          ? try jsonString(ReportWriter(workspace: workspace).json(job: name, spec: spec))
+          : try ReportWriter(workspace: workspace).render(job: name, format: chosen, spec: spec))
       if let output {
         try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: output))
         if !global.quiet { printError("report: \(output)") }
         return
       }
-      print(text, terminator: chosen == .json ? "\n" : "")
+      print(text, terminator: chosen == .json && !coding ? "\n" : "")
     }
   }
 }

@@ -32,7 +32,7 @@ public enum JobFile {
       top, at: "",
       keys: [
         "name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report", "incremental", "ingest",
-        "production", "ocr",
+        "production", "ocr", "coding",
       ])
     let name = r.string(top, "name", required: true) ?? ""
     if !name.isEmpty, name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) == nil {
@@ -205,7 +205,9 @@ public enum JobFile {
 
     var production: JobSpec.ProductionSpec?
     if let pr = r.mapping(top, "production", required: false) {
-      r.allow(pr, at: "production.", keys: ["prefix", "start", "digits", "dedup", "denist"])
+      r.allow(
+        pr, at: "production.",
+        keys: ["prefix", "start", "digits", "dedup", "denist", "select", "withhold", "privilege"])
       let prefix = r.string(pr, "prefix", at: "production.", required: true) ?? ""
       if let last = prefix.last, last.isNumber {
         r.problem(
@@ -225,7 +227,11 @@ public enum JobFile {
       production = JobSpec.ProductionSpec(
         prefix: prefix, start: start, digits: digits, dedup: dedup ?? .global,
         denist: r.string(pr, "denist", at: "production."))
+      production?.select = r.string(pr, "select", at: "production.")
+      production?.withhold = r.string(pr, "withhold", at: "production.")
+      production?.privilege = r.string(pr, "privilege", at: "production.")
     }
+    let coding = Self.coding(top, map: map, production: production, &r)
 
     var ocr: OCRSettings?
     if let o = r.mapping(top, "ocr", required: false) {
@@ -261,8 +267,68 @@ public enum JobFile {
     spec.redact = redact
     spec.custodians = custodians.isEmpty ? nil : custodians
     spec.production = production
+    spec.coding = coding
     spec.reportFormats = formats
     spec.ocr = ocr
+    return spec
+  }
+
+  /// `coding:` read and checked against `map.json_schema`; also made (derived from the
+  /// schema) when `production.select` or `.withhold` needs it without a `coding:` section.
+  private static func coding(
+    _ top: Node.Mapping, map: JobSpec.PromptSpec, production: JobSpec.ProductionSpec?, _ r: inout Reader
+  ) -> JobSpec.CodingSpec? {
+    let c = r.mapping(top, "coding", required: false)
+    let uses = [("production.select", production?.select), ("production.withhold", production?.withhold)]
+      .filter { $0.1 != nil }
+    let productionNode: Node? = top["production"]
+    guard c != nil || !uses.isEmpty else { return nil }
+    guard let schemaText = map.jsonSchema else {
+      let key = c != nil ? "coding" : uses[0].0
+      r.problem(
+        key, c != nil ? top["coding"] : productionNode,
+        "needs map.json_schema: coding is folded from structured map answers, and this job's map has no schema"
+          + " (see README, Coding)")
+      return nil
+    }
+    guard let schema = try? JSONSchema(text: schemaText) else { return nil }  // reported under map.json_schema
+    var fields: [JobSpec.CodingSpec.Field]?
+    if let c {
+      r.allow(c, at: "coding.", keys: ["document_field", "fields", "reason"])
+      switch c["fields"] {
+      case nil: break
+      case .mapping(let m)?:
+        fields = []
+        for (k, v) in m {
+          let name = k.string ?? ""
+          let ruleText = v.string ?? ""
+          guard let rule = JobSpec.CodingSpec.Rule(rawValue: ruleText) else {
+            r.problem("coding.fields.\(name)", v, "must be 'any' or 'all', not '\(ruleText)'")
+            continue
+          }
+          fields?.append(.init(name: name, rule: rule))
+        }
+      case _?:
+        // A list of names: each with rule any.
+        fields = r.stringList(c, "fields", at: "coding.")?.map { .init(name: $0) }
+      }
+    }
+    let resolved = CodingTable.resolve(
+      schema: schema, documentField: c.flatMap { r.string($0, "document_field", at: "coding.") }, fields: fields,
+      reason: c.flatMap { r.string($0, "reason", at: "coding.") })
+    for problem in resolved.problems {
+      r.problem(
+        problem.key, c?[String(problem.key.dropFirst("coding.".count).prefix { $0 != "." })] ?? top["coding"],
+        problem.message)
+    }
+    guard let spec = resolved.spec else { return nil }
+    for (key, value) in uses {
+      guard let value, !spec.fields.contains(where: { $0.name == value }) else { continue }
+      r.problem(
+        key, productionNode,
+        "'\(value)' is not a coding field (the coding fields are "
+          + spec.fields.map(\.name).joined(separator: ", ") + "; see coding.fields)")
+    }
     return spec
   }
 

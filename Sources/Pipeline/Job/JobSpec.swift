@@ -61,6 +61,43 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var custodians: [String: String]? = nil
   /// `production:` settings for `longctx produce`.
   public var production: ProductionSpec? = nil
+  /// `coding:`: how structured map answers fold into per-document coding (nil: no coding).
+  public var coding: CodingSpec? = nil
+
+  /// How page-level answers of a structured job become per-document coding, computed
+  /// by longctx (never by the model); see `CodingTable`.
+  public struct CodingSpec: Sendable, Hashable, Codable {
+    /// The answer member that names the page it judges (a locator).
+    public var documentField: String
+    /// The coded boolean members, each with its rule, in the table's order.
+    public var fields: [Field]
+    /// The answer member holding the reason, kept with its page citation.
+    public var reason: String?
+
+    /// One coded field.
+    public struct Field: Sendable, Hashable, Codable {
+      public var name: String
+      public var rule: Rule
+      public init(name: String, rule: Rule = .any) {
+        self.name = name
+        self.rule = rule
+      }
+    }
+
+    /// How a document's answers combine.
+    public enum Rule: String, Sendable, Hashable, Codable, CaseIterable {
+      /// True when any answer about the document says true.
+      case any
+      /// True when every answer that gives the field says true.
+      case all
+    }
+
+    public init(documentField: String, fields: [Field], reason: String? = nil) {
+      self.documentField = documentField
+      self.fields = fields
+      self.reason = reason
+    }
+  }
 
   /// A discovery production's numbering and selection.
   public struct ProductionSpec: Sendable, Hashable, Codable {
@@ -74,6 +111,13 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var dedup: Dedup = .global
     /// A known-file hash list (NSRL RDS or one hash per line), relative to the job file.
     public var denist: String?
+    /// The coding field that selects the documents produced (nil: every document).
+    public var select: String? = nil
+    /// The coding field whose documents are withheld: a slip sheet in the DAT and a
+    /// row in `PRIVLOG.csv` (nil: none withheld).
+    public var withhold: String? = nil
+    /// The privilege claimed in the log for withheld documents.
+    public var privilege: String? = nil
 
     public enum Dedup: String, Sendable, Hashable, Codable {
       /// One copy across custodians.

@@ -8,8 +8,11 @@ import Workspace
 /// same when produced again, and the files a review platform loads: a
 /// Concordance DAT, the text of each document and its native file.
 ///
-/// What this version does not do yet (issue 19 stays open): coding and
-/// withholding from structured outputs, the privilege log, page images and
+/// With `select` and `withhold`, the job's coding (`CodingTable`, folded from its
+/// map answers) chooses the documents produced and those withheld: a slip sheet in
+/// the DAT and a row in the privilege log (`PRIVLOG.csv`).
+///
+/// What this version does not do yet (issue 19 stays open): page images and
 /// the Opticon cross-reference; mail is deduplicated by file bytes, not yet
 /// by normalised headers and body.
 public struct Production: Sendable {
@@ -60,6 +63,8 @@ public struct Production: Sendable {
     public var duplicatesRemoved: Int
     /// Top-level files left out as known files (`denist`).
     public var knownFilesRemoved: Int
+    /// Documents withheld (`withhold`): slip sheets in the DAT, rows in `PRIVLOG.csv`.
+    public var withheld: Int
     public var warnings: [String]
   }
 
@@ -124,6 +129,40 @@ public struct Production: Sendable {
       // Custodian, then date (undated last), then path.
       return (x.custodian, x.date.isEmpty ? "~" : x.date, x.file.displayPath)
         < (y.custodian, y.date.isEmpty ? "~" : y.date, y.file.displayPath)
+    }
+
+    // Coding: which families are produced (any member selected) and which documents withheld.
+    let coding = try codingTable()
+    // By document, so a large production looks each one up once.
+    let codingRows = Dictionary(
+      (coding?.documents ?? []).map { ($0.document, $0) }, uniquingKeysWith: { first, _ in first })
+    var withheld = Set<String>()
+    if let coding {
+      if let select = settings.select {
+        let before = families.count
+        families.removeAll { family in !family.contains { codingRows[$0.file.displayPath]?.values[select] == true } }
+        let uncoded = coding.documents.filter { !$0.coded }.count
+        if uncoded > 0 {
+          warnings.append(
+            "\(uncoded) document(s) are uncoded (no answer names them): select: \(select) produces them only in a family"
+              + " with a member coded \(select)")
+        }
+        if before > 0 && families.isEmpty { warnings.append("no document is coded \(select): nothing produced") }
+      }
+      if let field = settings.withhold {
+        var unreviewed = 0
+        for member in families.joined() {
+          switch codingRows[member.file.displayPath]?.values[field] {
+          case true?: withheld.insert(member.file.displayPath)
+          case false?: break
+          case nil: unreviewed += 1
+          }
+        }
+        if unreviewed > 0 {
+          warnings.append(
+            "\(unreviewed) produced document(s) have no \(field) coding (no answer gives it): produced, not withheld")
+        }
+      }
     }
 
     // De-NIST: top-level files whose native bytes are on the known-file list are not produced.
@@ -198,6 +237,8 @@ public struct Production: Sendable {
       try fm.createDirectory(at: staging.appendingPathComponent(sub), withIntermediateDirectories: true)
     }
     var rows: [[String]] = []
+    var privilegeLog: [[String]] = []
+    let codingFields = spec.coding?.fields.map(\.name) ?? []
     var produced: [Document] = []
     var pagesTotal = 0
     let allCustodians = allCustodianSets.mapValues { $0.sorted().joined(separator: "; ") }
@@ -212,8 +253,11 @@ public struct Production: Sendable {
         let end = bates(n.begin + n.pages - 1)
         let sections = try corpus.sections(ofDocument: member.file.documentHash, displayPath: member.file.displayPath)
         let text = sections.map(\.text).joined(separator: "\n\n")
+        let isWithheld = withheld.contains(member.file.displayPath)
         let textPath = "TEXT/\(beg).txt"
-        try Data(text.utf8).write(to: staging.appendingPathComponent(textPath))
+        // A withheld document's text file is its slip sheet.
+        let slip = "Document withheld: \(settings.withhold ?? "")\n"
+        try Data((isWithheld ? slip : text).utf8).write(to: staging.appendingPathComponent(textPath))
         let name = Self.fileName(member.file.displayPath)
         let ext = (name as NSString).pathExtension.lowercased()
         var nativePath = ""
@@ -222,8 +266,10 @@ public struct Production: Sendable {
         if member.parent == nil, let source = try corpus.absolutePath(ofDisplayPath: member.file.displayPath),
           let bytes = fm.contents(atPath: source)
         {
-          nativePath = "NATIVES/\(beg)" + (ext.isEmpty ? "" : ".\(ext)")
-          try bytes.write(to: staging.appendingPathComponent(nativePath))
+          if !isWithheld {
+            nativePath = "NATIVES/\(beg)" + (ext.isEmpty ? "" : ".\(ext)")
+            try bytes.write(to: staging.appendingPathComponent(nativePath))
+          }
           md5 = Hashing.md5(bytes)
           sha1 = Hashing.sha1(bytes)
         } else {
@@ -233,12 +279,27 @@ public struct Production: Sendable {
         }
         let h = member.headers
         let parentBates = member.parent == nil ? "" : begAttach
-        rows.append([
-          beg, end, begAttach, endAttach, parentBates, member.custodian, allCustodians[member.file.documentHash] ?? "",
-          name, member.file.displayPath, ext, md5, sha1, String(member.pages), h["date"] ?? "",
-          member.metadata["created"] ?? "", h["from"] ?? "", h["to"] ?? "", h["cc"] ?? "", h["bcc"] ?? "",
-          h["subject"] ?? "", member.metadata["title"] ?? "", member.metadata["author"] ?? "", textPath, nativePath,
-        ])
+        let row = codingRows[member.file.displayPath]
+        let codingCells = codingFields.map { f in row?.values[f].map { $0 ? "Y" : "N" } ?? "" }
+        rows.append(
+          [
+            beg, end, begAttach, endAttach, parentBates, member.custodian,
+            allCustodians[member.file.documentHash] ?? "",
+            name, member.file.displayPath, ext, md5, sha1, String(member.pages), h["date"] ?? "",
+            member.metadata["created"] ?? "", h["from"] ?? "", h["to"] ?? "", h["cc"] ?? "", h["bcc"] ?? "",
+            h["subject"] ?? "", member.metadata["title"] ?? "", member.metadata["author"] ?? "", textPath, nativePath,
+          ] + codingCells + (settings.withhold == nil ? [] : [isWithheld ? "Y" : ""]))
+        if isWithheld, let field = settings.withhold {
+          let description = row.map { r in
+            let own = r.reasonText(where: field)
+            return own.isEmpty ? r.reasonText() : own
+          }
+          privilegeLog.append(
+            Self.privilegeLogRow(
+              begin: beg, end: end, ext: ext, isAttachment: member.parent != nil, headers: h,
+              metadata: member.metadata, privilege: settings.privilege ?? Self.claim(field),
+              description: description ?? ""))
+        }
         produced.append(
           Document(
             displayPath: member.file.displayPath, documentHash: member.file.documentHash, begin: n.begin,
@@ -246,7 +307,13 @@ public struct Production: Sendable {
         pagesTotal += n.pages
       }
     }
-    try Self.dat(rows).write(to: staging.appendingPathComponent("DATA/\(spec.name).dat"))
+    let header =
+      Self.fields + codingFields.map { $0.uppercased() } + (settings.withhold == nil ? [] : [Self.withheldField])
+    try Self.dat(rows, header: header).write(to: staging.appendingPathComponent("DATA/\(spec.name).dat"))
+    if settings.withhold != nil {
+      try Data(Self.privilegeLogCSV(privilegeLog).utf8).write(
+        to: staging.appendingPathComponent(Self.privilegeLogName))
+    }
     try Data((spec.name + "\n").utf8).write(to: staging.appendingPathComponent(Self.marker))
     // The old production (this job's) goes only once the new one is complete.
     if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }
@@ -257,7 +324,8 @@ public struct Production: Sendable {
       directory: directory.path, documents: produced.count, pages: pagesTotal,
       firstBates: begins.min().map(bates) ?? "",
       lastBates: produced.map { $0.begin + $0.pages - 1 }.max().map(bates) ?? "",
-      newlyNumbered: newRows.count, duplicatesRemoved: duplicates, knownFilesRemoved: knownFiles, warnings: warnings)
+      newlyNumbered: newRows.count, duplicatesRemoved: duplicates, knownFilesRemoved: knownFiles,
+      withheld: privilegeLog.count, warnings: warnings)
   }
 
   /// A known-file hash list: NSRL RDS text (`"SHA-1","MD5",…` rows with a header) or one
@@ -277,13 +345,13 @@ public struct Production: Sendable {
   }
 
   /// The DAT's bytes: UTF-8 with a byte-order mark, a header row, þ-qualified fields separated by ASCII 20.
-  static func dat(_ rows: [[String]]) -> Data {
+  static func dat(_ rows: [[String]], header: [String] = fields) -> Data {
     func line(_ values: [String]) -> String {
       values.map { "\(qualifier)\($0.replacingOccurrences(of: String(qualifier), with: ""))\(qualifier)" }
         .joined(separator: String(delimiter)) + "\r\n"
     }
     var out = Data([0xEF, 0xBB, 0xBF])
-    out.append(Data(line(fields).utf8))
+    out.append(Data(line(header).utf8))
     for row in rows { out.append(Data(line(row.map { $0.replacingOccurrences(of: "\r\n", with: " ") }).utf8)) }
     return out
   }

@@ -25,7 +25,7 @@ extension Production {
   /// Checks the production in `directory`: the DAT parses with its delimiters, every page is
   /// numbered once with no gap or overlap, families are unbroken (each row's range lies in
   /// its BEGATTACH–ENDATTACH, and a family's rows follow each other), and every TEXTPATH and
-  /// NATIVEPATH exists. Returns the problems (empty: the production is sound).
+  /// NATIVEPATH exists, and every withheld range has its row in the privilege log. Returns the problems (empty: the production is sound).
   public static func check(directory: URL) -> [String] {
     let fm = FileManager.default
     let data = directory.appendingPathComponent("DATA")
@@ -97,6 +97,7 @@ extension Production {
           }
         }
       }
+      problems += checkPrivilegeLog(directory: directory, dat: dat, header: header, rows: rows)
     }
     return problems
   }

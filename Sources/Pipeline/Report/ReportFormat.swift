@@ -51,6 +51,9 @@ extension ReportWriter {
       try AtomicFile.write(Data(try render(data, format: format, prices: spec.prices).utf8), to: target)
       written.append(target.path)
     }
+    if let coding = data.coding {
+      try AtomicFile.write(Data(coding.csv.utf8), to: CodingTable.csvURL(for: spec))
+    }
     return written.first ?? url.path
   }
 }

@@ -49,7 +49,7 @@ struct ReportHTML {
     } else {
       body += "<p><em>No summary: no task finished.</em></p>"
     }
-    body += "</section><section id=\"windows\"><h2>Windows</h2>"
+    body += "</section>" + (data.coding?.html ?? "") + "<section id=\"windows\"><h2>Windows</h2>"
     for t in maps {
       body += "<h3 id=\"w\(t.ordinal + 1)\">Window \(t.ordinal + 1)</h3>"
       switch t.state {

@@ -35,6 +35,8 @@ public struct ReportWriter: Sendable {
     public var citations: CitationCounts
     public var facts: ComputedFacts
     public var tasks: [Task]
+    /// The per-document coding longctx folded from the map answers (`coding:` jobs).
+    public var coding: CodingTable?
 
     public struct Task: Encodable, Sendable {
       public var kind: TaskKind
@@ -74,7 +76,7 @@ public struct ReportWriter: Sendable {
           sources: $0.locatorList, cited: check?.citations ?? [], statements: check?.statements ?? 0,
           uncitedStatements: check?.uncitedStatements ?? 0, quotes: check?.quotes ?? [],
           promptTokens: $0.promptTokens, outputTokens: $0.outputTokens, durationMs: $0.durationMs, error: $0.error)
-      })
+      }, coding: data.coding)
   }
 
   /// The report as Markdown.
@@ -105,6 +107,7 @@ public struct ReportWriter: Sendable {
     } else {
       md += "_No summary: no task finished._\n\n"
     }
+    if let coding = data.coding { md += coding.markdown }
     md += "## Windows\n\n"
     for task in maps {
       md += "### Window \(task.ordinal + 1)\n\n"
@@ -224,6 +227,8 @@ struct ReportData {
   var plan: Plan?
   var model: String
   let lookup: SourceLookup
+  /// The job's coding table, when it has `coding:`.
+  var coding: CodingTable?
 
   /// - Throws: `PipelineError.unknownJob` when the job has no tasks.
   init(workspace: Workspace, job: String, spec: JobSpec?) throws {
@@ -271,5 +276,6 @@ struct ReportData {
     }
     facts = ComputedFacts.compute(
       paths: paths, lookup: lookup, plan: plan, exceptions: exceptions, exceptionsOfJob: spec != nil)
+    if let spec { coding = try CodingTable.compute(workspace: workspace, spec: spec) }
   }
 }

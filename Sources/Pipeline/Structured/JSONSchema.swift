@@ -7,7 +7,9 @@ import Foundation
 /// `additionalProperties` (true or false), `items` (one schema), `minItems`,
 /// `maxItems`, `minLength`, `maxLength` (up to 1000), `enum`, `const`, `anyOf` (alone, without other constraints
 /// beside it), and the annotations `title`, `description`, `$schema`, `$id`,
-/// `$comment`, `default` and `examples`, which are ignored. Any other keyword
+/// `$comment`, `default` and `examples`, which are ignored, and longctx's own
+/// `x-longctx: locator` on a string property (restricted per task to the task's
+/// own locators; see `restrictingLocators(_:to:)`). Any other keyword
 /// (`pattern`, `format`, `minimum`, `$ref`, `oneOf`, …) is rejected when the
 /// job is validated, so that a schema never promises more than is checked.
 public struct JSONSchema: Sendable, Hashable {
@@ -27,6 +29,8 @@ public struct JSONSchema: Sendable, Hashable {
   public var enumValues: [JSONValue]?
   public var constValue: JSONValue?
   public var anyOf: [JSONSchema]?
+  /// `x-longctx: locator`: the string names a source, restricted per task to its own locators.
+  public var isLocator = false
 
   /// A JSON type name.
   public enum Kind: String, Sendable, Hashable, CaseIterable {
@@ -58,8 +62,10 @@ public struct JSONSchema: Sendable, Hashable {
   static let annotations: Set<String> = ["title", "description", "$schema", "$id", "$comment", "default", "examples"]
   static let keywords: Set<String> = [
     "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems", "minLength", "maxLength",
-    "enum", "const", "anyOf",
+    "enum", "const", "anyOf", localKeyword,
   ]
+  /// longctx's own keyword; its one value is `locator`.
+  public static let localKeyword = "x-longctx"
 
   /// The largest minItems, and the largest maxItems a grammar spells out
   /// (above it the grammar leaves the count open and validation checks it).
@@ -180,6 +186,18 @@ public struct JSONSchema: Sendable, Hashable {
         alternatives.append(try JSONSchema(value: alt, pointer: pointer + "/anyOf/\(i)"))
       }
       anyOf = alternatives
+    }
+    if let local = value[Self.localKeyword] {
+      guard case .string("locator") = local else {
+        throw fail(Self.localKeyword, "must be 'locator' (the only value longctx knows), not \(local.jsonText)")
+      }
+      guard types == [.string] else {
+        throw fail(
+          Self.localKeyword,
+          "locator applies to a string property only; give it type: string (found "
+            + (types.map { $0.map(\.rawValue).joined(separator: ", ") } ?? "no type") + ")")
+      }
+      isLocator = true
     }
     // A schema no value can satisfy would make every task fail: say so now.
     if let candidates = literalCandidates, candidates.isEmpty {

@@ -184,8 +184,8 @@ public final class JobRunner: Sendable {
   func reduceTask(kind: TaskKind, level: Int, ordinal: Int, group: [TaskRecord]) -> (TaskRecord, GenerationRequest) {
     let values = reduceValues(group)
     let (prefix, suffix) = PromptTemplate.render(spec.reduce.prompt, values: values, splitAfter: "outputs")
-    let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.reduce.jsonSchema)
     let locators = Citations.unique(group.flatMap(\.locatorList))
+    let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.reduce.jsonSchema, locators: locators)
     return (makeTask(kind: kind, level: level, ordinal: ordinal, request: request, locators: locators), request)
   }
 
@@ -283,10 +283,9 @@ public final class JobRunner: Sendable {
         number: window.ordinal + 1, count: plan.windows.count
       ).merging(extra) { _, new in new }
       let (prefix, suffix) = PromptTemplate.render(spec.map.prompt, values: values, splitAfter: "window")
-      let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.map.jsonSchema)
-      let task = makeTask(
-        kind: .map, level: 0, ordinal: window.ordinal, request: request,
-        locators: Citations.compact(window.locators).map(\.description))
+      let locators = Citations.compact(window.locators).map(\.description)
+      let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.map.jsonSchema, locators: locators)
+      let task = makeTask(kind: .map, level: 0, ordinal: window.ordinal, request: request, locators: locators)
       return (task, request)
     }
     try store.install(job: spec.name, kind: .map, level: 0, tasks: mapTasks.map(\.0))
@@ -315,8 +314,12 @@ public final class JobRunner: Sendable {
     ]
   }
 
-  func makeRequest(prefix: String, suffix: String, jsonSchema: String?) -> GenerationRequest {
-    GenerationRequest(
+  /// A request under the job's settings; `x-longctx: locator` fields of `jsonSchema`
+  /// are restricted to `locators`, the task's own (in the grammar, in what servers get
+  /// and in validation alike, since all three read the request's schema).
+  func makeRequest(prefix: String, suffix: String, jsonSchema: String?, locators: [String]) -> GenerationRequest {
+    let jsonSchema = jsonSchema.map { JSONSchema.restrictingLocators($0, to: locators) }
+    return GenerationRequest(
       prefix: prefix, suffix: suffix, maxTokens: spec.generation.maxTokens,
       temperature: spec.generation.temperature, seed: spec.generation.seed, stop: spec.generation.stop,
       jsonSchema: jsonSchema, schemaGrammar: jsonSchema.flatMap { try? JSONSchema(text: $0).gbnf })
