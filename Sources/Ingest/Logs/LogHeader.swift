@@ -405,7 +405,7 @@ public struct LogHeaderParser: Sendable {
         guard s.skipBracket() else { break }
         // `[error]` (nginx) is the level.
         if h.level == nil, h.component == nil, s.i - start <= 13,
-          let l = Self.level(String(decoding: UnsafeBufferPointer(rebasing: b[(start + 1)..<(s.i - 1)]), as: UTF8.self))
+          let l = Self.level(bytes: UnsafeBufferPointer(rebasing: b[(start + 1)..<(s.i - 1)]))
         {
           h.level = l
         }
@@ -415,19 +415,25 @@ public struct LogHeaderParser: Sendable {
         if h.component != nil { break }
         continue
       }
-      guard let t = s.token() else { break }
-      if h.pid == nil, h.level == nil, h.component == nil, t.allSatisfy(\.isNumber), t.count <= 8 {
-        h.pid = t
-      } else if h.level == nil, h.component == nil, let l = Self.level(t.hasSuffix(":") ? String(t.dropLast()) : t) {
+      // The token's bytes; a String only for what the header keeps.
+      let tokenStart = s.i
+      while s.i < b.count, b[s.i] != 0x20, b[s.i] != 0x09 { s.i += 1 }
+      guard s.i > tokenStart else { break }
+      let t = UnsafeBufferPointer(rebasing: b[tokenStart..<s.i])
+      let colon = t.last == UInt8(ascii: ":")
+      let bare = colon ? UnsafeBufferPointer(rebasing: t.dropLast()) : t
+      if h.pid == nil, h.level == nil, h.component == nil, t.count <= 8, t.allSatisfy({ $0 &- 0x30 < 10 }) {
+        h.pid = String(decoding: t, as: UTF8.self)
+      } else if h.level == nil, h.component == nil, let l = Self.level(bytes: bare) {
         h.level = l
-      } else if h.component == nil, t.hasSuffix(":"), t.count > 1 {
-        h.component = String(t.dropLast())
+      } else if h.component == nil, colon, t.count > 1 {
+        h.component = String(decoding: bare, as: UTF8.self)
         // Laravel's `local.ERROR:`: channel and level.
-        if h.level == nil, let dot = t.lastIndex(of: "."),
-          let l = Self.level(String(t[t.index(after: dot)...].dropLast()))
+        if h.level == nil, let dot = bare.lastIndex(of: UInt8(ascii: ".")),
+          let l = Self.level(bytes: UnsafeBufferPointer(rebasing: bare[(dot + 1)...]))
         {
           h.level = l
-          h.component = String(t[..<dot])
+          h.component = String(decoding: UnsafeBufferPointer(rebasing: bare[..<dot]), as: UTF8.self)
         }
         _ = s.spaces()
         h.messageStart = s.i
@@ -440,10 +446,10 @@ public struct LogHeaderParser: Sendable {
         break
       } else if h.component == nil, h.level != nil,
         s.spacesAhead() >= 2
-          || (t.utf8.contains(UInt8(ascii: ".")) && t.first!.isLetter && t.last!.isLetter
-            && !t.utf8.contains(UInt8(ascii: "/")))
+          || (t.contains(UInt8(ascii: ".")) && Self.isLetter(t.first!) && Self.isLetter(t.last!)
+            && !t.contains(UInt8(ascii: "/")))
       {
-        h.component = t
+        h.component = String(decoding: t, as: UTF8.self)
         _ = s.spaces()
         h.messageStart = s.i
         // A bracketed context right after the component (OpenStack's [req-…]) is header too.
@@ -528,10 +534,42 @@ public struct LogHeaderParser: Sendable {
 
   /// The normalised level of a level word (`Info`, `WARNING`, `W`), or `nil`.
   static func level(_ word: String) -> String? {
-    guard word.count <= 11 else { return nil }
-    if word.count == 1 { return word == word.uppercased() ? levels[word] : nil }
-    return levels[word.uppercased()]
+    var w = word
+    return w.withUTF8 { level(bytes: $0) }
   }
+
+  /// `level(_:)` on a word's bytes.
+  static func level(bytes u: UnsafeBufferPointer<UInt8>) -> String? {
+    guard !u.isEmpty, u.count <= 16 else { return nil }
+    // Upper-cased ASCII bytes packed into two words: no String is made per line.
+    var key = PackedWord()
+    for k in 0..<u.count {
+      let c = u[k]
+      guard c < 0x80 else { return nil }
+      if u.count == 1, c >= 0x61 && c <= 0x7A { return nil }  // a lone `i` is no level; `I` is
+      key.add(c >= 0x61 && c <= 0x7A ? c - 0x20 : c, at: k)
+    }
+    return packedLevels[key]
+  }
+
+  /// An ASCII letter, or a byte of a multi-byte UTF-8 sequence (read as a letter).
+  @inline(__always) static func isLetter(_ c: UInt8) -> Bool { (c | 0x20) &- 0x61 < 26 || c >= 0x80 }
+
+  /// Up to 16 ASCII bytes as two integers.
+  struct PackedWord: Hashable {
+    var low: UInt64 = 0
+    var high: UInt64 = 0
+    mutating func add(_ c: UInt8, at k: Int) {
+      if k < 8 { low |= UInt64(c) << (8 * UInt64(k)) } else { high |= UInt64(c) << (8 * UInt64(k - 8)) }
+    }
+  }
+
+  static let packedLevels: [PackedWord: String] = Dictionary(
+    uniqueKeysWithValues: levels.map { word, level in
+      var key = PackedWord()
+      for (k, c) in word.utf8.enumerated() { key.add(c, at: k) }
+      return (key, level)
+    })
 
   /// Days-from-civil (Howard Hinnant).
   static func seconds(_ y: Int, _ m: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> Double? {

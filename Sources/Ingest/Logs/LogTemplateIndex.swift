@@ -153,9 +153,13 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
 
   /// `lineTemplates` as little-endian 32-bit integers (what the workspace stores, compressed).
   public var encodedLines: Data {
-    var out = Data(capacity: lineTemplates.count * 4)
-    for v in lineTemplates { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-    return out
+    #if _endian(little)
+      return lineTemplates.withUnsafeBytes { Data($0) }
+    #else
+      var out = Data(capacity: lineTemplates.count * 4)
+      for v in lineTemplates { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+      return out
+    #endif
   }
 
   /// Per-line ids from `encodedLines`' bytes.
