@@ -45,6 +45,77 @@ import _LongctxTestSupport
     #expect(gas.reduce(0, +) / Double(gas.count) >= 0.98, "\(gas)")
   }
 
+  /// A large file is mined in parts at once (each with its own miner, templates
+  /// joined by text): on every loghub log cut into 2 and 3 parts, grouping stays
+  /// within 0.03 of the one-pass figure and above the floor, every line and count
+  /// is accounted for, and the layouts whose years follow the order of lines (Mac's
+  /// syslog) are mined in one pass, exactly as before.
+  @Test(.enabled(if: RepositoryPaths.sharedCorpus != nil, "the shared corpus (../shared/corpus) is absent"))
+  func partsMinedAtOnceGroupLikeOnePass() throws {
+    let root = RepositoryPaths.sharedCorpus!.appendingPathComponent("logs/loghub")
+    var checked = 0
+    for name in try FileManager.default.contentsOfDirectory(atPath: root.path).sorted() {
+      let dir = root.appendingPathComponent(name)
+      guard let d = try TemplateEvaluation.loadLoghub(dir) else { continue }
+      let data = try Data(contentsOf: dir.appendingPathComponent("\(name)_2k.log"))
+      func ga(_ index: LogTemplateIndex) -> Double {
+        let predicted = index.lineTemplates.enumerated().map { i, t in t >= 0 ? Int(t) : -1 - i }
+        return TemplateEvaluation.groupingAccuracy(predicted: predicted, truth: d.eventIDs)
+      }
+      let whole = data.withUnsafeBytes {
+        LogTemplateIndex.mine($0.bindMemory(to: UInt8.self), referenceDate: Self.referenceDate)
+      }
+      for parts in [2, 3] {
+        let index = data.withUnsafeBytes {
+          LogTemplateIndex.mine(
+            $0.bindMemory(to: UInt8.self), referenceDate: Self.referenceDate, parts: parts, minPartBytes: 1)
+        }
+        print(
+          "\(name) in \(parts) parts: GA \(ga(index)) (one pass \(ga(whole))), templates \(index.templates.count) (\(whole.templates.count))"
+        )
+        #expect(index.lineTemplates.count == d.lines.count, "\(name)")
+        #expect(index.lineTemplates.map { $0 < 0 } == whole.lineTemplates.map { $0 < 0 }, "\(name)")
+        #expect(ga(index) >= max(0.95, ga(whole) - 0.03), "\(name) in \(parts) parts: GA \(ga(index)) vs \(ga(whole))")
+        #expect(index.templates.reduce(0) { $0 + $1.count } == whole.templates.reduce(0) { $0 + $1.count })
+        #expect(Set(index.templates.map(\.text)).count == index.templates.count, "one entry per text")
+        for (id, t) in index.templates.enumerated() {
+          #expect(index.lineTemplates[t.firstLine - 1] == Int32(id))
+          #expect(index.lineTemplates[t.lastLine - 1] == Int32(id))
+          #expect(index.lineTemplates.filter { $0 == Int32(id) }.count == t.count)
+        }
+        #expect(index.templates.map(\.firstLine) == index.templates.map(\.firstLine).sorted())
+        // The same times overall: parts read each header as one pass does.
+        #expect(index.templates.compactMap(\.firstTime).min() == whole.templates.compactMap(\.firstTime).min())
+        #expect(index.templates.compactMap(\.lastTime).max() == whole.templates.compactMap(\.lastTime).max())
+        if whole.layout == LogHeaderLayout.syslog3164.rawValue { #expect(index == whole, "\(name)") }
+      }
+      checked += 1
+    }
+    #expect(checked == 7)
+  }
+
+  /// What parts cost: a template that generalises in one part only (`job done for <*>`
+  /// from eight jobs) and stays constant in the other (`job done for A`) is two
+  /// entries where one pass has one; the workspace binds both to one id
+  /// (`LogTemplateStore`: the general one takes the constant one).
+  @Test func aTemplateGeneralisedInOnePartOnlyIsTwoEntries() {
+    var text = ""
+    for i in 0..<200 {
+      text += "2026-03-09T02:54:01Z INFO job done for \(["A", "B", "C", "D", "E", "F", "G", "H"][i % 8])\n"
+    }
+    for _ in 0..<200 { text += "2026-03-09T02:55:01Z INFO job done for A\n" }
+    let whole = text.withUTF8 { LogTemplateIndex.mine($0, referenceDate: Self.referenceDate) }
+    let parts = text.withUTF8 {
+      LogTemplateIndex.mine($0, referenceDate: Self.referenceDate, parts: 2, minPartBytes: 1)
+    }
+    #expect(whole.templates.map(\.text) == ["job done for <*>"])
+    #expect(parts.templates.map(\.text) == ["job done for <*>", "job done for A"])
+    // The cut falls at the end of the line holding the middle byte (line 201).
+    #expect(parts.templates.map(\.count) == [201, 199])
+    #expect(parts.templates[1].firstLine == 202)
+    #expect(parts.lineTemplates == Array(repeating: 0, count: 201) + Array(repeating: 1, count: 199))
+  }
+
   /// Stack-trace lines belong to their event: no template of their own.
   @Test func continuationLinesHaveNoTemplate() {
     let text = """

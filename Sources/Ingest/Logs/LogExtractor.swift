@@ -44,8 +44,9 @@ struct LogExtractor {
     // The fingerprint (of the first 4 MiB, one core's work) of a large log is
     // taken while the pass runs, for the same reason as the hash in `Ingestor`.
     let configured = scan
-    // Templates are mined in one sequential pass over the same bytes (the
-    // miner is stateful), beside the multi-core pass.
+    // Templates are mined beside the multi-core pass over the same bytes; a
+    // large file in parts on all cores (the miner is stateful: each part has its
+    // own, and their templates are joined by text), else in one sequential pass.
     let referenceDate = configured.referenceDate
     let maxLineBytes = configured.maxLineBytes
     let side = { @Sendable in
@@ -53,7 +54,9 @@ struct LogExtractor {
         let bytes = raw.bindMemory(to: UInt8.self)
         return (
           SimHash.fingerprint(bytes),
-          LogTemplateIndex.mine(bytes, referenceDate: referenceDate, maxLineBytes: maxLineBytes)
+          LogTemplateIndex.mine(
+            bytes, referenceDate: referenceDate, maxLineBytes: maxLineBytes,
+            parts: ProcessInfo.processInfo.activeProcessorCount)
         )
       }
     }
