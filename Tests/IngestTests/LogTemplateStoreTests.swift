@@ -46,10 +46,10 @@ import _LongctxTestSupport
   }
 
   /// A large file is mined in parts at once (each with its own miner, templates
-  /// joined by text): on every loghub log cut into 2 and 3 parts, grouping stays
-  /// within 0.03 of the one-pass figure and above the floor, every line and count
-  /// is accounted for, and the layouts whose years follow the order of lines (Mac's
-  /// syslog) are mined in one pass, exactly as before.
+  /// joined by text): on every loghub log cut into 2 and 3 parts (of 700-1000
+  /// lines: ingest's parts are at least 16 MB), grouping stays within 0.03 of the
+  /// one-pass figure and above the issue's 0.90 floor, every line and count
+  /// is accounted for, and event times are the one pass's.
   @Test(.enabled(if: RepositoryPaths.sharedCorpus != nil, "the shared corpus (../shared/corpus) is absent"))
   func partsMinedAtOnceGroupLikeOnePass() throws {
     let root = RepositoryPaths.sharedCorpus!.appendingPathComponent("logs/loghub")
@@ -75,7 +75,7 @@ import _LongctxTestSupport
         )
         #expect(index.lineTemplates.count == d.lines.count, "\(name)")
         #expect(index.lineTemplates.map { $0 < 0 } == whole.lineTemplates.map { $0 < 0 }, "\(name)")
-        #expect(ga(index) >= max(0.95, ga(whole) - 0.03), "\(name) in \(parts) parts: GA \(ga(index)) vs \(ga(whole))")
+        #expect(ga(index) >= max(0.90, ga(whole) - 0.03), "\(name) in \(parts) parts: GA \(ga(index)) vs \(ga(whole))")
         #expect(index.templates.reduce(0) { $0 + $1.count } == whole.templates.reduce(0) { $0 + $1.count })
         #expect(Set(index.templates.map(\.text)).count == index.templates.count, "one entry per text")
         for (id, t) in index.templates.enumerated() {
@@ -87,11 +87,32 @@ import _LongctxTestSupport
         // The same times overall: parts read each header as one pass does.
         #expect(index.templates.compactMap(\.firstTime).min() == whole.templates.compactMap(\.firstTime).min())
         #expect(index.templates.compactMap(\.lastTime).max() == whole.templates.compactMap(\.lastTime).max())
-        if whole.layout == LogHeaderLayout.syslog3164.rawValue { #expect(index == whole, "\(name)") }
       }
       checked += 1
     }
     #expect(checked == 7)
+  }
+
+  /// Syslog headers carry no year: a part takes it from the lines before it. A log
+  /// of a year and a month (January to December, then January), whose parts start in
+  /// other years, gets the one pass's times in any number of parts.
+  @Test func yearlessHeadersGetTheOnePassYearsInParts() {
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan"]
+    var text = ""
+    for (k, m) in months.enumerated() {
+      for day in 1...28 {
+        text += "\(m) \(day < 10 ? " " : "")\(day) 10:0\(k % 10):00 host sshd[42]: Accepted password for alice\n"
+      }
+    }
+    // Modified in February of the year after the first January.
+    let mtime = Date(timeIntervalSince1970: 1_770_000_000)  // 2026-02-02
+    let whole = text.withUTF8 { LogTemplateIndex.mine($0, referenceDate: mtime) }
+    #expect(whole.layout == LogHeaderLayout.syslog3164.rawValue)
+    #expect(whole.templates.count == 1)
+    for parts in [2, 3, 5, 8] {
+      let index = text.withUTF8 { LogTemplateIndex.mine($0, referenceDate: mtime, parts: parts, minPartBytes: 1) }
+      #expect(index == whole, "\(parts) parts")
+    }
   }
 
   /// What parts cost: a template that generalises in one part only (`job done for <*>`

@@ -90,6 +90,9 @@ public struct LogHeaderParser: Sendable {
   var year: Int
   var lastMonth = 0
   var yearFixed = false
+  /// The first yearless stamp read (month, day, hour, minute, second) and the year
+  /// it was given: what a part of a file mined on its own decided without the lines before it.
+  var firstYearless: (stamp: [Int], year: Int)?
 
   public init(layout: LogHeaderLayout, referenceDate: Date) {
     self.layout = layout
@@ -510,6 +513,7 @@ public struct LogHeaderParser: Sendable {
   mutating func yearless(_ mo: Int, _ d: Int, _ hh: Int, _ mi: Int, _ ss: Int) -> Double? {
     guard (1...12).contains(mo) else { return nil }
     if !yearFixed {
+      defer { firstYearless = ([mo, d, hh, mi, ss], year) }
       yearFixed = true
       // The first line is not after the file's modification time (a day's slack for zones).
       if let t = Self.seconds(year, mo, d, hh, mi, ss), t > referenceTime + 86400 { year -= 1 }

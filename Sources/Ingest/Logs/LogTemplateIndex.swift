@@ -49,9 +49,9 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
   ///   - referenceDate: The file's modification time, for years the header does not carry.
   ///   - maxLineBytes: Longer lines are mined on their first `maxLineBytes` bytes (as ingest cuts them).
   ///   - parts: Mine this many consecutive parts of the file at once, each with its own
-  ///     miner, and join their templates by text (a large file on all cores). Not for
-  ///     layouts without years in their headers, whose years follow the order of lines;
-  ///     a part that meets such a header is mined again after the part before it.
+  ///     miner, and join their templates by text (a large file on all cores). Headers
+  ///     without a year take it from the order of lines: a part whose first such header
+  ///     got another year than the lines before it give is mined again after them.
   ///   - minPartBytes: The smallest part worth mining apart.
   public static func mine(
     _ bytes: UnsafeBufferPointer<UInt8>, referenceDate: Date, maxLineBytes: Int = 64 * 1024,
@@ -72,8 +72,7 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
       start = end + 1
     }
     let parser = LogHeaderParser(sample: sample, referenceDate: referenceDate)
-    let yearless = parser.layout == .syslog3164 || parser.layout == .logcat
-    let n = yearless ? 1 : max(1, min(parts, count / max(1, minPartBytes)))
+    let n = max(1, min(parts, count / max(1, minPartBytes)))
     // Part boundaries at line starts.
     var bounds = [0]
     for k in 1..<max(1, n) {
@@ -95,10 +94,19 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
       results.set(k, Part.mine(base, ranges[k], parser: &p, miner: miner, maxLineBytes: maxLineBytes))
     }
     var mined = results.values
-    // A yearless header inside a later part: its years depend on the lines before it.
-    if mined.dropFirst().contains(where: \.usedYearless) {
-      var p = parser
-      mined = ranges.map { Part.mine(base, $0, parser: &p, miner: miner, maxLineBytes: maxLineBytes) }
+    // Headers without a year (syslog, logcat) take it from the lines before them: a
+    // part whose first such header got another year than the part before it would
+    // have given it is mined again, after that part. Once the first header agrees,
+    // the rest of the part does too (the year and last month then agree).
+    for k in 1..<mined.count {
+      guard let first = mined[k].end.firstYearless else { continue }
+      var continued = mined[k - 1].end
+      let s = first.stamp
+      _ = continued.yearless(s[0], s[1], s[2], s[3], s[4])
+      if continued.year != first.year {
+        var p = mined[k - 1].end
+        mined[k] = Part.mine(base, ranges[k], parser: &p, miner: miner, maxLineBytes: maxLineBytes)
+      }
     }
     return join(mined, layout: parser)
   }
@@ -109,7 +117,8 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
     var lineTemplates: [Int32]
     var saturated: Bool
     var withoutMessage: Int
-    var usedYearless: Bool
+    /// The parser after the part's last line.
+    var end: LogHeaderParser
 
     static func mine(
       _ base: UnsafePointer<UInt8>, _ range: Range<Int>, parser: inout LogHeaderParser, miner: TemplateMiner,
@@ -193,7 +202,7 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
       }
       return Part(
         templates: templates, lineTemplates: raw, saturated: miner.saturated, withoutMessage: withoutMessage,
-        usedYearless: parser.yearFixed)
+        end: parser)
     }
   }
 
