@@ -241,3 +241,22 @@ extension LlamaEngine {
     }
   }
 }
+
+extension LlamaEngine {
+  /// Saves sequence 0 (holding `tokens`) as a checkpoint and re-loads it,
+  /// as a request's prefill does (for benchmarks, between requests).
+  package func saveCheckpointNow(_ tokens: [Int32]) -> Bool {
+    contextLock.withLock { saveAndReload(tokens, seq: 0) }
+  }
+
+  /// Empties sequence 0 and restores the longest stored prefix of `prompt`
+  /// into it, as a request does (for benchmarks, between requests).
+  ///
+  /// - Returns: The tokens now in the cache.
+  package func restoreNow(_ prompt: [Int32]) -> Int {
+    contextLock.withLock {
+      llama_memory_seq_rm(llama_get_memory(context), 0, -1, -1)
+      return restoreLongestPrefix(of: prompt, seq: 0)
+    }
+  }
+}
