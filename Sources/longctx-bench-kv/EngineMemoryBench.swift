@@ -66,7 +66,6 @@ func engineMemoryBench(_ args: [String], modelPath: String) throws {
 
   // What each operation adds to the resident set, the model and both contexts already in it.
   func measure(_ label: String, _ body: () -> Bool) {
-    malloc_trim(0)
     let before = procStatus("VmRSS")
     resetPeakRSS()
     let (ok, seconds) = time(body)
