@@ -79,12 +79,15 @@ public struct LlamaEngineOptions: Sendable, Hashable {
   /// Sequence states up to this size are saved and restored through memory;
   /// larger ones through a raw file beside the checkpoints, in memory
   /// bounded by one tensor plus a few codec frames (see `StagedState`).
+  /// Default 64 MiB: in memory a restore holds the file and the state at
+  /// once (≈ 1.8× the state: +197 MB for a 107 MB state), and from about
+  /// 100 MB the staged restore is also the faster one (BENCHMARKS.md, issue 21).
   public var inMemoryStateBytes: Int
 
   public init(
     contextTokens: Int, threads: Int? = nil, batchTokens: Int = 512, kvCacheType: KVCacheType = .f16,
     swaFull: Bool? = nil, checkpointMinTokens: Int = 256, parallel: Int = 1, batchInvariant: Bool? = nil,
-    promptFormat: PromptFormat = .raw, inMemoryStateBytes: Int = 256 << 20
+    promptFormat: PromptFormat = .raw, inMemoryStateBytes: Int = 64 << 20
   ) {
     self.inMemoryStateBytes = inMemoryStateBytes
     self.batchInvariant = batchInvariant ?? (parallel > 1)
