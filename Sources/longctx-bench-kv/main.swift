@@ -4,6 +4,7 @@
 //   swift run -c release longctx-bench-kv [prefix-tokens] [levels]
 //   swift run -c release longctx-bench-kv parallel [windows] [window-tokens] [max-tokens] [N,N,...]
 //   swift run -c release longctx-bench-kv synthetic [GB]   (streamed save/restore of a synthetic f16 state)
+//   swift run -c release longctx-bench-kv decode FILE [repetitions] [v1|v2|both]   (restore decode of a llama.cpp state file)
 //   swift run -c release longctx-bench-kv engine-memory [prefix-tokens] [f16|q8_0]   (engine save/restore peak RSS)
 //
 // Needs LONGCTX_MODEL (eval "$(bash scripts/setup.sh --env)").
@@ -33,6 +34,10 @@ guard let modelPath = ProcessInfo.processInfo.environment["LONGCTX_MODEL"], !mod
 }
 if args.count > 1 && args[1] == "synthetic" {
   try syntheticBench(gigabytes: args.count > 2 ? Double(args[2]) ?? 8 : 8)
+  exit(0)
+}
+if args.count > 1 && args[1] == "decode" {
+  try decodeBench(Array(args.dropFirst(2)))
   exit(0)
 }
 if args.count > 1 && args[1] == "engine-memory" {

@@ -414,8 +414,10 @@ public final class CheckpointStore: Sendable {
   package static func decode(
     _ data: Data, url: URL, expecting expected: (model: String, count: Int, hash: String)?
   ) throws(CheckpointCorruption) -> Checkpoint {
-    let header = try CheckpointHeader.decode(data)
     let length = try CheckpointHeader.length(fromPrefix: data)
+    // The header only: `decode` rebases its input with a copy, which for the
+    // whole file was a state-sized copy (and its page faults) on every restore.
+    let header = try CheckpointHeader.decode(data.prefix(length))
     let fileKey = key(fromFileName: url.lastPathComponent)
     guard header.tokens.count == fileKey?.count, Hashing.sha256(tokens: header.tokens) == fileKey?.hash else {
       throw .keyMismatch
