@@ -131,9 +131,7 @@ extension LlamaEngine {
           // window's cells), and its later arithmetic differs in the last bits
           // from a cache that still holds pruned-but-present cells. Re-loading
           // makes a fresh prefill and a restore continue identically.
-          let state = readState(seq: s.seq)
-          saveCheckpoint(prefix, state: state)
-          if !writeState(state, tokens: prefix.count, seq: s.seq) {
+          if !saveAndReload(prefix, seq: s.seq) {
             try decode(prefix, seq: s.seq, startingAt: 0, logitsForLast: suffix.isEmpty)
           } else if suffix.isEmpty, let last = prefix.last,
             llama_memory_seq_rm(memory, s.seq, Int32(prefix.count - 1), -1)

@@ -76,12 +76,20 @@ public struct LlamaEngineOptions: Sendable, Hashable {
   public var checkpointMinTokens: Int
   /// How a request's text becomes the prompt.
   public var promptFormat: PromptFormat
+  /// Sequence states up to this size are saved and restored through memory;
+  /// larger ones through a raw file beside the checkpoints, in memory
+  /// bounded by one tensor plus a few codec frames (see `StagedState`).
+  /// Default 64 MiB: in memory a restore holds the file and the state at
+  /// once (≈ 1.8× the state: +197 MB for a 107 MB state), and from about
+  /// 100 MB the staged restore is also the faster one (BENCHMARKS.md, issue 21).
+  public var inMemoryStateBytes: Int
 
   public init(
     contextTokens: Int, threads: Int? = nil, batchTokens: Int = 512, kvCacheType: KVCacheType = .f16,
     swaFull: Bool? = nil, checkpointMinTokens: Int = 256, parallel: Int = 1, batchInvariant: Bool? = nil,
-    promptFormat: PromptFormat = .raw
+    promptFormat: PromptFormat = .raw, inMemoryStateBytes: Int = 64 << 20
   ) {
+    self.inMemoryStateBytes = inMemoryStateBytes
     self.batchInvariant = batchInvariant ?? (parallel > 1)
     self.contextTokens = contextTokens
     self.parallel = max(1, parallel)
@@ -296,17 +304,26 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     // A full SWA cache can drop the last token of a restored prompt; a
     // window-only one cannot, so there the prefix must be strictly shorter.
     let maximum = swaFull ? prompt.count : prompt.count - 1
-    guard
-      let checkpoint = store.longestPrefix(
-        model: checkpointIdentity, of: prompt, minimum: options.checkpointMinTokens, maximum: maximum)
-    else { return 0 }
-    var restored = checkpoint.tokens.count
-    guard writeState(checkpoint.state, tokens: restored, seq: seq) else {
+    let candidates = store.prefixCandidates(
+      model: checkpointIdentity, of: prompt, minimum: options.checkpointMinTokens, maximum: maximum)
+    var found: (entry: CheckpointEntry, accepted: Bool)?
+    for candidate in candidates {
+      if candidate.rawBytes <= options.inMemoryStateBytes {
+        guard let checkpoint = store.load(candidate) else { continue }
+        found = (candidate, writeState(checkpoint.state, tokens: candidate.tokens, seq: seq))
+      } else {
+        guard let accepted = restoreStaged(candidate, prompt: prompt, seq: seq) else { continue }
+        found = (candidate, accepted)
+      }
+      break
+    }
+    guard let found else { return 0 }
+    guard found.accepted else {
       logger.warning(
-        "llama.cpp refused a KV checkpoint; recomputing the prefix",
-        metadata: ["kv.path": "\(checkpoint.entry.path)"])
+        "llama.cpp refused a KV checkpoint; recomputing the prefix", metadata: ["kv.path": "\(found.entry.path)"])
       return 0
     }
+    var restored = found.entry.tokens
     if restored == prompt.count {
       let memory = llama_get_memory(context)
       guard llama_memory_seq_rm(memory, seq, Int32(restored - 1), -1) else {

@@ -222,6 +222,7 @@ public enum LlamaBackendError: Error, LocalizedError, Equatable {
   case decodeFailed(code: Int32)
   case promptTooLong(tokens: Int, context: Int)
   case stateRestoreFailed
+  case stateFileFailed(path: String)
   case noChatTemplate(path: String)
   case chatTemplateUnsupported(path: String)
 
@@ -234,6 +235,8 @@ public enum LlamaBackendError: Error, LocalizedError, Equatable {
     case .promptTooLong(let tokens, let context):
       "The prompt has \(tokens) tokens, more than the context of \(context) allows with the output; lower the window budget."
     case .stateRestoreFailed: "llama.cpp refused a saved sequence state."
+    case .stateFileFailed(let path):
+      "llama.cpp could not write the sequence state to \(path); check the free space of the workspace's file system."
     case .noChatTemplate(let path):
       "The model \(path) has no chat template; use model.prompt_format: raw (base models) or an instruct model."
     case .chatTemplateUnsupported(let path):

@@ -204,6 +204,45 @@ import _LongctxTestSupport
     #expect(pieces == frames)
   }
 
+  /// The engine's large-state path: candidates read from headers only, then
+  /// the state streamed; a damaged file yields false and is deleted.
+  @Test(arguments: ["intact", "flip-body", "other-model"])
+  func candidatesStreamTheVerifiedState(damage: String) throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let (store, entry, state) = try Self.multiFrameFile(dir)
+    let prompt = Self.tokens(600) + [1, 2, 3]
+    let url = URL(fileURLWithPath: entry.path)
+    if damage == "flip-body" {
+      var bytes = try Data(contentsOf: url)
+      bytes[bytes.count - 300] ^= 0x08
+      try bytes.write(to: url)
+    }
+    let model = damage == "other-model" ? "another model" : Self.model
+    let candidates = store.prefixCandidates(model: model, of: prompt, minimum: 100)
+    if damage == "other-model" {
+      #expect(candidates.isEmpty)
+      return
+    }
+    let candidate = try #require(candidates.first)
+    #expect(candidates.count == 1)
+    #expect(candidate.tokens == 600)
+    #expect(candidate.rawBytes == state.count)
+    #expect(candidate.path == entry.path)
+    #expect(store.prefixCandidates(model: model, of: prompt, maximum: 599).isEmpty)
+    var streamed = Data()
+    let ok = try store.stream(candidate) { streamed.append($0) }
+    if damage == "intact" {
+      #expect(ok)
+      #expect(streamed == state)
+      #expect(store.load(candidate)?.state == state)
+    } else {
+      #expect(!ok, "a damaged frame must be refused")
+      #expect(!FileManager.default.fileExists(atPath: url.path), "the damaged file is deleted")
+      #expect(try store.stream(candidate) { _ in } == false, "a vanished file is a miss")
+    }
+  }
+
   static func count(of needle: [UInt8], in data: Data) -> Int {
     let bytes = [UInt8](data)
     var n = 0

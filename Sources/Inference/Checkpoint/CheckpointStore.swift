@@ -313,6 +313,82 @@ public final class CheckpointStore: Sendable {
     return nil
   }
 
+  /// The stored prefixes of `tokens` for `model`, longest first, as read from
+  /// their headers (nothing decoded yet): the engine picks, by `rawBytes`,
+  /// whether to load one whole (`load(_:)`) or stream it (`stream(_:sink:)`).
+  /// A file whose header is corrupt is deleted and skipped.
+  package func prefixCandidates(
+    model: String, of tokens: [Int32], minimum: Int = 1, maximum: Int = .max
+  ) -> [CheckpointEntry] {
+    let dir = modelDirectory(model)
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+    let upper = min(maximum, tokens.count)
+    let keys = names.compactMap(Self.key(fromFileName:)).filter { $0.count >= minimum && $0.count <= upper }
+    guard !keys.isEmpty else { return [] }
+    let hashes = Hashing.sha256(tokenPrefixesOf: tokens, lengths: Set(keys.map(\.count)))
+    let matches = keys.filter { hashes[$0.count] == $0.hash }.sorted { $0.count > $1.count }
+    var result: [CheckpointEntry] = []
+    for key in matches {
+      let url = dir.appendingPathComponent("\(key.count)-\(key.hash).\(Self.fileExtension)")
+      let header: CheckpointHeader
+      do {
+        header = try readHeader(url)
+      } catch let error as CheckpointCorruption {
+        discard(url, reason: error)
+        continue
+      } catch {
+        continue  // vanished or unreadable: a miss
+      }
+      // A header of another model under this hash, or a SHA-256 collision.
+      guard header.identity == model, header.tokens == Array(tokens.prefix(key.count)) else { continue }
+      let size = (try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0
+      result.append(
+        CheckpointEntry(
+          model: model, tokens: key.count, prefixHash: key.hash, rawBytes: header.rawSize,
+          compressedBytes: size, lastUsed: Date(), path: url.path))
+    }
+    return result
+  }
+
+  /// Loads and verifies `candidate` whole (see `prefixCandidates`); nil when
+  /// it is gone or corrupt (then deleted).
+  package func load(_ candidate: CheckpointEntry) -> Checkpoint? {
+    load(
+      URL(fileURLWithPath: candidate.path),
+      expecting: (candidate.model, candidate.tokens, candidate.prefixHash))
+  }
+
+  /// Streams `candidate`'s verified raw state to `sink` in bounded memory
+  /// (see `read(_:sink:)`), and marks it used.
+  ///
+  /// - Returns: false when the file is gone, or corrupt (then deleted with a
+  ///   warning); whatever `sink` received must then be discarded.
+  /// - Throws: Only what `sink` throws.
+  package func stream(_ candidate: CheckpointEntry, sink: (Data) throws -> Void) throws -> Bool {
+    let url = URL(fileURLWithPath: candidate.path)
+    guard FileManager.default.isReadableFile(atPath: url.path) else { return false }
+    struct SinkFailure: Error { var error: Error }
+    do {
+      let header = try readHeader(url)
+      guard header.identity == candidate.model, header.tokens.count == candidate.tokens,
+        Hashing.sha256(tokens: header.tokens) == candidate.prefixHash
+      else { throw CheckpointCorruption.keyMismatch }
+      try read(url) { piece in
+        do { try sink(piece) } catch { throw SinkFailure(error: error) }
+      }
+    } catch let failure as SinkFailure {
+      throw failure.error
+    } catch let error as CheckpointCorruption {
+      discard(url, reason: error)
+      return false
+    } catch {
+      logger.debug("cannot read KV checkpoint", metadata: ["kv.path": "\(url.path)"])
+      return false
+    }
+    try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: url.path)
+    return true
+  }
+
   /// Reads and verifies one file; deletes it when corrupt.
   func load(_ url: URL, expecting key: (model: String, count: Int, hash: String)?) -> Checkpoint? {
     let data: Data
@@ -338,8 +414,10 @@ public final class CheckpointStore: Sendable {
   package static func decode(
     _ data: Data, url: URL, expecting expected: (model: String, count: Int, hash: String)?
   ) throws(CheckpointCorruption) -> Checkpoint {
-    let header = try CheckpointHeader.decode(data)
     let length = try CheckpointHeader.length(fromPrefix: data)
+    // The header only: `decode` rebases its input with a copy, which for the
+    // whole file was a state-sized copy (and its page faults) on every restore.
+    let header = try CheckpointHeader.decode(data.prefix(length))
     let fileKey = key(fromFileName: url.lastPathComponent)
     guard header.tokens.count == fileKey?.count, Hashing.sha256(tokens: header.tokens) == fileKey?.hash else {
       throw .keyMismatch
@@ -364,7 +442,7 @@ public final class CheckpointStore: Sendable {
     return Checkpoint(tokens: header.tokens, state: state, entry: entry)
   }
 
-  private func discard(_ url: URL, reason: Error) {
+  func discard(_ url: URL, reason: Error) {
     logger.warning(
       "discarding corrupt KV checkpoint; it will be recomputed",
       metadata: ["kv.path": "\(url.path)", "kv.reason": "\(reason)"])
@@ -470,7 +548,7 @@ public final class CheckpointStore: Sendable {
     return result
   }
 
-  private func readHeader(_ url: URL) throws -> CheckpointHeader {
+  func readHeader(_ url: URL) throws -> CheckpointHeader {
     let handle = try FileHandle(forReadingFrom: url)
     defer { try? handle.close() }
     let prefix = try handle.read(upToCount: CheckpointHeader.fixedPrefix) ?? Data()
