@@ -17,14 +17,17 @@ func decodeBench(_ args: [String]) throws {
   let reps = args.count > 1 ? Int(args[1]) ?? 21 : 21
   let which = args.count > 2 ? args[2] : "both"
   let file = try Data(contentsOf: URL(fileURLWithPath: path))
-  let count = Int(file[file.startIndex + 8]) | Int(file[file.startIndex + 9]) << 8
+  let count =
+    Int(file[file.startIndex + 8]) | Int(file[file.startIndex + 9]) << 8
     | Int(file[file.startIndex + 10]) << 16 | Int(file[file.startIndex + 11]) << 24
   let tokens = (0..<Int32(count)).map { $0 }
   var state = Data([0xD8, 0x3C, 0x14, 0xAF, 0, 0, 0, 0])
   state.append(file.dropFirst(12 + 4 * count))
   let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("longctx-bench-decode-\(UUID())")
   defer { try? FileManager.default.removeItem(at: dir) }
-  print("# decode: \(URL(fileURLWithPath: path).lastPathComponent), \(count) tokens, state \(mb(state.count)), \(reps) runs each")
+  print(
+    "# decode: \(URL(fileURLWithPath: path).lastPathComponent), \(count) tokens, state \(mb(state.count)), \(reps) runs each"
+  )
   print("| format | file | ratio | read s (median) | decode s (median) | read+decode s (median) | min |")
   print("|---|---|---|---|---|---|---|")
   for version in which == "both" ? [1, 2] : [which == "v1" ? 1 : 2] {

@@ -71,7 +71,8 @@ func engineMemoryBench(_ args: [String], modelPath: String) throws {
     let peak = procStatus("VmHWM")
     print(
       String(
-        format: "| %@ | %@ | %.3f | %@ | %@ |", label, ok ? "yes" : "NO", seconds, mb(before), mb(max(0, peak - before))))
+        format: "| %@ | %@ | %.3f | %@ | %@ |", label, ok ? "yes" : "NO", seconds, mb(before), mb(max(0, peak - before))
+      ))
   }
   print("")
   print("| operation | ok | seconds | RSS before | peak RSS above it |")

@@ -187,7 +187,9 @@ for type in [KVCacheType.f16, .q8_0] {
     let lstore = CheckpointStore(directory: ldir, maxBytes: 64 << 30, compressionLevel: level)
     let (lentry, save) = try time { try lstore.save(model: "bench", tokens: checkpoint.tokens, state: state) }
     let url = URL(fileURLWithPath: lentry.path)
-    let (decoded, restore) = try time { try CheckpointStore.decode(try Data(contentsOf: url), url: url, expecting: nil) }
+    let (decoded, restore) = try time {
+      try CheckpointStore.decode(try Data(contentsOf: url), url: url, expecting: nil)
+    }
     precondition(decoded.state == state, "round trip failed")
     row.codecLevels.append((level, lentry.compressedBytes, save, restore))
   }

@@ -208,4 +208,27 @@ import _LongctxTestSupport
         headers > 0 && timed == headers, "\(path): \(timed) of \(headers) header lines have a time not after the mtime")
     }
   }
+
+  /// Fractions of a second are read without making a String: the same Double as
+  /// `Double("0." + digits)` for every length a header uses.
+  @Test func fractionsReadAsStringParsingWould() {
+    var rng = SystemRandomNumberGenerator()
+    for length in 1...9 {
+      for _ in 0..<2000 {
+        let digits = String((0..<length).map { _ in Character(String(Int.random(in: 0...9, using: &rng))) })
+        var text = digits + " rest"
+        let f = text.withUTF8 { b -> Double? in
+          var s = Scan(b: b)
+          return s.fraction(1...9)
+        }
+        #expect(f == Double("0." + digits), "\(digits)")
+      }
+    }
+    var long = "1234567890"
+    #expect(
+      long.withUTF8 { b -> Double? in
+        var s = Scan(b: b)
+        return s.fraction(1...9)
+      } == nil)
+  }
 }

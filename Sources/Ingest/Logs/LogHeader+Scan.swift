@@ -36,6 +36,25 @@ struct Scan {
     return s
   }
 
+  /// A run of digits whose length is in `range` read as a decimal fraction (`125` → 0.125).
+  mutating func fraction(_ range: ClosedRange<Int>) -> Double? {
+    var j = i
+    var v = 0
+    var scale = 1
+    while j < b.count, b[j] >= 0x30 && b[j] <= 0x39 {
+      if j - i < 18 {
+        v = v * 10 + Int(b[j] - 0x30)
+        scale *= 10
+      }
+      j += 1
+    }
+    guard range.contains(j - i) else { return nil }
+    i = j
+    // Up to 15 digits both are exact Doubles, so the quotient is the nearest Double
+    // to the fraction, as `Double("0." + digits)` gives it (callers take at most 9).
+    return Double(v) / Double(scale)
+  }
+
   /// The bytes up to the next space or the end (nil when empty).
   mutating func token() -> String? {
     var j = i
@@ -136,7 +155,7 @@ struct Scan {
     }
     var frac = 0.0
     let mark = i
-    if byte(".") || byte(","), let f = digits(1...9) { frac = Double("0." + f) ?? 0 } else { i = mark }
+    if byte(".") || byte(","), let f = fraction(1...9) { frac = f } else { i = mark }
     return (h, m, s, frac)
   }
 

@@ -488,7 +488,7 @@ public struct LogHeaderParser: Sendable {
     {
       let (hh, mi, ss) = (Int(hh)!, Int(mi)!, Int(ss)!)
       var frac = 0.0
-      if s.byte(":") || s.byte("."), let f = s.digits(1...6) { frac = Double("0." + f) ?? 0 }
+      if s.byte(":") || s.byte("."), let f = s.fraction(1...6) { frac = f }
       return Self.seconds(y, mo, d, hh, mi, ss).map { $0 + frac }
     }
     s.i = start
@@ -544,7 +544,7 @@ public struct LogHeaderParser: Sendable {
 
   /// `level(_:)` on a word's bytes.
   static func level(bytes u: UnsafeBufferPointer<UInt8>) -> String? {
-    guard !u.isEmpty, u.count <= 16 else { return nil }
+    guard !u.isEmpty, u.count <= 16, levelInitials[Int(u[0])] else { return nil }
     // Upper-cased ASCII bytes packed into two words: no String is made per line.
     var key = PackedWord()
     for k in 0..<u.count {
@@ -567,6 +567,17 @@ public struct LogHeaderParser: Sendable {
       if k < 8 { low |= UInt64(c) << (8 * UInt64(k)) } else { high |= UInt64(c) << (8 * UInt64(k - 8)) }
     }
   }
+
+  /// Bytes a level word can start with (most words of a header are ruled out by their first byte).
+  static let levelInitials: [Bool] = {
+    var table = [Bool](repeating: false, count: 256)
+    for word in levels.keys {
+      let c = word.utf8.first!
+      table[Int(c)] = true
+      table[Int(c | 0x20)] = true
+    }
+    return table
+  }()
 
   static let packedLevels: [PackedWord: String] = Dictionary(
     uniqueKeysWithValues: levels.map { word, level in
