@@ -33,6 +33,12 @@ extension Longctx {
         valueName: "file"))
     var denist: String?
 
+    @Flag(
+      help:
+        "Write IMAGES/ (one stamped 300-dpi Group 4 TIFF per page) and the Opticon DATA/<job>.opt (production.images)."
+    )
+    var images = false
+
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -59,6 +65,7 @@ extension Longctx {
       if let denist {
         spec.production?.denist = URL(fileURLWithPath: denist).standardizedFileURL.path
       }
+      if images { spec.production?.images = true }
       let workspace = try global.openWorkspace()
       let production = try Production(workspace: workspace, spec: spec)
       // Producing ingests the inputs and runs no engine: no model is loaded or hashed.
@@ -67,14 +74,16 @@ extension Longctx {
         logger: global.logger("longctx.produce"), settings: RunSettings(worker: .thisExecutable()),
         engineFactory: { throw EngineError.unavailable("producing runs no engine") })
       let ingest = try await runner.ingestInputs()
-      let summary = try production.produce(
+      var summary = try production.produce(
         files: ingest.files, into: URL(fileURLWithPath: output).standardizedFileURL)
+      // De-NIST is applied at ingest: its known files never reach the production.
+      summary.knownFilesRemoved += ingest.knownFiles
       if json {
         print(try jsonString(summary))
         return
       }
       print(
-        "\(summary.directory): \(summary.documents) documents, \(summary.pages) pages, \(summary.firstBates)–\(summary.lastBates) (\(summary.newlyNumbered) numbered now; \(summary.duplicatesRemoved) duplicates and \(summary.knownFilesRemoved) known files (NSRL) left out; \(summary.withheld) withheld)"
+        "\(summary.directory): \(summary.documents) documents, \(summary.pages) pages, \(summary.firstBates)–\(summary.lastBates) (\(summary.newlyNumbered) numbered now; \(summary.duplicatesRemoved) duplicates and \(summary.knownFilesRemoved) known files (NSRL) left out; \(summary.withheld) withheld\(summary.images > 0 ? "; \(summary.images) page images, \(summary.placeholderImages) placeholders" : ""))"
       )
       for w in summary.warnings { printError("warning: \(w)") }
     }

@@ -12,9 +12,8 @@ import Workspace
 /// map answers) chooses the documents produced and those withheld: a slip sheet in
 /// the DAT and a row in the privilege log (`PRIVLOG.csv`).
 ///
-/// What this version does not do yet (issue 19 stays open): page images and
-/// the Opticon cross-reference; mail is deduplicated by file bytes, not yet
-/// by normalised headers and body.
+/// With `images`, `IMAGES/<BATES>.tif` (one stamped 300-dpi Group 4 TIFF per page,
+/// `Production+Images.swift`) and the Opticon cross-reference `DATA/<job>.opt`.
 public struct Production: Sendable {
   let workspace: Workspace
   let spec: JobSpec
@@ -61,10 +60,14 @@ public struct Production: Sendable {
     public var newlyNumbered: Int
     /// Top-level documents left out as duplicates (`dedup`).
     public var duplicatesRemoved: Int
-    /// Top-level files left out as known files (`denist`).
+    /// Files left out as known files (`denist`; skipped at ingest, counted by the caller).
     public var knownFilesRemoved: Int
     /// Documents withheld (`withhold`): slip sheets in the DAT, rows in `PRIVLOG.csv`.
     public var withheld: Int
+    /// Page images written (`images`); 0 without them.
+    public var images: Int = 0
+    /// Of those, placeholder pages (documents without pages of their own, pages that failed to render).
+    public var placeholderImages: Int = 0
     public var warnings: [String]
   }
 
@@ -165,20 +168,8 @@ public struct Production: Sendable {
       }
     }
 
-    // De-NIST: top-level files whose native bytes are on the known-file list are not produced.
-    var knownFiles = 0
-    if let denist = settings.denist {
-      let known = try Self.loadHashList(
-        URL(fileURLWithPath: denist, relativeTo: URL(fileURLWithPath: spec.baseDirectory)).standardizedFileURL)
-      families.removeAll { family in
-        guard let source = try? corpus.absolutePath(ofDisplayPath: family[0].file.displayPath),
-          let bytes = fm.contents(atPath: source)
-        else { return false }
-        let hit = known.contains(Hashing.sha1(bytes)) || known.contains(Hashing.md5(bytes))
-        if hit { knownFiles += 1 }
-        return hit
-      }
-    }
+    // De-NIST happens at ingest (`KnownFiles`): known files never reach `files`.
+    let knownFiles = 0
     // Deduplication of top-level documents (children never leave their family): the first in
     // production order stays, and every duplicate's custodian is kept in ALLCUSTODIANS.
     var allCustodianSets: [String: Set<String>] = [:]
@@ -233,7 +224,7 @@ public struct Production: Sendable {
     let staging = directory.deletingLastPathComponent().appendingPathComponent(
       ".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
     try? fm.removeItem(at: staging)
-    for sub in ["DATA", "TEXT", "NATIVES"] {
+    for sub in ["DATA", "TEXT", "NATIVES"] + (settings.images ? ["IMAGES"] : []) {
       try fm.createDirectory(at: staging.appendingPathComponent(sub), withIntermediateDirectories: true)
     }
     var rows: [[String]] = []
@@ -241,6 +232,9 @@ public struct Production: Sendable {
     let codingFields = spec.coding?.fields.map(\.name) ?? []
     var produced: [Document] = []
     var pagesTotal = 0
+    var opticon: [String] = []
+    var imageCount = 0
+    var placeholderCount = 0
     let allCustodians = allCustodianSets.mapValues { $0.sorted().joined(separator: "; ") }
     for family in families {
       let first = numbered[key(family[0])]!
@@ -277,6 +271,25 @@ public struct Production: Sendable {
           md5 = Hashing.md5(Data(text.utf8))
           sha1 = Hashing.sha1(Data(text.utf8))
         }
+        var imagePath = ""
+        if settings.images {
+          let source = member.parent == nil ? try corpus.absolutePath(ofDisplayPath: member.file.displayPath) : nil
+          let images = try pageImages(
+            member: (name: name, ext: ext, source: source, withheld: isWithheld, parent: member.parent != nil),
+            begin: n.begin, pages: n.pages, warnings: &warnings)
+          for (i, image) in images.enumerated() {
+            let bates = bates(n.begin + i)
+            let path = "IMAGES/\(bates).tif"
+            try image.tiff.write(to: staging.appendingPathComponent(path))
+            if image.placeholder { placeholderCount += 1 }
+            opticon.append(
+              Self.opticonLine(
+                bates: bates, volume: spec.name, imagePath: path, documentBreak: i == 0,
+                pageCount: i == 0 ? n.pages : nil))
+          }
+          imageCount += images.count
+          imagePath = "IMAGES/\(beg).tif"
+        }
         let h = member.headers
         let parentBates = member.parent == nil ? "" : begAttach
         let row = codingRows[member.file.displayPath]
@@ -288,7 +301,8 @@ public struct Production: Sendable {
             name, member.file.displayPath, ext, md5, sha1, String(member.pages), h["date"] ?? "",
             member.metadata["created"] ?? "", h["from"] ?? "", h["to"] ?? "", h["cc"] ?? "", h["bcc"] ?? "",
             h["subject"] ?? "", member.metadata["title"] ?? "", member.metadata["author"] ?? "", textPath, nativePath,
-          ] + codingCells + (settings.withhold == nil ? [] : [isWithheld ? "Y" : ""]))
+          ] + (settings.images ? [imagePath] : []) + codingCells
+            + (settings.withhold == nil ? [] : [isWithheld ? "Y" : ""]))
         if isWithheld, let field = settings.withhold {
           let description = row.map { r in
             let own = r.reasonText(where: field)
@@ -308,8 +322,12 @@ public struct Production: Sendable {
       }
     }
     let header =
-      Self.fields + codingFields.map { $0.uppercased() } + (settings.withhold == nil ? [] : [Self.withheldField])
+      Self.fields + (settings.images ? ["IMAGEPATH"] : []) + codingFields.map { $0.uppercased() }
+      + (settings.withhold == nil ? [] : [Self.withheldField])
     try Self.dat(rows, header: header).write(to: staging.appendingPathComponent("DATA/\(spec.name).dat"))
+    if settings.images {
+      try Data(opticon.joined().utf8).write(to: staging.appendingPathComponent("DATA/\(spec.name).opt"))
+    }
     if settings.withhold != nil {
       try Data(Self.privilegeLogCSV(privilegeLog).utf8).write(
         to: staging.appendingPathComponent(Self.privilegeLogName))
@@ -325,23 +343,7 @@ public struct Production: Sendable {
       firstBates: begins.min().map(bates) ?? "",
       lastBates: produced.map { $0.begin + $0.pages - 1 }.max().map(bates) ?? "",
       newlyNumbered: newRows.count, duplicatesRemoved: duplicates, knownFilesRemoved: knownFiles,
-      withheld: privilegeLog.count, warnings: warnings)
-  }
-
-  /// A known-file hash list: NSRL RDS text (`"SHA-1","MD5",…` rows with a header) or one
-  /// SHA-1 or MD5 per line; lower-cased hex.
-  static func loadHashList(_ url: URL) throws -> Set<String> {
-    guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-      throw PipelineError.jobUnreadable(path: url.path, reason: "the de-NIST hash list cannot be read")
-    }
-    var out = Set<String>()
-    for line in text.split(whereSeparator: \.isNewline) {
-      for field in line.split(separator: ",").prefix(2) {
-        let h = field.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")).lowercased()
-        if h.count == 40 || h.count == 32, h.allSatisfy(\.isHexDigit) { out.insert(h) }
-      }
-    }
-    return out
+      withheld: privilegeLog.count, images: imageCount, placeholderImages: placeholderCount, warnings: warnings)
   }
 
   /// The DAT's bytes: UTF-8 with a byte-order mark, a header row, þ-qualified fields separated by ASCII 20.
