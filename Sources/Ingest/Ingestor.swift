@@ -65,6 +65,11 @@ public struct IngestSummary: Codable, Sendable {
 public struct IngestedFile: Codable, Sendable, Hashable {
   public var displayPath: String
   public var documentHash: String
+
+  public init(displayPath: String, documentHash: String) {
+    self.displayPath = displayPath
+    self.documentHash = documentHash
+  }
 }
 
 /// A file that failed, was skipped, or extracted with a warning.

@@ -75,7 +75,7 @@ extension Longctx {
         engineFactory: { throw EngineError.unavailable("producing runs no engine") })
       let ingest = try await runner.ingestInputs()
       var summary = try production.produce(
-        files: ingest.files, into: URL(fileURLWithPath: output).standardizedFileURL)
+        files: ingest.files, failed: ingest.exceptions, into: URL(fileURLWithPath: output).standardizedFileURL)
       // De-NIST is applied at ingest: its known files never reach the production.
       summary.knownFilesRemoved += ingest.knownFiles
       if json {

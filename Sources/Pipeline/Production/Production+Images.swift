@@ -16,7 +16,8 @@ extension Production {
   ///
   /// - Throws: `ProductionImageError` only when not even a placeholder can be drawn.
   func pageImages(
-    member: (name: String, ext: String, source: String?, withheld: Bool, parent: Bool), begin: Int, pages: Int,
+    member: (name: String, ext: String, source: String?, withheld: Bool, parent: Bool, failure: String?), begin: Int,
+    pages: Int,
     warnings: inout [String]
   ) throws -> [PageImage] {
     let stamps = (begin..<(begin + pages)).map(bates)
@@ -28,6 +29,9 @@ extension Production {
     }
     if member.withheld {
       return try stamps.map { try placeholder(["Document withheld: \(settings.withhold ?? "")", member.name], $0) }
+    }
+    if let failure = member.failure {
+      return try stamps.map { try placeholder(["Document could not be processed:", failure, member.name], $0) }
     }
     if member.ext == "pdf", let source = member.source {
       guard let rendered = PageImages.pdf(path: source, stamps: stamps) else {
