@@ -124,4 +124,56 @@ import _LongctxTestSupport
     let check = try CLI.run(["produce", "--check", "out"], cwd: tmp.url)
     #expect(check.code == 0 && check.stdout.contains("sound"), "\(check.stdout)")
   }
+
+  /// A file that fails to extract (a PDF encrypted by qpdf, no password given) is produced as
+  /// a placeholder row: Bates numbered, its text stating the failure, its native kept.
+  @Test func aFileThatFailedToExtractIsAPlaceholderRow() throws {
+    guard let corpus = RepositoryPaths.sharedCorpus else {
+      print("the shared corpus is absent: skipped")
+      return
+    }
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/qpdf") else {
+      print("qpdf absent: skipped")
+      return
+    }
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let source = corpus.appendingPathComponent("pdf/pypdf/multilang.pdf")
+    guard FileManager.default.fileExists(atPath: source.path) else { return }
+    try FileManager.default.createDirectory(at: tmp.url.appendingPathComponent("in"), withIntermediateDirectories: true)
+    try FileManager.default.copyItem(at: source, to: tmp.url.appendingPathComponent("in/open.pdf"))
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/qpdf")
+    p.arguments = [
+      "--encrypt", "secret", "owner", "256", "--", source.path, tmp.url.appendingPathComponent("in/locked.pdf").path,
+    ]
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    try tmp.write(
+      "job.yaml",
+      """
+      name: failed
+      inputs: [{path: in, custodian: "Cole, Cat"}]
+      model: {engine: llama, context: 4096}
+      map: {prompt: "{{window}}"}
+      reduce: {prompt: "{{outputs}}"}
+      production: {prefix: FX-, digits: 4, images: true}
+      """)
+    let ws = tmp.url.appendingPathComponent("ws").path
+    let r = try CLI.run(["produce", "job.yaml", "-o", "out", "--workspace", ws], cwd: tmp.url)
+    #expect(r.code == 0, "\(r.stderr)")
+    #expect(r.stderr.contains("in/locked.pdf: failed to extract"), "\(r.stderr)")
+    let rows = try base.readDAT(tmp.url.appendingPathComponent("out/DATA/failed.dat"))
+    #expect(rows.count == 2)
+    let locked = try #require(rows.first { $0["FILEPATH"] == "in/locked.pdf" })
+    #expect(
+      locked["PAGECOUNT"] == "1" && locked["BEGBATES"] == locked["ENDBATES"] && locked["CUSTODIAN"] == "Cole, Cat")
+    let text = try String(contentsOf: tmp.url.appendingPathComponent("out/" + locked["TEXTPATH"]!), encoding: .utf8)
+    #expect(text.hasPrefix("Document could not be processed:") && text.contains("encrypted"), "\(text)")
+    let native = try Data(contentsOf: tmp.url.appendingPathComponent("out/" + locked["NATIVEPATH"]!))
+    #expect(native == (try Data(contentsOf: tmp.url.appendingPathComponent("in/locked.pdf"))))
+    let check = try CLI.run(["produce", "--check", "out"], cwd: tmp.url)
+    #expect(check.code == 0 && check.stdout.contains("sound"), "\(check.stdout)")
+  }
 }
