@@ -29,7 +29,7 @@ extension Longctx {
 
     @Option(
       help: ArgumentHelp(
-        "A known-file hash list (NSRL RDS, or one SHA-1 or MD5 per line): matching files are not produced.",
+        "A known-file list (NSRL RDS SQLite, NSRLFile.txt, or one SHA-1 or MD5 per line): matching files are skipped at ingest and not produced.",
         valueName: "file"))
     var denist: String?
 
@@ -63,7 +63,8 @@ extension Longctx {
       guard let job, let output else { return }
       var spec = try JobFile.load(path: job)
       if let denist {
-        spec.production?.denist = URL(fileURLWithPath: denist).standardizedFileURL.path
+        // The command line wins over the job's ingest.denist and production.denist.
+        spec.denist = URL(fileURLWithPath: denist).standardizedFileURL.path
       }
       if images { spec.production?.images = true }
       let workspace = try global.openWorkspace()
