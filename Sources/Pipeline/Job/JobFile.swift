@@ -231,7 +231,7 @@ public enum JobFile {
       production?.select = r.string(pr, "select", at: "production.")
       production?.withhold = r.string(pr, "withhold", at: "production.")
       production?.privilege = r.string(pr, "privilege", at: "production.")
-      production?.images = r.bool(pr, "images", at: "production.") ?? false
+      production?.images = r.bool(pr, "images", at: "production.")
     }
     let coding = Self.coding(top, map: map, production: production, &r)
 

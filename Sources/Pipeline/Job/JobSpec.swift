@@ -121,8 +121,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
     /// The privilege claimed in the log for withheld documents.
     public var privilege: String? = nil
     /// Whether `IMAGES/` (one stamped 300-dpi Group 4 TIFF per page) and the Opticon
-    /// `DATA/<job>.opt` are written.
-    public var images: Bool = false
+    /// `DATA/<job>.opt` are written (nil, absent: no; optional so that a job without it hashes as before).
+    public var images: Bool? = nil
 
     public enum Dedup: String, Sendable, Hashable, Codable {
       /// One copy across custodians.

@@ -297,7 +297,7 @@ public struct Production: Sendable {
     let staging = directory.deletingLastPathComponent().appendingPathComponent(
       ".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
     try? fm.removeItem(at: staging)
-    for sub in ["DATA", "TEXT", "NATIVES"] + (settings.images ? ["IMAGES"] : []) {
+    for sub in ["DATA", "TEXT", "NATIVES"] + ((settings.images == true) ? ["IMAGES"] : []) {
       try fm.createDirectory(at: staging.appendingPathComponent(sub), withIntermediateDirectories: true)
     }
     var rows: [[String]] = []
@@ -359,7 +359,7 @@ public struct Production: Sendable {
           sha1 = Hashing.sha1(Data(text.utf8))
         }
         var imagePath = ""
-        if settings.images {
+        if settings.images == true {
           let source =
             member.parent == nil && member.failure == nil && member.text == nil
             ? try corpus.absolutePath(ofDisplayPath: member.file.displayPath) : nil
@@ -393,7 +393,7 @@ public struct Production: Sendable {
             name, member.file.displayPath, ext, md5, sha1, String(member.pages), h["date"] ?? "",
             member.metadata["created"] ?? "", h["from"] ?? "", h["to"] ?? "", h["cc"] ?? "", h["bcc"] ?? "",
             h["subject"] ?? "", member.metadata["title"] ?? "", member.metadata["author"] ?? "", textPath, nativePath,
-          ] + (settings.images ? [imagePath] : []) + codingCells
+          ] + ((settings.images == true) ? [imagePath] : []) + codingCells
             + (settings.withhold == nil ? [] : [isWithheld ? "Y" : ""]))
         if isWithheld, let field = settings.withhold {
           let description = row.map { r in
@@ -414,10 +414,10 @@ public struct Production: Sendable {
       }
     }
     let header =
-      Self.fields + (settings.images ? ["IMAGEPATH"] : []) + codingFields.map { $0.uppercased() }
+      Self.fields + ((settings.images == true) ? ["IMAGEPATH"] : []) + codingFields.map { $0.uppercased() }
       + (settings.withhold == nil ? [] : [Self.withheldField])
     try Self.dat(rows, header: header).write(to: staging.appendingPathComponent("DATA/\(spec.name).dat"))
-    if settings.images {
+    if settings.images == true {
       try Data(opticon.joined().utf8).write(to: staging.appendingPathComponent("DATA/\(spec.name).opt"))
     }
     if settings.withhold != nil {
