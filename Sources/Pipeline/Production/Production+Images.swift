@@ -2,6 +2,52 @@ import Foundation
 import Ingest
 
 extension Production {
+  /// The images one document needs: what it is and its Bates range.
+  struct ImageJob: Sendable {
+    var name: String
+    var ext: String
+    var source: String?
+    var withheld: Bool
+    var parent: Bool
+    var failure: String?
+    var begin: Int
+    var pages: Int
+  }
+
+  /// Renders and writes the images of `jobs` into `directory` (`<BATES>.tif`), documents on
+  /// every core at once (each PDF opened by one thread only), and returns how many pages are
+  /// placeholders and the warnings, in the jobs' order whatever order they finished in.
+  ///
+  /// - Throws: the first `ProductionImageError` or write error, after every thread stopped.
+  func writeImages(_ jobs: [ImageJob], into directory: URL) throws -> (placeholders: Int, warnings: [String]) {
+    let results = ImageResults(count: jobs.count)
+    DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+      let job = jobs[index]
+      var warnings: [String] = []
+      do {
+        let images = try pageImages(
+          member: (
+            name: job.name, ext: job.ext, source: job.source, withheld: job.withheld, parent: job.parent,
+            failure: job.failure
+          ), begin: job.begin, pages: job.pages, warnings: &warnings)
+        for (i, image) in images.enumerated() {
+          try image.tiff.write(to: directory.appendingPathComponent("\(bates(job.begin + i)).tif"))
+        }
+        results.set(index, .success((images.filter(\.placeholder).count, warnings)))
+      } catch {
+        results.set(index, .failure(error))
+      }
+    }
+    var placeholders = 0
+    var warnings: [String] = []
+    for result in results.all {
+      let (p, w) = try result.get()
+      placeholders += p
+      warnings += w
+    }
+    return (placeholders, warnings)
+  }
+
   /// One page image of a production.
   struct PageImage {
     var tiff: Data
@@ -132,5 +178,25 @@ extension Production {
       }
     }
     return problems
+  }
+}
+
+/// Per-document outcomes of `writeImages`, filled from several threads.
+private final class ImageResults: @unchecked Sendable {
+  private let lock = NSLock()
+  private var results: [Result<(Int, [String]), any Error>]
+
+  init(count: Int) { results = Array(repeating: .success((0, [])), count: count) }
+
+  func set(_ index: Int, _ result: Result<(Int, [String]), any Error>) {
+    lock.lock()
+    results[index] = result
+    lock.unlock()
+  }
+
+  var all: [Result<(Int, [String]), any Error>] {
+    lock.lock()
+    defer { lock.unlock() }
+    return results
   }
 }

@@ -308,6 +308,7 @@ public struct Production: Sendable {
     var opticon: [String] = []
     var imageCount = 0
     var placeholderCount = 0
+    var imageJobs: [ImageJob] = []
     let allCustodians = allCustodianSets.mapValues { $0.sorted().joined(separator: "; ") }
     for family in families {
       let first = numbered[key(family[0])]!
@@ -363,23 +364,18 @@ public struct Production: Sendable {
           let source =
             member.parent == nil && member.failure == nil && member.text == nil
             ? try corpus.absolutePath(ofDisplayPath: member.file.displayPath) : nil
-          let images = try pageImages(
-            member: (
+          imageJobs.append(
+            ImageJob(
               name: name, ext: ext, source: source, withheld: isWithheld, parent: member.parent != nil,
-              failure: member.failure
-            ),
-            begin: n.begin, pages: n.pages, warnings: &warnings)
-          for (i, image) in images.enumerated() {
+              failure: member.failure, begin: n.begin, pages: n.pages))
+          for i in 0..<n.pages {
             let bates = bates(n.begin + i)
-            let path = "IMAGES/\(bates).tif"
-            try image.tiff.write(to: staging.appendingPathComponent(path))
-            if image.placeholder { placeholderCount += 1 }
             opticon.append(
               Self.opticonLine(
-                bates: bates, volume: spec.name, imagePath: path, documentBreak: i == 0,
+                bates: bates, volume: spec.name, imagePath: "IMAGES/\(bates).tif", documentBreak: i == 0,
                 pageCount: i == 0 ? n.pages : nil))
           }
-          imageCount += images.count
+          imageCount += n.pages
           imagePath = "IMAGES/\(beg).tif"
         }
         let h = member.headers
@@ -418,6 +414,9 @@ public struct Production: Sendable {
       + (settings.withhold == nil ? [] : [Self.withheldField])
     try Self.dat(rows, header: header).write(to: staging.appendingPathComponent("DATA/\(spec.name).dat"))
     if settings.images == true {
+      let written = try writeImages(imageJobs, into: staging.appendingPathComponent("IMAGES"))
+      placeholderCount = written.placeholders
+      warnings += written.warnings
       try Data(opticon.joined().utf8).write(to: staging.appendingPathComponent("DATA/\(spec.name).opt"))
     }
     if settings.withhold != nil {
