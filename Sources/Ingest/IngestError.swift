@@ -10,6 +10,7 @@ public enum IngestError: Error, LocalizedError, Equatable {
   case decompressionBomb(path: String, limit: Int)
   case truncatedWhileReading(path: String)
   case workerUnavailable(executable: String, reason: String)
+  case knownFileListUnreadable(path: String, reason: String)
 
   public var errorDescription: String? {
     switch self {
@@ -22,6 +23,8 @@ public enum IngestError: Error, LocalizedError, Equatable {
       "\(path) expands past \(limit) bytes; stopped as a possible decompression bomb."
     case .workerUnavailable(let executable, let reason):
       "Cannot start the extraction worker \(executable): \(reason)."
+    case .knownFileListUnreadable(let path, let reason):
+      "Cannot use \(path) as a known-file (de-NIST) list: \(reason). Give an NSRL RDS SQLite file, NSRLFile.txt, or one SHA-1 or MD5 per line."
     case .truncatedWhileReading(let path):
       "\(path) shrank while it was read (a log rotated by truncation?); it is read again on the next ingest."
     }

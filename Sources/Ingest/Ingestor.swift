@@ -22,6 +22,9 @@ public struct IngestOptions: Sendable {
   public var redact = true
   /// Which scanned pages and images are read with OCR (`--ocr`, the job's `ocr:`).
   public var ocr = OCRSettings()
+  /// A known-file list (`--denist`, the job's `ingest.denist` or `production.denist`):
+  /// files on it are skipped as "known file (NSRL)" and counted in `knownFiles`.
+  public var denist: String?
   /// Pages of the file in hand not to OCR (they crashed an isolated worker).
   var skippedOCRPages: Set<Int> = []
 
@@ -50,6 +53,8 @@ public struct IngestSummary: Codable, Sendable {
   /// Unchanged files extracted again because their document was made by an
   /// older extractor version (also counted as unchanged, and in `extracted`).
   public var reextracted = 0
+  /// Files skipped as known files (NSRL, `denist`); also counted in `skipped`.
+  public var knownFiles = 0
   /// The usable files, in source order: display path and document hash.
   public var files: [IngestedFile] = []
   /// Failures and skips of this run, one line each.
@@ -60,6 +65,11 @@ public struct IngestSummary: Codable, Sendable {
 public struct IngestedFile: Codable, Sendable, Hashable {
   public var displayPath: String
   public var documentHash: String
+
+  public init(displayPath: String, documentHash: String) {
+    self.displayPath = displayPath
+    self.documentHash = documentHash
+  }
 }
 
 /// A file that failed, was skipped, or extracted with a warning.
@@ -119,9 +129,15 @@ public struct Ingestor: Sendable {
     var sizes: [String: Int] = [:]
     var results: [String: Outcome] = [:]
     var outdated = Set<String>()
+    let knownFiles = try options.denist.map { try KnownFiles(path: $0) }
     for file in discovered {
       if let reason = file.skipReason {
         results[file.path] = .skipped(reason)
+        continue
+      }
+      if let knownFiles, let bytes = FileManager.default.contents(atPath: file.path), knownFiles.contains(bytes) {
+        results[file.path] = .skipped(KnownFiles.reason)
+        summary.knownFiles += 1
         continue
       }
       let attrs = try? FileManager.default.attributesOfItem(atPath: file.path)

@@ -201,3 +201,20 @@ extension OCRImage {
     return Data(bytes: out, count: size)
   }
 }
+
+extension OCRImage {
+  /// The image binarised (gray levels below `threshold` black) and written as a one-page
+  /// CCITT Group 4 TIFF at its resolution, or nil when leptonica cannot.
+  func groupFourTIFF(threshold: Int = 160) -> Data? {
+    guard let source = pix else { return nil }
+    var owned: UnsafeMutablePointer<Pix>? = pixConvertTo1(source, Int32(threshold))
+    defer { pixDestroy(&owned) }
+    guard let binary = owned else { return nil }
+    if dpi > 0 { pixSetResolution(binary, Int32(dpi), Int32(dpi)) }
+    var out: UnsafeMutablePointer<UInt8>?
+    var size = 0
+    guard pixWriteMemTiff(&out, &size, binary, Int32(IFF_TIFF_G4)) == 0, let out else { return nil }
+    defer { free(out) }
+    return Data(bytes: out, count: size)
+  }
+}

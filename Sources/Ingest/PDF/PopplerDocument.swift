@@ -236,34 +236,19 @@ final class PopplerPage {
   /// to `row` as gray levels (0 black, 255 white).
   ///
   /// - Returns: false when cairo cannot allocate the image.
+  ///
+  /// With `stamp`, that text (a Bates number) is drawn bottom right over a white box,
+  /// after the page, so a production's image carries it.
   func renderGray(
-    width: Int, height: Int, scale: Double, row: (_ y: Int, _ gray: UnsafeMutableBufferPointer<UInt8>) -> Void
+    width: Int, height: Int, scale: Double, stamp: String? = nil,
+    row: (_ y: Int, _ gray: UnsafeMutableBufferPointer<UInt8>) -> Void
   ) -> Bool {
-    let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(width), Int32(height))
-    defer { cairo_surface_destroy(surface) }
-    guard cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else { return false }
-    let cairo = cairo_create(surface)
-    cairo_set_source_rgb(cairo, 1, 1, 1)
-    cairo_paint(cairo)
-    cairo_scale(cairo, scale, scale)
-    poppler_page_render(page, cairo)
-    cairo_destroy(cairo)
-    cairo_surface_flush(surface)
-    guard let data = cairo_image_surface_get_data(surface) else { return false }
-    let stride = Int(cairo_image_surface_get_stride(surface))
-    let gray = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: width)
-    defer { gray.deallocate() }
-    for y in 0..<height {
-      // RGB24: one native-endian 32-bit word per pixel, 0x00RRGGBB.
-      let pixels = UnsafeRawPointer(data + y * stride).assumingMemoryBound(to: UInt32.self)
-      for x in 0..<width {
-        let v = pixels[x]
-        let luma = 299 * ((v >> 16) & 0xFF) + 587 * ((v >> 8) & 0xFF) + 114 * (v & 0xFF)
-        gray[x] = UInt8((luma + 500) / 1000)
+    CairoCanvas.draw(width: width, height: height, scale: scale, row: row) { cairo in
+      poppler_page_render(page, cairo)
+      if let stamp {
+        CairoCanvas.stamp(cairo, stamp, pageWidth: Double(width) / scale, pageHeight: Double(height) / scale)
       }
-      row(y, gray)
     }
-    return true
   }
 
   /// The values of the form fields whose widgets are on this page, in widget order.
@@ -454,4 +439,81 @@ private enum PopplerLog {
 
 private final class MessageSink {
   var lines: [String] = []
+}
+
+/// A white page drawn with cairo at `scale` pixels per point and read back as gray
+/// rows: poppler's renders, and the placeholder pages of a production's images.
+enum CairoCanvas {
+  /// Draws with `content` (in points) onto a white `width` × `height`-pixel image and
+  /// hands each row to `row` as gray levels (0 black, 255 white).
+  ///
+  /// - Returns: false when cairo cannot allocate the image.
+  static func draw(
+    width: Int, height: Int, scale: Double, row: (_ y: Int, _ gray: UnsafeMutableBufferPointer<UInt8>) -> Void,
+    content: (OpaquePointer?) -> Void
+  ) -> Bool {
+    let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(width), Int32(height))
+    defer { cairo_surface_destroy(surface) }
+    guard cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else { return false }
+    let cairo = cairo_create(surface)
+    cairo_set_source_rgb(cairo, 1, 1, 1)
+    cairo_paint(cairo)
+    cairo_scale(cairo, scale, scale)
+    content(cairo)
+    cairo_destroy(cairo)
+    cairo_surface_flush(surface)
+    guard let data = cairo_image_surface_get_data(surface) else { return false }
+    let stride = Int(cairo_image_surface_get_stride(surface))
+    let gray = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: width)
+    defer { gray.deallocate() }
+    for y in 0..<height {
+      // RGB24: one native-endian 32-bit word per pixel, 0x00RRGGBB.
+      let pixels = UnsafeRawPointer(data + y * stride).assumingMemoryBound(to: UInt32.self)
+      for x in 0..<width {
+        let v = pixels[x]
+        let luma = 299 * ((v >> 16) & 0xFF) + 587 * ((v >> 8) & 0xFF) + 114 * (v & 0xFF)
+        gray[x] = UInt8((luma + 500) / 1000)
+      }
+      row(y, gray)
+    }
+    return true
+  }
+
+  /// `text` in 10-point bold sans-serif, bottom right of a `pageWidth` × `pageHeight`-point
+  /// page, black on a white box so that it stays legible over the page's content.
+  static func stamp(_ cairo: OpaquePointer?, _ text: String, pageWidth: Double, pageHeight: Double) {
+    cairo_select_font_face(cairo, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD)
+    cairo_set_font_size(cairo, 10)
+    var extents = cairo_text_extents_t()
+    cairo_text_extents(cairo, text, &extents)
+    let x = pageWidth - 18 - extents.x_advance
+    let y = pageHeight - 12
+    cairo_set_source_rgb(cairo, 1, 1, 1)
+    cairo_rectangle(cairo, x - 3, y + extents.y_bearing - 3, extents.x_advance + 6, extents.height + 6)
+    cairo_fill(cairo)
+    cairo_set_source_rgb(cairo, 0, 0, 0)
+    cairo_move_to(cairo, x, y)
+    cairo_show_text(cairo, text)
+  }
+
+  /// `lines` in 12-point sans-serif from the top left of the page (a placeholder's words).
+  static func lines(_ cairo: OpaquePointer?, _ lines: [String], pageWidth: Double) {
+    cairo_select_font_face(cairo, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL)
+    cairo_set_font_size(cairo, 12)
+    cairo_set_source_rgb(cairo, 0, 0, 0)
+    var y = 96.0
+    for line in lines {
+      // Long lines (paths) are cut to the page's width.
+      var shown = line
+      var extents = cairo_text_extents_t()
+      cairo_text_extents(cairo, shown, &extents)
+      while extents.x_advance > pageWidth - 144, shown.count > 4 {
+        shown = String(shown.dropLast(5)) + "…"
+        cairo_text_extents(cairo, shown, &extents)
+      }
+      cairo_move_to(cairo, 72, y)
+      cairo_show_text(cairo, shown)
+      y += 18
+    }
+  }
 }

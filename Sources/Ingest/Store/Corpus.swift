@@ -44,6 +44,14 @@ public struct Corpus: Sendable {
     }
   }
 
+  /// The absolute path of the source with `displayPath` whatever its status (a file that
+  /// failed to extract still has its row), or nil.
+  public func anyPath(ofDisplayPath displayPath: String) throws -> String? {
+    try workspace.db.read { db in
+      try String.fetchOne(db, sql: "SELECT path FROM source WHERE displayPath = ? LIMIT 1", arguments: [displayPath])
+    }
+  }
+
   /// Pages (sections) of `documents` whose text came from OCR, and their mean word confidence.
   public struct OCRSummary: Sendable, Codable, Equatable {
     public var pages = 0

@@ -22,6 +22,12 @@ extension Longctx {
     @Option(help: ArgumentHelp("A file whose first line is the password for encrypted PDFs.", valueName: "file"))
     var passwordFile: String?
 
+    @Option(
+      help: ArgumentHelp(
+        "A known-file list (NSRL RDS SQLite, NSRLFile.txt, or one SHA-1 or MD5 per line): files on it are skipped as known files.",
+        valueName: "file"))
+    var denist: String?
+
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
 
@@ -76,6 +82,7 @@ extension Longctx {
       var options = IngestOptions(kind: DocumentKind(rawValue: kind), password: password, base: cwd)
       options.redact = redact == "on"
       options.ocr = ocr.apply(to: OCRSettings())
+      options.denist = denist.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL.path }
       if !pdfInProcess {
         options.worker = ExtractionWorker.thisExecutable(timeLimit: pdfTimeout, memoryLimit: pdfMemory << 20)
       }
@@ -96,7 +103,7 @@ extension Longctx {
 
     static func describe(_ s: IngestSummary) -> String {
       var lines = [
-        "files: \(s.seen) seen, \(s.new) new, \(s.changed) changed, \(s.unchanged) unchanged, \(s.failed) failed, \(s.skipped) skipped, \(s.gone) gone",
+        "files: \(s.seen) seen, \(s.new) new, \(s.changed) changed, \(s.unchanged) unchanged, \(s.failed) failed, \(s.skipped) skipped\(s.knownFiles > 0 ? " (\(s.knownFiles) known files, NSRL)" : ""), \(s.gone) gone",
         "extracted: \(s.pages) pages, \(s.bytes) bytes in \(String(format: "%.2f", s.seconds)) s",
       ]
       if s.reextracted > 0 {

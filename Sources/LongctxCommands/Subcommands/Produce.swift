@@ -29,9 +29,15 @@ extension Longctx {
 
     @Option(
       help: ArgumentHelp(
-        "A known-file hash list (NSRL RDS, or one SHA-1 or MD5 per line): matching files are not produced.",
+        "A known-file list (NSRL RDS SQLite, NSRLFile.txt, or one SHA-1 or MD5 per line): matching files are skipped at ingest and not produced.",
         valueName: "file"))
     var denist: String?
+
+    @Flag(
+      help:
+        "Write IMAGES/ (one stamped 300-dpi Group 4 TIFF per page) and the Opticon DATA/<job>.opt (production.images)."
+    )
+    var images = false
 
     @Flag(help: "Print JSON.") var json = false
 
@@ -57,8 +63,10 @@ extension Longctx {
       guard let job, let output else { return }
       var spec = try JobFile.load(path: job)
       if let denist {
-        spec.production?.denist = URL(fileURLWithPath: denist).standardizedFileURL.path
+        // The command line wins over the job's ingest.denist and production.denist.
+        spec.denist = URL(fileURLWithPath: denist).standardizedFileURL.path
       }
+      if images { spec.production?.images = true }
       let workspace = try global.openWorkspace()
       let production = try Production(workspace: workspace, spec: spec)
       // Producing ingests the inputs and runs no engine: no model is loaded or hashed.
@@ -67,14 +75,16 @@ extension Longctx {
         logger: global.logger("longctx.produce"), settings: RunSettings(worker: .thisExecutable()),
         engineFactory: { throw EngineError.unavailable("producing runs no engine") })
       let ingest = try await runner.ingestInputs()
-      let summary = try production.produce(
-        files: ingest.files, into: URL(fileURLWithPath: output).standardizedFileURL)
+      var summary = try production.produce(
+        files: ingest.files, failed: ingest.exceptions, into: URL(fileURLWithPath: output).standardizedFileURL)
+      // De-NIST is applied at ingest: its known files never reach the production.
+      summary.knownFilesRemoved += ingest.knownFiles
       if json {
         print(try jsonString(summary))
         return
       }
       print(
-        "\(summary.directory): \(summary.documents) documents, \(summary.pages) pages, \(summary.firstBates)–\(summary.lastBates) (\(summary.newlyNumbered) numbered now; \(summary.duplicatesRemoved) duplicates and \(summary.knownFilesRemoved) known files (NSRL) left out; \(summary.withheld) withheld)"
+        "\(summary.directory): \(summary.documents) documents, \(summary.pages) pages, \(summary.firstBates)–\(summary.lastBates) (\(summary.newlyNumbered) numbered now; \(summary.duplicatesRemoved) duplicates and \(summary.knownFilesRemoved) known files (NSRL) left out; \(summary.withheld) withheld\(summary.images > 0 ? "; \(summary.images) page images, \(summary.placeholderImages) placeholders" : ""))"
       )
       for w in summary.warnings { printError("warning: \(w)") }
     }

@@ -200,14 +200,15 @@ public enum JobFile {
     }
 
     let ing = r.mapping(top, "ingest", required: false)
-    if let ing { r.allow(ing, at: "ingest.", keys: ["redact"]) }
+    if let ing { r.allow(ing, at: "ingest.", keys: ["redact", "denist"]) }
     let redact = ing.flatMap { r.bool($0, "redact", at: "ingest.") } ?? true
+    let ingestDenist = ing.flatMap { r.string($0, "denist", at: "ingest.") }
 
     var production: JobSpec.ProductionSpec?
     if let pr = r.mapping(top, "production", required: false) {
       r.allow(
         pr, at: "production.",
-        keys: ["prefix", "start", "digits", "dedup", "denist", "select", "withhold", "privilege"])
+        keys: ["prefix", "start", "digits", "dedup", "denist", "select", "withhold", "privilege", "images"])
       let prefix = r.string(pr, "prefix", at: "production.", required: true) ?? ""
       if let last = prefix.last, last.isNumber {
         r.problem(
@@ -230,6 +231,7 @@ public enum JobFile {
       production?.select = r.string(pr, "select", at: "production.")
       production?.withhold = r.string(pr, "withhold", at: "production.")
       production?.privilege = r.string(pr, "privilege", at: "production.")
+      production?.images = r.bool(pr, "images", at: "production.")
     }
     let coding = Self.coding(top, map: map, production: production, &r)
 
@@ -265,6 +267,7 @@ public enum JobFile {
     spec.rollingReportPath = rollingPath
     spec.mapPer = mapPer
     spec.redact = redact
+    spec.denist = ingestDenist
     spec.custodians = custodians.isEmpty ? nil : custodians
     spec.production = production
     spec.coding = coding

@@ -57,6 +57,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
   /// `ingest.redact`: replace secrets in the extracted text (default true);
   /// false keeps the text faithful to the files, as productions need.
   public var redact = true
+  /// `ingest.denist`: a known-file list whose files are skipped at ingest (as `production.denist`).
+  public var denist: String? = nil
   /// Custodian by input (as `inputs` names it), from `inputs: [{path, custodian}]`.
   public var custodians: [String: String]? = nil
   /// `production:` settings for `longctx produce`.
@@ -118,6 +120,9 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var withhold: String? = nil
     /// The privilege claimed in the log for withheld documents.
     public var privilege: String? = nil
+    /// Whether `IMAGES/` (one stamped 300-dpi Group 4 TIFF per page) and the Opticon
+    /// `DATA/<job>.opt` are written (nil, absent: no; optional so that a job without it hashes as before).
+    public var images: Bool? = nil
 
     public enum Dedup: String, Sendable, Hashable, Codable {
       /// One copy across custodians.

@@ -12,9 +12,8 @@ import Workspace
 /// map answers) chooses the documents produced and those withheld: a slip sheet in
 /// the DAT and a row in the privilege log (`PRIVLOG.csv`).
 ///
-/// What this version does not do yet (issue 19 stays open): page images and
-/// the Opticon cross-reference; mail is deduplicated by file bytes, not yet
-/// by normalised headers and body.
+/// With `images`, `IMAGES/<BATES>.tif` (one stamped 300-dpi Group 4 TIFF per page,
+/// `Production+Images.swift`) and the Opticon cross-reference `DATA/<job>.opt`.
 public struct Production: Sendable {
   let workspace: Workspace
   let spec: JobSpec
@@ -61,10 +60,14 @@ public struct Production: Sendable {
     public var newlyNumbered: Int
     /// Top-level documents left out as duplicates (`dedup`).
     public var duplicatesRemoved: Int
-    /// Top-level files left out as known files (`denist`).
+    /// Files left out as known files (`denist`; skipped at ingest, counted by the caller).
     public var knownFilesRemoved: Int
     /// Documents withheld (`withhold`): slip sheets in the DAT, rows in `PRIVLOG.csv`.
     public var withheld: Int
+    /// Page images written (`images`); 0 without them.
+    public var images: Int = 0
+    /// Of those, placeholder pages (documents without pages of their own, pages that failed to render).
+    public var placeholderImages: Int = 0
     public var warnings: [String]
   }
 
@@ -75,9 +78,15 @@ public struct Production: Sendable {
 
   /// Produces `files` (the job's ingested files, attachments after their parent) into `directory`.
   ///
+  /// A mailbox is produced one document per message (its attachments that message's family);
+  /// each file in `failed` (ingest's failures) is a placeholder row stating its failure, and
+  /// a family whose parent failed keeps its children after such a placeholder.
+  ///
   /// - Throws: `PipelineError.productionDirectoryTaken` when `directory` holds files that are
   ///   not this job's production (nothing is overwritten then).
-  public func produce(files: [IngestedFile], into directory: URL) throws -> Summary {
+  public func produce(files: [IngestedFile], failed: [IngestException] = [], into directory: URL) throws -> Summary {
+    let failures = Dictionary(
+      failed.filter { $0.severity == .failed }.map { ($0.path, $0.reason) }, uniquingKeysWith: { a, _ in a })
     let fm = FileManager.default
     let markerURL = directory.appendingPathComponent(Self.marker)
     if fm.fileExists(atPath: directory.path) {
@@ -91,37 +100,98 @@ public struct Production: Sendable {
     let custodians = try Custodians.byDisplayPath(workspace)
     var warnings: [String] = []
 
-    // Families: a top-level file and the attachments ingest lists after it.
-    struct Member {
-      var file: IngestedFile
-      var parent: String?
-      var metadata: [String: String]
-      var pages: Int
-      var custodian: String
-      var date: String
-      var headers: [String: String]
-    }
+    // Families: a top-level file and the attachments ingest lists after it; a mailbox is one
+    // family per message (each message its own document), its attachments after it.
     var families: [[Member]] = []
+    var familyOf: [String: Int] = [:]
     for file in files {
       let meta = try corpus.metadata(ofDocument: file.documentHash)
       let sections = try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath)
-      let headers = Self.mailHeaders(sections.first?.text ?? "")
       let isChild = file.displayPath.contains("#msg=") && file.displayPath.contains("/attachment=")
-      let parentPath = isChild ? String(file.displayPath.prefix { $0 != "#" }) : nil
-      let custodian = custodians[parentPath ?? file.displayPath] ?? ""
+      let basePath = String(file.displayPath.prefix { $0 != "#" })
+      let custodian = custodians[basePath] ?? ""
+      let isMail = !sections.isEmpty && sections.allSatisfy { $0.locator.message != nil }
+      if !isChild && isMail {
+        let source = try corpus.absolutePath(ofDisplayPath: file.displayPath)
+        let messages = (try? source.map { try MailMessages.read(path: $0) }) ?? nil
+        let byKey = Dictionary((messages ?? []).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        if sections.count > 1 {
+          for section in sections {
+            let key = section.locator.message ?? ""
+            let headers = Self.mailHeaders(section.text)
+            let message = byKey[key]
+            var member = Member(
+              file: IngestedFile(displayPath: file.displayPath + "#msg=" + key, documentHash: file.documentHash),
+              parent: nil, metadata: [:], pages: 1, custodian: custodian, date: Self.date(meta: [:], headers: headers),
+              headers: headers)
+            member.text = section.text
+            member.native = message?.bytes
+            member.name = Self.fileName(basePath) + "#msg=" + key
+            member.ext = "eml"
+            member.dedupHash = message?.emailHash ?? Hashing.sha1(Data(section.text.utf8))
+            member.numberKey = member.file.displayPath + "|" + member.dedupHash
+            familyOf[member.file.displayPath] = families.count
+            families.append([member])
+            if member.date.isEmpty {
+              warnings.append("\(member.file.displayPath): no date; ordered after dated documents")
+            }
+          }
+          continue
+        }
+        // One message (an .eml): one document, deduplicated by its email hash.
+        let headers = Self.mailHeaders(sections.first?.text ?? "")
+        var member = Member(
+          file: file, parent: nil, metadata: meta, pages: 1, custodian: custodian,
+          date: Self.date(meta: meta, headers: headers), headers: headers)
+        if let hash = messages?.first?.emailHash { member.dedupHash = hash }
+        familyOf[file.displayPath] = families.count
+        families.append([member])
+        if member.date.isEmpty { warnings.append("\(file.displayPath): no date; ordered after dated documents") }
+        continue
+      }
+      let headers = Self.mailHeaders(sections.first?.text ?? "")
+      // A message's attachment belongs to its message's family (a mailbox split per message),
+      // or to its file's (an .eml).
+      let messagePath = file.displayPath.range(of: "/attachment=").map { String(file.displayPath[..<$0.lowerBound]) }
+      let parentPath: String? =
+        isChild ? (messagePath.flatMap { familyOf[$0] != nil ? $0 : nil } ?? basePath) : nil
       let date = Self.date(meta: meta, headers: headers)
       let stored = try corpus.pageCount(ofDocument: file.documentHash)
       let pages = max(1, stored ?? Int(meta["pages"] ?? "") ?? 1)
       let member = Member(
         file: file, parent: parentPath, metadata: meta, pages: pages, custodian: custodian, date: date,
         headers: headers)
-      if isChild, let last = families.last, last.first?.file.displayPath == parentPath {
-        families[families.count - 1].append(member)
+      if let parentPath, let index = familyOf[parentPath] {
+        families[index].append(member)
+      } else if let parentPath {
+        // Its parent failed to extract (or is gone): a placeholder stands in for it.
+        let failure = failures[parentPath] ?? "the parent is not in this production"
+        var parent = Member(
+          file: IngestedFile(displayPath: parentPath, documentHash: String(repeating: "0", count: 64)), parent: nil,
+          metadata: [:], pages: 1, custodian: custodian, date: "", headers: [:])
+        parent.failure = failure
+        parent.numberKey = parentPath + "|failed"
+        parent.dedupHash = "failed|" + parentPath
+        warnings.append("\(parentPath): failed to extract (\(failure)); a placeholder row stands in for it")
+        familyOf[parentPath] = families.count
+        families.append([parent, member])
       } else {
-        if isChild { warnings.append("\(file.displayPath): its parent is not in this production; produced alone") }
+        familyOf[file.displayPath] = families.count
         families.append([member])
       }
       if date.isEmpty && !isChild { warnings.append("\(file.displayPath): no date; ordered after dated documents") }
+    }
+    // Files that failed to extract: a placeholder row each (its native, if readable, and its failure).
+    for (path, failure) in failures.sorted(by: { $0.key < $1.key }) where familyOf[path] == nil {
+      var member = Member(
+        file: IngestedFile(displayPath: path, documentHash: String(repeating: "0", count: 64)), parent: nil,
+        metadata: [:], pages: 1, custodian: custodians[path] ?? "", date: "", headers: [:])
+      member.failure = failure
+      member.numberKey = path + "|failed"
+      member.dedupHash = "failed|" + path
+      warnings.append("\(path): failed to extract (\(failure)); produced as a placeholder row")
+      familyOf[path] = families.count
+      families.append([member])
     }
     families.sort { a, b in
       let x = a[0]
@@ -140,7 +210,11 @@ public struct Production: Sendable {
     if let coding {
       if let select = settings.select {
         let before = families.count
-        families.removeAll { family in !family.contains { codingRows[$0.file.displayPath]?.values[select] == true } }
+        families.removeAll { family in
+          !family.contains { m in
+            (codingRows[m.file.displayPath] ?? codingRows[Self.basePath(m.file.displayPath)])?.values[select] == true
+          }
+        }
         let uncoded = coding.documents.filter { !$0.coded }.count
         if uncoded > 0 {
           warnings.append(
@@ -152,7 +226,9 @@ public struct Production: Sendable {
       if let field = settings.withhold {
         var unreviewed = 0
         for member in families.joined() {
-          switch codingRows[member.file.displayPath]?.values[field] {
+          switch (codingRows[member.file.displayPath] ?? codingRows[Self.basePath(member.file.displayPath)])?
+            .values[field]
+          {
           case true?: withheld.insert(member.file.displayPath)
           case false?: break
           case nil: unreviewed += 1
@@ -165,32 +241,20 @@ public struct Production: Sendable {
       }
     }
 
-    // De-NIST: top-level files whose native bytes are on the known-file list are not produced.
-    var knownFiles = 0
-    if let denist = settings.denist {
-      let known = try Self.loadHashList(
-        URL(fileURLWithPath: denist, relativeTo: URL(fileURLWithPath: spec.baseDirectory)).standardizedFileURL)
-      families.removeAll { family in
-        guard let source = try? corpus.absolutePath(ofDisplayPath: family[0].file.displayPath),
-          let bytes = fm.contents(atPath: source)
-        else { return false }
-        let hit = known.contains(Hashing.sha1(bytes)) || known.contains(Hashing.md5(bytes))
-        if hit { knownFiles += 1 }
-        return hit
-      }
-    }
+    // De-NIST happens at ingest (`KnownFiles`): known files never reach `files`.
+    let knownFiles = 0
     // Deduplication of top-level documents (children never leave their family): the first in
     // production order stays, and every duplicate's custodian is kept in ALLCUSTODIANS.
     var allCustodianSets: [String: Set<String>] = [:]
     for member in families.joined() where !member.custodian.isEmpty {
-      allCustodianSets[member.file.documentHash, default: []].insert(member.custodian)
+      allCustodianSets[member.dedupHash, default: []].insert(member.custodian)
     }
     var duplicates = 0
     if settings.dedup != .none {
       var seen = Set<String>()
       families.removeAll { family in
         let top = family[0]
-        let k = settings.dedup == .global ? top.file.documentHash : top.custodian + "|" + top.file.documentHash
+        let k = settings.dedup == .global ? top.dedupHash : top.custodian + "|" + top.dedupHash
         if seen.insert(k).inserted { return false }
         duplicates += 1
         return true
@@ -199,7 +263,7 @@ public struct Production: Sendable {
 
     // Numbers: the ones given before stay; new documents get numbers after the last.
     // The hash is fixed-length, so "path|hash" is unambiguous.
-    let key = { (m: Member) in m.file.displayPath + "|" + m.file.documentHash }
+    let key = { (m: Member) in m.numberKey }
     var numbered = try workspace.db.read { db in
       try Dictionary(
         Row.fetchAll(
@@ -233,7 +297,7 @@ public struct Production: Sendable {
     let staging = directory.deletingLastPathComponent().appendingPathComponent(
       ".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
     try? fm.removeItem(at: staging)
-    for sub in ["DATA", "TEXT", "NATIVES"] {
+    for sub in ["DATA", "TEXT", "NATIVES"] + ((settings.images == true) ? ["IMAGES"] : []) {
       try fm.createDirectory(at: staging.appendingPathComponent(sub), withIntermediateDirectories: true)
     }
     var rows: [[String]] = []
@@ -241,6 +305,10 @@ public struct Production: Sendable {
     let codingFields = spec.coding?.fields.map(\.name) ?? []
     var produced: [Document] = []
     var pagesTotal = 0
+    var opticon: [String] = []
+    var imageCount = 0
+    var placeholderCount = 0
+    var imageJobs: [ImageJob] = []
     let allCustodians = allCustodianSets.mapValues { $0.sorted().joined(separator: "; ") }
     for family in families {
       let first = numbered[key(family[0])]!
@@ -251,21 +319,35 @@ public struct Production: Sendable {
         let n = numbered[key(member)]!
         let beg = bates(n.begin)
         let end = bates(n.begin + n.pages - 1)
-        let sections = try corpus.sections(ofDocument: member.file.documentHash, displayPath: member.file.displayPath)
-        let text = sections.map(\.text).joined(separator: "\n\n")
+        let text: String
+        if let own = member.text {
+          text = own
+        } else if let failure = member.failure {
+          text = "Document could not be processed: \(failure)\n"
+        } else {
+          text = try corpus.sections(ofDocument: member.file.documentHash, displayPath: member.file.displayPath)
+            .map(\.text).joined(separator: "\n\n")
+        }
         let isWithheld = withheld.contains(member.file.displayPath)
         let textPath = "TEXT/\(beg).txt"
         // A withheld document's text file is its slip sheet.
         let slip = "Document withheld: \(settings.withhold ?? "")\n"
         try Data((isWithheld ? slip : text).utf8).write(to: staging.appendingPathComponent(textPath))
-        let name = Self.fileName(member.file.displayPath)
-        let ext = (name as NSString).pathExtension.lowercased()
+        let name = member.name ?? Self.fileName(member.file.displayPath)
+        let ext = member.ext ?? (name as NSString).pathExtension.lowercased()
         var nativePath = ""
         var md5 = ""
         var sha1 = ""
-        if member.parent == nil, let source = try corpus.absolutePath(ofDisplayPath: member.file.displayPath),
-          let bytes = fm.contents(atPath: source)
-        {
+        let nativeBytes: Data? =
+          if let native = member.native {
+            native
+          } else if member.parent == nil, member.text == nil {
+            try Self.sourcePath(member.file.displayPath, corpus: corpus, failed: member.failure != nil)
+              .flatMap { fm.contents(atPath: $0) }
+          } else {
+            nil
+          }
+        if let bytes = nativeBytes {
           if !isWithheld {
             nativePath = "NATIVES/\(beg)" + (ext.isEmpty ? "" : ".\(ext)")
             try bytes.write(to: staging.appendingPathComponent(nativePath))
@@ -277,18 +359,38 @@ public struct Production: Sendable {
           md5 = Hashing.md5(Data(text.utf8))
           sha1 = Hashing.sha1(Data(text.utf8))
         }
+        var imagePath = ""
+        if settings.images == true {
+          let source =
+            member.parent == nil && member.failure == nil && member.text == nil
+            ? try corpus.absolutePath(ofDisplayPath: member.file.displayPath) : nil
+          imageJobs.append(
+            ImageJob(
+              name: name, ext: ext, source: source, withheld: isWithheld, parent: member.parent != nil,
+              failure: member.failure, begin: n.begin, pages: n.pages))
+          for i in 0..<n.pages {
+            let bates = bates(n.begin + i)
+            opticon.append(
+              Self.opticonLine(
+                bates: bates, volume: spec.name, imagePath: "IMAGES/\(bates).tif", documentBreak: i == 0,
+                pageCount: i == 0 ? n.pages : nil))
+          }
+          imageCount += n.pages
+          imagePath = "IMAGES/\(beg).tif"
+        }
         let h = member.headers
         let parentBates = member.parent == nil ? "" : begAttach
-        let row = codingRows[member.file.displayPath]
+        let row = codingRows[member.file.displayPath] ?? codingRows[Self.basePath(member.file.displayPath)]
         let codingCells = codingFields.map { f in row?.values[f].map { $0 ? "Y" : "N" } ?? "" }
         rows.append(
           [
             beg, end, begAttach, endAttach, parentBates, member.custodian,
-            allCustodians[member.file.documentHash] ?? "",
+            allCustodians[member.dedupHash] ?? "",
             name, member.file.displayPath, ext, md5, sha1, String(member.pages), h["date"] ?? "",
             member.metadata["created"] ?? "", h["from"] ?? "", h["to"] ?? "", h["cc"] ?? "", h["bcc"] ?? "",
             h["subject"] ?? "", member.metadata["title"] ?? "", member.metadata["author"] ?? "", textPath, nativePath,
-          ] + codingCells + (settings.withhold == nil ? [] : [isWithheld ? "Y" : ""]))
+          ] + ((settings.images == true) ? [imagePath] : []) + codingCells
+            + (settings.withhold == nil ? [] : [isWithheld ? "Y" : ""]))
         if isWithheld, let field = settings.withhold {
           let description = row.map { r in
             let own = r.reasonText(where: field)
@@ -308,8 +410,15 @@ public struct Production: Sendable {
       }
     }
     let header =
-      Self.fields + codingFields.map { $0.uppercased() } + (settings.withhold == nil ? [] : [Self.withheldField])
+      Self.fields + ((settings.images == true) ? ["IMAGEPATH"] : []) + codingFields.map { $0.uppercased() }
+      + (settings.withhold == nil ? [] : [Self.withheldField])
     try Self.dat(rows, header: header).write(to: staging.appendingPathComponent("DATA/\(spec.name).dat"))
+    if settings.images == true {
+      let written = try writeImages(imageJobs, into: staging.appendingPathComponent("IMAGES"))
+      placeholderCount = written.placeholders
+      warnings += written.warnings
+      try Data(opticon.joined().utf8).write(to: staging.appendingPathComponent("DATA/\(spec.name).opt"))
+    }
     if settings.withhold != nil {
       try Data(Self.privilegeLogCSV(privilegeLog).utf8).write(
         to: staging.appendingPathComponent(Self.privilegeLogName))
@@ -325,23 +434,7 @@ public struct Production: Sendable {
       firstBates: begins.min().map(bates) ?? "",
       lastBates: produced.map { $0.begin + $0.pages - 1 }.max().map(bates) ?? "",
       newlyNumbered: newRows.count, duplicatesRemoved: duplicates, knownFilesRemoved: knownFiles,
-      withheld: privilegeLog.count, warnings: warnings)
-  }
-
-  /// A known-file hash list: NSRL RDS text (`"SHA-1","MD5",…` rows with a header) or one
-  /// SHA-1 or MD5 per line; lower-cased hex.
-  static func loadHashList(_ url: URL) throws -> Set<String> {
-    guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-      throw PipelineError.jobUnreadable(path: url.path, reason: "the de-NIST hash list cannot be read")
-    }
-    var out = Set<String>()
-    for line in text.split(whereSeparator: \.isNewline) {
-      for field in line.split(separator: ",").prefix(2) {
-        let h = field.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")).lowercased()
-        if h.count == 40 || h.count == 32, h.allSatisfy(\.isHexDigit) { out.insert(h) }
-      }
-    }
-    return out
+      withheld: privilegeLog.count, images: imageCount, placeholderImages: placeholderCount, warnings: warnings)
   }
 
   /// The DAT's bytes: UTF-8 with a byte-order mark, a header row, þ-qualified fields separated by ASCII 20.
@@ -373,6 +466,54 @@ public struct Production: Sendable {
       }
     }
     return out
+  }
+
+  /// A display path without its fragment: the file (`inbox.mbox` of `inbox.mbox#msg=…`).
+  static func basePath(_ displayPath: String) -> String { String(displayPath.prefix { $0 != "#" }) }
+
+  /// The file behind a display path: the workspace's source row, or for a file that failed
+  /// to extract (no `ok` row) the path the workspace recorded for it.
+  static func sourcePath(_ displayPath: String, corpus: Corpus, failed: Bool) throws -> String? {
+    if let ok = try corpus.absolutePath(ofDisplayPath: displayPath) { return ok }
+    guard failed else { return nil }
+    return try corpus.anyPath(ofDisplayPath: displayPath)
+  }
+
+  /// One document of a production as it is assembled.
+  struct Member {
+    var file: IngestedFile
+    var parent: String?
+    var metadata: [String: String]
+    var pages: Int
+    var custodian: String
+    var date: String
+    var headers: [String: String]
+    /// A message of a mailbox: its own text and native bytes, name and extension.
+    var text: String? = nil
+    var native: Data? = nil
+    var name: String? = nil
+    var ext: String? = nil
+    /// Why this file failed to extract: the document is a placeholder row.
+    var failure: String? = nil
+    /// What deduplication compares (the document hash; a message's email hash).
+    var dedupHash: String
+    /// What its Bates numbers are stored under (path and hash).
+    var numberKey: String
+
+    init(
+      file: IngestedFile, parent: String?, metadata: [String: String], pages: Int, custodian: String, date: String,
+      headers: [String: String]
+    ) {
+      self.file = file
+      self.parent = parent
+      self.metadata = metadata
+      self.pages = pages
+      self.custodian = custodian
+      self.date = date
+      self.headers = headers
+      dedupHash = file.documentHash
+      numberKey = file.displayPath + "|" + file.documentHash
+    }
   }
 
   /// A sortable date (ISO 8601) for ordering: a PDF's creation date or a message's `Date:`.

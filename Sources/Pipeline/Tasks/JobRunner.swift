@@ -218,6 +218,9 @@ public final class JobRunner: Sendable {
     options.worker = worker
     options.redact = spec.redact
     options.ocr = spec.ocr ?? OCRSettings()
+    options.denist = (spec.denist ?? spec.production?.denist).map {
+      URL(fileURLWithPath: $0, relativeTo: URL(fileURLWithPath: spec.baseDirectory)).standardizedFileURL.path
+    }
     return options
   }
 
