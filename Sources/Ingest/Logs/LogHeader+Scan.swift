@@ -36,6 +36,19 @@ struct Scan {
     return s
   }
 
+  /// A run of digits whose length is in `range` (followed by a non-digit), as a number.
+  mutating func number(_ range: ClosedRange<Int>) -> Int? {
+    var j = i
+    var v = 0
+    while j < b.count, b[j] >= 0x30 && b[j] <= 0x39 {
+      if j - i < 18 { v = v * 10 + Int(b[j] - 0x30) }
+      j += 1
+    }
+    guard range.contains(j - i) else { return nil }
+    i = j
+    return v
+  }
+
   /// A run of digits whose length is in `range` read as a decimal fraction (`125` → 0.125).
   mutating func fraction(_ range: ClosedRange<Int>) -> Double? {
     var j = i
@@ -139,11 +152,11 @@ struct Scan {
   /// `Mar  9 ` / `Mar 09 ` (consumes the space after the day).
   mutating func monthDay() -> (Int, Int)? {
     let start = i
-    guard let mo = month(), spaces() > 0, let d = digits(1...2), spaces() > 0 else {
+    guard let mo = month(), spaces() > 0, let d = number(1...2), spaces() > 0 else {
       i = start
       return nil
     }
-    return (mo, Int(d)!)
+    return (mo, d)
   }
 
   /// `hh:mm:ss[.fff|,fff]`.

@@ -183,7 +183,7 @@ public struct LogHeaderParser: Sendable {
 
   func syslog5424(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
     var s = Scan(b: b)
-    guard s.byte("<"), s.digits(1...3) != nil, s.byte(">"), s.digits(1...2) != nil, s.byte(" "),
+    guard s.byte("<"), s.number(1...3) != nil, s.byte(">"), s.number(1...2) != nil, s.byte(" "),
       let t = s.isoTime()
     else { return nil }
     var h = LogHeader(time: t.time)
@@ -204,7 +204,7 @@ public struct LogHeaderParser: Sendable {
 
   mutating func syslog3164(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
     var s = Scan(b: b)
-    if s.byte("<") { guard s.digits(1...3) != nil, s.byte(">") else { return nil } }
+    if s.byte("<") { guard s.number(1...3) != nil, s.byte(">") else { return nil } }
     guard let (mo, d) = s.monthDay(), let (hh, mi, ss, frac) = s.clock() else { return nil }
     var h = LogHeader()
     h.time = yearless(mo, d, hh, mi, ss).map { $0 + frac }
@@ -223,14 +223,14 @@ public struct LogHeaderParser: Sendable {
   mutating func rasEpoch(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
     var s = Scan(b: b)
     guard let alert = s.token(), alert == "-" || alert.allSatisfy({ $0.isUppercase || $0 == "_" }), s.byte(" "),
-      let epoch = s.digits(10...10), s.byte(" "), s.digits(4...4) != nil, s.byte("."), s.digits(2...2) != nil,
-      s.byte("."), s.digits(2...2) != nil, s.byte(" "), let node = s.token(), s.byte(" ")
+      let epoch = s.digits(10...10), s.byte(" "), s.number(4...4) != nil, s.byte("."), s.number(2...2) != nil,
+      s.byte("."), s.number(2...2) != nil, s.byte(" "), let node = s.token(), s.byte(" ")
     else { return nil }
     var h = LogHeader(time: Double(epoch), host: node)
     if alert != "-" { h.level = alert }
     let mark = s.i
     // BGL: yyyy-mm-dd-hh.mm.ss.ffffff node type component level message
-    if s.digits(4...4) != nil, s.byte("-") {
+    if s.number(4...4) != nil, s.byte("-") {
       guard s.token() != nil, s.byte(" "), s.token() != nil, s.byte(" "), s.token() != nil, s.byte(" "),
         let component = s.token(), s.byte(" "), let level = s.token()
       else { return nil }
@@ -253,23 +253,27 @@ public struct LogHeaderParser: Sendable {
   func epochColumns(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
     // Up to 6 columns, the last an epoch in seconds, then optionally one short number (a flag).
     var s = Scan(b: b)
-    var columns: [String] = []
+    // Column ranges; Strings only for the two the header keeps.
+    var columns: [Range<Int>] = []
+    columns.reserveCapacity(6)
     while columns.count < 6 {
       let start = s.i
-      if let e = s.digits(10...10), s.peek == UInt8(ascii: " ") || s.atEnd, columns.count >= 2 {
+      if columns.count >= 2, let e = s.number(10...10), s.peek == UInt8(ascii: " ") || s.atEnd {
         var h = LogHeader(time: Double(e))
-        h.host = columns.count >= 2 ? columns[1] : nil
-        h.component = columns.count >= 3 ? columns[2] : nil
+        h.host = String(decoding: UnsafeBufferPointer(rebasing: b[columns[1]]), as: UTF8.self)
+        h.component =
+          columns.count >= 3 ? String(decoding: UnsafeBufferPointer(rebasing: b[columns[2]]), as: UTF8.self) : nil
         _ = s.byte(" ")
         let flag = s.i
         _ = s.byte("-")
-        if s.digits(1...2) != nil, s.byte(" ") {} else { s.i = flag }
+        if s.number(1...2) != nil, s.byte(" ") {} else { s.i = flag }
         h.messageStart = s.i
         return h
       }
       s.i = start
-      guard let t = s.token(), s.byte(" ") else { return nil }
-      columns.append(t)
+      while s.i < b.count, b[s.i] != 0x20, b[s.i] != 0x09 { s.i += 1 }
+      guard s.i > start, s.byte(" ") else { return nil }
+      columns.append(start..<(s.i - 1))
     }
     return nil
   }
@@ -298,7 +302,7 @@ public struct LogHeaderParser: Sendable {
   mutating func logcat(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
     var s = Scan(b: b)
     guard let mo = s.num(2), s.byte("-"), let d = s.num(2), s.byte(" "), let (hh, mi, ss, frac) = s.clock(),
-      s.spaces() > 0, let pid = s.digits(1...7), s.spaces() > 0, s.digits(1...7) != nil, s.spaces() > 0,
+      s.spaces() > 0, let pid = s.digits(1...7), s.spaces() > 0, s.number(1...7) != nil, s.spaces() > 0,
       let lv = s.token(), lv.count == 1, let level = Self.level(lv), s.byte(" ")
     else { return nil }
     var h = LogHeader(level: level, pid: pid)
@@ -483,10 +487,9 @@ public struct LogHeaderParser: Sendable {
     }
     s.i = start
     // yyyymmdd-hh:mm:ss:SSS
-    if let y = s.num(4), let mo = s.num(2), let d = s.num(2), s.byte("-"), let hh = s.digits(1...2), s.byte(":"),
-      let mi = s.digits(1...2), s.byte(":"), let ss = s.digits(1...2)
+    if let y = s.num(4), let mo = s.num(2), let d = s.num(2), s.byte("-"), let hh = s.number(1...2), s.byte(":"),
+      let mi = s.number(1...2), s.byte(":"), let ss = s.number(1...2)
     {
-      let (hh, mi, ss) = (Int(hh)!, Int(mi)!, Int(ss)!)
       var frac = 0.0
       if s.byte(":") || s.byte("."), let f = s.fraction(1...6) { frac = f }
       return Self.seconds(y, mo, d, hh, mi, ss).map { $0 + frac }
