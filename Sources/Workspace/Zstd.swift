@@ -106,6 +106,25 @@ package enum Zstd {
     return out
   }
 
+  /// Decompresses one frame into `dst`, which it must fill exactly.
+  ///
+  /// - Parameters:
+  ///   - data: One compressed frame.
+  ///   - dst: The caller's buffer (reused across frames: no allocation here).
+  /// - Throws: `WorkspaceError.compression` for corrupt or truncated input or
+  ///   a size other than `dst.count`.
+  package static func decompress(_ data: Data, into dst: UnsafeMutableRawBufferPointer) throws {
+    guard let dctx = ZSTD_createDCtx() else { throw WorkspaceError.compression("out of memory") }
+    defer { ZSTD_freeDCtx(dctx) }
+    // zstd refuses a frame larger than `dst` (dstSize_tooSmall); a smaller one is caught below.
+    let written = try data.withUnsafeBytes { src in
+      try check(ZSTD_decompressDCtx(dctx, dst.baseAddress, dst.count, src.baseAddress, src.count))
+    }
+    guard written == dst.count else {
+      throw WorkspaceError.compression("decompressed \(written) bytes, expected \(dst.count)")
+    }
+  }
+
   /// Compresses `data` and streams the frame (with a content checksum) to
   /// `sink` in pieces, so that the whole compressed frame is never held in memory.
   ///

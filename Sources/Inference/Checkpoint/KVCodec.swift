@@ -348,23 +348,26 @@ package enum KVCodec {
   }
 
   /// Decodes a frame's body into `dst` (`rawLength` bytes) and checks its SHA-256.
-  static func decodeFrame(_ header: FrameHeader, coded: Data, into dst: UnsafeMutableRawBufferPointer)
-    throws(CheckpointCorruption)
-  {
-    let transformed: Data
+  ///
+  /// The transformed bytes are decompressed into a buffer of `scratch`, reused
+  /// frame after frame (a fresh one per frame cost a state's worth of page faults).
+  static func decodeFrame(
+    _ header: FrameHeader, coded: Data, into dst: UnsafeMutableRawBufferPointer, scratch: KVScratch
+  ) throws(CheckpointCorruption) {
+    let buffer = scratch.take(header.rawLength)
+    defer { scratch.give(buffer) }
+    let transformed = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<header.rawLength])
     do {
-      transformed = try Zstd.decompress(coded, exactSize: header.rawLength)
+      try Zstd.decompress(coded, into: transformed)
     } catch {
       throw .payload(error.userDescription)
     }
     let offsets = portionOffsets(header.pieces)
-    transformed.withUnsafeBytes { src in
-      var at = 0
-      for (i, piece) in header.pieces.enumerated() {
-        let out = UnsafeMutableRawBufferPointer(rebasing: dst[at..<(at + piece.length)])
-        inverse(piece, src.baseAddress!, offsets[i], out)
-        at += piece.length
-      }
+    var at = 0
+    for (i, piece) in header.pieces.enumerated() {
+      let out = UnsafeMutableRawBufferPointer(rebasing: dst[at..<(at + piece.length)])
+      inverse(piece, UnsafeRawPointer(transformed.baseAddress!), offsets[i], out)
+      at += piece.length
     }
     let written = Data(bytesNoCopy: dst.baseAddress!, count: dst.count, deallocator: .none)
     guard Data(hexString: Hashing.sha256(written)) == header.sha256 else {
@@ -412,6 +415,7 @@ package enum KVCodec {
     var state = Data(count: rawSize)
     let index = frames
     let failure = KVFirstError()
+    let scratch = KVScratch()
     state.withUnsafeMutableBytes { dst in
       let base = KVSendableBuffer(dst)
       DispatchQueue.concurrentPerform(iterations: frames.count) { i in
@@ -419,7 +423,8 @@ package enum KVCodec {
         do {
           try decodeFrame(
             f.header, coded: payload[f.body],
-            into: UnsafeMutableRawBufferPointer(rebasing: base.buffer[f.out..<(f.out + f.header.rawLength)]))
+            into: UnsafeMutableRawBufferPointer(rebasing: base.buffer[f.out..<(f.out + f.header.rawLength)]),
+            scratch: scratch)
         } catch let error as CheckpointCorruption {
           failure.set(error)
         } catch {
@@ -574,6 +579,25 @@ final class KVFirstError: @unchecked Sendable {
   private var stored: CheckpointCorruption?
   var error: CheckpointCorruption? { lock.withLock { stored } }
   func set(_ error: CheckpointCorruption) { lock.withLock { if stored == nil { stored = error } } }
+}
+
+/// Buffers for decoded frames, reused by the workers of one decode; freed with it.
+final class KVScratch: @unchecked Sendable {
+  private let lock = NSLock()
+  private var free: [UnsafeMutableRawBufferPointer] = []
+
+  /// A buffer of at least `size` bytes (its contents undefined).
+  func take(_ size: Int) -> UnsafeMutableRawBufferPointer {
+    let found: UnsafeMutableRawBufferPointer? = lock.withLock {
+      guard let i = free.firstIndex(where: { $0.count >= size }) else { return nil }
+      return free.remove(at: i)
+    }
+    return found ?? .allocate(byteCount: max(size, 1), alignment: 16)
+  }
+
+  func give(_ buffer: UnsafeMutableRawBufferPointer) { lock.withLock { free.append(buffer) } }
+
+  deinit { for b in free { b.deallocate() } }
 }
 
 /// A buffer the workers of `concurrentPerform` write disjoint parts of.

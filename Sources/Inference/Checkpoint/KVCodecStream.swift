@@ -27,6 +27,7 @@ extension KVCodec {
     var hashes: [Data] = []
     let frames = frames(layout, frameBytes: frameBytes)
     let batch = parallelism
+    let scratch = KVScratch()
     var next = 0
     while next < frames.count {
       let group = Array(frames[next..<min(frames.count, next + batch)])
@@ -105,6 +106,7 @@ extension KVCodec {
     guard treeHash(frames.map(\.header.sha256)) == header.rawSHA256 else { throw CheckpointCorruption.stateChecksum }
     // Pass 2: bodies, a core's worth at a time.
     let batch = parallelism
+    let scratch = KVScratch()
     var next = 0
     while next < frames.count {
       let group = Array(frames[next..<min(frames.count, next + batch)])
@@ -124,7 +126,7 @@ extension KVCodec {
       DispatchQueue.concurrentPerform(iterations: group.count) { i in
         do {
           try boxes[i].data.withUnsafeMutableBytes { dst in
-            try decodeFrame(group[i].header, coded: bodies[i], into: dst)
+            try decodeFrame(group[i].header, coded: bodies[i], into: dst, scratch: scratch)
           }
         } catch let error as CheckpointCorruption {
           failure.set(error)
