@@ -140,3 +140,22 @@ public enum SetupPaths {
     return path
   }
 }
+
+/// Python as an independent reader in tests (`csv`, `mailbox`, `sqlite3`…).
+public enum Python {
+  /// Runs `python3 -c script args…` in `cwd`; its standard output and exit status.
+  public static func run(_ script: String, _ args: [String] = [], cwd: URL? = nil) throws -> (
+    output: Data, status: Int32
+  ) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", script] + args
+    if let cwd { p.currentDirectoryURL = cwd }
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (data, p.terminationStatus)
+  }
+}

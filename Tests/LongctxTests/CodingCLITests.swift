@@ -68,15 +68,8 @@ import _LongctxTestSupport
           rows = list(csv.DictReader(f, delimiter=sys.argv[2], quotechar=sys.argv[3]))
       print(json.dumps(rows))
       """
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", script, path.path, delimiter, quote, encoding]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    #expect(p.terminationStatus == 0, "python could not read \(path.path)")
+    let (data, status) = try Python.run(script, [path.path, delimiter, quote, encoding])
+    #expect(status == 0, "python could not read \(path.path)")
     return try JSONDecoder().decode([[String: String]].self, from: data)
   }
 

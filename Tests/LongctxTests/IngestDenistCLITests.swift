@@ -7,13 +7,7 @@ import _LongctxTestSupport
 /// plain MD5 list.
 @Suite struct IngestDenistCLITests {
   func python(_ script: String, _ args: [String], cwd: URL) throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", script] + args
-    p.currentDirectoryURL = cwd
-    try p.run()
-    p.waitUntilExit()
-    #expect(p.terminationStatus == 0)
+    #expect(try Python.run(script, args, cwd: cwd).status == 0)
   }
 
   struct Summary: Decodable {

@@ -27,15 +27,8 @@ import _LongctxTestSupport
           rows = list(csv.DictReader(f, delimiter="\\x14", quotechar="\\u00fe"))
       print(json.dumps(rows))
       """
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", script, path.path]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    #expect(p.terminationStatus == 0)
+    let (data, status) = try Python.run(script, [path.path])
+    #expect(status == 0)
     return try JSONDecoder().decode([[String: String]].self, from: data)
   }
 

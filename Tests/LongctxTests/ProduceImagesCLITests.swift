@@ -38,15 +38,8 @@ import _LongctxTestSupport
               out.append(r)
       print(json.dumps(out))
       """
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", script, dir.path, name]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    #expect(p.terminationStatus == 0)
+    let (data, status) = try Python.run(script, [dir.path, name])
+    #expect(status == 0)
     return try JSONDecoder().decode([[String: String]].self, from: data)
   }
 

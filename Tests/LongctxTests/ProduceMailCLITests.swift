@@ -10,16 +10,8 @@ import _LongctxTestSupport
   let base = ProduceCLITests()
 
   func python(_ script: String, _ args: [String], cwd: URL) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", script] + args
-    p.currentDirectoryURL = cwd
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    #expect(p.terminationStatus == 0)
+    let (data, status) = try Python.run(script, args, cwd: cwd)
+    #expect(status == 0)
     return String(decoding: data, as: UTF8.self)
   }
 

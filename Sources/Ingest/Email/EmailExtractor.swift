@@ -74,15 +74,8 @@ struct EmailExtractor {
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
       throw IngestError.unreadable(path: path, reason: (error as NSError).localizedDescription)
     }
-    var bytes = [UInt8](data)
     var warnings: [String] = []
-    let chunks: [Mbox.Message]
-    if Mbox.isMbox(bytes) || path.lowercased().hasSuffix(".mbox") {
-      chunks = Mbox.split(bytes)
-    } else {
-      if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-      chunks = [Mbox.Message(bytes: bytes, line: 1)]
-    }
+    let chunks = Mbox.messages(of: [UInt8](data), path: path)
     var messages: [Message] = []
     for (index, chunk) in chunks.enumerated() {
       let entity = MIMEEntity(ArraySlice(chunk.bytes))

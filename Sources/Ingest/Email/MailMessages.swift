@@ -24,14 +24,7 @@ public enum MailMessages {
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
       throw IngestError.unreadable(path: path, reason: (error as NSError).localizedDescription)
     }
-    var bytes = [UInt8](data)
-    let chunks: [Mbox.Message]
-    if Mbox.isMbox(bytes) || path.lowercased().hasSuffix(".mbox") {
-      chunks = Mbox.split(bytes)
-    } else {
-      if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-      chunks = [Mbox.Message(bytes: bytes, line: 1)]
-    }
+    let chunks = Mbox.messages(of: [UInt8](data), path: path)
     // The keys exactly as EmailExtractor gives them.
     var used = Set<String>()
     var out: [Message] = []

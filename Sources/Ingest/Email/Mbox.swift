@@ -36,6 +36,15 @@ enum Mbox {
     return first.startsWithFrom(bytes) && headerFollows(bytes, at: first.next)
   }
 
+  /// The messages of a mail file at `path`: its mailbox's messages, or the file
+  /// itself (a byte-order mark dropped) as one message when it is no mailbox.
+  static func messages(of bytes: [UInt8], path: String) -> [Message] {
+    if isMbox(bytes) || path.lowercased().hasSuffix(".mbox") { return split(bytes) }
+    var bytes = bytes
+    if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+    return [Message(bytes: bytes, line: 1)]
+  }
+
   /// The messages of mailbox `bytes`, in file order. Every byte that is not a
   /// separator or the blank line before one is in a message: text before the
   /// first `From ` line comes back as a message of its own (`isPreamble`).
