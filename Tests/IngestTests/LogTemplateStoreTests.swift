@@ -115,6 +115,28 @@ import _LongctxTestSupport
     }
   }
 
+  /// A part with no year-less header at all (a long dump between syslog lines)
+  /// passes the year on: the part after it still gets the one pass's years.
+  @Test func aPartWithoutHeadersPassesTheYearOn() {
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb"]
+    var text = ""
+    for (k, m) in months.prefix(4).enumerated() {
+      for day in 1...28 { text += "\(m) \(day < 10 ? " " : "")\(day) 10:0\(k):00 host cron[7]: job ran\n" }
+    }
+    // A headerless stretch as long as the rest (continuation-like lines, no syslog header).
+    for i in 0..<800 { text += "    dump line \(i) of the core file follows here\n" }
+    for (k, m) in months.dropFirst(4).enumerated() {
+      for day in 1...28 { text += "\(m) \(day < 10 ? " " : "")\(day) 10:0\(k % 10):00 host cron[7]: job ran\n" }
+    }
+    let mtime = Date(timeIntervalSince1970: 1_772_500_000)  // 2026-03-03
+    let whole = text.withUTF8 { LogTemplateIndex.mine($0, referenceDate: mtime) }
+    for parts in [3, 4, 6] {
+      let index = text.withUTF8 { LogTemplateIndex.mine($0, referenceDate: mtime, parts: parts, minPartBytes: 1) }
+      #expect(index.templates.map(\.firstTime) == whole.templates.map(\.firstTime), "\(parts) parts")
+      #expect(index.templates.map(\.lastTime) == whole.templates.map(\.lastTime), "\(parts) parts")
+    }
+  }
+
   /// What parts cost: a template that generalises in one part only (`job done for <*>`
   /// from eight jobs) and stays constant in the other (`job done for A`) is two
   /// entries where one pass has one; the workspace binds both to one id

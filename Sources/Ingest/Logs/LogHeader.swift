@@ -547,7 +547,7 @@ public struct LogHeaderParser: Sendable {
 
   /// `level(_:)` on a word's bytes.
   static func level(bytes u: UnsafeBufferPointer<UInt8>) -> String? {
-    guard !u.isEmpty, u.count <= 16, levelInitials[Int(u[0])] else { return nil }
+    guard !u.isEmpty, u.count <= 15, levelInitials[Int(u[0])] else { return nil }
     // Upper-cased ASCII bytes packed into two words: no String is made per line.
     var key = PackedWord()
     for k in 0..<u.count {
@@ -556,19 +556,22 @@ public struct LogHeaderParser: Sendable {
       if u.count == 1, c >= 0x61 && c <= 0x7A { return nil }  // a lone `i` is no level; `I` is
       key.add(c >= 0x61 && c <= 0x7A ? c - 0x20 : c, at: k)
     }
+    key.length(u.count)
     return packedLevels[key]
   }
 
   /// An ASCII letter, or a byte of a multi-byte UTF-8 sequence (read as a letter).
   @inline(__always) static func isLetter(_ c: UInt8) -> Bool { (c | 0x20) &- 0x61 < 26 || c >= 0x80 }
 
-  /// Up to 16 ASCII bytes as two integers.
+  /// Up to 15 ASCII bytes and their count as two integers (the count in the top byte,
+  /// so that `INFO` and `INFO\0` differ).
   struct PackedWord: Hashable {
     var low: UInt64 = 0
     var high: UInt64 = 0
     mutating func add(_ c: UInt8, at k: Int) {
       if k < 8 { low |= UInt64(c) << (8 * UInt64(k)) } else { high |= UInt64(c) << (8 * UInt64(k - 8)) }
     }
+    mutating func length(_ n: Int) { high |= UInt64(n) << 56 }
   }
 
   /// Bytes a level word can start with (most words of a header are ruled out by their first byte).
@@ -586,6 +589,7 @@ public struct LogHeaderParser: Sendable {
     uniqueKeysWithValues: levels.map { word, level in
       var key = PackedWord()
       for (k, c) in word.utf8.enumerated() { key.add(c, at: k) }
+      key.length(word.utf8.count)
       return (key, level)
     })
 

@@ -99,7 +99,11 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
     // have given it is mined again, after that part. Once the first header agrees,
     // the rest of the part does too (the year and last month then agree).
     for k in 1..<mined.count {
-      guard let first = mined[k].end.firstYearless else { continue }
+      guard let first = mined[k].end.firstYearless else {
+        // No year-less header in this part: the year state passes through it unchanged.
+        mined[k].end = mined[k - 1].end
+        continue
+      }
       var continued = mined[k - 1].end
       let s = first.stamp
       _ = continued.yearless(s[0], s[1], s[2], s[3], s[4])

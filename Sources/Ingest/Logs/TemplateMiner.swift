@@ -123,7 +123,8 @@ public struct TemplateMiner: Sendable {
   /// (`svc3`), which the cache keeps and compares; a template that took the
   /// message once takes it again.
   public mutating func add(bytes: UnsafeBufferPointer<UInt8>) -> Int {
-    let key = messageCache ? cache.probe(bytes) : MessageCache.Key(slot: -1, hash: 0)
+    // Past a cap the miner's answers follow other rules (unknown words, full leaves): no cache.
+    let key = messageCache && !saturated ? cache.probe(bytes) : MessageCache.Key(slot: -1, hash: 0)
     if key.slot >= 0, let cached = cache.id(for: key, bytes: bytes) {
       let id = resolve(cached)
       counts[id] += 1
