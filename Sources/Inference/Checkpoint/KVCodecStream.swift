@@ -27,7 +27,6 @@ extension KVCodec {
     var hashes: [Data] = []
     let frames = frames(layout, frameBytes: frameBytes)
     let batch = parallelism
-    let scratch = KVScratch()
     var next = 0
     while next < frames.count {
       let group = Array(frames[next..<min(frames.count, next + batch)])
