@@ -209,6 +209,46 @@ import _LongctxTestSupport
     }
   }
 
+  /// Ingest's passes parse headers without their fields (`keepsFields = false`): the same
+  /// time and message start as a full parse on every fixture and every line of the corpus's
+  /// logs, and no String made for component, pid or host.
+  @Test func headersWithoutFieldsSplitTheSame() throws {
+    var files: [(name: String, lines: [String])] = [("fixtures", Self.cases.map(\.line))]
+    if let root = RepositoryPaths.sharedCorpus?.appendingPathComponent("logs"),
+      let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
+    {
+      for case let url as URL in walker where url.pathExtension == "log" || url.lastPathComponent.contains(".log") {
+        guard let data = try? Data(contentsOf: url), !url.hasDirectoryPath else { continue }
+        let lines = [UInt8](data).split(separator: 0x0A).prefix(5000)
+          .map { String(decoding: $0.last == 0x0D ? $0.dropLast() : $0, as: UTF8.self) }
+        files.append((url.lastPathComponent, lines))
+      }
+    }
+    var compared = 0
+    for (name, lines) in files {
+      let layouts = name == "fixtures" ? Self.cases.map(\.layout) : [LogHeaderLayout.detect(Array(lines.prefix(200)))]
+      for layout in Set(layouts) where layout != .none {
+        var full = LogHeaderParser(layout: layout, referenceDate: Self.reference)
+        var bare = full
+        bare.keepsFields = false
+        for line in lines {
+          let a = full.parse(line)
+          let b = bare.parse(line)
+          #expect((a == nil) == (b == nil), "\(name): \(line)")
+          guard let a, let b else { continue }
+          compared += 1
+          #expect(a.time == b.time && a.messageStart == b.messageStart, "\(name) \(layout): \(line)")
+          if layout != .jsonLines {
+            #expect(b.component == nil && b.pid == nil && b.host == nil, "\(name) \(layout): \(line)")
+            #expect(b.level == nil || b.level == a.level, "\(name) \(layout): \(line)")
+          }
+        }
+      }
+    }
+    #expect(compared >= Self.cases.count)
+    if RepositoryPaths.sharedCorpus != nil { #expect(compared > 14_000, "\(compared) headers compared") }
+  }
+
   /// Fractions of a second are read without making a String: the same Double as
   /// `Double("0." + digits)` for every length a header uses.
   @Test func fractionsReadAsStringParsingWould() {

@@ -25,6 +25,8 @@ struct EventClock {
     // JSON lines keep `LogTimestamp`'s reading of their time field.
     parser =
       layout == .none || layout == .jsonLines ? nil : LogHeaderParser(layout: layout, referenceDate: referenceDate)
+    // Only the time is read.
+    parser?.keepsFields = false
     self.syslogYear = syslogYear
   }
 

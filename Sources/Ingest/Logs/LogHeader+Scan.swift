@@ -78,6 +78,33 @@ struct Scan {
     return s
   }
 
+  /// The bytes up to the next space or the end, as a range (nil when empty).
+  mutating func word() -> Range<Int>? {
+    var j = i
+    while j < b.count, b[j] != 0x20, b[j] != 0x09 { j += 1 }
+    guard j > i else { return nil }
+    defer { i = j }
+    return i..<j
+  }
+
+  /// The bytes up to `c` or the end, as a range.
+  mutating func through(_ c: UInt8) -> Range<Int> {
+    var j = i
+    while j < b.count, b[j] != c { j += 1 }
+    defer { i = j }
+    return i..<j
+  }
+
+  func bytes(_ r: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: b[r]) }
+
+  /// The bytes of `r` as a String (a header field).
+  func field(_ r: Range<Int>) -> String { String(decoding: bytes(r), as: UTF8.self) }
+
+  /// `field(_:)`, or nil when the bytes are `placeholder` (syslog's `-`).
+  func field(_ r: Range<Int>, unless placeholder: String) -> String? {
+    bytes(r).elementsEqual(placeholder.utf8) ? nil : field(r)
+  }
+
   mutating func until(_ c: UInt8) -> String {
     var j = i
     while j < b.count, b[j] != c { j += 1 }
@@ -203,7 +230,7 @@ struct Scan {
 
   /// A syslog tag at the cursor: `name[pid]:`, `name:`, with an optional ` (…)` before the colon.
   /// Moves the message start past it when found.
-  mutating func tag(into h: inout LogHeader) {
+  mutating func tag(into h: inout LogHeader, keepsFields: Bool = true) {
     let start = i
     var j = i
     var words = 0
@@ -216,15 +243,15 @@ struct Scan {
       j += 1
     }
     guard j > i, j < b.count, b[j] != 0x20 || (j + 1 < b.count && b[j + 1] == UInt8(ascii: "(")) else { return }
-    let name = String(decoding: UnsafeBufferPointer(rebasing: b[i..<j]), as: UTF8.self)
+    let name = i..<j
     i = j
+    var pid: Range<Int>?
     if byte("[") {
-      let p = until(UInt8(ascii: "]"))
+      pid = through(UInt8(ascii: "]"))
       guard byte("]") else {
         i = start
         return
       }
-      h.pid = p
     }
     if peek == 0x20, i + 1 < b.count, b[i + 1] == UInt8(ascii: "(") {
       let mark = i
@@ -236,7 +263,10 @@ struct Scan {
       i = start
       return
     }
-    h.component = name
+    if keepsFields {
+      h.component = field(name)
+      h.pid = pid.map(field)
+    }
     _ = spaces()
     h.messageStart = i
   }

@@ -93,6 +93,10 @@ public struct LogHeaderParser: Sendable {
   /// The first yearless stamp read (month, day, hour, minute, second) and the year
   /// it was given: what a part of a file mined on its own decided without the lines before it.
   var firstYearless: (stamp: [Int], year: Int)?
+  /// Whether headers keep their component, pid and host (and level words outside the
+  /// table of levels) as Strings. Ingest's passes read a line's time and message start
+  /// only, over millions of lines; the split is the same either way.
+  public var keepsFields = true
 
   public init(layout: LogHeaderLayout, referenceDate: Date) {
     self.layout = layout
@@ -187,12 +191,14 @@ public struct LogHeaderParser: Sendable {
       let t = s.isoTime()
     else { return nil }
     var h = LogHeader(time: t.time)
-    guard s.byte(" "), let host = s.token(), s.byte(" "), let app = s.token(), s.byte(" "),
-      let pid = s.token(), s.byte(" "), s.token() != nil, s.byte(" ")
+    guard s.byte(" "), let host = s.word(), s.byte(" "), let app = s.word(), s.byte(" "),
+      let pid = s.word(), s.byte(" "), s.word() != nil, s.byte(" ")
     else { return nil }
-    h.host = host == "-" ? nil : host
-    h.component = app == "-" ? nil : app
-    h.pid = pid == "-" ? nil : pid
+    if keepsFields {
+      h.host = s.field(host, unless: "-")
+      h.component = s.field(app, unless: "-")
+      h.pid = s.field(pid, unless: "-")
+    }
     if s.byte("-") {
     } else {
       while s.peek == UInt8(ascii: "[") { guard s.skipBracket() else { return nil } }
@@ -209,33 +215,37 @@ public struct LogHeaderParser: Sendable {
     var h = LogHeader()
     h.time = yearless(mo, d, hh, mi, ss).map { $0 + frac }
     guard s.byte(" ") else { return nil }
-    guard let host = s.token() else {
+    guard let host = s.word() else {
       h.messageStart = s.i
       return h
     }
-    h.host = host
+    if keepsFields { h.host = s.field(host) }
     _ = s.spaces()
     h.messageStart = s.i
-    s.tag(into: &h)
+    s.tag(into: &h, keepsFields: keepsFields)
     return h
   }
 
   mutating func rasEpoch(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
     var s = Scan(b: b)
-    guard let alert = s.token(), alert == "-" || alert.allSatisfy({ $0.isUppercase || $0 == "_" }), s.byte(" "),
-      let epoch = s.digits(10...10), s.byte(" "), s.number(4...4) != nil, s.byte("."), s.number(2...2) != nil,
-      s.byte("."), s.number(2...2) != nil, s.byte(" "), let node = s.token(), s.byte(" ")
+    guard let alert = s.word(),
+      s.bytes(alert).elementsEqual([UInt8(ascii: "-")])
+        || s.bytes(alert).allSatisfy({ $0 &- 0x41 < 26 || $0 == UInt8(ascii: "_") }),
+      s.byte(" "), let epoch = s.number(10...10), s.byte(" "), s.number(4...4) != nil, s.byte("."),
+      s.number(2...2) != nil, s.byte("."), s.number(2...2) != nil, s.byte(" "), let node = s.word(), s.byte(" ")
     else { return nil }
-    var h = LogHeader(time: Double(epoch), host: node)
-    if alert != "-" { h.level = alert }
+    var h = LogHeader(time: Double(epoch), host: keepsFields ? s.field(node) : nil)
+    if keepsFields, alert.count != 1 || b[alert.lowerBound] != UInt8(ascii: "-") { h.level = s.field(alert) }
     let mark = s.i
     // BGL: yyyy-mm-dd-hh.mm.ss.ffffff node type component level message
     if s.number(4...4) != nil, s.byte("-") {
-      guard s.token() != nil, s.byte(" "), s.token() != nil, s.byte(" "), s.token() != nil, s.byte(" "),
-        let component = s.token(), s.byte(" "), let level = s.token()
+      guard s.word() != nil, s.byte(" "), s.word() != nil, s.byte(" "), s.word() != nil, s.byte(" "),
+        let component = s.word(), s.byte(" "), let level = s.word()
       else { return nil }
-      h.component = component
-      h.level = Self.level(level) ?? level
+      if keepsFields {
+        h.component = s.field(component)
+        h.level = Self.level(bytes: s.bytes(level)) ?? s.field(level)
+      }
       _ = s.byte(" ")
       h.messageStart = s.i
       return h
@@ -243,10 +253,10 @@ public struct LogHeaderParser: Sendable {
     // Thunderbird: Mon d hh:mm:ss user/host tag[pid]: message
     s.i = mark
     guard s.monthDay() != nil, s.clock() != nil, s.byte(" ") else { return nil }
-    _ = s.token()
+    _ = s.word()
     _ = s.spaces()
     h.messageStart = s.i
-    s.tag(into: &h)
+    s.tag(into: &h, keepsFields: keepsFields)
     return h
   }
 
@@ -260,9 +270,10 @@ public struct LogHeaderParser: Sendable {
       let start = s.i
       if columns.count >= 2, let e = s.number(10...10), s.peek == UInt8(ascii: " ") || s.atEnd {
         var h = LogHeader(time: Double(e))
-        h.host = String(decoding: UnsafeBufferPointer(rebasing: b[columns[1]]), as: UTF8.self)
-        h.component =
-          columns.count >= 3 ? String(decoding: UnsafeBufferPointer(rebasing: b[columns[2]]), as: UTF8.self) : nil
+        if keepsFields {
+          h.host = s.field(columns[1])
+          h.component = columns.count >= 3 ? s.field(columns[2]) : nil
+        }
         _ = s.byte(" ")
         let flag = s.i
         _ = s.byte("-")
@@ -285,14 +296,15 @@ public struct LogHeaderParser: Sendable {
     else { return nil }
     var h = LogHeader(time: Self.seconds(2000 + yy, mo, d, hh, mi, ss))
     guard h.time != nil else { return nil }
-    h.pid = s.digits(1...10)
+    let pidStart = s.i
+    if s.number(1...10) != nil, keepsFields { h.pid = s.field(pidStart..<s.i) }
     _ = s.spaces()
-    guard let level = s.token(), let norm = Self.level(level) else { return nil }
+    guard let level = s.word(), let norm = Self.level(bytes: s.bytes(level)) else { return nil }
     h.level = norm
     _ = s.spaces()
     h.messageStart = s.i
-    if let c = s.token(), c.hasSuffix(":") {
-      h.component = String(c.dropLast())
+    if let c = s.word(), c.count > 0, b[c.upperBound - 1] == UInt8(ascii: ":") {
+      if keepsFields { h.component = s.field(c.lowerBound..<(c.upperBound - 1)) }
       _ = s.byte(" ")
       h.messageStart = s.i
     }
@@ -302,10 +314,11 @@ public struct LogHeaderParser: Sendable {
   mutating func logcat(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
     var s = Scan(b: b)
     guard let mo = s.num(2), s.byte("-"), let d = s.num(2), s.byte(" "), let (hh, mi, ss, frac) = s.clock(),
-      s.spaces() > 0, let pid = s.digits(1...7), s.spaces() > 0, s.number(1...7) != nil, s.spaces() > 0,
-      let lv = s.token(), lv.count == 1, let level = Self.level(lv), s.byte(" ")
+      s.spaces() > 0, case let pidStart = s.i, s.number(1...7) != nil, case let pid = pidStart..<s.i,
+      s.spaces() > 0, s.number(1...7) != nil, s.spaces() > 0,
+      let lv = s.word(), lv.count == 1, let level = Self.level(bytes: s.bytes(lv)), s.byte(" ")
     else { return nil }
-    var h = LogHeader(level: level, pid: pid)
+    var h = LogHeader(level: level, pid: keepsFields ? s.field(pid) : nil)
     h.time = yearless(mo, d, hh, mi, ss).map { $0 + frac }
     let mark = s.i
     // The tag runs up to ": " (it may hold spaces).
@@ -314,8 +327,7 @@ public struct LogHeaderParser: Sendable {
       h.messageStart = mark
       return h
     }
-    h.component = String(decoding: UnsafeBufferPointer(rebasing: b[mark..<s.i]), as: UTF8.self)
-      .trimmingCharacters(in: .whitespaces)
+    if keepsFields { h.component = s.field(mark..<s.i).trimmingCharacters(in: .whitespaces) }
     s.i += 1
     _ = s.byte(" ")
     h.messageStart = s.i
@@ -325,7 +337,7 @@ public struct LogHeaderParser: Sendable {
   func apacheError(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
     // [Sun Dec 04 04:47:44 2005] or [Sun Dec 04 04:47:44.123456 2005]
     var s = Scan(b: b)
-    guard s.byte("["), s.token() != nil, s.byte(" "), let (mo, d) = s.monthDay(), let (hh, mi, ss, frac) = s.clock(),
+    guard s.byte("["), s.word() != nil, s.byte(" "), let (mo, d) = s.monthDay(), let (hh, mi, ss, frac) = s.clock(),
       s.byte(" "), let y = s.num(4), s.byte("]")
     else { return nil }
     var h = LogHeader(time: Self.seconds(y, mo, d, hh, mi, ss).map { $0 + frac })
@@ -352,7 +364,7 @@ public struct LogHeaderParser: Sendable {
 
   func access(_ b: UnsafeBufferPointer<UInt8>) -> LogHeader? {
     var s = Scan(b: b)
-    guard let host = s.token(), s.byte(" "), s.token() != nil, s.byte(" ") else { return nil }
+    guard let host = s.word(), s.byte(" "), s.word() != nil, s.byte(" ") else { return nil }
     // The user field may be quoted or hold spaces only rarely; take up to " [".
     while !s.atEnd, s.peek != UInt8(ascii: "[") { s.i += 1 }
     guard s.byte("["), let d = s.num(2), s.byte("/"), let mo = s.month(), s.byte("/"), let y = s.num(4),
@@ -366,7 +378,8 @@ public struct LogHeaderParser: Sendable {
     }
     guard s.byte("]") else { return nil }
     _ = s.byte(" ")
-    var h = LogHeader(time: Self.seconds(y, mo, d, hh, mi, ss).map { $0 - Double(offset) }, host: host)
+    var h = LogHeader(
+      time: Self.seconds(y, mo, d, hh, mi, ss).map { $0 - Double(offset) }, host: keepsFields ? s.field(host) : nil)
     h.messageStart = s.i
     return h
   }
@@ -384,34 +397,41 @@ public struct LogHeaderParser: Sendable {
         break
       }
       s.i = start
-      guard attempt == 0, s.token() != nil, s.byte(" ") else { break }
+      guard attempt == 0, s.word() != nil, s.byte(" ") else { break }
     }
     guard let f = found else { return nil }
     var h = LogHeader(time: f.time)
     // Separators after the time: ",", "|", ":" then spaces.
     if s.byte("|") {
       // time|component|pid|message
-      let c = s.until(UInt8(ascii: "|"))
+      let c = s.through(UInt8(ascii: "|"))
       guard s.byte("|") else {
-        h.messageStart = s.i - c.count
+        h.messageStart = c.lowerBound
         return h
       }
-      h.component = c
-      let p = s.until(UInt8(ascii: "|"))
-      if s.byte("|") { h.pid = p } else { s.i -= p.utf8.count }
+      let p = s.through(UInt8(ascii: "|"))
+      if s.byte("|") {
+        if keepsFields { h.pid = s.field(p) }
+      } else {
+        s.i = p.lowerBound
+      }
+      if keepsFields { h.component = s.field(c) }
       h.messageStart = s.i
       return h
     }
     _ = s.byte(",") || s.byte(":")
     _ = s.spaces()
     h.messageStart = s.i
+    // What was found, whether or not it is kept as a String.
+    var hasPid = false
+    var hasComponent = false
     var fields = 0
     while fields < 5, !s.atEnd {
       let start = s.i
       if s.peek == UInt8(ascii: "[") {
         guard s.skipBracket() else { break }
         // `[error]` (nginx) is the level.
-        if h.level == nil, h.component == nil, s.i - start <= 13,
+        if h.level == nil, !hasComponent, s.i - start <= 13,
           let l = Self.level(bytes: UnsafeBufferPointer(rebasing: b[(start + 1)..<(s.i - 1)]))
         {
           h.level = l
@@ -419,7 +439,7 @@ public struct LogHeaderParser: Sendable {
         _ = s.spaces()
         h.messageStart = s.i
         fields += 1
-        if h.component != nil { break }
+        if hasComponent { break }
         continue
       }
       // The token's bytes; a String only for what the header keeps.
@@ -429,34 +449,39 @@ public struct LogHeaderParser: Sendable {
       let t = UnsafeBufferPointer(rebasing: b[tokenStart..<s.i])
       let colon = t.last == UInt8(ascii: ":")
       let bare = colon ? UnsafeBufferPointer(rebasing: t.dropLast()) : t
-      if h.pid == nil, h.level == nil, h.component == nil, t.count <= 8, t.allSatisfy({ $0 &- 0x30 < 10 }) {
-        h.pid = String(decoding: t, as: UTF8.self)
-      } else if h.level == nil, h.component == nil, let l = Self.level(bytes: bare) {
+      if !hasPid, h.level == nil, !hasComponent, t.count <= 8, t.allSatisfy({ $0 &- 0x30 < 10 }) {
+        hasPid = true
+        if keepsFields { h.pid = String(decoding: t, as: UTF8.self) }
+      } else if h.level == nil, !hasComponent, let l = Self.level(bytes: bare) {
         h.level = l
-      } else if h.component == nil, colon, t.count > 1 {
-        h.component = String(decoding: bare, as: UTF8.self)
+      } else if !hasComponent, colon, t.count > 1 {
+        hasComponent = true
+        var component = tokenStart..<(s.i - 1)
         // Laravel's `local.ERROR:`: channel and level.
         if h.level == nil, let dot = bare.lastIndex(of: UInt8(ascii: ".")),
           let l = Self.level(bytes: UnsafeBufferPointer(rebasing: bare[(dot + 1)...]))
         {
           h.level = l
-          h.component = String(decoding: UnsafeBufferPointer(rebasing: bare[..<dot]), as: UTF8.self)
+          component = tokenStart..<(tokenStart + dot)
         }
+        if keepsFields { h.component = s.field(component) }
         _ = s.spaces()
         h.messageStart = s.i
         break
-      } else if h.component == nil, let dash = s.dashAhead(from: start) {
+      } else if !hasComponent, let dash = s.dashAhead(from: start) {
         // `program - message`, `program *64 - message`
-        h.component = String(decoding: UnsafeBufferPointer(rebasing: b[start..<dash]), as: UTF8.self)
+        hasComponent = true
+        if keepsFields { h.component = s.field(start..<dash) }
         s.i = dash + 3
         h.messageStart = s.i
         break
-      } else if h.component == nil, h.level != nil,
+      } else if !hasComponent, h.level != nil,
         s.spacesAhead() >= 2
           || (t.contains(UInt8(ascii: ".")) && Self.isLetter(t.first!) && Self.isLetter(t.last!)
             && !t.contains(UInt8(ascii: "/")))
       {
-        h.component = String(decoding: t, as: UTF8.self)
+        hasComponent = true
+        if keepsFields { h.component = String(decoding: t, as: UTF8.self) }
         _ = s.spaces()
         h.messageStart = s.i
         // A bracketed context right after the component (OpenStack's [req-…]) is header too.
@@ -479,10 +504,10 @@ public struct LogHeaderParser: Sendable {
     if let t = s.isoTime() { return t.time }
     s.i = start
     // yyyy/mm/dd hh:mm:ss, yy/mm/dd hh:mm:ss
-    if let a = s.digits(2...4), s.byte("/"), let mo = s.num(2), s.byte("/"), let d = s.num(2), s.byte(" "),
-      let (hh, mi, ss, frac) = s.clock()
+    if let a = s.number(2...4), case let width = s.i - start, s.byte("/"), let mo = s.num(2), s.byte("/"),
+      let d = s.num(2), s.byte(" "), let (hh, mi, ss, frac) = s.clock()
     {
-      let y = a.count == 2 ? 2000 + Int(a)! : Int(a)!
+      let y = width == 2 ? 2000 + a : a
       return Self.seconds(y, mo, d, hh, mi, ss).map { $0 + frac }
     }
     s.i = start

@@ -71,7 +71,11 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
       )
       start = end + 1
     }
-    let parser = LogHeaderParser(sample: sample, referenceDate: referenceDate)
+    let parser = {
+      var p = LogHeaderParser(sample: sample, referenceDate: referenceDate)
+      p.keepsFields = false
+      return p
+    }()
     let n = max(1, min(parts, count / max(1, minPartBytes)))
     // Part boundaries at line starts.
     var bounds = [0]

@@ -10,6 +10,7 @@ public enum LogTemplateMining {
     lines: [String], referenceDate: Date, miner: TemplateMiner = TemplateMiner()
   ) -> (ids: [Int], miner: TemplateMiner, layout: LogHeaderLayout) {
     var parser = LogHeaderParser(sample: Array(lines.prefix(200)), referenceDate: referenceDate)
+    parser.keepsFields = false
     var miner = miner
     var ids: [Int] = []
     ids.reserveCapacity(lines.count)
@@ -32,6 +33,7 @@ public enum LogTemplateMining {
   /// The message part of each line (what the miner is given).
   public static func messages(lines: [String], referenceDate: Date) -> [String] {
     var parser = LogHeaderParser(sample: Array(lines.prefix(200)), referenceDate: referenceDate)
+    parser.keepsFields = false
     return lines.map { line in
       if parser.layout == .jsonLines { return LogHeaderParser.jsonMessage(line) ?? line }
       let start = parser.parse(line)?.messageStart ?? 0
