@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _LongctxTestSupport
 
 @testable import Ingest
 
@@ -45,6 +46,39 @@ import Testing
     #expect(!LogLine.isExceptionName("Exception: plain"))
     #expect(!LogLine.isExceptionName("hello.world says hi"))
     #expect(LogLine.isContinuation("java.io.IOException: boom"))
+  }
+
+  /// The byte-level test of a continuation line answers as the `Substring` one, on crafted
+  /// starts (every level word and month, in any case, cut short, followed by anything) and
+  /// on every line of the corpus's logs.
+  @Test func continuationOnBytesAnswersAsOnText() throws {
+    var lines: [String] = ["", " x", "\tat x", "Caused by: y", "... 3 more", "Traceback (most recent", "java.x.BadError"]
+    for word in LogLine.levels + ["JAN", "Jul", "dec", "Sep"] {
+      for variant in [word, word.lowercased(), word.capitalized] {
+        for tail in ["", " ", ":", "  9 02:10:01 host", "X rest", "ING", "é"] {
+          lines.append(variant + tail)
+          lines.append(String(variant.dropLast()) + tail)
+        }
+      }
+    }
+    if let root = RepositoryPaths.sharedCorpus?.appendingPathComponent("logs"),
+      let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
+    {
+      for case let url as URL in walker where url.lastPathComponent.contains(".log") && !url.hasDirectoryPath {
+        guard let data = try? Data(contentsOf: url) else { continue }
+        lines += [UInt8](data).split(separator: 0x0A).prefix(5000).map { String(decoding: $0, as: UTF8.self) }
+      }
+      #expect(lines.count > 14_000)
+    }
+    var continuations = 0
+    for line in lines {
+      var copy = line
+      let text = LogLine.isContinuation(Substring(line))
+      let bytes = copy.withUTF8 { LogLine.isContinuation(bytes: $0) }
+      #expect(bytes == nil || bytes == text, "\(line)")
+      if text { continuations += 1 }
+    }
+    #expect(continuations > 10 && continuations < lines.count / 2)
   }
 }
 

@@ -267,30 +267,28 @@ enum LogLine {
       return true
     }
     if hasPrefix("Caused by:") || hasPrefix("...") { return true }
-    var head: (UInt64, UInt64) = (0, 0)  // the upper-cased first 12 bytes, 8 + 4
-    var headLength = 0
-    for i in 0..<min(line.count, 12) {
+    // The upper-cased first 8 bytes, against each level word and month (all of 8 bytes
+    // or fewer) as masked integers.
+    var head: UInt64 = 0
+    let headLength = min(line.count, 8)
+    for i in 0..<headLength {
       var b = line[i]
       if b >= 0x61 && b <= 0x7A { b -= 0x20 }
-      if i < 8 { head.0 |= UInt64(b) << (8 * i) } else { head.1 |= UInt64(b) << (8 * (i - 8)) }
-      headLength += 1
+      head |= UInt64(b) << (8 * UInt64(i))
     }
-    func headHasPrefix(_ word: [UInt8]) -> Bool {
-      guard word.count <= headLength else { return false }
-      for (i, c) in word.enumerated() {
-        let b =
-          i < 8 ? UInt8(truncatingIfNeeded: head.0 >> (8 * i)) : UInt8(truncatingIfNeeded: head.1 >> (8 * (i - 8)))
-        if b != c { return false }
-      }
-      return true
-    }
-    if levelBytes.contains(where: headHasPrefix) { return false }
-    if monthBytes.contains(where: headHasPrefix) { return false }
+    for word in headWords where word.length <= headLength && head & word.mask == word.bits { return false }
     return isExceptionName(bytes: line) || hasPrefix("Traceback")
   }
 
-  private static let levelBytes = levels.map { Array($0.utf8) }
-  private static let monthBytes = months.map { Array(($0 + " ").utf8) }
+  /// Level words and months followed by a space, each packed into an integer with the mask of its bytes.
+  private static let headWords: [(bits: UInt64, mask: UInt64, length: Int)] = (levels + months.map { $0 + " " }).map {
+    word in
+    let u = Array(word.utf8)
+    precondition(u.count <= 8)
+    var bits: UInt64 = 0
+    for (i, c) in u.enumerated() { bits |= UInt64(c) << (8 * UInt64(i)) }
+    return (bits, u.count == 8 ? ~0 : (1 << (8 * UInt64(u.count))) - 1, u.count)
+  }
 
   /// Whether the line starts with a dotted name ending in Exception or Error
   /// (`java.sql.SQLException: …`). Hand-written: a regular expression here
