@@ -249,6 +249,41 @@ import _LongctxTestSupport
     if RepositoryPaths.sharedCorpus != nil { #expect(compared > 14_000, "\(compared) headers compared") }
   }
 
+  /// The level words matched as packed constants are the table's, in any case; other
+  /// words (one letter off, a prefix, a lone lower-case letter, non-ASCII) are no level.
+  @Test func levelsMatchTheirTable() {
+    for (word, level) in LogHeaderParser.levels {
+      #expect(LogHeaderParser.level(word) == level, "\(word)")
+      #expect(LogHeaderParser.level(word.capitalized) == level, "\(word)")
+      #expect(LogHeaderParser.level(word.lowercased()) == (word.count == 1 ? nil : level), "\(word)")
+      #expect(LogHeaderParser.level(word + "X") == LogHeaderParser.levels[word + "X"], "\(word)X")
+      #expect(LogHeaderParser.level(String(word.dropLast())) == LogHeaderParser.levels[String(word.dropLast())])
+      #expect(LogHeaderParser.level(word + "é") == nil)
+    }
+    for word in ["", "INF", "WARNINGS", "ERRORS", "B", "Z", "info:", "[INFO]", "0", "É", "INFORMATIONAL", "Warn\0"] {
+      #expect(LogHeaderParser.level(word) == LogHeaderParser.levels[word.uppercased()], "\(word)")
+    }
+  }
+
+  /// Month names at the cursor: each of the twelve, nothing else (case, a letter off, cut short).
+  @Test func monthNames() {
+    let names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    func month(_ text: String) -> (Int?, Int) {
+      var t = text
+      return t.withUTF8 { b in
+        var s = Scan(b: b)
+        let m = s.month()
+        return (m, s.i)
+      }
+    }
+    for (k, name) in names.enumerated() {
+      #expect(month(name + " 9").0 == k + 1 && month(name).1 == 3, "\(name)")
+      #expect(month(name.uppercased()).0 == nil && month(name.lowercased()).0 == nil, "\(name)")
+      #expect(month(String(name.dropLast())).0 == nil && month(String(name.dropLast()) + "x").0 == nil, "\(name)")
+    }
+    #expect(month("").0 == nil && month("Ja").0 == nil && month("Jān").0 == nil)
+  }
+
   /// Fractions of a second are read without making a String: the same Double as
   /// `Double("0." + digits)` for every length a header uses.
   @Test func fractionsReadAsStringParsingWould() {

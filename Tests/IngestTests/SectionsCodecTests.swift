@@ -52,7 +52,9 @@ import _LongctxTestSupport
   /// starts (every level word and month, in any case, cut short, followed by anything) and
   /// on every line of the corpus's logs.
   @Test func continuationOnBytesAnswersAsOnText() throws {
-    var lines: [String] = ["", " x", "\tat x", "Caused by: y", "... 3 more", "Traceback (most recent", "java.x.BadError"]
+    var lines: [String] = [
+      "", " x", "\tat x", "Caused by: y", "... 3 more", "Traceback (most recent", "java.x.BadError",
+    ]
     for word in LogLine.levels + ["JAN", "Jul", "dec", "Sep"] {
       for variant in [word, word.lowercased(), word.capitalized] {
         for tail in ["", " ", ":", "  9 02:10:01 host", "X rest", "ING", "é"] {

@@ -163,17 +163,27 @@ struct Scan {
     return false
   }
 
-  static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map {
-    Array($0.utf8)
-  }
-
+  /// `Jan` … `Dec` at the cursor, as 1 … 12 (three bytes matched as one integer).
   mutating func month() -> Int? {
     guard i + 3 <= b.count else { return nil }
-    for (k, m) in Self.months.enumerated() where b[i] == m[0] && b[i + 1] == m[1] && b[i + 2] == m[2] {
-      i += 3
-      return k + 1
+    let n: Int
+    switch UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 {
+    case 0x6E614A: n = 1  // Jan
+    case 0x626546: n = 2  // Feb
+    case 0x72614D: n = 3  // Mar
+    case 0x727041: n = 4  // Apr
+    case 0x79614D: n = 5  // May
+    case 0x6E754A: n = 6  // Jun
+    case 0x6C754A: n = 7  // Jul
+    case 0x677541: n = 8  // Aug
+    case 0x706553: n = 9  // Sep
+    case 0x74634F: n = 10  // Oct
+    case 0x766F4E: n = 11  // Nov
+    case 0x636544: n = 12  // Dec
+    default: return nil
     }
-    return nil
+    i += 3
+    return n
   }
 
   /// `Mar  9 ` / `Mar 09 ` (consumes the space after the day).

@@ -572,8 +572,12 @@ public struct LogHeaderParser: Sendable {
 
   /// `level(_:)` on a word's bytes.
   static func level(bytes u: UnsafeBufferPointer<UInt8>) -> String? {
-    guard !u.isEmpty, u.count <= 15, levelInitials[Int(u[0])] else { return nil }
-    // Upper-cased ASCII bytes packed into two words: no String is made per line.
+    // Most words of a header are ruled out by their first byte (T D F I N W E S C A P V, any case).
+    guard !u.isEmpty, u.count <= 15, (0x00D9_427A as UInt32) >> UInt32((u[0] | 0x20) &- 0x60) & 1 == 1 else {
+      return nil
+    }
+    // Upper-cased ASCII bytes packed into two words, matched as constants: no String, table
+    // or hash per word (`levels` is the same table; `levelsMatchTheirTable` checks both).
     var key = PackedWord()
     for k in 0..<u.count {
       let c = u[k]
@@ -582,7 +586,37 @@ public struct LogHeaderParser: Sendable {
       key.add(c >= 0x61 && c <= 0x7A ? c - 0x20 : c, at: k)
     }
     key.length(u.count)
-    return packedLevels[key]
+    switch (key.low, key.high) {
+    case (0x0000000000000041, 0x0100000000000000): return "FATAL"  // A
+    case (0x0000000000000044, 0x0100000000000000): return "DEBUG"  // D
+    case (0x0000000000000045, 0x0100000000000000): return "ERROR"  // E
+    case (0x0000000000000046, 0x0100000000000000): return "FATAL"  // F
+    case (0x0000000000000049, 0x0100000000000000): return "INFO"  // I
+    case (0x0000000000000056, 0x0100000000000000): return "TRACE"  // V
+    case (0x0000000000000057, 0x0100000000000000): return "WARN"  // W
+    case (0x0000000000474244, 0x0300000000000000): return "DEBUG"  // DBG
+    case (0x0000000000525245, 0x0300000000000000): return "ERROR"  // ERR
+    case (0x00000000454E4946, 0x0400000000000000): return "DEBUG"  // FINE
+    case (0x000000004E524157, 0x0400000000000000): return "WARN"  // WARN
+    case (0x000000004F464E49, 0x0400000000000000): return "INFO"  // INFO
+    case (0x0000000054495243, 0x0400000000000000): return "CRITICAL"  // CRIT
+    case (0x00000043494E4150, 0x0500000000000000): return "FATAL"  // PANIC
+    case (0x0000004543415254, 0x0500000000000000): return "TRACE"  // TRACE
+    case (0x0000004752454D45, 0x0500000000000000): return "EMERGENCY"  // EMERG
+    case (0x0000004755424544, 0x0500000000000000): return "DEBUG"  // DEBUG
+    case (0x0000004C41544146, 0x0500000000000000): return "FATAL"  // FATAL
+    case (0x00000052454E4946, 0x0500000000000000): return "TRACE"  // FINER
+    case (0x000000524F525245, 0x0500000000000000): return "ERROR"  // ERROR
+    case (0x0000005452454C41, 0x0500000000000000): return "ALERT"  // ALERT
+    case (0x0000454349544F4E, 0x0600000000000000): return "NOTICE"  // NOTICE
+    case (0x0000455245564553, 0x0600000000000000): return "ERROR"  // SEVERE
+    case (0x00005453454E4946, 0x0600000000000000): return "TRACE"  // FINEST
+    case (0x00474E494E524157, 0x0700000000000000): return "WARN"  // WARNING
+    case (0x434E454752454D45, 0x0900000000000059): return "EMERGENCY"  // EMERGENCY
+    case (0x4C41434954495243, 0x0800000000000000): return "CRITICAL"  // CRITICAL
+    case (0x54414D524F464E49, 0x0B000000004E4F49): return "INFO"  // INFORMATION
+    default: return nil
+    }
   }
 
   /// An ASCII letter, or a byte of a multi-byte UTF-8 sequence (read as a letter).
@@ -598,25 +632,6 @@ public struct LogHeaderParser: Sendable {
     }
     mutating func length(_ n: Int) { high |= UInt64(n) << 56 }
   }
-
-  /// Bytes a level word can start with (most words of a header are ruled out by their first byte).
-  static let levelInitials: [Bool] = {
-    var table = [Bool](repeating: false, count: 256)
-    for word in levels.keys {
-      let c = word.utf8.first!
-      table[Int(c)] = true
-      table[Int(c | 0x20)] = true
-    }
-    return table
-  }()
-
-  static let packedLevels: [PackedWord: String] = Dictionary(
-    uniqueKeysWithValues: levels.map { word, level in
-      var key = PackedWord()
-      for (k, c) in word.utf8.enumerated() { key.add(c, at: k) }
-      key.length(word.utf8.count)
-      return (key, level)
-    })
 
   /// Days-from-civil (Howard Hinnant).
   static func seconds(_ y: Int, _ m: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> Double? {
