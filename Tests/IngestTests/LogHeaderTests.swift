@@ -284,6 +284,48 @@ import _LongctxTestSupport
     #expect(month("").0 == nil && month("Ja").0 == nil && month("Jān").0 == nil)
   }
 
+  /// Lines of one minute read only their seconds (the parser keeps the minute of the last
+  /// ISO time): every line gets the time a fresh parser gives it, across minutes, hours,
+  /// days and years, with fractions, offsets, invalid seconds and look-alike minutes.
+  @Test func isoTimesOfOneMinuteReadAsAFreshParserReadsThem() {
+    var state: UInt64 = 17
+    func next(_ n: Int) -> Int {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int(state >> 33) % n
+    }
+    var minute = (y: 2024, mo: 12, d: 31, h: 23, mi: 58)
+    var lines: [String] = []
+    for _ in 0..<20_000 {
+      if next(6) == 0 {
+        // The next minute (rolling over into the next hour, day and year), or a jump.
+        minute.mi += 1
+        if minute.mi == 60 { (minute.mi, minute.h) = (0, minute.h + 1) }
+        if minute.h == 24 { (minute.h, minute.d) = (0, minute.d + 1) }
+        if minute.d == 32 { (minute.d, minute.mo) = (1, minute.mo % 12 + 1) }
+        if minute.mo == 1 && minute.d == 1 && minute.h == 0 && minute.mi == 0 { minute.y += 1 }
+        if next(10) == 0 { minute = (2000 + next(40), 1 + next(12), 1 + next(28), next(24), next(60)) }
+      }
+      let sep = next(4) == 0 ? " " : "T"
+      let ss = next(20) == 0 ? 60 + next(40) : next(60)
+      let tails = ["", "Z", ".5", ",123", ".123456789Z", "+02:00", "-0530", "+01", ".25-08:00", ":x", "."]
+      let stamp = String(
+        format: "%04d-%02d-%02d%@%02d:%02d:%02d%@", minute.y, minute.mo, minute.d, sep, minute.h, minute.mi, ss,
+        tails[next(tails.count)])
+      let cut = next(30) == 0 ? String(stamp.prefix(17 + next(3))) : stamp
+      lines.append(cut + " INFO svc: message \(next(1000))")
+    }
+    var kept = LogHeaderParser(layout: .general, referenceDate: Self.reference)
+    var parsed = 0
+    for line in lines {
+      var fresh = LogHeaderParser(layout: .general, referenceDate: Self.reference)
+      let a = kept.parse(line)
+      let b = fresh.parse(line)
+      #expect(a?.time == b?.time && a?.messageStart == b?.messageStart, "\(line)")
+      if a?.time != nil { parsed += 1 }
+    }
+    #expect(parsed > 15_000 && parsed < lines.count, "\(parsed) of \(lines.count) lines timed")
+  }
+
   /// Fractions of a second are read without making a String: the same Double as
   /// `Double("0." + digits)` for every length a header uses.
   @Test func fractionsReadAsStringParsingWould() {

@@ -196,8 +196,8 @@ struct Scan {
     return (mo, d)
   }
 
-  /// `hh:mm:ss[.fff|,fff]`.
-  mutating func clock() -> (Int, Int, Int, Double)? {
+  /// `hh:mm:ss[.fff|,fff]` (the fraction left unread when `withFraction` is false).
+  mutating func clock(withFraction: Bool = true) -> (Int, Int, Int, Double)? {
     let start = i
     guard let h = num(2), byte(":"), let m = num(2), byte(":"), let s = num(2) else {
       i = start
@@ -205,19 +205,61 @@ struct Scan {
     }
     var frac = 0.0
     let mark = i
-    if byte(".") || byte(","), let f = fraction(1...9) { frac = f } else { i = mark }
+    if withFraction, byte(".") || byte(","), let f = fraction(1...9) { frac = f } else { i = mark }
     return (h, m, s, frac)
   }
 
   /// `yyyy-mm-dd[T ]hh:mm:ss[.fff][Z|±hh[:]mm]`.
   mutating func isoTime() -> (time: Double, end: Int)? {
+    var memo = MinuteMemo()
+    return isoTime(memo: &memo)
+  }
+
+  /// The minute (`yyyy-mm-ddThh:mm`, 16 bytes) of the last ISO time read and its seconds
+  /// since 1970: lines of one minute read their seconds only.
+  struct MinuteMemo {
+    var key: (UInt64, UInt64)?
+    var seconds = 0
+  }
+
+  /// `isoTime()`, reading only the seconds and what follows when the line's minute is `memo`'s.
+  mutating func isoTime(memo: inout MinuteMemo) -> (time: Double, end: Int)? {
     let start = i
+    if i + 19 <= b.count, let key = memo.key, b[i + 16] == UInt8(ascii: ":") {
+      let raw = UnsafeRawPointer(b.baseAddress! + i)
+      if raw.loadUnaligned(as: UInt64.self) == key.0, raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) == key.1 {
+        i += 17
+        if let s = num(2), s < 61 {
+          let (frac, offset) = isoTail()
+          return (Double(memo.seconds + s) + frac - Double(offset), i)
+        }
+        i = start
+      }
+    }
     guard let y = num(4), byte("-"), let mo = num(2), byte("-"), let d = num(2), byte("T") || byte(" "),
-      let (h, mi, s, frac) = clock()
+      let (h, mi, s, _) = clock(withFraction: false)
     else {
       i = start
       return nil
     }
+    let (frac, offset) = isoTail()
+    guard let t = LogHeaderParser.seconds(y, mo, d, h, mi, s) else {
+      i = start
+      return nil
+    }
+    if start + 16 <= b.count {
+      let raw = UnsafeRawPointer(b.baseAddress! + start)
+      memo.key = (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+      memo.seconds = Int(t) - s
+    }
+    return (t + frac - Double(offset), i)
+  }
+
+  /// What follows an ISO time's seconds: a fraction, then `Z` or an offset `±hh[:]mm`.
+  private mutating func isoTail() -> (frac: Double, offset: Int) {
+    var frac = 0.0
+    let mark = i
+    if byte(".") || byte(","), let f = fraction(1...9) { frac = f } else { i = mark }
     var offset = 0
     if byte("Z") {
     } else if let c = peek, c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
@@ -231,11 +273,7 @@ struct Scan {
         i = mark
       }
     }
-    guard let t = LogHeaderParser.seconds(y, mo, d, h, mi, s) else {
-      i = start
-      return nil
-    }
-    return (t + frac - Double(offset), i)
+    return (frac, offset)
   }
 
   /// A syslog tag at the cursor: `name[pid]:`, `name:`, with an optional ` (…)` before the colon.

@@ -97,6 +97,8 @@ public struct LogHeaderParser: Sendable {
   /// table of levels) as Strings. Ingest's passes read a line's time and message start
   /// only, over millions of lines; the split is the same either way.
   public var keepsFields = true
+  /// The minute of the last ISO time read (`Scan.isoTime(memo:)`).
+  var minuteMemo = Scan.MinuteMemo()
 
   public init(layout: LogHeaderLayout, referenceDate: Date) {
     self.layout = layout
@@ -501,7 +503,7 @@ public struct LogHeaderParser: Sendable {
   /// The time formats of `.general`, at the cursor.
   mutating func generalTime(_ s: inout Scan) -> Double? {
     let start = s.i
-    if let t = s.isoTime() { return t.time }
+    if let t = s.isoTime(memo: &minuteMemo) { return t.time }
     s.i = start
     // yyyy/mm/dd hh:mm:ss, yy/mm/dd hh:mm:ss
     if let a = s.number(2...4), case let width = s.i - start, s.byte("/"), let mo = s.num(2), s.byte("/"),
