@@ -263,6 +263,13 @@ import _LongctxTestSupport
     for word in ["", "INF", "WARNINGS", "ERRORS", "B", "Z", "info:", "[INFO]", "0", "É", "INFORMATIONAL", "Warn\0"] {
       #expect(LogHeaderParser.level(word) == LogHeaderParser.levels[word.uppercased()], "\(word)")
     }
+    // A header keeps a table level as a code and any other word as it is.
+    for word in ["INFO", "EMERGENCY", "KERNDTLB", "APPREAD", "info", ""] {
+      var h = LogHeader(level: word)
+      #expect(h.level == word && h == LogHeader(level: word) && h != LogHeader(), "\(word)")
+      h.level = nil
+      #expect(h.level == nil && h == LogHeader())
+    }
   }
 
   /// Month names at the cursor: each of the twelve, nothing else (case, a letter off, cut short).

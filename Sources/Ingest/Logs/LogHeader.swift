@@ -8,7 +8,20 @@ import Foundation
 public struct LogHeader: Sendable, Equatable {
   /// Seconds since 1970 (UTC).
   public var time: Double?
-  public var level: String?
+  /// A normalised level (`INFO`, `WARN`…), or the word a layout carries there (BGL, RAS alerts).
+  public var level: String? {
+    get { levelCode != 0 ? LogHeaderParser.levelNames[Int(levelCode)] : levelWord }
+    set {
+      levelCode = 0
+      levelWord = nil
+      guard let v = newValue else { return }
+      if let k = LogHeaderParser.levelNames.firstIndex(of: v), k > 0 { levelCode = UInt8(k) } else { levelWord = v }
+    }
+  }
+  /// The level as an index into `LogHeaderParser.levelNames` (0: none, or `levelWord`):
+  /// headers of the level table hold no String, so that copying one retains nothing.
+  var levelCode: UInt8 = 0
+  var levelWord: String?
   public var component: String?
   public var pid: String?
   public var host: String?
@@ -20,11 +33,11 @@ public struct LogHeader: Sendable, Equatable {
     host: String? = nil, messageStart: Int = 0
   ) {
     self.time = time
-    self.level = level
     self.component = component
     self.pid = pid
     self.host = host
     self.messageStart = messageStart
+    self.level = level
   }
 }
 
@@ -301,8 +314,8 @@ public struct LogHeaderParser: Sendable {
     let pidStart = s.i
     if s.number(1...10) != nil, keepsFields { h.pid = s.field(pidStart..<s.i) }
     _ = s.spaces()
-    guard let level = s.word(), let norm = Self.level(bytes: s.bytes(level)) else { return nil }
-    h.level = norm
+    guard let level = s.word(), case let code = Self.levelCode(bytes: s.bytes(level)), code != 0 else { return nil }
+    h.levelCode = code
     _ = s.spaces()
     h.messageStart = s.i
     if let c = s.word(), c.count > 0, b[c.upperBound - 1] == UInt8(ascii: ":") {
@@ -318,9 +331,10 @@ public struct LogHeaderParser: Sendable {
     guard let mo = s.num(2), s.byte("-"), let d = s.num(2), s.byte(" "), let (hh, mi, ss, frac) = s.clock(),
       s.spaces() > 0, case let pidStart = s.i, s.number(1...7) != nil, case let pid = pidStart..<s.i,
       s.spaces() > 0, s.number(1...7) != nil, s.spaces() > 0,
-      let lv = s.word(), lv.count == 1, let level = Self.level(bytes: s.bytes(lv)), s.byte(" ")
+      let lv = s.word(), lv.count == 1, case let level = Self.levelCode(bytes: s.bytes(lv)), level != 0, s.byte(" ")
     else { return nil }
-    var h = LogHeader(level: level, pid: keepsFields ? s.field(pid) : nil)
+    var h = LogHeader(pid: keepsFields ? s.field(pid) : nil)
+    h.levelCode = level
     h.time = yearless(mo, d, hh, mi, ss).map { $0 + frac }
     let mark = s.i
     // The tag runs up to ": " (it may hold spaces).
@@ -433,10 +447,8 @@ public struct LogHeaderParser: Sendable {
       if s.peek == UInt8(ascii: "[") {
         guard s.skipBracket() else { break }
         // `[error]` (nginx) is the level.
-        if h.level == nil, !hasComponent, s.i - start <= 13,
-          let l = Self.level(bytes: UnsafeBufferPointer(rebasing: b[(start + 1)..<(s.i - 1)]))
-        {
-          h.level = l
+        if h.levelCode == 0, !hasComponent, s.i - start <= 13 {
+          h.levelCode = Self.levelCode(bytes: UnsafeBufferPointer(rebasing: b[(start + 1)..<(s.i - 1)]))
         }
         _ = s.spaces()
         h.messageStart = s.i
@@ -451,19 +463,19 @@ public struct LogHeaderParser: Sendable {
       let t = UnsafeBufferPointer(rebasing: b[tokenStart..<s.i])
       let colon = t.last == UInt8(ascii: ":")
       let bare = colon ? UnsafeBufferPointer(rebasing: t.dropLast()) : t
-      if !hasPid, h.level == nil, !hasComponent, t.count <= 8, t.allSatisfy({ $0 &- 0x30 < 10 }) {
+      if !hasPid, h.levelCode == 0, !hasComponent, t.count <= 8, t.allSatisfy({ $0 &- 0x30 < 10 }) {
         hasPid = true
         if keepsFields { h.pid = String(decoding: t, as: UTF8.self) }
-      } else if h.level == nil, !hasComponent, let l = Self.level(bytes: bare) {
-        h.level = l
+      } else if h.levelCode == 0, !hasComponent, case let l = Self.levelCode(bytes: bare), l != 0 {
+        h.levelCode = l
       } else if !hasComponent, colon, t.count > 1 {
         hasComponent = true
         var component = tokenStart..<(s.i - 1)
         // Laravel's `local.ERROR:`: channel and level.
-        if h.level == nil, let dot = bare.lastIndex(of: UInt8(ascii: ".")),
-          let l = Self.level(bytes: UnsafeBufferPointer(rebasing: bare[(dot + 1)...]))
+        if h.levelCode == 0, let dot = bare.lastIndex(of: UInt8(ascii: ".")),
+          case let l = Self.levelCode(bytes: UnsafeBufferPointer(rebasing: bare[(dot + 1)...])), l != 0
         {
-          h.level = l
+          h.levelCode = l
           component = tokenStart..<(tokenStart + dot)
         }
         if keepsFields { h.component = s.field(component) }
@@ -477,7 +489,7 @@ public struct LogHeaderParser: Sendable {
         s.i = dash + 3
         h.messageStart = s.i
         break
-      } else if !hasComponent, h.level != nil,
+      } else if !hasComponent, h.levelCode != 0,
         s.spacesAhead() >= 2
           || (t.contains(UInt8(ascii: ".")) && Self.isLetter(t.first!) && Self.isLetter(t.last!)
             && !t.contains(UInt8(ascii: "/")))
@@ -572,52 +584,63 @@ public struct LogHeaderParser: Sendable {
     return w.withUTF8 { level(bytes: $0) }
   }
 
+  /// The normalised levels, by `LogHeader.levelCode`.
+  static let levelNames = [
+    "", "TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL", "ALERT", "EMERGENCY",
+  ]
+
   /// `level(_:)` on a word's bytes.
   static func level(bytes u: UnsafeBufferPointer<UInt8>) -> String? {
+    let code = levelCode(bytes: u)
+    return code == 0 ? nil : levelNames[Int(code)]
+  }
+
+  /// `level(bytes:)` as an index into `levelNames` (0: no level).
+  static func levelCode(bytes u: UnsafeBufferPointer<UInt8>) -> UInt8 {
     // Most words of a header are ruled out by their first byte (T D F I N W E S C A P V, any case).
     guard !u.isEmpty, u.count <= 15, (0x00D9_427A as UInt32) >> UInt32((u[0] | 0x20) &- 0x60) & 1 == 1 else {
-      return nil
+      return 0
     }
     // Upper-cased ASCII bytes packed into two words, matched as constants: no String, table
     // or hash per word (`levels` is the same table; `levelsMatchTheirTable` checks both).
     var key = PackedWord()
     for k in 0..<u.count {
       let c = u[k]
-      guard c < 0x80 else { return nil }
-      if u.count == 1, c >= 0x61 && c <= 0x7A { return nil }  // a lone `i` is no level; `I` is
+      guard c < 0x80 else { return 0 }
+      if u.count == 1, c >= 0x61 && c <= 0x7A { return 0 }  // a lone `i` is no level; `I` is
       key.add(c >= 0x61 && c <= 0x7A ? c - 0x20 : c, at: k)
     }
     key.length(u.count)
     switch (key.low, key.high) {
-    case (0x0000000000000041, 0x0100000000000000): return "FATAL"  // A
-    case (0x0000000000000044, 0x0100000000000000): return "DEBUG"  // D
-    case (0x0000000000000045, 0x0100000000000000): return "ERROR"  // E
-    case (0x0000000000000046, 0x0100000000000000): return "FATAL"  // F
-    case (0x0000000000000049, 0x0100000000000000): return "INFO"  // I
-    case (0x0000000000000056, 0x0100000000000000): return "TRACE"  // V
-    case (0x0000000000000057, 0x0100000000000000): return "WARN"  // W
-    case (0x0000000000474244, 0x0300000000000000): return "DEBUG"  // DBG
-    case (0x0000000000525245, 0x0300000000000000): return "ERROR"  // ERR
-    case (0x00000000454E4946, 0x0400000000000000): return "DEBUG"  // FINE
-    case (0x000000004E524157, 0x0400000000000000): return "WARN"  // WARN
-    case (0x000000004F464E49, 0x0400000000000000): return "INFO"  // INFO
-    case (0x0000000054495243, 0x0400000000000000): return "CRITICAL"  // CRIT
-    case (0x00000043494E4150, 0x0500000000000000): return "FATAL"  // PANIC
-    case (0x0000004543415254, 0x0500000000000000): return "TRACE"  // TRACE
-    case (0x0000004752454D45, 0x0500000000000000): return "EMERGENCY"  // EMERG
-    case (0x0000004755424544, 0x0500000000000000): return "DEBUG"  // DEBUG
-    case (0x0000004C41544146, 0x0500000000000000): return "FATAL"  // FATAL
-    case (0x00000052454E4946, 0x0500000000000000): return "TRACE"  // FINER
-    case (0x000000524F525245, 0x0500000000000000): return "ERROR"  // ERROR
-    case (0x0000005452454C41, 0x0500000000000000): return "ALERT"  // ALERT
-    case (0x0000454349544F4E, 0x0600000000000000): return "NOTICE"  // NOTICE
-    case (0x0000455245564553, 0x0600000000000000): return "ERROR"  // SEVERE
-    case (0x00005453454E4946, 0x0600000000000000): return "TRACE"  // FINEST
-    case (0x00474E494E524157, 0x0700000000000000): return "WARN"  // WARNING
-    case (0x434E454752454D45, 0x0900000000000059): return "EMERGENCY"  // EMERGENCY
-    case (0x4C41434954495243, 0x0800000000000000): return "CRITICAL"  // CRITICAL
-    case (0x54414D524F464E49, 0x0B000000004E4F49): return "INFO"  // INFORMATION
-    default: return nil
+    case (0x0000000000000041, 0x0100000000000000): return 8  // A
+    case (0x0000000000000044, 0x0100000000000000): return 2  // D
+    case (0x0000000000000045, 0x0100000000000000): return 6  // E
+    case (0x0000000000000046, 0x0100000000000000): return 8  // F
+    case (0x0000000000000049, 0x0100000000000000): return 3  // I
+    case (0x0000000000000056, 0x0100000000000000): return 1  // V
+    case (0x0000000000000057, 0x0100000000000000): return 5  // W
+    case (0x0000000000474244, 0x0300000000000000): return 2  // DBG
+    case (0x0000000000525245, 0x0300000000000000): return 6  // ERR
+    case (0x00000000454E4946, 0x0400000000000000): return 2  // FINE
+    case (0x000000004E524157, 0x0400000000000000): return 5  // WARN
+    case (0x000000004F464E49, 0x0400000000000000): return 3  // INFO
+    case (0x0000000054495243, 0x0400000000000000): return 7  // CRIT
+    case (0x00000043494E4150, 0x0500000000000000): return 8  // PANIC
+    case (0x0000004543415254, 0x0500000000000000): return 1  // TRACE
+    case (0x0000004752454D45, 0x0500000000000000): return 10  // EMERG
+    case (0x0000004755424544, 0x0500000000000000): return 2  // DEBUG
+    case (0x0000004C41544146, 0x0500000000000000): return 8  // FATAL
+    case (0x00000052454E4946, 0x0500000000000000): return 1  // FINER
+    case (0x000000524F525245, 0x0500000000000000): return 6  // ERROR
+    case (0x0000005452454C41, 0x0500000000000000): return 9  // ALERT
+    case (0x0000454349544F4E, 0x0600000000000000): return 4  // NOTICE
+    case (0x0000455245564553, 0x0600000000000000): return 6  // SEVERE
+    case (0x00005453454E4946, 0x0600000000000000): return 1  // FINEST
+    case (0x00474E494E524157, 0x0700000000000000): return 5  // WARNING
+    case (0x434E454752454D45, 0x0900000000000059): return 10  // EMERGENCY
+    case (0x4C41434954495243, 0x0800000000000000): return 7  // CRITICAL
+    case (0x54414D524F464E49, 0x0B000000004E4F49): return 3  // INFORMATION
+    default: return 0
     }
   }
 
