@@ -270,6 +270,16 @@ import _LongctxTestSupport
       h.level = nil
       #expect(h.level == nil && h == LogHeader())
     }
+    // Fields are values: a copy keeps its own, and a header whose fields were cleared equals one that never had any.
+    var a = LogHeader(level: "SEVERE", component: "c", pid: "1", host: "h")
+    let b = a
+    a.pid = "2"
+    a.host = nil
+    #expect(b.pid == "1" && b.host == "h" && b.level == "SEVERE" && a.pid == "2" && a.host == nil && a != b)
+    a.component = nil
+    a.pid = nil
+    a.level = nil
+    #expect(a == LogHeader())
   }
 
   /// Month names at the cursor: each of the twelve, nothing else (case, a letter off, cut short).

@@ -10,34 +10,61 @@ public struct LogHeader: Sendable, Equatable {
   public var time: Double?
   /// A normalised level (`INFO`, `WARN`…), or the word a layout carries there (BGL, RAS alerts).
   public var level: String? {
-    get { levelCode != 0 ? LogHeaderParser.levelNames[Int(levelCode)] : levelWord }
+    get { levelCode != 0 ? LogHeaderParser.levelNames[Int(levelCode)] : self[0] }
     set {
       levelCode = 0
-      levelWord = nil
+      self[0] = nil
       guard let v = newValue else { return }
-      if let k = LogHeaderParser.levelNames.firstIndex(of: v), k > 0 { levelCode = UInt8(k) } else { levelWord = v }
+      if let k = LogHeaderParser.levelNames.firstIndex(of: v), k > 0 { levelCode = UInt8(k) } else { self[0] = v }
     }
   }
-  /// The level as an index into `LogHeaderParser.levelNames` (0: none, or `levelWord`):
-  /// headers of the level table hold no String, so that copying one retains nothing.
-  var levelCode: UInt8 = 0
-  var levelWord: String?
-  public var component: String?
-  public var pid: String?
-  public var host: String?
+  public var component: String? {
+    get { self[1] }
+    set { self[1] = newValue }
+  }
+  public var pid: String? {
+    get { self[2] }
+    set { self[2] = newValue }
+  }
+  public var host: String? {
+    get { self[3] }
+    set { self[3] = newValue }
+  }
   /// UTF-8 byte offset in the line where the message part starts.
   public var messageStart: Int
+  /// The level as an index into `LogHeaderParser.levelNames` (0: none, or a word of its own).
+  var levelCode: UInt8 = 0
+  /// A level word outside the table, component, pid and host; empty until one is set. Ingest's
+  /// passes set none (`keepsFields = false`, levels as codes), so a header they make and drop
+  /// holds one empty array: no String to retain or release per line.
+  private var strings: [String?] = []
+
+  private subscript(_ k: Int) -> String? {
+    get { k < strings.count ? strings[k] : nil }
+    set {
+      if strings.isEmpty {
+        guard newValue != nil else { return }
+        strings = [nil, nil, nil, nil]
+      }
+      strings[k] = newValue
+    }
+  }
 
   public init(
     time: Double? = nil, level: String? = nil, component: String? = nil, pid: String? = nil,
     host: String? = nil, messageStart: Int = 0
   ) {
     self.time = time
+    self.messageStart = messageStart
+    self.level = level
     self.component = component
     self.pid = pid
     self.host = host
-    self.messageStart = messageStart
-    self.level = level
+  }
+
+  public static func == (a: LogHeader, b: LogHeader) -> Bool {
+    a.time == b.time && a.messageStart == b.messageStart && a.levelCode == b.levelCode
+      && (0..<4).allSatisfy { a[$0] == b[$0] }
   }
 }
 
