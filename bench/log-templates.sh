@@ -5,7 +5,8 @@
 # (the release build before templates were mined), with the ratio.
 #
 # Usage: BEFORE=/path/to/old/longctx [ROUNDS=3] bench/log-templates.sh [WORKDIR]
-# Each figure is the fastest of ROUNDS runs, the two binaries alternating.
+# Each figure is the fastest of ROUNDS runs, the two binaries alternating; the ratio of
+# the medians is printed beside the ratio of the fastest runs.
 # Needs a release build: swift build -c release --product longctx
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -64,30 +65,34 @@ measure() {
   echo "$(python3 -c "print($t1 - $t0)") $(cat "$WORK/rss.txt") $templates"
 }
 
-echo "| input | MB | lines | before MB/s | after MB/s | after/before | after lines/s | before peak MB | after peak MB | templates |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| input | MB | lines | before MB/s | after MB/s | after/before | median after/before | after lines/s | before peak MB | after peak MB | templates |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 worst_name="" worst_mbs=""
 for f in "$WORK"/in/*.log; do
   mb=$(python3 -c "print($(stat -c %s "$f") / 1e6)")
   lines=$(wc -l < "$f")
-  # ROUNDS runs of each, alternating, the fastest kept (the machine is shared: the
-  # minimum is the run least disturbed by others).
-  a_s="" b_s=0 b_kb=0
+  # ROUNDS runs of each, alternating. The fastest is kept for MB/s (the machine is
+  # shared: the minimum is the run least disturbed by others); the ratio of the two
+  # medians is printed beside it, since one lucky run of either binary moves the minima.
+  a_s="" b_s=0 b_kb=0 a_all="" b_all=""
   for _ in $(seq 1 "${ROUNDS:-3}"); do
     read -r s kb t < <(measure "$LONGCTX" "$f" count)
+    a_all="$a_all $s"
     if [ -z "$a_s" ] || python3 -c "import sys; sys.exit(0 if $s < $a_s else 1)"; then a_s=$s a_kb=$kb tpl=$t; fi
     if [ -n "$BEFORE" ]; then
       read -r s kb _ < <(measure "$BEFORE" "$f")
+      b_all="$b_all $s"
       if [ "$b_s" = 0 ] || python3 -c "import sys; sys.exit(0 if $s < $b_s else 1)"; then b_s=$s b_kb=$kb; fi
     fi
   done
-  python3 - "$(basename "$f")" "$mb" "$lines" "$a_s" "$a_kb" "$b_s" "$b_kb" "$tpl" <<'EOF'
-import sys
-name, mb, lines, a_s, a_kb, b_s, b_kb, tpl = sys.argv[1:]
+  python3 - "$(basename "$f")" "$mb" "$lines" "$a_s" "$a_kb" "$b_s" "$b_kb" "$tpl" "$a_all" "$b_all" <<'EOF'
+import statistics, sys
+name, mb, lines, a_s, a_kb, b_s, b_kb, tpl, a_all, b_all = sys.argv[1:]
 mb, lines, a_s, a_kb, b_s, b_kb = float(mb), int(lines), float(a_s), int(a_kb), float(b_s), int(b_kb)
 before = f"{mb / b_s:.1f}" if b_s else "-"
 ratio = f"{(mb / a_s) / (mb / b_s):.2f}" if b_s else "-"
-print(f"| {name} | {mb:.0f} | {lines} | {before} | {mb / a_s:.1f} | {ratio} | {lines / a_s:,.0f} | {b_kb / 1024:.0f} | {a_kb / 1024:.0f} | {tpl} |")
+median = f"{statistics.median(map(float, b_all.split())) / statistics.median(map(float, a_all.split())):.2f}" if b_s else "-"
+print(f"| {name} | {mb:.0f} | {lines} | {before} | {mb / a_s:.1f} | {ratio} | {median} | {lines / a_s:,.0f} | {b_kb / 1024:.0f} | {a_kb / 1024:.0f} | {tpl} |")
 EOF
 done
 echo
