@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 import Testing
 import _LongctxTestSupport
 
@@ -142,6 +143,60 @@ import _LongctxTestSupport
     #expect(damaged.stdout.contains("image \(opt[1]["image"]!) is missing"), "\(damaged.stdout)")
     if opt[1]["docbreak"] == "" {
       #expect(damaged.stdout.contains("DOCBREAK inside a document"), "\(damaged.stdout)")
+    }
+  }
+
+  /// Pages are imaged in isolated children: a renderer that crashes on one PDF costs that
+  /// document's images (placeholders saying why, a warning), not the production; the other
+  /// PDF is rendered and the production checks sound.
+  @Test func aRendererCrashCostsOneDocumentsImages() throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    try base.fixture(tmp)
+    let ws = tmp.url.appendingPathComponent("ws").path
+    let r = try CLI.run(
+      ["produce", "jobs/production.yaml", "-o", "out", "--workspace", ws, "--json", "--images"], cwd: tmp.url,
+      environment: ["LONGCTX_FAULT_INJECTION": "render-crash=contract"])
+    #expect(r.code == 0, "\(r.stderr)")
+    struct Summary: Decodable {
+      var pages: Int
+      var images: Int
+      var placeholderImages: Int
+      var warnings: [String]
+    }
+    let summary = try JSONDecoder().decode(Summary.self, from: Data(r.stdout.utf8))
+    let out = tmp.url.appendingPathComponent("out")
+    let rows = try base.readDAT(out.appendingPathComponent("DATA/production.dat"))
+    let contract = try #require(rows.first { $0["FILENAME"] == "contract.pdf" })
+    let memo = try #require(rows.first { $0["FILENAME"] == "memo.pdf" })
+    let nonPDF = rows.filter { $0["FILEEXT"] != "pdf" }.count
+    // Every page has an image; the contract's are all placeholders, the memo's rendered.
+    #expect(summary.images == summary.pages)
+    #expect(summary.placeholderImages == nonPDF + Int(contract["PAGECOUNT"]!)!, "\(r.stdout)")
+    #expect(
+      summary.warnings.contains { $0.contains("contract.pdf") && $0.contains("renderer crashed") },
+      "\(summary.warnings)")
+    #expect(!summary.warnings.contains { $0.contains("memo.pdf") }, "\(summary.warnings)")
+    let files = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("IMAGES").path)
+    #expect(files.count == summary.pages)
+    let check = try CLI.run(["produce", "--check", "out"], cwd: tmp.url)
+    #expect(check.code == 0 && check.stdout.contains("sound"), "\(check.stdout)\(check.stderr)")
+
+    // Without the fault the same production renders the contract: the placeholders came from the
+    // crash. Renders are byte-identical from run to run, so the memo's images are the same files
+    // and the contract's are not.
+    let clean = try CLI.run(
+      ["produce", "jobs/production.yaml", "-o", "out2", "--workspace", ws, "--json", "--images"], cwd: tmp.url)
+    let cleanSummary = try JSONDecoder().decode(Summary.self, from: Data(clean.stdout.utf8))
+    #expect(cleanSummary.placeholderImages == nonPDF, "\(clean.stdout)")
+    let image = { (dir: String, bates: String) in
+      FileManager.default.contents(atPath: tmp.url.appendingPathComponent("\(dir)/IMAGES/\(bates).tif").path)
+    }
+    for bates in [memo["BEGBATES"]!, memo["ENDBATES"]!] {
+      #expect(image("out", bates) != nil && image("out", bates) == image("out2", bates), "\(bates)")
+    }
+    for bates in [contract["BEGBATES"]!, contract["ENDBATES"]!] {
+      #expect(image("out", bates) != nil && image("out", bates) != image("out2", bates), "\(bates)")
     }
   }
 }

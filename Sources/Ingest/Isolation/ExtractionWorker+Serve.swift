@@ -32,7 +32,10 @@ extension ExtractionWorker {
     defer { ExtractionProgress.install(nil) }
     while let line = readLine() {
       let reply: ExtractionReply
-      if let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8)) {
+      if let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8)), let render = request.render {
+        faults.apply(to: request.file.displayPath, rendering: true)
+        reply = renderPages(of: request.file.path, render)
+      } else if let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8)) {
         var options = IngestOptions(kind: request.kind, password: request.password, base: URL(fileURLWithPath: "/"))
         options.redact = request.redact
         options.ocr = request.ocr ?? OCRSettings()
@@ -52,7 +55,8 @@ extension ExtractionWorker {
   /// (`LONGCTX_FAULT_INJECTION="crash=boom;hang=slow;alloc=huge"`), so that
   /// the parent's handling of a trap, a hang and a runaway allocation is
   /// tested on the real child; `start=SECONDS` makes the child slow to start.
-  /// Unset, nothing happens.
+  /// `render-crash=word` and the like apply only when the child images a
+  /// production's pages. Unset, nothing happens.
   struct Faults {
     var rules: [(fault: String, word: String)] = []
 
@@ -68,9 +72,10 @@ extension ExtractionWorker {
       for (fault, value) in rules where fault == "start" { sleep(UInt32(value) ?? 0) }
     }
 
-    func apply(to displayPath: String) {
+    func apply(to displayPath: String, rendering: Bool = false) {
       let name = (displayPath as NSString).lastPathComponent
-      for (fault, word) in rules where name.contains(word) {
+      for (rule, word) in rules where name.contains(word) && rule.hasPrefix("render-") == rendering {
+        let fault = rendering ? String(rule.dropFirst("render-".count)) : rule
         switch fault {
         case "crash":
           let empty: [Int] = []

@@ -65,12 +65,16 @@ struct ExtractionRequest: Codable, Sendable {
   var ocr: OCRSettings?
   /// Pages not to OCR: each killed a child (Tesseract crashed or ran out of memory on it).
   var skipOCRPages: [Int]?
+  /// Set when the request is not to extract the file but to image its pages (`renderPages`).
+  var render: PageRenderRequest?
 }
 
 /// A child's answer for one file.
 struct ExtractionReply: Codable, Sendable {
   var path: String
   var outcome: Ingestor.Outcome
+  /// A page-image request's answer: per page, nil when rendered, else why it is a placeholder.
+  var pageFailures: [String?]?
 }
 
 extension Ingestor {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import Ingest
 import Pipeline
 
 extension Longctx {
@@ -68,7 +69,8 @@ extension Longctx {
       }
       if images { spec.production?.images = true }
       let workspace = try global.openWorkspace()
-      let production = try Production(workspace: workspace, spec: spec)
+      var production = try Production(workspace: workspace, spec: spec)
+      production.imageWorker = ExtractionWorker.thisExecutable()
       // Producing ingests the inputs and runs no engine: no model is loaded or hashed.
       let runner = JobRunner(
         workspace: workspace, spec: spec, counter: EstimatedTokenCounter(), modelKey: "none",

@@ -20,8 +20,16 @@ extension Production {
   ///
   /// - Throws: the first `ProductionImageError` or write error, after every thread stopped.
   func writeImages(_ jobs: [ImageJob], into directory: URL) throws -> (placeholders: Int, warnings: [String]) {
+    // PDFs go to the isolated renderer when there is one; the rest (placeholders) are drawn here.
+    let isolated: [Int] =
+      imageWorker == nil
+      ? [] : jobs.indices.filter { Self.rendersPages(jobs[$0]) }
+    let rendered = try renderIsolated(isolated.map { jobs[$0] }, into: directory)
     let results = ImageResults(count: jobs.count)
-    DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+    for (k, index) in isolated.enumerated() { results.set(index, rendered[k]) }
+    let local = Set(jobs.indices).subtracting(isolated).sorted()
+    DispatchQueue.concurrentPerform(iterations: local.count) { k in
+      let index = local[k]
       let job = jobs[index]
       var warnings: [String] = []
       do {
@@ -46,6 +54,53 @@ extension Production {
       warnings += w
     }
     return (placeholders, warnings)
+  }
+
+  /// Whether `job`'s images are its PDF's pages (not placeholders).
+  static func rendersPages(_ job: ImageJob) -> Bool {
+    !job.withheld && job.failure == nil && job.ext == "pdf" && job.source != nil
+  }
+
+  /// The pages of PDF `jobs` imaged by `imageWorker`'s children: per job, its placeholder
+  /// count and warnings. A document whose renderer died gets a placeholder for every page,
+  /// saying why, and a warning; the production goes on.
+  private func renderIsolated(_ jobs: [ImageJob], into directory: URL) throws -> [Result<(Int, [String]), any Error>] {
+    guard let worker = imageWorker, !jobs.isEmpty else { return [] }
+    let stamps = jobs.map { job in (job.begin..<(job.begin + job.pages)).map(bates) }
+    let answers = worker.renderPages(
+      zip(jobs, stamps).map { ExtractionWorker.PageJob(path: $0.source!, stamps: $1) }, into: directory,
+      workspaceRoot: workspace.root, lanes: ProcessInfo.processInfo.activeProcessorCount)
+    var out: [Result<(Int, [String]), any Error>] = []
+    for (k, answer) in answers.enumerated() {
+      let job = jobs[k]
+      switch answer {
+      case .success(let failures):
+        let warnings = zip(stamps[k], failures).compactMap { stamp, failure in
+          failure.map { "\(stamp) (\(job.name)): a placeholder image; \($0)" }
+        }
+        out.append(.success((failures.compactMap { $0 }.count, warnings)))
+      case .failure(let failure):
+        // Pages the child wrote before it died are replaced too: the document's images are one set.
+        do {
+          for (i, stamp) in stamps[k].enumerated() {
+            guard
+              let tiff = PageImages.placeholder(
+                lines: ["Page \(i + 1) could not be imaged:", failure.reason, job.name], stamp: stamp)
+            else { throw ProductionImageError(bates: stamp, reason: "a placeholder page cannot be drawn") }
+            try tiff.write(to: directory.appendingPathComponent("\(stamp).tif"))
+          }
+          out.append(
+            .success(
+              (
+                job.pages,
+                ["\(stamps[k][0]) (\(job.name)): placeholder images for its \(job.pages) pages; \(failure.reason)"]
+              )))
+        } catch {
+          out.append(.failure(error))
+        }
+      }
+    }
+    return out
   }
 
   /// One page image of a production.

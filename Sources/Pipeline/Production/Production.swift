@@ -18,6 +18,10 @@ public struct Production: Sendable {
   let workspace: Workspace
   let spec: JobSpec
   let settings: JobSpec.ProductionSpec
+  /// Where PDF pages are imaged (`--images`): in these isolated children, so that a page
+  /// that crashes the renderer costs its document's images, not the production; nil renders
+  /// in this process.
+  public var imageWorker: ExtractionWorker?
 
   /// The DAT's field delimiter (ASCII 20, shown as ¶) and text qualifier (þ).
   public static let delimiter: Character = "\u{14}"
