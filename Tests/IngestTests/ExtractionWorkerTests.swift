@@ -59,4 +59,53 @@ import _LongctxTestSupport
     #expect(sections.first?.text.contains("Memorandum") == true)
     #expect(sections.first?.locator.description == "in/secret.pdf#page=1")
   }
+
+  /// A production's page images made by a child are the bytes `PageImages.pdf` makes in
+  /// process; a worker that cannot start answers every job at once as unavailable (so the
+  /// caller can render itself), without trying to start a child per job.
+  @Test func pageImagesInAChildAreTheInProcessOnes() throws {
+    guard let binary = Self.longctxBinary else {
+      print("skipped: no built longctx binary under .build")
+      return
+    }
+    let f = try IngestFixture()
+    defer { f.remove() }
+    let memo = RepositoryPaths.samples.appendingPathComponent("pdfs/memo.pdf").path
+    let contract = RepositoryPaths.samples.appendingPathComponent("pdfs/contract.pdf").path
+    let out = f.dir.url.appendingPathComponent("images")
+    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    let jobs = [
+      ExtractionWorker.PageJob(path: memo, stamps: ["M1", "M2"]),
+      ExtractionWorker.PageJob(path: contract, stamps: ["C1", "C2", "C3"]),
+    ]
+    let worker = ExtractionWorker(executable: binary, timeLimit: 60, memoryLimit: 2 << 30)
+    let results = worker.renderPages(jobs, into: out, workspaceRoot: f.workspace.root, lanes: 2)
+    #expect(results.count == 2)
+    for (job, result) in zip(jobs, results) {
+      let failures = try result.get()
+      guard let local = PageImages.pdf(path: job.path, stamps: job.stamps) else {
+        Issue.record("no images in process for \(job.path)")
+        continue
+      }
+      #expect(failures == local.map(\.failure), "\(job.path)")
+      for (stamp, page) in zip(job.stamps, local) {
+        #expect(
+          FileManager.default.contents(atPath: out.appendingPathComponent("\(stamp).tif").path) == page.tiff, "\(stamp)"
+        )
+      }
+    }
+
+    let missing = ExtractionWorker(executable: URL(fileURLWithPath: "/nonexistent/longctx"), timeLimit: 60)
+    let clock = ContinuousClock.now
+    let none = missing.renderPages(jobs + jobs + jobs, into: out, workspaceRoot: f.workspace.root, lanes: 1)
+    #expect(none.count == 6)
+    for result in none {
+      guard case .failure(let failure) = result else {
+        Issue.record("a job rendered without a worker")
+        continue
+      }
+      #expect(failure.workerUnavailable && !failure.reason.isEmpty, "\(failure.reason)")
+    }
+    #expect(ContinuousClock.now - clock < .seconds(30))
+  }
 }

@@ -282,6 +282,20 @@ import _LongctxTestSupport
     #expect(a == LogHeader())
   }
 
+  /// A syslog tag is `name[pid]:`: without the colon there is no tag, so neither pid nor
+  /// component, and the message starts after the host.
+  @Test func aSyslogTagNeedsItsColon() throws {
+    var parser = LogHeaderParser(layout: .syslog3164, referenceDate: Self.reference)
+    let first = parser.parse("Mar  9 02:10:01 host foo[12]: bar")
+    let tagged = try #require(first)
+    #expect(tagged.component == "foo" && tagged.pid == "12" && tagged.host == "host")
+    let line = "Mar  9 02:10:01 host foo[12] bar"
+    let second = parser.parse(line)
+    let untagged = try #require(second)
+    #expect(untagged.component == nil && untagged.pid == nil && untagged.host == "host")
+    #expect(String(decoding: Array(line.utf8).dropFirst(untagged.messageStart), as: UTF8.self) == "foo[12] bar")
+  }
+
   /// Month names at the cursor: each of the twelve, nothing else (case, a letter off, cut short).
   @Test func monthNames() {
     let names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -330,6 +344,9 @@ import _LongctxTestSupport
         tails[next(tails.count)])
       let cut = next(30) == 0 ? String(stamp.prefix(17 + next(3))) : stamp
       lines.append(cut + " INFO svc: message \(next(1000))")
+      // The line's minute alone, cut to 16-18 bytes, or with a seconds field that is no number.
+      if next(40) == 0 { lines.append(String(stamp.prefix(16 + next(3)))) }
+      if next(40) == 0 { lines.append(String(stamp.prefix(17)) + "x5 INFO svc: m") }
     }
     var kept = LogHeaderParser(layout: .general, referenceDate: Self.reference)
     var parsed = 0

@@ -37,31 +37,40 @@ extension ExtractionWorker {
     let next = Atomic<Int>(0)
     DispatchQueue.concurrentPerform(iterations: max(1, min(lanes, jobs.count))) { _ in
       var child: ExtractionChild?
+      // Why no child could be started: the lane's later jobs are not tried again.
+      var unavailable: String?
       defer { child?.stop() }
       while case let index = next.wrappingAdd(1, ordering: .relaxed).oldValue, index < jobs.count {
         let job = jobs[index]
         let result: Result<[String?], PageRenderFailure>
-        do {
-          let running = try child ?? ExtractionChild.start(self, workspaceRoot: workspaceRoot)
-          child = running
-          let name = (job.path as NSString).lastPathComponent
-          let request = ExtractionRequest(
-            file: DiscoveredFile(path: job.path, displayPath: name, kind: .pdf, skipReason: nil), password: nil,
-            redact: false, kind: .pdf, ocr: nil, skipOCRPages: nil,
-            render: PageRenderRequest(stamps: job.stamps, directory: directory.path))
-          let (answers, failure, _) = running.ask([request], timeLimits: [deadline(forPages: job.stamps.count)])
-          if let reply = answers.first, let pages = reply.pageFailures, pages.count == job.stamps.count {
-            result = .success(pages)
-          } else if let reply = answers.first, case .failed(let reason) = reply.outcome {
-            result = .failure(PageRenderFailure(reason: reason))
-          } else {
-            running.stop()
-            child = nil
-            let reason = failure?.reason(memoryLimit: memoryLimit) ?? "the image worker gave no answer"
-            result = .failure(PageRenderFailure(reason: reason.replacingOccurrences(of: "extractor", with: "renderer")))
+        if let unavailable {
+          results.withLock { $0[index] = .failure(PageRenderFailure(reason: unavailable, workerUnavailable: true)) }
+          continue
+        }
+        let running: ExtractionChild
+        do { running = try child ?? ExtractionChild.start(self, workspaceRoot: workspaceRoot) } catch {
+          unavailable = error.userDescription
+          results.withLock {
+            $0[index] = .failure(PageRenderFailure(reason: error.userDescription, workerUnavailable: true))
           }
-        } catch {
-          result = .failure(PageRenderFailure(reason: error.userDescription))
+          continue
+        }
+        child = running
+        let name = (job.path as NSString).lastPathComponent
+        let request = ExtractionRequest(
+          file: DiscoveredFile(path: job.path, displayPath: name, kind: .pdf, skipReason: nil), password: nil,
+          redact: false, kind: .pdf, ocr: nil, skipOCRPages: nil,
+          render: PageRenderRequest(stamps: job.stamps, directory: directory.path))
+        let (answers, failure, _) = running.ask([request], timeLimits: [deadline(forPages: job.stamps.count)])
+        if let reply = answers.first, let pages = reply.pageFailures, pages.count == job.stamps.count {
+          result = .success(pages)
+        } else if let reply = answers.first, case .failed(let reason) = reply.outcome {
+          result = .failure(PageRenderFailure(reason: reason))
+        } else {
+          running.stop()
+          child = nil
+          let reason = failure?.reason(memoryLimit: memoryLimit) ?? "the image worker gave no answer"
+          result = .failure(PageRenderFailure(reason: reason.replacingOccurrences(of: "extractor", with: "renderer")))
         }
         results.withLock { $0[index] = result }
         if let running = child, running.served >= maxFilesPerChild {
@@ -89,7 +98,10 @@ extension ExtractionWorker {
   }
 }
 
-/// Why a document's pages were not imaged (its renderer crashed, hung or ran out of memory).
+/// Why a document's pages were not imaged (its renderer crashed, hung or ran out of memory),
+/// or that no renderer could be started at all.
 public struct PageRenderFailure: Error, Sendable {
   public var reason: String
+  /// No child could be started: the pages were not tried (the caller may render them itself).
+  public var workerUnavailable = false
 }

@@ -133,9 +133,10 @@ public struct LogHeaderParser: Sendable {
   /// The first yearless stamp read (month, day, hour, minute, second) and the year
   /// it was given: what a part of a file mined on its own decided without the lines before it.
   var firstYearless: (stamp: [Int], year: Int)?
-  /// Whether headers keep their component, pid and host (and level words outside the
-  /// table of levels) as Strings. Ingest's passes read a line's time and message start
-  /// only, over millions of lines; the split is the same either way.
+  /// Whether headers keep their component, pid and host as Strings, and RAS/BGL headers
+  /// their level (left out when false; other layouts keep table levels as codes either way).
+  /// Ingest's passes read a line's time and message start only, over millions of lines;
+  /// the split is the same either way.
   public var keepsFields = true
   /// The minute of the last ISO time read (`Scan.isoTime(memo:)`).
   var minuteMemo = Scan.MinuteMemo()

@@ -71,6 +71,7 @@ extension Production {
       zip(jobs, stamps).map { ExtractionWorker.PageJob(path: $0.source!, stamps: $1) }, into: directory,
       workspaceRoot: workspace.root, lanes: ProcessInfo.processInfo.activeProcessorCount)
     var out: [Result<(Int, [String]), any Error>] = []
+    var warnedUnavailable = false
     for (k, answer) in answers.enumerated() {
       let job = jobs[k]
       switch answer {
@@ -79,6 +80,26 @@ extension Production {
           failure.map { "\(stamp) (\(job.name)): a placeholder image; \($0)" }
         }
         out.append(.success((failures.compactMap { $0 }.count, warnings)))
+      case .failure(let failure) where failure.workerUnavailable:
+        // No isolated renderer could start: this process renders the pages, and says so once.
+        do {
+          var warnings: [String] =
+            warnedUnavailable
+            ? []
+            : ["the isolated page renderer could not start (\(failure.reason)); pages were rendered in this process"]
+          warnedUnavailable = true
+          let images = try pageImages(
+            member: (
+              name: job.name, ext: job.ext, source: job.source, withheld: false, parent: job.parent, failure: nil
+            ),
+            begin: job.begin, pages: job.pages, warnings: &warnings)
+          for (i, image) in images.enumerated() {
+            try image.tiff.write(to: directory.appendingPathComponent("\(stamps[k][i]).tif"))
+          }
+          out.append(.success((images.filter(\.placeholder).count, warnings)))
+        } catch {
+          out.append(.failure(error))
+        }
       case .failure(let failure):
         // Pages the child wrote before it died are replaced too: the document's images are one set.
         do {
