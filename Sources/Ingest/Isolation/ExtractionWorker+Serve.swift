@@ -32,10 +32,11 @@ extension ExtractionWorker {
     defer { ExtractionProgress.install(nil) }
     while let line = readLine() {
       let reply: ExtractionReply
-      if let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8)), let render = request.render {
+      let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8))
+      if let request, let render = request.render {
         faults.apply(to: request.file.displayPath, rendering: true)
         reply = renderPages(of: request.file.path, render)
-      } else if let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8)) {
+      } else if let request {
         var options = IngestOptions(kind: request.kind, password: request.password, base: URL(fileURLWithPath: "/"))
         options.redact = request.redact
         options.ocr = request.ocr ?? OCRSettings()

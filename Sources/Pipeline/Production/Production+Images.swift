@@ -30,21 +30,8 @@ extension Production {
     let local = Set(jobs.indices).subtracting(isolated).sorted()
     DispatchQueue.concurrentPerform(iterations: local.count) { k in
       let index = local[k]
-      let job = jobs[index]
       var warnings: [String] = []
-      do {
-        let images = try pageImages(
-          member: (
-            name: job.name, ext: job.ext, source: job.source, withheld: job.withheld, parent: job.parent,
-            failure: job.failure
-          ), begin: job.begin, pages: job.pages, warnings: &warnings)
-        for (i, image) in images.enumerated() {
-          try image.tiff.write(to: directory.appendingPathComponent("\(bates(job.begin + i)).tif"))
-        }
-        results.set(index, .success((images.filter(\.placeholder).count, warnings)))
-      } catch {
-        results.set(index, .failure(error))
-      }
+      results.set(index, Result { try writeInProcess(jobs[index], into: directory, warnings: &warnings) })
     }
     var placeholders = 0
     var warnings: [String] = []
@@ -54,6 +41,22 @@ extension Production {
       warnings += w
     }
     return (placeholders, warnings)
+  }
+
+  /// Draws `job`'s images in this process and writes them: its placeholder count and
+  /// `warnings` with the job's own appended.
+  private func writeInProcess(_ job: ImageJob, into directory: URL, warnings: inout [String]) throws -> (
+    Int, [String]
+  ) {
+    let images = try pageImages(
+      member: (
+        name: job.name, ext: job.ext, source: job.source, withheld: job.withheld, parent: job.parent,
+        failure: job.failure
+      ), begin: job.begin, pages: job.pages, warnings: &warnings)
+    for (i, image) in images.enumerated() {
+      try image.tiff.write(to: directory.appendingPathComponent("\(bates(job.begin + i)).tif"))
+    }
+    return (images.filter(\.placeholder).count, warnings)
   }
 
   /// Whether `job`'s images are its PDF's pages (not placeholders).
@@ -88,15 +91,7 @@ extension Production {
             ? []
             : ["the isolated page renderer could not start (\(failure.reason)); pages were rendered in this process"]
           warnedUnavailable = true
-          let images = try pageImages(
-            member: (
-              name: job.name, ext: job.ext, source: job.source, withheld: false, parent: job.parent, failure: nil
-            ),
-            begin: job.begin, pages: job.pages, warnings: &warnings)
-          for (i, image) in images.enumerated() {
-            try image.tiff.write(to: directory.appendingPathComponent("\(stamps[k][i]).tif"))
-          }
-          out.append(.success((images.filter(\.placeholder).count, warnings)))
+          out.append(.success(try writeInProcess(job, into: directory, warnings: &warnings)))
         } catch {
           out.append(.failure(error))
         }
