@@ -9,6 +9,9 @@ public struct IngestOptions: Sendable {
   public var kind: DocumentKind?
   /// The password for encrypted PDFs.
   public var password: String?
+  /// Every password the user gave (`--password-file`, one per line), tried in
+  /// order on encrypted archives, archive members and Office files; `password` is the first.
+  public var passwords: [String] = []
   /// The directory that relative inputs and display paths are taken from.
   public var base: URL
   /// How many files to extract at once.
@@ -241,19 +244,14 @@ public struct Ingestor: Sendable {
     }
 
     try await NearDuplicateIndex(workspace: workspace).rebuild()
-    // Attachments follow their mailbox in `files`, so jobs plan and cite them.
-    var mailboxes = Set<String>()
-    for file in discovered where file.kind == .email {
-      switch results[file.path] {
-      case .unchanged(let hash)?, .stored(let hash, _, _, _, _)?: mailboxes.insert(hash)
-      default: break
-      }
-    }
-    let attachments = try await attachmentLinks(of: mailboxes)
-    func appendFile(_ displayPath: String, _ hash: String) {
+    // Children (attachments, archive members, messages of a store) follow their parent
+    // in `files`, so jobs plan and cite them.
+    let attachments = try await familyLinks()
+    func appendFile(_ displayPath: String, _ hash: String, depth: Int = 0) {
       summary.files.append(IngestedFile(displayPath: displayPath, documentHash: hash))
+      guard depth <= Self.maxFamilyDepth else { return }
       for link in attachments[hash] ?? [] {
-        summary.files.append(IngestedFile(displayPath: displayPath + link.suffix, documentHash: link.documentHash))
+        appendFile(displayPath + link.suffix, link.documentHash, depth: depth + 1)
       }
     }
 
@@ -345,38 +343,28 @@ public struct Ingestor: Sendable {
       defer { if let copy { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) } }
       copyPath = copy?.path
       let source = copy?.path ?? file.path
-      switch kind {
-      case .pdf:
-        var pdf = PDFExtractor(password: options.password, ocr: options.ocr)
-        pdf.cache = OCRCache.of(workspace)
-        pdf.skippedOCRPages = options.skippedOCRPages
-        doc = EncodedDocument(try pdf.extract(path: source, displayPath: file.displayPath))
-      case .image:
-        if options.ocr.mode == .off { return .skipped("image file not read: OCR is off (--ocr off)") }
-        var image = ImageExtractor(ocr: options.ocr)
-        image.cache = OCRCache.of(workspace)
-        image.skippedOCRPages = options.skippedOCRPages
-        doc = EncodedDocument(try image.extract(path: source, displayPath: file.displayPath))
-      case .log:
+      if kind == .log {
         doc =
           try extracted?.get()
           ?? LogExtractor(redact: options.redact).extractEncoded(
             raw: logBytes ?? Decompression.readRaw(path: file.path), path: file.path, displayPath: file.displayPath)
         if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
-      case .email:
-        var email = EmailExtractor()
-        email.redact = options.redact
-        let (message, attachments) = try email.extractWithAttachments(
-          path: source, displayPath: file.displayPath)
-        doc = EncodedDocument(message)
-        // Children first: the message's row and its links then go in one transaction.
+      } else {
+        if kind == .image && options.ocr.mode == .off {
+          return .skipped("image file not read: OCR is off (--ocr off)")
+        }
+        guard let extractor = Extractors.extractor(for: kind) else {
+          return .skipped("\(kind.rawValue) files are not read yet")
+        }
+        let input = ExtractionInput(
+          path: source, displayPath: file.displayPath, options: options, ocrCache: OCRCache.of(workspace))
+        let extraction = try extractor.extract(input)
+        doc = extraction.encoded
+        // Children first: the parent's row and its links then go in one transaction.
         var warnings: [String] = []
-        links = storeAttachments(attachments, displayPath: file.displayPath, options: options, warnings: &warnings)
+        links = storeChildren(
+          extraction.children, displayPath: file.displayPath, options: options, depth: 1, warnings: &warnings)
         doc.warnings += warnings
-      case .code, .text:
-        var lines = LineDocumentExtractor(kind: kind)
-        lines.redact = options.redact
-        doc = EncodedDocument(try lines.extract(path: source, displayPath: file.displayPath))
       }
       try store(doc, hash: hash, options: options, links: links)
       return .stored(hash, doc.pageCount ?? 0, size, doc.warnings, true)

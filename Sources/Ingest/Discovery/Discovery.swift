@@ -156,6 +156,43 @@ public enum Discovery {
 
   /// Names of image files read with OCR (`DocumentKind.image`).
   static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "tif", "tiff"]
+  /// Office Open XML: read natively.
+  static let officeExtensions: Set<String> = [
+    "docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm", "pptx", "pptm", "potx", "potm", "ppsx", "ppsm",
+  ]
+  /// Other office formats: converted by LibreOffice.
+  static let convertedExtensions: Set<String> = [
+    "doc", "dot", "xls", "xlt", "ppt", "pps", "pot", "rtf", "odt", "ods", "odp", "odg", "ott", "ots", "otp",
+    "fodt", "fods", "fodp", "sxw", "sxc", "sxi", "wpd", "wps", "wk1", "wks", "123", "vsd", "pub", "xlsb",
+  ]
+  static let htmlExtensions: Set<String> = ["html", "htm", "xhtml"]
+  /// Archives libarchive reads (a compressed tarball is named by its last two extensions).
+  static let archiveExtensions: Set<String> = [
+    "zip", "7z", "tar", "tgz", "tbz", "tbz2", "txz", "tzst", "rar", "cab", "iso", "cpio", "ar", "xar", "lha", "lzh",
+  ]
+
+  /// The kind an office, mail-store, HTML or archive file has by its name and first bytes, or `nil`.
+  static func containerKind(name: String, head: [UInt8]) -> DocumentKind? {
+    let ext = (name as NSString).pathExtension
+    let zip = head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06])
+    let ole = head.starts(with: [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
+    if officeExtensions.contains(ext) { return .office }
+    if ext == "msg" { return .outlook }
+    if ext == "pst" || ext == "ost" || head.starts(with: Array("!BDN".utf8)) { return .pst }
+    if convertedExtensions.contains(ext) { return .officeConverted }
+    if htmlExtensions.contains(ext) { return .html }
+    for suffix in [".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".tar.lz", ".tar.lzma", ".tar.z"]
+    where name.hasSuffix(suffix) {
+      return .archive
+    }
+    if archiveExtensions.contains(ext) { return .archive }
+    // By content where the name says nothing: a ZIP, a 7z, a TAR, an OLE2 file.
+    if ole { return .officeConverted }
+    if zip || head.starts(with: [0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C]) { return .archive }
+    if head.count >= 262, Array(head[257..<262]) == Array("ustar".utf8) { return .archive }
+    if head.starts(with: Array("{\\rtf".utf8)) { return .officeConverted }
+    return nil
+  }
 
   /// Decides the kind of `path` from its name, then its first bytes.
   static func classify(path: String, displayPath: String, forcedKind: DocumentKind?) -> DiscoveredFile {
@@ -174,6 +211,8 @@ public enum Discovery {
       || bare.hasSuffix(".jsonl") || bare == "syslog" || bare.hasPrefix("syslog.") || bare == "messages"
     if bare.hasSuffix(".pdf") {
       file.kind = .pdf
+    } else if let container = containerKind(name: name, head: head) {
+      file.kind = container
     } else if isLogName {
       file.kind = .log
     } else if bare.hasSuffix(".eml") || bare.hasSuffix(".mbox") {

@@ -59,6 +59,9 @@ struct EmailExtractor {
     {
       return .image
     }
+    // Office files, Outlook messages, archives and attached mail are read by their own extractors.
+    if let kind = Discovery.containerKind(name: name, head: Array(attachment.payload.prefix(16_384))) { return kind }
+    if name.hasSuffix(".eml") || type == "message/rfc822" { return .email }
     return nil
   }
 

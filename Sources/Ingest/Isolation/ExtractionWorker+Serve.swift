@@ -38,6 +38,7 @@ extension ExtractionWorker {
         reply = renderPages(of: request.file.path, render)
       } else if let request {
         var options = IngestOptions(kind: request.kind, password: request.password, base: URL(fileURLWithPath: "/"))
+        options.passwords = request.passwords ?? []
         options.redact = request.redact
         options.ocr = request.ocr ?? OCRSettings()
         options.skippedOCRPages = Set(request.skipOCRPages ?? [])

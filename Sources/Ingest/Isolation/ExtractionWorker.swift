@@ -60,6 +60,8 @@ public struct ExtractionWorker: Sendable {
 struct ExtractionRequest: Codable, Sendable {
   var file: DiscoveredFile
   var password: String?
+  /// Every password given (archives, Office files); absent from older parents.
+  var passwords: [String]?
   var redact: Bool
   var kind: DocumentKind?
   var ocr: OCRSettings?
@@ -170,8 +172,8 @@ private struct WorkerLane {
       self.child = child
       let requests = pending.map {
         ExtractionRequest(
-          file: $0.0, password: options.password, redact: options.redact, kind: options.kind, ocr: options.ocr,
-          skipOCRPages: skipped[$0.0.path])
+          file: $0.0, password: options.password, passwords: options.passwords, redact: options.redact,
+          kind: options.kind, ocr: options.ocr, skipOCRPages: skipped[$0.0.path])
       }
       let limits = pending.map { worker.deadline(forBytes: $0.1) }
       let (answers, failure, page) = child.ask(requests, timeLimits: limits)

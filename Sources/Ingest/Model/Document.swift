@@ -6,6 +6,21 @@ public enum DocumentKind: String, Codable, Sendable, CaseIterable {
   case pdf, log, code, email, text
   /// A PNG, JPEG or TIFF file, read with OCR: one section per page.
   case image
+  /// Word, Excel or PowerPoint in Office Open XML (DOCX, XLSX, PPTX and their
+  /// macro and template variants), read natively from its ZIP and XML.
+  case office
+  /// Other office formats (DOC, XLS, PPT, RTF, ODF, WordPerfect, …), converted
+  /// by LibreOffice headless in the isolated workers, then read like `office`.
+  case officeConverted = "office-converted"
+  /// An HTML file, reduced to text like an HTML mail body.
+  case html
+  /// An Outlook `.msg` file (OLE2 compound file, MAPI properties).
+  case outlook
+  /// An Outlook `.pst`/`.ost` store, read through libpst: every message out.
+  case pst
+  /// A ZIP, 7z, TAR (plain or compressed) or other archive libarchive reads:
+  /// its members are child documents.
+  case archive
 }
 
 /// How an OCR'd section's text was made: absent for text taken from a text layer or file.

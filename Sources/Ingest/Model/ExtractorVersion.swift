@@ -17,7 +17,14 @@ extension DocumentKind {
     case .code: "lines-3"
     case .text: "lines-2"
     // CRLF mail parsed, mboxes split by content and Content-Length, charsets through iconv.
-    case .email: "email-2"
+    // Attachments of every kind ingest reads are children (office files, messages, archives).
+    case .email: "email-3"
+    case .office: "ooxml-1"
+    case .officeConverted: "libreoffice-1 ooxml-1"
+    case .html: "html-1"
+    case .outlook: "msg-1"
+    case .pst: "libpst-1 email-2"
+    case .archive: "libarchive-1"
     }
   }
 

@@ -37,6 +37,21 @@ enum SectionsCodec {
       append(#","message":"#, to: &out)
       string(m, to: &out)
     }
+    if let f = locator.folder {
+      append(#","folder":"#, to: &out)
+      string(f, to: &out)
+    }
+    if let p = locator.paragraph { append(#","paragraph":\#(p)"#, to: &out) }
+    if let p = locator.paragraphEnd { append(#","paragraphEnd":\#(p)"#, to: &out) }
+    if let s = locator.sheet {
+      append(#","sheet":"#, to: &out)
+      string(s, to: &out)
+    }
+    if let c = locator.cells {
+      append(#","cells":"#, to: &out)
+      string(c, to: &out)
+    }
+    if let s = locator.slide { append(#","slide":\#(s)"#, to: &out) }
     append(#"},"text":"#, to: &out)
     out.append(UInt8(ascii: "\""))
     escape(text, to: &out)

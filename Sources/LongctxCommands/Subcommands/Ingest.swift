@@ -19,7 +19,10 @@ extension Longctx {
     @Option(help: ArgumentHelp("Whose files these are (a discovery production's CUSTODIAN).", valueName: "name"))
     var custodian: String?
 
-    @Option(help: ArgumentHelp("A file whose first line is the password for encrypted PDFs.", valueName: "file"))
+    @Option(
+      help: ArgumentHelp(
+        "A file of passwords, one per line: the first opens encrypted PDFs; each is tried on encrypted archives and Office files.",
+        valueName: "file"))
     var passwordFile: String?
 
     @Option(
@@ -71,15 +74,20 @@ extension Longctx {
         throw IngestError.pathNotFound(path)
       }
       var password: String?
+      var passwords: [String] = []
       if let passwordFile {
         guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
           throw CommandFailure(
             code: ExitCodes.usage, message: "longctx: cannot read the password file \(passwordFile).")
         }
-        password = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+          .map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
+        password = lines.first
+        passwords = lines.filter { !$0.isEmpty }
       }
       let workspace = try global.openWorkspace()
       var options = IngestOptions(kind: DocumentKind(rawValue: kind), password: password, base: cwd)
+      options.passwords = passwords
       options.redact = redact == "on"
       options.ocr = ocr.apply(to: OCRSettings())
       options.denist = denist.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL.path }

@@ -149,12 +149,14 @@ extension ComputedFacts {
       switch doc.kind {
       case .log:
         countEvents(info.sections, severities: &severities, hours: &hours, events: &facts.logEvents)
-      case .pdf, .image:
+      case .pdf, .image, .office, .officeConverted, .html:
         facts.documents.append(
           DocumentFact(
-            locator: "\(path)#page=1", kind: kind, title: doc.title ?? doc.metadata["title"],
+            locator: doc.kind == .pdf || doc.kind == .image
+              ? "\(path)#page=1" : info.sections.first?.locator.description ?? path, kind: kind,
+            title: doc.title ?? doc.metadata["title"],
             date: doc.metadata["created"] ?? doc.metadata["modified"], author: doc.metadata["author"]))
-      case .email:
+      case .email, .outlook, .pst:
         for s in info.sections {
           let header = Self.mailHeader(s.text)
           facts.documents.append(
@@ -171,7 +173,7 @@ extension ComputedFacts {
           l.locators.append(info.lineCount > 0 ? "\(path)#L1-L\(info.lineCount)" : path)
         }
         languages[language] = l
-      case .text:
+      case .text, .archive:
         break
       }
     }

@@ -1,0 +1,104 @@
+import Foundation
+import Workspace
+
+/// Children of a document: attachments, archive members, messages of a
+/// store, embedded objects. Each is extracted by the registry's extractor for
+/// its kind (so a ZIP inside a message, or a DOCX inside a ZIP, is read to
+/// `maxFamilyDepth`), stored once by the hash of its bytes, and linked to its
+/// parent (`email_attachment`, the family table).
+extension Ingestor {
+  /// How deep files inside files are read: a member of a ZIP in a ZIP in a message is depth 3.
+  static let maxFamilyDepth = 5
+
+  /// Extracts and stores each child not stored yet; returns the links to
+  /// record with the parent. A child that fails becomes a warning of the
+  /// parent; the parent is still ingested.
+  func storeChildren(
+    _ children: [ChildFile], displayPath: String, options: IngestOptions, depth: Int, warnings: inout [String]
+  ) -> [AttachmentLink] {
+    var links: [AttachmentLink] = []
+    for child in children {
+      if let refusal = child.refusal {
+        warnings.append("\(child.fileName) not read: \(refusal)")
+        continue
+      }
+      let childPath = displayPath + child.suffix
+      guard let kind = child.kind ?? Self.detectKind(child) else { continue }
+      // With OCR off an image has no text to give: it stays a listed attachment only.
+      if kind == .image && options.ocr.mode == .off { continue }
+      guard depth <= Self.maxFamilyDepth else {
+        warnings.append("\(child.fileName) not read: nested more than \(Self.maxFamilyDepth) files deep")
+        continue
+      }
+      do {
+        let hash = Hashing.sha256(child.payload)
+        if try !hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr) {
+          var childWarnings: [String] = []
+          let (doc, grandchildren) = try extractChild(
+            child, kind: kind, displayPath: childPath, options: options, depth: depth)
+          var encoded = doc
+          let childLinks = storeChildren(
+            grandchildren, displayPath: childPath, options: options, depth: depth + 1, warnings: &childWarnings)
+          encoded.warnings += childWarnings
+          try store(encoded, hash: hash, options: options, links: childLinks)
+          warnings += encoded.warnings.map { "\(child.fileName): \($0)" }
+        }
+        links.append(
+          AttachmentLink(
+            suffix: child.suffix, documentHash: hash, fileName: child.fileName, contentType: child.contentType))
+      } catch {
+        warnings.append("\(child.fileName) not ingested: \(error.userDescription)")
+      }
+    }
+    return links
+  }
+
+  /// The kind of a child from its name and first bytes, or `nil` for a file only listed (a program, a font).
+  static func detectKind(_ child: ChildFile) -> DocumentKind? {
+    let name = child.fileName.lowercased()
+    let head = [UInt8](child.payload.prefix(16_384))
+    if name.hasSuffix(".pdf") || head.starts(with: Array("%PDF-".utf8)) { return .pdf }
+    if let kind = Discovery.containerKind(name: name, head: head) { return kind }
+    if child.contentType == "text/html" { return .html }
+    if name.hasSuffix(".eml") || name.hasSuffix(".mbox") || child.contentType == "message/rfc822" { return .email }
+    if Discovery.imageExtensions.contains((name as NSString).pathExtension) { return .image }
+    let logName = name.hasSuffix(".log") || name.range(of: #"\.log\.\d+$"#, options: .regularExpression) != nil
+    if logName && !head.contains(0) { return .log }
+    if head.prefix(8192).contains(0) { return nil }
+    if Languages.name(forPath: name) != nil { return .code }
+    return .text
+  }
+
+  /// Runs the registry's extractor for `kind` on a temporary copy of the child's bytes.
+  private func extractChild(
+    _ child: ChildFile, kind: DocumentKind, displayPath: String, options: IngestOptions, depth: Int
+  ) throws -> (EncodedDocument, [ChildFile]) {
+    guard let extractor = Extractors.extractor(for: kind) else {
+      throw IngestError.unreadable(path: displayPath, reason: "\(kind.rawValue) files are not read yet")
+    }
+    var payload = child.payload
+    // Text parts of mail come in their declared charset; extractors read UTF-8.
+    if kind == .text, child.charset != nil || child.contentType == "text/html" {
+      var text = Charsets.decode([UInt8](payload), charset: child.charset)
+      if child.contentType == "text/html" { text = HTMLText.text(from: text) }
+      payload = Data(text.utf8)
+    }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("longctx-child-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    // The name keeps its extension (extractors and converters read it); never a path.
+    let safe = String(
+      (child.fileName as NSString).lastPathComponent.map { $0 == "/" || $0 == "\\" ? "_" : $0 }.prefix(120))
+    let tmp = dir.appendingPathComponent(safe.isEmpty || safe == "." || safe == ".." ? "child" : safe)
+    try payload.write(to: tmp)
+    let input = ExtractionInput(
+      path: tmp.path, displayPath: displayPath, options: options, depth: depth, ocrCache: OCRCache.of(workspace))
+    let extraction = try extractor.extract(input)
+    var doc = extraction.encoded
+    // Messages cite the temporary file's path where extractors name it.
+    doc.warnings = doc.warnings.map { $0.replacingOccurrences(of: tmp.path, with: displayPath) }
+    doc.metadata["attachment.fileName"] = child.fileName
+    doc.metadata["attachment.contentType"] = child.contentType
+    return (doc, extraction.children)
+  }
+}
