@@ -42,9 +42,9 @@ mkdir -p "$OUT"
 # Source files of each swiftc harness (module Ingest or Pipeline).
 sources() {
   case "$1" in
-    code) echo Sources/Ingest/Code/*.swift Sources/Ingest/Logs/{TextLines,LineGrouper}.swift ;;
+    code) echo Sources/Ingest/Code/*.swift Sources/Ingest/Files/{TextLines,LineGrouper}.swift ;;
     mime) echo Sources/Ingest/Email/{MIMEMessage,Mbox,Charsets,HTMLText}.swift ;;
-    logs) echo Sources/Ingest/Logs/{LogTimestamp,LogFieldValues,TextLines,LineGrouper}.swift ;;
+    logs) echo Sources/Ingest/Logs/{LogTimestamp,LogFieldValues}.swift Sources/Ingest/Files/{TextLines,LineGrouper}.swift ;;
     secrets) echo Sources/Ingest/Secrets/*.swift Sources/Ingest/Model/Locator.swift "$OUT/gen/SWAR.swift" ;;
     locator) echo Sources/Ingest/Model/Locator.swift ;;
     jsonschema) echo Sources/Pipeline/Structured/{JSONValue,JSONSchema,JSONSchema+Validation,JSONSchema+Grammar}.swift ;;

@@ -1,6 +1,6 @@
 // libFuzzer harness: code structure (CodeStructure, Declarations, LineGrouper.group with boundaries).
 // Compiled into module Ingest together with Sources/Ingest/Code/*.swift and
-// Sources/Ingest/Logs/TextLines.swift and LineGrouper.swift (see scripts/fuzz.sh).
+// Sources/Ingest/Files/TextLines.swift and LineGrouper.swift (see scripts/fuzz.sh).
 // Input: first byte picks the language, the rest is the source text.
 import Foundation
 

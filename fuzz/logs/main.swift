@@ -1,6 +1,6 @@
 // libFuzzer harness: log timestamps and lines (LogTimestamp, JSONLogLine,
 // TextLines, LineGrouper). Compiled into module Ingest with
-// Sources/Ingest/Logs/{LogTimestamp,TextLines}.swift (scripts/fuzz.sh); the
+// Sources/Ingest/Logs/LogTimestamp.swift, Sources/Ingest/Files/TextLines.swift (scripts/fuzz.sh); the
 // byte-level pass LogScan needs Workspace and is fuzzed by fuzz/logscan.
 // Input: log text; the first byte sets the line limits.
 import Foundation

@@ -5,7 +5,7 @@ import Foundation
 /// Adding a kind: a `DocumentKind` case, its detection in `Discovery`, an
 /// `extractorVersion`, a type conforming to `Extractor`, and one line here.
 /// Large logs named by the user are read on ingest's own mapped, multi-core
-/// path (`Ingestor.extractOne`), which hashes them while extracting; the
+/// path (`FileExtraction.extract`), which hashes them while extracting; the
 /// registry's log extractor reads logs inside other files.
 enum Extractors {
   /// The extractor of `kind`, or `nil` where ingest has no extractor for it yet.

@@ -6,7 +6,7 @@ import Workspace
 /// its kind (so a ZIP inside a message, or a DOCX inside a ZIP, is read to
 /// `maxFamilyDepth`), stored once by the hash of its bytes, and linked to its
 /// parent (`email_attachment`, the family table).
-extension Ingestor {
+extension FileExtraction {
   /// How deep files inside files are read: a member of a ZIP in a ZIP in a message is depth 3.
   static let maxFamilyDepth = 5
 
@@ -14,7 +14,7 @@ extension Ingestor {
   /// record with the parent. A child that fails becomes a warning of the
   /// parent; the parent is still ingested.
   func storeChildren(
-    _ children: [ChildFile], displayPath: String, options: IngestOptions, depth: Int, warnings: inout [String]
+    _ children: [ChildFile], displayPath: String, depth: Int, warnings: inout [String]
   ) -> [AttachmentLink] {
     var links: [AttachmentLink] = []
     for child in children {
@@ -32,15 +32,15 @@ extension Ingestor {
       }
       do {
         let hash = Hashing.sha256(child.payload)
-        if try !hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr) {
+        if try !store.hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr) {
           var childWarnings: [String] = []
           let (doc, grandchildren) = try extractChild(
-            child, kind: kind, displayPath: childPath, options: options, depth: depth)
+            child, kind: kind, displayPath: childPath, depth: depth)
           var encoded = doc
           let childLinks = storeChildren(
-            grandchildren, displayPath: childPath, options: options, depth: depth + 1, warnings: &childWarnings)
+            grandchildren, displayPath: childPath, depth: depth + 1, warnings: &childWarnings)
           encoded.warnings += childWarnings
-          try store(encoded, hash: hash, options: options, links: childLinks)
+          try store.store(encoded, hash: hash, options: options, links: childLinks)
           warnings += encoded.warnings.map { "\(child.fileName): \($0)" }
         }
         links.append(
@@ -71,7 +71,7 @@ extension Ingestor {
 
   /// Runs the registry's extractor for `kind` on a temporary copy of the child's bytes.
   private func extractChild(
-    _ child: ChildFile, kind: DocumentKind, displayPath: String, options: IngestOptions, depth: Int
+    _ child: ChildFile, kind: DocumentKind, displayPath: String, depth: Int
   ) throws -> (EncodedDocument, [ChildFile]) {
     guard let extractor = Extractors.extractor(for: kind) else {
       throw IngestError.unreadable(path: displayPath, reason: "\(kind.rawValue) files are not read yet")

@@ -21,7 +21,6 @@ extension ExtractionWorker {
     write: @escaping @Sendable (Data) -> Void
   ) {
     limitHeap(memoryLimit)
-    let ingestor = Ingestor(workspace: workspace, logger: logger)
     let decoder = JSONDecoder()
     let encoder = JSONEncoder()
     let faults = Faults(ProcessInfo.processInfo.environment["LONGCTX_FAULT_INJECTION"])
@@ -43,7 +42,8 @@ extension ExtractionWorker {
         options.ocr = request.ocr ?? OCRSettings()
         options.skippedOCRPages = Set(request.skipOCRPages ?? [])
         faults.apply(to: request.file.displayPath)
-        reply = ExtractionReply(path: request.file.path, outcome: ingestor.extractOne(request.file, options: options))
+        let extraction = FileExtraction(workspace: workspace, options: options)
+        reply = ExtractionReply(path: request.file.path, outcome: extraction.extract(request.file))
       } else {
         reply = ExtractionReply(path: "", outcome: .failed("bad request to the extraction worker"))
       }

@@ -74,7 +74,7 @@ struct ExtractionRequest: Codable, Sendable {
 /// A child's answer for one file.
 struct ExtractionReply: Codable, Sendable {
   var path: String
-  var outcome: Ingestor.Outcome
+  var outcome: ExtractionOutcome
   /// A page-image request's answer: per page, nil when rendered, else why it is a placeholder.
   var pageFailures: [String?]?
 }
@@ -83,11 +83,11 @@ extension Ingestor {
   /// Extracts `files` (of `sizes` bytes, which batches are cut by) in children
   /// of `worker`, `options.concurrency` at a time.
   func extractIsolated(_ files: [DiscoveredFile], sizes: [Int], worker: ExtractionWorker, options: IngestOptions) async
-    -> [String: Outcome]
+    -> [String: ExtractionOutcome]
   {
     guard !files.isEmpty else { return [:] }
     let queue = WorkQueue(files, sizes: sizes)
-    let results = Mutex<[String: Outcome]>([:])
+    let results = Mutex<[String: ExtractionOutcome]>([:])
     let lanes = max(1, min(options.concurrency, files.count))
     let root = workspace.root
     await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -156,8 +156,8 @@ private struct WorkerLane {
   }
 
   /// Extracts `batch`; every file gets an outcome, whatever the children do.
-  mutating func run(_ batch: [(DiscoveredFile, Int)]) -> [(String, Ingestor.Outcome)] {
-    var out: [(String, Ingestor.Outcome)] = []
+  mutating func run(_ batch: [(DiscoveredFile, Int)]) -> [(String, ExtractionOutcome)] {
+    var out: [(String, ExtractionOutcome)] = []
     var pending = batch[...]
     // Pages whose OCR killed a child, per file: the file is tried again without them.
     var skipped: [String: [Int]] = [:]

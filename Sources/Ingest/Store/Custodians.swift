@@ -32,7 +32,7 @@ public enum Custodians {
       }
       let now = Date().timeIntervalSince1970
       for w in warnings {
-        try Ingestor.recordException(db, path: "custodian \(name)", severity: .warning, reason: w, at: now)
+        try IngestStore.recordException(db, path: "custodian \(name)", severity: .warning, reason: w, at: now)
       }
       return warnings
     }

@@ -23,7 +23,8 @@ public final class SourceLookup {
         "\(path) matches \(candidates.count) documents (\(candidates.prefix(3).joined(separator: ", ")))"
       case .pastEnd(let what): what
       case .wrongUnit(let what): what
-      case .notALocator(let text): "\(text) is not a locator (path#page=N, path#Lx-Ly, path#msg=ID)"
+      case .notALocator(let text):
+        "\(text) is not a locator (path#page=N, path#Lx-Ly, path#msg=ID, path#para=N, path#sheet=S!A1:B9, path#slide=N)"
       }
     }
   }
@@ -34,6 +35,13 @@ public final class SourceLookup {
     var sections: [Section]
     var pages: [Int: Int]  // page → section index
     var messages: [String: Int]
+    /// Slide → section index.
+    var slides: [Int: Int] = [:]
+    /// Sheet name → its sections, in order.
+    var sheets: [String: [Int]] = [:]
+    /// Sections with paragraph ranges, in order; and the last paragraph.
+    var paragraphSections: [Int] = []
+    var paragraphCount = 0
     /// Sections with line ranges, by first line.
     var lineSections: [Int]
     var lineCount: Int
@@ -88,6 +96,12 @@ public final class SourceLookup {
       if let p = s.locator.page { info.pages[p] = i }
       if let m = s.locator.message { info.messages[m] = i }
       if s.locator.lineStart != nil { info.lineSections.append(i) }
+      if let slide = s.locator.slide { info.slides[slide] = i }
+      if let sheet = s.locator.sheet { info.sheets[sheet, default: []].append(i) }
+      if let first = s.locator.paragraph {
+        info.paragraphSections.append(i)
+        info.paragraphCount = max(info.paragraphCount, s.locator.paragraphEnd ?? first)
+      }
     }
     info.lineSections.sort { (sections[$0].locator.lineStart ?? 0) < (sections[$1].locator.lineStart ?? 0) }
     let lastLine = info.lineSections.last.flatMap { sections[$0].locator.lineEnd } ?? 0
@@ -114,8 +128,38 @@ public final class SourceLookup {
       }
     } else if let message = locator.message {
       guard !info.messages.isEmpty else { throw Missing.wrongUnit("\(path) holds no messages") }
-      guard info.messages[message] != nil else {
+      guard let index = info.messages[message] else {
         throw Missing.pastEnd("no message \(message) in \(path) (\(info.messages.count) messages)")
+      }
+      if let folder = locator.folder, let stored = info.sections[index].locator.folder, folder != stored {
+        throw Missing.pastEnd("message \(message) of \(path) is in folder \(stored), not \(folder)")
+      }
+    } else if let first = locator.paragraph {
+      guard info.paragraphCount > 0 else {
+        throw Missing.wrongUnit("\(path) is not cited by paragraphs (it is \(info.document.kind.rawValue))")
+      }
+      let last = locator.paragraphEnd ?? first
+      guard first >= 1, last >= first else { throw Missing.pastEnd("paragraphs \(first)-\(last) are not a range") }
+      guard last <= info.paragraphCount else {
+        throw Missing.pastEnd("paragraph \(last) is past the end of \(path) (\(info.paragraphCount) paragraphs)")
+      }
+    } else if let slide = locator.slide {
+      guard !info.slides.isEmpty else {
+        throw Missing.wrongUnit("\(path) has no slides (it is \(info.document.kind.rawValue))")
+      }
+      guard info.slides[slide] != nil else {
+        throw Missing.pastEnd("no slide \(slide) in \(path) (\(info.slides.count) slides)")
+      }
+    } else if let sheet = locator.sheet {
+      guard !info.sheets.isEmpty else {
+        throw Missing.wrongUnit("\(path) has no sheets (it is \(info.document.kind.rawValue))")
+      }
+      guard let sections = info.sheets[sheet] else {
+        throw Missing.pastEnd(
+          "no sheet \(sheet) in \(path) (sheets: \(info.sheets.keys.sorted().prefix(5).joined(separator: ", ")))")
+      }
+      if let cells = locator.cells, Self.sheetSections(sections, rows: Self.rows(of: cells), in: info).isEmpty {
+        throw Missing.pastEnd("no cells \(cells) with text in sheet \(sheet) of \(path)")
       }
     } else if let start = locator.lineStart, let end = locator.lineEnd {
       guard !info.lineSections.isEmpty || info.lineCount > 0 else {
@@ -141,6 +185,24 @@ public final class SourceLookup {
     }
     if let message = checked.message {
       return (info.messages[message].map { info.sections[$0].text } ?? "", checked)
+    }
+    if let slide = checked.slide {
+      return (info.slides[slide].map { info.sections[$0].text } ?? "", checked)
+    }
+    if let sheet = checked.sheet {
+      let all = info.sheets[sheet] ?? []
+      let chosen = checked.cells.map { Self.sheetSections(all, rows: Self.rows(of: $0), in: info) } ?? all
+      return (chosen.map { info.sections[$0].text }.joined(separator: "\n"), checked)
+    }
+    if let first = checked.paragraph {
+      // The sections whose paragraphs overlap the cited ones, whole.
+      let last = checked.paragraphEnd ?? first
+      let chosen = info.paragraphSections.filter { i in
+        let l = info.sections[i].locator
+        guard let a = l.paragraph else { return false }
+        return a <= last && (l.paragraphEnd ?? a) >= first
+      }
+      return (chosen.map { info.sections[$0].text }.joined(separator: "\n"), checked)
     }
     guard let start = checked.lineStart, let end = checked.lineEnd else {
       return (info.sections.map(\.text).joined(separator: "\n\n"), checked)
@@ -169,6 +231,23 @@ public final class SourceLookup {
     span.lineStart = from
     span.lineEnd = to
     return (lines.joined(separator: "\n"), span)
+  }
+
+  /// The rows a cell range spans (`B2:F40` → 2...40), or `nil` when it names none.
+  static func rows(of cells: String) -> ClosedRange<Int>? {
+    let numbers = cells.split(separator: ":").compactMap { Int($0.filter(\.isNumber)) }
+    guard let first = numbers.first else { return nil }
+    let last = numbers.last ?? first
+    return min(first, last)...max(first, last)
+  }
+
+  /// Of a sheet's `sections`, those whose cell ranges share a row with `rows` (all of them when `rows` is nil).
+  static func sheetSections(_ sections: [Int], rows: ClosedRange<Int>?, in info: Info) -> [Int] {
+    guard let rows else { return sections }
+    return sections.filter { i in
+      guard let cells = info.sections[i].locator.cells, let own = Self.rows(of: cells) else { return true }
+      return own.overlaps(rows)
+    }
   }
 
   /// `text(of:)` normalized for quote matching, cached per locator.

@@ -1,0 +1,97 @@
+import Foundation
+import Workspace
+
+/// What extracting one file came to.
+enum ExtractionOutcome: Sendable, Codable {
+  /// The file's bytes are those of a current document (the hash).
+  case unchanged(String)
+  /// Stored: hash, pages, bytes, warnings, and whether it was extracted now.
+  case stored(String, Int, Int, [String], Bool)
+  case failed(String)
+  case skipped(String)
+}
+
+/// Extracts one discovered file through the registry (`Extractors`) and
+/// stores its document and its family: the dispatch by kind, used by the
+/// in-process path and by the isolated extraction child alike.
+struct FileExtraction: Sendable {
+  let workspace: Workspace
+  let options: IngestOptions
+
+  var store: IngestStore { IngestStore(workspace: workspace) }
+
+  /// Extracts `file` and stores its document and family; never throws: a
+  /// failure is the file's outcome.
+  func extract(_ file: DiscoveredFile) -> ExtractionOutcome {
+    guard let kind = file.kind else { return .skipped(file.skipReason ?? "unknown kind") }
+    var copyPath: String?
+    do {
+      // A log is read once: hashed, then extracted from the same bytes.
+      let (logBytes, logMapping) = kind == .log ? try Decompression.readMapped(path: file.path) : (nil, nil)
+      let hash: String
+      var extracted: Result<EncodedDocument, any Error>?
+      if let logBytes, logMapping != nil {
+        (hash, extracted) = hashWhileExtracting(logBytes, file, redact: options.redact)
+      } else {
+        hash = try logBytes.map { Hashing.sha256($0) } ?? Hashing.sha256(fileAt: URL(fileURLWithPath: file.path))
+      }
+      if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
+      let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)??.intValue ?? 0
+      // An exact duplicate: stored once, linked (unless its extraction is out of date).
+      if try store.hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr, kind: kind) {
+        return .stored(hash, 0, size, [], false)
+      }
+      var doc: EncodedDocument
+      var links: [AttachmentLink] = []
+      // A compressed PDF, mailbox or text (`manual.pdf.gz`) is read from a decompressed copy.
+      let copy = kind == .log ? nil : try Decompression.materializeIfCompressed(path: file.path)
+      defer { if let copy { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) } }
+      copyPath = copy?.path
+      let source = copy?.path ?? file.path
+      if kind == .log {
+        doc =
+          try extracted?.get()
+          ?? LogExtractor(redact: options.redact).extractEncoded(
+            raw: logBytes ?? Decompression.readRaw(path: file.path), path: file.path, displayPath: file.displayPath)
+        if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
+      } else {
+        if kind == .image && options.ocr.mode == .off {
+          return .skipped("image file not read: OCR is off (--ocr off)")
+        }
+        guard let extractor = Extractors.extractor(for: kind) else {
+          return .skipped("\(kind.rawValue) files are not read yet")
+        }
+        let input = ExtractionInput(
+          path: source, displayPath: file.displayPath, options: options, ocrCache: OCRCache.of(workspace))
+        let extraction = try extractor.extract(input)
+        doc = extraction.encoded
+        // Children first: the parent's row and its links then go in one transaction.
+        var warnings: [String] = []
+        links = storeChildren(extraction.children, displayPath: file.displayPath, depth: 1, warnings: &warnings)
+        doc.warnings += warnings
+      }
+      try store.store(doc, hash: hash, options: options, links: links)
+      return .stored(hash, doc.pageCount ?? 0, size, doc.warnings, true)
+    } catch {
+      // Reasons cite the path as the user gave it, not the absolute (or decompressed copy's) path.
+      var reason = error.userDescription
+      if let copyPath { reason = reason.replacingOccurrences(of: copyPath, with: file.displayPath) }
+      return .failed(reason.replacingOccurrences(of: file.path, with: file.displayPath))
+    }
+  }
+
+  /// Hashes a large log's bytes while extracting them: the hash is one
+  /// core's sequential work, the log pass keeps every core busy, so side by
+  /// side they take less time than one after the other. The extraction is
+  /// wasted when a document with that hash exists already (rare).
+  private func hashWhileExtracting(_ bytes: Data, _ file: DiscoveredFile, redact: Bool) -> (
+    String, Result<EncodedDocument, any Error>
+  ) {
+    let (doc, hash) = alongside({ Hashing.sha256(bytes) }) {
+      Result {
+        try LogExtractor(redact: redact).extractEncoded(raw: bytes, path: file.path, displayPath: file.displayPath)
+      }
+    }
+    return (hash, doc)
+  }
+}
