@@ -59,9 +59,10 @@ struct EmailExtractor {
     {
       return .image
     }
-    // Office files, Outlook messages, archives and attached mail are read by their own extractors.
+    // Office files, Outlook messages, archives and mail saved as a file are read by their own extractors.
+    // (A `message/rfc822` part is read inline as a forwarded message, its attachments listed with the outer one's.)
     if let kind = Discovery.containerKind(name: name, head: Array(attachment.payload.prefix(16_384))) { return kind }
-    if name.hasSuffix(".eml") || type == "message/rfc822" { return .email }
+    if name.hasSuffix(".eml") && !type.hasPrefix("message/") { return .email }
     return nil
   }
 

@@ -39,6 +39,17 @@ struct ChildFile: Sendable {
   }
 }
 
+extension ChildFile {
+  /// How warnings name the child: `attachment report.pdf`, `member dir/a.txt`, `embedded object Sheet1.xlsx`.
+  var label: String {
+    let tail = suffix.split(separator: "#").last.map(String.init) ?? ""
+    if suffix.contains("/attachment=") || tail.hasPrefix("attachment=") { return "attachment \(fileName)" }
+    if tail.hasPrefix("member=") { return "member \(tail.dropFirst(7))" }
+    if tail.hasPrefix("object=") { return "embedded object \(fileName)" }
+    return fileName
+  }
+}
+
 /// What an extractor makes of one file: its document and the files inside it.
 struct Extraction: Sendable {
   /// The document; `nil` where it was encoded without `Section` values (logs).

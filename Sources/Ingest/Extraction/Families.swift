@@ -19,7 +19,7 @@ extension FileExtraction {
     var links: [AttachmentLink] = []
     for child in children {
       if let refusal = child.refusal {
-        warnings.append("\(child.fileName) not read: \(refusal)")
+        warnings.append("\(child.label) not read: \(refusal)")
         continue
       }
       let childPath = displayPath + child.suffix
@@ -27,7 +27,7 @@ extension FileExtraction {
       // With OCR off an image has no text to give: it stays a listed attachment only.
       if kind == .image && options.ocr.mode == .off { continue }
       guard depth <= Self.maxFamilyDepth else {
-        warnings.append("\(child.fileName) not read: nested more than \(Self.maxFamilyDepth) files deep")
+        warnings.append("\(child.label) not read: nested more than \(Self.maxFamilyDepth) files deep")
         continue
       }
       do {
@@ -41,13 +41,13 @@ extension FileExtraction {
             grandchildren, displayPath: childPath, depth: depth + 1, warnings: &childWarnings)
           encoded.warnings += childWarnings
           try store.store(encoded, hash: hash, options: options, links: childLinks)
-          warnings += encoded.warnings.map { "\(child.fileName): \($0)" }
+          warnings += encoded.warnings.map { "\(child.label): \($0)" }
         }
         links.append(
           AttachmentLink(
             suffix: child.suffix, documentHash: hash, fileName: child.fileName, contentType: child.contentType))
       } catch {
-        warnings.append("\(child.fileName) not ingested: \(error.userDescription)")
+        warnings.append("\(child.label) not ingested: \(error.userDescription)")
       }
     }
     return links

@@ -17,9 +17,11 @@ import _LongctxTestSupport
     let f = try IngestFixture()
     defer { f.remove() }
     let notes = Data("Board minutes\nThe merger vote passed 7 to 2.\n".utf8)
-    let inner = Self.message(id: "inner@harbor.example", subject: "Minutes", attachment: ("notes.txt", "text/plain", notes))
+    let inner = Self.message(
+      id: "inner@harbor.example", subject: "Minutes", attachment: ("notes.txt", "text/plain", notes))
     let outer = Self.message(
-      id: "outer@harbor.example", subject: "Fwd: Minutes", attachment: ("fwd.eml", "message/rfc822", Data(inner.utf8)))
+      id: "outer@harbor.example", subject: "Fwd: Minutes",
+      attachment: ("fwd.eml", "application/octet-stream", Data(inner.utf8)))
     try f.dir.write("mail/outer.eml", outer)
 
     let summary = try await f.ingest(["mail"])
@@ -50,6 +52,22 @@ import _LongctxTestSupport
     #expect(again.files.map(\.displayPath) == paths)
   }
 
+  @Test func aForwardedMessagePartIsReadInlineNotAsAChild() async throws {
+    let f = try IngestFixture()
+    defer { f.remove() }
+    let notes = Data("Board minutes\n".utf8)
+    let inner = Self.message(id: "in@x.example", subject: "Minutes", attachment: ("notes.txt", "text/plain", notes))
+    let outer = Self.message(
+      id: "out@x.example", subject: "Fwd", attachment: ("fwd.eml", "message/rfc822", Data(inner.utf8)))
+    try f.dir.write("fwd.eml", outer)
+    let summary = try await f.ingest(["fwd.eml"])
+    // The forwarded message's text is the outer message's; its attachment is listed once, with the outer one's.
+    #expect(summary.files.map(\.displayPath) == ["fwd.eml", "fwd.eml#msg=out@x.example/attachment=notes.txt"])
+    let sections = try Corpus(workspace: f.workspace).sections(
+      ofDocument: summary.files[0].documentHash, displayPath: "fwd.eml")
+    #expect(sections.first?.text.contains("---------- Forwarded message ----------") == true)
+  }
+
   @Test func familiesStopAtTheDepthLimitWithAWarning() async throws {
     let f = try IngestFixture()
     defer { f.remove() }
@@ -58,7 +76,7 @@ import _LongctxTestSupport
     for level in 1...(FileExtraction.maxFamilyDepth + 1) {
       message = Self.message(
         id: "m\(level)@x.example", subject: "level \(level)",
-        attachment: ("m\(level - 1).eml", "message/rfc822", Data(message.utf8)))
+        attachment: ("m\(level - 1).eml", "application/octet-stream", Data(message.utf8)))
     }
     try f.dir.write("deep.eml", message)
     let summary = try await f.ingest(["deep.eml"])
@@ -67,7 +85,7 @@ import _LongctxTestSupport
     #expect(summary.files.count == FileExtraction.maxFamilyDepth + 1)
     let warnings = summary.exceptions.filter { $0.severity == .warning }.map(\.reason)
     #expect(warnings.count == 1)
-    #expect(warnings.first?.contains("m0.eml not read: nested more than 5 files deep") == true)
+    #expect(warnings.first?.contains("attachment m0.eml not read: nested more than 5 files deep") == true)
   }
 
   @Test func childKindsAreDetectedByNameAndBytes() {

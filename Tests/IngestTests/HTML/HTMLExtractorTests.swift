@@ -50,7 +50,10 @@ import _LongctxTestSupport
     let extraction = try HTMLExtractor(maxParagraphs: 40).extract(
       ExtractionInput(path: file.path, displayPath: "long.html", options: IngestOptions(base: dir.url)))
     let doc = try #require(extraction.document)
-    #expect(doc.sections.map(\.locator.description) == ["long.html#para=1-40", "long.html#para=41-80", "long.html#para=81-100"])
+    #expect(
+      doc.sections.map(\.locator.description) == [
+        "long.html#para=1-40", "long.html#para=41-80", "long.html#para=81-100",
+      ])
     #expect(doc.sections[1].text.hasPrefix("Paragraph number 41 of the record."))
     #expect(doc.metadata["paragraphs"] == "100")
   }
