@@ -142,8 +142,11 @@ struct PSTExtractor: Extractor {
     let ext = (fileName as NSString).pathExtension.lowercased()
     if ext == "ics" || ext == "vcf" {
       let text = Charsets.decode(bytes, charset: "utf-8").replacingOccurrences(of: "\r\n", with: "\n")
-      // Folded lines (a leading space) are one line.
-      let unfolded = text.replacingOccurrences(of: "\n ", with: "")
+      // Folded lines (a leading space) are one line; DTSTAMP is when readpst ran, not the item's.
+      let unfolded = text.replacingOccurrences(of: "\n ", with: "").split(
+        separator: "\n", omittingEmptySubsequences: false
+      )
+      .filter { !$0.hasPrefix("DTSTAMP:") }.joined(separator: "\n")
       let field = ext == "ics" ? "SUMMARY" : "FN"
       let title = unfolded.split(separator: "\n").first { $0.hasPrefix(field + ":") || $0.hasPrefix(field + ";") }
         .flatMap { $0.split(separator: ":", maxSplits: 1).last.map(String.init) }?

@@ -80,6 +80,8 @@ struct PSTExtractorTests {
       ])
     #expect(doc.sections[0].text.hasPrefix("Subject: Test appointment\n"))
     #expect(doc.sections[0].text.contains("DESCRIPTION:This is a complete test"))
+    // readpst stamps appointments with its own run time: left out, so the text is the same on every run.
+    #expect(!doc.sections[0].text.contains("DTSTAMP"))
     #expect(doc.sections[1].text.contains("EMAIL:contact1@rjohnson.id.au"))
     #expect(doc.warnings.contains { $0.hasPrefix("readpst skipped 1 items") })
   }
@@ -105,7 +107,7 @@ struct PSTExtractorTests {
   @Test(.enabled(if: OfficeMailCorpus.isPresent, OfficeMailCorpus.skipReason))
   func throughputAgainstPlainReadpst() throws {
     let stores = ["pst/testPST_variousBodyTypes.pst", "pst/dist-list.pst"]
-    let rounds = 10
+    let rounds = 5
     var messages = 0
     let start = Date()
     for _ in 0..<rounds {
