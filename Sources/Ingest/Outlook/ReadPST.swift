@@ -44,7 +44,9 @@ enum ReadPST {
     defer { try? log.close() }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["readpst", "-e", "-8", "-j", "0", "-o", out.path, path]
+    // A relative path starting with "-" would read as an option.
+    let store = path.hasPrefix("/") ? path : "./" + path
+    process.arguments = ["readpst", "-e", "-8", "-j", "0", "-o", out.path, store]
     process.standardOutput = log
     process.standardError = log
     process.standardInput = FileHandle.nullDevice

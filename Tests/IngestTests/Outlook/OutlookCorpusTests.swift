@@ -8,7 +8,9 @@ import _LongctxTestSupport
 /// its reference outputs (extract-msg for `.msg`, readpst for `.pst`); skipped
 /// where the corpus is absent.
 enum OfficeMailCorpus {
-  static let shared = RepositoryPaths.root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+  static let shared =
+    RepositoryPaths.sharedCorpus
+    ?? RepositoryPaths.root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
   static let root = shared.appendingPathComponent("office")
   static let reference = shared.appendingPathComponent("office-reference")
   static var isPresent: Bool {
