@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh --build-only [HARNESS...]
 #
 # Harnesses (fuzz/<name>/main.swift, seeds in fuzz/<name>/corpus):
-#   code, mime, logs, secrets, locator, jsonschema: the needed source files
+#   code, mime, logs, secrets, locator, jsonschema, msg: the needed source files
 #     compiled straight into one binary with swiftc -sanitize=fuzzer,address;
 #   jobfile, logscan: SwiftPM package fuzz/Package.swift (they need Yams /
 #     Workspace), every module built with -sanitize=fuzzer.
@@ -20,7 +20,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=.build-fuzz
-ALL=(code mime logs secrets locator jsonschema jobfile logscan)
+ALL=(code mime logs secrets locator jsonschema msg jobfile logscan)
 
 SECONDS_EACH=60
 BUILD_ONLY=0
@@ -47,10 +47,16 @@ sources() {
     logs) echo Sources/Ingest/Logs/{LogTimestamp,LogFieldValues}.swift Sources/Ingest/Files/{TextLines,LineGrouper}.swift ;;
     secrets) echo Sources/Ingest/Secrets/*.swift Sources/Ingest/Model/Locator.swift "$OUT/gen/SWAR.swift" ;;
     locator) echo Sources/Ingest/Model/Locator.swift ;;
+    msg)
+      echo Sources/Ingest/Outlook/{CompoundFile,MAPIProperties,OutlookMessage,LZFu,RTFText,RFC822Writer}.swift \
+        Sources/Ingest/Email/{MIMEMessage,Mbox,Charsets,HTMLText}.swift
+      ;;
     jsonschema) echo Sources/Pipeline/Structured/{JSONValue,JSONSchema,JSONSchema+Validation,JSONSchema+Grammar}.swift ;;
   esac
 }
 module() { [[ $1 == jsonschema ]] && echo Pipeline || echo Ingest; }
+# Longest input: a .msg needs its directory and a few streams (whole sectors).
+maxlen() { [[ $1 == msg ]] && echo 65536 || echo 8192; }
 
 SPM_BUILT=""
 build() {
@@ -97,7 +103,7 @@ for h in "${HARNESSES[@]}"; do
   # process-lifetime cache is not a leak worth failing on); Swift's slow
   # backtracer is off (libFuzzer prints the stack).
   SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:${ASAN_OPTIONS:-} "$OUT/fuzz-$h" -max_total_time="$SECONDS_EACH" -timeout=10 \
-    -rss_limit_mb=2048 -max_len=8192 -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+    -rss_limit_mb=2048 -max_len="$(maxlen "$h")" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -artifact_prefix="$OUT/crashes/$h/" "$OUT/corpus/$h" "fuzz/$h/corpus" >"$log" 2>&1
   after=$(find "$OUT/crashes/$h" -type f | wc -l)
   CRASHES[$h]=$((after - before))

@@ -17,7 +17,9 @@ enum Extractors {
     case .email: MailboxExtractor()
     case .code, .text: LinesExtractor(kind: kind)
     case .html: HTMLExtractor()
-    case .office, .officeConverted, .outlook, .pst, .archive: nil
+    case .outlook: OutlookExtractor()
+    case .pst: PSTExtractor()
+    case .office, .officeConverted, .archive: nil
     }
   }
 }
