@@ -31,7 +31,8 @@ import _LongctxTestSupport
     id: String, date: String, from: String, to: String, subject: String, replyTo: [String] = [], body: String,
     parts: [String] = []
   ) -> String {
-    var out = "From \(from) \(date)\nFrom: \(from)\nTo: \(to)\nSubject: \(subject)\nDate: \(date)\nMessage-ID: <\(id)>\n"
+    var out =
+      "From \(from) \(date)\nFrom: \(from)\nTo: \(to)\nSubject: \(subject)\nDate: \(date)\nMessage-ID: <\(id)>\n"
     if let last = replyTo.last {
       out += "In-Reply-To: <\(last)>\nReferences: \(replyTo.map { "<\($0)>" }.joined(separator: " "))\n"
     }
@@ -176,11 +177,13 @@ import _LongctxTestSupport
     #expect(try native(budget) == Data(Self.budget.utf8) && budget["FILEEXT"] == "txt")
     #expect(try native(notes) == Data(Self.notes.utf8))
     #expect(budget["FILESIZE"] == String(Self.budget.utf8.count))
-    #expect(budget["SHA256HASH"] == SHA256.hash(data: Data(Self.budget.utf8)).map { String(format: "%02x", $0) }.joined())
+    #expect(
+      budget["SHA256HASH"] == SHA256.hash(data: Data(Self.budget.utf8)).map { String(format: "%02x", $0) }.joined())
     let fwdSubject = try Python.run(
       "import email, sys; print(email.message_from_bytes(open(sys.argv[1], 'rb').read())['Subject'])",
       [tmp.url.appendingPathComponent("out/" + fwd["NATIVEPATH"]!).path])
-    #expect(String(decoding: fwdSubject.0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "Travel policy")
+    #expect(
+      String(decoding: fwdSubject.0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "Travel policy")
 
     // Mail fields and dates (ISO 8601, UTC).
     #expect(a["FROM"] == "ann@example.com" && a["SUBJECT"] == "Q3 budget <draft>" && a["MESSAGEID"] == "a@x")
@@ -231,12 +234,15 @@ import _LongctxTestSupport
     var xml = try String(contentsOf: xmlURL, encoding: .utf8)
     xml = xml.replacingOccurrences(of: "TagValue=\"ann@example.com\"", with: "TagValue=\"eve@example.com\"")
     xml = xml.replacingOccurrences(
-      of: "<Relationship Type=\"Attachment\" ParentDocId=\"\(fwd["BEGBATES"]!)\" ChildDocId=\"\(notes["BEGBATES"]!)\"/>",
+      of:
+        "<Relationship Type=\"Attachment\" ParentDocId=\"\(fwd["BEGBATES"]!)\" ChildDocId=\"\(notes["BEGBATES"]!)\"/>",
       with: "")
     try xml.write(to: xmlURL, atomically: true, encoding: .utf8)
     let damaged = try CLI.run(["produce", "--check", "out"], cwd: tmp.url)
     #expect(damaged.code == 1, "\(damaged.stdout)")
-    #expect(damaged.stdout.contains("tag #From is “eve@example.com” where the DAT has “ann@example.com”"), "\(damaged.stdout)")
+    #expect(
+      damaged.stdout.contains("tag #From is “eve@example.com” where the DAT has “ann@example.com”"), "\(damaged.stdout)"
+    )
     #expect(
       damaged.stdout.contains("no Attachment relationship \(fwd["BEGBATES"]!) → \(notes["BEGBATES"]!)"),
       "\(damaged.stdout)")

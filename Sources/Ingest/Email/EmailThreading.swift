@@ -235,7 +235,8 @@ public enum EmailThreading {
   /// A body reduced to its letters and digits, lower-cased, so that quoting (`>` markers),
   /// re-wrapping and white space do not hide one message's text inside another's.
   static func normalizedText(_ text: String) -> String {
-    String(String.UnicodeScalarView(text.lowercased().unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }))
+    String(
+      String.UnicodeScalarView(text.lowercased().unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }))
   }
 
   private static func collapse(_ s: String) -> String {

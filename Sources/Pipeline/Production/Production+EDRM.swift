@@ -180,7 +180,8 @@ extension Production {
       }
       for (tag, value) in expected.sorted(by: { $0.key < $1.key }) where doc.tags[tag] != value {
         problems.append(
-          "\(at) (\(doc.docID)): tag \(tag) is \(doc.tags[tag].map { "“\($0)”" } ?? "missing") where the DAT has “\(value)”")
+          "\(at) (\(doc.docID)): tag \(tag) is \(doc.tags[tag].map { "“\($0)”" } ?? "missing") where the DAT has “\(value)”"
+        )
       }
       for tag in doc.tags.keys.sorted() where expected[tag] == nil {
         problems.append("\(at) (\(doc.docID)): tag \(tag) is not in the DAT's row")

@@ -308,7 +308,8 @@ public struct Production: Sendable {
         var imagePath = ""
         if settings.images == true {
           // The native just written is what is imaged (an attachment's, an archive member's too).
-          let source = member.failure == nil && !nativePath.isEmpty ? staging.appendingPathComponent(nativePath).path : nil
+          let source =
+            member.failure == nil && !nativePath.isEmpty ? staging.appendingPathComponent(nativePath).path : nil
           imageJobs.append(
             ImageJob(
               name: name, ext: ext, source: source, withheld: isWithheld, parent: member.parent != nil,
