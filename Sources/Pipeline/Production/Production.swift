@@ -307,9 +307,14 @@ public struct Production: Sendable {
         }
         var imagePath = ""
         if settings.images == true {
-          // The native just written is what is imaged (an attachment's, an archive member's too).
+          // A top-level file is imaged from its source; a file inside another from the native
+          // just written (an attachment's, an archive member's).
+          let original =
+            member.parent == nil && member.text == nil && member.failure == nil
+            ? try corpus.absolutePath(ofDisplayPath: member.file.displayPath) : nil
           let source =
-            member.failure == nil && !nativePath.isEmpty ? staging.appendingPathComponent(nativePath).path : nil
+            member.failure == nil && !nativePath.isEmpty
+            ? original ?? staging.appendingPathComponent(nativePath).path : nil
           imageJobs.append(
             ImageJob(
               name: name, ext: ext, source: source, withheld: isWithheld, parent: member.parent != nil,
