@@ -142,10 +142,14 @@ import _LongctxTestSupport
     struct Summary: Decodable {
       var documents: Int
       var knownFilesRemoved: Int
+      var threads: Int
+      var inclusiveMessages: Int
       var warnings: [String]
     }
     let summary = try JSONDecoder().decode(Summary.self, from: Data(r.stdout.utf8))
     #expect(summary.knownFilesRemoved == 1, "\(r.stdout)")
+    // A's thread and the forwarded message's; A, C, D and the forwarded message must be read.
+    #expect(summary.threads == 2 && summary.inclusiveMessages == 4, "\(r.stdout)")
     let rows = try base.readDAT(tmp.url.appendingPathComponent("out/DATA/fam.dat"))
     func row(_ suffix: String) throws -> [String: String] {
       try #require(rows.first { $0["FILEPATH"]!.hasSuffix(suffix) }, "\(rows.map { $0["FILEPATH"]! })")

@@ -85,6 +85,10 @@ public struct Production: Sendable {
     public var images: Int = 0
     /// Of those, placeholder pages (documents without pages of their own, pages that failed to render).
     public var placeholderImages: Int = 0
+    /// Email threads among the produced messages, and the messages a reviewer must read
+    /// (INCLUSIVE `Y`: the rest is carried whole by their replies).
+    public var threads: Int = 0
+    public var inclusiveMessages: Int = 0
     public var warnings: [String]
   }
 
@@ -402,7 +406,9 @@ public struct Production: Sendable {
       firstBates: begins.min().map(bates) ?? "",
       lastBates: produced.map { $0.begin + $0.pages - 1 }.max().map(bates) ?? "",
       newlyNumbered: newRows.count, duplicatesRemoved: duplicates, knownFilesRemoved: knownFiles,
-      withheld: privilegeLog.count, images: imageCount, placeholderImages: placeholderCount, warnings: warnings)
+      withheld: privilegeLog.count, images: imageCount, placeholderImages: placeholderCount,
+      threads: Set(threads.values.map(\.threadID)).count, inclusiveMessages: threads.values.filter(\.inclusive).count,
+      warnings: warnings)
   }
 
   /// The DAT's bytes: UTF-8 with a byte-order mark, a header row, þ-qualified fields separated by ASCII 20.
