@@ -502,6 +502,8 @@ public struct Production: Sendable {
     if let created = meta["created"] { return created }
     if let d = headers["date"] {
       for f in mailDateFormats { if let date = f.date(from: d) { return ISO8601DateFormatter().string(from: date) } }
+      // ISO 8601 and the other forms Outlook and stores write.
+      if let date = MailMessages.mailDate(d) { return ISO8601DateFormatter().string(from: date) }
     }
     return ""
   }
