@@ -11,7 +11,8 @@ public enum FamilyNatives {
   ///
   /// Only the files on the way to a wanted one are extracted again; a child that its
   /// parent no longer gives (or that cannot be read now) is simply absent. Extraction runs
-  /// in this process with OCR off: only the children's bytes are wanted.
+  /// in this process with OCR off: only the children's bytes are wanted. Files converted by
+  /// LibreOffice (`officeConverted`) are not converted again here: their children are absent.
   ///
   /// - Parameters:
   ///   - path: The top-level file on disk.
@@ -39,6 +40,11 @@ public enum FamilyNatives {
     found: inout [String: Data], warnings: inout [String]
   ) {
     guard depth <= Ingestor.maxFamilyDepth, let extractor = Extractors.extractor(for: kind) else { return }
+    // Converting runs LibreOffice, which only the isolated workers do (with their time limits).
+    guard kind != .officeConverted else {
+      warnings.append("\(displayPath): the files inside a converted Office document are not read again")
+      return
+    }
     let children: [ChildFile]
     do {
       children = try extractor.extract(
