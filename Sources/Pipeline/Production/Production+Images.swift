@@ -12,6 +12,10 @@ extension Production {
     var failure: String?
     var begin: Int
     var pages: Int
+    /// An Office file (`office`, `office-converted`): its pages await the LibreOffice renderer.
+    var office = false
+    /// Whether its native is in NATIVES/.
+    var native = true
   }
 
   /// Renders and writes the images of `jobs` into `directory` (`<BATES>.tif`), documents on
@@ -52,7 +56,7 @@ extension Production {
       member: (
         name: job.name, ext: job.ext, source: job.source, withheld: job.withheld, parent: job.parent,
         failure: job.failure
-      ), begin: job.begin, pages: job.pages, warnings: &warnings)
+      ), begin: job.begin, pages: job.pages, office: job.office, native: job.native, warnings: &warnings)
     for (i, image) in images.enumerated() {
       try image.tiff.write(to: directory.appendingPathComponent("\(bates(job.begin + i)).tif"))
     }
@@ -134,7 +138,7 @@ extension Production {
   /// - Throws: `ProductionImageError` only when not even a placeholder can be drawn.
   func pageImages(
     member: (name: String, ext: String, source: String?, withheld: Bool, parent: Bool, failure: String?), begin: Int,
-    pages: Int,
+    pages: Int, office: Bool = false, native: Bool = true,
     warnings: inout [String]
   ) throws -> [PageImage] {
     let stamps = (begin..<(begin + pages)).map(bates)
@@ -161,8 +165,20 @@ extension Production {
       }
       return rendered.map { PageImage(tiff: $0.tiff, placeholder: $0.failure != nil) }
     }
+    if office {
+      // The lead wires LibreOffice's PDF rendering here; until then a page says so.
+      return try stamps.map {
+        try placeholder(
+          [
+            "Page images of Office files need the LibreOffice renderer", "Document produced in native format",
+            member.name,
+          ], $0)
+      }
+    }
     let how =
-      member.parent ? "Attachment produced as text (TEXT/\(stamps[0]).txt)" : "Document produced in native format"
+      native
+      ? (member.parent ? "Attachment produced in native format" : "Document produced in native format")
+      : "\(member.parent ? "Attachment" : "Document") produced as text (TEXT/\(stamps[0]).txt)"
     return try stamps.map { try placeholder([how, member.name], $0) }
   }
 

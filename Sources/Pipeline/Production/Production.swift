@@ -14,6 +14,12 @@ import Workspace
 ///
 /// With `images`, `IMAGES/<BATES>.tif` (one stamped 300-dpi Group 4 TIFF per page,
 /// `Production+Images.swift`) and the Opticon cross-reference `DATA/<job>.opt`.
+///
+/// Every production also has `DATA/<job>.xml`, the same documents as an EDRM XML 1.2 load
+/// file (`Production+EDRM.swift`). Documents of every kind are produced with their
+/// families (attachments, archive members, embedded objects, messages of a store with
+/// their attachments; `Production+Families.swift`), each child with its own native
+/// (`Production+Natives.swift`), and every message placed in its email thread.
 public struct Production: Sendable {
   let workspace: Workspace
   let spec: JobSpec
@@ -29,10 +35,17 @@ public struct Production: Sendable {
   /// The marker a production directory holds: which job made it.
   static let marker = ".longctx-production"
 
+  /// The DAT's columns (then IMAGEPATH with images, the coding fields, WITHHELD). Dates are
+  /// ISO 8601 in UTC where the file's date could be read, as the file has it otherwise.
+  /// PARENTBATES is the direct parent's first number; ATTACHCOUNT and ATTACHNAMES count and
+  /// name a document's direct children; THREADID, THREADPOSITION and INCLUSIVE (`Y`/`N`)
+  /// place every message in its email thread (`EmailThreading`).
   public static let fields = [
-    "BEGBATES", "ENDBATES", "BEGATTACH", "ENDATTACH", "PARENTBATES", "CUSTODIAN", "ALLCUSTODIANS", "FILENAME",
-    "FILEPATH", "FILEEXT", "MD5HASH", "SHA1HASH", "PAGECOUNT", "DATESENT", "DATECREATED", "FROM", "TO", "CC", "BCC",
-    "SUBJECT", "TITLE", "AUTHOR", "TEXTPATH", "NATIVEPATH",
+    "BEGBATES", "ENDBATES", "BEGATTACH", "ENDATTACH", "PARENTBATES", "ATTACHCOUNT", "ATTACHNAMES", "CUSTODIAN",
+    "ALLCUSTODIANS", "DOCTYPE", "FILENAME", "FILEPATH", "FILEEXT", "FILESIZE", "MD5HASH", "SHA1HASH", "SHA256HASH",
+    "PAGECOUNT", "DATESENT", "DATERECEIVED", "DATECREATED", "DATEMODIFIED", "DATELASTPRINTED", "FROM", "TO", "CC",
+    "BCC", "SUBJECT", "MESSAGEID", "THREADID", "THREADPOSITION", "INCLUSIVE", "TITLE", "AUTHOR", "LASTMODIFIEDBY",
+    "COMPANY", "REVISION", "APPLICATION", "TEXTPATH", "NATIVEPATH",
   ]
 
   public init(workspace: Workspace, spec: JobSpec) throws {
@@ -72,6 +85,10 @@ public struct Production: Sendable {
     public var images: Int = 0
     /// Of those, placeholder pages (documents without pages of their own, pages that failed to render).
     public var placeholderImages: Int = 0
+    /// Email threads among the produced messages, and the messages a reviewer must read
+    /// (INCLUSIVE `Y`: the rest is carried whole by their replies).
+    public var threads: Int = 0
+    public var inclusiveMessages: Int = 0
     public var warnings: [String]
   }
 
@@ -104,99 +121,8 @@ public struct Production: Sendable {
     let custodians = try Custodians.byDisplayPath(workspace)
     var warnings: [String] = []
 
-    // Families: a top-level file and the attachments ingest lists after it; a mailbox is one
-    // family per message (each message its own document), its attachments after it.
-    var families: [[Member]] = []
-    var familyOf: [String: Int] = [:]
-    for file in files {
-      let meta = try corpus.metadata(ofDocument: file.documentHash)
-      let sections = try corpus.sections(ofDocument: file.documentHash, displayPath: file.displayPath)
-      let isChild = file.displayPath.contains("#msg=") && file.displayPath.contains("/attachment=")
-      let basePath = String(file.displayPath.prefix { $0 != "#" })
-      let custodian = custodians[basePath] ?? ""
-      let isMail = !sections.isEmpty && sections.allSatisfy { $0.locator.message != nil }
-      if !isChild && isMail {
-        let source = try corpus.absolutePath(ofDisplayPath: file.displayPath)
-        let messages = (try? source.map { try MailMessages.read(path: $0) }) ?? nil
-        let byKey = Dictionary((messages ?? []).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        if sections.count > 1 {
-          for section in sections {
-            let key = section.locator.message ?? ""
-            let headers = Self.mailHeaders(section.text)
-            let message = byKey[key]
-            var member = Member(
-              file: IngestedFile(displayPath: file.displayPath + "#msg=" + key, documentHash: file.documentHash),
-              parent: nil, metadata: [:], pages: 1, custodian: custodian, date: Self.date(meta: [:], headers: headers),
-              headers: headers)
-            member.text = section.text
-            member.native = message?.bytes
-            member.name = Self.fileName(basePath) + "#msg=" + key
-            member.ext = "eml"
-            member.dedupHash = message?.emailHash ?? Hashing.sha1(Data(section.text.utf8))
-            member.numberKey = member.file.displayPath + "|" + member.dedupHash
-            familyOf[member.file.displayPath] = families.count
-            families.append([member])
-            if member.date.isEmpty {
-              warnings.append("\(member.file.displayPath): no date; ordered after dated documents")
-            }
-          }
-          continue
-        }
-        // One message (an .eml): one document, deduplicated by its email hash.
-        let headers = Self.mailHeaders(sections.first?.text ?? "")
-        var member = Member(
-          file: file, parent: nil, metadata: meta, pages: 1, custodian: custodian,
-          date: Self.date(meta: meta, headers: headers), headers: headers)
-        if let hash = messages?.first?.emailHash { member.dedupHash = hash }
-        familyOf[file.displayPath] = families.count
-        families.append([member])
-        if member.date.isEmpty { warnings.append("\(file.displayPath): no date; ordered after dated documents") }
-        continue
-      }
-      let headers = Self.mailHeaders(sections.first?.text ?? "")
-      // A message's attachment belongs to its message's family (a mailbox split per message),
-      // or to its file's (an .eml).
-      let messagePath = file.displayPath.range(of: "/attachment=").map { String(file.displayPath[..<$0.lowerBound]) }
-      let parentPath: String? =
-        isChild ? (messagePath.flatMap { familyOf[$0] != nil ? $0 : nil } ?? basePath) : nil
-      let date = Self.date(meta: meta, headers: headers)
-      let stored = try corpus.pageCount(ofDocument: file.documentHash)
-      let pages = max(1, stored ?? Int(meta["pages"] ?? "") ?? 1)
-      let member = Member(
-        file: file, parent: parentPath, metadata: meta, pages: pages, custodian: custodian, date: date,
-        headers: headers)
-      if let parentPath, let index = familyOf[parentPath] {
-        families[index].append(member)
-      } else if let parentPath {
-        // Its parent failed to extract (or is gone): a placeholder stands in for it.
-        let failure = failures[parentPath] ?? "the parent is not in this production"
-        var parent = Member(
-          file: IngestedFile(displayPath: parentPath, documentHash: String(repeating: "0", count: 64)), parent: nil,
-          metadata: [:], pages: 1, custodian: custodian, date: "", headers: [:])
-        parent.failure = failure
-        parent.numberKey = parentPath + "|failed"
-        parent.dedupHash = "failed|" + parentPath
-        warnings.append("\(parentPath): failed to extract (\(failure)); a placeholder row stands in for it")
-        familyOf[parentPath] = families.count
-        families.append([parent, member])
-      } else {
-        familyOf[file.displayPath] = families.count
-        families.append([member])
-      }
-      if date.isEmpty && !isChild { warnings.append("\(file.displayPath): no date; ordered after dated documents") }
-    }
-    // Files that failed to extract: a placeholder row each (its native, if readable, and its failure).
-    for (path, failure) in failures.sorted(by: { $0.key < $1.key }) where familyOf[path] == nil {
-      var member = Member(
-        file: IngestedFile(displayPath: path, documentHash: String(repeating: "0", count: 64)), parent: nil,
-        metadata: [:], pages: 1, custodian: custodians[path] ?? "", date: "", headers: [:])
-      member.failure = failure
-      member.numberKey = path + "|failed"
-      member.dedupHash = "failed|" + path
-      warnings.append("\(path): failed to extract (\(failure)); produced as a placeholder row")
-      familyOf[path] = families.count
-      families.append([member])
-    }
+    var families = try collectFamilies(
+      files: files, failures: failures, corpus: corpus, custodians: custodians, warnings: &warnings)
     families.sort { a, b in
       let x = a[0]
       let y = b[0]
@@ -245,8 +171,6 @@ public struct Production: Sendable {
       }
     }
 
-    // De-NIST happens at ingest (`KnownFiles`): known files never reach `files`.
-    let knownFiles = 0
     // Deduplication of top-level documents (children never leave their family): the first in
     // production order stays, and every duplicate's custodian is kept in ALLCUSTODIANS.
     var allCustodianSets: [String: Set<String>] = [:]
@@ -264,6 +188,14 @@ public struct Production: Sendable {
         return true
       }
     }
+
+    // Natives of the files inside others (attachments, archive members, messages of a store),
+    // read again from their top-level file; de-NIST then reaches them too (top-level known
+    // files never reach `files`: ingest skips them).
+    resolveNatives(&families, corpus: corpus, warnings: &warnings)
+    let knownFiles = try removeKnownFiles(&families, warnings: &warnings)
+    // Email threads over every message produced (mailboxes, .eml, .msg, messages of stores).
+    let threads = threadMessages(families)
 
     // Numbers: the ones given before stay; new documents get numbers after the last.
     // The hash is fixed-length, so "path|hash" is unambiguous.
@@ -319,6 +251,15 @@ public struct Production: Sendable {
       let last = numbered[key(family[family.count - 1])]!
       let begAttach = bates(first.begin)
       let endAttach = bates(last.begin + last.pages - 1)
+      // Each member's first number, and its direct children (ATTACHCOUNT, ATTACHNAMES).
+      var begOf: [String: String] = [:]
+      var childrenOf: [String: [String]] = [:]
+      for member in family {
+        begOf[member.file.displayPath] = bates(numbered[key(member)]!.begin)
+        if let parent = member.parent {
+          childrenOf[parent, default: []].append(member.name ?? Self.fileName(member.file.displayPath))
+        }
+      }
       for member in family {
         let n = numbered[key(member)]!
         let beg = bates(n.begin)
@@ -342,6 +283,8 @@ public struct Production: Sendable {
         var nativePath = ""
         var md5 = ""
         var sha1 = ""
+        var sha256 = ""
+        var size = ""
         let nativeBytes: Data? =
           if let native = member.native {
             native
@@ -358,20 +301,29 @@ public struct Production: Sendable {
           }
           md5 = Hashing.md5(bytes)
           sha1 = Hashing.sha1(bytes)
+          sha256 = Hashing.sha256(bytes)
+          size = String(bytes.count)
         } else {
-          // An attachment's bytes are not kept apart from its mailbox: hashed over its text.
+          // A child whose bytes could not be read again (see `resolveNatives`): hashed over its text.
           md5 = Hashing.md5(Data(text.utf8))
           sha1 = Hashing.sha1(Data(text.utf8))
+          sha256 = Hashing.sha256(Data(text.utf8))
         }
         var imagePath = ""
         if settings.images == true {
-          let source =
-            member.parent == nil && member.failure == nil && member.text == nil
+          // A top-level file is imaged from its source; a file inside another from the native
+          // just written (an attachment's, an archive member's).
+          let original =
+            member.parent == nil && member.text == nil && member.failure == nil
             ? try corpus.absolutePath(ofDisplayPath: member.file.displayPath) : nil
+          let source =
+            member.failure == nil && !nativePath.isEmpty
+            ? original ?? staging.appendingPathComponent(nativePath).path : nil
           imageJobs.append(
             ImageJob(
               name: name, ext: ext, source: source, withheld: isWithheld, parent: member.parent != nil,
-              failure: member.failure, begin: n.begin, pages: n.pages))
+              failure: member.failure, begin: n.begin, pages: n.pages,
+              office: member.kind == .office || member.kind == .officeConverted, native: !nativePath.isEmpty))
           for i in 0..<n.pages {
             let bates = bates(n.begin + i)
             opticon.append(
@@ -383,17 +335,31 @@ public struct Production: Sendable {
           imagePath = "IMAGES/\(beg).tif"
         }
         let h = member.headers
-        let parentBates = member.parent == nil ? "" : begAttach
+        let meta = member.metadata
+        let parentBates = member.parent.flatMap { begOf[$0] } ?? ""
         let row = codingRows[member.file.displayPath] ?? codingRows[Self.basePath(member.file.displayPath)]
         let codingCells = codingFields.map { f in row?.values[f].map { $0 ? "Y" : "N" } ?? "" }
+        let children = childrenOf[member.file.displayPath] ?? []
+        let thread = threads[member.file.displayPath]
+        let isMessage = member.thread != nil
+        let docType =
+          isMessage
+          ? (member.parent == nil ? "Email" : "Email attachment")
+          : (member.parent == nil ? "Document" : "Attachment")
+        let cells: [String] = [
+          beg, end, begAttach, endAttach, parentBates, children.isEmpty ? "" : String(children.count),
+          children.joined(separator: "; "), member.custodian, allCustodians[member.dedupHash] ?? "", docType,
+          name, member.file.displayPath, ext, size, md5, sha1, sha256, String(member.pages),
+          Self.isoDate(h["date"]), Self.isoDate(h["received"] ?? meta["received"]), Self.isoDate(meta["created"]),
+          Self.isoDate(meta["modified"]), Self.isoDate(meta["lastPrinted"]), h["from"] ?? "", h["to"] ?? "",
+          h["cc"] ?? "", h["bcc"] ?? "", h["subject"] ?? "",
+          Self.messageID(h["message-id"]), thread?.threadID ?? "",
+          thread?.position ?? "", thread.map { $0.inclusive ? "Y" : "N" } ?? "", meta["title"] ?? "",
+          meta["author"] ?? "", meta["lastModifiedBy"] ?? "", meta["company"] ?? "", meta["revision"] ?? "",
+          meta["application"] ?? "", textPath, nativePath,
+        ]
         rows.append(
-          [
-            beg, end, begAttach, endAttach, parentBates, member.custodian,
-            allCustodians[member.dedupHash] ?? "",
-            name, member.file.displayPath, ext, md5, sha1, String(member.pages), h["date"] ?? "",
-            member.metadata["created"] ?? "", h["from"] ?? "", h["to"] ?? "", h["cc"] ?? "", h["bcc"] ?? "",
-            h["subject"] ?? "", member.metadata["title"] ?? "", member.metadata["author"] ?? "", textPath, nativePath,
-          ] + ((settings.images == true) ? [imagePath] : []) + codingCells
+          cells.map(Self.cleanCell) + ((settings.images == true) ? [imagePath] : []) + codingCells
             + (settings.withhold == nil ? [] : [isWithheld ? "Y" : ""]))
         if isWithheld, let field = settings.withhold {
           let description = row.map { r in
@@ -417,6 +383,8 @@ public struct Production: Sendable {
       Self.fields + ((settings.images == true) ? ["IMAGEPATH"] : []) + codingFields.map { $0.uppercased() }
       + (settings.withhold == nil ? [] : [Self.withheldField])
     try Self.dat(rows, header: header).write(to: staging.appendingPathComponent("DATA/\(spec.name).dat"))
+    try Self.edrmXML(header: header, rows: rows, directory: staging, batch: spec.name).write(
+      to: staging.appendingPathComponent("DATA/\(spec.name).xml"))
     if settings.images == true {
       let written = try writeImages(imageJobs, into: staging.appendingPathComponent("IMAGES"))
       placeholderCount = written.placeholders
@@ -438,7 +406,9 @@ public struct Production: Sendable {
       firstBates: begins.min().map(bates) ?? "",
       lastBates: produced.map { $0.begin + $0.pages - 1 }.max().map(bates) ?? "",
       newlyNumbered: newRows.count, duplicatesRemoved: duplicates, knownFilesRemoved: knownFiles,
-      withheld: privilegeLog.count, images: imageCount, placeholderImages: placeholderCount, warnings: warnings)
+      withheld: privilegeLog.count, images: imageCount, placeholderImages: placeholderCount,
+      threads: Set(threads.values.map(\.threadID)).count, inclusiveMessages: threads.values.filter(\.inclusive).count,
+      warnings: warnings)
   }
 
   /// The DAT's bytes: UTF-8 with a byte-order mark, a header row, þ-qualified fields separated by ASCII 20.
@@ -501,6 +471,13 @@ public struct Production: Sendable {
     var failure: String? = nil
     /// What deduplication compares (the document hash; a message's email hash).
     var dedupHash: String
+    /// The document's kind (nil for a placeholder).
+    var kind: DocumentKind? = nil
+    /// A message (mailbox, `.eml`, `.msg`, a store's): what threading reads of it.
+    var thread: EmailThreading.Message? = nil
+    /// The display path of the top-level file it lies in (itself for a top-level file), and its kind.
+    var top: String? = nil
+    var topKind: DocumentKind? = nil
     /// What its Bates numbers are stored under (path and hash).
     var numberKey: String
 
@@ -525,6 +502,8 @@ public struct Production: Sendable {
     if let created = meta["created"] { return created }
     if let d = headers["date"] {
       for f in mailDateFormats { if let date = f.date(from: d) { return ISO8601DateFormatter().string(from: date) } }
+      // ISO 8601 and the other forms Outlook and stores write.
+      if let date = MailMessages.mailDate(d) { return ISO8601DateFormatter().string(from: date) }
     }
     return ""
   }

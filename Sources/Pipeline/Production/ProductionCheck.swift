@@ -26,7 +26,9 @@ extension Production {
   /// numbered once with no gap or overlap, families are unbroken (each row's range lies in
   /// its BEGATTACH–ENDATTACH, and a family's rows follow each other), and every TEXTPATH and
   /// NATIVEPATH exists, every withheld range has its row in the privilege log, and
-  /// an Opticon `.opt` beside the DAT (or an IMAGEPATH column) matches it page for page. Returns the problems (empty: the production is sound).
+  /// an Opticon `.opt` beside the DAT (or an IMAGEPATH column) matches it page for page, and
+  /// the EDRM XML beside it (`checkEDRM`) holds the same documents, fields, files and
+  /// relationships. Returns the problems (empty: the production is sound).
   public static func check(directory: URL) -> [String] {
     let fm = FileManager.default
     let data = directory.appendingPathComponent("DATA")
@@ -100,6 +102,7 @@ extension Production {
       }
       problems += checkPrivilegeLog(directory: directory, dat: dat, header: header, rows: rows)
       problems += checkOpticon(directory: directory, dat: dat, header: header, rows: rows)
+      problems += checkEDRM(directory: directory, dat: dat, header: header, rows: rows)
     }
     return problems
   }
