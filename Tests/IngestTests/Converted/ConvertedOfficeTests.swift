@@ -206,3 +206,72 @@ import _LongctxTestSupport
     #expect(sections.map(\.text) == ["Name\tQty\nBolt\t3"])
   }
 }
+
+/// The OOXML route: what the `.office` extractor is handed, and what becomes of its document.
+@Suite struct ConvertedOfficeNativeRouteTests {
+  /// Stands in for the native OOXML extractor: records the file it is given.
+  struct RecordingExtractor: Extractor {
+    var fails = false
+
+    func extract(_ input: ExtractionInput) throws -> Extraction {
+      if fails { throw IngestError.unreadable(path: input.displayPath, reason: "stub failure") }
+      let bytes = try Data(contentsOf: URL(fileURLWithPath: input.path))
+      let isZip = bytes.starts(with: [0x50, 0x4B, 0x03, 0x04])
+      let name = (input.path as NSString).lastPathComponent
+      return Extraction(
+        document: ExtractedDocument(
+          kind: .office, metadata: ["application": "LibreOffice/7.4.7.2$Linux_X86_64"],
+          sections: [Section(locator: Locator(path: input.displayPath, paragraph: 1), text: "\(name) zip=\(isZip)")],
+          extractor: DocumentKind.office.extractorVersion))
+    }
+  }
+
+  @Test(
+    "a text document goes to the OOXML extractor as DOCX; if it fails, the plain text is read",
+    .enabled(if: LibreOfficeConverter.isInstalled, ConvertedOfficeTests.skipReason))
+  func ooxmlRoute() throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let path = dir.url.appendingPathComponent("memo.rtf")
+    try Data(#"{\rtf1\ansi{\info{\author Ada Lovelace}}native route}"#.utf8).write(to: path)
+    let input = ExtractionInput(
+      path: path.path, displayPath: "in/memo.rtf", options: IngestOptions(base: dir.url))
+    let native = try #require(try ConvertedOfficeExtractor(native: RecordingExtractor()).extract(input).document)
+    #expect(native.sections.map(\.text) == ["converted.docx zip=true"])
+    #expect(native.kind == .officeConverted)
+    #expect(native.extractor == DocumentKind.officeConverted.extractorVersion)
+    #expect(native.metadata["author"] == "Ada Lovelace")
+    #expect(native.metadata["application"] == nil)
+    #expect(native.metadata["convertedBy"]?.hasPrefix("LibreOffice ") == true)
+
+    let fallback = try #require(
+      try ConvertedOfficeExtractor(native: RecordingExtractor(fails: true)).extract(input).document)
+    #expect(fallback.sections.map(\.text) == ["native route"])
+    #expect(fallback.warnings.first?.hasPrefix("the DOCX LibreOffice made could not be read") == true)
+  }
+
+  @Test(
+    "through the isolated extraction worker: a document, and a damaged file as one failure",
+    .enabled(if: LibreOfficeConverter.isInstalled, ConvertedOfficeTests.skipReason))
+  func isolatedWorker() async throws {
+    guard let binary = ExtractionWorkerTests.longctxBinary else {
+      print("skipped: no built longctx binary under .build")
+      return
+    }
+    let f = try IngestFixture()
+    defer { f.remove() }
+    try f.dir.write("in/hello.rtf", #"{\rtf1\ansi hello from the worker}"#)
+    // An OLE2 signature and nothing after it (a .doc of plain text would be read as text).
+    try Data([0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] + [UInt8](repeating: 0, count: 3000))
+      .write(to: f.dir.url.appendingPathComponent("in/broken.doc"))
+    let worker = ExtractionWorker(executable: binary, timeLimit: 120, memoryLimit: 4 << 30)
+    let summary = try await f.ingest(["in"], worker: worker)
+    let reasons = Dictionary(uniqueKeysWithValues: summary.exceptions.map { ($0.path, $0.reason) })
+    #expect(reasons["in/broken.doc"]?.hasPrefix("LibreOffice cannot open in/broken.doc") == true, "\(reasons)")
+    let file = try #require(summary.files.first { $0.displayPath == "in/hello.rtf" })
+    let sections = try Corpus(workspace: f.workspace).sections(
+      ofDocument: file.documentHash, displayPath: file.displayPath)
+    #expect(sections.map(\.text) == ["hello from the worker"])
+    #expect(sections.first?.locator.description == "in/hello.rtf#para=1")
+  }
+}
