@@ -275,7 +275,7 @@ enum LibreOfficeDriverScript {
                     for i in range(sheets.getCount()):
                         # LibreOffice names the file after the sheet: one folder per sheet finds it.
                         folder = "%s-sheet%d" % (base, i + 1)
-                        os.mkdir(folder)
+                        os.makedirs(folder, exist_ok=True)
                         # Tab-separated, '"'-quoted, UTF-8, values as shown, sheet i only.
                         store(doc, os.path.join(folder, "sheet.csv"), FilterName="Text - txt - csv (StarCalc)",
                               FilterOptions="9,34,76,1,,0,false,true,false,false,false,%d" % (i + 1))

@@ -79,6 +79,11 @@ enum LibreOfficeEnvironment {
       let temporary = root.appendingPathComponent("driver-\(getpid())-\(UUID().uuidString).tmp")
       try source.write(to: temporary)
       _ = rename(temporary.path, url.path)
+      // Older versions' scripts: a process still using one writes it again when it restarts soffice.
+      for name in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+      where name.hasPrefix("driver-") && name != url.lastPathComponent {
+        try? FileManager.default.removeItem(at: root.appendingPathComponent(name))
+      }
     }
     return url
   }
