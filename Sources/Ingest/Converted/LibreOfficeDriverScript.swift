@@ -168,7 +168,9 @@ enum LibreOfficeDriverScript {
     def iso(d):
         if d is None or d.Year == 0:
             return None
-        return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (d.Year, d.Month, d.Day, d.Hours, d.Minutes, d.Seconds)
+        # Word and Excel keep local times without a zone; only a time marked UTC gets its Z.
+        stamp = "%04d-%02d-%02dT%02d:%02d:%02d" % (d.Year, d.Month, d.Day, d.Hours, d.Minutes, d.Seconds)
+        return stamp + ("Z" if getattr(d, "IsUTC", False) else "")
 
 
     def metadata(doc):

@@ -275,3 +275,25 @@ import _LongctxTestSupport
     #expect(sections.first?.locator.description == "in/hello.rtf#para=1")
   }
 }
+
+/// The driver script as Swift holds it.
+@Suite struct LibreOfficeDriverScriptTests {
+  @Test("the driver script is valid Python")
+  func compiles() throws {
+    guard FileManager.default.isExecutableFile(atPath: LibreOfficeEnvironment.python) else {
+      print("skipped: no \(LibreOfficeEnvironment.python)")
+      return
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: LibreOfficeEnvironment.python)
+    process.arguments = ["-c", "import ast, sys; ast.parse(sys.stdin.read())"]
+    let input = Pipe()
+    process.standardInput = input
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    try input.fileHandleForWriting.write(contentsOf: Data(LibreOfficeDriverScript.source.utf8))
+    try input.fileHandleForWriting.close()
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0)
+  }
+}
