@@ -55,8 +55,12 @@ enum LibreOfficeEnvironment {
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice
     guard (try? process.run()) != nil else { return nil }
+    // A soffice that hangs on `--version` must not hang ingest: 30 s, then it is killed.
+    let timer = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: timer)
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    timer.cancel()
     // `LibreOffice 7.4.7.2 40(Build:2)`
     let words = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
     guard words.count >= 2, words[1].first?.isNumber == true else { return nil }
