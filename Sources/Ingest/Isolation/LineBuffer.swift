@@ -21,6 +21,15 @@ struct LineBuffer {
   /// The next line from `fd` without its newline, waiting at most `seconds`;
   /// past them `child` is killed and reaped.
   mutating func next(from fd: Int32, within seconds: Double, killing child: Process) -> Result<[UInt8], End> {
+    next(from: fd, within: seconds) {
+      kill(child.processIdentifier, SIGKILL)
+      child.waitUntilExit()
+    }
+  }
+
+  /// The next line from `fd` without its newline, waiting at most `seconds`;
+  /// past them `onTimeout` runs (it ends the writer: a process, a process group).
+  mutating func next(from fd: Int32, within seconds: Double, onTimeout: () -> Void) -> Result<[UInt8], End> {
     let deadline = Date().addingTimeInterval(seconds)
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
@@ -31,8 +40,7 @@ struct LineBuffer {
       }
       let left = deadline.timeIntervalSinceNow
       guard left > 0 else {
-        kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
+        onTimeout()
         return .failure(.timedOut)
       }
       var fds = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

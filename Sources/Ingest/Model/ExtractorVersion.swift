@@ -20,7 +20,11 @@ extension DocumentKind {
     // Attachments of every kind ingest reads are children (office files, messages, archives).
     case .email: "email-3"
     case .office: "ooxml-1"
-    case .officeConverted: "libreoffice-1 ooxml-1"
+    // Converted by LibreOffice (its version named), then read as OOXML, or from
+    // LibreOffice's plain exports where ingest has no OOXML extractor.
+    case .officeConverted:
+      (Extractors.extractor(for: .office) == nil ? "libreoffice-1 plain-1" : "libreoffice-1 ooxml-1")
+        + (LibreOfficeEnvironment.version.map { " " + $0 } ?? "")
     case .html: "html-1"
     case .outlook: "msg-1"
     case .pst: "libpst-1 email-2"
