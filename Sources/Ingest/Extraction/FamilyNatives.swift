@@ -39,7 +39,7 @@ public enum FamilyNatives {
     path: String, kind: DocumentKind, displayPath: String, wanted: Set<String>, options: IngestOptions, depth: Int,
     found: inout [String: Data], warnings: inout [String]
   ) {
-    guard depth <= Ingestor.maxFamilyDepth, let extractor = Extractors.extractor(for: kind) else { return }
+    guard depth <= FileExtraction.maxFamilyDepth, let extractor = Extractors.extractor(for: kind) else { return }
     // Converting runs LibreOffice, which only the isolated workers do (with their time limits).
     guard kind != .officeConverted else {
       warnings.append("\(displayPath): the files inside a converted Office document are not read again")
@@ -59,7 +59,7 @@ public enum FamilyNatives {
       if wanted.contains(childPath) { found[childPath] = child.payload }
       // Deeper wanted files lie under this child: read it in turn from a temporary copy.
       let below = wanted.contains { $0.count > childPath.count && $0.hasPrefix(childPath) }
-      guard below, let childKind = child.kind ?? Ingestor.detectKind(child) else { continue }
+      guard below, let childKind = child.kind ?? FileExtraction.detectKind(child) else { continue }
       let dir = FileManager.default.temporaryDirectory.appendingPathComponent("longctx-native-\(UUID().uuidString)")
       do {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
