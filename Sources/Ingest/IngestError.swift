@@ -11,6 +11,8 @@ public enum IngestError: Error, LocalizedError, Equatable {
   case truncatedWhileReading(path: String)
   case workerUnavailable(executable: String, reason: String)
   case knownFileListUnreadable(path: String, reason: String)
+  case archiveUnreadable(path: String, reason: String)
+  case archiveEncrypted(path: String)
 
   public var errorDescription: String? {
     switch self {
@@ -25,6 +27,9 @@ public enum IngestError: Error, LocalizedError, Equatable {
       "Cannot start the extraction worker \(executable): \(reason)."
     case .knownFileListUnreadable(let path, let reason):
       "Cannot use \(path) as a known-file (de-NIST) list: \(reason). Give an NSRL RDS SQLite file, NSRLFile.txt, or one SHA-1 or MD5 per line."
+    case .archiveUnreadable(let path, let reason): "Cannot read the archive \(path): \(reason)."
+    case .archiveEncrypted(let path):
+      "\(path) is an archive whose list of members is encrypted, which libarchive cannot decrypt; no member was read."
     case .truncatedWhileReading(let path):
       "\(path) shrank while it was read (a log rotated by truncation?); it is read again on the next ingest."
     }
