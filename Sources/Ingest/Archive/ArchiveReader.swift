@@ -206,7 +206,7 @@ struct ArchiveReader: Sendable {
         case .fatal(let message):
           broken = message
           let text = Self.sentence(message)
-          refuse(raw, .damaged(text))
+          refuse(raw, raw.dataEncrypted ? .encrypted("encrypted; libarchive cannot decrypt it: \(text)") : .damaged(text))
           contents.warnings.append(
             "the archive breaks inside member \(contents.members.count) (\(contents.members.last?.path.path ?? "")) "
               + "after \(data.count) bytes: \(text); the members before it were kept")

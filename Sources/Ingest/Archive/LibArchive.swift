@@ -131,8 +131,10 @@ final class LibArchive {
     return filterNames.isEmpty && plain.contains(base)
   }
 
-  /// Whether libarchive can decrypt this format's encrypted members (ZIP yes; 7-Zip and RAR no).
-  var canDecrypt: Bool { archive_read_format_capabilities(archive) & cArchiveCapsEncryptData != 0 }
+  /// Whether libarchive can decrypt this format's encrypted members: ZIP (traditional and WinZip AES) only.
+  /// Its 7-Zip reader claims the capability but fails on the data ("The file content is encrypted, but
+  /// currently not supported"), and that failure ends the archive.
+  var canDecrypt: Bool { isZip && archive_read_format_capabilities(archive) & cArchiveCapsEncryptData != 0 }
 
   /// Whether libarchive has seen encrypted members or an encrypted header in the archive.
   var hasEncryptedEntries: Bool { archive_read_has_encrypted_entries(archive) == 1 }
