@@ -9,6 +9,8 @@ import Foundation
 /// until it returns `.end`. Nothing is ever written to disk.
 final class LibArchive {
   private let archive: OpaquePointer
+  /// Where `archive_read_data` writes before the bytes are appended to a member's data.
+  private var scratch: [UInt8] = []
 
   /// The libarchive version, e.g. `libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1 …`.
   static var version: String { String(cString: archive_version_details()) }
@@ -89,17 +91,16 @@ final class LibArchive {
 
   // MARK: - Data
 
-  /// Reads the current member's next bytes into `buffer` (up to its capacity), appending them.
+  /// Reads the current member's next bytes (at most `count`) and appends them to `data`.
   ///
   /// - Returns: how many bytes came, `.end` after the last, or the failure.
-  func read(into buffer: inout Data, upTo count: Int) -> DataStatus {
-    let start = buffer.count
-    buffer.count = start + count
-    let got = buffer.withUnsafeMutableBytes { raw -> Int in
-      archive_read_data(archive, raw.baseAddress.map { $0 + start }, count)
+  func read(into data: inout Data, upTo count: Int) -> DataStatus {
+    if scratch.count < count { scratch = [UInt8](repeating: 0, count: count) }
+    let got = scratch.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, count) }
+    if got > 0 {
+      scratch.withUnsafeBufferPointer { data.append(UnsafeBufferPointer(rebasing: $0[..<got])) }
+      return .bytes(got)
     }
-    buffer.count = start + max(0, got)
-    if got > 0 { return .bytes(got) }
     if got == 0 { return .end }
     return got == Int(ARCHIVE_FATAL) ? .fatal(errorMessage) : .failed(errorMessage)
   }

@@ -51,6 +51,28 @@ import _LongctxTestSupport
     #expect(metadata["format"] == "ZIP")
   }
 
+  /// A `.tar.gz` is read by libarchive whole (not decompressed to a copy first); its members are cited inside it.
+  @Test func tarballMembersThroughIngest() async throws {
+    let f = try IngestFixture()
+    defer { f.remove() }
+    try f.dir.write("src/logs/app.txt", "alpha\nbeta\n")
+    try f.dir.write("src/readme.md", "# Title\n\nBody.\n")
+    try ArchiveFixtures.run("tar --sort=name -C src -czf bundle.tar.gz logs readme.md && rm -r src", in: f.dir.url)
+    let summary = try await f.ingest(["bundle.tar.gz"])
+    #expect(summary.failed == 0)
+    #expect(
+      summary.files.map(\.displayPath) == [
+        "bundle.tar.gz", "bundle.tar.gz#member=logs/app.txt", "bundle.tar.gz#member=readme.md",
+      ])
+    let app = try #require(summary.files.first { $0.displayPath.hasSuffix("app.txt") })
+    let sections = try Corpus(workspace: f.workspace).sections(ofDocument: app.documentHash, displayPath: app.displayPath)
+    #expect(sections.map(\.locator.description) == ["bundle.tar.gz#member=logs/app.txt#L1-L2"])
+    let bundle = try #require(summary.files.first)
+    let metadata = try Corpus(workspace: f.workspace).metadata(ofDocument: bundle.documentHash)
+    #expect(metadata["compression"] == "gzip")
+    #expect(metadata["members"] == "3")
+  }
+
   /// A member stored as `../../evil.txt` is cited as `evil.txt`, warned about, and never written outside.
   @Test func pathTraversalWritesNothingOutside() async throws {
     let f = try IngestFixture()
