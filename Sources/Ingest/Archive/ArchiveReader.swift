@@ -59,6 +59,10 @@ struct ArchiveReader: Sendable {
   /// - Throws: `IngestError.archiveUnreadable` when libarchive cannot read it or breaks before any
   ///   member was read; `IngestError.archiveEncrypted` when its member list is encrypted.
   func read(path: String, displayPath: String) throws -> ArchiveContents {
+    try LibArchive.withUTF8Names { try readMembers(path: path, displayPath: displayPath) }
+  }
+
+  private func readMembers(path: String, displayPath: String) throws -> ArchiveContents {
     let archive: LibArchive
     do {
       archive = try LibArchive(path: path, passphrases: passphrases, blockSize: ArchiveLimits.chunkBytes)
@@ -85,7 +89,8 @@ struct ArchiveReader: Sendable {
     let displayPath: String
     var contents = ArchiveContents()
     var usedPaths: Set<String> = []
-    var retries = 0
+    /// Headers skipped or damaged so far: past 100, the archive is given up on.
+    var badHeaders = 0
     /// libarchive's message where the archive broke.
     var broken: String?
 
@@ -108,14 +113,15 @@ struct ArchiveReader: Sendable {
         }
         return false
       case .retry(let message):
-        retries += 1
+        badHeaders += 1
         contents.warnings.append("a member header was skipped: \(Self.sentence(message))")
-        return retries < 100
+        return badHeaders < 100
       case .damaged(let entry, let message):
         let text = Self.sentence(message)
         contents.warnings.append("a damaged member header: \(text)")
         if let entry, !entry.path.isEmpty { list(entry, status: .damaged(text), size: entry.size) }
-        return true
+        badHeaders += 1
+        return badHeaders < 100
       case .entry(let entry, let warning):
         raw = entry
         if contents.members.count >= reader.limits.maxMembers {
@@ -206,7 +212,8 @@ struct ArchiveReader: Sendable {
         case .fatal(let message):
           broken = message
           let text = Self.sentence(message)
-          refuse(raw, raw.dataEncrypted ? .encrypted("encrypted; libarchive cannot decrypt it: \(text)") : .damaged(text))
+          refuse(
+            raw, raw.dataEncrypted ? .encrypted("encrypted; libarchive cannot decrypt it: \(text)") : .damaged(text))
           contents.warnings.append(
             "the archive breaks inside member \(contents.members.count) (\(contents.members.last?.path.path ?? "")) "
               + "after \(data.count) bytes: \(text); the members before it were kept")

@@ -31,6 +31,18 @@ final class LibArchive {
 
   deinit { archive_read_free(archive) }
 
+  /// Runs `body` with this thread's character type set to UTF-8 (`uselocale`, so other threads keep
+  /// theirs): in the C locale libarchive cannot convert a non-ASCII member name and gives none at all.
+  static func withUTF8Names<T>(_ body: () throws -> T) rethrows -> T {
+    guard let utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", nil) else { return try body() }
+    let previous = uselocale(utf8)
+    defer {
+      uselocale(previous)
+      freelocale(utf8)
+    }
+    return try body()
+  }
+
   /// libarchive's last error on this archive, or a generic sentence.
   var errorMessage: String {
     guard let text = archive_error_string(archive) else { return "unknown libarchive error" }

@@ -176,6 +176,20 @@ import _LongctxTestSupport
     #expect(ArchiveFixtures.lines(extraction).count == 6)
   }
 
+  /// Non-ASCII names come out as UTF-8 from a ZIP (UTF-8 flag) and a GNU TAR (raw bytes), without warnings.
+  @Test func unicodeNames() throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let zip = try ArchiveFixtures.zip("names.zip", [("café/naïve résumé.txt", "x\n")], in: dir.url)
+    try dir.write("tar/café/naïve résumé.txt", "x\n")
+    try ArchiveFixtures.run("tar -C tar -cf names.tar 'café/naïve résumé.txt'", in: dir.url)
+    for url in [zip, dir.url.appendingPathComponent("names.tar")] {
+      let extraction = try ArchiveFixtures.extract(url)
+      #expect(extraction.children.map(\.suffix) == ["#member=café/naïve résumé.txt"], "\(url.lastPathComponent)")
+      #expect(extraction.document?.warnings == [], "\(url.lastPathComponent)")
+    }
+  }
+
   @Test func memberPathNormalization() {
     #expect(MemberPath(raw: "./a/./b/../c.txt", ordinal: 1).path == "a/c.txt")
     #expect(MemberPath(raw: "./a/./b/../c.txt", ordinal: 1).escape == nil)

@@ -65,7 +65,8 @@ import _LongctxTestSupport
         "bundle.tar.gz", "bundle.tar.gz#member=logs/app.txt", "bundle.tar.gz#member=readme.md",
       ])
     let app = try #require(summary.files.first { $0.displayPath.hasSuffix("app.txt") })
-    let sections = try Corpus(workspace: f.workspace).sections(ofDocument: app.documentHash, displayPath: app.displayPath)
+    let sections = try Corpus(workspace: f.workspace).sections(
+      ofDocument: app.documentHash, displayPath: app.displayPath)
     #expect(sections.map(\.locator.description) == ["bundle.tar.gz#member=logs/app.txt#L1-L2"])
     let bundle = try #require(summary.files.first)
     let metadata = try Corpus(workspace: f.workspace).metadata(ofDocument: bundle.documentHash)
