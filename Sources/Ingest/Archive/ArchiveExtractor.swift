@@ -4,7 +4,7 @@ import Foundation
 /// archives libarchive reads: the archive's document is the listing of its
 /// members, and each regular-file member is a child that ingest detects,
 /// extracts and stores (a DOCX or a ZIP in a ZIP is read the same way, to
-/// `Ingestor.maxFamilyDepth`).
+/// `FileExtraction.maxFamilyDepth`).
 ///
 /// The listing has one line per member, in archive order, so line N is
 /// member N: `dir/notes.txt<TAB>14 bytes<TAB>2024-01-01T00:00:00Z<TAB>read`.

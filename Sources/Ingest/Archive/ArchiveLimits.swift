@@ -5,7 +5,7 @@ import Foundation
 /// Each is checked on the bytes actually decompressed, never on the sizes
 /// the headers declare (a header may lie; a declared size past a limit
 /// only refuses the member sooner). Nesting depth (a ZIP in a ZIP in a
-/// ZIP…) is ingest's: `Ingestor.maxFamilyDepth`.
+/// ZIP…) is ingest's: `FileExtraction.maxFamilyDepth`.
 struct ArchiveLimits: Sendable {
   /// A member that expands more than this many times the archive bytes its
   /// data took is refused (a legitimate text or office file rarely passes 20:1;

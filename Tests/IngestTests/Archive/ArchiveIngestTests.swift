@@ -51,6 +51,26 @@ import _LongctxTestSupport
     #expect(metadata["format"] == "ZIP")
   }
 
+  /// A ZIP attached to a message is the message's child, and its members the ZIP's.
+  @Test func zipAttachedToAMessage() async throws {
+    let f = try IngestFixture()
+    defer { f.remove() }
+    let zip = try ArchiveFixtures.zip("bundle.zip", [("notes.txt", "attached inside a zip\n")], in: f.dir.url)
+    let bytes = try Data(contentsOf: zip)
+    try FileManager.default.removeItem(at: zip)
+    try f.dir.write(
+      "mail/one.eml",
+      EmailAttachmentTests.message(
+        id: "z1@harbor.example", subject: "Zip", attachments: [("bundle.zip", "application/zip", bytes)]))
+    let summary = try await f.ingest(["mail"])
+    #expect(summary.failed == 0)
+    #expect(
+      summary.files.map(\.displayPath) == [
+        "mail/one.eml", "mail/one.eml#msg=z1@harbor.example/attachment=bundle.zip",
+        "mail/one.eml#msg=z1@harbor.example/attachment=bundle.zip#member=notes.txt",
+      ])
+  }
+
   /// A `.tar.gz` is read by libarchive whole (not decompressed to a copy first); its members are cited inside it.
   @Test func tarballMembersThroughIngest() async throws {
     let f = try IngestFixture()
@@ -121,7 +141,9 @@ import _LongctxTestSupport
       if passwords.isEmpty {
         #expect(summary.files.map(\.displayPath) == ["enc.zip"])
         #expect(
-          summary.exceptions.map(\.reason) == ["secret.txt not read: encrypted; give its password with --password-file"]
+          summary.exceptions.map(\.reason) == [
+            "member secret.txt not read: encrypted; give its password with --password-file"
+          ]
         )
       } else {
         #expect(summary.files.map(\.displayPath) == ["enc.zip", "enc.zip#member=secret.txt"])
