@@ -71,6 +71,33 @@ import _LongctxTestSupport
       ])
   }
 
+  /// In the isolated worker (`longctx _extract --serve`) too, with the passwords passed to the child.
+  @Test(
+    .enabled(if: ExtractionWorkerTests.longctxBinary != nil && have("zip"), "no built longctx binary, or no zip"))
+  func archiveInTheIsolatedWorker() async throws {
+    let binary = try #require(ExtractionWorkerTests.longctxBinary)
+    let f = try IngestFixture()
+    defer { f.remove() }
+    try f.dir.write("src/dir/notes.txt", "one\ntwo\n")
+    try f.dir.write("src/secret.txt", "the secret text\n")
+    try ArchiveFixtures.run(
+      "cd src && zip -q ../bundle.zip dir/notes.txt && zip -q -P hunter2 ../bundle.zip secret.txt && cd .. && rm -r src",
+      in: f.dir.url)
+    var options = IngestOptions(base: f.dir.url, concurrency: 1)
+    options.passwords = ["hunter2"]
+    options.worker = ExtractionWorker(executable: binary, timeLimit: 60, memoryLimit: 2 << 30)
+    let summary = try await f.ingestor.ingest(inputs: ["bundle.zip"], options: options)
+    #expect(summary.failed == 0)
+    #expect(
+      summary.files.map(\.displayPath) == [
+        "bundle.zip", "bundle.zip#member=dir/notes.txt", "bundle.zip#member=secret.txt",
+      ])
+    let secret = try #require(summary.files.last)
+    let sections = try Corpus(workspace: f.workspace).sections(
+      ofDocument: secret.documentHash, displayPath: secret.displayPath)
+    #expect(sections.map(\.text) == ["the secret text"])
+  }
+
   /// A `.tar.gz` is read by libarchive whole (not decompressed to a copy first); its members are cited inside it.
   @Test func tarballMembersThroughIngest() async throws {
     let f = try IngestFixture()
