@@ -63,9 +63,30 @@ struct ArchiveReader: Sendable {
   }
 
   private func readMembers(path: String, displayPath: String) throws -> ArchiveContents {
+    do {
+      return try readOnce(path: path, displayPath: displayPath, zipLocalHeaders: false)
+    } catch IngestError.archiveUnreadable(_, let reason) where Self.startsLikeZip(path) {
+      // A ZIP whose central directory (at its end) is damaged: its members may still be read one by one.
+      let retry = try? readOnce(path: path, displayPath: displayPath, zipLocalHeaders: true)
+      guard var contents = retry else { throw IngestError.archiveUnreadable(path: displayPath, reason: reason) }
+      contents.warnings.insert(
+        "its central directory cannot be read (\(reason)); the members were read from their local headers", at: 0)
+      return contents
+    }
+  }
+
+  /// Whether the file starts with a ZIP local header.
+  private static func startsLikeZip(_ path: String) -> Bool {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+    defer { try? handle.close() }
+    return (try? handle.read(upToCount: 4)) == Data([0x50, 0x4B, 0x03, 0x04])
+  }
+
+  private func readOnce(path: String, displayPath: String, zipLocalHeaders: Bool) throws -> ArchiveContents {
     let archive: LibArchive
     do {
-      archive = try LibArchive(path: path, passphrases: passphrases, blockSize: ArchiveLimits.chunkBytes)
+      archive = try LibArchive(
+        path: path, passphrases: passphrases, blockSize: ArchiveLimits.chunkBytes, zipLocalHeaders: zipLocalHeaders)
     } catch {
       throw IngestError.archiveUnreadable(path: displayPath, reason: Self.sentence(error.message))
     }

@@ -18,11 +18,17 @@ final class LibArchive {
   /// Opens `path` with every format and filter libarchive knows, trying `passphrases` on encrypted members.
   ///
   /// - Throws: `LibArchiveFailure` with libarchive's message when no format recognises the file.
-  init(path: String, passphrases: [String], blockSize: Int) throws(LibArchiveFailure) {
+  /// - Parameter zipLocalHeaders: Read only ZIP, member by member from its local headers, without the
+  ///   central directory at its end (the way to read a ZIP whose end is damaged or missing).
+  init(path: String, passphrases: [String], blockSize: Int, zipLocalHeaders: Bool = false) throws(LibArchiveFailure) {
     guard let archive = archive_read_new() else { throw LibArchiveFailure(message: "cannot allocate a reader") }
     self.archive = archive
     archive_read_support_filter_all(archive)
-    archive_read_support_format_all(archive)
+    if zipLocalHeaders {
+      archive_read_support_format_zip_streamable(archive)
+    } else {
+      archive_read_support_format_all(archive)
+    }
     for passphrase in passphrases { archive_read_add_passphrase(archive, passphrase) }
     if archive_read_open_filename(archive, path, blockSize) != ARCHIVE_OK {
       throw LibArchiveFailure(message: errorMessage)

@@ -277,6 +277,8 @@ import _LongctxTestSupport
       data = open('whole.zip', 'rb').read()
       open('cut.zip', 'wb').write(data[:1 << 20])
       open('stub.zip', 'wb').write(data[:20])
+      directory = data.index(b'PK\\x01\\x02')
+      open('nodir.zip', 'wb').write(data[:directory] + b'XXXX' + data[directory + 4:])
       open('junk.zip', 'wb').write(b'this is not an archive at all\\n' * 10)
       """
     try ArchiveFixtures.python(script, in: dir.url)
@@ -289,6 +291,14 @@ import _LongctxTestSupport
     let warning = try #require(cut.document?.warnings.first)
     #expect(warning.hasPrefix("the archive breaks inside member 2 (big.bin) after "))
     #expect(warning.hasSuffix("; the members before it were kept"))
+
+    // A damaged central directory: the members are read from their local headers.
+    let nodir = try ArchiveFixtures.extract(dir.url.appendingPathComponent("nodir.zip"))
+    #expect(nodir.children.map(\.suffix) == ["#member=first.txt", "#member=big.bin", "#member=last.txt"])
+    #expect(nodir.children.allSatisfy { $0.refusal == nil })
+    #expect(nodir.children.last?.payload == Data("never reached\n".utf8))
+    let nodirWarning = try #require(nodir.document?.warnings.first)
+    #expect(nodirWarning.hasPrefix("its central directory cannot be read ("))
 
     let stub = #expect(throws: IngestError.self) {
       try ArchiveFixtures.extract(dir.url.appendingPathComponent("stub.zip"))
