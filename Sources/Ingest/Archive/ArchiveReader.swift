@@ -270,7 +270,7 @@ struct ArchiveReader: Sendable {
     @discardableResult
     private mutating func list(_ raw: RawEntry, status: ArchiveMember.Status, size: Int64?) -> ArchiveMember {
       let ordinal = contents.members.count + 1
-      var path = MemberPath(raw: raw.path, ordinal: ordinal)
+      var path = MemberPath(raw: raw.path, ordinal: ordinal, directory: raw.type == .directory)
       if let escape = path.escape { contents.warnings.append("member \(ordinal): \(escape)") }
       // The same path twice (a TAR appended to, `a` and `../a`): each is cited on its own.
       if usedPaths.contains(path.path) {

@@ -19,8 +19,9 @@ struct MemberPath: Sendable, Hashable {
   ///
   /// - Parameters:
   ///   - raw: The stored path; `\` counts as a separator (ZIPs made on Windows).
-  ///   - ordinal: The member's 1-based position, naming a member whose path normalises to nothing.
-  init(raw: String, ordinal: Int) {
+  ///   - ordinal: The member's 1-based position, naming a file whose path normalises to nothing.
+  ///   - directory: Whether the member is a directory (`./` is the archive's top: `.`).
+  init(raw: String, ordinal: Int, directory: Bool = false) {
     let drive = raw.range(of: #"^[A-Za-z]:[\\/]"#, options: .regularExpression) != nil
     let absolute = drive || raw.hasPrefix("/") || raw.hasPrefix("\\")
     var components: [Substring] = []
@@ -35,7 +36,7 @@ struct MemberPath: Sendable, Hashable {
       }
     }
     var joined = components.map { Self.clean($0) }.joined(separator: "/")
-    if joined.isEmpty { joined = "member-\(ordinal)" }
+    if joined.isEmpty { joined = directory ? "." : "member-\(ordinal)" }
     path = joined
     fileName = joined.split(separator: "/").last.map(String.init) ?? joined
     if escaped {

@@ -119,6 +119,25 @@ import _LongctxTestSupport
     #expect(extraction.document?.metadata["uncompressedBytes"] == "31")
   }
 
+  /// In a compressed tarball, skipping a refused member means decompressing it: reading stops there.
+  @Test func tarballBombStopsTheArchive() throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    try dir.write("src/1.txt", "before\n")
+    try dir.write("src/3.txt", "after\n")
+    try ArchiveFixtures.run(
+      "head -c 41943040 /dev/zero > src/2-zeros.bin && tar --sort=name -C src -czf bomb.tar.gz .", in: dir.url)
+    let extraction = try ArchiveFixtures.extract(dir.url.appendingPathComponent("bomb.tar.gz"))
+    #expect(extraction.children.map(\.suffix) == ["#member=1.txt", "#member=2-zeros.bin"])
+    #expect(ArchiveFixtures.child(extraction, "1.txt")?.payload == Data("before\n".utf8))
+    #expect(ArchiveFixtures.child(extraction, "2-zeros.bin")?.refusal?.hasPrefix("expands more than 200 times") == true)
+    #expect(
+      extraction.document?.warnings == [
+        "stopped reading at member 3 (2-zeros.bin): skipping it means decompressing it; "
+          + "the members after it are not listed"
+      ])
+  }
+
   @Test func memberTotalAndCountLimits() throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
@@ -195,6 +214,7 @@ import _LongctxTestSupport
     #expect(MemberPath(raw: "./a/./b/../c.txt", ordinal: 1).escape == nil)
     #expect(MemberPath(raw: "C:\\Users\\x.doc", ordinal: 1).path == "Users/x.doc")
     #expect(MemberPath(raw: "../", ordinal: 7).path == "member-7")
+    #expect(MemberPath(raw: "./", ordinal: 1, directory: true).path == ".")
     #expect(MemberPath(raw: "a/../../b", ordinal: 1).escape != nil)
     #expect(MemberPath(raw: "tab\there", ordinal: 1).path == "tab?here")
   }
