@@ -41,6 +41,8 @@ let package = Package(
       name: "CTesseract", pkgConfig: "tesseract", providers: [.apt(["libtesseract-dev", "libleptonica-dev"])]),
     .systemLibrary(name: "CLlama", pkgConfig: "llama"),
     .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+    // ZIP, 7z, TAR (plain and compressed) and the other archives libarchive reads.
+    .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
 
     // MARK: Libraries
     .target(
@@ -51,7 +53,8 @@ let package = Package(
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
       ]),
-    .target(name: "Ingest", dependencies: ["Workspace", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2"]),
+    .target(
+      name: "Ingest", dependencies: ["Workspace", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2", "CArchive"]),
     // The engine seam: requests, results, errors, token counting and the KV
     // checkpoint store. Backends depend on this and Workspace only.
     .target(

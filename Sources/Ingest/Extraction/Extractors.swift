@@ -20,7 +20,8 @@ enum Extractors {
     case .outlook: OutlookExtractor()
     case .pst: PSTExtractor()
     case .officeConverted: ConvertedOfficeExtractor()
-    case .office, .archive: nil
+    case .archive: ArchiveExtractor()
+    case .office: nil
     }
   }
 }

@@ -43,8 +43,9 @@ struct FileExtraction: Sendable {
       }
       var doc: EncodedDocument
       var links: [AttachmentLink] = []
-      // A compressed PDF, mailbox or text (`manual.pdf.gz`) is read from a decompressed copy.
-      let copy = kind == .log ? nil : try Decompression.materializeIfCompressed(path: file.path)
+      // A compressed PDF, mailbox or text (`manual.pdf.gz`) is read from a decompressed copy;
+      // libarchive decompresses a `.tar.gz` itself, under the archive limits.
+      let copy = kind == .log || kind == .archive ? nil : try Decompression.materializeIfCompressed(path: file.path)
       defer { if let copy { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) } }
       copyPath = copy?.path
       let source = copy?.path ?? file.path
