@@ -73,7 +73,7 @@ import _LongctxTestSupport
       links: [Self.link("#folder=Inbox&msg=m1", m1, "m1"), Self.link("#folder=Inbox&msg=m2", m2, "m2")])
     let b = Self.stored(.pst, [:], "", bytes: "store b", links: [Self.link("#folder=Sent&msg=m1", m1copy, "m1")])
     for s in [minutes, memo, m1, m1copy, m2, a, b] {
-      try ingestor.store(s.doc, hash: s.hash, options: options, links: s.links)
+      try ingestor.store.store(s.doc, hash: s.hash, options: options, links: s.links)
     }
     for (name, s) in [("a.pst", a), ("b.pst", b)] {
       let file = try tmp.write(name, "not really a store")
