@@ -89,7 +89,7 @@ let package = Package(
 
     // MARK: Tests
     .testTarget(name: "WorkspaceTests", dependencies: ["Workspace"]),
-    .testTarget(name: "IngestTests", dependencies: ["Ingest", "_LongctxTestSupport"]),
+    .testTarget(name: "IngestTests", dependencies: ["Ingest", "_LongctxTestSupport", "CZlib"]),
     .testTarget(name: "SegmenterTests", dependencies: ["Segmenter", "Pipeline", "_LongctxTestSupport"]),
     .testTarget(name: "InferenceTests", dependencies: ["Inference", "_LongctxTestSupport"]),
     .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "_LongctxTestSupport"]),

@@ -11,6 +11,8 @@ public enum IngestError: Error, LocalizedError, Equatable {
   case truncatedWhileReading(path: String)
   case workerUnavailable(executable: String, reason: String)
   case knownFileListUnreadable(path: String, reason: String)
+  case officeEncrypted(path: String)
+  case officeUnreadable(path: String, reason: String)
 
   public var errorDescription: String? {
     switch self {
@@ -25,6 +27,10 @@ public enum IngestError: Error, LocalizedError, Equatable {
       "Cannot start the extraction worker \(executable): \(reason)."
     case .knownFileListUnreadable(let path, let reason):
       "Cannot use \(path) as a known-file (de-NIST) list: \(reason). Give an NSRL RDS SQLite file, NSRLFile.txt, or one SHA-1 or MD5 per line."
+    case .officeEncrypted(let path):
+      "\(path) is password-protected; give its password with --password-file."
+    case .officeUnreadable(let path, let reason):
+      "\(path) is not a readable Word, Excel or PowerPoint file: \(reason)."
     case .truncatedWhileReading(let path):
       "\(path) shrank while it was read (a log rotated by truncation?); it is read again on the next ingest."
     }

@@ -17,7 +17,8 @@ enum Extractors {
     case .email: MailboxExtractor()
     case .code, .text: LinesExtractor(kind: kind)
     case .html: HTMLExtractor()
-    case .office, .officeConverted, .outlook, .pst, .archive: nil
+    case .office: OfficeExtractor()
+    case .officeConverted, .outlook, .pst, .archive: nil
     }
   }
 }
