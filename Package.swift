@@ -51,7 +51,14 @@ let package = Package(
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
       ]),
-    .target(name: "Ingest", dependencies: ["Workspace", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2"]),
+    .target(
+      name: "Ingest",
+      dependencies: [
+        "Workspace", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2",
+        // Encrypted Office files: SHA-1/SHA-2 key derivation, AES-CBC.
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
+      ]),
     // The engine seam: requests, results, errors, token counting and the KV
     // checkpoint store. Backends depend on this and Workspace only.
     .target(

@@ -7,8 +7,9 @@
 #   scripts/fuzz.sh --build-only [HARNESS...]
 #
 # Harnesses (fuzz/<name>/main.swift, seeds in fuzz/<name>/corpus):
-#   code, mime, logs, secrets, locator, jsonschema: the needed source files
-#     compiled straight into one binary with swiftc -sanitize=fuzzer,address;
+#   code, mime, logs, secrets, locator, jsonschema, ooxml: the needed source
+#     files compiled straight into one binary with swiftc -sanitize=fuzzer,address
+#     (ooxml also takes the CZlib module map and links zlib);
 #   jobfile, logscan: SwiftPM package fuzz/Package.swift (they need Yams /
 #     Workspace), every module built with -sanitize=fuzzer.
 # Inputs libFuzzer finds go to .build-fuzz/corpus/<name>, crash, timeout and
@@ -20,7 +21,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=.build-fuzz
-ALL=(code mime logs secrets locator jsonschema jobfile logscan)
+ALL=(code mime logs secrets locator jsonschema ooxml jobfile logscan)
 
 SECONDS_EACH=60
 BUILD_ONLY=0
@@ -47,10 +48,18 @@ sources() {
     logs) echo Sources/Ingest/Logs/{LogTimestamp,LogFieldValues,TextLines,LineGrouper}.swift ;;
     secrets) echo Sources/Ingest/Secrets/*.swift Sources/Ingest/Model/Locator.swift "$OUT/gen/SWAR.swift" ;;
     locator) echo Sources/Ingest/Model/Locator.swift ;;
+    ooxml)
+      local f
+      for f in Sources/Ingest/Office/*.swift; do
+        [[ $f == */OfficeExtractor.swift || $f == */OfficeDecryption.swift ]] || echo "$f"
+      done
+      echo Sources/Ingest/Model/Locator.swift ;;
     jsonschema) echo Sources/Pipeline/Structured/{JSONValue,JSONSchema,JSONSchema+Validation,JSONSchema+Grammar}.swift ;;
   esac
 }
 module() { [[ $1 == jsonschema ]] && echo Pipeline || echo Ingest; }
+# Extra swiftc flags of a harness: ooxml inflates with zlib.
+flags() { [[ $1 == ooxml ]] && echo -I Sources/CZlib -lz; }
 
 SPM_BUILT=""
 build() {
@@ -74,7 +83,7 @@ build() {
         awk '/^enum SWAR/,/^}/' Sources/Ingest/Model/SectionsCodec.swift >"$OUT/gen/SWAR.swift"
       fi
       # shellcheck disable=SC2046
-      swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$(module "$h")" \
+      swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$(module "$h")" $(flags "$h") \
         $(sources "$h") "fuzz/$h/main.swift" -o "$OUT/fuzz-$h" >"$OUT/build-$h.log" 2>&1 || {
         grep -v 'Cannot export local symbol' "$OUT/build-$h.log" | tail -20 >&2; return 1; }
       ;;

@@ -12,6 +12,7 @@ public enum IngestError: Error, LocalizedError, Equatable {
   case workerUnavailable(executable: String, reason: String)
   case knownFileListUnreadable(path: String, reason: String)
   case officeEncrypted(path: String)
+  case officeWrongPassword(path: String)
   case officeUnreadable(path: String, reason: String)
 
   public var errorDescription: String? {
@@ -29,6 +30,8 @@ public enum IngestError: Error, LocalizedError, Equatable {
       "Cannot use \(path) as a known-file (de-NIST) list: \(reason). Give an NSRL RDS SQLite file, NSRLFile.txt, or one SHA-1 or MD5 per line."
     case .officeEncrypted(let path):
       "\(path) is password-protected; give its password with --password-file."
+    case .officeWrongPassword(let path):
+      "\(path) is password-protected and none of the passwords given opens it; check --password-file."
     case .officeUnreadable(let path, let reason):
       "\(path) is not a readable Word, Excel or PowerPoint file: \(reason)."
     case .truncatedWhileReading(let path):

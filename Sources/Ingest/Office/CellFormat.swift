@@ -110,38 +110,50 @@ enum CellFormat {
       return builtInDateFormats.contains(id) ? .date : .number
     }
     // Date and time letters outside quotes, escapes and bracketed colours/conditions ([h] counts).
+    // `m` is minutes after an hour or before seconds, months otherwise.
+    let chars = Array(code)
     var hasDate = false
     var hasTime = false
-    var inQuote = false
-    var inBracket = false
-    var previous: Character = " "
-    var skipNext = false
-    for char in code {
-      if skipNext {
-        skipNext = false
-        continue
-      }
-      if inQuote {
-        if char == "\"" { inQuote = false }
-        continue
-      }
-      if inBracket {
-        if char == "]" { inBracket = false }
-        if "hHsS".contains(char) { hasTime = true }
-        continue
-      }
+    var lastLetter: Character = " "
+    var i = 0
+    while i < chars.count {
+      let char = chars[i]
       switch char {
-      case "\"": inQuote = true
-      case "\\", "_", "*": skipNext = true
-      case "[": inBracket = true
+      case "\"":
+        i += 1
+        while i < chars.count, chars[i] != "\"" { i += 1 }
+      case "\\", "_", "*": i += 1
+      case "[":
+        // Elapsed time ([h], [mm], [ss]) counts; colours, locales and conditions do not.
+        let start = i + 1
+        while i < chars.count, chars[i] != "]" { i += 1 }
+        let inside = chars[min(start, i)..<i]
+        if !inside.isEmpty, inside.allSatisfy({ "hHmMsS".contains($0) }) {
+          hasTime = true
+          lastLetter = "h"
+        }
       case ";": if hasDate || hasTime { return combine(hasDate, hasTime) }
-      case "d", "D", "y", "Y", "e": hasDate = true
-      case "m", "M": if previous != "h" && previous != "H" { hasDate = true } else { hasTime = true }
-      case "h", "H", "s", "S": hasTime = true
+      case "d", "D", "y", "Y":
+        hasDate = true
+        lastLetter = "d"
+      case "h", "H", "s", "S":
+        hasTime = true
+        lastLetter = "h"
+      case "m", "M":
+        var next = i + 1
+        while next < chars.count, "mM".contains(chars[next]) { next += 1 }
+        while next < chars.count, !chars[next].isLetter, chars[next] != "\"", chars[next] != ";" { next += 1 }
+        if lastLetter == "h" || (next < chars.count && "sS".contains(chars[next])) {
+          hasTime = true
+        } else {
+          hasDate = true
+          lastLetter = "d"
+        }
+        i = next - 1
       case "0", "#", "?", "@": if !(hasDate || hasTime) { return .number }
       default: break
       }
-      previous = char
+      i += 1
     }
     return combine(hasDate, hasTime)
   }

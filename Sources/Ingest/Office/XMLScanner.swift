@@ -12,7 +12,17 @@ struct XMLTag {
 
   /// The value of the first attribute whose local name is `local`, whatever its prefix.
   func value(_ local: String) -> String? {
-    for attribute in attributes where XMLScanner.localName(attribute.name) == local { return attribute.value }
+    let wanted = local.utf8
+    for attribute in attributes {
+      if attribute.name == local { return attribute.value }
+      // `prefix:local`, compared on bytes (this runs for every cell of a sheet).
+      let name = attribute.name.utf8
+      guard name.count > wanted.count + 1 else { continue }
+      let tail = name.index(name.endIndex, offsetBy: -wanted.count)
+      if name[name.index(before: tail)] == UInt8(ascii: ":"), name[tail...].elementsEqual(wanted) {
+        return attribute.value
+      }
+    }
     return nil
   }
 

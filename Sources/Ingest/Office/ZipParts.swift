@@ -40,10 +40,11 @@ struct ZipParts: OfficePartSource {
     guard let entry = entries[name] ?? lowercased[name.lowercased()].flatMap({ entries[$0] }) else { return nil }
     let declared = entry.uncompressedSize
     let packed = max(entry.compressedSize, 1)
-    if declared > UInt64(OfficeLimits.maxPartBytes)
-      || (declared > UInt64(OfficeLimits.ratioFloor) && declared / packed > UInt64(OfficeLimits.maxRatio))
-    {
+    if declared > UInt64(OfficeLimits.maxPartBytes) {
       throw OfficeError.bomb(part: name, limit: OfficeLimits.maxPartBytes)
+    }
+    if declared > UInt64(OfficeLimits.ratioFloor) && declared / packed > UInt64(OfficeLimits.maxRatio) {
+      throw OfficeError.bomb(part: name, limit: OfficeLimits.ratioFloor)
     }
     do {
       return try archive.read(entry, limit: limit, ceiling: Int(declared))

@@ -21,8 +21,9 @@ enum OfficeCorpus {
   static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
   /// Extracts corpus file `relative` with the registry's `.office` extractor, cited as its file name.
-  static func extract(_ relative: String, redact: Bool = false) throws -> Extraction {
-    var options = IngestOptions(base: root)
+  static func extract(_ relative: String, redact: Bool = false, passwords: [String] = []) throws -> Extraction {
+    var options = IngestOptions(password: passwords.first, base: root)
+    options.passwords = passwords
     options.redact = redact
     let input = ExtractionInput(
       path: path(relative), displayPath: (relative as NSString).lastPathComponent, options: options)

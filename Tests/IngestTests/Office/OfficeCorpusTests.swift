@@ -107,14 +107,27 @@ struct OfficeCorpusTests {
     #expect(deck.sections.map { $0.locator.slide ?? 0 } == Array(1...24))
   }
 
-  @Test func encryptedFilesAskForTheirPassword() throws {
-    for file in ["encrypted/protected_agile.docx", "encrypted/testEXCEL_protected_passtika.xlsx"] {
-      let name = (file as NSString).lastPathComponent
-      #expect(throws: IngestError.officeEncrypted(path: name)) { try OfficeCorpus.extract(file) }
-      #expect(
-        IngestError.officeEncrypted(path: name).errorDescription
-          == "\(name) is password-protected; give its password with --password-file.")
-    }
+  @Test func encryptedFilesOpenWithTheirPassword() throws {
+    // Agile encryption with Office's default password: opened without asking, and said so.
+    let agile = try #require(try OfficeCorpus.extract("encrypted/protected_agile.docx").document)
+    #expect(agile.sections.map(\.text).joined(separator: "\n").contains("protected document"))
+    #expect(agile.warnings.first == "the file is encrypted; it was opened with Office's default password (VelvetSweatshop)")
+
+    // Standard encryption with password "tika": refused without it, refused with a wrong one, read with it.
+    let file = "encrypted/testEXCEL_protected_passtika.xlsx"
+    let name = "testEXCEL_protected_passtika.xlsx"
+    #expect(throws: IngestError.officeEncrypted(path: name)) { try OfficeCorpus.extract(file) }
+    #expect(
+      IngestError.officeEncrypted(path: name).errorDescription
+        == "\(name) is password-protected; give its password with --password-file.")
+    #expect(throws: IngestError.officeWrongPassword(path: name)) { try OfficeCorpus.extract(file, passwords: ["nope"]) }
+    let sheet = try #require(try OfficeCorpus.extract(file, passwords: ["wrong", "tika"]).document)
+    let text = sheet.sections.map(\.text).joined(separator: "\n")
+    let reference = try #require(OfficeCorpus.reference(file))
+    let share = OfficeCorpus.coverage(ours: text, reference: reference, words: ["Encrypted", "spreadsheet"])
+    #expect(share.chars == 1 && share.words == 1, "\(share)")
+    #expect(sheet.metadata["sheets"] == "3")
+    #expect(sheet.warnings.first == "the file is encrypted; it was opened with a password given")
   }
 
   @Test func corruptFilesGiveOneSentence() throws {
