@@ -3,6 +3,7 @@
 // process; prints files/s and MB/s. Built by bench/office.sh with swiftc -O
 // from Sources/Ingest/Office (the fuzz harness's file list).
 import Foundation
+
 @main struct Bench {
   static func main() throws {
     let files = Array(CommandLine.arguments.dropFirst())
@@ -19,6 +20,9 @@ import Foundation
       }
     }
     let dt = Date().timeIntervalSince(t0) / Double(rounds)
-    print(String(format: "%d files, %.2f MB, %d chars: %.4f s per pass, %.0f files/s, %.1f MB/s", files.count, Double(bytes) / 1e6, chars, dt, Double(files.count) / dt, Double(bytes) / 1e6 / dt))
+    print(
+      String(
+        format: "%d files, %.2f MB, %d chars: %.4f s per pass, %.0f files/s, %.1f MB/s", files.count,
+        Double(bytes) / 1e6, chars, dt, Double(files.count) / dt, Double(bytes) / 1e6 / dt))
   }
 }

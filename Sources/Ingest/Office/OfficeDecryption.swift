@@ -28,7 +28,8 @@ enum OfficeDecryption {
     else { throw .unsupported("its EncryptionInfo or EncryptedPackage stream is missing") }
     let major = CompoundFile.u16(info, 0) ?? 0
     let minor = CompoundFile.u16(info, 2) ?? 0
-    let size = Int(clamping: UInt64(CompoundFile.u32(package, 0) ?? 0) | UInt64(CompoundFile.u32(package, 4) ?? 0) << 32)
+    let size = Int(
+      clamping: UInt64(CompoundFile.u32(package, 0) ?? 0) | UInt64(CompoundFile.u32(package, 4) ?? 0) << 32)
     let body = [UInt8](package.dropFirst(8))
     for password in passwords {
       let plain: [UInt8]?
@@ -73,12 +74,12 @@ enum OfficeDecryption {
     guard keyData.value("cipherAlgorithm") ?? "AES" == "AES", hash(hashName, []) != nil, hash(packageHash, []) != nil
     else { throw .unsupported("it uses a cipher or hash other than AES with SHA-1 or SHA-2") }
 
-    var h = hash(hashName, salt + Array(password.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })) ?? []
-    for i in 0..<spin { h = hash(hashName, le32(UInt32(i)) + h) ?? [] }
+    let h = spun(hashName, hash(hashName, salt + utf16(password)) ?? [], rounds: spin)
     func key(_ block: [UInt8]) -> [UInt8] {
       let derived = hash(hashName, h + block) ?? []
       let length = keyBits / 8
-      return derived.count >= length ? Array(derived.prefix(length)) : derived + Array(repeating: 0x36, count: length - derived.count)
+      return derived.count >= length
+        ? Array(derived.prefix(length)) : derived + Array(repeating: 0x36, count: length - derived.count)
     }
     let iv = Array(salt.prefix(16)) + Array(repeating: 0x36, count: max(0, 16 - salt.count))
     guard let input = aesCBC(verifierInput, key: key(verifierInputKey), iv: iv),
@@ -117,8 +118,7 @@ enum OfficeDecryption {
     let salt = Array(info[(verifier + 4)..<(verifier + 20)])
     let encryptedVerifier = Array(info[(verifier + 20)..<(verifier + 36)])
     let encryptedHash = Array(info[(verifier + 40)..<(verifier + 72)])
-    var h = hash("SHA1", salt + Array(password.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })) ?? []
-    for i in 0..<50_000 { h = hash("SHA1", le32(UInt32(i)) + h) ?? [] }
+    let h = spun("SHA1", hash("SHA1", salt + utf16(password)) ?? [], rounds: 50_000)
     let final = hash("SHA1", h + le32(0)) ?? []
     let x1 = hash("SHA1", (0..<64).map { i in i < final.count ? final[i] ^ 0x36 : 0x36 }) ?? []
     let x2 = hash("SHA1", (0..<64).map { i in i < final.count ? final[i] ^ 0x5C : 0x5C }) ?? []
@@ -130,6 +130,35 @@ enum OfficeDecryption {
   }
 
   // MARK: - Primitives
+
+  /// `H(i ‖ H(… H(0 ‖ start)))` for `rounds` rounds: the password hash's spin, in one buffer.
+  private static func spun(_ name: String, _ start: [UInt8], rounds: Int) -> [UInt8] {
+    switch name.uppercased().replacingOccurrences(of: "-", with: "") {
+    case "SHA256": spun(SHA256.self, start, rounds: rounds)
+    case "SHA384": spun(SHA384.self, start, rounds: rounds)
+    case "SHA512": spun(SHA512.self, start, rounds: rounds)
+    default: spun(Insecure.SHA1.self, start, rounds: rounds)
+    }
+  }
+
+  private static func spun<H: HashFunction>(_: H.Type, _ start: [UInt8], rounds: Int) -> [UInt8] {
+    var buffer = [UInt8](repeating: 0, count: 4) + start
+    for i in 0..<rounds {
+      buffer[0] = UInt8(truncatingIfNeeded: i)
+      buffer[1] = UInt8(truncatingIfNeeded: i >> 8)
+      buffer[2] = UInt8(truncatingIfNeeded: i >> 16)
+      buffer[3] = UInt8(truncatingIfNeeded: i >> 24)
+      let digest = H.hash(data: buffer)
+      buffer.withUnsafeMutableBytes { target in
+        digest.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: target[4...]).copyMemory(from: $0) }
+      }
+    }
+    return Array(buffer[4...])
+  }
+
+  private static func utf16(_ password: String) -> [UInt8] {
+    password.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+  }
 
   private static func hash(_ name: String, _ data: [UInt8]) -> [UInt8]? {
     switch name.uppercased().replacingOccurrences(of: "-", with: "") {

@@ -25,8 +25,11 @@ enum OfficePackage {
   static func mainPart(_ parts: any OfficePartSource) -> (OfficeContent.Flavour, String)? {
     let types = parts.contentTypes()
     func flavour(of part: String) -> OfficeContent.Flavour? {
-      let type = types.overrides[part] ?? types.defaults[OfficePaths.split(part).file.split(separator: ".").last
-        .map { $0.lowercased() } ?? ""]
+      let type =
+        types.overrides[part]
+        ?? types.defaults[
+          OfficePaths.split(part).file.split(separator: ".").last
+            .map { $0.lowercased() } ?? ""]
       guard let type else { return nil }
       if type.contains("wordprocessingml") || type.contains("ms-word") { return .word }
       if type.contains("spreadsheetml") || type.contains("ms-excel") { return .excel }
@@ -65,7 +68,8 @@ enum OfficeProperties {
   static func read(_ parts: any OfficePartSource) -> [String: String] {
     var out: [String: String] = [:]
     let relations = parts.relationships(of: "")
-    let corePart = relations.first { $0.type == "core-properties" || $0.type == "metadata/core-properties" }?.target
+    let corePart =
+      relations.first { $0.type == "core-properties" || $0.type == "metadata/core-properties" }?.target
       ?? "docProps/core.xml"
     let appPart = relations.first { $0.type == "extended-properties" }?.target ?? "docProps/app.xml"
     collect(parts, corePart, keys: core, into: &out)

@@ -69,7 +69,8 @@ struct PresentationReader {
     var held: [String] = []
     if !hidden.isEmpty {
       held.append(
-        "\(hidden.count) hidden slide\(hidden.count == 1 ? "" : "s") (\(hidden.map(String.init).joined(separator: ", ")))")
+        "\(hidden.count) hidden slide\(hidden.count == 1 ? "" : "s") (\(hidden.map(String.init).joined(separator: ", ")))"
+      )
     }
     if notesCount > 0 { held.append("speaker notes on \(notesCount) slide\(notesCount == 1 ? "" : "s")") }
     if commentCount > 0 { held.append("\(commentCount) comment\(commentCount == 1 ? "" : "s")") }

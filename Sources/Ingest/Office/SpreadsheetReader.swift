@@ -25,7 +25,9 @@ struct SpreadsheetReader {
         case "veryHidden": "[very hidden sheet] "
         default: ""
         }
-      if !prefix.isEmpty { flagged.append("sheet \"\(sheet.name)\" is \(sheet.state == "hidden" ? "hidden" : "very hidden")") }
+      if !prefix.isEmpty {
+        flagged.append("sheet \"\(sheet.name)\" is \(sheet.state == "hidden" ? "hidden" : "very hidden")")
+      }
       guard let part = sheet.part, sheet.type == "worksheet" else { continue }
       guard let (bytes, partCut) = try parts.read(part, limit: OfficeLimits.maxXMLPartBytes) else { continue }
       var reader = SheetReader(workbook: workbook, cellBudget: cellBudget, byteBudget: byteBudget)
@@ -34,7 +36,8 @@ struct SpreadsheetReader {
       byteBudget = reader.byteBudget
       if partCut || reader.cut { cutSheets.append(sheet.name) }
       if reader.hiddenRowCount > 0 {
-        flagged.append("\(reader.hiddenRowCount) hidden row\(reader.hiddenRowCount == 1 ? "" : "s") in \"\(sheet.name)\"")
+        flagged.append(
+          "\(reader.hiddenRowCount) hidden row\(reader.hiddenRowCount == 1 ? "" : "s") in \"\(sheet.name)\"")
       }
       let hiddenUsed = Set(rows.flatMap { $0.cells.map(\.column) }).intersection(reader.hiddenColumns)
       if !hiddenUsed.isEmpty {
@@ -60,7 +63,9 @@ struct SpreadsheetReader {
     let sheetsRead = workbook.sheets.count
     content.metadata["sheets"] = String(sheetsRead)
     if !flagged.isEmpty { content.warnings.append("the workbook holds " + flagged.joined(separator: "; ")) }
-    if comments > 0 { content.warnings.append("the workbook holds \(comments) cell comment\(comments == 1 ? "" : "s")") }
+    if comments > 0 {
+      content.warnings.append("the workbook holds \(comments) cell comment\(comments == 1 ? "" : "s")")
+    }
     if !cutSheets.isEmpty {
       content.warnings.append(
         "cut at \(OfficeLimits.maxCells) cells or \(OfficeLimits.maxTextBytes >> 20) MB of text: sheet(s) "
@@ -81,7 +86,8 @@ struct SpreadsheetReader {
     var maxColumn = 0
     func flush() {
       guard !lines.isEmpty else { return }
-      let range = CellFormat.reference(column: minColumn, row: first) + ":"
+      let range =
+        CellFormat.reference(column: minColumn, row: first) + ":"
         + CellFormat.reference(column: maxColumn, row: last)
       out.append(
         OfficeSection(
@@ -129,7 +135,9 @@ struct SpreadsheetReader {
       switch token {
       case .start(let tag):
         switch tag.name {
-        case "author": inAuthor = true; current = ""
+        case "author":
+          inAuthor = true
+          current = ""
         case "comment":
           reference = tag.value("ref") ?? ""
           author = tag.value("authorId").flatMap(Int.init)
@@ -162,7 +170,8 @@ struct SpreadsheetReader {
       }
     }
     guard !cells.isEmpty else { return (lines, nil) }
-    let range = CellFormat.reference(column: cells.map(\.column).min() ?? 1, row: cells.map(\.row).min() ?? 1) + ":"
+    let range =
+      CellFormat.reference(column: cells.map(\.column).min() ?? 1, row: cells.map(\.row).min() ?? 1) + ":"
       + CellFormat.reference(column: cells.map(\.column).max() ?? 1, row: cells.map(\.row).max() ?? 1)
     return (lines, range)
   }

@@ -13,7 +13,10 @@ struct WordDocumentReader {
     guard let (bytes, cut) = try parts.read(main, limit: OfficeLimits.maxXMLPartBytes) else {
       throw OfficeError.notOffice("its main part \(main) is missing")
     }
-    if cut { content.warnings.append("the document body is over \(OfficeLimits.maxXMLPartBytes >> 20) MB; the rest was not read") }
+    if cut {
+      content.warnings.append(
+        "the document body is over \(OfficeLimits.maxXMLPartBytes >> 20) MB; the rest was not read")
+    }
     let body = TextFlowReader.read(bytes)
     var tally = Tally()
     tally.add(body)

@@ -48,7 +48,9 @@ struct Workbook {
 
   private mutating func readSharedStrings(_ parts: any OfficePartSource, _ name: String) throws {
     guard let (bytes, cut) = try parts.read(name, limit: OfficeLimits.maxXMLPartBytes) else { return }
-    if cut { warnings.append("the shared strings are over \(OfficeLimits.maxXMLPartBytes >> 20) MB; later ones are empty") }
+    if cut {
+      warnings.append("the shared strings are over \(OfficeLimits.maxXMLPartBytes >> 20) MB; later ones are empty")
+    }
     var scanner = XMLScanner(bytes)
     var current = ""
     var inString = false

@@ -1,6 +1,5 @@
-import Foundation
-
 internal import CZlib
+import Foundation
 
 /// A ZIP archive read through its central directory, entries inflated with zlib on demand.
 ///

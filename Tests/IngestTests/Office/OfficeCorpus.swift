@@ -14,7 +14,9 @@ enum OfficeCorpus {
   static let root = shared.appendingPathComponent("office")
   static let references = shared.appendingPathComponent("office-reference")
 
-  static var isPresent: Bool { FileManager.default.fileExists(atPath: root.appendingPathComponent("manifest.tsv").path) }
+  static var isPresent: Bool {
+    FileManager.default.fileExists(atPath: root.appendingPathComponent("manifest.tsv").path)
+  }
 
   static let skipReason: Comment = "the shared Office corpus (../shared/corpus/office) is absent"
 

@@ -111,7 +111,8 @@ struct OfficeCorpusTests {
     // Agile encryption with Office's default password: opened without asking, and said so.
     let agile = try #require(try OfficeCorpus.extract("encrypted/protected_agile.docx").document)
     #expect(agile.sections.map(\.text).joined(separator: "\n").contains("protected document"))
-    #expect(agile.warnings.first == "the file is encrypted; it was opened with Office's default password (VelvetSweatshop)")
+    #expect(
+      agile.warnings.first == "the file is encrypted; it was opened with Office's default password (VelvetSweatshop)")
 
     // Standard encryption with password "tika": refused without it, refused with a wrong one, read with it.
     let file = "encrypted/testEXCEL_protected_passtika.xlsx"
@@ -131,7 +132,9 @@ struct OfficeCorpusTests {
   }
 
   @Test func corruptFilesGiveOneSentence() throws {
-    for file in ["corrupt/testWORD_truncated.docx", "corrupt/clusterfuzz-testcase-minimized-POIXSSFFuzzer-6123461607817216.xlsx"] {
+    for file in [
+      "corrupt/testWORD_truncated.docx", "corrupt/clusterfuzz-testcase-minimized-POIXSSFFuzzer-6123461607817216.xlsx",
+    ] {
       do {
         _ = try OfficeCorpus.extract(file)
         Issue.record("\(file) was read")

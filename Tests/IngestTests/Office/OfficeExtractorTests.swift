@@ -52,10 +52,11 @@ import _LongctxTestSupport
     defer { dir.remove() }
     let document = try #require(
       try OfficeFixtures.extract(OfficeFixtures.excel(), name: "book.xlsx", in: dir.url).document)
-    #expect(document.sections.map(\.locator.description) == [
-      "book.xlsx#sheet=Data!A1:D5", "book.xlsx#sheet=Data", "book.xlsx#sheet=Secret!A1:A1",
-      "book.xlsx#sheet=Deep!B2:B2",
-    ])
+    #expect(
+      document.sections.map(\.locator.description) == [
+        "book.xlsx#sheet=Data!A1:D5", "book.xlsx#sheet=Data", "book.xlsx#sheet=Secret!A1:A1",
+        "book.xlsx#sheet=Deep!B2:B2",
+      ])
     #expect(
       document.sections[0].text == """
         A1: Name | B1: Total | C1: [hidden column] side

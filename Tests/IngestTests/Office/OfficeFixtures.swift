@@ -19,9 +19,13 @@ enum OfficeFixtures {
   static func zip(_ parts: [(String, Data)], declaredSize: [String: UInt32] = [:]) -> Data {
     var out = Data()
     var directory = Data()
-    func le16(_ value: Int, _ data: inout Data) { data.append(contentsOf: [UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF)]) }
+    func le16(_ value: Int, _ data: inout Data) {
+      data.append(contentsOf: [UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF)])
+    }
     func le32(_ value: UInt32, _ data: inout Data) {
-      data.append(contentsOf: [UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 24)])
+      data.append(contentsOf: [
+        UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 24),
+      ])
     }
     for (name, payload) in parts {
       let packed = deflate(payload)
@@ -121,7 +125,8 @@ enum OfficeFixtures {
       <Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">
       <Application>Microsoft Office Word</Application><Company>Acme</Company></Properties>
       """
-    let text = [("[Content_Types].xml", types), ("_rels/.rels", rels), ("docProps/core.xml", core), ("docProps/app.xml", app)]
+    let text =
+      [("[Content_Types].xml", types), ("_rels/.rels", rels), ("docProps/core.xml", core), ("docProps/app.xml", app)]
       + parts
     return text.map { ($0.0, Data($0.1.utf8)) } + binary
   }
@@ -130,7 +135,8 @@ enum OfficeFixtures {
     let body = items.map {
       "<Relationship Id=\"\($0.id)\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/\($0.type)\" Target=\"\($0.target)\"/>"
     }.joined()
-    return "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+    return
+      "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
       + body + "</Relationships>"
   }
 
@@ -210,7 +216,8 @@ enum OfficeFixtures {
       <row r="5"><c r="A5" s="2"><v>45292.5</v></c><c r="B5" t="str"><f>A1&amp;"!"</f><v>Name!</v></c></row>\
       </sheetData><headerFooter><oddFooter>&amp;LDraft&amp;RPage &amp;P of &amp;N</oddFooter></headerFooter></worksheet>
       """
-    let sheet2 = "<worksheet \(ns)><sheetData><row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>hidden value</t></is></c></row></sheetData></worksheet>"
+    let sheet2 =
+      "<worksheet \(ns)><sheetData><row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>hidden value</t></is></c></row></sheetData></worksheet>"
     let sheet3 = "<worksheet \(ns)><sheetData><row r=\"2\"><c r=\"B2\"><v>42</v></c></row></sheetData></worksheet>"
     return package(
       main: "xl/workbook.xml", mainType: excelMain,
@@ -227,7 +234,8 @@ enum OfficeFixtures {
       "xmlns:p=\"http://schemas.openxmlformats.org/presentationml/2006/main\" "
       + "xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" "
       + "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\""
-    let presentation = "<p:presentation \(pns)><p:sldIdLst><p:sldId id=\"256\" r:id=\"rId2\"/><p:sldId id=\"257\" r:id=\"rId1\"/></p:sldIdLst></p:presentation>"
+    let presentation =
+      "<p:presentation \(pns)><p:sldIdLst><p:sldId id=\"256\" r:id=\"rId2\"/><p:sldId id=\"257\" r:id=\"rId1\"/></p:sldIdLst></p:presentation>"
     let rels = relationships([("rId1", "slide", "slides/slide1.xml"), ("rId2", "slide", "slides/slide2.xml")])
     func shape(_ paragraphs: [String]) -> String {
       "<p:sp><p:txBody>" + paragraphs.map { "<a:p><a:r><a:t>\($0)</a:t></a:r></a:p>" }.joined() + "</p:txBody></p:sp>"
