@@ -33,6 +33,7 @@ struct OfficeExtractor: Extractor {
     }
     warnings += content.warnings
     var children: [ChildFile] = []
+    var suffixes = Set<String>()
     for part in content.objects {
       let childName = OfficeObjects.childName(part)
       let suffix = "#object=\(childName)"
@@ -44,7 +45,19 @@ struct OfficeExtractor: Extractor {
               suffix: suffix, fileName: childName, payload: Data(),
               refusal: "The embedded object \(childName) is over \(OfficeLimits.maxObjectBytes >> 20) MB; not read."))
         } else {
-          children.append(ChildFile(suffix: suffix, fileName: childName, payload: Data(bytes)))
+          // An attached file under its own name (`oleObject1.bin` holding `report.pdf`).
+          let (fileName, payload) = EmbeddedObject.unwrap(Data(bytes), name: childName)
+          var unique = "#object=\(fileName)"
+          if suffixes.contains(unique)
+            || fileName != childName
+              && content.objects.contains(where: {
+                OfficeObjects.childName($0) == fileName
+              })
+          {
+            unique = "#object=\(childName)"
+          }
+          suffixes.insert(unique)
+          children.append(ChildFile(suffix: unique, fileName: fileName, payload: payload))
         }
       } catch {
         children.append(

@@ -68,6 +68,10 @@ struct OfficeCorpusTests {
     #expect(extraction.children.count == 5)
     #expect(extraction.children.allSatisfy { $0.suffix.hasPrefix("#object=") && $0.kind == nil && !$0.payload.isEmpty })
     #expect(extraction.children.contains { $0.fileName == "_____Microsoft_Office_Excel1.xlsx" })
+    // oleObject1.bin is a packager object: the child is the picture it wraps, under its own name.
+    let picture = try #require(extraction.children.first { $0.suffix == "#object=Tryhere.jpg" })
+    #expect(picture.fileName == "Tryhere.jpg" && picture.payload.count == 100_287)
+    #expect(picture.payload.starts(with: [0xFF, 0xD8, 0xFF]))
     // A document without headers has none.
     let plain = OfficeCorpus.text(try OfficeCorpus.extract("word/NullHeader.docx"))
     #expect(!plain.contains("[header]"))
