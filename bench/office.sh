@@ -30,13 +30,13 @@ ROUNDS=$ROUNDS "$OUT/office-bench" "${FILES[@]}" | tee "$OUT/ours.txt"
 
 echo "== markitdown FILE, per file"
 t0=$(now)
-for f in "${FILES[@]}"; do PYTHONPATH="$MID" python3 "$MID/bin/markitdown" "$f" > /dev/null; done
+for f in "${FILES[@]}"; do PYTHONPATH="$MID" python3 -W ignore "$MID/bin/markitdown" "$f" > /dev/null 2>&1; done
 t1=$(now)
 python3 -c "import sys; n=int(sys.argv[1]); b=int(sys.argv[2]); t=float(sys.argv[3]); print(f'{n} files: {t:.2f} s, {n/t:.2f} files/s, {b/1e6/t:.3f} MB/s')" \
   "${#FILES[@]}" "$bytes" "$(echo "$t1 - $t0" | bc)" | tee "$OUT/mid-cli.txt"
 
 echo "== MarkItDown Python API, in one process"
-PYTHONPATH="$MID" python3 - "$ROUNDS" "$bytes" "${FILES[@]}" <<'PY' | tee "$OUT/mid-api.txt"
+PYTHONPATH="$MID" python3 -W ignore - "$ROUNDS" "$bytes" "${FILES[@]}" <<'PY' | tee "$OUT/mid-api.txt"
 import sys, time
 from markitdown import MarkItDown
 rounds, size, files = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]

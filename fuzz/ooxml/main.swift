@@ -1,10 +1,11 @@
 // libFuzzer harness: Office Open XML packages (ZipArchive, ZipParts,
 // XMLScanner, TextFlowReader, Workbook, SheetReader, PresentationReader,
-// OfficePackage, OfficeProperties, CellFormat). Compiled into module Ingest
-// with Sources/Ingest/Office/*.swift except OfficeExtractor.swift, plus
+// OfficePackage, OfficeProperties, CellFormat, CompoundFile, EmbeddedObject).
+// Compiled into module Ingest with Sources/Ingest/Office/*.swift except
+// OfficeExtractor.swift and OfficeDecryption.swift (swift-crypto), plus
 // Sources/Ingest/Model/Locator.swift and the CZlib module map (scripts/fuzz.sh).
-// Input: a ZIP (a whole package: seeds are tiny docx/xlsx/pptx), and the same
-// bytes as the XML of every kind of part.
+// Input: a ZIP (a whole package: seeds are tiny docx/xlsx/pptx), the same
+// bytes as the XML of every kind of part, and as an OLE2 embedded object.
 import Foundation
 
 private let wordTypes = """
@@ -63,6 +64,9 @@ public func fuzzOOXML(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     ("ppt/slides/slide1.xml", bytes), ("docProps/core.xml", bytes),
   ])
   if let content = try? OfficePackage.read(slides, path: "p") { check(content) }
+  // As an embedded object (OLE2 packager or package) and an Ole10Native stream.
+  _ = EmbeddedObject.unwrap(Data(bytes), name: "object.bin")
+  _ = EmbeddedObject.ole10Native(Data(bytes))
   let text = String(decoding: bytes.prefix(256), as: UTF8.self)
   _ = CellFormat.kind(id: 200, code: text)
   _ = CellFormat.headerFooterText(text)

@@ -141,6 +141,20 @@ import _LongctxTestSupport
     #expect(events == ["<d [\"a=x & \\\"y\\\"\"]>", "<e []>", "</e>", "</d>"])
   }
 
+  @Test func packagerStreamGivesTheAttachedFile() throws {
+    func le32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+    let temp = Array("C:\\t\\note.txt\0".utf8)
+    let body =
+      [2, 0] + Array("note#1.txt\0".utf8) + Array("C:\\tmp\\note.txt\0".utf8) + le32(0x0003_0000) + le32(temp.count)
+      + temp + le32(11) + Array("hello world".utf8)
+    let attached = try #require(EmbeddedObject.ole10Native(Data(le32(body.count) + body)))
+    #expect(attached.name == "note_1.txt")
+    #expect(attached.payload == Data("hello world".utf8))
+    #expect(EmbeddedObject.ole10Native(Data([1, 2, 3])) == nil)
+    // Not an OLE2 file: passed on as it stands.
+    #expect(EmbeddedObject.unwrap(Data("plain".utf8), name: "a.bin").name == "a.bin")
+  }
+
   @Test func cellFormatsAndReferences() {
     #expect(CellFormat.parse("$AB$12").map { [$0.column, $0.row] } == [28, 12])
     #expect(CellFormat.parse("12") == nil)
