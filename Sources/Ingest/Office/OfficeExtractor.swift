@@ -114,8 +114,6 @@ struct OfficeExtractor: Extractor {
       return .officeUnreadable(path: displayPath, reason: reason)
     case .bomb(let part, let limit):
       return .decompressionBomb(path: "\(displayPath) (part \(part))", limit: limit)
-    case .encrypted:
-      return .officeEncrypted(path: displayPath)
     }
   }
 }
