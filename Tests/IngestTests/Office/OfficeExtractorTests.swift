@@ -121,6 +121,19 @@ import _LongctxTestSupport
     #expect(flow.paragraphs.map(\.text) == ["First", "Sec"])
   }
 
+  @Test func hugeSheetsAndTextsAreCutAtTheirBudget() throws {
+    let parts = MemoryParts(parts: [("xl/workbook.xml", Array("<workbook/>".utf8))])
+    var reader = SheetReader(workbook: try Workbook(parts, main: "xl/workbook.xml"), cellBudget: 3, byteBudget: 1 << 20)
+    let rows = (1...5).map { "<row r=\"\($0)\"><c r=\"A\($0)\"><v>\($0)</v></c></row>" }.joined()
+    let sheet = reader.rows(Array("<worksheet><sheetData>\(rows)</sheetData></worksheet>".utf8))
+    #expect(sheet.map(\.number) == [1, 2, 3])
+    #expect(reader.cut && reader.cellBudget == 0)
+    let flow = TextFlowReader.read(
+      Array("<p><r><t>0123456789</t></r></p><p><r><t>more</t></r></p>".utf8), textLimit: 12)
+    #expect(flow.paragraphs.map(\.text) == ["0123456789"])
+    #expect(flow.truncated)
+  }
+
   @Test func scannerDecodesEntitiesButExpandsNoneDeclared() {
     let xml = Array(
       """
