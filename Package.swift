@@ -54,7 +54,13 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
-      name: "Ingest", dependencies: ["Workspace", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2", "CArchive"]),
+      name: "Ingest",
+      dependencies: [
+        "Workspace", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2", "CArchive",
+        // Encrypted Office files: SHA-1/SHA-2 key derivation, AES-CBC.
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
+      ]),
     // The engine seam: requests, results, errors, token counting and the KV
     // checkpoint store. Backends depend on this and Workspace only.
     .target(
@@ -92,7 +98,7 @@ let package = Package(
 
     // MARK: Tests
     .testTarget(name: "WorkspaceTests", dependencies: ["Workspace"]),
-    .testTarget(name: "IngestTests", dependencies: ["Ingest", "_LongctxTestSupport"]),
+    .testTarget(name: "IngestTests", dependencies: ["Ingest", "_LongctxTestSupport", "CZlib"]),
     .testTarget(name: "SegmenterTests", dependencies: ["Segmenter", "Pipeline", "_LongctxTestSupport"]),
     .testTarget(name: "InferenceTests", dependencies: ["Inference", "_LongctxTestSupport"]),
     .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "_LongctxTestSupport"]),

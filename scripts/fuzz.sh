@@ -7,8 +7,9 @@
 #   scripts/fuzz.sh --build-only [HARNESS...]
 #
 # Harnesses (fuzz/<name>/main.swift, seeds in fuzz/<name>/corpus):
-#   code, mime, logs, secrets, locator, jsonschema, msg: the needed source files
-#     compiled straight into one binary with swiftc -sanitize=fuzzer,address;
+#   code, mime, logs, secrets, locator, jsonschema, msg, ooxml: the needed source
+#     files compiled straight into one binary with swiftc -sanitize=fuzzer,address
+#     (ooxml also takes the CZlib module map and links zlib);
 #   jobfile, logscan: SwiftPM package fuzz/Package.swift (they need Yams /
 #     Workspace), every module built with -sanitize=fuzzer.
 # Inputs libFuzzer finds go to .build-fuzz/corpus/<name>, crash, timeout and
@@ -20,7 +21,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=.build-fuzz
-ALL=(code mime logs secrets locator jsonschema msg jobfile logscan)
+ALL=(code mime logs secrets locator jsonschema msg ooxml jobfile logscan)
 
 SECONDS_EACH=60
 BUILD_ONLY=0
@@ -51,12 +52,20 @@ sources() {
       echo Sources/Ingest/Outlook/{CompoundFile,MAPIProperties,OutlookMessage,LZFu,RTFText,RFC822Writer}.swift \
         Sources/Ingest/Email/{MIMEMessage,Mbox,Charsets,HTMLText}.swift
       ;;
+    ooxml)
+      local f
+      for f in Sources/Ingest/Office/*.swift; do
+        [[ $f == */OfficeExtractor.swift || $f == */OfficeDecryption.swift ]] || echo "$f"
+      done
+      echo Sources/Ingest/Model/Locator.swift ;;
     jsonschema) echo Sources/Pipeline/Structured/{JSONValue,JSONSchema,JSONSchema+Validation,JSONSchema+Grammar}.swift ;;
   esac
 }
 module() { [[ $1 == jsonschema ]] && echo Pipeline || echo Ingest; }
 # Longest input: a .msg needs its directory and a few streams (whole sectors).
 maxlen() { [[ $1 == msg ]] && echo 65536 || echo 8192; }
+# Extra swiftc flags of a harness: ooxml inflates with zlib.
+flags() { [[ $1 == ooxml ]] && echo -I Sources/CZlib -lz; }
 
 SPM_BUILT=""
 build() {
@@ -80,7 +89,7 @@ build() {
         awk '/^enum SWAR/,/^}/' Sources/Ingest/Model/SectionsCodec.swift >"$OUT/gen/SWAR.swift"
       fi
       # shellcheck disable=SC2046
-      swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$(module "$h")" \
+      swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$(module "$h")" $(flags "$h") \
         $(sources "$h") "fuzz/$h/main.swift" -o "$OUT/fuzz-$h" >"$OUT/build-$h.log" 2>&1 || {
         grep -v 'Cannot export local symbol' "$OUT/build-$h.log" | tail -20 >&2; return 1; }
       ;;

@@ -16,6 +16,7 @@ public enum IngestError: Error, LocalizedError, Equatable {
   case officeEncrypted(path: String)
   case officeWrongPassword(path: String)
   case officeUnreadable(path: String, reason: String)
+  case officeNotConverted(path: String, reason: String)
   case officeConversionTimedOut(path: String, seconds: Double)
   case officeConverterUnavailable(path: String, reason: String)
   case archiveUnreadable(path: String, reason: String)
@@ -39,7 +40,9 @@ public enum IngestError: Error, LocalizedError, Equatable {
     case .officeEncrypted(let path): "\(path) is password-protected; give its password with --password-file."
     case .officeWrongPassword(let path):
       "\(path) is password-protected and no password given opens it; give its password with --password-file."
-    case .officeUnreadable(let path, let reason): "LibreOffice cannot open \(path): \(reason)."
+    case .officeUnreadable(let path, let reason):
+      "\(path) is not a readable Word, Excel or PowerPoint file: \(reason)."
+    case .officeNotConverted(let path, let reason): "LibreOffice cannot open \(path): \(reason)."
     case .officeConversionTimedOut(let path, let seconds):
       "LibreOffice took more than \(Int(seconds.rounded())) s to convert \(path) and was stopped."
     case .officeConverterUnavailable(let path, let reason): "Cannot convert \(path): \(reason)."

@@ -131,6 +131,6 @@ struct ConvertedOfficeExtractor: Extractor {
   }
 
   private func noOutput(_ input: ExtractionInput) -> IngestError {
-    .officeUnreadable(path: input.displayPath, reason: "LibreOffice loaded it but wrote nothing")
+    .officeNotConverted(path: input.displayPath, reason: "LibreOffice loaded it but wrote nothing")
   }
 }

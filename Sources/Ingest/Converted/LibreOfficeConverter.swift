@@ -149,7 +149,7 @@ extension LibreOfficeConverter {
       throw error.ingestError(path: path)
     }
     guard let pdf = conversion.files.first(where: { $0.format == "pdf" }) else {
-      throw IngestError.officeUnreadable(path: path, reason: "LibreOffice wrote no PDF")
+      throw IngestError.officeNotConverted(path: path, reason: "LibreOffice wrote no PDF")
     }
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     try? FileManager.default.removeItem(at: target)
@@ -183,8 +183,8 @@ extension LibreOfficeFailure {
     switch self {
     case .encrypted: .officeEncrypted(path: path)
     case .wrongPassword: .officeWrongPassword(path: path)
-    case .unreadable(let reason): .officeUnreadable(path: path, reason: reason)
-    case .crashed(let reason): .officeUnreadable(path: path, reason: "LibreOffice crashed on it (\(reason))")
+    case .unreadable(let reason): .officeNotConverted(path: path, reason: reason)
+    case .crashed(let reason): .officeNotConverted(path: path, reason: "LibreOffice crashed on it (\(reason))")
     case .timedOut(let seconds): .officeConversionTimedOut(path: path, seconds: seconds)
     case .unavailable(let reason): .officeConverterUnavailable(path: path, reason: reason)
     }

@@ -21,7 +21,7 @@ enum Extractors {
     case .pst: PSTExtractor()
     case .officeConverted: ConvertedOfficeExtractor()
     case .archive: ArchiveExtractor()
-    case .office: nil
+    case .office: OfficeExtractor()
     }
   }
 }

@@ -65,7 +65,7 @@ import _LongctxTestSupport
     let name = (relative as NSString).lastPathComponent
     #expect(
       error
-        == .officeUnreadable(
+        == .officeNotConverted(
           path: name, reason: "it is damaged or in a format LibreOffice does not read (LibreOffice error 0xE14)"))
     #expect(error.userDescription.hasPrefix("LibreOffice cannot open \(name): it is damaged"))
   }
