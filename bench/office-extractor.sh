@@ -23,7 +23,8 @@ for f in "$ROOT"/Sources/Ingest/Office/*.swift; do
   [[ $f == */OfficeExtractor.swift || $f == */OfficeDecryption.swift ]] || sources+=("$f")
 done
 swiftc -O -parse-as-library -module-name Ingest -I "$ROOT/Sources/CZlib" -lz "${sources[@]}" \
-  "$ROOT/Sources/Ingest/Model/Locator.swift" "$ROOT/bench/office/main.swift" -o "$OUT/office-bench"
+  "$ROOT/Sources/Ingest/Model/Locator.swift" "$ROOT/Sources/Ingest/Outlook/CompoundFile.swift" \
+  "$ROOT/bench/office/main.swift" -o "$OUT/office-bench"
 
 echo "== longctx OOXML reader (${#FILES[@]} files, $bytes bytes, $ROUNDS rounds)"
 ROUNDS=$ROUNDS "$OUT/office-bench" "${FILES[@]}" | tee "$OUT/ours.txt"

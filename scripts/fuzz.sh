@@ -57,7 +57,7 @@ sources() {
       for f in Sources/Ingest/Office/*.swift; do
         [[ $f == */OfficeExtractor.swift || $f == */OfficeDecryption.swift ]] || echo "$f"
       done
-      echo Sources/Ingest/Model/Locator.swift ;;
+      echo Sources/Ingest/Model/Locator.swift Sources/Ingest/Outlook/CompoundFile.swift ;;
     jsonschema) echo Sources/Pipeline/Structured/{JSONValue,JSONSchema,JSONSchema+Validation,JSONSchema+Grammar}.swift ;;
   esac
 }

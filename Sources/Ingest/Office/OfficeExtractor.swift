@@ -91,7 +91,7 @@ struct OfficeExtractor: Extractor {
     let legacy = IngestError.officeUnreadable(
       path: name, reason: "it is a legacy binary (OLE2) Office file, not Office Open XML")
     guard let data = try? Data(contentsOf: URL(fileURLWithPath: input.path), options: .mappedIfSafe),
-      let file = try? CompoundFile(data: data), file.streams["EncryptedPackage"] != nil
+      let file = try? CompoundFile(data: data), file.stream("EncryptedPackage") != nil
     else { throw legacy }
     var given = input.options.passwords
     if let password = input.options.password, !given.contains(password) { given.insert(password, at: 0) }

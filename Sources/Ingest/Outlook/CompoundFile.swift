@@ -34,7 +34,7 @@ struct CompoundFile {
   /// The root's stream: where streams under the cutoff live, in mini sectors.
   private var miniStream: [UInt8] = []
 
-  private static let signature: [UInt8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]
+  static let signature: [UInt8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]
   static let endOfChain: UInt32 = 0xFFFF_FFFE
   static let freeSector: UInt32 = 0xFFFF_FFFF
   static let noStream: UInt32 = 0xFFFF_FFFF

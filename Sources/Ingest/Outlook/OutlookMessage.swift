@@ -160,7 +160,7 @@ struct OutlookMessage {
       if !crcMatches { warnings.append("the compressed RTF body's checksum does not match; read anyway") }
       switch RTFText.body(rtf) {
       case .text(let text):
-        body = text.replacingCRLF().trimmingWhitespace()
+        body = text.replacingCRLF().trimmedWhitespace()
         bodyFormat = "rtf"
       case .html(let html):
         body = HTMLText.text(from: html)
@@ -276,5 +276,5 @@ extension String {
     replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
   }
 
-  fileprivate func trimmingWhitespace() -> String { trimmingCharacters(in: .whitespacesAndNewlines) }
+  fileprivate func trimmedWhitespace() -> String { trimmingCharacters(in: .whitespacesAndNewlines) }
 }

@@ -12,52 +12,52 @@ import _LongctxTestSupport
 @Suite struct ConvertedOfficeCorpusTests {
   @Test(
     "each legacy corpus file has ≥ 95 % of its reference's distinctive words",
-    .enabled(if: OfficeCorpus.isUsable, OfficeCorpus.skipReason), arguments: OfficeCorpus.legacyFiles)
+    .enabled(if: ConvertedCorpus.isUsable, ConvertedCorpus.skipReason), arguments: ConvertedCorpus.legacyFiles)
   func distinctiveWords(_ relative: String) throws {
-    let extraction = try OfficeCorpus.extraction(relative).get()
+    let extraction = try ConvertedCorpus.extraction(relative).get()
     let document = try #require(extraction.document)
     #expect(document.kind == .officeConverted)
     #expect(document.extractor == DocumentKind.officeConverted.extractorVersion)
     #expect(document.metadata["convertedBy"]?.hasPrefix("LibreOffice ") == true)
     let text = document.sections.map(\.text).joined(separator: "\n").precomposedStringWithCanonicalMapping
-    let reference = try #require(OfficeCorpus.referenceText(relative), "no reference text for \(relative)")
-    let wanted = OfficeCorpus.distinctiveWords(reference)
-    let found = wanted.intersection(OfficeCorpus.distinctiveWords(text))
+    let reference = try #require(ConvertedCorpus.referenceText(relative), "no reference text for \(relative)")
+    let wanted = ConvertedCorpus.distinctiveWords(reference)
+    let found = wanted.intersection(ConvertedCorpus.distinctiveWords(text))
     let share = wanted.isEmpty ? 1 : Double(found.count) / Double(wanted.count)
     print(
       "\(relative): \(found.count)/\(wanted.count) distinctive words (\(String(format: "%.1f", share * 100)) %), "
         + "\(document.sections.count) sections")
     #expect(share >= 0.95, "missing: \(wanted.subtracting(found).sorted().prefix(20))")
-    for word in OfficeCorpus.manifestWords(relative) {
+    for word in ConvertedCorpus.manifestWords(relative) {
       #expect(text.contains(word.precomposedStringWithCanonicalMapping), "\(word) not in \(relative)")
     }
   }
 
   @Test(
-    "sections cite paragraphs, sheet ranges and slides", .enabled(if: OfficeCorpus.isUsable, OfficeCorpus.skipReason))
+    "sections cite paragraphs, sheet ranges and slides", .enabled(if: ConvertedCorpus.isUsable, ConvertedCorpus.skipReason))
   func locators() throws {
-    let doc = try #require(try OfficeCorpus.extraction("word/HeaderFooterProblematic.doc").get().document)
+    let doc = try #require(try ConvertedCorpus.extraction("word/HeaderFooterProblematic.doc").get().document)
     #expect(doc.sections.first?.locator.paragraph == 1)
     #expect(doc.metadata["author"] == "Stephanie Da Costa")
-    let xls = try #require(try OfficeCorpus.extraction("excel/47245_test.xls").get().document)
+    let xls = try #require(try ConvertedCorpus.extraction("excel/47245_test.xls").get().document)
     let sheets = Set(xls.sections.compactMap(\.locator.sheet))
     // Four sheets, as the reference's per-sheet CSVs (`sheets=4`).
     #expect(sheets == ["TS_All Prods ", "SSFs", "OKLI", "OCPO"])
     let ssfs = try #require(xls.sections.first { $0.locator.sheet == "SSFs" })
     #expect(ssfs.locator.description.hasPrefix("47245_test.xls#sheet=SSFs!A"))
     let ppt = try #require(
-      try OfficeCorpus.extraction("powerpoint/br.com.tvcamboriu.www_pps_Pensar_5b1_5d.ppt").get().document)
+      try ConvertedCorpus.extraction("powerpoint/br.com.tvcamboriu.www_pps_Pensar_5b1_5d.ppt").get().document)
     // slides=14 in the manifest (LibreOffice's PDF of it).
     #expect(ppt.sections.compactMap(\.locator.slide).max() == 14)
     #expect(ppt.sections.allSatisfy { $0.locator.slide != nil })
   }
 
   @Test(
-    "a corrupt presentation fails with one plain sentence", .enabled(if: OfficeCorpus.isUsable, OfficeCorpus.skipReason)
+    "a corrupt presentation fails with one plain sentence", .enabled(if: ConvertedCorpus.isUsable, ConvertedCorpus.skipReason)
   )
   func corrupt() throws {
     let relative = "corrupt/clusterfuzz-testcase-minimized-POIHSLFFuzzer-6614960949821440.ppt"
-    let result = OfficeCorpus.extraction(relative)
+    let result = ConvertedCorpus.extraction(relative)
     guard case .failure(let error) = result else {
       Issue.record("the corrupt file was read")
       return
@@ -72,33 +72,33 @@ import _LongctxTestSupport
 
   @Test(
     "an encrypted .doc asks for its password, opens with it, and says when none fits",
-    .enabled(if: OfficeCorpus.isUsable, OfficeCorpus.skipReason))
+    .enabled(if: ConvertedCorpus.isUsable, ConvertedCorpus.skipReason))
   func encrypted() throws {
     let relative = "encrypted/password_password_cryptoapi.doc"
     let name = "password_password_cryptoapi.doc"
-    let locked = OfficeCorpus.extraction(relative)
+    let locked = ConvertedCorpus.extraction(relative)
     #expect(throws: IngestError.officeEncrypted(path: name)) { try locked.get() }
     if case .failure(let error) = locked {
       #expect(error.userDescription == "\(name) is password-protected; give its password with --password-file.")
     }
     #expect(throws: IngestError.officeWrongPassword(path: name)) {
-      try OfficeCorpus.extraction(relative, passwords: ["wrong"]).get()
+      try ConvertedCorpus.extraction(relative, passwords: ["wrong"]).get()
     }
     // POI's TestHxxFEncryption: the password is "password", the text "This is a test".
-    let opened = try #require(try OfficeCorpus.extraction(relative, passwords: ["wrong", "password"]).get().document)
+    let opened = try #require(try ConvertedCorpus.extraction(relative, passwords: ["wrong", "password"]).get().document)
     #expect(opened.sections.map(\.text).joined().contains("This is a test"))
     #expect(opened.metadata["encrypted"] == "true")
   }
 
   @Test(
-    "any office file converts to PDF: a .doc and a .pptx", .enabled(if: OfficeCorpus.isUsable, OfficeCorpus.skipReason))
+    "any office file converts to PDF: a .doc and a .pptx", .enabled(if: ConvertedCorpus.isUsable, ConvertedCorpus.skipReason))
   func pdf() throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
     for (relative, pages, word) in [
       ("word/HeaderFooterProblematic.doc", 7, "insolvency"), ("powerpoint/aptia.pptx", 9, "modernisation"),
     ] {
-      let pdf = try LibreOfficeConverter.pdf(of: OfficeCorpus.path(relative), in: dir.url)
+      let pdf = try LibreOfficeConverter.pdf(of: ConvertedCorpus.path(relative), in: dir.url)
       #expect(
         pdf.lastPathComponent == ((relative as NSString).lastPathComponent as NSString).deletingPathExtension + ".pdf")
       let document = try PDFExtractor(ocr: OCRSettings(mode: .off)).extract(path: pdf.path, displayPath: "x.pdf")

@@ -10,13 +10,13 @@ import _LongctxTestSupport
 /// `LONGCTX_BENCH_LIBREOFFICE=1 swift test --skip-build --filter LibreOfficeBenchmark`.
 @Suite struct LibreOfficeBenchmark {
   static let enabled =
-    ProcessInfo.processInfo.environment["LONGCTX_BENCH_LIBREOFFICE"] == "1" && OfficeCorpus.isUsable
+    ProcessInfo.processInfo.environment["LONGCTX_BENCH_LIBREOFFICE"] == "1" && ConvertedCorpus.isUsable
 
   @Test(
     "warm converter vs one soffice per file",
     .enabled(if: enabled, "set LONGCTX_BENCH_LIBREOFFICE=1 (needs the office corpus and soffice)"))
   func filesPerSecond() throws {
-    let files = OfficeCorpus.legacyFiles.map(OfficeCorpus.path)
+    let files = ConvertedCorpus.legacyFiles.map(ConvertedCorpus.path)
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
     let tiny = dir.url.appendingPathComponent("tiny.rtf")

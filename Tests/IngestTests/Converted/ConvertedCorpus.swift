@@ -8,7 +8,7 @@ import _LongctxTestSupport
 /// The shared office corpus (`../shared/corpus/office`, beside the work tree)
 /// and its reference text (`office-reference`): tests that read them are
 /// skipped where they are absent, or where LibreOffice is not installed.
-enum OfficeCorpus {
+enum ConvertedCorpus {
   static let shared = RepositoryPaths.root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
   static let root = shared.appendingPathComponent("office")
   static let reference = shared.appendingPathComponent("office-reference")
