@@ -200,3 +200,62 @@ import _LongctxTestSupport
     }
   }
 }
+
+/// Office files in a production with images: LibreOffice renders each to a PDF, the PDF's
+/// pages are its Bates range and its images (not placeholders).
+@Suite struct ProduceOfficeImagesCLITests {
+  let base = ProduceCLITests()
+
+  @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/soffice"), "soffice absent"))
+  func anOfficeFileIsImagedFromLibreOfficesPDF() throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    // Two pages: a page break between the two paragraphs.
+    _ = try tmp.write(
+      "office/memo.rtf",
+      #"{\rtf1\ansi\deff0 {\fonttbl {\f0 Helvetica;}}\f0\fs96 Quarterly holdings memo\par\page Second page of the memo\par}"#
+    )
+    _ = try tmp.write(
+      "jobs/office.yaml",
+      """
+      name: office
+      inputs:
+        - {path: ../office, custodian: "Doe, Jane"}
+      model: {engine: llama, context: 4096}
+      map:
+        prompt: "{{window}}"
+      reduce:
+        prompt: "{{outputs}}"
+      ingest: {redact: false}
+      production: {prefix: OFF-, start: 1, digits: 4, images: true}
+      """)
+    let ws = tmp.url.appendingPathComponent("ws").path
+    let r = try CLI.run(["produce", "jobs/office.yaml", "-o", "out", "--workspace", ws, "--json"], cwd: tmp.url)
+    #expect(r.code == 0, "\(r.stderr)")
+    struct Summary: Decodable {
+      var pages: Int
+      var images: Int
+      var placeholderImages: Int
+    }
+    let summary = try JSONDecoder().decode(Summary.self, from: Data(r.stdout.utf8))
+    let out = tmp.url.appendingPathComponent("out")
+    let rows = try base.readDAT(out.appendingPathComponent("DATA/office.dat"))
+    let row = try #require(rows.first)
+    #expect(rows.count == 1)
+    #expect(row["BEGBATES"] == "OFF-0001" && row["ENDBATES"] == "OFF-0002" && row["PAGECOUNT"] == "2", "\(row)")
+    #expect(summary.pages == 2 && summary.images == 2 && summary.placeholderImages == 0, "\(r.stdout)")
+    // The first image is the memo's first page: the tesseract CLI reads its words off it.
+    if FileManager.default.isExecutableFile(atPath: "/usr/bin/tesseract") {
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: "/usr/bin/tesseract")
+      p.arguments = [out.appendingPathComponent("IMAGES/OFF-0001.tif").path, "stdout"]
+      let pipe = Pipe()
+      p.standardOutput = pipe
+      p.standardError = FileHandle.nullDevice
+      try p.run()
+      let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      p.waitUntilExit()
+      #expect(text.contains("Quarterly") && text.contains("holdings"), "\(text)")
+    }
+  }
+}

@@ -173,6 +173,8 @@ struct TextFlowReader {
         shapeStart?.dropped = true
       }
     case "noBreakHyphen": append("-")
+    // An optional hyphen stays in the text as Word and LibreOffice keep it (U+00AD, shown only at a line end).
+    case "softHyphen": if inRun { append("\u{00AD}") }
     case "footnote", "endnote", "comment":
       if let type = tag.value("type"), type != "normal" {
         skipDepth = stack.count  // separators and continuation notices

@@ -13,7 +13,10 @@ extension Longctx {
     @Argument(help: ArgumentHelp("Files or directories to ingest.", valueName: "path"))
     var paths: [String]
 
-    @Option(help: "Extract every file as this kind: auto, pdf, log, code, email, text.")
+    @Option(
+      help:
+        "Extract every file as this kind: auto, pdf, log, code, email, text, image, html, office, office-converted, outlook, pst, archive."
+    )
     var kind: String = "auto"
 
     @Option(help: ArgumentHelp("Whose files these are (a discovery production's CUSTODIAN).", valueName: "name"))

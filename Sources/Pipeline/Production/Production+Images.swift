@@ -12,7 +12,7 @@ extension Production {
     var failure: String?
     var begin: Int
     var pages: Int
-    /// An Office file (`office`, `office-converted`): its pages await the LibreOffice renderer.
+    /// An Office file (`office`, `office-converted`) LibreOffice could not render: a placeholder page.
     var office = false
     /// Whether its native is in NATIVES/.
     var native = true
@@ -166,13 +166,10 @@ extension Production {
       return rendered.map { PageImage(tiff: $0.tiff, placeholder: $0.failure != nil) }
     }
     if office {
-      // The lead wires LibreOffice's PDF rendering here; until then a page says so.
+      // Office files are imaged from LibreOffice's PDF (`renderOffice`); one it could not render says so.
       return try stamps.map {
         try placeholder(
-          [
-            "Page images of Office files need the LibreOffice renderer", "Document produced in native format",
-            member.name,
-          ], $0)
+          ["LibreOffice could not render this Office file", "Document produced in native format", member.name], $0)
       }
     }
     let how =

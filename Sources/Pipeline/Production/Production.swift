@@ -196,6 +196,13 @@ public struct Production: Sendable {
     let knownFiles = try removeKnownFiles(&families, warnings: &warnings)
     // Email threads over every message produced (mailboxes, .eml, .msg, messages of stores).
     let threads = threadMessages(families)
+    // Office files imaged through LibreOffice's PDF: their page counts before numbering.
+    let officeDirectory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("longctx-office-pdf-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: officeDirectory) }
+    let officePDFs =
+      settings.images == true
+      ? renderOffice(&families, corpus: corpus, into: officeDirectory, warnings: &warnings) : [:]
 
     // Numbers: the ones given before stay; new documents get numbers after the last.
     // The hash is fixed-length, so "path|hash" is unambiguous.
@@ -319,11 +326,13 @@ public struct Production: Sendable {
           let source =
             member.failure == nil && !nativePath.isEmpty
             ? original ?? staging.appendingPathComponent(nativePath).path : nil
+          let officePDF = member.failure == nil ? officePDFs[member.numberKey] : nil
           imageJobs.append(
             ImageJob(
-              name: name, ext: ext, source: source, withheld: isWithheld, parent: member.parent != nil,
-              failure: member.failure, begin: n.begin, pages: n.pages,
-              office: member.kind == .office || member.kind == .officeConverted, native: !nativePath.isEmpty))
+              name: name, ext: officePDF == nil ? ext : "pdf", source: officePDF ?? source, withheld: isWithheld,
+              parent: member.parent != nil, failure: member.failure, begin: n.begin, pages: n.pages,
+              office: officePDF == nil && (member.kind == .office || member.kind == .officeConverted),
+              native: !nativePath.isEmpty))
           for i in 0..<n.pages {
             let bates = bates(n.begin + i)
             opticon.append(
