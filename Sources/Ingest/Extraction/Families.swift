@@ -14,7 +14,7 @@ extension FileExtraction {
   /// record with the parent. A child that fails becomes a warning of the
   /// parent; the parent is still ingested.
   func storeChildren(
-    _ children: [ChildFile], displayPath: String, depth: Int, warnings: inout [String]
+    _ children: [ChildFile], displayPath: String, depth: Int, batch: FamilyBatch, warnings: inout [String]
   ) -> [AttachmentLink] {
     var links: [AttachmentLink] = []
     for child in children {
@@ -32,15 +32,17 @@ extension FileExtraction {
       }
       do {
         let hash = Hashing.sha256(child.payload)
-        if try !store.hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr) {
+        // The same bytes twice in one family (or stored before) are one document.
+        if try !batch.hashes.contains(hash) && !store.hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr)
+        {
           var childWarnings: [String] = []
           let (doc, grandchildren) = try extractChild(
-            child, kind: kind, displayPath: childPath, depth: depth)
+            child, kind: kind, displayPath: childPath, depth: depth, scratch: try batch.scratch())
           var encoded = doc
           let childLinks = storeChildren(
-            grandchildren, displayPath: childPath, depth: depth + 1, warnings: &childWarnings)
+            grandchildren, displayPath: childPath, depth: depth + 1, batch: batch, warnings: &childWarnings)
           encoded.warnings += childWarnings
-          try store.store(encoded, hash: hash, options: options, links: childLinks)
+          try store.prepare(encoded, hash: hash, options: options, links: childLinks, into: batch)
           warnings += encoded.warnings.map { "\(child.label): \($0)" }
         }
         links.append(
@@ -71,7 +73,7 @@ extension FileExtraction {
 
   /// Runs the registry's extractor for `kind` on a temporary copy of the child's bytes.
   private func extractChild(
-    _ child: ChildFile, kind: DocumentKind, displayPath: String, depth: Int
+    _ child: ChildFile, kind: DocumentKind, displayPath: String, depth: Int, scratch: URL
   ) throws -> (EncodedDocument, [ChildFile]) {
     guard let extractor = Extractors.extractor(for: kind) else {
       throw IngestError.unreadable(path: displayPath, reason: "\(kind.rawValue) files are not read yet")
@@ -83,14 +85,13 @@ extension FileExtraction {
       if child.contentType == "text/html" { text = HTMLText.text(from: text) }
       payload = Data(text.utf8)
     }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("longctx-child-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    // The name keeps its extension (extractors and converters read it); never a path.
+    // The name keeps its extension (extractors and converters read it); never a path. Children are
+    // extracted one at a time and their files removed before the next: one scratch folder serves a family.
     let safe = String(
       (child.fileName as NSString).lastPathComponent.map { $0 == "/" || $0 == "\\" ? "_" : $0 }.prefix(120))
-    let tmp = dir.appendingPathComponent(safe.isEmpty || safe == "." || safe == ".." ? "child" : safe)
-    try payload.write(to: tmp)
+    let tmp = scratch.appendingPathComponent(safe.isEmpty || safe == "." || safe == ".." ? "child" : safe)
+    try UnsyncedFile.write(payload, to: tmp)
+    defer { try? FileManager.default.removeItem(at: tmp) }
     let input = ExtractionInput(
       path: tmp.path, displayPath: displayPath, options: options, depth: depth, ocrCache: OCRCache.of(workspace))
     let extraction = try extractor.extract(input)
@@ -100,5 +101,29 @@ extension FileExtraction {
     doc.metadata["attachment.fileName"] = child.fileName
     doc.metadata["attachment.contentType"] = child.contentType
     return (doc, extraction.children)
+  }
+}
+
+/// The children of one file, written together: their blobs made durable by one sync and
+/// their rows in one transaction when the family is done (`IngestStore.commit`), and one
+/// scratch folder for their temporary copies.
+final class FamilyBatch {
+  let blobs: BlobBatch
+  var documents: [StoredDocument] = []
+  /// Hashes of the documents in `documents`: a child met twice is extracted once.
+  var hashes = Set<String>()
+  private var folder: URL?
+
+  init(_ workspace: Workspace) { blobs = BlobBatch(workspace.blobs) }
+
+  deinit { if let folder { try? FileManager.default.removeItem(at: folder) } }
+
+  /// The family's scratch folder, made at its first use.
+  func scratch() throws -> URL {
+    if let folder { return folder }
+    let made = FileManager.default.temporaryDirectory.appendingPathComponent("longctx-family-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: made, withIntermediateDirectories: true)
+    folder = made
+    return made
   }
 }

@@ -68,7 +68,10 @@ struct FileExtraction: Sendable {
         doc = extraction.encoded
         // Children first: the parent's row and its links then go in one transaction.
         var warnings: [String] = []
-        links = storeChildren(extraction.children, displayPath: file.displayPath, depth: 1, warnings: &warnings)
+        let batch = FamilyBatch(workspace)
+        links = storeChildren(
+          extraction.children, displayPath: file.displayPath, depth: 1, batch: batch, warnings: &warnings)
+        try store.commit(batch)
         doc.warnings += warnings
       }
       try store.store(doc, hash: hash, options: options, links: links)

@@ -121,7 +121,7 @@ struct IngestStore: Sendable {
     }
   }
 
-  /// Writes `doc`'s blob, its row, its fingerprint and its attachment links.
+  /// Writes `doc`'s blob, its row, its fingerprint and its family links.
   func store(_ doc: EncodedDocument, hash: String, options: IngestOptions, links: [AttachmentLink] = []) throws {
     // Large blobs (big logs) get zstd's fastest level on all cores: level 3
     // alone cost more CPU than the whole log pass.
@@ -130,30 +130,32 @@ struct IngestStore: Sendable {
       try doc.blob.map { try workspace.blobs.put($0) }
       ?? workspace.blobs.put(doc.sectionsJSON, level: large ? 1 : 3, threads: large ? Int32(options.concurrency) : 0)
     let linesBlob = try doc.templates.map { try workspace.blobs.put($0.encodedLines, level: 3) }
-    let row = DocumentRow(
-      hash: hash, kind: doc.kind.rawValue, title: doc.title,
-      metadata: String(decoding: try JSONEncoder().encode(doc.metadata), as: UTF8.self),
-      sectionsBlob: blob, sectionCount: doc.sectionCount, pageCount: doc.pageCount,
-      charCount: doc.charCount, extractor: doc.kind.stamp(doc.extractor, redact: options.redact, ocr: options.ocr))
+    let stored = try StoredDocument(doc, hash: hash, blob: blob, linesBlob: linesBlob, links: links, options: options)
+    try workspace.db.write { db in try stored.write(db) }
+  }
+
+  /// Adds `doc` to `batch`: its blobs written (durable at the batch's commit), its row kept for it.
+  func prepare(
+    _ doc: EncodedDocument, hash: String, options: IngestOptions, links: [AttachmentLink], into batch: FamilyBatch
+  ) throws {
+    let blob =
+      try doc.blob.map { try workspace.blobs.put($0) }
+      ?? batch.blobs.put(doc.sectionsJSON, level: doc.sectionsJSON.count > 8 << 20 ? 1 : 3)
+    let linesBlob = try doc.templates.map { try batch.blobs.put($0.encodedLines, level: 3) }
+    batch.documents.append(
+      try StoredDocument(doc, hash: hash, blob: blob, linesBlob: linesBlob, links: links, options: options))
+    batch.hashes.insert(hash)
+  }
+
+  /// Makes `batch`'s blobs durable (one sync) and writes its documents in one transaction.
+  func commit(_ batch: FamilyBatch) throws {
+    guard !batch.documents.isEmpty else { return }
+    try batch.blobs.commit()
+    let documents = batch.documents
     try workspace.db.write { db in
-      try row.save(db)
-      try db.execute(
-        sql: "INSERT OR REPLACE INTO document_simhash (documentHash, simhash, words) VALUES (?, ?, ?)",
-        arguments: [hash, Int64(bitPattern: doc.fingerprint.hash), doc.fingerprint.words])
-      try db.execute(sql: "DELETE FROM email_attachment WHERE parentHash = ?", arguments: [hash])
-      for (ordinal, link) in links.enumerated() {
-        try db.execute(
-          sql: """
-            INSERT INTO email_attachment (parentHash, ordinal, suffix, documentHash, fileName, contentType)
-            VALUES (?, ?, ?, ?, ?, ?)
-            """,
-          arguments: [hash, ordinal, link.suffix, link.documentHash, link.fileName, link.contentType])
-      }
-      if let templates = doc.templates, let linesBlob {
-        try LogTemplateStore.record(
-          db, documentHash: hash, index: templates, linesBlob: linesBlob, at: Date().timeIntervalSince1970)
-      }
+      for stored in documents { try stored.write(db) }
     }
+    batch.documents.removeAll()
   }
 
   /// Every family link of the workspace: each parent's children, in order.
@@ -172,6 +174,53 @@ struct IngestStore: Sendable {
             contentType: row["contentType"]))
       }
       return out
+    }
+  }
+}
+
+/// One document's rows as ingest writes them: the document, its fingerprint,
+/// its family links and a log's templates.
+struct StoredDocument: Sendable {
+  var row: DocumentRow
+  var hash: String
+  var fingerprint: (hash: UInt64, words: Int)
+  var links: [AttachmentLink]
+  var templates: LogTemplateIndex?
+  var linesBlob: String?
+
+  init(
+    _ doc: EncodedDocument, hash: String, blob: String, linesBlob: String?, links: [AttachmentLink],
+    options: IngestOptions
+  ) throws {
+    row = DocumentRow(
+      hash: hash, kind: doc.kind.rawValue, title: doc.title,
+      metadata: String(decoding: try JSONEncoder().encode(doc.metadata), as: UTF8.self),
+      sectionsBlob: blob, sectionCount: doc.sectionCount, pageCount: doc.pageCount,
+      charCount: doc.charCount, extractor: doc.kind.stamp(doc.extractor, redact: options.redact, ocr: options.ocr))
+    self.hash = hash
+    fingerprint = doc.fingerprint
+    self.links = links
+    templates = doc.templates
+    self.linesBlob = linesBlob
+  }
+
+  func write(_ db: Database) throws {
+    try row.save(db)
+    try db.execute(
+      sql: "INSERT OR REPLACE INTO document_simhash (documentHash, simhash, words) VALUES (?, ?, ?)",
+      arguments: [hash, Int64(bitPattern: fingerprint.hash), fingerprint.words])
+    try db.execute(sql: "DELETE FROM email_attachment WHERE parentHash = ?", arguments: [hash])
+    for (ordinal, link) in links.enumerated() {
+      try db.execute(
+        sql: """
+          INSERT INTO email_attachment (parentHash, ordinal, suffix, documentHash, fileName, contentType)
+          VALUES (?, ?, ?, ?, ?, ?)
+          """,
+        arguments: [hash, ordinal, link.suffix, link.documentHash, link.fileName, link.contentType])
+    }
+    if let templates, let linesBlob {
+      try LogTemplateStore.record(
+        db, documentHash: hash, index: templates, linesBlob: linesBlob, at: Date().timeIntervalSince1970)
     }
   }
 }
