@@ -13,12 +13,17 @@ func cpuSeconds() -> Double {
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 var speed = true
+/// Where to write the miner's predictions (`NAME.tsv`, as bench/drain3-baseline.py writes them).
+var dump: String?
 var foreign: [(name: String, dir: String)] = []
 var positional: [String] = []
 while let a = arguments.first {
   arguments.removeFirst()
   if a == "--no-speed" {
     speed = false
+  } else if a == "--dump", let d = arguments.first {
+    dump = d
+    arguments.removeFirst()
   } else if a == "--predictions", arguments.count >= 2 {
     foreign.append((arguments[1], arguments[0]))
     arguments.removeFirst(2)
@@ -106,6 +111,14 @@ func table(_ title: String, _ rows: [(String, [TemplateEvaluation.Labels: Templa
 // Every configuration on every system, once.
 var byConfig: [Config: [[TemplateEvaluation.Labels: TemplateEvaluation.Scores]]] = [:]
 for c in grid { byConfig[c] = systems.map { scores(mine($0, c), $0) } }
+if let dump {
+  try? FileManager.default.createDirectory(atPath: dump, withIntermediateDirectories: true)
+  for s in systems {
+    let p = mine(s, defaults)
+    let rows = zip(p.groups, p.templates).map { "\($0)\t\($1)\n" }.joined()
+    try rows.write(toFile: "\(dump)/\(s.name).tsv", atomically: true, encoding: .utf8)
+  }
+}
 table(
   "TemplateMiner, default parameters (\(defaults)), whole lines as in the file:",
   zip(systems.map(\.name), byConfig[defaults]!).map { ($0, $1) })

@@ -10,12 +10,50 @@ extension TemplateMiner {
   /// whose bytes may hold `<*>` in place of variable segments (`(HWID=<*>)`,
   /// `<*>]`); `bytes` is only valid during the call.
   static func tokenize(_ b: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Bool) -> Void) {
+    tokenize(b, body) { _ in }
+  }
+
+  /// `tokenize(_:_:)`, and after each variable whose text is more than `<*>`, `decorate` with
+  /// that text as loghub's templates write it: the punctuation around the variable and the
+  /// units in its run stay (`(<*>):`, `<*>.`, `#<*>`, `<*> seconds`, `<*> bytes (<*> KB)`).
+  /// The miner groups on the masked tokens alone; the decorations only render its templates.
+  static func tokenize(
+    _ b: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Bool) -> Void,
+    decorate: (UnsafeBufferPointer<UInt8>) -> Void
+  ) {
     var i = 0
     let n = b.count
     var scratch = [UInt8]()
     // A run of variables (with the units that follow numbers: `0 bytes (0 KB)`,
     // `<1 sec`) is one `<*>`.
     var lastMasked = false
+    // The run's text with `<*>` for each variable's core, and whether it is more than `<*>`.
+    var run = [UInt8]()
+    var decorated = false
+    // Whether the run belongs to a variable token (not to a constant such as `<*>]`).
+    var runMasked = false
+    func endRun() {
+      if decorated && runMasked { run.withUnsafeBufferPointer { decorate($0) } }
+      decorated = false
+      runMasked = false
+    }
+    func startRun(_ token: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int) {
+      endRun()
+      run.removeAll(keepingCapacity: true)
+      runMasked = true
+      appendRun(token, lo, hi, variable: true)
+    }
+    func appendRun(_ token: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, variable: Bool) {
+      if !run.isEmpty {
+        run.append(0x20)
+        decorated = true
+      }
+      if lo > 0 || hi < token.count || !variable { decorated = true }
+      run.append(contentsOf: token[0..<lo])
+      if variable { run.append(contentsOf: [0x3C, 0x2A, 0x3E]) } else { run.append(contentsOf: token[lo..<hi]) }
+      run.append(contentsOf: token[hi...])
+    }
+    defer { endRun() }
     while i < n {
       while i < n, isSpace(b[i]) { i += 1 }
       guard i < n else { break }
@@ -28,15 +66,26 @@ extension TemplateMiner {
       while lo < hi, isOpen(token[lo]) { lo += 1 }
       while hi > lo, isClose(token[hi - 1]) { hi -= 1 }
       if lo == hi {
+        endRun()
         body(token, false)
         lastMasked = false
         continue
       }
       let core = UnsafeBufferPointer(rebasing: token[lo..<hi])
-      if lastMasked, isUnit(core) { continue }
+      if lastMasked, isUnit(core) {
+        appendRun(token, lo, hi, variable: false)
+        continue
+      }
       // A path or URL is one variable, whatever it holds.
-      if core.count > 1, core[0] == UInt8(ascii: "/") || core[0] == UInt8(ascii: "\\") || hasScheme(core) {
-        if !lastMasked { body(token, true) }
+      if core.count > 1,
+        core[0] == UInt8(ascii: "/") || core[0] == UInt8(ascii: "\\") || hasScheme(core) || isDrivePath(core)
+      {
+        if !lastMasked {
+          body(token, true)
+          startRun(token, lo, hi)
+        } else {
+          appendRun(token, lo, hi, variable: true)
+        }
         lastMasked = true
         continue
       }
@@ -56,6 +105,7 @@ extension TemplateMiner {
         if isVariable(seg) { variables += 1 } else if !isDotted(seg) { constants += 1 }
       }
       if variables == 0 {
+        endRun()
         body(token, false)
         lastMasked = false
       } else if constants == 0 {
@@ -71,14 +121,20 @@ extension TemplateMiner {
         }
         if lastMasked {
           // Part of the run of variables before it.
+          appendRun(token, lo, hi, variable: true)
         } else if (pre > 0 || post < token.count) && !inner {
+          endRun()
           scratch.removeAll(keepingCapacity: true)
           scratch.append(contentsOf: token[0..<pre])
           scratch.append(contentsOf: [0x3C, 0x2A, 0x3E])
           scratch.append(contentsOf: token[post...])
           scratch.withUnsafeBufferPointer { body($0, false) }
+          // A constant holding `<*>`, not a variable: a run starts after it.
+          run.removeAll(keepingCapacity: true)
+          run.append(contentsOf: [0x3C, 0x2A, 0x3E])
         } else {
           body(token, true)
+          startRun(token, lo, hi)
         }
         lastMasked = true
       } else {
@@ -102,10 +158,17 @@ extension TemplateMiner {
             scratch.append(contentsOf: token[segStart..<k])
           }
         }
+        endRun()
         scratch.withUnsafeBufferPointer { body($0, false) }
         lastMasked = false
       }
     }
+  }
+
+  /// `C:\Windows\x`: a drive letter, a colon, a backslash.
+  static func isDrivePath(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    t.count > 3 && (t[0] | 0x20) >= 0x61 && (t[0] | 0x20) <= 0x7A && t[1] == UInt8(ascii: ":")
+      && t[2] == UInt8(ascii: "\\")
   }
 
   /// `scheme://`
@@ -194,12 +257,43 @@ extension TemplateMiner {
       // 42, 0x1f, 10.0.0.1:80, 12ms, 3.5KB, blk_-1608, node-246, v6.1.7601, 2017-05-16
       return digits >= letters || separators > 0 || slashes > 0 || isHex(t)
     }
+    // A word of a small closed set (booleans, null, day and month names) is a value.
+    if slashes == 0, separators == 0, t.count >= 3, t.count <= 9, isClosedSet(t) { return true }
     // Paths and URLs: /var/log/x, C:\Windows\x, http://host/x (not a lone "and/or").
     if slashes > 0 {
       return t.first == UInt8(ascii: "/") || t.first == UInt8(ascii: "\\") || slashes >= 2
         || (t.count > 2 && t[1] == UInt8(ascii: ":"))
     }
     return false
+  }
+
+  /// Words that are values wherever they stand in a message: a constant of the template never
+  /// takes one of them, a variable takes them all (`at Sun Jul <*>`, `is true`, `obj=null`).
+  /// Case as written: `true`, `True`, `TRUE`; `Jul`, `July`, `JUL`. Not log levels: a level
+  /// word inside a message is as often a constant (`ERROR IN CONTACTING RM.`) as a value.
+  static let closedSet: Set<[UInt8]> = {
+    var words = ["null", "nil", "true", "false"].flatMap { [$0, $0.capitalized, $0.uppercased()] }
+    let names = [
+      "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
+      "april", "may", "june", "july", "august", "september", "october", "november", "december",
+    ]
+    for n in names {
+      words += [n.capitalized, n.uppercased()]
+      words += [String(n.prefix(3)).capitalized, String(n.prefix(3)).uppercased()]
+    }
+    words += ["Tues", "Thur", "Thurs", "Sept"]
+    return Set(words.map { Array($0.utf8) })
+  }()
+
+  /// Whether `t` is one of `closedSet` (letters only, 3 to 9 bytes; checked by the caller).
+  static func isClosedSet(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    // Most words start with a letter no closed-set word starts with: those are answered without hashing.
+    switch t[0] | 0x20 {
+    case UInt8(ascii: "a"), UInt8(ascii: "d"), UInt8(ascii: "f"), UInt8(ascii: "j"), UInt8(ascii: "m"),
+      UInt8(ascii: "n"), UInt8(ascii: "o"), UInt8(ascii: "s"), UInt8(ascii: "t"), UInt8(ascii: "w"):
+      return closedSet.contains(Array(t))
+    default: return false
+    }
   }
 
   static func isKey(_ t: UnsafeBufferPointer<UInt8>) -> Bool {

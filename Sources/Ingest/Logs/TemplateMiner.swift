@@ -38,7 +38,19 @@ public struct TemplateMiner: Sendable {
     /// Tokens; `nil` is `<*>`.
     public var tokens: [String?]
     public var count: Int
-    public var text: String { tokens.map { $0 ?? "<*>" }.joined(separator: " ") }
+    /// Per position, how a variable is written when it is more than `<*>` (`(<*>):`, `<*> seconds`):
+    /// the punctuation and units its messages agree on; `nil` (or no entry) is `<*>`.
+    public var variables: [String?] = []
+    /// The template as loghub writes templates: constants, and `<*>` with the punctuation and
+    /// units around it that its messages share.
+    public var text: String {
+      tokens.enumerated().map { k, t in t ?? (k < variables.count ? variables[k] : nil) ?? "<*>" }
+        .joined(separator: " ")
+    }
+    /// The template as the miner groups on it: constants and bare `<*>`, one word per position.
+    /// Ingest stores this form: the workspace's template store and the join of a file's parts
+    /// match templates word by word, with `<*>` as the only wildcard.
+    public var maskedText: String { tokens.map { $0 ?? "<*>" }.joined(separator: " ") }
   }
 
   public let threshold: Double
@@ -66,6 +78,13 @@ public struct TemplateMiner: Sendable {
   /// Per token id: a dotted name or path (`com.apple.foo:`), which takes the tree's `<*>` branch.
   private var tokenWeak: [Bool] = [true]
   private var clusters: [[Int32]] = []
+  /// Per template and position, the token id of how its variable is written (`(<*>):`), 0 for `<*>`
+  /// (also at constants, until one becomes a variable).
+  private var shapes: [[Int32]] = []
+  /// Scratch: the shapes of the message being mined.
+  private var shapeSequence: [Int32] = []
+  /// Per token id, `shape(of:)` once computed (-1: not yet).
+  private var tokenShapes: [Int32] = []
   private var counts: [Int] = []
   private var parent: [Int] = []
   /// The prefix tree, by index (a value, so that a copied miner is independent); 0 is the root.
@@ -102,7 +121,9 @@ public struct TemplateMiner: Sendable {
   public var templateCount: Int { (0..<clusters.count).filter { parent[$0] == $0 }.count }
 
   public func template(_ id: Int) -> Template {
-    Template(id: id, tokens: clusters[id].map { $0 > 0 ? tokenNames[Int($0)] : nil }, count: counts[id])
+    Template(
+      id: id, tokens: clusters[id].map { $0 > 0 ? tokenNames[Int($0)] : nil }, count: counts[id],
+      variables: shapes[id].map { $0 > 0 ? tokenNames[Int($0)] : nil })
   }
 
   /// The live templates (merged ones left out).
@@ -139,7 +160,11 @@ public struct TemplateMiner: Sendable {
     digits.removeAll(keepingCapacity: true)
     var cacheable = key.slot >= 0
     let base = bytes.baseAddress
+    var shape = shapeSequence
+    shapeSequence = []
+    shape.removeAll(keepingCapacity: true)
     Self.tokenize(bytes) { token, masked in
+      shape.append(0)
       if masked {
         seq.append(0)
         return
@@ -156,7 +181,10 @@ public struct TemplateMiner: Sendable {
         }
       }
       seq.append(intern(token))
+    } decorate: { text in
+      if let k = seq.indices.last, seq[k] == 0 { shape[k] = max(0, intern(text)) }
     }
+    shapeSequence = shape
     let id = add(sequence: seq)
     sequence = seq
     if cacheable { cache.insert(id, for: key, digits: digits) }
@@ -206,6 +234,7 @@ public struct TemplateMiner: Sendable {
     }
     if exact >= 0 {
       counts[exact] += 1
+      agree(exact, was: clusters[exact], with: seq, shapeSequence)
       return exact
     }
     var best = -1
@@ -259,7 +288,8 @@ public struct TemplateMiner: Sendable {
       values.insert(differing.first.map { seq[$0] } ?? 0)
       if values.count >= distinct * max(1, differing.count) {
         let root = siblings.min() ?? best
-        var merged = clusters[root]
+        let before = clusters[root]
+        var merged = before
         for k in 0..<seq.count where merged[k] != seq[k] { merged[k] = 0 }
         for c in siblings where c != root {
           let u = clusters[c]
@@ -268,6 +298,8 @@ public struct TemplateMiner: Sendable {
           counts[root] += counts[c]
         }
         clusters[root] = merged
+        agree(root, was: before, with: seq, shapeSequence)
+        for c in siblings where c != root { agree(root, was: merged, with: clusters[c], shapes[c]) }
         let gone = Set(siblings.filter { $0 != root })
         nodes[leaf].clusters.removeAll { gone.contains($0) }
         counts[root] += 1
@@ -287,6 +319,7 @@ public struct TemplateMiner: Sendable {
       // One all-`<*>` template per token count, past the cap.
       let id = clusters.count
       clusters.append([Int32](repeating: 0, count: seq.count))
+      shapes.append([Int32](repeating: 0, count: seq.count))
       counts.append(1)
       parent.append(id)
       catchAll[seq.count] = id
@@ -294,6 +327,7 @@ public struct TemplateMiner: Sendable {
     }
     let id = clusters.count
     clusters.append(seq.map { $0 < 0 ? 0 : $0 })
+    shapes.append(shapeSequence.count == seq.count ? shapeSequence : [Int32](repeating: 0, count: seq.count))
     counts.append(1)
     parent.append(id)
     nodes[leaf].clusters.append(id)
@@ -301,7 +335,8 @@ public struct TemplateMiner: Sendable {
   }
 
   private mutating func absorb(_ seq: [Int32], into c: Int) {
-    var t = clusters[c]
+    let before = clusters[c]
+    var t = before
     var changed = false
     for k in 0..<seq.count where t[k] != 0 && t[k] != seq[k] {
       t[k] = 0
@@ -309,6 +344,47 @@ public struct TemplateMiner: Sendable {
     }
     if changed { clusters[c] = t }
     counts[c] += 1
+    agree(c, was: before, with: seq, shapeSequence)
+  }
+
+  /// Keeps, at each variable of template `c` (whose tokens were `before`), the way it is written
+  /// (`(<*>):`, `<*> seconds`) only while the messages agree on it: a constant that became a
+  /// variable is written with its punctuation around `<*>`; any disagreement makes it `<*>`.
+  private mutating func agree(_ c: Int, was before: [Int32], with seq: [Int32], _ seqShapes: [Int32]) {
+    let now = clusters[c]
+    guard seqShapes.count == seq.count, now.count == seq.count else { return }
+    var s = shapes[c]
+    var changed = false
+    for k in 0..<now.count where now[k] == 0 {
+      let mine = before[k] == 0 ? s[k] : shape(of: before[k])
+      let theirs = seq[k] == 0 ? seqShapes[k] : shape(of: seq[k])
+      let v = mine == theirs ? mine : 0
+      if v != s[k] {
+        s[k] = v
+        changed = true
+      }
+    }
+    if changed { shapes[c] = s }
+  }
+
+  /// How a constant is written once it is a variable: its punctuation around `<*>` (`com.apple.x:` → `<*>:`), 0 for `<*>`.
+  private mutating func shape(of id: Int32) -> Int32 {
+    guard id > 0 else { return 0 }
+    let k = Int(id)
+    while tokenShapes.count <= k { tokenShapes.append(-1) }
+    if tokenShapes[k] >= 0 { return tokenShapes[k] }
+    let name = Array(tokenNames[k].utf8)
+    var lo = 0
+    var hi = name.count
+    while lo < hi, Self.isOpen(name[lo]) { lo += 1 }
+    while hi > lo, Self.isClose(name[hi - 1]) { hi -= 1 }
+    var v: Int32 = 0
+    if lo > 0 || hi < name.count {
+      let text = Array(name[..<lo]) + [0x3C, 0x2A, 0x3E] + Array(name[hi...])
+      v = max(0, text.withUnsafeBufferPointer { intern($0) })
+    }
+    tokenShapes[k] = v
+    return v
   }
 
   /// The index of the leaf `seq` belongs to (created on the way).
