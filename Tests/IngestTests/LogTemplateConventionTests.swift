@@ -98,3 +98,41 @@ import _LongctxTestSupport
     #expect(gas.reduce(0, +) / Double(gas.count) >= 0.985)
   }
 }
+
+/// Issue 31: header layouts with lone `-` or `|` separators leave only the message to the miner.
+@Suite struct LogHeaderSeparatorTests {
+  func messages(_ lines: [String]) -> [(level: String?, message: String)] {
+    var p = LogHeaderParser(sample: lines, referenceDate: Date(timeIntervalSince1970: 1_700_000_000))
+    return lines.map { l in
+      let h = p.parse(l)
+      return (h?.level, String(decoding: Array(l.utf8).dropFirst(h?.messageStart ?? 0), as: UTF8.self))
+    }
+  }
+
+  @Test func dashSeparatedLevelAndThread() {
+    let m = messages([
+      "2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774] - Notification time out: 3200",
+      "2015-07-29 17:41:45,001 - WARN  [SendWorker:188978561024:QuorumCnxManager$SendWorker@679] - Interrupted while waiting",
+    ])
+    #expect(m.map(\.message) == ["Notification time out: 3200", "Interrupted while waiting"])
+    #expect(m.map(\.level) == ["INFO", "WARN"])
+  }
+
+  @Test func pipeSeparatedFields() {
+    let m = messages([
+      "2024-01-02 10:00:00.123 | INFO | worker-3 | com.x.Y | started job 5",
+      "2024-01-02 10:00:01.456 | WARN | worker-1 | com.x.Z | queue 4 | full",
+    ])
+    #expect(m.map(\.message) == ["started job 5", "queue 4 | full"])
+    #expect(m.map(\.level) == ["INFO", "WARN"])
+  }
+
+  @Test func loggerDashLevelDash() {
+    let m = messages([
+      "2024-01-02 10:00:00,123 - myapp.module - WARNING - disk low: 91%",
+      "2024-01-02 10:00:01,456 - myapp.other - INFO - user alice logged in",
+    ])
+    #expect(m.map(\.message) == ["disk low: 91%", "user alice logged in"])
+    #expect(m.map(\.level) == ["WARN", "INFO"])
+  }
+}
