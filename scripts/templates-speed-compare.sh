@@ -23,7 +23,7 @@ build "$out/base" "$out/bench-base"
 build "$PWD" "$out/bench-new"
 for r in $(seq 1 "$rounds"); do
   for v in base new; do
-    "$out/bench-$v" "$loghub" | awk -F'|' -v v="$v" '$2 ~ /^ [A-Za-z]/ && NF >= 13 && $10 ~ /[0-9]/ {
+    "$out/bench-$v" "$loghub" | awk -F'|' -v v="$v" '$2 ~ /^ [A-Za-z]/ && $2 !~ /mean/ && NF >= 13 && $10 ~ /[0-9]/ {
       gsub(/ /, "", $2); gsub(/ /, "", $10); gsub(/ /, "", $12); print v, $2, $10, $12 }' >> "$out/runs.txt"
   done
 done

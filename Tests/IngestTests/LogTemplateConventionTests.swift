@@ -27,7 +27,7 @@ import _LongctxTestSupport
   /// Punctuation around a variable and the unit after a number stay in the template text, as the
   /// corrected loghub labels write them; grouping is unchanged (the miner sees `<*>`).
   @Test func punctuationAndUnitsOutsideVariables() {
-    var miner = TemplateMiner()
+    var miner = TemplateMiner(decorates: true)
     let lines = [
       "[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] Took 19.84 seconds to build instance.",
       "[instance: 70c1714b-c11b-4c88-b300-239afe1f5ff8] Took 20.58 seconds to build instance.",
@@ -36,7 +36,7 @@ import _LongctxTestSupport
     let ids = lines.map { miner.add($0) }
     #expect(Set(ids).count == 1)
     #expect(miner.template(ids[0]).text == "[instance: <*>] Took <*> seconds to build instance.")
-    var m2 = TemplateMiner()
+    var m2 = TemplateMiner(decorates: true)
     let a = m2.add("image 1a2b3c4d at (/var/lib/nova/instances/_base/a489c868): checking")
     _ = m2.add("image 9f8e7d6c at (/var/lib/nova/instances/_base/0c4bd2a1): checking")
     #expect(m2.template(a).text == "image <*> at (<*>): checking")
@@ -46,7 +46,7 @@ import _LongctxTestSupport
 
   /// Where the messages of one template disagree on a variable's unit or punctuation, it is `<*>`.
   @Test func disagreeingUnitsBecomePlainVariables() {
-    var miner = TemplateMiner()
+    var miner = TemplateMiner(decorates: true)
     let a = miner.add("chrome.exe - proxy.example.org:5070 close, 0 bytes sent, 0 bytes received, lifetime <1 sec")
     let b = miner.add("chrome.exe - proxy.example.org:5070 close, 1.06 KB sent, 3.21 KB received, lifetime 00:01")
     #expect(miner.resolve(a) == miner.resolve(b))
@@ -60,7 +60,7 @@ import _LongctxTestSupport
     #expect(TemplateMiner.masked("connection from 10.0.0.1 at Sun Jul 9 10:00:02 2017") == "connection from <*> at <*>")
     #expect(TemplateMiner.masked("ERROR IN CONTACTING RM.") == "ERROR IN CONTACTING RM.")
     #expect(TemplateMiner.masked("Marching orders for Sundays") == "Marching orders for Sundays")
-    var miner = TemplateMiner()
+    var miner = TemplateMiner(decorates: true)
     let ids = ["Mon", "Tue", "Wed"].map { miner.add("session opened at \($0) Jun 3 10:00:00 for alice") }
     #expect(Set(ids.map(miner.resolve)).count == 1)
   }
@@ -81,7 +81,9 @@ import _LongctxTestSupport
       guard let d = try TemplateEvaluation.loadLoghub(root.appendingPathComponent(name), labels: .corrected) else {
         continue
       }
-      let run = LogTemplateMining.mine(lines: d.lines, referenceDate: Date(timeIntervalSince1970: 1_700_000_000))
+      let run = LogTemplateMining.mine(
+        lines: d.lines, referenceDate: Date(timeIntervalSince1970: 1_700_000_000), miner: TemplateMiner(decorates: true)
+      )
       let texts = run.ids.map { run.miner.template($0).text }
       let s = TemplateEvaluation.Scores(groups: run.ids, templates: texts, truth: d.templates)
       pas.append(s.pa)

@@ -43,7 +43,7 @@ import _LongctxTestSupport
     let three = other.add("api v3beta ready in 10 ms")
     #expect(other.cacheHits == 1, "v3beta reads as v0beta like v2beta, yet is another constant")
     #expect(three != first)
-    #expect(other.template(three).text == "api v3beta ready in <*> ms")
+    #expect(other.template(three).text == "api v3beta ready in <*>")
     // A rewritten constant with a digit (`(HWID=<*>)` keeps `HW1D`) is not cached.
     var rewritten = TemplateMiner()
     _ = rewritten.add("probe (HW1D=5) ok")

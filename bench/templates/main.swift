@@ -62,7 +62,7 @@ for dir in dirs {
 struct Config: Hashable, CustomStringConvertible {
   var threshold: Double
   var distinct: Int
-  func miner() -> TemplateMiner { TemplateMiner(threshold: threshold, distinct: distinct) }
+  func miner() -> TemplateMiner { TemplateMiner(threshold: threshold, distinct: distinct, decorates: true) }
   var description: String { "threshold \(threshold) distinct \(distinct)" }
 }
 let defaults = Config(threshold: TemplateMiner().threshold, distinct: TemplateMiner().distinct)

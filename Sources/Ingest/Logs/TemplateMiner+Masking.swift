@@ -10,16 +10,80 @@ extension TemplateMiner {
   /// whose bytes may hold `<*>` in place of variable segments (`(HWID=<*>)`,
   /// `<*>]`); `bytes` is only valid during the call.
   static func tokenize(_ b: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Bool) -> Void) {
-    tokenize(b, body) { _ in }
+    tokenize(b, decorating: false) { t, piece in body(t, piece == .variable) }
   }
 
-  /// `tokenize(_:_:)`, and after each variable whose text is more than `<*>`, `decorate` with
-  /// that text as loghub's templates write it: the punctuation around the variable and the
-  /// units in its run stay (`(<*>):`, `<*>.`, `#<*>`, `<*> seconds`, `<*> bytes (<*> KB)`).
-  /// The miner groups on the masked tokens alone; the decorations only render its templates.
+  /// What `tokenize` reports.
+  enum Piece {
+    /// A constant token (its bytes may hold `<*>`: `(HWID=<*>)`).
+    case constant
+    /// A token (or run of tokens) that is wholly a variable.
+    case variable
+    /// How the variable reported last is written, when it is more than `<*>`.
+    case decoration
+  }
+
+  /// The text of a run of variables as loghub's templates write it, kept as the positions of its
+  /// tokens in the message and written out only when it is more than `<*>`.
+  struct Run {
+    /// Per token: where it starts in the message, its core (`lo..<hi` within it), its length and
+    /// whether it is a variable (else a unit word, kept as it is).
+    var parts: [(start: Int, lo: Int, hi: Int, count: Int, variable: Bool)] = []
+    var bytes: [UInt8] = []
+    /// Whether the text is more than `<*>`.
+    var decorated = false
+    /// Whether the run belongs to a variable token (not to a constant such as `<*>]`).
+    var masked = false
+
+    @inline(__always) mutating func start(_ token: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, at start: Int) {
+      parts.removeAll(keepingCapacity: true)
+      decorated = false
+      masked = true
+      append(token, lo, hi, at: start, variable: true)
+    }
+
+    @inline(__always) mutating func append(
+      _ token: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, at start: Int, variable: Bool
+    ) {
+      if !parts.isEmpty || lo > 0 || hi < token.count || !variable { decorated = true }
+      parts.append((start, lo, hi, token.count, variable))
+    }
+
+    /// The run's text: `<*>` for each variable's core, the rest as in the message `b`.
+    mutating func build(_ b: UnsafeBufferPointer<UInt8>) {
+      bytes.removeAll(keepingCapacity: true)
+      for (k, p) in parts.enumerated() {
+        if k > 0 { bytes.append(0x20) }
+        bytes.append(contentsOf: b[p.start..<(p.start + p.lo)])
+        if p.variable {
+          bytes.append(contentsOf: [0x3C, 0x2A, 0x3E])
+        } else {
+          bytes.append(contentsOf: b[(p.start + p.lo)..<(p.start + p.hi)])
+        }
+        bytes.append(contentsOf: b[(p.start + p.hi)..<(p.start + p.count)])
+      }
+    }
+  }
+
+  @inline(__always) static func flush(
+    _ run: inout Run, _ b: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Piece) -> Void
+  ) {
+    if run.decorated && run.masked {
+      run.build(b)
+      run.bytes.withUnsafeBufferPointer { body($0, .decoration) }
+    }
+    run.decorated = false
+    run.masked = false
+  }
+
+  /// Each token of `b`, masked (`.constant`, `.variable`, as `tokenize(_:_:)`), and after each
+  /// variable whose text is more than `<*>`, a `.decoration`: that text as loghub's templates
+  /// write it, the punctuation around the variable and the units in its run kept (`(<*>):`,
+  /// `<*>.`, `#<*>`, `<*> seconds`, `<*> bytes (<*> KB)`). The miner groups on the masked
+  /// tokens alone; the decorations only render its templates.
+  /// Without `decorating`, no `.decoration` is reported (and nothing is spent on them).
   static func tokenize(
-    _ b: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Bool) -> Void,
-    decorate: (UnsafeBufferPointer<UInt8>) -> Void
+    _ b: UnsafeBufferPointer<UInt8>, decorating: Bool, _ body: (UnsafeBufferPointer<UInt8>, Piece) -> Void
   ) {
     var i = 0
     let n = b.count
@@ -27,33 +91,8 @@ extension TemplateMiner {
     // A run of variables (with the units that follow numbers: `0 bytes (0 KB)`,
     // `<1 sec`) is one `<*>`.
     var lastMasked = false
-    // The run's text with `<*>` for each variable's core, and whether it is more than `<*>`.
-    var run = [UInt8]()
-    var decorated = false
-    // Whether the run belongs to a variable token (not to a constant such as `<*>]`).
-    var runMasked = false
-    func endRun() {
-      if decorated && runMasked { run.withUnsafeBufferPointer { decorate($0) } }
-      decorated = false
-      runMasked = false
-    }
-    func startRun(_ token: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int) {
-      endRun()
-      run.removeAll(keepingCapacity: true)
-      runMasked = true
-      appendRun(token, lo, hi, variable: true)
-    }
-    func appendRun(_ token: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, variable: Bool) {
-      if !run.isEmpty {
-        run.append(0x20)
-        decorated = true
-      }
-      if lo > 0 || hi < token.count || !variable { decorated = true }
-      run.append(contentsOf: token[0..<lo])
-      if variable { run.append(contentsOf: [0x3C, 0x2A, 0x3E]) } else { run.append(contentsOf: token[lo..<hi]) }
-      run.append(contentsOf: token[hi...])
-    }
-    defer { endRun() }
+    var run = Run()
+    defer { flush(&run, b, body) }
     while i < n {
       while i < n, isSpace(b[i]) { i += 1 }
       guard i < n else { break }
@@ -66,14 +105,14 @@ extension TemplateMiner {
       while lo < hi, isOpen(token[lo]) { lo += 1 }
       while hi > lo, isClose(token[hi - 1]) { hi -= 1 }
       if lo == hi {
-        endRun()
-        body(token, false)
+        flush(&run, b, body)
+        body(token, .constant)
         lastMasked = false
         continue
       }
       let core = UnsafeBufferPointer(rebasing: token[lo..<hi])
       if lastMasked, isUnit(core) {
-        appendRun(token, lo, hi, variable: false)
+        if decorating { run.append(token, lo, hi, at: start, variable: false) }
         continue
       }
       // A path or URL is one variable, whatever it holds.
@@ -81,10 +120,11 @@ extension TemplateMiner {
         core[0] == UInt8(ascii: "/") || core[0] == UInt8(ascii: "\\") || hasScheme(core) || isDrivePath(core)
       {
         if !lastMasked {
-          body(token, true)
-          startRun(token, lo, hi)
+          body(token, .variable)
+          flush(&run, b, body)
+          if decorating { run.start(token, lo, hi, at: start) }
         } else {
-          appendRun(token, lo, hi, variable: true)
+          if decorating { run.append(token, lo, hi, at: start, variable: true) }
         }
         lastMasked = true
         continue
@@ -105,8 +145,8 @@ extension TemplateMiner {
         if isVariable(seg) { variables += 1 } else if !isDotted(seg) { constants += 1 }
       }
       if variables == 0 {
-        endRun()
-        body(token, false)
+        flush(&run, b, body)
+        body(token, .constant)
         lastMasked = false
       } else if constants == 0 {
         // Brackets around a variable stay (`b9000564-…]` → `<*>]`), so that templates read like loghub's.
@@ -121,20 +161,21 @@ extension TemplateMiner {
         }
         if lastMasked {
           // Part of the run of variables before it.
-          appendRun(token, lo, hi, variable: true)
+          if decorating { run.append(token, lo, hi, at: start, variable: true) }
         } else if (pre > 0 || post < token.count) && !inner {
-          endRun()
+          flush(&run, b, body)
           scratch.removeAll(keepingCapacity: true)
           scratch.append(contentsOf: token[0..<pre])
           scratch.append(contentsOf: [0x3C, 0x2A, 0x3E])
           scratch.append(contentsOf: token[post...])
-          scratch.withUnsafeBufferPointer { body($0, false) }
-          // A constant holding `<*>`, not a variable: a run starts after it.
-          run.removeAll(keepingCapacity: true)
-          run.append(contentsOf: [0x3C, 0x2A, 0x3E])
+          scratch.withUnsafeBufferPointer { body($0, .constant) }
+          // A constant holding `<*>`, not a variable: the variables after it are its run.
+          run.parts.removeAll(keepingCapacity: true)
+          run.masked = false
         } else {
-          body(token, true)
-          startRun(token, lo, hi)
+          body(token, .variable)
+          flush(&run, b, body)
+          if decorating { run.start(token, lo, hi, at: start) }
         }
         lastMasked = true
       } else {
@@ -158,8 +199,8 @@ extension TemplateMiner {
             scratch.append(contentsOf: token[segStart..<k])
           }
         }
-        endRun()
-        scratch.withUnsafeBufferPointer { body($0, false) }
+        flush(&run, b, body)
+        scratch.withUnsafeBufferPointer { body($0, .constant) }
         lastMasked = false
       }
     }
@@ -271,7 +312,7 @@ extension TemplateMiner {
   /// takes one of them, a variable takes them all (`at Sun Jul <*>`, `is true`, `obj=null`).
   /// Case as written: `true`, `True`, `TRUE`; `Jul`, `July`, `JUL`. Not log levels: a level
   /// word inside a message is as often a constant (`ERROR IN CONTACTING RM.`) as a value.
-  static let closedSet: Set<[UInt8]> = {
+  static let closedSet: Set<UInt64> = {
     var words = ["null", "nil", "true", "false"].flatMap { [$0, $0.capitalized, $0.uppercased()] }
     let names = [
       "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
@@ -282,8 +323,27 @@ extension TemplateMiner {
       words += [String(n.prefix(3)).capitalized, String(n.prefix(3)).uppercased()]
     }
     words += ["Tues", "Thur", "Thurs", "Sept"]
-    return Set(words.map { Array($0.utf8) })
+    return Set(words.compactMap { w in Array(w.utf8).withUnsafeBufferPointer(packExact) })
   }()
+
+  /// An ASCII word of 3 to 9 bytes as one integer, case kept: its first 8 bytes (zero-padded, so the
+  /// length is implied) and, for a ninth byte, its 7 bits in the high bits ASCII leaves free; nil otherwise.
+  @inline(__always) static func packExact(_ t: UnsafeBufferPointer<UInt8>) -> UInt64? {
+    guard t.count >= 3, t.count <= 9 else { return nil }
+    var v: UInt64 = 0
+    var high: UInt8 = 0
+    for k in 0..<min(8, t.count) {
+      v |= UInt64(t[k]) << (8 * k)
+      high |= t[k]
+    }
+    if t.count == 9 {
+      high |= t[8]
+      // The ninth byte's 7 bits in the free high bits of bytes 1...7.
+      for bit in 0..<7 where t[8] & (1 << bit) != 0 { v |= 1 << (8 * (bit + 1) + 7) }
+    }
+    guard high < 0x80 else { return nil }
+    return v
+  }
 
   /// Whether `t` is one of `closedSet` (letters only, 3 to 9 bytes; checked by the caller).
   static func isClosedSet(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -291,7 +351,8 @@ extension TemplateMiner {
     switch t[0] | 0x20 {
     case UInt8(ascii: "a"), UInt8(ascii: "d"), UInt8(ascii: "f"), UInt8(ascii: "j"), UInt8(ascii: "m"),
       UInt8(ascii: "n"), UInt8(ascii: "o"), UInt8(ascii: "s"), UInt8(ascii: "t"), UInt8(ascii: "w"):
-      return closedSet.contains(Array(t))
+      guard let key = packExact(t) else { return false }
+      return closedSet.contains(key)
     default: return false
     }
   }

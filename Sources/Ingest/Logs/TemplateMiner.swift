@@ -63,6 +63,10 @@ public struct TemplateMiner: Sendable {
   public let maxTokens: Int
   /// Distinct constants at one position (all else equal) that make it a variable.
   public let distinct: Int
+  /// Whether templates keep how their variables are written (`Template.variables`: `(<*>):`,
+  /// `<*> seconds`), for `Template.text` in loghub's convention. Off, `text` is `maskedText`
+  /// and mining costs less; ingest stores `maskedText` either way.
+  public let decorates: Bool
   /// Whether messages that differ only in digits are answered from a cache (the
   /// same templates either way; off only to test that).
   public let messageCache: Bool
@@ -83,6 +87,10 @@ public struct TemplateMiner: Sendable {
   private var shapes: [[Int32]] = []
   /// Scratch: the shapes of the message being mined.
   private var shapeSequence: [Int32] = []
+  /// Scratch: the message's decorations, not yet interned: `shapeSequence` holds `-(k + 1)` for
+  /// the k-th span of `decorationBytes` (interned only when a template takes them on).
+  private var decorationBytes: [UInt8] = []
+  private var decorationSpans: [(start: Int, count: Int)] = []
   /// Per token id, `shape(of:)` once computed (-1: not yet).
   private var tokenShapes: [Int32] = []
   private var counts: [Int] = []
@@ -106,8 +114,10 @@ public struct TemplateMiner: Sendable {
 
   public init(
     threshold: Double = 0.5, depth: Int = 4, maxChildren: Int = 100, maxTemplates: Int = 20_000,
-    maxTokens: Int = 500_000, distinct: Int = 5, maxLeafTemplates: Int = 1_000, messageCache: Bool = true
+    maxTokens: Int = 500_000, distinct: Int = 5, maxLeafTemplates: Int = 1_000, messageCache: Bool = true,
+    decorates: Bool = false
   ) {
+    self.decorates = decorates
     self.messageCache = messageCache
     self.maxLeafTemplates = maxLeafTemplates
     self.distinct = distinct
@@ -163,11 +173,28 @@ public struct TemplateMiner: Sendable {
     var shape = shapeSequence
     shapeSequence = []
     shape.removeAll(keepingCapacity: true)
-    Self.tokenize(bytes) { token, masked in
-      shape.append(0)
-      if masked {
-        seq.append(0)
+    var decorations = decorationBytes
+    decorationBytes = []
+    decorations.removeAll(keepingCapacity: true)
+    var decorationSpans = self.decorationSpans
+    self.decorationSpans = []
+    decorationSpans.removeAll(keepingCapacity: true)
+    let decorating = decorates
+    Self.tokenize(bytes, decorating: decorating) { token, piece in
+      switch piece {
+      case .decoration:
+        if let k = seq.indices.last, seq[k] == 0 {
+          decorationSpans.append((decorations.count, token.count))
+          decorations.append(contentsOf: token)
+          shape[k] = -Int32(decorationSpans.count)
+        }
         return
+      case .variable:
+        seq.append(0)
+        if decorating { shape.append(0) }
+        return
+      case .constant:
+        if decorating { shape.append(0) }
       }
       if cacheable, let t = token.baseAddress {
         for (k, c) in token.enumerated() where c &- 0x30 < 10 {
@@ -181,10 +208,10 @@ public struct TemplateMiner: Sendable {
         }
       }
       seq.append(intern(token))
-    } decorate: { text in
-      if let k = seq.indices.last, seq[k] == 0 { shape[k] = max(0, intern(text)) }
     }
     shapeSequence = shape
+    decorationBytes = decorations
+    self.decorationSpans = decorationSpans
     let id = add(sequence: seq)
     sequence = seq
     if cacheable { cache.insert(id, for: key, digits: digits) }
@@ -234,7 +261,7 @@ public struct TemplateMiner: Sendable {
     }
     if exact >= 0 {
       counts[exact] += 1
-      agree(exact, was: clusters[exact], with: seq, shapeSequence)
+      agreeExactly(exact, with: seq)
       return exact
     }
     var best = -1
@@ -298,6 +325,7 @@ public struct TemplateMiner: Sendable {
           counts[root] += counts[c]
         }
         clusters[root] = merged
+        internDecorations()
         agree(root, was: before, with: seq, shapeSequence)
         for c in siblings where c != root { agree(root, was: merged, with: clusters[c], shapes[c]) }
         let gone = Set(siblings.filter { $0 != root })
@@ -327,6 +355,7 @@ public struct TemplateMiner: Sendable {
     }
     let id = clusters.count
     clusters.append(seq.map { $0 < 0 ? 0 : $0 })
+    internDecorations()
     shapes.append(shapeSequence.count == seq.count ? shapeSequence : [Int32](repeating: 0, count: seq.count))
     counts.append(1)
     parent.append(id)
@@ -344,13 +373,66 @@ public struct TemplateMiner: Sendable {
     }
     if changed { clusters[c] = t }
     counts[c] += 1
+    internDecorations()
     agree(c, was: before, with: seq, shapeSequence)
+  }
+
+  /// Makes the message's decorations in `shapeSequence` token ids.
+  private mutating func internDecorations() {
+    guard !decorationSpans.isEmpty else { return }
+    var shape = shapeSequence
+    for k in shape.indices where shape[k] < 0 {
+      let span = decorationSpans[Int(-shape[k]) - 1]
+      shape[k] = decorationBytes.withUnsafeBufferPointer { d in
+        max(0, intern(UnsafeBufferPointer(rebasing: d[span.start..<(span.start + span.count)])))
+      }
+    }
+    shapeSequence = shape
+    decorationSpans.removeAll(keepingCapacity: true)
+  }
+
+  /// `agree` for a message that template `c` takes as it is, without interning its decorations:
+  /// they are compared with the template's by their bytes.
+  private mutating func agreeExactly(_ c: Int, with seq: [Int32]) {
+    guard decorates, shapeSequence.count == seq.count else { return }
+    var changes: [Int] = []
+    var constants: [Int] = []
+    clusters[c].withUnsafeBufferPointer { now in
+      shapes[c].withUnsafeBufferPointer { mine in
+        for k in 0..<now.count where now[k] == 0 && mine[k] != 0 {
+          let theirs = shapeSequence[k]
+          if seq[k] != 0 {
+            constants.append(k)
+          } else if theirs >= 0 {
+            if theirs != mine[k] { changes.append(k) }
+          } else if !decorationEquals(Int(-theirs) - 1, token: mine[k]) {
+            changes.append(k)
+          }
+        }
+      }
+    }
+    // A constant under a written variable: written as that constant's punctuation around `<*>`.
+    for k in constants where shape(of: seq[k]) != shapes[c][k] { changes.append(k) }
+    for k in changes { shapes[c][k] = 0 }
+  }
+
+  private func decorationEquals(_ span: Int, token: Int32) -> Bool {
+    let d = decorationSpans[span]
+    let t = spans[Int(token)]
+    guard d.count == t.count else { return false }
+    return decorationBytes.withUnsafeBufferPointer { a in
+      arena.withUnsafeBufferPointer { b in
+        for k in 0..<d.count where a[d.start + k] != b[t.start + k] { return false }
+        return true
+      }
+    }
   }
 
   /// Keeps, at each variable of template `c` (whose tokens were `before`), the way it is written
   /// (`(<*>):`, `<*> seconds`) only while the messages agree on it: a constant that became a
   /// variable is written with its punctuation around `<*>`; any disagreement makes it `<*>`.
   private mutating func agree(_ c: Int, was before: [Int32], with seq: [Int32], _ seqShapes: [Int32]) {
+    guard decorates else { return }
     let now = clusters[c]
     guard seqShapes.count == seq.count, now.count == seq.count else { return }
     var s = shapes[c]
