@@ -312,7 +312,7 @@ extension TemplateMiner {
   /// takes one of them, a variable takes them all (`at Sun Jul <*>`, `is true`, `obj=null`).
   /// Case as written: `true`, `True`, `TRUE`; `Jul`, `July`, `JUL`. Not log levels: a level
   /// word inside a message is as often a constant (`ERROR IN CONTACTING RM.`) as a value.
-  static let closedSet: Set<UInt64> = {
+  static let closedSet: [UInt64] = {
     var words = ["null", "nil", "true", "false"].flatMap { [$0, $0.capitalized, $0.uppercased()] }
     let names = [
       "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
@@ -323,8 +323,22 @@ extension TemplateMiner {
       words += [String(n.prefix(3)).capitalized, String(n.prefix(3)).uppercased()]
     }
     words += ["Tues", "Thur", "Thurs", "Sept"]
-    return Set(words.compactMap { w in Array(w.utf8).withUnsafeBufferPointer(packExact) })
+    // An open-addressing table (0: empty) probed with a multiplicative hash: no hashing of
+    // its own per lookup, as a Set would.
+    var table = [UInt64](repeating: 0, count: closedSetSize)
+    for w in words {
+      guard let key = Array(w.utf8).withUnsafeBufferPointer(packExact) else { continue }
+      var i = closedSetSlot(key)
+      while table[i] != 0 && table[i] != key { i = (i + 1) & (closedSetSize - 1) }
+      table[i] = key
+    }
+    return table
   }()
+  static let closedSetSize = 512
+
+  @inline(__always) static func closedSetSlot(_ key: UInt64) -> Int {
+    Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 55)
+  }
 
   /// An ASCII word of 3 to 9 bytes as one integer, case kept: its first 8 bytes (zero-padded, so the
   /// length is implied) and, for a ninth byte, its 7 bits in the high bits ASCII leaves free; nil otherwise.
@@ -352,7 +366,14 @@ extension TemplateMiner {
     case UInt8(ascii: "a"), UInt8(ascii: "d"), UInt8(ascii: "f"), UInt8(ascii: "j"), UInt8(ascii: "m"),
       UInt8(ascii: "n"), UInt8(ascii: "o"), UInt8(ascii: "s"), UInt8(ascii: "t"), UInt8(ascii: "w"):
       guard let key = packExact(t) else { return false }
-      return closedSet.contains(key)
+      return closedSet.withUnsafeBufferPointer { table in
+        var i = closedSetSlot(key)
+        while table[i] != 0 {
+          if table[i] == key { return true }
+          i = (i + 1) & (closedSetSize - 1)
+        }
+        return false
+      }
     default: return false
     }
   }
