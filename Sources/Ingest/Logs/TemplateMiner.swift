@@ -170,16 +170,19 @@ public struct TemplateMiner: Sendable {
     digits.removeAll(keepingCapacity: true)
     var cacheable = key.slot >= 0
     let base = bytes.baseAddress
-    var shape = shapeSequence
-    shapeSequence = []
-    shape.removeAll(keepingCapacity: true)
-    var decorations = decorationBytes
-    decorationBytes = []
-    decorations.removeAll(keepingCapacity: true)
-    var decorationSpans = self.decorationSpans
-    self.decorationSpans = []
-    decorationSpans.removeAll(keepingCapacity: true)
     let decorating = decorates
+    // The scratch of decorations, taken out of `self` only when they are kept.
+    var shape: [Int32] = []
+    var decorations: [UInt8] = []
+    var decorationSpans: [(start: Int, count: Int)] = []
+    if decorating {
+      swap(&shape, &shapeSequence)
+      shape.removeAll(keepingCapacity: true)
+      swap(&decorations, &decorationBytes)
+      decorations.removeAll(keepingCapacity: true)
+      swap(&decorationSpans, &self.decorationSpans)
+      decorationSpans.removeAll(keepingCapacity: true)
+    }
     Self.tokenize(bytes, decorating: decorating) { token, piece in
       switch piece {
       case .decoration:
@@ -209,9 +212,11 @@ public struct TemplateMiner: Sendable {
       }
       seq.append(intern(token))
     }
-    shapeSequence = shape
-    decorationBytes = decorations
-    self.decorationSpans = decorationSpans
+    if decorating {
+      shapeSequence = shape
+      decorationBytes = decorations
+      self.decorationSpans = decorationSpans
+    }
     let id = add(sequence: seq)
     sequence = seq
     if cacheable { cache.insert(id, for: key, digits: digits) }
