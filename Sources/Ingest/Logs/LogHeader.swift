@@ -470,8 +470,34 @@ public struct LogHeaderParser: Sendable {
     var hasPid = false
     var hasComponent = false
     var fields = 0
-    while fields < 5, !s.atEnd {
+    // Fields separated by a lone `-` or `|` (`time - LEVEL [thread] - message`,
+    // `time | LEVEL | thread | message`): the separator is header, and with `|` so is each
+    // one-word field followed by another `|`.
+    var pipes = false
+    while fields < 9, !s.atEnd {
       let start = s.i
+      if s.i + 1 < b.count, b[s.i] == UInt8(ascii: "-") || b[s.i] == UInt8(ascii: "|"), b[s.i + 1] == 0x20,
+        fields > 0 || s.i > f.end
+      {
+        pipes = pipes || b[s.i] == UInt8(ascii: "|")
+        s.i += 1
+        _ = s.spaces()
+        h.messageStart = s.i
+        fields += 1
+        continue
+      }
+      if pipes, let field = Self.pipeField(b, from: s.i) {
+        if h.levelCode == 0, case let l = Self.levelCode(bytes: UnsafeBufferPointer(rebasing: b[s.i..<field])), l != 0 {
+          h.levelCode = l
+        } else if !hasComponent {
+          hasComponent = true
+          if keepsFields { h.component = s.field(s.i..<field) }
+        }
+        s.i = field
+        _ = s.spaces()
+        fields += 1
+        continue
+      }
       if s.peek == UInt8(ascii: "[") {
         guard s.skipBracket() else { break }
         // `[error]` (nginx) is the level.
@@ -511,11 +537,18 @@ public struct LogHeaderParser: Sendable {
         h.messageStart = s.i
         break
       } else if !hasComponent, let dash = s.dashAhead(from: start) {
-        // `program - message`, `program *64 - message`
+        // `program - message`, `program *64 - message`, `logger - LEVEL - message`
         hasComponent = true
         if keepsFields { h.component = s.field(start..<dash) }
         s.i = dash + 3
         h.messageStart = s.i
+        if h.levelCode == 0, let next = s.dashAhead(from: s.i),
+          case let l = Self.levelCode(bytes: UnsafeBufferPointer(rebasing: b[s.i..<next])), l != 0
+        {
+          h.levelCode = l
+          s.i = next + 3
+          h.messageStart = s.i
+        }
         break
       } else if !hasComponent, h.levelCode != 0,
         s.spacesAhead() >= 2
@@ -538,6 +571,17 @@ public struct LogHeaderParser: Sendable {
       fields += 1
     }
     return h
+  }
+
+  /// The end of a one-word field at `i` followed by spaces and a lone `|` (`worker-3 | `), if it is one.
+  static func pipeField(_ b: UnsafeBufferPointer<UInt8>, from i: Int) -> Int? {
+    var j = i
+    while j < b.count, b[j] != 0x20, b[j] != 0x09, b[j] != UInt8(ascii: "|") { j += 1 }
+    guard j > i, j - i <= 64 else { return nil }
+    var k = j
+    while k < b.count, b[k] == 0x20 || b[k] == 0x09 { k += 1 }
+    guard k < b.count, b[k] == UInt8(ascii: "|"), k + 1 == b.count || b[k + 1] == 0x20 else { return nil }
+    return j
   }
 
   /// The time formats of `.general`, at the cursor.

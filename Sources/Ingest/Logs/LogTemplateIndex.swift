@@ -201,7 +201,8 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
       templates.reserveCapacity(roots.count)
       for (i, root) in roots.enumerated() {
         var e = merged[root]!
-        e.text = miner.template(root).text
+        // The masked form, which the join of parts and the workspace store match word by word.
+        e.text = miner.template(root).maskedText
         templates.append(e)
         local[root] = Int32(i)
       }

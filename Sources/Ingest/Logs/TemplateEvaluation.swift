@@ -27,13 +27,7 @@ public enum TemplateEvaluation {
     var cache: [String: String] = [:]
     func norm(_ s: String) -> String {
       if let n = cache[s] { return n }
-      var out: [Substring] = []
-      for w in s.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
-        if w == "<*>", out.last == "<*>" { continue }
-        out.append(w)
-      }
-      var n = out.joined(separator: " ")
-      while n.contains("<*><*>") { n = n.replacingOccurrences(of: "<*><*>", with: "<*>") }
+      let n = normalise(s)
       cache[s] = n
       return n
     }
@@ -86,6 +80,79 @@ public enum TemplateEvaluation {
     return rows
   }
 
+  /// F1 over groups and F1 over groups with the right template (loghub-2.0, Khan et al. 2022).
+  ///
+  /// A predicted group is correct when its lines are exactly the lines of one true event (FGA);
+  /// it is also template-correct when its template, normalised as `parsingAccuracy` does,
+  /// equals that event's template (FTA). Precision divides by the predicted groups, recall by
+  /// the true events; each F1 is their harmonic mean (0 when both are 0).
+  public static func groupF1<P: Hashable>(
+    predicted: [P], templates: [String], truth: [String]
+  ) -> (fga: Double, fta: Double) {
+    precondition(predicted.count == truth.count && templates.count == truth.count)
+    guard !truth.isEmpty else { return (1, 1) }
+    var truthSize: [String: Int] = [:]
+    for t in truth { truthSize[t, default: 0] += 1 }
+    var groups: [P: [Int]] = [:]
+    for (i, p) in predicted.enumerated() { groups[p, default: []].append(i) }
+    var correct = 0
+    var correctTemplates = 0
+    for (_, lines) in groups {
+      let t = truth[lines[0]]
+      guard truthSize[t] == lines.count, lines.allSatisfy({ truth[$0] == t }) else { continue }
+      correct += 1
+      if normalise(templates[lines[0]]) == normalise(t) { correctTemplates += 1 }
+    }
+    func f1(_ c: Int) -> Double {
+      let p = Double(c) / Double(groups.count)
+      let r = Double(c) / Double(truthSize.count)
+      return p + r == 0 ? 0 : 2 * p * r / (p + r)
+    }
+    return (f1(correct), f1(correctTemplates))
+  }
+
+  /// A template with white space collapsed and runs of adjacent `<*>` made one.
+  public static func normalise(_ s: String) -> String {
+    var out: [Substring] = []
+    for w in s.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+      if w == "<*>", out.last == "<*>" { continue }
+      out.append(w)
+    }
+    var n = out.joined(separator: " ")
+    while n.contains("<*><*>") { n = n.replacingOccurrences(of: "<*><*>", with: "<*>") }
+    return n
+  }
+
+  /// GA, PA, FGA and FTA of one prediction (a group and a template per line) against labels.
+  public struct Scores: Sendable, Equatable {
+    public var ga: Double
+    public var pa: Double
+    public var fga: Double
+    public var fta: Double
+
+    public init(ga: Double, pa: Double, fga: Double, fta: Double) {
+      self.ga = ga
+      self.pa = pa
+      self.fga = fga
+      self.fta = fta
+    }
+
+    /// Scores `groups` (any group key per line) and `templates` (the text of each line's group)
+    /// against the true templates; the true events are the distinct true templates (loghub-2.0).
+    public init<P: Hashable>(groups: [P], templates: [String], truth: [String]) {
+      let f = TemplateEvaluation.groupF1(predicted: groups, templates: templates, truth: truth)
+      self.init(
+        ga: TemplateEvaluation.groupingAccuracy(predicted: groups, truth: truth),
+        pa: TemplateEvaluation.parsingAccuracy(predicted: templates, truth: truth), fga: f.fga, fta: f.fta)
+    }
+  }
+
+  /// Which labels of a loghub dataset: loghub's original ones or loghub-2.0's corrected ones.
+  public enum Labels: String, Sendable, CaseIterable {
+    case original
+    case corrected
+  }
+
   /// One loghub dataset: the raw lines and, per line, the true event id and template.
   public struct Dataset: Sendable {
     public var name: String
@@ -93,17 +160,22 @@ public enum TemplateEvaluation {
     public var eventIDs: [String]
     public var templates: [String]
     public var bytes: Int
+    /// The message part of each line as the labels have it (the `Content` column).
+    public var contents: [String] = []
   }
 
   /// Loads `dir/NAME_2k.log` with `NAME_2k.log_structured_corrected.csv` (or the
   /// uncorrected file when there is no corrected one).
   public static func loadLoghub(_ dir: URL) throws -> Dataset? {
+    try loadLoghub(dir, labels: .corrected) ?? loadLoghub(dir, labels: .original)
+  }
+
+  /// Loads `dir/NAME_2k.log` with the given label set; nil when either file is missing or they disagree.
+  public static func loadLoghub(_ dir: URL, labels: Labels) throws -> Dataset? {
     let name = dir.lastPathComponent
     let log = dir.appendingPathComponent("\(name)_2k.log")
-    var csv = dir.appendingPathComponent("\(name)_2k.log_structured_corrected.csv")
-    if !FileManager.default.fileExists(atPath: csv.path) {
-      csv = dir.appendingPathComponent("\(name)_2k.log_structured.csv")
-    }
+    let csv = dir.appendingPathComponent(
+      labels == .corrected ? "\(name)_2k.log_structured_corrected.csv" : "\(name)_2k.log_structured.csv")
     guard FileManager.default.fileExists(atPath: log.path), FileManager.default.fileExists(atPath: csv.path) else {
       return nil
     }
@@ -120,7 +192,9 @@ public enum TemplateEvaluation {
     else { return nil }
     let body = rows.dropFirst().filter { $0.count == header.count }
     guard body.count == lines.count else { return nil }
+    let c = header.firstIndex(of: "Content")
     return Dataset(
-      name: name, lines: lines, eventIDs: body.map { $0[e] }, templates: body.map { $0[t] }, bytes: data.count)
+      name: name, lines: lines, eventIDs: body.map { $0[e] }, templates: body.map { $0[t] }, bytes: data.count,
+      contents: c.map { c in body.map { $0[c] } } ?? [])
   }
 }

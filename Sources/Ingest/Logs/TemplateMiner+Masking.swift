@@ -10,12 +10,89 @@ extension TemplateMiner {
   /// whose bytes may hold `<*>` in place of variable segments (`(HWID=<*>)`,
   /// `<*>]`); `bytes` is only valid during the call.
   static func tokenize(_ b: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Bool) -> Void) {
+    tokenize(b, decorating: false) { t, piece in body(t, piece == .variable) }
+  }
+
+  /// What `tokenize` reports.
+  enum Piece {
+    /// A constant token (its bytes may hold `<*>`: `(HWID=<*>)`).
+    case constant
+    /// A token (or run of tokens) that is wholly a variable.
+    case variable
+    /// How the variable reported last is written, when it is more than `<*>`.
+    case decoration
+  }
+
+  /// The text of a run of variables as loghub's templates write it, kept as the positions of its
+  /// tokens in the message and written out only when it is more than `<*>`.
+  struct Run {
+    /// Per token: where it starts in the message, its core (`lo..<hi` within it), its length and
+    /// whether it is a variable (else a unit word, kept as it is).
+    var parts: [(start: Int, lo: Int, hi: Int, count: Int, variable: Bool)] = []
+    var bytes: [UInt8] = []
+    /// Whether the text is more than `<*>`.
+    var decorated = false
+    /// Whether the run belongs to a variable token (not to a constant such as `<*>]`).
+    var masked = false
+
+    @inline(__always) mutating func start(_ token: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, at start: Int) {
+      parts.removeAll(keepingCapacity: true)
+      decorated = false
+      masked = true
+      append(token, lo, hi, at: start, variable: true)
+    }
+
+    @inline(__always) mutating func append(
+      _ token: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, at start: Int, variable: Bool
+    ) {
+      if !parts.isEmpty || lo > 0 || hi < token.count || !variable { decorated = true }
+      parts.append((start, lo, hi, token.count, variable))
+    }
+
+    /// The run's text: `<*>` for each variable's core, the rest as in the message `b`.
+    mutating func build(_ b: UnsafeBufferPointer<UInt8>) {
+      bytes.removeAll(keepingCapacity: true)
+      for (k, p) in parts.enumerated() {
+        if k > 0 { bytes.append(0x20) }
+        bytes.append(contentsOf: b[p.start..<(p.start + p.lo)])
+        if p.variable {
+          bytes.append(contentsOf: [0x3C, 0x2A, 0x3E])
+        } else {
+          bytes.append(contentsOf: b[(p.start + p.lo)..<(p.start + p.hi)])
+        }
+        bytes.append(contentsOf: b[(p.start + p.hi)..<(p.start + p.count)])
+      }
+    }
+  }
+
+  @inline(__always) static func flush(
+    _ run: inout Run, _ b: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Piece) -> Void
+  ) {
+    if run.decorated && run.masked {
+      run.build(b)
+      run.bytes.withUnsafeBufferPointer { body($0, .decoration) }
+    }
+    run.decorated = false
+    run.masked = false
+  }
+
+  /// Each token of `b`, masked (`.constant`, `.variable`, as `tokenize(_:_:)`), and after each
+  /// variable whose text is more than `<*>`, a `.decoration`: that text as loghub's templates
+  /// write it, the punctuation around the variable and the units in its run kept (`(<*>):`,
+  /// `<*>.`, `#<*>`, `<*> seconds`, `<*> bytes (<*> KB)`). The miner groups on the masked
+  /// tokens alone; the decorations only render its templates.
+  /// Without `decorating`, no `.decoration` is reported (and nothing is spent on them).
+  static func tokenize(
+    _ b: UnsafeBufferPointer<UInt8>, decorating: Bool, _ body: (UnsafeBufferPointer<UInt8>, Piece) -> Void
+  ) {
     var i = 0
     let n = b.count
     var scratch = [UInt8]()
     // A run of variables (with the units that follow numbers: `0 bytes (0 KB)`,
     // `<1 sec`) is one `<*>`.
     var lastMasked = false
+    var run = Run()
+    defer { flush(&run, b, body) }
     while i < n {
       while i < n, isSpace(b[i]) { i += 1 }
       guard i < n else { break }
@@ -28,15 +105,27 @@ extension TemplateMiner {
       while lo < hi, isOpen(token[lo]) { lo += 1 }
       while hi > lo, isClose(token[hi - 1]) { hi -= 1 }
       if lo == hi {
-        body(token, false)
+        flush(&run, b, body)
+        body(token, .constant)
         lastMasked = false
         continue
       }
       let core = UnsafeBufferPointer(rebasing: token[lo..<hi])
-      if lastMasked, isUnit(core) { continue }
+      if lastMasked, isUnit(core) {
+        if decorating { run.append(token, lo, hi, at: start, variable: false) }
+        continue
+      }
       // A path or URL is one variable, whatever it holds.
-      if core.count > 1, core[0] == UInt8(ascii: "/") || core[0] == UInt8(ascii: "\\") || hasScheme(core) {
-        if !lastMasked { body(token, true) }
+      if core.count > 1,
+        core[0] == UInt8(ascii: "/") || core[0] == UInt8(ascii: "\\") || hasScheme(core) || isDrivePath(core)
+      {
+        if !lastMasked {
+          body(token, .variable)
+          flush(&run, b, body)
+          if decorating { run.start(token, lo, hi, at: start) }
+        } else {
+          if decorating { run.append(token, lo, hi, at: start, variable: true) }
+        }
         lastMasked = true
         continue
       }
@@ -56,7 +145,8 @@ extension TemplateMiner {
         if isVariable(seg) { variables += 1 } else if !isDotted(seg) { constants += 1 }
       }
       if variables == 0 {
-        body(token, false)
+        flush(&run, b, body)
+        body(token, .constant)
         lastMasked = false
       } else if constants == 0 {
         // Brackets around a variable stay (`b9000564-…]` → `<*>]`), so that templates read like loghub's.
@@ -71,14 +161,21 @@ extension TemplateMiner {
         }
         if lastMasked {
           // Part of the run of variables before it.
+          if decorating { run.append(token, lo, hi, at: start, variable: true) }
         } else if (pre > 0 || post < token.count) && !inner {
+          flush(&run, b, body)
           scratch.removeAll(keepingCapacity: true)
           scratch.append(contentsOf: token[0..<pre])
           scratch.append(contentsOf: [0x3C, 0x2A, 0x3E])
           scratch.append(contentsOf: token[post...])
-          scratch.withUnsafeBufferPointer { body($0, false) }
+          scratch.withUnsafeBufferPointer { body($0, .constant) }
+          // A constant holding `<*>`, not a variable: the variables after it are its run.
+          run.parts.removeAll(keepingCapacity: true)
+          run.masked = false
         } else {
-          body(token, true)
+          body(token, .variable)
+          flush(&run, b, body)
+          if decorating { run.start(token, lo, hi, at: start) }
         }
         lastMasked = true
       } else {
@@ -102,10 +199,17 @@ extension TemplateMiner {
             scratch.append(contentsOf: token[segStart..<k])
           }
         }
-        scratch.withUnsafeBufferPointer { body($0, false) }
+        flush(&run, b, body)
+        scratch.withUnsafeBufferPointer { body($0, .constant) }
         lastMasked = false
       }
     }
+  }
+
+  /// `C:\Windows\x`: a drive letter, a colon, a backslash.
+  static func isDrivePath(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    t.count > 3 && (t[0] | 0x20) >= 0x61 && (t[0] | 0x20) <= 0x7A && t[1] == UInt8(ascii: ":")
+      && t[2] == UInt8(ascii: "\\")
   }
 
   /// `scheme://`
@@ -194,12 +298,84 @@ extension TemplateMiner {
       // 42, 0x1f, 10.0.0.1:80, 12ms, 3.5KB, blk_-1608, node-246, v6.1.7601, 2017-05-16
       return digits >= letters || separators > 0 || slashes > 0 || isHex(t)
     }
+    // A word of a small closed set (booleans, null, day and month names) is a value.
+    if slashes == 0, separators == 0, t.count >= 3, t.count <= 9, isClosedSet(t) { return true }
     // Paths and URLs: /var/log/x, C:\Windows\x, http://host/x (not a lone "and/or").
     if slashes > 0 {
       return t.first == UInt8(ascii: "/") || t.first == UInt8(ascii: "\\") || slashes >= 2
         || (t.count > 2 && t[1] == UInt8(ascii: ":"))
     }
     return false
+  }
+
+  /// Words that are values wherever they stand in a message: a constant of the template never
+  /// takes one of them, a variable takes them all (`at Sun Jul <*>`, `is true`, `obj=null`).
+  /// Case as written: `true`, `True`, `TRUE`; `Jul`, `July`, `JUL`. Not log levels: a level
+  /// word inside a message is as often a constant (`ERROR IN CONTACTING RM.`) as a value.
+  static let closedSet: [UInt64] = {
+    var words = ["null", "nil", "true", "false"].flatMap { [$0, $0.capitalized, $0.uppercased()] }
+    let names = [
+      "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
+      "april", "may", "june", "july", "august", "september", "october", "november", "december",
+    ]
+    for n in names {
+      words += [n.capitalized, n.uppercased()]
+      words += [String(n.prefix(3)).capitalized, String(n.prefix(3)).uppercased()]
+    }
+    words += ["Tues", "Thur", "Thurs", "Sept"]
+    // An open-addressing table (0: empty) probed with a multiplicative hash: no hashing of
+    // its own per lookup, as a Set would.
+    var table = [UInt64](repeating: 0, count: closedSetSize)
+    for w in words {
+      guard let key = Array(w.utf8).withUnsafeBufferPointer(packExact) else { continue }
+      var i = closedSetSlot(key)
+      while table[i] != 0 && table[i] != key { i = (i + 1) & (closedSetSize - 1) }
+      table[i] = key
+    }
+    return table
+  }()
+  static let closedSetSize = 512
+
+  @inline(__always) static func closedSetSlot(_ key: UInt64) -> Int {
+    Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 55)
+  }
+
+  /// An ASCII word of 3 to 9 bytes as one integer, case kept: its first 8 bytes (zero-padded, so the
+  /// length is implied) and, for a ninth byte, its 7 bits in the high bits ASCII leaves free; nil otherwise.
+  @inline(__always) static func packExact(_ t: UnsafeBufferPointer<UInt8>) -> UInt64? {
+    guard t.count >= 3, t.count <= 9 else { return nil }
+    var v: UInt64 = 0
+    var high: UInt8 = 0
+    for k in 0..<min(8, t.count) {
+      v |= UInt64(t[k]) << (8 * k)
+      high |= t[k]
+    }
+    if t.count == 9 {
+      high |= t[8]
+      // The ninth byte's 7 bits in the free high bits of bytes 1...7.
+      for bit in 0..<7 where t[8] & (1 << bit) != 0 { v |= 1 << (8 * (bit + 1) + 7) }
+    }
+    guard high < 0x80 else { return nil }
+    return v
+  }
+
+  /// Whether `t` is one of `closedSet` (letters only, 3 to 9 bytes; checked by the caller).
+  static func isClosedSet(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+    // Most words start with a letter no closed-set word starts with: those are answered without hashing.
+    switch t[0] | 0x20 {
+    case UInt8(ascii: "a"), UInt8(ascii: "d"), UInt8(ascii: "f"), UInt8(ascii: "j"), UInt8(ascii: "m"),
+      UInt8(ascii: "n"), UInt8(ascii: "o"), UInt8(ascii: "s"), UInt8(ascii: "t"), UInt8(ascii: "w"):
+      guard let key = packExact(t) else { return false }
+      return closedSet.withUnsafeBufferPointer { table in
+        var i = closedSetSlot(key)
+        while table[i] != 0 {
+          if table[i] == key { return true }
+          i = (i + 1) & (closedSetSize - 1)
+        }
+        return false
+      }
+    default: return false
+    }
   }
 
   static func isKey(_ t: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -38,7 +38,19 @@ public struct TemplateMiner: Sendable {
     /// Tokens; `nil` is `<*>`.
     public var tokens: [String?]
     public var count: Int
-    public var text: String { tokens.map { $0 ?? "<*>" }.joined(separator: " ") }
+    /// Per position, how a variable is written when it is more than `<*>` (`(<*>):`, `<*> seconds`):
+    /// the punctuation and units its messages agree on; `nil` (or no entry) is `<*>`.
+    public var variables: [String?] = []
+    /// The template as loghub writes templates: constants, and `<*>` with the punctuation and
+    /// units around it that its messages share.
+    public var text: String {
+      tokens.enumerated().map { k, t in t ?? (k < variables.count ? variables[k] : nil) ?? "<*>" }
+        .joined(separator: " ")
+    }
+    /// The template as the miner groups on it: constants and bare `<*>`, one word per position.
+    /// Ingest stores this form: the workspace's template store and the join of a file's parts
+    /// match templates word by word, with `<*>` as the only wildcard.
+    public var maskedText: String { tokens.map { $0 ?? "<*>" }.joined(separator: " ") }
   }
 
   public let threshold: Double
@@ -51,6 +63,10 @@ public struct TemplateMiner: Sendable {
   public let maxTokens: Int
   /// Distinct constants at one position (all else equal) that make it a variable.
   public let distinct: Int
+  /// Whether templates keep how their variables are written (`Template.variables`: `(<*>):`,
+  /// `<*> seconds`), for `Template.text` in loghub's convention. Off, `text` is `maskedText`
+  /// and mining costs less; ingest stores `maskedText` either way.
+  public let decorates: Bool
   /// Whether messages that differ only in digits are answered from a cache (the
   /// same templates either way; off only to test that).
   public let messageCache: Bool
@@ -66,6 +82,17 @@ public struct TemplateMiner: Sendable {
   /// Per token id: a dotted name or path (`com.apple.foo:`), which takes the tree's `<*>` branch.
   private var tokenWeak: [Bool] = [true]
   private var clusters: [[Int32]] = []
+  /// Per template and position, the token id of how its variable is written (`(<*>):`), 0 for `<*>`
+  /// (also at constants, until one becomes a variable).
+  private var shapes: [[Int32]] = []
+  /// Scratch: the shapes of the message being mined.
+  private var shapeSequence: [Int32] = []
+  /// Scratch: the message's decorations, not yet interned: `shapeSequence` holds `-(k + 1)` for
+  /// the k-th span of `decorationBytes` (interned only when a template takes them on).
+  private var decorationBytes: [UInt8] = []
+  private var decorationSpans: [(start: Int, count: Int)] = []
+  /// Per token id, `shape(of:)` once computed (-1: not yet).
+  private var tokenShapes: [Int32] = []
   private var counts: [Int] = []
   private var parent: [Int] = []
   /// The prefix tree, by index (a value, so that a copied miner is independent); 0 is the root.
@@ -87,8 +114,10 @@ public struct TemplateMiner: Sendable {
 
   public init(
     threshold: Double = 0.5, depth: Int = 4, maxChildren: Int = 100, maxTemplates: Int = 20_000,
-    maxTokens: Int = 500_000, distinct: Int = 5, maxLeafTemplates: Int = 1_000, messageCache: Bool = true
+    maxTokens: Int = 500_000, distinct: Int = 5, maxLeafTemplates: Int = 1_000, messageCache: Bool = true,
+    decorates: Bool = false
   ) {
+    self.decorates = decorates
     self.messageCache = messageCache
     self.maxLeafTemplates = maxLeafTemplates
     self.distinct = distinct
@@ -102,7 +131,9 @@ public struct TemplateMiner: Sendable {
   public var templateCount: Int { (0..<clusters.count).filter { parent[$0] == $0 }.count }
 
   public func template(_ id: Int) -> Template {
-    Template(id: id, tokens: clusters[id].map { $0 > 0 ? tokenNames[Int($0)] : nil }, count: counts[id])
+    Template(
+      id: id, tokens: clusters[id].map { $0 > 0 ? tokenNames[Int($0)] : nil }, count: counts[id],
+      variables: shapes[id].map { $0 > 0 ? tokenNames[Int($0)] : nil })
   }
 
   /// The live templates (merged ones left out).
@@ -139,10 +170,34 @@ public struct TemplateMiner: Sendable {
     digits.removeAll(keepingCapacity: true)
     var cacheable = key.slot >= 0
     let base = bytes.baseAddress
-    Self.tokenize(bytes) { token, masked in
-      if masked {
-        seq.append(0)
+    let decorating = decorates
+    // The scratch of decorations, taken out of `self` only when they are kept.
+    var shape: [Int32] = []
+    var decorations: [UInt8] = []
+    var decorationSpans: [(start: Int, count: Int)] = []
+    if decorating {
+      swap(&shape, &shapeSequence)
+      shape.removeAll(keepingCapacity: true)
+      swap(&decorations, &decorationBytes)
+      decorations.removeAll(keepingCapacity: true)
+      swap(&decorationSpans, &self.decorationSpans)
+      decorationSpans.removeAll(keepingCapacity: true)
+    }
+    Self.tokenize(bytes, decorating: decorating) { token, piece in
+      switch piece {
+      case .decoration:
+        if let k = seq.indices.last, seq[k] == 0 {
+          decorationSpans.append((decorations.count, token.count))
+          decorations.append(contentsOf: token)
+          shape[k] = -Int32(decorationSpans.count)
+        }
         return
+      case .variable:
+        seq.append(0)
+        if decorating { shape.append(0) }
+        return
+      case .constant:
+        if decorating { shape.append(0) }
       }
       if cacheable, let t = token.baseAddress {
         for (k, c) in token.enumerated() where c &- 0x30 < 10 {
@@ -156,6 +211,11 @@ public struct TemplateMiner: Sendable {
         }
       }
       seq.append(intern(token))
+    }
+    if decorating {
+      shapeSequence = shape
+      decorationBytes = decorations
+      self.decorationSpans = decorationSpans
     }
     let id = add(sequence: seq)
     sequence = seq
@@ -206,6 +266,7 @@ public struct TemplateMiner: Sendable {
     }
     if exact >= 0 {
       counts[exact] += 1
+      agreeExactly(exact, with: seq)
       return exact
     }
     var best = -1
@@ -259,7 +320,8 @@ public struct TemplateMiner: Sendable {
       values.insert(differing.first.map { seq[$0] } ?? 0)
       if values.count >= distinct * max(1, differing.count) {
         let root = siblings.min() ?? best
-        var merged = clusters[root]
+        let before = clusters[root]
+        var merged = before
         for k in 0..<seq.count where merged[k] != seq[k] { merged[k] = 0 }
         for c in siblings where c != root {
           let u = clusters[c]
@@ -268,6 +330,9 @@ public struct TemplateMiner: Sendable {
           counts[root] += counts[c]
         }
         clusters[root] = merged
+        internDecorations()
+        agree(root, was: before, with: seq, shapeSequence)
+        for c in siblings where c != root { agree(root, was: merged, with: clusters[c], shapes[c]) }
         let gone = Set(siblings.filter { $0 != root })
         nodes[leaf].clusters.removeAll { gone.contains($0) }
         counts[root] += 1
@@ -287,6 +352,7 @@ public struct TemplateMiner: Sendable {
       // One all-`<*>` template per token count, past the cap.
       let id = clusters.count
       clusters.append([Int32](repeating: 0, count: seq.count))
+      shapes.append([Int32](repeating: 0, count: seq.count))
       counts.append(1)
       parent.append(id)
       catchAll[seq.count] = id
@@ -294,6 +360,8 @@ public struct TemplateMiner: Sendable {
     }
     let id = clusters.count
     clusters.append(seq.map { $0 < 0 ? 0 : $0 })
+    internDecorations()
+    shapes.append(shapeSequence.count == seq.count ? shapeSequence : [Int32](repeating: 0, count: seq.count))
     counts.append(1)
     parent.append(id)
     nodes[leaf].clusters.append(id)
@@ -301,7 +369,8 @@ public struct TemplateMiner: Sendable {
   }
 
   private mutating func absorb(_ seq: [Int32], into c: Int) {
-    var t = clusters[c]
+    let before = clusters[c]
+    var t = before
     var changed = false
     for k in 0..<seq.count where t[k] != 0 && t[k] != seq[k] {
       t[k] = 0
@@ -309,6 +378,100 @@ public struct TemplateMiner: Sendable {
     }
     if changed { clusters[c] = t }
     counts[c] += 1
+    internDecorations()
+    agree(c, was: before, with: seq, shapeSequence)
+  }
+
+  /// Makes the message's decorations in `shapeSequence` token ids.
+  private mutating func internDecorations() {
+    guard !decorationSpans.isEmpty else { return }
+    var shape = shapeSequence
+    for k in shape.indices where shape[k] < 0 {
+      let span = decorationSpans[Int(-shape[k]) - 1]
+      shape[k] = decorationBytes.withUnsafeBufferPointer { d in
+        max(0, intern(UnsafeBufferPointer(rebasing: d[span.start..<(span.start + span.count)])))
+      }
+    }
+    shapeSequence = shape
+    decorationSpans.removeAll(keepingCapacity: true)
+  }
+
+  /// `agree` for a message that template `c` takes as it is, without interning its decorations:
+  /// they are compared with the template's by their bytes.
+  private mutating func agreeExactly(_ c: Int, with seq: [Int32]) {
+    guard decorates, shapeSequence.count == seq.count else { return }
+    var changes: [Int] = []
+    var constants: [Int] = []
+    clusters[c].withUnsafeBufferPointer { now in
+      shapes[c].withUnsafeBufferPointer { mine in
+        for k in 0..<now.count where now[k] == 0 && mine[k] != 0 {
+          let theirs = shapeSequence[k]
+          if seq[k] != 0 {
+            constants.append(k)
+          } else if theirs >= 0 {
+            if theirs != mine[k] { changes.append(k) }
+          } else if !decorationEquals(Int(-theirs) - 1, token: mine[k]) {
+            changes.append(k)
+          }
+        }
+      }
+    }
+    // A constant under a written variable: written as that constant's punctuation around `<*>`.
+    for k in constants where shape(of: seq[k]) != shapes[c][k] { changes.append(k) }
+    for k in changes { shapes[c][k] = 0 }
+  }
+
+  private func decorationEquals(_ span: Int, token: Int32) -> Bool {
+    let d = decorationSpans[span]
+    let t = spans[Int(token)]
+    guard d.count == t.count else { return false }
+    return decorationBytes.withUnsafeBufferPointer { a in
+      arena.withUnsafeBufferPointer { b in
+        for k in 0..<d.count where a[d.start + k] != b[t.start + k] { return false }
+        return true
+      }
+    }
+  }
+
+  /// Keeps, at each variable of template `c` (whose tokens were `before`), the way it is written
+  /// (`(<*>):`, `<*> seconds`) only while the messages agree on it: a constant that became a
+  /// variable is written with its punctuation around `<*>`; any disagreement makes it `<*>`.
+  private mutating func agree(_ c: Int, was before: [Int32], with seq: [Int32], _ seqShapes: [Int32]) {
+    guard decorates else { return }
+    let now = clusters[c]
+    guard seqShapes.count == seq.count, now.count == seq.count else { return }
+    var s = shapes[c]
+    var changed = false
+    for k in 0..<now.count where now[k] == 0 {
+      let mine = before[k] == 0 ? s[k] : shape(of: before[k])
+      let theirs = seq[k] == 0 ? seqShapes[k] : shape(of: seq[k])
+      let v = mine == theirs ? mine : 0
+      if v != s[k] {
+        s[k] = v
+        changed = true
+      }
+    }
+    if changed { shapes[c] = s }
+  }
+
+  /// How a constant is written once it is a variable: its punctuation around `<*>` (`com.apple.x:` → `<*>:`), 0 for `<*>`.
+  private mutating func shape(of id: Int32) -> Int32 {
+    guard id > 0 else { return 0 }
+    let k = Int(id)
+    while tokenShapes.count <= k { tokenShapes.append(-1) }
+    if tokenShapes[k] >= 0 { return tokenShapes[k] }
+    let name = Array(tokenNames[k].utf8)
+    var lo = 0
+    var hi = name.count
+    while lo < hi, Self.isOpen(name[lo]) { lo += 1 }
+    while hi > lo, Self.isClose(name[hi - 1]) { hi -= 1 }
+    var v: Int32 = 0
+    if lo > 0 || hi < name.count {
+      let text = Array(name[..<lo]) + [0x3C, 0x2A, 0x3E] + Array(name[hi...])
+      v = max(0, text.withUnsafeBufferPointer { intern($0) })
+    }
+    tokenShapes[k] = v
+    return v
   }
 
   /// The index of the leaf `seq` belongs to (created on the way).
