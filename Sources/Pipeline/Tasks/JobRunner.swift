@@ -325,7 +325,8 @@ public final class JobRunner: Sendable {
     return GenerationRequest(
       prefix: prefix, suffix: suffix, maxTokens: spec.generation.maxTokens,
       temperature: spec.generation.temperature, seed: spec.generation.seed, stop: spec.generation.stop,
-      jsonSchema: jsonSchema, schemaGrammar: jsonSchema.flatMap { try? JSONSchema(text: $0).gbnf })
+      jsonSchema: jsonSchema, schemaGrammar: jsonSchema.flatMap { try? JSONSchema(text: $0).gbnf },
+      loopGuard: spec.model.loopGuard)
   }
 
   func makeTask(kind: TaskKind, level: Int, ordinal: Int, request: GenerationRequest, locators: [String]) -> TaskRecord
@@ -334,7 +335,8 @@ public final class JobRunner: Sendable {
       parts: [
         modelKey, request.prefix, request.suffix, String(request.maxTokens), String(request.temperature),
         String(request.seed), request.stop.joined(separator: "\u{1}"), request.grammar ?? "",
-      ] + (request.jsonSchema.map { ["json_schema", $0] } ?? []))  // absent: ids of older tasks unchanged
+      ] + (request.jsonSchema.map { ["json_schema", $0] } ?? [])  // absent: ids of older tasks unchanged
+        + (request.loopGuard.map { ["loop_guard", $0.hashKey] } ?? []))  // outputs made without it are not reused
     let locatorJSON = String(decoding: (try? JSONEncoder().encode(locators)) ?? Data("[]".utf8), as: UTF8.self)
     return TaskRecord(
       id: TaskStore.taskID(job: spec.name, kind: kind, level: level, inputHash: inputHash), job: spec.name,
