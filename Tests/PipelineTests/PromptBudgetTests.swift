@@ -80,4 +80,46 @@ import _LongctxTestSupport
         tokens <= room, "a prompt of \(tokens) tokens leaves no room for \(spec.generation.maxTokens) output tokens")
     }
   }
+
+  /// Without `{{templates}}` in the prompt, the table costs nothing; with it, exactly its tokens.
+  @Test func theWindowBudgetCountsTheVariablesThePromptUses() throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let counter = EstimatedTokenCounter()
+    let table = String(repeating: "| 1 | – | `a template of some length` | [app.log#L1] |\n", count: 20)
+    let plain = PromptBudget(
+      spec: try Self.job(tmp.url, context: 2048, mapPrompt: "{{window}}\\nSummary:"), counter: counter)
+    let without = try plain.windowBudget()
+    #expect(try plain.windowBudget(templates: table) == without)
+    let templated = PromptBudget(
+      spec: try Self.job(tmp.url, context: 2048, mapPrompt: "{{templates}}\\n{{window}}\\nSummary:"), counter: counter)
+    let with = try templated.windowBudget(templates: table)
+    let prompt = try counter.count(
+      PromptTemplate.fill(
+        templated.spec.map.prompt,
+        templated.mapValues(
+          window: "", sources: "", number: 9999, count: 9999, templates: table)))
+    #expect(with == 2048 - prompt - templated.reserve)
+    #expect(without - with >= (try counter.count(table)) - 2)
+    // The reserve is the output, the margin and the prompt format's overhead, counted once.
+    #expect(plain.reserve == 64 + PromptBudget.margin && plain.promptLimit == 2048 - 64 - PromptBudget.margin)
+  }
+
+  /// A table too large for the window is cut to fewer rows rather than failing the run.
+  @Test func aLargeTemplatesTableIsCutToFit() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    try tmp.write("logs/app.log", Self.log(templates: 24, repeats: 12))
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    let spec = try Self.job(tmp.url, context: 1024, mapPrompt: "{{templates}}\\n{{window}}\\nSummary:")
+    let engine = FakeEngine()
+    let summary = try await JobRunner(
+      workspace: ws, spec: spec, counter: EstimatedTokenCounter(), modelKey: "fake", logger: Logger(label: "test"),
+      settings: RunSettings(retryBaseDelay: 0.001), engineFactory: { engine }
+    ).run()
+    #expect(summary.failed == 0)
+    let map = try #require(engine.prompts.first { $0.hasSuffix("Summary:") })
+    let rows = map.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| events") }
+    #expect(rows.count < 20 && map.contains("more (`longctx templates` lists all)"), "\(rows.count) rows")
+  }
 }

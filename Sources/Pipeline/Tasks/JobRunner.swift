@@ -182,32 +182,22 @@ public final class JobRunner: Sendable {
 
   /// A reduce-prompt task over `group`'s outputs, citing their locators.
   func reduceTask(kind: TaskKind, level: Int, ordinal: Int, group: [TaskRecord]) -> (TaskRecord, GenerationRequest) {
-    let values = reduceValues(group)
+    let values = budget.reduceValues(group)
     let (prefix, suffix) = PromptTemplate.render(spec.reduce.prompt, values: values, splitAfter: "outputs")
     let locators = Citations.unique(group.flatMap(\.locatorList))
     let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.reduce.jsonSchema, locators: locators)
     return (makeTask(kind: kind, level: level, ordinal: ordinal, request: request, locators: locators), request)
   }
 
-  /// Tokens a window may hold: the context less the map prompt without its
-  /// window (sources listed at their longest), the output, and a margin.
+  /// Tokens a window may hold when `{{templates}}` is empty (see `PromptBudget.windowBudget`).
   ///
   /// - Throws: `PipelineError.windowTooSmall` when nothing would fit.
   public static func windowBudget(_ spec: JobSpec, counter: any TokenCounter) throws -> Int {
-    let values = [
-      "window": "", "sources": "", "question": spec.question ?? "", "job": spec.name,
-      "window_number": "9999", "window_count": "9999",
-    ]
-    let reserved =
-      try counter.count(PromptTemplate.fill(spec.map.prompt, values)) + spec.generation.maxTokens + 16
-      + spec.promptOverheadTokens
-    let budget = spec.model.context - reserved
-    guard budget > 64 else {
-      throw PipelineError.windowTooSmall(job: spec.name, reserved: reserved, context: spec.model.context)
-    }
-    // {{sources}} repeats each chunk's locator: give it the same room again.
-    return spec.map.prompt.contains("{{sources}}") ? budget * 4 / 5 : budget
+    try PromptBudget(spec: spec, counter: counter).windowBudget()
   }
+
+  /// The job's prompt budget: its prompts' variables and what each keeps in reserve.
+  var budget: PromptBudget { PromptBudget(spec: spec, counter: counter) }
 
   /// How this job's inputs are ingested.
   public var ingestOptions: IngestOptions { Self.ingestOptions(spec, worker: settings.worker) }
@@ -247,7 +237,7 @@ public final class JobRunner: Sendable {
   /// installing tasks: what `longctx plan` shows.
   public func preview() async throws -> Plan {
     let ingest = try await ingestInputs()
-    let budget = try Self.windowBudget(spec, counter: counter)
+    let budget = try self.budget.windowBudget()
     return try CorpusPlanner(workspace: workspace, counter: counter).plan(
       files: ingest.files, budget: budget, options: spec.planOptions)
   }
@@ -270,8 +260,11 @@ public final class JobRunner: Sendable {
   }
 
   /// Plans `files` and installs the map tasks without running anything.
-  func prepare(files: [IngestedFile], options: PlanOptions, extra: [String: String] = [:]) throws -> PreparedJob {
-    let budget = try Self.windowBudget(spec, counter: counter)
+  ///
+  /// - Parameter templates: The value of `{{templates}}` in every map prompt (an incremental
+  ///   period's log changes), counted in the window budget.
+  func prepare(files: [IngestedFile], options: PlanOptions, templates: String = "") throws -> PreparedJob {
+    let budget = try self.budget.windowBudget(templates: templates)
     let plan = try CorpusPlanner(workspace: workspace, counter: counter).plan(
       files: files, budget: budget, options: options)
     try PlanStore(workspace: workspace).save(plan, job: spec.name)
@@ -281,10 +274,9 @@ public final class JobRunner: Sendable {
     try store.resetFailed(job: spec.name)
 
     let mapTasks = plan.windows.map { window -> (TaskRecord, GenerationRequest) in
-      let values = mapValues(
+      let values = self.budget.mapValues(
         window: window.text, sources: window.locators.map(\.description).joined(separator: "\n"),
-        number: window.ordinal + 1, count: plan.windows.count
-      ).merging(extra) { _, new in new }
+        number: window.ordinal + 1, count: plan.windows.count, templates: templates)
       let (prefix, suffix) = PromptTemplate.render(spec.map.prompt, values: values, splitAfter: "window")
       let locators = Citations.compact(window.locators).map(\.description)
       let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.map.jsonSchema, locators: locators)
@@ -296,26 +288,6 @@ public final class JobRunner: Sendable {
   }
 
   // MARK: - Tasks
-
-  func mapValues(window: String, sources: String, number: Int, count: Int) -> [String: String] {
-    [
-      "window": window, "sources": sources, "question": spec.question ?? "", "job": spec.name,
-      "window_number": String(number), "window_count": String(count),
-      // Filled for incremental jobs (the period's template changes); empty otherwise.
-      "templates": "",
-    ]
-  }
-
-  func reduceValues(_ group: [TaskRecord]) -> [String: String] {
-    let parts = group.enumerated().map { (i, t) in
-      "### Part \(i + 1) (sources: \(t.locatorList.joined(separator: ", ")))\n\((t.output ?? "").trimmingCharacters(in: .whitespacesAndNewlines))"
-    }
-    return [
-      "outputs": parts.joined(separator: "\n\n"),
-      "sources": Citations.unique(group.flatMap(\.locatorList)).joined(separator: "\n"),
-      "question": spec.question ?? "", "job": spec.name,
-    ]
-  }
 
   /// A request under the job's settings; `x-longctx: locator` fields of `jsonSchema`
   /// are restricted to `locators`, the task's own (in the grammar, in what servers get
@@ -345,13 +317,12 @@ public final class JobRunner: Sendable {
 
   /// Groups outputs so each reduce prompt fits the context (fan-in ≥ 2).
   func reduceGroups(_ outputs: [TaskRecord]) throws -> [[TaskRecord]] {
-    let limit = spec.model.context - spec.generation.maxTokens - 16 - spec.promptOverheadTokens
+    let budget = self.budget
     var groups: [[TaskRecord]] = []
     var current: [TaskRecord] = []
     for output in outputs {
       let candidate = current + [output]
-      let prompt = PromptTemplate.fill(spec.reduce.prompt, reduceValues(candidate))
-      if current.count >= 2, try counter.count(prompt) > limit {
+      if current.count >= 2, try !budget.reduceFits(candidate) {
         groups.append(current)
         current = [output]
       } else {
