@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import Testing
+import _LongctxTestSupport
 
 /// The loop guard's stop: where an output that repeats itself is cut.
 @Suite struct LoopGuardTests {
@@ -68,5 +69,17 @@ import Testing
     other = .standard
     other.dryMultiplier = 0
     #expect(other.hashKey != LoopGuard.standard.hashKey)
+  }
+
+  /// The end-to-end tests' independent check flags the loop and passes what the guard keeps.
+  @Test func theReportCheckAgreesWithTheGuard() throws {
+    #expect(ReportRepeats.repeated(in: Self.numbered) == ["the service is not available": 10])
+    let end = try #require(RepetitionStop.cut(Self.numbered, maxRepeats: 2))
+    #expect(ReportRepeats.repeated(in: String(Self.numbered[..<end])).isEmpty)
+    let report =
+      "## Summary\n\n_note_\n\n\(Self.numbered)\n\nSources: [a]\n\n## Windows\n\n### Window 1\n\nOne two three.\n"
+    let outputs = ReportRepeats.outputs(in: report)
+    #expect(outputs.map(\.title) == ["Summary", "Window 1"])
+    #expect(outputs.last?.text.trimmingCharacters(in: .whitespacesAndNewlines) == "One two three.")
   }
 }
