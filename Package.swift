@@ -83,6 +83,7 @@ let package = Package(
       dependencies: [
         "Ingest", "Segmenter", "Inference", "Pipeline", "LlamaBackend", "HTTPBackend", "Workspace",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "GRDB", package: "GRDB.swift"),
       ]),
     .executableTarget(name: "longctx", dependencies: ["LongctxCommands", "Ingest"], linkerSettings: rpath),
     .executableTarget(

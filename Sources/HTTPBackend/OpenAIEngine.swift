@@ -100,10 +100,15 @@ public final class OpenAIEngine: Engine, Sendable {
     if let gate { await gate.acquire() }
     defer { if let gate { Task { await gate.release() } } }
     let body = Self.body(for: request, options: options, llamaExtras: server.isLlamaCpp)
+    var result: GenerationResult
     if let slots {
-      return try await slots.run(request) { extra in try await send(body.merging(extra) { _, new in new }) }
+      result = try await slots.run(request) { extra in try await send(body.merging(extra) { _, new in new }) }
+    } else {
+      result = try await send(body)
     }
-    return try await send(body)
+    // Servers without DRY loop as the model does: their output is cut as the embedded engine's is.
+    result.text = request.cuttingLoops(result.text).text
+    return result
   }
 
   /// Sends one generation body, trying other endpoints when one fails.
@@ -146,7 +151,8 @@ public final class OpenAIEngine: Engine, Sendable {
 
   /// The JSON body for `request`, the same for live requests and batch export.
   ///
-  /// - Parameter llamaExtras: Adds llama.cpp-only fields (`cache_prompt`, `grammar`).
+  /// - Parameter llamaExtras: Adds llama.cpp-only fields (`cache_prompt`, `grammar`, and the
+  ///   loop guard's DRY settings); other servers are not sent fields they may refuse.
   public static func body(for request: GenerationRequest, options: OpenAIEngineOptions, llamaExtras: Bool) -> [String:
     Any]
   {
@@ -168,6 +174,14 @@ public final class OpenAIEngine: Engine, Sendable {
     if llamaExtras {
       body["cache_prompt"] = true  // reuse the KV of a shared prefix across requests
       if let grammar = request.grammar { body["grammar"] = grammar }
+      if let loopGuard = request.loopGuard, loopGuard.dryMultiplier > 0 {
+        body["dry_multiplier"] = loopGuard.dryMultiplier
+        body["dry_base"] = loopGuard.dryBase
+        body["dry_allowed_length"] = loopGuard.dryAllowedLength
+        // The server also feeds the prompt to its samplers: look back over the output's length only.
+        body["dry_penalty_last_n"] = loopGuard.dryLastTokens > 0 ? loopGuard.dryLastTokens : request.maxTokens
+        body["dry_sequence_breakers"] = loopGuard.sequenceBreakers
+      }
     }
     return body
   }

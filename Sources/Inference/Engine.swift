@@ -21,10 +21,13 @@ public struct GenerationRequest: Sendable, Hashable, Codable {
   /// that constrain by grammar (llama.cpp in process). The request's maker
   /// fills it in (Pipeline owns the schema-to-grammar translation).
   public var schemaGrammar: String?
+  /// Guards against loops (DRY and a stop on repeated sentences); nil: none.
+  public var loopGuard: LoopGuard?
 
   public init(
     prefix: String, suffix: String, maxTokens: Int, temperature: Double = 0, seed: UInt32 = 0,
-    stop: [String] = [], grammar: String? = nil, jsonSchema: String? = nil, schemaGrammar: String? = nil
+    stop: [String] = [], grammar: String? = nil, jsonSchema: String? = nil, schemaGrammar: String? = nil,
+    loopGuard: LoopGuard? = nil
   ) {
     self.prefix = prefix
     self.suffix = suffix
@@ -35,6 +38,22 @@ public struct GenerationRequest: Sendable, Hashable, Codable {
     self.grammar = grammar
     self.jsonSchema = jsonSchema
     self.schemaGrammar = schemaGrammar
+    self.loopGuard = loopGuard
+  }
+}
+
+extension GenerationRequest {
+  /// Whether the loop guard may cut this request's output: it has one, and no
+  /// grammar or schema whose syntax a cut would break.
+  public var cutsLoops: Bool { loopGuard != nil && jsonSchema == nil && (grammar ?? "").isEmpty }
+
+  /// `text` cut before its first copy of a sentence past the loop guard's bound
+  /// (unchanged without a guard, or under a grammar or schema).
+  ///
+  /// - Returns: The text, and whether it was cut.
+  public func cuttingLoops(_ text: String) -> (text: String, cut: Bool) {
+    guard cutsLoops, let loopGuard, let end = loopGuard.cut(text) else { return (text, false) }
+    return (String(text[..<end]), true)
   }
 }
 

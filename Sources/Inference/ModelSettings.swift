@@ -58,12 +58,14 @@ public struct ModelSettings: Sendable, Hashable, Codable {
   /// For `openai` against llama.cpp's server: the server's `--slot-save-path` directory as
   /// this machine sees it; enables slot save/restore into the workspace's KV checkpoint store.
   public var slotSavePath: String?
+  /// `loop_guard`: DRY and a stop on repeated sentences (`LoopGuard`), on by default; nil: off.
+  public var loopGuard: LoopGuard?
 
   public init(
     engine: EngineKind = .llama, path: String? = nil, context: Int = 8192, threads: Int? = nil,
     baseURL: String? = nil, name: String? = nil, apiKeyEnv: String? = nil, vocabulary: String? = nil,
     api: CompletionAPI = .completions, concurrency: Int? = nil, timeout: Double? = nil,
-    promptFormat: PromptFormat = .raw, slotSavePath: String? = nil
+    promptFormat: PromptFormat = .raw, slotSavePath: String? = nil, loopGuard: LoopGuard? = .standard
   ) {
     self.engine = engine
     self.path = path
@@ -78,6 +80,7 @@ public struct ModelSettings: Sendable, Hashable, Codable {
     self.timeout = timeout
     self.promptFormat = promptFormat
     self.slotSavePath = slotSavePath
+    self.loopGuard = loopGuard
   }
 
   /// Tokens a prompt format adds around every prompt (a chat template's turn markers).

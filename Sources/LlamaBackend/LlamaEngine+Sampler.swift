@@ -11,6 +11,9 @@ extension LlamaEngine {
     let grammar = try Self.grammar(for: request)
     let grammarSampler = try grammar.map { try LlamaGrammar.sampler(vocab: model.vocab, grammar: $0) }
     let chain = llama_sampler_chain_init(llama_sampler_chain_default_params())!
+    if let loopGuard = request.loopGuard, loopGuard.dryMultiplier > 0 {
+      llama_sampler_chain_add(chain, Self.dry(loopGuard, vocab: model.vocab, outputTokens: request.maxTokens))
+    }
     if request.temperature <= 0 {
       llama_sampler_chain_add(chain, llama_sampler_init_greedy())
     } else {
@@ -22,6 +25,26 @@ extension LlamaEngine {
     return TokenSampler(
       chain: chain, grammar: grammarSampler, vocabSize: Int(llama_vocab_n_tokens(model.vocab)),
       needed: request.temperature <= 0 ? 1 : 40)
+  }
+
+  /// llama.cpp's DRY sampler with `loopGuard`'s settings, over the last `dryLastTokens`
+  /// output tokens (0: the whole output, at most `outputTokens`).
+  ///
+  /// It sees only the tokens the chain accepts, which are the output's: the prompt is
+  /// never accepted, so repeating the window's text (a quotation, a citation) costs nothing.
+  static func dry(_ loopGuard: LoopGuard, vocab: OpaquePointer, outputTokens: Int) -> UnsafeMutablePointer<
+    llama_sampler
+  > {
+    let lastN = Int32(clamping: loopGuard.dryLastTokens > 0 ? loopGuard.dryLastTokens : max(1, outputTokens))
+    // llama.cpp copies the breakers into token sequences before it returns.
+    let breakers = loopGuard.sequenceBreakers.map { strdup($0) }
+    defer { breakers.forEach { free($0) } }
+    var pointers = breakers.map { UnsafePointer<CChar>($0) }
+    return pointers.withUnsafeMutableBufferPointer { buffer in
+      llama_sampler_init_dry(
+        vocab, Float(loopGuard.dryMultiplier), Float(loopGuard.dryBase), Int32(clamping: loopGuard.dryAllowedLength),
+        lastN, buffer.baseAddress, buffer.count)!
+    }
   }
 
   /// `request.grammar`, else the grammar of `request.jsonSchema`, else nil.

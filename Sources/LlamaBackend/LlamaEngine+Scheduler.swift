@@ -213,6 +213,15 @@ extension LlamaEngine {
       s.text = String(s.text[..<cut])
       return finish(s)
     }
+    // A loop: a sentence past the guard's bound ends the output before its copy. Checked when a
+    // piece ends a sentence or a line, where a copy can have become complete.
+    if request.cutsLoops, s.output.last.map({ [0x0A, 0x2E, 0x21, 0x3F, 0x20].contains($0) }) == true {
+      let (text, cut) = request.cuttingLoops(s.text)
+      if cut {
+        s.text = text
+        return finish(s)
+      }
+    }
     if s.generated >= request.maxTokens { return finish(s) }
     s.next = token
   }

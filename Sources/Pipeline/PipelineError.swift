@@ -35,3 +35,12 @@ public enum PipelineError: Error, LocalizedError, Equatable {
     }
   }
 }
+
+extension PipelineError {
+  /// Whether `error` is one of Pipeline's failures to write its output for want of a
+  /// resource (a production's page image that could not be made, not even as a
+  /// placeholder), not a fault of the job's settings: commands exit with their storage code.
+  public static func isStorageFailure(_ error: any Error) -> Bool {
+    error is ProductionImageError
+  }
+}

@@ -28,7 +28,7 @@ public final class Workspace: Sendable {
   ///   - schemas: The modules whose tables this process reads or writes, in
   ///     dependency order (a module's schema after those it builds on).
   /// - Throws: `WorkspaceError.cannotCreate` when the directory or database
-  ///   cannot be made.
+  ///   cannot be made; `.damaged` when the database is not one, or is corrupt.
   public init(root: URL, schemas: [any WorkspaceSchema.Type]) throws {
     self.root = root
     let fm = FileManager.default
@@ -63,6 +63,9 @@ public final class Workspace: Sendable {
         }
       }
       try migrator.migrate(db)
+    } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
+      throw WorkspaceError.damaged(
+        path: root.appendingPathComponent("state.sqlite").path, reason: error.userDescription)
     } catch {
       throw WorkspaceError.cannotCreate(path: root.path, reason: error.userDescription)
     }

@@ -5,6 +5,8 @@ public enum WorkspaceError: Error, LocalizedError, Equatable {
   case compression(String)
   case decompressionLimit(limit: Int)
   case cannotCreate(path: String, reason: String)
+  /// The workspace's database exists but is not a database, or is corrupt.
+  case damaged(path: String, reason: String)
   case blobMissing(hash: String)
   case blobCorrupt(hash: String)
   case locked(path: String, holder: String)
@@ -16,6 +18,8 @@ public enum WorkspaceError: Error, LocalizedError, Equatable {
       "Decompressed data exceeds the limit of \(limit) bytes; stopped to protect the disk."
     case .cannotCreate(let path, let reason):
       "Cannot create the workspace at \(path): \(reason). Choose another --workspace."
+    case .damaged(let path, let reason):
+      "The workspace database \(path) is damaged: \(reason). Restore it from a backup, or move it away and run again to rebuild the workspace."
     case .blobMissing(let hash): "Blob \(hash) is missing from the workspace; re-run ingest."
     case .blobCorrupt(let hash): "Blob \(hash) is corrupt; re-run ingest to rebuild it."
     case .locked(let path, let holder):

@@ -39,6 +39,12 @@ import _LongctxTestSupport
     let reportURL = samples.appendingPathComponent("reports/samples-summary.md")
     let report = try String(contentsOf: reportURL, encoding: .utf8)
     #expect(report.contains("## Summary"))
+    // No output loops (the loop guard): no sentence of the summary or of a window's output comes more than twice.
+    let outputs = ReportRepeats.outputs(in: report)
+    #expect(outputs.count == run1.windows + 1, "\(outputs.map(\.title))")
+    for output in outputs {
+      #expect(ReportRepeats.repeated(in: output.text).isEmpty, "\(output.title) loops:\n\(output.text)")
+    }
 
     // Every citation names a file of Samples and a page or line range inside it.
     let citations = try Self.citations(in: report)

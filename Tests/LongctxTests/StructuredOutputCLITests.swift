@@ -37,6 +37,13 @@ extension EndToEndTests {
       let output = try #require(map.output)
       #expect(schema.firstViolation(inText: output) == nil, "\(output)")
     }
+    // The free-text reduce does not loop (the loop guard): no sentence comes more than twice.
+    let reduces = tasks.filter { $0.kind != "map" && $0.state == "done" }
+    #expect(!reduces.isEmpty)
+    for task in reduces {
+      let output = task.output ?? ""
+      #expect(ReportRepeats.repeated(in: output).isEmpty, "\(task.kind) loops:\n\(output)")
+    }
   }
 }
 

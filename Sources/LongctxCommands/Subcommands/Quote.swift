@@ -12,7 +12,10 @@ extension Longctx {
       discussion: """
         Reads the workspace, not the original files. A locator is what reports cite, with or without its brackets: \
         contract.pdf#page=3, app.log#L120-L188, inbox.mbox#msg=<id>, inbox.mbox#msg=<id>/attachment=report.pdf#page=2. \
-        A path may drop leading directories when that leaves one stored document. Exit code 2 when a locator names \
+        A path may drop leading directories when that leaves one stored document, and may be typed as the file's \
+        path on disk (absolute, as given to ingest, or relative to the current directory): /abs/memo.pdf#page=1, \
+        /abs/bundle.zip#member=a.txt#L1-L2. When the typed path names one stored document as written and another \
+        as a file, the stored one is printed and a note on stderr names the other. Exit code 2 when a locator names \
         no stored text (the others are still printed).
         """)
 
@@ -34,6 +37,8 @@ extension Longctx {
       var locator: String
       /// The stored locator it names, when written differently.
       var resolved: String?
+      /// Which document was meant when the typed path names two (the stored one and a file on disk).
+      var note: String?
       /// What is printed: the locator widened by the context.
       var span: String?
       var firstLine: Int?
@@ -44,6 +49,7 @@ extension Longctx {
     func run() async throws {
       let workspace = try global.openWorkspace()
       let lookup = try SourceLookup(workspace: workspace)
+      let directory = FileManager.default.currentDirectoryPath
       var results: [Quoted] = []
       for raw in locators {
         var text = raw.trimmingCharacters(in: .whitespaces)
@@ -53,12 +59,16 @@ extension Longctx {
           continue
         }
         do {
-          let found = try lookup.text(of: locator, context: context)
-          let resolved = try lookup.check(locator)
+          let resolution = try lookup.resolve(typed: locator.path, from: directory)
+          var stored = locator
+          stored.path = resolution.path
+          let found = try lookup.text(of: stored, context: context)
+          let resolved = try lookup.check(stored)
+          if let note = resolution.note, !json { printError("longctx: note: \(note).") }
           results.append(
             Quoted(
               locator: text, resolved: resolved.path == locator.path ? nil : resolved.description,
-              span: found.span.description, firstLine: found.span.lineStart, text: found.text))
+              note: resolution.note, span: found.span.description, firstLine: found.span.lineStart, text: found.text))
         } catch {
           results.append(Quoted(locator: text, error: "\(error)"))
         }

@@ -126,14 +126,28 @@ extension JobRunner {
       workspace: workspace, sources: scope.sources, since: previous?.finishedAt,
       history: runs.templateHistory(job: spec.name, limit: TemplateChanges.window))
     guard !scope.files.isEmpty else {
-      let budget = try Self.windowBudget(spec, counter: counter)
+      let budget = try self.budget.windowBudget()
       let empty = try CorpusPlanner(workspace: workspace, counter: counter).plan(files: [], budget: budget)
       return (previous, scope, PreparedJob(plan: empty, budget: budget, mapTasks: []), changes)
     }
     var options = spec.planOptions
     options.startLines = scope.startLines
-    let prepared = try prepare(files: scope.files, options: options, extra: ["templates": changes.markdown()])
+    let prepared = try prepare(files: scope.files, options: options, templates: try templatesValue(changes))
     return (previous, scope, prepared, changes)
+  }
+
+  /// The period's changes as `{{templates}}` shows them in every map prompt, counted in the
+  /// window budget: with their tables cut to fewer rows (20, 10, 5, 2, then none) while they
+  /// would take more than half of what a window could hold without them. Empty when the map
+  /// prompt does not use `{{templates}}`.
+  func templatesValue(_ changes: TemplateChanges) throws -> String {
+    guard PromptTemplate.names(in: spec.map.prompt).contains("templates") else { return "" }
+    let without = try budget.windowBudget()
+    for limit in [20, 10, 5, 2, 0] {
+      let text = changes.markdown(limit: limit)
+      if let with = try? budget.windowBudget(templates: text), with >= without / 2 { return text }
+    }
+    return changes.markdown(limit: 0)
   }
 
   /// Makes the rolling summary: the previous rolling summary and this period's

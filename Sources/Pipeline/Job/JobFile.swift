@@ -67,7 +67,7 @@ public enum JobFile {
         m, at: "model.",
         keys: [
           "engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary", "api", "concurrency",
-          "timeout", "prompt_format", "slot_save_path",
+          "timeout", "prompt_format", "slot_save_path", "loop_guard",
         ])
     }
     let engine = m.flatMap { r.string($0, "engine", at: "model.") } ?? "llama"
@@ -114,6 +114,7 @@ public enum JobFile {
       }
       if !path.hasPrefix("/") { slotSavePath = URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).path }
     }
+    let loopGuard: LoopGuard? = if let m { r.loopGuard(m) } else { .standard }
     let model = JobSpec.ModelSpec(
       engine: EngineKind(rawValue: engine) ?? .llama, path: m.flatMap { r.string($0, "path", at: "model.") },
       context: context,
@@ -122,7 +123,7 @@ public enum JobFile {
       vocabulary: m.flatMap { r.string($0, "vocabulary", at: "model.") },
       api: api.flatMap(CompletionAPI.init(rawValue:)) ?? .completions, concurrency: concurrency,
       timeout: timeout, promptFormat: promptFormat.flatMap(PromptFormat.init(rawValue:)) ?? .raw,
-      slotSavePath: slotSavePath)
+      slotSavePath: slotSavePath, loopGuard: loopGuard)
 
     let g = r.mapping(top, "generation", required: false)
     if let g { r.allow(g, at: "generation.", keys: ["max_tokens", "temperature", "seed", "stop"]) }
@@ -403,6 +404,51 @@ public enum JobFile {
       }
       if s.tag.description.hasSuffix("null") || (s.string == "null" && s.style == .plain) { return nil }
       return s.string
+    }
+
+    /// `model.loop_guard`: `on` (the default settings), `off`, or a mapping of DRY settings
+    /// and the stop's bound (`dry_multiplier`, `dry_base`, `dry_allowed_length`,
+    /// `dry_last_n`, `max_repeats`); nil when off.
+    mutating func loopGuard(_ map: Node.Mapping) -> LoopGuard? {
+      let at = "model.loop_guard"
+      guard let node = map["loop_guard"] else { return .standard }
+      switch node {
+      case .scalar(let s):
+        switch s.string.lowercased() {
+        case "on", "true", "yes": return .standard
+        case "off", "false", "no": return nil
+        default:
+          problem(at, node, "must be on, off or a mapping of DRY settings, not '\(s.string)'")
+          return .standard
+        }
+      case .mapping(let m):
+        allow(m, at: at + ".", keys: ["dry_multiplier", "dry_base", "dry_allowed_length", "dry_last_n", "max_repeats"])
+        var guardSettings = LoopGuard.standard
+        if let v = double(m, "dry_multiplier", at: at + ".") {
+          if v < 0 { problem(at + ".dry_multiplier", m["dry_multiplier"], "must not be negative (0 turns DRY off)") }
+          guardSettings.dryMultiplier = v
+        }
+        if let v = double(m, "dry_base", at: at + ".") {
+          if v < 1 { problem(at + ".dry_base", m["dry_base"], "must be at least 1") }
+          guardSettings.dryBase = v
+        }
+        if let v = int(m, "dry_allowed_length", at: at + ".") {
+          if v < 1 { problem(at + ".dry_allowed_length", m["dry_allowed_length"], "must be at least 1") }
+          guardSettings.dryAllowedLength = v
+        }
+        if let v = int(m, "dry_last_n", at: at + ".") {
+          if v < 0 { problem(at + ".dry_last_n", m["dry_last_n"], "must be 0 (the whole output) or more") }
+          guardSettings.dryLastTokens = v
+        }
+        if let v = int(m, "max_repeats", at: at + ".") {
+          if v < 1 { problem(at + ".max_repeats", m["max_repeats"], "must be at least 1") }
+          guardSettings.maxRepeats = v
+        }
+        return guardSettings
+      default:
+        problem(at, node, "must be on, off or a mapping of DRY settings")
+        return .standard
+      }
     }
 
     /// A JSON Schema given as JSON text or as YAML, returned as JSON text

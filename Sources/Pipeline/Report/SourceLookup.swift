@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Ingest
 import Workspace
 
@@ -51,6 +52,8 @@ public final class SourceLookup {
   /// Cited path → document hash.
   public let paths: [String: String]
   private let byName: [String: [String]]
+  /// Absolute path of each ingested file → its display path (the cited form).
+  private let displayPaths: [String: String]
   private var infos: [String: Info] = [:]
   private var normalized: [String: String] = [:]
 
@@ -59,6 +62,15 @@ public final class SourceLookup {
   public init(workspace: Workspace) throws {
     corpus = Corpus(workspace: workspace)
     paths = try corpus.citablePaths()
+    displayPaths = try workspace.db.read { db in
+      var out: [String: String] = [:]
+      for row in try Row.fetchAll(
+        db, sql: "SELECT path, displayPath FROM source WHERE status = 'ok' AND contentHash IS NOT NULL")
+      {
+        out[row["path"]] = row["displayPath"]
+      }
+      return out
+    }
     var byName: [String: [String]] = [:]
     for path in paths.keys { byName[Self.lastComponent(path), default: []].append(path) }
     self.byName = byName
@@ -83,6 +95,73 @@ public final class SourceLookup {
     if mine.count == 1 { return mine[0] }
     if candidates.isEmpty { throw .noDocument(path: raw) }
     throw .ambiguous(path: raw, candidates: candidates)
+  }
+
+  /// What a path typed by a person names: the stored path, and a note when the
+  /// typed path could also mean another document.
+  public struct Resolution: Equatable, Sendable {
+    /// The stored (cited) path.
+    public var path: String
+    /// Which document was meant, and which other one the typed path also names; nil when it names one.
+    public var note: String?
+  }
+
+  /// The stored path a person's typed path names: the cited form (as `resolve(path:)`
+  /// takes it), or a file's path on disk, absolute or relative to `directory`, as
+  /// given to `ingest` or as the shell sees it, followed by what lies inside the
+  /// file (`/abs/bundle.zip#member=a.txt`: the file's display path, the rest kept).
+  ///
+  /// When the two readings name different documents, the stored form wins (it is
+  /// what reports cite), and the note says so and names the other.
+  ///
+  /// - Parameter directory: The directory a relative path on disk starts from (the current one).
+  /// - Throws: `Missing.noDocument` or `.ambiguous`, as `resolve(path:)`.
+  public func resolve(typed raw: String, from directory: String) throws(Missing) -> Resolution {
+    let stored: Result<String, Missing>
+    do throws(Missing) {
+      stored = .success(try resolve(path: raw))
+    } catch {
+      stored = .failure(error)
+    }
+    let onDisk = fileCandidate(raw, from: directory)
+    switch (stored, onDisk) {
+    case (.success(let path), nil): return Resolution(path: path)
+    case (.failure(let error), nil): throw error
+    case (.failure, .some(let file)): return Resolution(path: file.path)
+    case (.success(let path), .some(let file)):
+      guard paths[path] != paths[file.path] else {
+        // One document under either name: the file's own name reads best.
+        return Resolution(path: paths[raw] != nil ? path : file.path)
+      }
+      if paths[raw] != nil {
+        return Resolution(
+          path: path,
+          note: "\(raw) is taken as the stored document \(path); the file \(file.absolute) is stored as \(file.path)")
+      }
+      // A shortened stored path (a suffix) against a file that exists as typed: the file is meant.
+      return Resolution(
+        path: file.path,
+        note:
+          "\(raw) is taken as the file \(file.absolute), stored as \(file.path); it also ends the stored path \(path)")
+    }
+  }
+
+  /// The stored path of the file on disk that `typed` names (relative to `directory`),
+  /// with what follows its first `#` kept; nil when no ingested file is there.
+  private func fileCandidate(_ typed: String, from directory: String) -> (path: String, absolute: String)? {
+    let cut = typed.firstIndex(of: "#") ?? typed.endIndex
+    let file = String(typed[..<cut])
+    let inside = String(typed[cut...])
+    guard !file.isEmpty else { return nil }
+    let url =
+      file.hasPrefix("/")
+      ? URL(fileURLWithPath: file) : URL(fileURLWithPath: directory).appendingPathComponent(file)
+    for absolute in [url.standardizedFileURL.path, url.resolvingSymlinksInPath().path] {
+      if let display = displayPaths[absolute], paths[display + inside] != nil {
+        return (display + inside, absolute)
+      }
+    }
+    return nil
   }
 
   /// The facts and sections of the document at stored path `path`.
