@@ -59,10 +59,9 @@ struct EmailExtractor {
     {
       return .image
     }
-    // Office files, Outlook messages, archives and mail saved as a file are read by their own extractors.
-    // (A `message/rfc822` part is read inline as a forwarded message, its attachments listed with the outer one's.)
+    // Office files, Outlook messages, archives and attached mail are read by their own extractors.
     if let kind = Discovery.containerKind(name: name, head: Array(attachment.payload.prefix(16_384))) { return kind }
-    if name.hasSuffix(".eml") && !type.hasPrefix("message/") { return .email }
+    if name.hasSuffix(".eml") || type == "message/rfc822" || type == "message/global" { return .email }
     return nil
   }
 
@@ -199,7 +198,13 @@ struct EmailExtractor {
       for name in ["From", "Date", "Subject", "To"] {
         if let v = inner.header(name) { header += "\n\(name): \(v)" }
       }
-      return header + "\n\n" + bodyText(inner, attachments: &attachments, messageKey: messageKey)
+      // An attached message is a child document with its own attachments (grandchildren of this
+      // message): they are not listed again as this message's. A forwarded message inline is not
+      // a child: its attachments are this message's.
+      var innerAttachments: [Attachment] = []
+      let text = bodyText(inner, attachments: &innerAttachments, messageKey: messageKey)
+      if !entity.isAttachment { attachments += innerAttachments }
+      return header + "\n\n" + text
     }
     let text = entity.text.replacingOccurrences(of: "\r\n", with: "\n")
     if type == "text/html" { return HTMLText.text(from: text) }

@@ -52,7 +52,7 @@ import _LongctxTestSupport
     #expect(again.files.map(\.displayPath) == paths)
   }
 
-  @Test func aForwardedMessagePartIsReadInlineNotAsAChild() async throws {
+  @Test func anAttachedMessagePartIsAChildWithItsOwnAttachments() async throws {
     let f = try IngestFixture()
     defer { f.remove() }
     let notes = Data("Board minutes\n".utf8)
@@ -61,11 +61,18 @@ import _LongctxTestSupport
       id: "out@x.example", subject: "Fwd", attachment: ("fwd.eml", "message/rfc822", Data(inner.utf8)))
     try f.dir.write("fwd.eml", outer)
     let summary = try await f.ingest(["fwd.eml"])
-    // The forwarded message's text is the outer message's; its attachment is listed once, with the outer one's.
-    #expect(summary.files.map(\.displayPath) == ["fwd.eml", "fwd.eml#msg=out@x.example/attachment=notes.txt"])
+    // The attached message is a child, its attachment a grandchild, listed once (not also as the outer's).
+    #expect(
+      summary.files.map(\.displayPath) == [
+        "fwd.eml", "fwd.eml#msg=out@x.example/attachment=fwd.eml",
+        "fwd.eml#msg=out@x.example/attachment=fwd.eml#msg=in@x.example/attachment=notes.txt",
+      ])
+    // Its text is still shown in the outer message, where a reader meets it.
     let sections = try Corpus(workspace: f.workspace).sections(
       ofDocument: summary.files[0].documentHash, displayPath: "fwd.eml")
     #expect(sections.first?.text.contains("---------- Forwarded message ----------") == true)
+    #expect(sections.first?.text.contains("Attachments: fwd.eml") == true)
+    #expect(sections.first?.text.contains("notes.txt") == false)
   }
 
   @Test func familiesStopAtTheDepthLimitWithAWarning() async throws {
