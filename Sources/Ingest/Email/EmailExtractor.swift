@@ -105,13 +105,7 @@ struct EmailExtractor {
       for a in m.attachments {
         guard let kind = Self.childKind(a) else { continue }
         // "#" and "/" would break the citation; a repeated name gets a counter.
-        let clean = a.fileName.replacingOccurrences(of: "#", with: "_").replacingOccurrences(of: "/", with: "_")
-        var name = clean
-        var n = 1
-        while !names.insert(name).inserted {
-          n += 1
-          name = "\(clean)~\(n)"
-        }
+        let name = ChildFile.citableName(a.fileName, taken: &names)
         children.append(
           ChildAttachment(
             suffix: "#msg=\(key)/attachment=\(name)", fileName: a.fileName, contentType: a.contentType, kind: kind,
@@ -238,20 +232,8 @@ struct EmailExtractor {
     return lines.joined(separator: "\n") + "\n\n" + m.body
   }
 
-  /// Message-IDs in a header value, without angle brackets.
-  static func ids(_ value: String) -> [String] {
-    var out: [String] = []
-    var rest = Substring(value)
-    while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
-      let id = rest[rest.index(after: open)..<close].trimmingCharacters(in: .whitespaces)
-      if !id.isEmpty { out.append(id) }
-      rest = rest[rest.index(after: close)...]
-    }
-    if out.isEmpty {
-      out = value.split(whereSeparator: \.isWhitespace).map(String.init)
-    }
-    return out
-  }
+  /// Message-IDs in a header value, without angle brackets (`MessageIDs`).
+  static func ids(_ value: String) -> [String] { MessageIDs.parse(value) }
 
   // MARK: - Threads
 

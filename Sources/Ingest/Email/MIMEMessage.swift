@@ -347,3 +347,18 @@ enum EncodedWords {
     return out
   }
 }
+
+/// Message-IDs in a header value (`References: <a@x> <b@y>`), without angle brackets; the
+/// value's words when it has none in brackets.
+public enum MessageIDs {
+  public static func parse(_ value: String) -> [String] {
+    var out: [String] = []
+    var rest = Substring(value)
+    while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
+      let id = rest[rest.index(after: open)..<close].trimmingCharacters(in: .whitespaces)
+      if !id.isEmpty { out.append(id) }
+      rest = rest[rest.index(after: close)...]
+    }
+    return out.isEmpty ? value.split(whereSeparator: \.isWhitespace).map(String.init) : out
+  }
+}

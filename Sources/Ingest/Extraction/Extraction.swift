@@ -40,6 +40,19 @@ struct ChildFile: Sendable {
 }
 
 extension ChildFile {
+  /// `fileName` as it can stand in a citation: `#` and `/` become `_`, a name already in
+  /// `taken` gets a counter (`notes.txt~2`); the result is added to `taken`.
+  static func citableName(_ fileName: String, taken: inout Set<String>) -> String {
+    let clean = fileName.replacingOccurrences(of: "#", with: "_").replacingOccurrences(of: "/", with: "_")
+    var name = clean
+    var n = 1
+    while !taken.insert(name).inserted {
+      n += 1
+      name = "\(clean)~\(n)"
+    }
+    return name
+  }
+
   /// How warnings name the child: `attachment report.pdf`, `member dir/a.txt`, `embedded object Sheet1.xlsx`.
   var label: String {
     let tail = suffix.split(separator: "#").last.map(String.init) ?? ""

@@ -53,14 +53,8 @@ struct OutlookExtractor: Extractor {
         continue
       }
       guard !payload.isEmpty else { continue }
-      // "#" and "/" would break the citation; a repeated name gets a counter (as in mailboxes).
-      let clean = fileName.replacingOccurrences(of: "#", with: "_").replacingOccurrences(of: "/", with: "_")
-      var name = clean
-      var n = 1
-      while !names.insert(name).inserted {
-        n += 1
-        name = "\(clean)~\(n)"
-      }
+      // "#" and "/" would break the citation; a repeated name gets a counter.
+      let name = ChildFile.citableName(fileName, taken: &names)
       children.append(
         ChildFile(
           suffix: "#msg=\(key)/attachment=\(name)", fileName: fileName, contentType: type, payload: payload,

@@ -256,18 +256,8 @@ struct OutlookMessage {
 
   // MARK: - Helpers
 
-  /// Message-IDs in a header value, without angle brackets.
-  static func ids(_ value: String) -> [String] {
-    var out: [String] = []
-    var rest = Substring(value)
-    while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
-      let id = rest[rest.index(after: open)..<close].trimmingCharacters(in: .whitespaces)
-      if !id.isEmpty { out.append(id) }
-      rest = rest[rest.index(after: close)...]
-    }
-    if out.isEmpty { out = value.split(whereSeparator: \.isWhitespace).map(String.init) }
-    return out
-  }
+  /// Message-IDs in a header value, without angle brackets (`MessageIDs`).
+  static func ids(_ value: String) -> [String] { MessageIDs.parse(value) }
 }
 
 extension String {

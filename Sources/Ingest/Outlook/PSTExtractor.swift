@@ -99,13 +99,8 @@ struct PSTExtractor: Extractor {
           continue
         }
         childBytes += a.payload.count
-        let clean = a.fileName.replacingOccurrences(of: "#", with: "_").replacingOccurrences(of: "/", with: "_")
-        var name = clean
-        var n = 1
-        while !names.insert(name).inserted {
-          n += 1
-          name = "\(clean)~\(n)"
-        }
+        // "#" and "/" would break the citation; a repeated name gets a counter.
+        let name = ChildFile.citableName(a.fileName, taken: &names)
         children.append(
           ChildFile(
             suffix: "\(prefix)/attachment=\(name)", fileName: a.fileName, contentType: a.contentType,

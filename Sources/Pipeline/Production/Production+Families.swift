@@ -98,7 +98,7 @@ extension Production {
         } else {
           member.thread = EmailThreading.Message(
             key: file.displayPath, messageID: headers["message-id"], inReplyTo: headers["in-reply-to"],
-            references: EmailExtractorIDs.ids(headers["references"] ?? ""), subject: headers["subject"],
+            references: MessageIDs.parse(headers["references"] ?? ""), subject: headers["subject"],
             from: headers["from"], to: headers["to"], cc: headers["cc"],
             date: headers["date"].flatMap(MailMessages.mailDate), body: body, attachments: [])
           // A message inside a store is deduplicated by its email hash, across stores and mailboxes.
@@ -189,19 +189,5 @@ extension Production {
       let blank = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty })
     else { return text }
     return lines[(blank + 1)...].joined(separator: "\n")
-  }
-}
-
-/// Message-IDs in a header value (`References: <a@x> <b@y>`), without angle brackets.
-enum EmailExtractorIDs {
-  static func ids(_ value: String) -> [String] {
-    var out: [String] = []
-    var rest = Substring(value)
-    while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
-      let id = rest[rest.index(after: open)..<close].trimmingCharacters(in: .whitespaces)
-      if !id.isEmpty { out.append(id) }
-      rest = rest[rest.index(after: close)...]
-    }
-    return out.isEmpty ? value.split(whereSeparator: \.isWhitespace).map(String.init) : out
   }
 }
