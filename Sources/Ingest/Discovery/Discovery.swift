@@ -177,8 +177,9 @@ public enum Discovery {
     let zip = head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06])
     let ole = head.starts(with: [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
     if officeExtensions.contains(ext) { return .office }
-    if ext == "msg" { return .outlook }
-    if ext == "pst" || ext == "ost" || head.starts(with: Array("!BDN".utf8)) { return .pst }
+    // `.msg` and `.pst` name other things too (Tcl message catalogs are text): only their magic decides.
+    if ext == "msg" && ole { return .outlook }
+    if head.starts(with: Array("!BDN".utf8)) { return .pst }
     if convertedExtensions.contains(ext) { return .officeConverted }
     if htmlExtensions.contains(ext) { return .html }
     for suffix in [".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".tar.lz", ".tar.lzma", ".tar.z"]

@@ -107,6 +107,10 @@ import _LongctxTestSupport
     #expect(kind("unnamed", zip) == .archive)
     #expect(kind("letter.doc", ole) == .officeConverted)
     #expect(kind("mail.msg", ole) == .outlook)
+    // A Tcl message catalog (Debian's tk8.6 ships dozens) is text, not Outlook; a `.pst` needs its magic.
+    #expect(
+      kind("de.msg", Array("namespace eval ::tk {\n    ::msgcat::mcset de \"&Abort\" \"&Abbruch\"\n".utf8)) == .text)
+    #expect(kind("notes.pst", Array("plain words\n".utf8)) == .text)
     #expect(kind("unnamed", ole) == .officeConverted)
     #expect(kind("store.pst", Array("!BDN".utf8)) == .pst)
     #expect(kind("logs.tar.gz", [0x1F, 0x8B]) == .archive)
