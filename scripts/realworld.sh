@@ -34,7 +34,7 @@ shared="$root/../shared/corpus"
 
 inputs=()  # "name|path"
 if [[ -d "$shared" ]]; then
-  inputs+=("corpus-logs|$shared/logs" "corpus-pdf|$shared/pdf" "corpus-email|$shared/email")
+  inputs+=("corpus-logs|$shared/logs" "corpus-pdf|$shared/pdf" "corpus-email|$shared/email" "corpus-office|$shared/office")
 else
   echo "[realworld] ../shared/corpus is absent: its rows are skipped" >&2
 fi
