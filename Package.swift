@@ -9,6 +9,8 @@ let rpath: [LinkerSetting] =
   llamaPrefix.map {
     [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "\($0)/lib"])]
   } ?? []
+let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 
 let package = Package(
   name: "longctx",
@@ -57,6 +59,7 @@ let package = Package(
       name: "Ingest",
       dependencies: [
         "Workspace", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2", "CArchive",
+        .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         // Encrypted Office files: SHA-1/SHA-2 key derivation, AES-CBC.
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -68,10 +71,13 @@ let package = Package(
       dependencies: ["Workspace", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "Segmenter",
-      dependencies: ["Workspace", "Ingest", "Inference", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["Workspace", "Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]),
     .target(
       name: "Pipeline",
-      dependencies: ["Workspace", "Ingest", "Segmenter", "Inference", .product(name: "Yams", package: "Yams")]),
+      dependencies: [
+        "Workspace", "Ingest", "Segmenter", "Inference", .product(name: "Yams", package: "Yams"),
+        .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+      ]),
     .target(
       name: "LlamaBackend",
       dependencies: ["CLlama", "Inference", "Workspace", .product(name: "Logging", package: "swift-log")]),
@@ -83,9 +89,10 @@ let package = Package(
       dependencies: [
         "Ingest", "Segmenter", "Inference", "Pipeline", "LlamaBackend", "HTTPBackend", "Workspace",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
       ]),
-    .executableTarget(name: "longctx", dependencies: ["LongctxCommands", "Ingest"], linkerSettings: rpath),
+    .executableTarget(
+      name: "longctx", dependencies: ["LongctxCommands", "Ingest", "Inference", "Workspace"], linkerSettings: rpath),
     .executableTarget(
       name: "longctx-bench-kv", dependencies: ["LlamaBackend", "Inference", "Workspace"],
       linkerSettings: rpath),
@@ -97,18 +104,33 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ], linkerSettings: rpath),
 
-    // MARK: Tests
-    .testTarget(name: "WorkspaceTests", dependencies: ["Workspace"]),
-    .testTarget(name: "IngestTests", dependencies: ["Ingest", "_LongctxTestSupport", "CZlib"]),
-    .testTarget(name: "SegmenterTests", dependencies: ["Segmenter", "Pipeline", "_LongctxTestSupport"]),
-    .testTarget(name: "InferenceTests", dependencies: ["Inference", "_LongctxTestSupport"]),
-    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "_LongctxTestSupport"]),
+    // MARK: Tests (each declares every module it imports)
+    .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", grdb]),
     .testTarget(
-      name: "LlamaBackendTests", dependencies: ["LlamaBackend", "_LongctxTestSupport"],
+      name: "IngestTests", dependencies: ["Ingest", "Workspace", "_LongctxTestSupport", "CZlib", grdb, logging]),
+    .testTarget(
+      name: "SegmenterTests",
+      dependencies: ["Segmenter", "Ingest", "Inference", "Pipeline", "Workspace", "_LongctxTestSupport", logging]),
+    .testTarget(name: "InferenceTests", dependencies: ["Inference", "Workspace", "_LongctxTestSupport"]),
+    .testTarget(
+      name: "PipelineTests",
+      dependencies: [
+        "Pipeline", "Segmenter", "Ingest", "Inference", "Workspace", "_LongctxTestSupport", grdb, logging,
+      ]),
+    .testTarget(
+      name: "LlamaBackendTests",
+      dependencies: ["LlamaBackend", "Inference", "Pipeline", "Segmenter", "Workspace", "_LongctxTestSupport"],
       linkerSettings: rpath),
-    .testTarget(name: "HTTPBackendTests", dependencies: ["HTTPBackend", "_LongctxTestSupport"]),
     .testTarget(
-      name: "LongctxTests", dependencies: ["LongctxCommands", "_LongctxTestSupport"],
+      name: "HTTPBackendTests",
+      dependencies: ["HTTPBackend", "Inference", "Pipeline", "Segmenter", "_LongctxTestSupport", logging]),
+    .testTarget(
+      name: "LongctxTests",
+      dependencies: [
+        "LongctxCommands", "HTTPBackend", "Inference", "Ingest", "LlamaBackend", "Pipeline", "Segmenter", "Workspace",
+        "_LongctxTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
       linkerSettings: rpath),
   ]
 )

@@ -44,13 +44,13 @@ mkdir -p "$OUT"
 sources() {
   case "$1" in
     code) echo Sources/Ingest/Code/*.swift Sources/Ingest/Files/{TextLines,LineGrouper}.swift ;;
-    mime) echo Sources/Ingest/Email/{MIMEMessage,Mbox,Charsets,HTMLText}.swift ;;
+    mime) echo Sources/Ingest/Email/{MIMEEntity,Mbox,Charsets,HTMLText}.swift ;;
     logs) echo Sources/Ingest/Logs/{LogTimestamp,LogFieldValues}.swift Sources/Ingest/Files/{TextLines,LineGrouper}.swift ;;
     secrets) echo Sources/Ingest/Secrets/*.swift Sources/Ingest/Model/Locator.swift "$OUT/gen/SWAR.swift" ;;
     locator) echo Sources/Ingest/Model/Locator.swift ;;
     msg)
       echo Sources/Ingest/Outlook/{CompoundFile,MAPIProperties,OutlookMessage,LZFu,RTFText,RFC822Writer}.swift \
-        Sources/Ingest/Email/{MIMEMessage,Mbox,Charsets,HTMLText}.swift
+        Sources/Ingest/Email/{MIMEEntity,Mbox,Charsets,HTMLText}.swift
       ;;
     ooxml)
       local f

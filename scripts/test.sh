@@ -3,7 +3,7 @@
 # including the end-to-end tests of the real CLI with the real model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --server
 bash scripts/test-packages.sh
 eval "$(bash scripts/setup.sh --env)"
 # The committed .swift-format is the style: a file it would change fails the run.

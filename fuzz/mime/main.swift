@@ -1,6 +1,6 @@
 // libFuzzer harness: MIME / mbox parsing (MIMEEntity, Mbox, Charsets,
 // EncodedWords, TransferEncoding, HTMLText). Compiled into module Ingest with
-// Sources/Ingest/Email/{MIMEMessage,Mbox,Charsets,HTMLText}.swift (scripts/fuzz.sh).
+// Sources/Ingest/Email/{MIMEEntity,Mbox,Charsets,HTMLText}.swift (scripts/fuzz.sh).
 // Input: a message or a mailbox.
 import Foundation
 

@@ -1,7 +1,7 @@
 // libFuzzer harness: Outlook .msg parsing (CompoundFile, MAPIProperties,
 // OutlookMessage, LZFu, RTFText, RFC822Writer). Compiled into module Ingest with
 // Sources/Ingest/Outlook/{CompoundFile,MAPIProperties,OutlookMessage,LZFu,RTFText,RFC822Writer}.swift
-// and Sources/Ingest/Email/{MIMEMessage,Mbox,Charsets,HTMLText}.swift (scripts/fuzz.sh).
+// and Sources/Ingest/Email/{MIMEEntity,Mbox,Charsets,HTMLText}.swift (scripts/fuzz.sh).
 // Input: a .msg file; its first bytes are also read as compressed RTF and as RTF.
 import Foundation
 
