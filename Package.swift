@@ -123,7 +123,7 @@ let package = Package(
       linkerSettings: rpath),
     .testTarget(
       name: "HTTPBackendTests",
-      dependencies: ["HTTPBackend", "Inference", "Pipeline", "Segmenter", "_LongctxTestSupport", logging]),
+      dependencies: ["HTTPBackend", "Inference", "Pipeline", "Segmenter", "Workspace", "_LongctxTestSupport", logging]),
     .testTarget(
       name: "LongctxTests",
       dependencies: [

@@ -6,7 +6,7 @@ import Synchronization
 /// An OpenAI-compatible server (vLLM, SGLang, llama.cpp server, Ollama, hosted APIs)
 /// through `/v1/completions` or `/v1/chat/completions`, load-balanced with failover
 /// across several endpoints and a cap on requests in flight.
-public final class OpenAIEngine: Engine, Sendable {
+public final class OpenAIEngine: PacedEngine, Sendable {
   /// The settings the engine was made with.
   public let options: OpenAIEngineOptions
   /// What the first reachable endpoint turned out to be.
@@ -20,6 +20,8 @@ public final class OpenAIEngine: Engine, Sendable {
   private let gate: AsyncGate?
   /// Slot save/restore into the checkpoint store, when the job asks for it.
   let slots: SlotCheckpoints?
+  /// Admits each request to its endpoint within the limits every worker shares; nil: unpaced.
+  let pacer: (any RequestPacer)?
   /// The rotation's next index, and until when each endpoint is benched.
   private let rotation = Mutex<(next: Int, benchedUntil: [String: Date])>((0, [:]))
 
@@ -66,6 +68,17 @@ public final class OpenAIEngine: Engine, Sendable {
     }
     slots = try Self.makeSlots(
       options: options, server: server, checkpoints: checkpoints, transport: transport, logger: logger)
+    pacer = nil
+  }
+
+  /// `engine`'s connections, gate and slots, its requests admitted by `pacer`.
+  private init(pacing engine: OpenAIEngine, by pacer: any RequestPacer) {
+    options = engine.options
+    transport = engine.transport
+    server = engine.server
+    gate = engine.gate
+    slots = engine.slots
+    self.pacer = pacer
   }
 
   static func makeSlots(
@@ -116,9 +129,17 @@ public final class OpenAIEngine: Engine, Sendable {
     let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     var lastError = EngineError.transient("no endpoint was tried")
     var retryAfter: Double?
+    let paceTokens = pacer == nil ? 0 : Self.paceTokens(object)
     for _ in 0..<options.baseURLs.count {
       try Task.checkCancellation()
       let endpoint = pickEndpoint()
+      if let pacer {
+        do {
+          try await pacer.admit(endpoint: OpenAIEngineOptions.redacted(endpoint), tokens: paceTokens)
+        } catch is CancellationError {
+          throw EngineError.interrupted
+        }
+      }
       let http = HTTPRequest(
         method: "POST", url: try Self.url(endpoint + options.api.path), headers: options.headers, body: body,
         timeout: options.timeout)
@@ -131,6 +152,10 @@ public final class OpenAIEngine: Engine, Sendable {
         bench(endpoint, seconds: options.benchSeconds)
         lastError = .transient("cannot reach \(OpenAIEngineOptions.redacted(endpoint)): \(Self.describe(error))")
         continue
+      }
+      if let pacer {
+        let limits = ServerLimits(headers: response.headers)
+        if !limits.isEmpty { try pacer.observe(endpoint: OpenAIEngineOptions.redacted(endpoint), limits: limits) }
       }
       switch Self.classify(response, endpoint: endpoint) {
       case .success:
@@ -145,6 +170,17 @@ public final class OpenAIEngine: Engine, Sendable {
     }
     if case .transient(let message, _) = lastError { throw EngineError.transient(message, retryAfter: retryAfter) }
     throw lastError
+  }
+
+  /// The same engine, its requests admitted by `pacer` (rate limits shared by every worker).
+  public func paced(by pacer: any RequestPacer) -> any Engine { OpenAIEngine(pacing: self, by: pacer) }
+
+  /// What a request counts against a tokens-per-minute limit, as hosted APIs count it:
+  /// the prompt (estimated from its UTF-8 bytes, an upper bound) and `max_tokens`.
+  static func paceTokens(_ object: [String: Any]) -> Int {
+    let messages = (object["messages"] as? [[String: Any]])?.compactMap { $0["content"] as? String }
+    let prompt = object["prompt"] as? String ?? messages?.joined() ?? ""
+    return EstimatedTokenCounter.estimate(bytes: prompt.utf8.count) + (object["max_tokens"] as? Int ?? 0)
   }
 
   // MARK: - Wire format

@@ -24,8 +24,8 @@ public struct EstimatedTokenCounter: TokenCounter {
   public init() {}
   public var vocabularyID: String { "estimated-bytes/3+10%" }
   public var isExact: Bool { false }
-  public func count(_ text: String) throws -> Int {
-    let bytes = text.utf8.count
-    return Int((Double(bytes) / 3.0 * 1.1).rounded(.up))
-  }
+  public func count(_ text: String) throws -> Int { Self.estimate(bytes: text.utf8.count) }
+
+  /// The estimate for a text of `bytes` UTF-8 bytes.
+  public static func estimate(bytes: Int) -> Int { Int((Double(bytes) / 3.0 * 1.1).rounded(.up)) }
 }

@@ -25,12 +25,15 @@ enum ExitCodes {
   /// A file or the workspace could not be read or written: disk full, permissions, a
   /// damaged database, blob or checkpoint, memory exhausted.
   static let storage: Int32 = 5
+  /// The job reached its `budget:`; what is done is saved, and raising the budget resumes it.
+  static let budgetReached: Int32 = 6
   /// SIGINT or SIGTERM; state is saved.
   static let interrupted: Int32 = 130
 
   static func code(for error: any Error) -> Int32 {
     switch error {
     case let e as CommandFailure: return e.code
+    case is BudgetReached: return budgetReached
     case is PipelineError, is IngestError, is SegmenterError, is SourceLookup.Missing: return usage
     // Schemas and JSON given in a job file.
     case is JSONSchema.SchemaError, is JSONValue.ParseError: return usage

@@ -19,6 +19,11 @@ extension Longctx {
 
     @Flag(help: "Print the plan as JSON.") var json = false
 
+    @Flag(
+      help:
+        "Also estimate the run's calls, tokens and cost (with the job's pricing:) and check them against its budget:."
+    ) var cost = false
+
     func validate() throws {
       if let context, context <= 0 { throw ValidationError("'--context' must be greater than 0") }
     }
@@ -29,10 +34,11 @@ extension Longctx {
       try EngineSetup.validate(spec)
       let choice = try EngineSetup.choose(spec, kvDirectory: nil)  // planning runs no engine
       let workspace = try global.openWorkspace()
-      let plan = try await JobRunner(
+      let runner = JobRunner(
         workspace: workspace, spec: spec, engine: choice, settings: RunSettings(worker: .thisExecutable()),
-        logger: global.logger("longctx.plan")
-      ).preview()
+        logger: global.logger("longctx.plan"))
+      let plan = try await runner.preview()
+      let estimate = cost ? try runner.estimateCost(of: plan) : nil
       let ocr = try Corpus(workspace: workspace).ocrSummary(
         documents: plan.windows.flatMap { $0.chunks.map(\.documentHash) })
       if json {
@@ -49,6 +55,8 @@ extension Longctx {
           var leftOut: [Segmenter.Plan.LeftOut]
           /// Pages of the plan's documents read by OCR, and their mean word confidence.
           var ocr: Corpus.OCRSummary
+          /// With --cost: the run's calls, tokens and cost.
+          var cost: CostEstimate?
           struct W: Encodable {
             var ordinal: Int
             var tokens: Int
@@ -71,7 +79,7 @@ extension Longctx {
                   firstEvent: $0.timeRange.map { Scorer.isoTime($0.lowerBound) },
                   lastEvent: $0.timeRange.map { Scorer.isoTime($0.upperBound) })
               },
-              leftOut: plan.leftOut, ocr: ocr)))
+              leftOut: plan.leftOut, ocr: ocr, cost: estimate)))
         return
       }
       print(
@@ -92,6 +100,36 @@ extension Longctx {
             Double(w.tokens) / Double(plan.budget) * 100) + shown + time)
       }
       for l in plan.leftOut { print("  left out: \(l.locator): \(l.reason)") }
+      if let estimate { for line in Self.costLines(estimate, spec: spec) { print(line) } }
+    }
+
+    /// `--cost`'s lines: calls and tokens, the cost with the job's prices, and the budget.
+    static func costLines(_ e: CostEstimate, spec: JobSpec) -> [String] {
+      let kind = e.exactTokens ? "exact" : "estimated"
+      var lines = [
+        "cost: \(e.calls) calls (\(e.mapCalls) map, \(e.reduceCalls) reduce, the reduce tree at its largest): \(e.inputTokens) input tokens (\(kind)), at most \(e.maxOutputTokens) output tokens"
+      ]
+      if let prices = spec.prices, let maxCost = e.maxCost {
+        lines.append(
+          "cost: at \(prices.format(prices.promptPerMillion)) per million input and \(prices.format(prices.outputPerMillion)) per million output tokens: at most \(prices.format(maxCost)) (map \(prices.format(e.mapCost ?? 0)))"
+        )
+      } else {
+        lines.append(
+          "cost: no prices; add pricing: {input_per_million: …, output_per_million: …} to the job for a cost")
+      }
+      if let budget = e.budget, let fits = e.fitsBudget {
+        let spent = e.spent ?? LimitStore.Spending()
+        let prices = spec.prices ?? JobSpec.Prices(promptPerMillion: 0, outputPerMillion: 0)
+        let limit = [budget.usd.map { prices.format($0) }, budget.tokens.map { "\($0) tokens" }].compactMap { $0 }
+        let used = [
+          budget.usd.map { _ in prices.format(spent.cost) }, budget.tokens.map { _ in "\(spent.tokens) tokens" },
+        ]
+        .compactMap { $0 }
+        lines.append(
+          "budget: \(limit.joined(separator: " / ")), spent so far \(used.joined(separator: " / ")): "
+            + (fits ? "the whole run fits" : "the run may stop at the budget (exit code 6); raise it to finish"))
+      }
+      return lines
     }
   }
 }

@@ -68,6 +68,14 @@ extension Longctx {
           message:
             "longctx: interrupted; \(done) of \(tasks.count) known tasks are done and saved. Run `longctx run \(job)` again to resume."
         )
+      } catch let reached as BudgetReached {
+        let tasks = (try? TaskStore(workspace: workspace).currentTasks(job: spec.name)) ?? []
+        let done = tasks.filter { $0.state == .done }.count
+        throw CommandFailure(
+          code: ExitCodes.budgetReached,
+          message:
+            "longctx: \(reached.errorDescription ?? "budget reached") (\(done) of \(tasks.count) known tasks are done and saved.)"
+        )
       }
       if json {
         print(try jsonString(summary))

@@ -32,7 +32,7 @@ public enum JobFile {
       top, at: "",
       keys: [
         "name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report", "incremental", "ingest",
-        "production", "ocr", "coding",
+        "production", "ocr", "coding", "limits", "pricing", "budget",
       ])
     let name = r.string(top, "name", required: true) ?? ""
     if !name.isEmpty, name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) == nil {
@@ -256,10 +256,12 @@ public enum JobFile {
       ocr = settings
     }
 
+    let hosted = Self.hostedSections(top, engine: engine, reportPrices: prices, &r)
+
     if !r.problems.isEmpty { throw PipelineError.jobInvalid(path: path, problems: r.problems) }
     var spec = JobSpec(
       name: name, inputs: inputs, model: model, generation: generation,
-      question: r.string(top, "question"), map: map, reduce: reduce, reportPath: reportPath, prices: prices,
+      question: r.string(top, "question"), map: map, reduce: reduce, reportPath: reportPath, prices: hosted.prices,
       collapseRepeats: collapse, maxWindows: maxWindows,
       baseDirectory: baseDirectory)
     spec.logWindow = logWindow
@@ -274,6 +276,8 @@ public enum JobFile {
     spec.coding = coding
     spec.reportFormats = formats
     spec.ocr = ocr
+    spec.limits = hosted.limits
+    spec.budget = hosted.budget
     return spec
   }
 
@@ -362,7 +366,7 @@ public enum JobFile {
   }
 
   /// Collects problems while reading typed values out of YAML nodes.
-  private struct Reader {
+  struct Reader {
     let path: String
     var problems: [String] = []
 

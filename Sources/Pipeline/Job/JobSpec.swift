@@ -65,6 +65,10 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var production: ProductionSpec? = nil
   /// `coding:`: how structured map answers fold into per-document coding (nil: no coding).
   public var coding: CodingSpec? = nil
+  /// `limits:`: requests and tokens per minute per endpoint (see `SharedPacer`).
+  public var limits: RateLimits? = nil
+  /// `budget:`: what the job may spend over all its runs (see `BudgetLedger`).
+  public var budget: Budget? = nil
 
   /// How page-level answers of a structured job become per-document coding, computed
   /// by longctx (never by the model); see `CodingTable`.

@@ -104,7 +104,9 @@ public enum PipelineSchema: WorkspaceSchema {
   }
 
   /// Every module's schema, in dependency order: what a longctx workspace holds.
-  public static let all: [any WorkspaceSchema.Type] = [IngestSchema.self, SegmenterSchema.self, PipelineSchema.self]
+  public static let all: [any WorkspaceSchema.Type] = [
+    IngestSchema.self, SegmenterSchema.self, PipelineSchema.self, LimitsSchema.self,
+  ]
 }
 
 extension Workspace {

@@ -18,12 +18,13 @@ extension JobRunner {
     var done = tasks.count - todo.count
     let total = tasks.count
     let results = SummaryBox()
+    let budgetStop = BudgetStop()
     try await withThrowingTaskGroup(of: Void.self) { group in
       var iterator = todo.makeIterator()
       var running = 0
       func next() -> Bool {
-        guard let (task, request) = iterator.next() else { return false }
-        group.addTask { try await self.runTask(task, request, results: results) }
+        guard budgetStop.error == nil, let (task, request) = iterator.next() else { return false }
+        group.addTask { try await self.runTask(task, request, results: results, budgetStop: budgetStop) }
         return true
       }
       while running < settings.concurrency, next() { running += 1 }
@@ -47,6 +48,7 @@ extension JobRunner {
     summary.promptTokens += results.promptTokens
     summary.outputTokens += results.outputTokens
     summary.cachedTokens += results.cachedTokens
+    if let reached = budgetStop.error { throw reached }
     return try store.tasks(job: spec.name, kind: kind, level: level).filter { $0.state == .done }
   }
 
@@ -67,7 +69,9 @@ extension JobRunner {
     return nil
   }
 
-  private func runTask(_ task: TaskRecord, _ request: GenerationRequest, results: SummaryBox) async throws {
+  private func runTask(
+    _ task: TaskRecord, _ request: GenerationRequest, results: SummaryBox, budgetStop: BudgetStop
+  ) async throws {
     var attempt =
       (try? store.tasks(job: spec.name, kind: task.kind, level: task.level).first { $0.id == task.id }?.attempts) ?? 0
     while true {
@@ -77,7 +81,7 @@ extension JobRunner {
       attempt += 1
       let clock = Date()
       do {
-        let result = try await engine.generate(request)
+        let result = try await generateWithinBudget(engine, request, task: task)
         let seconds = Date().timeIntervalSince(clock)
         if let problem = try accept(
           result, for: task, request: request, engine: engine.name, model: engine.modelIdentity,
@@ -101,6 +105,10 @@ extension JobRunner {
       } catch EngineError.interrupted {
         try store.release(task.id)
         throw EngineError.interrupted
+      } catch let reached as BudgetReached {
+        try store.release(task.id)
+        budgetStop.record(reached)
+        return
       } catch let error as EngineError {
         let message = error.userDescription
         var retry = false

@@ -95,7 +95,7 @@ public final class JobRunner: Sendable {
     self.spec = spec
     self.counter = engine.counter
     self.modelKey = engine.modelKey
-    self.engineFactory = engine.makeEngine
+    self.engineFactory = Self.pacing(engine.makeEngine, workspace: workspace, spec: spec)
     self.settings = settings
     self.logger = logger
     self.progress = progress
