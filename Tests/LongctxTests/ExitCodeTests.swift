@@ -79,6 +79,7 @@ import _LongctxTestSupport
     (CocoaError(.fileWriteNoPermission), 5),
     (CocoaError(.fileReadNoSuchFile), 2),
     (POSIXError(.EIO), 5),
+    (BudgetReached(job: "j", limit: "$40.0000", spent: "$39.9000", inFlight: 1), 6),
     (EngineError.interrupted, 130),
   ]
 
@@ -103,7 +104,7 @@ import _LongctxTestSupport
       })
     let used: Set<Int32> = [
       0, ExitCodes.failedTasks, ExitCodes.usage, ExitCodes.locked, ExitCodes.engineUnavailable, ExitCodes.storage,
-      ExitCodes.interrupted,
+      ExitCodes.budgetReached, ExitCodes.interrupted,
     ]
     #expect(documented == used)
     #expect(Set(Self.errors.map(\.1)).isSubset(of: used))

@@ -14,7 +14,7 @@ public struct BudgetReached: Error, LocalizedError, Sendable, Equatable {
   public var inFlight: Int
 
   public var errorDescription: String? {
-    "job \(job) reached its budget of \(limit) (spent \(spent)\(inFlight > 0 ? ", counting \(inFlight) calls in flight" : "")); no further call was sent. Raise budget: in the job file and run it again to resume: finished tasks are not paid for again."
+    "job \(job) reached its budget of \(limit) (spent \(spent)\(inFlight > 0 ? ", counting \(inFlight) call\(inFlight == 1 ? "" : "s") in flight at \(inFlight == 1 ? "its" : "their") reservation" : "")); no further call was sent. Raise budget: in the job file and run it again to resume: finished tasks are not paid for again."
   }
 }
 

@@ -108,6 +108,7 @@ extension JobRunner {
       } catch let reached as BudgetReached {
         try store.release(task.id)
         budgetStop.record(reached)
+        results.recordStop()
         return
       } catch let error as EngineError {
         let message = error.userDescription
@@ -187,6 +188,9 @@ final class SummaryBox: Sendable {
       $0.last = Last(ordinal: ordinal, outputTokens: output, seconds: seconds)
     }
   }
+
+  /// A task that stopped before its call (the budget): nothing to report.
+  func recordStop() { counts.withLock { $0.last = nil } }
 
   func recordFailure() {
     counts.withLock {
