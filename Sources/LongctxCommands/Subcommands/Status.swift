@@ -65,6 +65,8 @@ extension Longctx {
         var runs: [RunOut]?
         /// Pages of the latest plan's documents read by OCR, and their mean word confidence.
         var ocr: Corpus.OCRSummary?
+        /// What the job's calls cost against a `budget:` (absent when it has none).
+        var spending: LimitStore.Spending?
       }
       let runStore = RunStore(workspace: workspace)
       var jobs: [JobOut] = []
@@ -91,6 +93,8 @@ extension Longctx {
             rollingReport: r.rollingReport, newSources: try runStore.sources(run: r.id ?? 0).compactMap(\.newLocator))
         }
         if !runs.isEmpty { jobs[jobs.count - 1].runs = runs }
+        let spending = try LimitStore(workspace: workspace).spending(job: name)
+        if spending.settled + spending.inFlight > 0 { jobs[jobs.count - 1].spending = spending }
         if let plan = try PlanStore(workspace: workspace).latest(job: name) {
           let ocr = try Corpus(workspace: workspace).ocrSummary(
             documents: plan.windows.flatMap { $0.chunks.map(\.documentHash) })
@@ -112,6 +116,11 @@ extension Longctx {
         }
         if let ocr = j.ocr {
           print("  OCR: \(ocr.sentence)")
+        }
+        if let s = j.spending {
+          print(
+            "  budget: \(s.settled) calls paid, \(s.inFlight) reserved, \(s.tokens) tokens, cost \(String(format: "%.4f", s.cost)) (at the job's pricing)"
+          )
         }
         if let last = j.runs?.last {
           print(

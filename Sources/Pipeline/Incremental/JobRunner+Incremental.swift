@@ -99,6 +99,9 @@ extension JobRunner {
     } catch EngineError.interrupted {
       try? runs.interrupt(run)
       throw EngineError.interrupted
+    } catch let reached as BudgetReached {
+      try? runs.interrupt(run)  // resumable as an interrupted run is, once the budget is raised
+      throw reached
     } catch {
       run.status = .finishedWithFailures
       try? runs.finish(run, sources: scope.sources)

@@ -76,6 +76,8 @@ import _LongctxTestSupport
     let counts = try #require(stopped.stderr.firstMatch(of: /\((\d+) of (\d+) known tasks are done and saved\.\)/))
     let done = Int(counts.1) ?? -1
     #expect(done >= 1 && done < windows, "some map tasks ran within $0.50: \(done)")
+    let status = try await longctx("status", "budget-e2e")
+    #expect(status.stdout.contains("budget: \(done) calls paid, 0 reserved"), "\(status.stdout)")
 
     try dir.write("job.yaml", Self.job(server: server, budget: "{usd: 100}"))
     let resumed = try await longctx("run", job, "--json")
