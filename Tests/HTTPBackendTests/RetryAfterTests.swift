@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Logging
 import Pipeline
 import Synchronization
 import Testing
@@ -60,6 +61,43 @@ import _LongctxTestSupport
     let times = arrivals.withLock { $0 }
     #expect(times.count == 2)
     #expect(times[1] - times[0] >= 1.95, "sent \(times[1] - times[0]) s after the 429")
+  }
+
+  /// Through the job runner: the task whose request got the 429 is retried once the
+  /// Retry-After has passed, and the job finishes.
+  @Test func theRunnerRetriesAfterTheRetryAfter() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let arrivals = Mutex<[Double]>([])
+    let server = try CurlTransportTests.LoopbackServer { _ in
+      let n = arrivals.withLock {
+        $0.append(Date().timeIntervalSince1970)
+        return $0.count
+      }
+      return n == 1
+        ? Self.reply("429 Too Many Requests", ["Retry-After: 1"]) : Self.reply("200 OK", [], body: Self.ok)
+    }
+    try tmp.write("docs/a.txt", "The quarterly report is due on Friday.\n")
+    let spec = try JobFile.parse(
+      """
+      name: retry
+      inputs: [docs]
+      model: {engine: openai, base_url: "http://127.0.0.1:\(server.port)/v1", context: 512}
+      generation: {max_tokens: 4}
+      map: {prompt: "{{window}}"}
+      reduce: {prompt: "{{outputs}}"}
+      """, path: "retry.yaml", baseDirectory: tmp.url.path)
+    let options = try OpenAIEngineOptions(settings: spec.model)
+    let runner = JobRunner(
+      workspace: try Workspace(root: tmp.url.appendingPathComponent("ws")), spec: spec,
+      counter: EstimatedTokenCounter(), modelKey: "m", logger: Logger(label: "test"),
+      settings: RunSettings(retryBaseDelay: 0.01)
+    ) { try await OpenAIEngine(options: options, probe: false) }
+    let summary = try await runner.run()
+    #expect(summary.failed == 0 && summary.executed == 1)
+    let times = arrivals.withLock { $0 }
+    #expect(times.count == 2)
+    #expect(times[1] - times[0] >= 0.95, "retried \(times[1] - times[0]) s after the 429")
   }
 
   @Test func readsRateLimitHeaders() {
