@@ -1,0 +1,61 @@
+import Foundation
+import Synchronization
+import Testing
+import _LongctxTestSupport
+
+/// Two `longctx run` processes, two jobs on one workspace, one endpoint with a limit of 120
+/// requests a minute: the requests of both, as the endpoint (a loopback server this test
+/// controls) receives them, are never closer than half a second.
+@Suite struct RateLimitProcessesTests {
+  @Test func twoProcessesShareTheEndpointsLimit() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let arrivals = Mutex<[(time: Double, job: String)]>([])
+    let server = try CurlTransportTests.LoopbackServer { request in
+      if request.hasPrefix("POST /v1/completions") {
+        let job = request.contains("alpha-") ? "alpha" : request.contains("beta-") ? "beta" : "?"
+        arrivals.withLock { $0.append((Date().timeIntervalSince1970, job)) }
+      }
+      return RetryAfterTests.reply("200 OK", ["Content-Type: application/json"], body: RetryAfterTests.ok)
+    }
+    var jobs: [String] = []
+    for name in ["alpha", "beta"] {
+      for i in 1...3 {
+        let lines = (1...20).map { "\(name)-\(i) line \($0): the service handled request \($0 * 7) in \($0) ms" }
+        try tmp.write("\(name)/\(name)-\(i).log", lines.joined(separator: "\n") + "\n")
+      }
+      let job = """
+        name: \(name)
+        inputs: [\(name)]
+        model: {engine: openai, base_url: "http://127.0.0.1:\(server.port)/v1", context: 256, concurrency: 2}
+        generation: {max_tokens: 4}
+        plan: {collapse_repeats: false, collapse_duplicates: false}
+        map: {prompt: "{{window}}"}
+        reduce: {prompt: "{{outputs}}"}
+        limits: {requests_per_minute: 120}
+        """
+      jobs.append(try tmp.write("\(name).yaml", job).path)
+    }
+    let workspace = tmp.url.appendingPathComponent("ws").path
+    // Ingest first, so that both runs spend their time sending.
+    for job in jobs {
+      let plan = try await CLI.run(["plan", job, "--workspace", workspace])
+      #expect(plan.code == 0, "\(plan.stderr)")
+    }
+    let started = jobs.map { job in
+      Result { try CLI.start(["run", job, "--workspace", workspace, "--quiet"]) }
+    }
+    var outputs: [CLI.Output] = []
+    for run in started {
+      let (_, wait) = try run.get()
+      outputs.append(await Task.detached { wait() }.value)
+    }
+    for output in outputs { #expect(output.code == 0, "\(output.stderr)") }
+    let received = arrivals.withLock { $0 }.sorted { $0.time < $1.time }
+    #expect(Set(received.map(\.job)) == ["alpha", "beta"], "both processes sent requests")
+    #expect(received.count >= 6)
+    let gaps = zip(received.dropFirst(), received).map { $0.time - $1.time }
+    print("two processes: \(received.count) requests, smallest gap \(gaps.min() ?? 0) s for 0.5 s")
+    #expect(gaps.allSatisfy { $0 >= 0.45 }, "\(gaps)")
+  }
+}
