@@ -65,9 +65,16 @@ extension JobRunner {
       try? store.release(id)
       throw error
     }
+    // A server that reports no usage is charged the reserved prompt and the output's estimate.
+    let used = (
+      prompt: result.promptTokens > 0 ? result.promptTokens : prompt,
+      output: result.outputTokens > 0
+        ? result.outputTokens : EstimatedTokenCounter.estimate(bytes: result.text.utf8.count)
+    )
     try store.settle(
-      id, promptTokens: result.promptTokens, outputTokens: result.outputTokens,
-      cost: prices.cost(prompt: result.promptTokens, output: result.outputTokens), now: Date().timeIntervalSince1970)
+      id, promptTokens: used.prompt, outputTokens: used.output,
+      cost: prices.cost(prompt: used.prompt, output: used.output),
+      now: Date().timeIntervalSince1970)
     return result
   }
 

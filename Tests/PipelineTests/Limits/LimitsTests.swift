@@ -224,3 +224,26 @@ import _LongctxTestSupport
     #expect(engine.calls == summary.executed)
   }
 }
+
+extension LimitsTests {
+  /// Answers without reporting usage, as some servers do.
+  final class SilentEngine: Engine {
+    let name = "silent"
+    let modelIdentity = "silent-model"
+    func generate(_ request: GenerationRequest) async throws -> GenerationResult {
+      GenerationResult(text: "a summary of twenty-four", promptTokens: 0, outputTokens: 0)
+    }
+  }
+
+  @Test func aServerReportingNoUsageIsChargedItsReservation() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    try JobRunnerTests.corpus(in: tmp, files: 2)
+    let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"))
+    let summary = try await runner(ws, try Self.job(tmp.url, budget: "{tokens: 100000}"), SilentEngine()).run()
+    let spent = try LimitStore(workspace: ws).spending(job: "budgeted")
+    #expect(spent.settled == summary.executed)
+    // Each call: at least its prompt's estimate, and the output's (24 bytes: 9 tokens).
+    #expect(spent.tokens >= summary.executed * (100 + 9), "\(spent.tokens) tokens for \(summary.executed) calls")
+  }
+}
