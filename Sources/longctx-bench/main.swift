@@ -1,6 +1,8 @@
 // Benchmarks of the orchestrator (issue 6) and the planner (issue 4).
 //   swift run -c release longctx-bench orchestrator [tasks]
 //   swift run -c release longctx-bench plan [million-tokens]   (exact counts need $LONGCTX_MODEL)
+//   swift run -c release longctx-bench needles NAME DIR [budgets]   (issue 34; NeedleBench.swift)
+//   swift run -c release longctx-bench embed DIR [pieces]
 //   swift run -c release longctx-bench throughput [input-dir] [context] [max-tokens]   (needs $LONGCTX_MODEL)
 import Foundation
 import Inference
@@ -19,6 +21,17 @@ if mode == "throughput" {
   try await throughputBenchmark(
     input: args.first ?? "Samples/logs", context: args.dropFirst().first.flatMap(Int.init) ?? 1024,
     maxTokens: args.dropFirst(2).first.flatMap(Int.init) ?? 32)
+  exit(0)
+}
+if mode == "needles" {
+  let args = Array(CommandLine.arguments.dropFirst(2))
+  try await needleBenchmark(
+    name: args[0], input: args[1], budgets: args.dropFirst(2).compactMap(Int.init).nilIfEmpty ?? [4096, 8192, 16384])
+  exit(0)
+}
+if mode == "embed" {
+  let args = Array(CommandLine.arguments.dropFirst(2))
+  try await embedBenchmark(input: args[0], limit: args.dropFirst().first.flatMap(Int.init) ?? 2000)
   exit(0)
 }
 if mode == "plan" {

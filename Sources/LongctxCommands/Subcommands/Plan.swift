@@ -51,6 +51,8 @@ extension Longctx {
           var meanFill: Double
           var collapsedLines: Int
           var duplicateChunks: Int
+          /// What ranked chunks for max_windows (BM25, BM25 + semantic, or why not semantic).
+          var relevance: String?
           var windows: [W]
           var leftOut: [Segmenter.Plan.LeftOut]
           /// Pages of the plan's documents read by OCR, and their mean word confidence.
@@ -71,7 +73,7 @@ extension Longctx {
             Out(
               id: plan.id, budget: plan.budget, vocabulary: plan.vocabulary, exactTokens: plan.exactTokens,
               totalTokens: plan.totalTokens, meanFill: plan.meanFill, collapsedLines: plan.collapsedLines,
-              duplicateChunks: plan.duplicateChunks ?? 0,
+              duplicateChunks: plan.duplicateChunks ?? 0, relevance: plan.relevance,
               windows: plan.windows.map {
                 .init(
                   ordinal: $0.ordinal + 1, tokens: $0.tokens, fill: Double($0.tokens) / Double(plan.budget),
@@ -85,6 +87,7 @@ extension Longctx {
       print(
         "plan \(plan.id.prefix(12)): \(plan.windows.count) windows, \(plan.totalTokens) tokens (\(plan.exactTokens ? "exact" : "estimated")), budget \(plan.budget) per window, mean fill \(String(format: "%.1f%%", plan.meanFill * 100)), \(plan.collapsedLines) repeated log lines collapsed, \(plan.duplicateChunks ?? 0) duplicate chunks left out"
       )
+      if let relevance = plan.relevance { print("priority: \(relevance)") }
       if ocr.pages > 0 {
         print("OCR: \(ocr.sentence)")
       }

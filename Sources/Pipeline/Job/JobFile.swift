@@ -183,7 +183,8 @@ public enum JobFile {
 
     let pl = r.mapping(top, "plan", required: false)
     if let pl {
-      r.allow(pl, at: "plan.", keys: ["collapse_repeats", "collapse_duplicates", "log_window", "max_windows"])
+      r.allow(
+        pl, at: "plan.", keys: ["collapse_repeats", "collapse_duplicates", "log_window", "max_windows", "semantic"])
     }
     let collapse = pl.flatMap { r.bool($0, "collapse_repeats", at: "plan.") } ?? true
     let maxWindows = pl.flatMap { r.int($0, "max_windows", at: "plan.") }
@@ -266,6 +267,7 @@ public enum JobFile {
       baseDirectory: baseDirectory)
     spec.logWindow = logWindow
     spec.collapseDuplicates = collapseDuplicates
+    spec.semantic = pl.flatMap { r.bool($0, "semantic", at: "plan.") }
     spec.incremental = incremental
     spec.rollingReportPath = rollingPath
     spec.mapPer = mapPer

@@ -42,6 +42,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var logWindow: Double? = 3600
   /// Leave out exact and near duplicate chunks, listing them on their representative.
   public var collapseDuplicates: Bool = true
+  /// `plan.semantic`: blend semantic similarity into the priority (nil: the default, on).
+  public var semantic: Bool? = nil
   /// The directory relative paths resolve against (the job file's directory).
   public var baseDirectory: String
   /// Cron mode: each run plans only the lines and files that are new since the
@@ -190,8 +192,10 @@ public struct JobSpec: Sendable, Hashable, Codable {
 
   /// The planning options this job asks for.
   public var planOptions: PlanOptions {
-    PlanOptions(
+    var options = PlanOptions(
       collapseRepeats: collapseRepeats, question: question, maxWindows: maxWindows, logWindow: logWindow,
       collapseDuplicates: collapseDuplicates, windowPerDocument: mapPer == .document)
+    options.semantic = semantic ?? true
+    return options
   }
 }

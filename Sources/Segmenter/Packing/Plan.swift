@@ -55,6 +55,9 @@ public struct Plan: Codable, Sendable {
   public var collapsedLines: Int = 0
   /// Chunks left out as exact or near duplicates of a representative chunk.
   public var duplicateChunks: Int? = nil
+  /// What ranked chunks for `max_windows`: "BM25", "BM25 + semantic (model, blend)", or BM25
+  /// with the reason semantic relevance was not used; nil when nothing was ranked.
+  public var relevance: String? = nil
 
   public struct LeftOut: Codable, Hashable, Sendable {
     public var locator: Locator

@@ -31,6 +31,9 @@ public struct PlanDocument: Sendable, Hashable {
 public struct Planner: Sendable {
   let tokens: TokenCache
   let counter: any TokenCounter
+  /// The embedding model for semantic priority, asked for only when a plan needs it
+  /// (`Planner+Semantic.swift`); default: the one the executable installed (`Embedders`).
+  public var embedder: @Sendable () -> Embedders.Availability = { Embedders.current() }
 
   /// Tokens reserved between two chunks of a window ("\n\n" and a possible
   /// merge at the seam), so that a window's real count never exceeds the sum.
@@ -115,7 +118,9 @@ public struct Planner: Sendable {
     }
     var chunks = try count(groups.map(Self.chunk))
     chunks = try zip(chunks, groups).flatMap { try split($0, pieces: $1, budget: budget, leftOut: &leftOut) }
-    let scores = Scorer(question: options.question).score(chunks, centrality: Centrality.scores(sourceFiles))
+    let (semantic, relevance) = semanticRelevance(chunks, options: options)
+    let scores = Scorer(question: options.question).score(
+      chunks, centrality: Centrality.scores(sourceFiles), semantic: semantic)
     for i in chunks.indices {
       chunks[i].score = scores[i].0
       chunks[i].reasons = scores[i].1
@@ -156,9 +161,11 @@ public struct Planner: Sendable {
     let id = Hashing.sha256(
       parts: [String(budget), counter.vocabularyID] + (options.windowPerDocument ? ["per-document"] : [])
         + windows.flatMap { w in w.chunks.map { "\($0.locator)|\($0.tokens)|\(Hashing.sha256($0.text))" } + ["|"] })
-    return Plan(
+    var plan = Plan(
       id: id, budget: budget, vocabulary: counter.vocabularyID, exactTokens: counter.isExact,
       windows: windows, leftOut: leftOut, collapsedLines: collapsedLines, duplicateChunks: duplicates)
+    plan.relevance = relevance
+    return plan
   }
 
   /// Groups a log's sections (events) into runs that fall in the same time
@@ -415,6 +422,10 @@ public struct PlanOptions: Sendable, Hashable {
   public var startLines: [String: Int] = [:]
   /// Never put two documents in one window (per-document map tasks).
   public var windowPerDocument = false
+  /// Blend semantic similarity to the question into the priority where the embedding model is
+  /// available (`plan: {semantic: false}` turns it off), and how.
+  public var semantic = true
+  public var semanticBlend = SemanticBlend.rrf
 
   public init(
     collapseRepeats: Bool = true, question: String? = nil, maxWindows: Int? = nil, logWindow: Double? = 3600,

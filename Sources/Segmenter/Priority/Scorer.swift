@@ -27,8 +27,14 @@ public struct Scorer: Sendable {
 
   /// Scores every chunk; returns (score, reasons) in chunk order.
   ///
-  /// - Parameter centrality: Scores of source files by path (see `Centrality`).
-  func score(_ chunks: [Chunk], centrality: [String: Centrality.Score] = [:]) -> [(Double, [String])] {
+  /// - Parameters:
+  ///   - centrality: Scores of source files by path (see `Centrality`).
+  ///   - semantic: Each chunk's cosine similarity to the question and how it blends with BM25;
+  ///     nil: BM25 alone.
+  func score(
+    _ chunks: [Chunk], centrality: [String: Centrality.Score] = [:],
+    semantic: (cosine: [Double], blend: SemanticBlend)? = nil
+  ) -> [(Double, [String])] {
     let times = chunks.compactMap { $0.lastTimestamp ?? $0.firstTimestamp }
     let oldest = times.min() ?? 0
     let newest = times.max() ?? 0
@@ -48,21 +54,30 @@ public struct Scorer: Sendable {
     }
     let n = Double(max(1, chunks.count))
     let avg = Double(max(1, lengths.reduce(0, +))) / n
+    let bm25 = chunks.indices.map { i in
+      counts[i].reduce(0.0) { rel, term in
+        let (t, f) = term
+        let idf = log(1 + (n - Double(docFreq[t]!) + 0.5) / (Double(docFreq[t]!) + 0.5))
+        let tf = Double(f)
+        return rel + idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * Double(lengths[i]) / avg))
+      }
+    }
+    let blended = semantic.map { $0.blend.relevance(bm25: bm25, cosine: $0.cosine) }
     return chunks.indices.map { i in
       var reasons: [String] = []
       var s = 0.0
       if !query.isEmpty {
-        var rel = 0.0
-        for (t, f) in counts[i] {
-          let idf = log(1 + (n - Double(docFreq[t]!) + 0.5) / (Double(docFreq[t]!) + 0.5))
-          let tf = Double(f)
-          rel += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * Double(lengths[i]) / avg))
-        }
+        let rel = bm25[i]
         if rel > 0 {
           reasons.append(
             String(format: "relevance %.2f (%@)", rel, counts[i].keys.sorted().prefix(4).joined(separator: ", ")))
         }
         s += rel
+      }
+      if let semantic, let blended {
+        // The blend replaces raw BM25 (its reason above stays, for the words that matched).
+        s += blended[i] - (query.isEmpty ? 0 : bm25[i])
+        reasons.append(String(format: "semantic %.2f to the question", semantic.cosine[i]))
       }
       if let sev = chunks[i].severity, let w = Self.severityWeight[sev], w != 0 {
         reasons.append("severity \(sev)")

@@ -1,7 +1,7 @@
 import GRDB
 import Workspace
 
-/// The table Segmenter owns: token counts per text and vocabulary.
+/// The tables Segmenter owns: token counts per text and vocabulary, embeddings per text and model.
 public enum SegmenterSchema: WorkspaceSchema {
   public static func registerMigrations(in migrator: inout DatabaseMigrator) {
     // Created by Ingest's `v1-corpus` in workspaces made before the modules
@@ -12,6 +12,15 @@ public enum SegmenterSchema: WorkspaceSchema {
         t.column("vocabulary", .text).notNull()
         t.column("tokens", .integer).notNull()
         t.primaryKey(["textHash", "vocabulary"])
+      }
+    }
+    // Semantic priority: one embedding (Float16 little-endian) per text hash and embedding model.
+    migrator.registerMigration("v6-text-embedding") { db in
+      try db.create(table: "text_embedding", ifNotExists: true) { t in
+        t.column("textHash", .text).notNull()
+        t.column("model", .text).notNull()
+        t.column("vector", .blob).notNull()
+        t.primaryKey(["textHash", "model"])
       }
     }
   }
