@@ -120,6 +120,13 @@ struct PageOCR {
   ///
   /// - Returns: The page's OCR text, or nil when it was blank, failed or found nothing.
   func read(_ page: PopplerPage, number: Int, notes: inout Notes) -> Page? {
+    // A page without text that renders white at 72 dpi is blank at any resolution: it is
+    // not rendered at `dpi` (17 times the pixels at 300 dpi) only to be found blank.
+    if number != Self.crashPage, Self.isBlankPreview(page) {
+      notes.read.append(number)
+      notes.nothingFound.append(number)
+      return nil
+    }
     let (wPoints, hPoints) = page.size
     let size = renderSize(width: wPoints, height: hPoints)
     if let capped = size.capped { notes.capped.append((number, Int(size.dpi), capped)) }
@@ -131,6 +138,22 @@ struct PageOCR {
       return nil
     }
     return read(image, number: number, notes: &notes)
+  }
+
+  /// Whether `page` renders white at 72 dpi (one pixel a point), every pixel 254 or
+  /// lighter. A mark that would give a pixel darker than `OCRImage.isBlank`'s 200 at
+  /// 300 dpi covers over 1 % of a 72-dpi pixel, which is then 251 or darker: the
+  /// preview cannot call a page blank that the full render would not. Pages past 4
+  /// megapixels at 72 dpi get no preview.
+  static func isBlankPreview(_ page: PopplerPage) -> Bool {
+    let (width, height) = page.size
+    guard width >= 1, height >= 1, width * height <= 4_000_000 else { return false }
+    var marked = false
+    let rendered = page.renderGray(width: Int(width.rounded(.up)), height: Int(height.rounded(.up)), scale: 1) {
+      _, row in
+      if !marked { marked = row.contains { $0 < 254 } }
+    }
+    return rendered && !marked
   }
 
   /// Reads `image` as page `number`; notes what happened in `notes`.

@@ -38,7 +38,9 @@ public struct PDFExtractor: Sendable {
       }
       var text = Self.joiningHyphenatedWords(page.text())
       var info: OCRInfo?
-      let visible = PDFPageExtras.visibleCount(text)
+      // What the text layer gives decides: a page with `nearlyEmptyCharacters` or more
+      // visible characters is never rendered nor its images listed; the count stops there.
+      let visible = PDFPageExtras.visibleCount(text, atMost: OCRSettings.nearlyEmptyCharacters)
       if reader.wants(visibleCharacters: visible, imageCoverage: page.imageCoverage) {
         if skippedOCRPages.contains(index + 1) {
           notes.failed.append((index + 1, PageOCR.crashedReason))
@@ -50,7 +52,7 @@ public struct PDFExtractor: Sendable {
           }
         }
       }
-      if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+      if PDFPageExtras.isBlank(text) {
         empty.append(index + 1)
         text = ""
       }
@@ -118,21 +120,29 @@ extension PDFExtractor {
   /// both sides; "2026-\n03" and "end -\nnext" stay. Like `pdftotext`, it
   /// also joins a compound that happens to break there ("Smith-\nJones").
   static func joiningHyphenatedWords(_ text: String) -> String {
-    guard text.contains("-\n") else { return text }
-    let scalars = Array(text.unicodeScalars)
-    var kept = String.UnicodeScalarView()
-    var i = 0
-    while i < scalars.count {
-      if scalars[i] == "-", i > 0, i + 2 < scalars.count, scalars[i + 1] == "\n",
-        scalars[i - 1].properties.isAlphabetic, scalars[i + 2].properties.isAlphabetic
-      {
-        i += 2  // drop the hyphen and the newline
-        continue
+    var text = text
+    return text.withUTF8 { bytes -> String? in
+      // Byte by byte: "-\n" is two ASCII bytes, and only its neighbours are decoded.
+      var out: [UInt8] = []
+      var copied = 0
+      var i = 1
+      while i + 2 < bytes.count {
+        guard bytes[i] == 0x2D, bytes[i + 1] == 0x0A else {
+          i += 1
+          continue
+        }
+        let before = UTF8Scalars.decode(bytes, at: UTF8Scalars.start(before: i, in: bytes)).value
+        if UTF8Scalars.isAlphabetic(before), UTF8Scalars.isAlphabetic(UTF8Scalars.decode(bytes, at: i + 2).value) {
+          if out.isEmpty { out.reserveCapacity(bytes.count) }
+          out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<i]))
+          copied = i + 2  // drop the hyphen and the newline
+        }
+        i += 2
       }
-      kept.append(scalars[i])
-      i += 1
-    }
-    return String(kept)
+      guard copied > 0 else { return nil }
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied...]))
+      return String(decoding: out, as: UTF8.self)
+    } ?? text
   }
 }
 

@@ -18,39 +18,85 @@ struct PageLine: Equatable {
   ///     them for the same selection.
   /// - Returns: The lines; without boxes or added spaces when the counts
   ///   disagree (nothing to go by).
-  static func lines(_ text: String, boxes: [GlyphBox]) -> [PageLine] {
-    let plain = text.split(separator: "\n", omittingEmptySubsequences: false).map { PageLine(text: String($0)) }
-    let boxed = text.unicodeScalars.reduce(0) { $0 + (PDFPageExtras.isBidiEmbedding($1) ? 0 : 1) }
-    guard boxed == boxes.count else { return plain }
+  static func lines(_ text: String, boxes: UnsafeBufferPointer<GlyphBox>) -> [PageLine] {
     var out: [PageLine] = []
-    var line = String.UnicodeScalarView()
-    var lineBoxes: [GlyphBox] = []
-    var next = 0
-    func finish() {
-      var text = String(line)
-      let spaced = text.withUTF8 { bytes in
-        lineBoxes.withUnsafeBufferPointer { GapSpacing.insertingSpaces(bytes, boxes: $0) }
-      }
-      if let spaced { text = String(decoding: spaced, as: UTF8.self) }
-      out.append(PageLine(text: text, box: PageLines.union(lineBoxes)))
-      line = String.UnicodeScalarView()
-      lineBoxes = []
+    forEachLine(text, boxes: boxes) { bytes, lineBoxes in
+      let line = String(decoding: bytes, as: UTF8.self)
+      out.append(PageLine(text: line, box: lineBoxes.flatMap { PageLines.union($0) }))
     }
-    for scalar in text.unicodeScalars {
-      if PDFPageExtras.isBidiEmbedding(scalar) {
-        line.append(scalar)
-        continue
-      }
-      defer { next += 1 }
-      if scalar == "\n" {
-        finish()
-        continue
-      }
-      line.append(scalar)
-      lineBoxes.append(boxes[next])
-    }
-    finish()
     return out
+  }
+
+  /// `lines(_:boxes:)` with the boxes in an array.
+  static func lines(_ text: String, boxes: [GlyphBox]) -> [PageLine] {
+    boxes.withUnsafeBufferPointer { lines(text, boxes: $0) }
+  }
+
+  /// The lines of a selection's `text` joined by "\n", each with the spaces
+  /// its glyph boxes show: `lines(_:boxes:)` for a page read in one
+  /// selection, without a string per line.
+  static func spacedText(_ text: String, boxes: UnsafeBufferPointer<GlyphBox>) -> String {
+    var out: [UInt8] = []
+    out.reserveCapacity(text.utf8.count + text.utf8.count / 16 + 1)
+    var first = true
+    forEachLine(text, boxes: boxes) { bytes, _ in
+      if !first { out.append(0x0A) }
+      first = false
+      out.append(contentsOf: bytes)
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Hands each line of `text` to `body`: its UTF-8 bytes (with the spaces
+  /// `GapSpacing` puts back) and its glyph boxes, nil when the boxes do not
+  /// line up with the text (one per scalar, line ends included, bidi
+  /// embedding controls excepted).
+  private static func forEachLine(
+    _ text: String, boxes: UnsafeBufferPointer<GlyphBox>,
+    _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<GlyphBox>?) -> Void
+  ) {
+    var text = text
+    text.withUTF8 { bytes in
+      var boxed = 0
+      var i = 0
+      while i < bytes.count {
+        if bytes[i] & 0xC0 != 0x80 && !isBidiEmbedding(bytes, i) { boxed += 1 }
+        i += 1
+      }
+      let aligned = boxed == boxes.count
+      var start = 0  // the line's first byte
+      var firstBox = 0  // the box of the line's first scalar
+      var box = 0
+      i = 0
+      while true {
+        if i < bytes.count && bytes[i] != 0x0A {
+          if bytes[i] & 0xC0 != 0x80 && !isBidiEmbedding(bytes, i) { box += 1 }
+          i += 1
+          continue
+        }
+        let line = UnsafeBufferPointer(rebasing: bytes[start..<i])
+        if aligned {
+          let lineBoxes = UnsafeBufferPointer(rebasing: boxes[firstBox..<box])
+          if let spaced = GapSpacing.insertingSpaces(line, boxes: lineBoxes) {
+            spaced.withUnsafeBufferPointer { body($0, lineBoxes) }
+          } else {
+            body(line, lineBoxes)
+          }
+        } else {
+          body(line, nil)
+        }
+        if i == bytes.count { break }
+        box += 1  // the line end's box
+        i += 1
+        start = i
+        firstBox = box
+      }
+    }
+  }
+
+  /// Whether the UTF-8 at `i` is a bidi embedding control (E2 80 AA to E2 80 AE).
+  private static func isBidiEmbedding(_ bytes: UnsafeBufferPointer<UInt8>, _ i: Int) -> Bool {
+    bytes[i] == 0xE2 && i + 2 < bytes.count && bytes[i + 1] == 0x80 && (0xAA...0xAE).contains(bytes[i + 2])
   }
 }
 

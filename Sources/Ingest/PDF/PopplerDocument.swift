@@ -155,10 +155,17 @@ final class PopplerPage {
     var width = 0.0
     var height = 0.0
     poppler_page_get_size(page, &width, &height)
-    var lines = selection(from: (0, 0), to: (width, height))
+    // The usual page, left-to-right text with something on it, is one selection
+    // made into one string, without a string per line.
+    var whole = PopplerRectangle(x1: 0, y1: 0, x2: width, y2: height)
+    guard let raw = selectedText(&whole) else { return "" }
+    let hasRightToLeft = PDFPageExtras.containsRightToLeft(raw)
+    if !hasRightToLeft && PDFPageExtras.visibleCount(raw, atMost: 1) > 0 {
+      return PDFPageExtras.removingBidiEmbeddings(withLayout(&whole) { PageLine.spacedText(raw, boxes: $0) })
+    }
+    var lines = withLayout(&whole) { PageLine.lines(raw, boxes: $0) }
     var leftToRight = true
     let visible = { (lines: [PageLine]) in lines.reduce(0) { $0 + $1.visibleCount } }
-    let hasRightToLeft = lines.contains { $0.text.unicodeScalars.contains(where: PDFPageExtras.isRightToLeft) }
     if hasRightToLeft || visible(lines) == 0 {
       let other = selection(from: (width, 0), to: (0, height))
       if visible(other) > visible(lines) {
@@ -186,20 +193,31 @@ final class PopplerPage {
   /// downwards), with the spaces their glyph boxes show.
   private func selection(from start: (Double, Double), to end: (Double, Double)) -> [PageLine] {
     var area = PopplerRectangle(x1: start.0, y1: start.1, x2: end.0, y2: end.1)
-    guard let raw = poppler_page_get_selected_text(page, POPPLER_SELECTION_GLYPH, &area) else { return [] }
+    guard let text = selectedText(&area) else { return [] }
+    return withLayout(&area) { PageLine.lines(text, boxes: $0) }
+  }
+
+  /// The text poppler selects in `area` (glyph by glyph), or nil.
+  private func selectedText(_ area: inout PopplerRectangle) -> String? {
+    guard let raw = poppler_page_get_selected_text(page, POPPLER_SELECTION_GLYPH, &area) else { return nil }
     defer { g_free(raw) }
-    let text = String(cString: raw)
-    // The layout reuses the text page poppler-glib cached for the text.
+    return String(cString: raw)
+  }
+
+  /// Calls `body` with the glyph boxes of the selection of `area` (none when
+  /// poppler gives no layout). The layout reuses the text page poppler-glib
+  /// cached for the selected text.
+  private func withLayout<T>(_ area: inout PopplerRectangle, _ body: (UnsafeBufferPointer<GlyphBox>) -> T) -> T {
     var rects: UnsafeMutablePointer<PopplerRectangle>?
     var count: guint = 0
     defer { g_free(rects) }
     guard poppler_page_get_text_layout_for_area(page, &area, &rects, &count) != 0, let rects else {
-      return text.split(separator: "\n", omittingEmptySubsequences: false).map { PageLine(text: String($0)) }
+      return body(UnsafeBufferPointer(start: nil, count: 0))
     }
     let boxes = UnsafeBufferPointer(start: rects, count: Int(count)).map {
       GlyphBox(x1: $0.x1, y1: $0.y1, x2: $0.x2, y2: $0.y2)
     }
-    return PageLine.lines(text, boxes: boxes)
+    return boxes.withUnsafeBufferPointer(body)
   }
 
   /// The page's size in points as it is shown (its rotation applied).

@@ -112,6 +112,56 @@ import _LongctxTestSupport
     return Data(out.utf8)
   }
 
+  /// A one-page PDF whose page draws `content` (a content stream), Helvetica as /F1.
+  static func pdf(content: String) -> Data {
+    String(decoding: pdf(pageTreeCount: 1), as: UTF8.self)
+      .replacingOccurrences(of: "BT /F1 12 Tf 72 720 Td (Hello from a page tree that miscounts) Tj ET", with: content)
+      .data(using: .utf8).map { fixingOffsets($0) } ?? Data()
+  }
+
+  /// `data` with its cross-reference offsets and `startxref` computed again.
+  private static func fixingOffsets(_ data: Data) -> Data {
+    let text = String(decoding: data, as: UTF8.self)
+    guard let xrefStart = text.range(of: "xref\n0 ") else { return data }
+    var out = String(text[..<xrefStart.lowerBound])
+    var offsets: [Int] = []
+    var search = out.startIndex
+    while let r = out.range(of: "\(offsets.count + 1) 0 obj\n", range: search..<out.endIndex) {
+      offsets.append(out.utf8.distance(from: out.startIndex, to: r.lowerBound))
+      search = r.upperBound
+    }
+    let xref = out.utf8.count
+    out += "xref\n0 \(offsets.count + 1)\n0000000000 65535 f \n"
+    for offset in offsets { out += String(repeating: "0", count: 10 - String(offset).count) + "\(offset) 00000 n \n" }
+    out += "trailer\n<< /Size \(offsets.count + 1) /Root 1 0 R >>\nstartxref\n\(xref)\n%%EOF\n"
+    return Data(out.utf8)
+  }
+
+  /// A page without text is previewed at 72 dpi: a white one is reported blank without the
+  /// 300-dpi render; a hairline or a 2-point mark is not white, so such a page is rendered.
+  @Test func blankPageFoundWithoutTheFullRender() throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let blank = dir.url.appendingPathComponent("blank.pdf")
+    try Self.pdf(content: "").write(to: blank)
+    let doc = try PDFExtractor().extract(path: blank.path, displayPath: "blank.pdf")
+    #expect(doc.sections.isEmpty)
+    #expect(doc.warnings == ["no text found by OCR: pages 1 (blank or unreadable)"])
+    #expect(doc.metadata["ocr.pages"] == "1")
+    for (name, content) in [
+      ("hairline", "0 0 0 RG 0.1 w 72 400 m 300 400 l S"), ("dot", "0 0 0 rg 300 400 2 2 re f"),
+      ("gray", "0.6 g 72 72 400 600 re f"),
+    ] {
+      let url = dir.url.appendingPathComponent("\(name).pdf")
+      try Self.pdf(content: content).write(to: url)
+      let pdf = try PopplerDocument(path: url.path, password: nil)
+      let page = try #require(pdf.page(0))
+      #expect(!PageOCR.isBlankPreview(page), "\(name)")
+    }
+    let pdf = try PopplerDocument(path: blank.path, password: nil)
+    #expect(PageOCR.isBlankPreview(try #require(pdf.page(0))))
+  }
+
   @Test func absurdPageCountIsAFailure() throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Ingest
@@ -85,5 +86,43 @@ import Testing
     #expect(lines.map(\.box) == [GlyphBox(x1: 0, y1: 0, x2: 12, y2: 10), GlyphBox(x1: 0, y1: 20, x2: 12, y2: 30)])
     // Counts that disagree: the lines without boxes.
     #expect(PageLine.lines("ab\ncd", boxes: Array(boxes.dropLast())).map(\.box) == [nil, nil])
+  }
+
+  @Test func byteCountsAgreeWithUnicodeProperties() {
+    // The whitespace table is Unicode's White_Space property, scalar for scalar.
+    var differ: [UInt32] = []
+    for value in UInt32(0)...0x10FFFF {
+      guard let scalar = Unicode.Scalar(value) else { continue }
+      if PDFPageExtras.isWhitespace(value) != scalar.properties.isWhitespace { differ.append(value) }
+    }
+    #expect(differ.isEmpty)
+    let samples = [
+      "", " \n\t", "a b", "Ünïcödé\u{00A0}text\u{3000}end", "\u{202B}שלום\u{202C} x", "\u{2028}\u{0085}",
+      "emoji 🧾 and 中文", "\u{202A}\u{202E}",
+    ]
+    for text in samples {
+      let reference = text.unicodeScalars.filter {
+        !$0.properties.isWhitespace && !(0x202A...0x202E).contains($0.value)
+      }.count
+      #expect(PDFPageExtras.visibleCount(text) == reference, "\(text)")
+      #expect(PDFPageExtras.visibleCount(text, atMost: 2) == min(2, reference), "\(text)")
+      #expect(PDFPageExtras.isBlank(text) == text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(text)")
+      #expect(
+        PDFPageExtras.containsRightToLeft(text) == text.unicodeScalars.contains(where: PDFPageExtras.isRightToLeft))
+    }
+  }
+
+  @Test func spacedTextIsTheLinesJoined() {
+    // "ab\ncd" with a table gap between c and d: one string, as the lines joined.
+    let boxes = [
+      GlyphBox(x1: 0, y1: 0, x2: 6, y2: 10), GlyphBox(x1: 6, y1: 0, x2: 12, y2: 10),
+      GlyphBox(x1: 12, y1: 0, x2: 12, y2: 10),
+      GlyphBox(x1: 0, y1: 20, x2: 6, y2: 30), GlyphBox(x1: 30, y1: 20, x2: 36, y2: 30),
+    ]
+    let joined = boxes.withUnsafeBufferPointer { PageLine.spacedText("ab\ncd", boxes: $0) }
+    #expect(joined == "ab\nc d")
+    #expect(joined == PageLine.lines("ab\ncd", boxes: boxes).map(\.text).joined(separator: "\n"))
+    // Counts that disagree: the text as poppler gave it.
+    #expect(Array(boxes.dropLast()).withUnsafeBufferPointer { PageLine.spacedText("ab\ncd", boxes: $0) } == "ab\ncd")
   }
 }
