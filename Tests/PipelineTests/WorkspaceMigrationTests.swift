@@ -47,7 +47,7 @@ import _LongctxTestSupport
           || $0.hasPrefix("CREATE TABLE \"source_custodian\"") || $0.hasPrefix("CREATE TABLE \"production_bates\"")
           || $0.hasPrefix("CREATE TABLE \"ocr_cache\"")
           || $0.hasPrefix("CREATE TABLE rate_limit") || $0.hasPrefix("CREATE TABLE budget_call")
-          || $0.hasPrefix("CREATE INDEX budget_call_job")
+          || $0.hasPrefix("CREATE INDEX budget_call_job") || $0.hasPrefix("CREATE TABLE \"text_embedding\"")
       },
       "\(added)")
     let applied = try ws.db.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
@@ -55,6 +55,7 @@ import _LongctxTestSupport
       Set(applied) == [
         "v1-corpus", "v1-jobs", "v2-runs", "v2-near-duplicates", "v2-email-attachments", "v3-token-count",
         "v4-log-templates", "v3-run-templates", "v5-custodians", "v4-productions", "v-ocr-cache", "v-limits-1",
+        "v6-text-embedding",
       ])
     let counts = try ws.db.read { db in
       (
