@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Needles a paraphrase must find (issue 34): each needle of bench/needles/needles.json planted
+# one at a time in a real haystack, planned with `max_windows: 1` at several budgets for its own-
+# words question and its paraphrase, ranked by BM25 alone, embeddings alone, and the two blends.
+# Also the embedding model's throughput on the haystack's pieces.
+#
+#   bash bench/needles.sh [WORKDIR]     (BIN=.build/release/longctx-bench by default)
+# Haystacks: the seven Loghub systems of ../shared/corpus/logs (the held-back ones are not used),
+# apple/swift-argument-parser (cloned into WORKDIR), the PDFs of ../shared/corpus/pdf.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(bash scripts/setup.sh --env)"
+BIN="${BIN:-.build/release/longctx-bench}"
+WORK="${1:-/tmp/longctx-needles}"
+BUDGETS="${BUDGETS:-4096 8192 16384}"
+shared="$(cd .. && pwd)/shared/corpus"
+mkdir -p "$WORK/loghub"
+for s in HPC Hadoop HealthApp Mac OpenStack Proxifier Windows; do
+  cp "$shared/logs/loghub/$s/${s}_2k.log" "$WORK/loghub/"
+done
+[[ -d "$WORK/swift-argument-parser" ]] || git clone -q https://github.com/apple/swift-argument-parser "$WORK/swift-argument-parser"
+"$BIN" embed "$WORK/loghub" "${PIECES:-600}"
+"$BIN" needles loghub "$WORK/loghub" $BUDGETS
+"$BIN" needles swift-argument-parser "$WORK/swift-argument-parser/Sources" $BUDGETS
+"$BIN" needles pdf "$shared/pdf" $BUDGETS
