@@ -120,9 +120,11 @@ struct PageOCR {
   ///
   /// - Returns: The page's OCR text, or nil when it was blank, failed or found nothing.
   func read(_ page: PopplerPage, number: Int, notes: inout Notes) -> Page? {
-    // A page without text that renders white at 72 dpi is blank at any resolution: it is
-    // not rendered at `dpi` (17 times the pixels at 300 dpi) only to be found blank.
-    if number != Self.crashPage, Self.isBlankPreview(page) {
+    // A page without text or images that renders white at 72 dpi is blank at any resolution:
+    // it is not rendered at `dpi` (17 times the pixels at 300 dpi) only to be found blank. A
+    // page with images (a scan) goes straight to the full render: a preview would decode its
+    // images twice (measured: 15 % more CPU on a 3-page scan).
+    if number != Self.crashPage, page.imageCoverage() == 0, Self.isBlankPreview(page) {
       notes.read.append(number)
       notes.nothingFound.append(number)
       return nil
