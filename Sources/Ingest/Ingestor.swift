@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Workspace
 
 /// Turns input paths into documents in the workspace, incrementally.
@@ -104,22 +105,61 @@ public struct Ingestor: Sendable {
     if let worker = options.worker {
       return await extractIsolated(files, sizes: files.map { sizes[$0.path] ?? 0 }, worker: worker, options: options)
     }
+    // One lane per core, each storing its files in batches (one sync and one
+    // transaction per batch, `FamilyBatch`): the outcomes are recorded only
+    // after the whole run, so a batch's outcomes wait for its commit.
     let extraction = FileExtraction(workspace: workspace, options: options)
-    var out: [String: ExtractionOutcome] = [:]
-    await withTaskGroup(of: (String, ExtractionOutcome).self) { group in
-      var iterator = files.makeIterator()
-      func addNext() -> Bool {
-        guard let file = iterator.next() else { return false }
-        group.addTask { (file.path, extraction.extract(file)) }
-        return true
+    let next = NextIndex()
+    let lanes = max(1, min(options.concurrency, files.count))
+    return await withTaskGroup(of: [(String, ExtractionOutcome)].self) { group in
+      for _ in 0..<lanes {
+        group.addTask {
+          var out: [(String, ExtractionOutcome)] = []
+          var held: [(String, ExtractionOutcome)] = []
+          let batch = FamilyBatch(workspace)
+          func commit() {
+            do {
+              try store.commit(batch)
+              out += held
+            } catch {
+              out += held.map { ($0.0, Self.failedIfStored($0.1, FileExtraction.storeFailure(error))) }
+            }
+            held.removeAll()
+          }
+          while true {
+            let index = next.take()
+            guard index < files.count else { break }
+            held.append((files[index].path, extraction.extract(files[index], into: batch)))
+            if batch.isFull { commit() }
+          }
+          commit()
+          return out
+        }
       }
-      for _ in 0..<options.concurrency where !addNext() { break }
-      for await (path, outcome) in group {
-        out[path] = outcome
-        _ = addNext()
+      var out: [String: ExtractionOutcome] = [:]
+      for await lane in group {
+        for (path, outcome) in lane { out[path] = outcome }
+      }
+      return out
+    }
+  }
+
+  /// Hands out 0, 1, 2… to the lanes that share a list.
+  private final class NextIndex: Sendable {
+    private let next = Mutex(0)
+
+    func take() -> Int {
+      next.withLock { i in
+        defer { i += 1 }
+        return i
       }
     }
-    return out
+  }
+
+  /// `outcome`, or a failure for `reason` when it says the file was stored.
+  static func failedIfStored(_ outcome: ExtractionOutcome, _ reason: String) -> ExtractionOutcome {
+    if case .stored = outcome { return .failed(reason) }
+    return outcome
   }
 
   // MARK: - Reconcile

@@ -33,8 +33,7 @@ extension FileExtraction {
       do {
         let hash = Hashing.sha256(child.payload)
         // The same bytes twice in one family (or stored before) are one document.
-        if try !batch.hashes.contains(hash) && !store.hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr)
-        {
+        if try !batch.holds(hash) && !store.hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr) {
           var childWarnings: [String] = []
           let (doc, grandchildren) = try extractChild(
             child, kind: kind, displayPath: childPath, depth: depth, scratch: try batch.scratch())
@@ -104,19 +103,57 @@ extension FileExtraction {
   }
 }
 
-/// The children of one file, written together: their blobs made durable by one sync and
-/// their rows in one transaction when the family is done (`IngestStore.commit`), and one
-/// scratch folder for their temporary copies.
+/// Documents written together: the children of one file, or the documents of many
+/// files (a batch of an extraction worker, a lane of in-process extraction). Their blobs
+/// are made durable by one batched sync, then their rows are written in one transaction
+/// (`IngestStore.commit`): a row never names a blob that is not durable, and a crash
+/// before the commit loses the whole batch, which the next ingest extracts again. One
+/// scratch folder serves for the children's temporary copies.
 final class FamilyBatch {
   let blobs: BlobBatch
   var documents: [StoredDocument] = []
-  /// Hashes of the documents in `documents`: a child met twice is extracted once.
-  var hashes = Set<String>()
+  /// The kinds of the documents in `documents`, by hash: a document met twice is extracted once.
+  private(set) var kinds: [String: String] = [:]
+  /// A document in it holds a log's template index (large): the batch should be committed soon.
+  private(set) var heavy = false
   private var folder: URL?
 
   init(_ workspace: Workspace) { blobs = BlobBatch(workspace.blobs) }
 
   deinit { if let folder { try? FileManager.default.removeItem(at: folder) } }
+
+  /// Whether nothing waits for a commit.
+  var isEmpty: Bool { documents.isEmpty && blobs.pendingCount == 0 }
+
+  /// Whether the batch holds enough to be committed now (bounding the memory it holds and what a crash costs).
+  var isFull: Bool { heavy || documents.count >= 512 || blobs.pendingBytes >= 64 << 20 }
+
+  /// Whether a document of `hash` waits in the batch (of `kind`, when given).
+  func holds(_ hash: String, kind: DocumentKind? = nil) -> Bool {
+    guard let held = kinds[hash] else { return false }
+    return kind.map { $0.rawValue == held } ?? true
+  }
+
+  func append(_ document: StoredDocument) {
+    documents.append(document)
+    kinds[document.hash] = document.row.kind
+    if document.templates != nil { heavy = true }
+  }
+
+  /// Drops the documents added after the first `count` (a file that failed after its
+  /// children were prepared); their blobs stay, unnamed by any row.
+  func truncate(to count: Int) {
+    guard count < documents.count else { return }
+    for document in documents[count...] { kinds[document.hash] = nil }
+    documents.removeSubrange(count...)
+  }
+
+  /// Forgets the documents once they are written.
+  func committed() {
+    documents.removeAll()
+    kinds.removeAll()
+    heavy = false
+  }
 
   /// The family's scratch folder, made at its first use.
   func scratch() throws -> URL {

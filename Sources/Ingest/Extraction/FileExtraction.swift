@@ -23,6 +23,32 @@ struct FileExtraction: Sendable {
   /// Extracts `file` and stores its document and family; never throws: a
   /// failure is the file's outcome.
   func extract(_ file: DiscoveredFile) -> ExtractionOutcome {
+    let batch = FamilyBatch(workspace)
+    let outcome = extract(file, into: batch)
+    do {
+      try store.commit(batch)
+    } catch {
+      return .failed(Self.storeFailure(error))
+    }
+    return outcome
+  }
+
+  /// What a file's outcome becomes when its batch cannot be stored.
+  static func storeFailure(_ error: any Error) -> String {
+    "its document could not be stored in the workspace: \(error.userDescription)"
+  }
+
+  /// Extracts `file` and adds its document and family to `batch`, durable and
+  /// visible once the caller commits it (`IngestStore.commit`); the outcome holds
+  /// only then. Never throws: a failure is the file's outcome (and adds nothing).
+  func extract(_ file: DiscoveredFile, into batch: FamilyBatch) -> ExtractionOutcome {
+    let mark = batch.documents.count
+    let outcome = extractUncounted(file, into: batch)
+    if case .failed = outcome { batch.truncate(to: mark) }
+    return outcome
+  }
+
+  private func extractUncounted(_ file: DiscoveredFile, into batch: FamilyBatch) -> ExtractionOutcome {
     guard let kind = file.kind else { return .skipped(file.skipReason ?? "unknown kind") }
     var copyPath: String?
     do {
@@ -38,7 +64,9 @@ struct FileExtraction: Sendable {
       if logMapping?.truncated == true { throw IngestError.truncatedWhileReading(path: file.path) }
       let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)??.intValue ?? 0
       // An exact duplicate: stored once, linked (unless its extraction is out of date).
-      if try store.hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr, kind: kind) {
+      if try batch.holds(hash, kind: kind)
+        || store.hasCurrentDocument(hash, redact: options.redact, ocr: options.ocr, kind: kind)
+      {
         return .stored(hash, 0, size, [], false)
       }
       var doc: EncodedDocument
@@ -66,15 +94,13 @@ struct FileExtraction: Sendable {
           path: source, displayPath: file.displayPath, options: options, ocrCache: OCRCache.of(workspace))
         let extraction = try extractor.extract(input)
         doc = extraction.encoded
-        // Children first: the parent's row and its links then go in one transaction.
+        // Children first; the parent's row and its links go in the same transaction.
         var warnings: [String] = []
-        let batch = FamilyBatch(workspace)
         links = storeChildren(
           extraction.children, displayPath: file.displayPath, depth: 1, batch: batch, warnings: &warnings)
-        try store.commit(batch)
         doc.warnings += warnings
       }
-      try store.store(doc, hash: hash, options: options, links: links)
+      try store.prepare(doc, hash: hash, options: options, links: links, into: batch)
       return .stored(hash, doc.pageCount ?? 0, size, doc.warnings, true)
     } catch {
       // Reasons cite the path as the user gave it, not the absolute (or decompressed copy's) path.

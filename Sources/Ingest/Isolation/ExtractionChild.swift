@@ -63,6 +63,7 @@ final class ExtractionChild: @unchecked Sendable {
     // (a page took 7 times longer): one thread per child, one child per core.
     // libgomp reads this when it loads, so it must be set before the child starts.
     if environment["OMP_THREAD_LIMIT"] == nil { environment["OMP_THREAD_LIMIT"] = "1" }
+    environment.merge(worker.environment) { $1 }
     process.environment = environment
     let stdin = Pipe()
     let stdout = Pipe()
@@ -100,16 +101,31 @@ final class ExtractionChild: @unchecked Sendable {
   static let readyLine = "ready"
   /// The line a child writes, with a page number, when OCR of a page starts (`ExtractionProgress`).
   static let progressLine = "progress"
+  /// The line a child writes once the documents of its held answers are stored.
+  static let committedLine = "committed"
+  /// The line a child writes, with the reason, when it could not store them (the held files failed).
+  static let notCommittedLine = "not-committed"
   /// Seconds a child may take to start.
   static let startupLimit: Double = 120
 
+  /// What one round of requests came to.
+  struct Answers {
+    /// The answers that hold (their documents stored), in order.
+    var stored: [ExtractionReply] = []
+    /// How many files after those were answered as held but never committed
+    /// (the child died first): they must be extracted again.
+    var held = 0
+    /// Why the answers stop short, if they do.
+    var failure: Failure?
+    /// The page the first unanswered file was being read with OCR when the child died.
+    var page: Int?
+  }
+
   /// Sends `requests` (a few at a time, so neither side's pipe fills) and
   /// collects the answers in order, waiting at most `timeLimits[i]` seconds
-  /// for the i-th. Returns the answers got and, when fewer than all, why.
-  ///
-  /// - Returns: The answers, why they stop short (if they do), and the page
-  ///   the first unanswered file was being read with OCR when the child died.
-  func ask(_ requests: [ExtractionRequest], timeLimits: [Double]) -> ([ExtractionReply], Failure?, Int?) {
+  /// for the i-th, and `commitLimit` seconds for the commit line that
+  /// releases held answers.
+  func ask(_ requests: [ExtractionRequest], timeLimits: [Double], commitLimit: Double = 120) -> Answers {
     let encoder = JSONEncoder()
     let lines: [Data] = requests.map {
       var line = (try? encoder.encode($0)) ?? Data()
@@ -117,37 +133,57 @@ final class ExtractionChild: @unchecked Sendable {
       return line
     }
     var replies: [ExtractionReply] = []
+    // Where the answers not yet committed begin.
+    var heldFrom: Int?
+    func result(_ failure: Failure?, page: Int? = nil) -> Answers {
+      let stored = heldFrom ?? replies.count
+      return Answers(
+        stored: Array(replies[..<stored]), held: replies.count - stored, failure: failure, page: page)
+    }
     var sent = 0
     var outstanding = 0
-    while replies.count < requests.count {
+    while replies.count < requests.count || heldFrom != nil {
       // Keep under 32 KiB of requests unread: the pipe holds 64 KiB.
       while sent < lines.count && (sent == replies.count || outstanding + lines[sent].count < 32 << 10) {
-        do { try input.write(contentsOf: lines[sent]) } catch { return (replies, exitFailure(), nil) }
+        do { try input.write(contentsOf: lines[sent]) } catch { return result(exitFailure()) }
         outstanding += lines[sent].count
         sent += 1
       }
       let index = replies.count
-      var answer = readLine(timeLimit: timeLimits[index])
+      let limit = index < requests.count ? timeLimits[index] : commitLimit
+      var answer = readLine(timeLimit: limit)
       var page: Int?
       // A progress line (a scan's page about to be read) starts the file's time limit again.
       while case .success(let line) = answer, line.starts(with: Array(Self.progressLine.utf8)) {
         page = Int(String(decoding: line.dropFirst(Self.progressLine.utf8.count + 1), as: UTF8.self))
-        answer = readLine(timeLimit: timeLimits[index])
+        answer = readLine(timeLimit: limit)
       }
       switch answer {
-      case .failure(let failure): return (replies, failure, page)
+      case .failure(let failure): return result(failure, page: index < requests.count ? page : nil)
+      case .success(let line) where line == Array(Self.committedLine.utf8):
+        heldFrom = nil
+      case .success(let line) where line.starts(with: Array((Self.notCommittedLine + " ").utf8)):
+        let reason = String(decoding: line.dropFirst(Self.notCommittedLine.utf8.count + 1), as: UTF8.self)
+        for i in (heldFrom ?? replies.count)..<replies.count {
+          replies[i].outcome = Ingestor.failedIfStored(replies[i].outcome, reason)
+        }
+        heldFrom = nil
       case .success(let line):
+        guard index < requests.count else {
+          return result(.exited(.exit, 0, "answered something that is not a result"))
+        }
         outstanding -= lines[index].count
         served += 1
         guard let reply = try? JSONDecoder().decode(ExtractionReply.self, from: Data(line)),
           reply.path == requests[index].file.path
         else {
-          return (replies, .exited(.exit, 0, "answered something that is not a result"), nil)
+          return result(.exited(.exit, 0, "answered something that is not a result"))
         }
+        if reply.held == true && heldFrom == nil { heldFrom = replies.count }
         replies.append(reply)
       }
     }
-    return (replies, nil, nil)
+    return result(nil)
   }
 
   /// One answer line, waiting at most `timeLimit` seconds (a child that takes longer is killed).

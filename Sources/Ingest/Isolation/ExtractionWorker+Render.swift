@@ -61,7 +61,8 @@ extension ExtractionWorker {
           file: DiscoveredFile(path: job.path, displayPath: name, kind: .pdf, skipReason: nil), password: nil,
           redact: false, kind: .pdf, ocr: nil, skipOCRPages: nil,
           render: PageRenderRequest(stamps: job.stamps, directory: directory.path))
-        let (answers, failure, _) = running.ask([request], timeLimits: [deadline(forPages: job.stamps.count)])
+        let asked = running.ask([request], timeLimits: [deadline(forPages: job.stamps.count)])
+        let (answers, failure) = (asked.stored, asked.failure)
         if let reply = answers.first, let pages = reply.pageFailures, pages.count == job.stamps.count {
           result = .success(pages)
         } else if let reply = answers.first, case .failed(let reason) = reply.outcome {

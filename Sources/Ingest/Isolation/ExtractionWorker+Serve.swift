@@ -29,8 +29,14 @@ extension ExtractionWorker {
     // Each OCR'd page says so, so that a long scan is not taken for a hang.
     ExtractionProgress.install { page in write(Data((ExtractionChild.progressLine + " \(page)\n").utf8)) }
     defer { ExtractionProgress.install(nil) }
+    // The documents of a batch of requests, stored together when the parent says
+    // its batch ends (or the batch is full): one sync and one transaction for many
+    // files. Replies before that say they are held; the commit line releases them.
+    let batch = FamilyBatch(workspace)
+    let store = IngestStore(workspace: workspace)
+    var heldNames: [String] = []
     while let line = readLine() {
-      let reply: ExtractionReply
+      var reply: ExtractionReply
       let request = try? decoder.decode(ExtractionRequest.self, from: Data(line.utf8))
       if let request, let render = request.render {
         faults.apply(to: request.file.displayPath, rendering: true)
@@ -43,14 +49,32 @@ extension ExtractionWorker {
         options.skippedOCRPages = Set(request.skipOCRPages ?? [])
         faults.apply(to: request.file.displayPath)
         let extraction = FileExtraction(workspace: workspace, options: options)
-        reply = ExtractionReply(path: request.file.path, outcome: extraction.extract(request.file))
+        reply = ExtractionReply(path: request.file.path, outcome: extraction.extract(request.file, into: batch))
       } else {
         reply = ExtractionReply(path: "", outcome: .failed("bad request to the extraction worker"))
+      }
+      if !batch.isEmpty {
+        reply.held = true
+        heldNames.append(request?.file.displayPath ?? "")
       }
       var answer = (try? encoder.encode(reply)) ?? Data()
       answer.append(0x0A)
       write(answer)
+      if !batch.isEmpty && (request?.commit ?? true || batch.isFull) {
+        let line: String
+        do {
+          try store.commit(batch) { for name in heldNames { faults.apply(to: name, committing: true) } }
+          line = ExtractionChild.committedLine
+        } catch {
+          batch.committed()
+          line = ExtractionChild.notCommittedLine + " " + FileExtraction.storeFailure(error)
+            .replacingOccurrences(of: "\n", with: " ")
+        }
+        write(Data((line + "\n").utf8))
+        heldNames.removeAll()
+      }
     }
+    // Input ends: what was not committed was not promised (the parent sends the batch elsewhere).
   }
 
   /// Faults a test makes a child suffer on files whose name contains a word
@@ -58,7 +82,8 @@ extension ExtractionWorker {
   /// the parent's handling of a trap, a hang and a runaway allocation is
   /// tested on the real child; `start=SECONDS` makes the child slow to start.
   /// `render-crash=word` and the like apply only when the child images a
-  /// production's pages. Unset, nothing happens.
+  /// production's pages; `commit-crash=word` when it stores a batch holding a
+  /// file whose name holds the word (its blobs durable, its rows not written). Unset, nothing happens.
   struct Faults {
     var rules: [(fault: String, word: String)] = []
 
@@ -74,10 +99,12 @@ extension ExtractionWorker {
       for (fault, value) in rules where fault == "start" { sleep(UInt32(value) ?? 0) }
     }
 
-    func apply(to displayPath: String, rendering: Bool = false) {
+    func apply(to displayPath: String, rendering: Bool = false, committing: Bool = false) {
       let name = (displayPath as NSString).lastPathComponent
-      for (rule, word) in rules where name.contains(word) && rule.hasPrefix("render-") == rendering {
-        let fault = rendering ? String(rule.dropFirst("render-".count)) : rule
+      let prefix = rendering ? "render-" : committing ? "commit-" : nil
+      for (rule, word) in rules
+      where name.contains(word) && (prefix.map { rule.hasPrefix($0) } ?? !rule.contains("-")) {
+        let fault = String(rule.dropFirst(prefix?.count ?? 0))
         switch fault {
         case "crash":
           let empty: [Int] = []

@@ -12,13 +12,16 @@ import Synchronization
 /// A child is `executable arguments --serve --workspace ROOT --memory-limit N`
 /// (the longctx binary's hidden `_extract` subcommand). It reads one
 /// `ExtractionRequest` per line on its standard input, extracts the file and
-/// stores its document in the workspace itself (blobs and rows, each in its
-/// own transaction), then writes one `ExtractionReply` per line on its
-/// standard output. Requests go in batches (many small files per round trip);
-/// the child answers in order, so when it dies the first unanswered file is
-/// the one that killed it: that file is recorded as crashed (with the signal
-/// and the runtime's last words), and the rest of the batch goes to a fresh
-/// child.
+/// stores its document in the workspace itself, then writes one
+/// `ExtractionReply` per line on its standard output. Requests go in batches
+/// (many small files per round trip); the child answers in order, so when it
+/// dies the first unanswered file is the one that killed it: that file is
+/// recorded as crashed (with the signal and the runtime's last words), and the
+/// rest of the batch goes to a fresh child. The child stores a batch's
+/// documents together (one sync of their blobs, then one transaction) after
+/// its last file, answering the files before that as held: held answers count
+/// only once the child's commit line follows, and when it dies before that,
+/// they too go to a fresh child (their documents were never stored).
 public struct ExtractionWorker: Sendable {
   /// The program to run.
   public var executable: URL
@@ -38,6 +41,8 @@ public struct ExtractionWorker: Sendable {
   public var batchBytes = 4 << 20
   /// Files one child extracts before it is replaced, bounding what leaks.
   public var maxFilesPerChild = 2000
+  /// Variables added to the children's environment (tests inject faults through it).
+  public var environment: [String: String] = [:]
 
   /// - Parameters:
   ///   - executable: The program to run, normally the running longctx binary.
@@ -69,6 +74,10 @@ struct ExtractionRequest: Codable, Sendable {
   var skipOCRPages: [Int]?
   /// Set when the request is not to extract the file but to image its pages (`renderPages`).
   var render: PageRenderRequest?
+  /// Whether the child stores what it holds after this file (the last of the parent's
+  /// batch); `false` lets it hold this file's documents for one commit with the next
+  /// files'. Absent: after every file.
+  var commit: Bool?
 }
 
 /// A child's answer for one file.
@@ -77,6 +86,9 @@ struct ExtractionReply: Codable, Sendable {
   var outcome: ExtractionOutcome
   /// A page-image request's answer: per page, nil when rendered, else why it is a placeholder.
   var pageFailures: [String?]?
+  /// The outcome holds only once the child's next commit line says its batch is stored
+  /// (`ExtractionChild.committedLine`); a child that dies first has stored none of it.
+  var held: Bool?
 }
 
 extension Ingestor {
@@ -86,9 +98,9 @@ extension Ingestor {
     -> [String: ExtractionOutcome]
   {
     guard !files.isEmpty else { return [:] }
-    let queue = WorkQueue(files, sizes: sizes)
-    let results = Mutex<[String: ExtractionOutcome]>([:])
     let lanes = max(1, min(options.concurrency, files.count))
+    let queue = WorkQueue(files, sizes: sizes, lanes: lanes)
+    let results = Mutex<[String: ExtractionOutcome]>([:])
     let root = workspace.root
     await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
       DispatchQueue.global().async {
@@ -111,21 +123,27 @@ extension Ingestor {
 
 /// The files still to extract, handed out in batches.
 private final class WorkQueue: Sendable {
-  private let state: Mutex<(files: [DiscoveredFile], next: Int, sizes: [Int])>
+  private let state: Mutex<(files: [DiscoveredFile], next: Int, sizes: [Int], bytesLeft: Int)>
+  private let lanes: Int
 
-  init(_ files: [DiscoveredFile], sizes: [Int]) {
-    state = Mutex((files, 0, sizes))
+  init(_ files: [DiscoveredFile], sizes: [Int], lanes: Int) {
+    state = Mutex((files, 0, sizes, sizes.reduce(0, +)))
+    self.lanes = lanes
   }
 
-  /// The next batch: up to `batchFiles` files and `batchBytes` bytes (at least one file).
+  /// The next batch: up to `batchFiles` files and `batchBytes` bytes (at least one file),
+  /// and no more than a lane's share of what is left, so that every lane gets work
+  /// (36 small files of 3.6 MB all went to one lane of two).
   func take(worker: ExtractionWorker) -> [(DiscoveredFile, Int)]? {
     state.withLock { s in
       guard s.next < s.files.count else { return nil }
       var batch: [(DiscoveredFile, Int)] = []
       var bytes = 0
-      while s.next < s.files.count && batch.count < worker.batchFiles {
+      let fileShare = (s.files.count - s.next + lanes - 1) / lanes
+      let byteShare = (s.bytesLeft + lanes - 1) / lanes
+      while s.next < s.files.count && batch.count < min(worker.batchFiles, fileShare) {
         let size = s.sizes[s.next]
-        if !batch.isEmpty && bytes + size > worker.batchBytes { break }
+        if !batch.isEmpty && bytes + size > min(worker.batchBytes, byteShare) { break }
         // A PDF or an image goes alone: a scan's OCR takes seconds a page,
         // and a batch is one lane's, so a batch of small scans kept the
         // other cores idle.
@@ -133,6 +151,7 @@ private final class WorkQueue: Sendable {
         if !batch.isEmpty && alone { break }
         batch.append((s.files[s.next], size))
         bytes += size
+        s.bytesLeft -= size
         s.next += 1
         if alone { break }
       }
@@ -161,6 +180,8 @@ private struct WorkerLane {
     var pending = batch[...]
     // Pages whose OCR killed a child, per file: the file is tried again without them.
     var skipped: [String: [Int]] = [:]
+    // Children that died storing this batch after answering every file.
+    var diedStoring = 0
     while !pending.isEmpty {
       let child: ExtractionChild
       do {
@@ -170,32 +191,43 @@ private struct WorkerLane {
         return out
       }
       self.child = child
-      let requests = pending.map {
+      var requests = pending.map {
         ExtractionRequest(
           file: $0.0, password: options.password, passwords: options.passwords, redact: options.redact,
-          kind: options.kind, ocr: options.ocr, skipOCRPages: skipped[$0.0.path])
+          kind: options.kind, ocr: options.ocr, skipOCRPages: skipped[$0.0.path], commit: false)
       }
+      requests[requests.count - 1].commit = true
       let limits = pending.map { worker.deadline(forBytes: $0.1) }
-      let (answers, failure, page) = child.ask(requests, timeLimits: limits)
-      for reply in answers { out.append((reply.path, reply.outcome)) }
-      pending = pending.dropFirst(answers.count)
-      if let failure {
+      let asked = child.ask(requests, timeLimits: limits, commitLimit: max(worker.timeLimit, 60))
+      for reply in asked.stored { out.append((reply.path, reply.outcome)) }
+      pending = pending.dropFirst(asked.stored.count)
+      if let failure = asked.failure {
         child.stop()
         self.child = nil
-        // The first unanswered file is the one the child died on. When it died
-        // reading a page with OCR, the file is tried again without that page
-        // (up to `maxSkippedOCRPages` pages), so the rest of the document is kept.
-        if let culprit = pending.first {
-          let path = culprit.0.path
-          if let page, skipped[path, default: []].count < Self.maxSkippedOCRPages {
-            skipped[path, default: []].append(page)
-            continue
+        // Files answered as held were not stored: they go to the next child with
+        // the rest. The first unanswered file is the one the child died on.
+        let culprit = pending.index(pending.startIndex, offsetBy: asked.held, limitedBy: pending.endIndex)
+        guard let culprit, culprit < pending.endIndex else {
+          // It died storing the batch, every file answered: once more, then they fail.
+          diedStoring += 1
+          if diedStoring > 1 {
+            let reason = failure.reason(memoryLimit: worker.memoryLimit)
+            for (file, _) in pending { out.append((file.path, .failed("\(reason) while storing its document"))) }
+            pending = []
           }
-          var reason = failure.reason(memoryLimit: worker.memoryLimit)
-          if let page { reason += " (while OCR read page \(page))" }
-          out.append((path, .failed(reason)))
-          pending = pending.dropFirst()
+          continue
         }
+        // When it died reading a page with OCR, the file is tried again without that page
+        // (up to `maxSkippedOCRPages` pages), so the rest of the document is kept.
+        let path = pending[culprit].0.path
+        if let page = asked.page, skipped[path, default: []].count < Self.maxSkippedOCRPages {
+          skipped[path, default: []].append(page)
+          continue
+        }
+        var reason = failure.reason(memoryLimit: worker.memoryLimit)
+        if let page = asked.page { reason += " (while OCR read page \(page))" }
+        out.append((path, .failed(reason)))
+        pending.remove(at: culprit)
       } else if child.served >= worker.maxFilesPerChild {
         child.stop()
         self.child = nil

@@ -19,11 +19,12 @@ extension DocumentKind {
     // CRLF mail parsed, mboxes split by content and Content-Length, charsets through iconv.
     // Attachments of every kind ingest reads are children (office files, messages, archives).
     case .email: "email-3"
-    case .office: "ooxml-1"
+    // 2: Word list labels ("1.", "a)", "•") and chart text (titles, axes, series).
+    case .office: "ooxml-2"
     // Converted by LibreOffice (its version named), then read as OOXML, or from
     // LibreOffice's plain exports where ingest has no OOXML extractor.
     case .officeConverted:
-      (Extractors.extractor(for: .office) == nil ? "libreoffice-1 plain-1" : "libreoffice-1 ooxml-1")
+      (Extractors.extractor(for: .office) == nil ? "libreoffice-1 plain-1" : "libreoffice-1 ooxml-2")
         + (LibreOfficeEnvironment.version.map { " " + $0 } ?? "")
     case .html: "html-1"
     case .outlook: "msg-1"

@@ -35,9 +35,10 @@ struct PresentationReader {
         hidden.append(number)
         lines.append("[hidden slide]")
       }
-      let slide = TextFlowReader.read(slideBytes, textLimit: budget)
-      lines += slide.paragraphs.map(\.text)
       let slideRelationships = parts.relationships(of: part)
+      let slide = TextFlowReader.read(
+        slideBytes, textLimit: budget, charts: ChartReader.charts(parts, relationships: slideRelationships))
+      lines += slide.paragraphs.map(\.text)
       for diagram in slideRelationships where diagram.type == "diagramData" && !diagram.isExternal {
         guard let data = try? parts.read(diagram.target) else { continue }
         lines += TextFlowReader.read(data, textLimit: budget).paragraphs.map(\.text)

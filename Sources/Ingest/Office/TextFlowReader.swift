@@ -92,10 +92,19 @@ struct TextFlowReader {
   private let droppedPlaceholders: Set<String>
   /// Where the current shape's paragraphs start, and whether it is dropped.
   private var shapeStart: (depth: Int, paragraphs: Int, dropped: Bool)?
+  /// Word's list numbering, counted through the part; each open paragraph's list, level and style.
+  private var numbering: WordNumbering?
+  private var numbered: [WordNumbering.Reference] = []
+  /// The text of the charts the part anchors, by relationship id.
+  private let charts: [String: [String]]
 
-  private init(textLimit: Int, droppedPlaceholders: Set<String>) {
+  private init(
+    textLimit: Int, droppedPlaceholders: Set<String>, numbering: WordNumbering?, charts: [String: [String]]
+  ) {
     self.textLimit = textLimit
     self.droppedPlaceholders = droppedPlaceholders
+    self.numbering = numbering
+    self.charts = charts
   }
 
   /// Reads a part's bytes.
@@ -103,10 +112,15 @@ struct TextFlowReader {
   /// - Parameters:
   ///   - textLimit: the most bytes of text kept (`truncated` says when cut).
   ///   - droppedPlaceholders: DrawingML placeholder types whose shapes are left out.
+  ///   - numbering: Word's lists: numbered and bulleted paragraphs start with their label ("1.", "•").
+  ///   - charts: The lines of each chart the part anchors (`ChartReader`), by relationship id,
+  ///     put where the chart stands.
   static func read(
-    _ bytes: [UInt8], textLimit: Int = OfficeLimits.maxTextBytes, droppedPlaceholders: Set<String> = []
+    _ bytes: [UInt8], textLimit: Int = OfficeLimits.maxTextBytes, droppedPlaceholders: Set<String> = [],
+    numbering: WordNumbering? = nil, charts: [String: [String]] = [:]
   ) -> TextFlow {
-    var reader = TextFlowReader(textLimit: textLimit, droppedPlaceholders: droppedPlaceholders)
+    var reader = TextFlowReader(
+      textLimit: textLimit, droppedPlaceholders: droppedPlaceholders, numbering: numbering, charts: charts)
     var scanner = XMLScanner(bytes)
     while let token = scanner.next() {
       switch token {
@@ -131,6 +145,17 @@ struct TextFlowReader {
   private mutating func start(_ tag: XMLTag) {
     stack.append(tag.name)
     guard skipDepth == nil else {
+      // A paragraph's own properties: its list and level, or its style (which may number it).
+      if let skip = skipDepth, stack[skip - 1] == "pPr", !numbered.isEmpty {
+        let parent = stack[stack.count - 2]
+        if tag.name == "pStyle" && stack.count == skip + 1 {
+          numbered[numbered.count - 1].style = tag.value("val")
+        } else if parent == "numPr" && stack.count == skip + 2 && tag.name == "numId" {
+          numbered[numbered.count - 1].numID = tag.value("val")
+        } else if parent == "numPr" && stack.count == skip + 2 && tag.name == "ilvl" {
+          numbered[numbered.count - 1].level = Int(tag.value("val") ?? "")
+        }
+      }
       // Revisions of paragraph marks and formatting: counted, no text to mark.
       switch tag.name {
       case "ins", "del", "moveFrom", "moveTo": flow.markChanges += 1
@@ -145,7 +170,14 @@ struct TextFlowReader {
       return
     }
     switch tag.name {
-    case "p": paragraphs.append(MarkedText())
+    case "p":
+      paragraphs.append(MarkedText())
+      numbered.append(WordNumbering.Reference())
+    case "chart":
+      // A chart in a drawing (Word) or a graphic frame (PowerPoint): its text where it stands.
+      if let id = tag.relationship("id"), let lines = charts[id] {
+        for line in lines { emit(line) }
+      }
     case "tbl": tables.append(([], []))
     case "tr": if !tables.isEmpty { tables[tables.count - 1].cells = [] }
     case "tc": if !tables.isEmpty { tables[tables.count - 1].cell = [] }
@@ -260,10 +292,14 @@ struct TextFlowReader {
 
   private mutating func closeParagraph() {
     let paragraph = paragraphs.removeLast()
+    let reference = numbered.popLast()
     flow.hiddenSpans += paragraph.spans.filter { $0.marks.contains(.hidden) }.count
+    // Word counts an empty numbered paragraph too (it shows its number).
+    var label: String?
+    if let reference { label = numbering?.label(reference) }
     let text = paragraph.rendered
     guard !text.allSatisfy(\.isWhitespace) else { return }
-    emit(text.trimmingWhitespace)
+    emit((label ?? "") + text.trimmingWhitespace)
   }
 
   /// A finished paragraph or row: into the open table cell, or out.

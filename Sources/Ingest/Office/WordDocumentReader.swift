@@ -17,7 +17,10 @@ struct WordDocumentReader {
       content.warnings.append(
         "the document body is over \(OfficeLimits.maxXMLPartBytes >> 20) MB; the rest was not read")
     }
-    let body = TextFlowReader.read(bytes)
+    let relationships = parts.relationships(of: main)
+    let numbering = Self.numbering(parts, relationships: relationships)
+    let body = TextFlowReader.read(
+      bytes, numbering: numbering, charts: ChartReader.charts(parts, relationships: relationships))
     var tally = Tally()
     tally.add(body)
     var paragraphs = body.paragraphs.map(\.text)
@@ -25,13 +28,14 @@ struct WordDocumentReader {
     let bodyCount = paragraphs.count
 
     // Headers, footers, notes and comments, after the body.
-    let relationships = parts.relationships(of: main)
     var extraParts: [(label: String, flow: TextFlow)] = []
     for type in ["header", "footer", "footnotes", "endnotes", "comments"] {
       let targets = relationships.filter { $0.type == type && !$0.isExternal }.map(\.target)
       for target in Self.naturalOrder(Array(Set(targets))) {
         guard let (partBytes, _) = try? parts.read(target, limit: OfficeLimits.maxXMLPartBytes) else { continue }
-        let flow = TextFlowReader.read(partBytes, textLimit: max(0, OfficeLimits.maxTextBytes - tally.bytes))
+        let flow = TextFlowReader.read(
+          partBytes, textLimit: max(0, OfficeLimits.maxTextBytes - tally.bytes), numbering: numbering,
+          charts: ChartReader.charts(parts, relationships: parts.relationships(of: target)))
         tally.add(flow)
         extraParts.append((type, flow))
       }
@@ -57,6 +61,16 @@ struct WordDocumentReader {
     content.warnings += tally.warnings
     content.objects = OfficeObjects.embedded(in: parts)
     return content
+  }
+
+  /// The document's lists (`numbering.xml` and its paragraph styles), if it has any.
+  private static func numbering(_ parts: any OfficePartSource, relationships: [OfficeRelationship]) -> WordNumbering?
+  {
+    func part(_ type: String) -> [UInt8]? {
+      guard let target = relationships.first(where: { $0.type == type && !$0.isExternal })?.target else { return nil }
+      return (try? parts.read(target, limit: OfficeLimits.maxXMLPartBytes))?.bytes
+    }
+    return WordNumbering.read(numbering: part("numbering"), styles: part("styles"))
   }
 
   /// `header`, `footnote 2`, `comment by Jane Doe`.

@@ -121,41 +121,42 @@ struct IngestStore: Sendable {
     }
   }
 
-  /// Writes `doc`'s blob, its row, its fingerprint and its family links.
+  /// Writes `doc`'s blob, its row, its fingerprint and its family links (a batch of one).
   func store(_ doc: EncodedDocument, hash: String, options: IngestOptions, links: [AttachmentLink] = []) throws {
-    // Large blobs (big logs) get zstd's fastest level on all cores: level 3
-    // alone cost more CPU than the whole log pass.
-    let large = doc.sectionsJSON.count > 8 << 20
-    let blob =
-      try doc.blob.map { try workspace.blobs.put($0) }
-      ?? workspace.blobs.put(doc.sectionsJSON, level: large ? 1 : 3, threads: large ? Int32(options.concurrency) : 0)
-    let linesBlob = try doc.templates.map { try workspace.blobs.put($0.encodedLines, level: 3) }
-    let stored = try StoredDocument(doc, hash: hash, blob: blob, linesBlob: linesBlob, links: links, options: options)
-    try workspace.db.write { db in try stored.write(db) }
+    let batch = FamilyBatch(workspace)
+    try prepare(doc, hash: hash, options: options, links: links, into: batch)
+    try commit(batch)
   }
 
   /// Adds `doc` to `batch`: its blobs written (durable at the batch's commit), its row kept for it.
   func prepare(
     _ doc: EncodedDocument, hash: String, options: IngestOptions, links: [AttachmentLink], into batch: FamilyBatch
   ) throws {
+    // Large blobs (big logs) get zstd's fastest level on all cores (level 3
+    // alone cost more CPU than the whole log pass), synced on their own.
+    let large = doc.sectionsJSON.count > 8 << 20
     let blob =
       try doc.blob.map { try workspace.blobs.put($0) }
-      ?? batch.blobs.put(doc.sectionsJSON, level: doc.sectionsJSON.count > 8 << 20 ? 1 : 3)
+      ?? (large
+        ? workspace.blobs.put(doc.sectionsJSON, level: 1, threads: Int32(options.concurrency))
+        : batch.blobs.put(doc.sectionsJSON, level: 3))
     let linesBlob = try doc.templates.map { try batch.blobs.put($0.encodedLines, level: 3) }
-    batch.documents.append(
-      try StoredDocument(doc, hash: hash, blob: blob, linesBlob: linesBlob, links: links, options: options))
-    batch.hashes.insert(hash)
+    batch.append(try StoredDocument(doc, hash: hash, blob: blob, linesBlob: linesBlob, links: links, options: options))
   }
 
-  /// Makes `batch`'s blobs durable (one sync) and writes its documents in one transaction.
-  func commit(_ batch: FamilyBatch) throws {
-    guard !batch.documents.isEmpty else { return }
+  /// Makes `batch`'s blobs durable (one batched sync) and then writes its documents in one transaction.
+  /// `beforeRows` runs between the two (tests inject a crash there).
+  func commit(_ batch: FamilyBatch, beforeRows: () -> Void = {}) throws {
+    guard !batch.isEmpty else { return }
     try batch.blobs.commit()
+    beforeRows()
     let documents = batch.documents
-    try workspace.db.write { db in
-      for stored in documents { try stored.write(db) }
+    if !documents.isEmpty {
+      try workspace.db.write { db in
+        for stored in documents { try stored.write(db) }
+      }
     }
-    batch.documents.removeAll()
+    batch.committed()
   }
 
   /// Every family link of the workspace: each parent's children, in order.
