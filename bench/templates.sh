@@ -5,8 +5,9 @@
 # then the baseline rule and MB/s.
 #   [DRAIN3=/tmp/drain3] [SPEED=0] [BASE=commit] [REPLAY=10000000] bash bench/templates.sh [loghub-dir]
 # SPEED=1 (the default) also times the miner alone on a REPLAY-line replay of the development logs
-# (bench/templates-replay), beside the miner of BASE (a commit; its sources built the same way) when
-# given, three rounds each, alternating.
+# (bench/templates-replay): one miner per system (after the first copy, its message cache answers
+# most lines), then a fresh miner per copy (every copy a first pass); beside the miner of BASE (a
+# commit; its sources built the same way) when given, three rounds each, alternating.
 # Compiles the miner's sources on their own with swiftc -O (no package build needed).
 # Speeds are per CPU second of the benchmark thread (one core), over each file mined again and again
 # (a fresh miner each time) to >= 32 MB; cache hits: the share of a file's lines the miner's message cache answered.
@@ -43,7 +44,9 @@ if [ -n "${BASE:-}" ]; then
     "$OLDPWD/bench/templates-replay/main.swift")
 fi
 echo ""
-for round in 1 2 3; do
-  [ -n "${BASE:-}" ] && echo "base $BASE, round $round: $("$out/replay-base" "$loghub" "${REPLAY:-10000000}")"
-  echo "this tree, round $round: $("$out/replay" "$loghub" "${REPLAY:-10000000}")"
+for mode in one fresh; do
+  for round in 1 2 3; do
+    [ -n "${BASE:-}" ] && echo "base $BASE, round $round: $("$out/replay-base" "$loghub" "${REPLAY:-10000000}" $mode)"
+    echo "this tree, round $round: $("$out/replay" "$loghub" "${REPLAY:-10000000}" $mode)"
+  done
 done

@@ -598,19 +598,28 @@ extension TemplateMiner {
     var byLength: [Int: [Int]] = [:]
     for c in live { byLength[clusters[c].count, default: []].append(c) }
     var merged = 0
+    var sums = [UInt64](repeating: 0, count: clusters.count)
+    var keys: [UInt64: Int] = [:]
     for (length, members) in byLength where members.count > 1 && length > 1 {
-      var sums: [Int: UInt64] = [:]
       for c in members {
         var h: UInt64 = 0
         for (k, t) in clusters[c].enumerated() { h &+= Self.positionHash(k, t) }
         sums[c] = h
       }
       for k in 0..<length {
-        // Families at k: the same tokens everywhere but k.
+        // Families at k: the same tokens everywhere but k (most positions have none: counted first).
+        keys.removeAll(keepingCapacity: true)
+        var repeated = false
+        for c in members where parent[c] == c {
+          let key = sums[c] &- Self.positionHash(k, clusters[c][k])
+          keys[key, default: 0] += 1
+          if keys[key]! > 1 { repeated = true }
+        }
+        guard repeated else { continue }
         var families: [UInt64: [Int]] = [:]
         for c in members where parent[c] == c {
-          let key = sums[c]! &- Self.positionHash(k, clusters[c][k])
-          families[key, default: []].append(c)
+          let key = sums[c] &- Self.positionHash(k, clusters[c][k])
+          if keys[key]! > 1 { families[key, default: []].append(c) }
         }
         for (_, family) in families where family.count > 1 {
           // Hash collisions aside: members equal to the first everywhere but k.
@@ -644,7 +653,7 @@ extension TemplateMiner {
             counts[c] = 0
             merged += 1
           }
-          sums[root] = sums[root]! &- Self.positionHash(k, before[k]) &+ Self.positionHash(k, 0)
+          sums[root] = sums[root] &- Self.positionHash(k, before[k]) &+ Self.positionHash(k, 0)
         }
       }
     }
@@ -666,10 +675,16 @@ extension TemplateMiner {
   /// Templates that are a shorter template followed by one to three `key=value` fields, after a
   /// `key=value` field, join the shorter one.
   private mutating func mergeTrailingFields() -> Int {
+    // Most logs have no template ending in two fields: nothing to index then.
+    let candidates = (0..<clusters.count).filter { c in
+      let t = clusters[c]
+      return parent[c] == c && t.count >= 3 && isField(t[t.count - 1]) && isField(t[t.count - 2])
+    }
+    guard !candidates.isEmpty else { return 0 }
     var byTokens: [[Int32]: Int] = [:]
     for c in 0..<clusters.count where parent[c] == c { byTokens[clusters[c]] = c }
     var merged = 0
-    for c in 0..<clusters.count where parent[c] == c {
+    for c in candidates where parent[c] == c {
       let t = clusters[c]
       var extra = 0
       while extra < min(3, t.count - 2), isField(t[t.count - 1 - extra]) {
