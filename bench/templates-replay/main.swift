@@ -54,4 +54,5 @@ for (name, messages) in systems {
   row.append("\(name) \(Int(Double(lines) / seconds))")
 }
 let mode = fresh ? "fresh miner per copy" : "one miner"
-print("\(mode), replay \(allLines) lines: \(Int(Double(allLines) / allSeconds)) lines/s (\(row.joined(separator: ", ")))")
+let rate = Int(Double(allLines) / allSeconds)
+print("\(mode), replay \(allLines) lines: \(rate) lines/s (\(row.joined(separator: ", ")))")
