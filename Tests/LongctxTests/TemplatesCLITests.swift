@@ -74,6 +74,32 @@ import _LongctxTestSupport
     #expect(both.code != 0)
     #expect(both.stderr.contains("exactly one log file"), "\(both.stderr)")
     let missing = try CLI.run(["templates", "--workspace", ws, "nope.log"], cwd: tmp.url)
-    #expect(missing.code != 0 && missing.stderr.contains("No ingested log matches nope.log"), "\(missing.stderr)")
+    #expect(missing.code != 0 && missing.stderr.contains("No such file or directory: nope.log"), "\(missing.stderr)")
+    try tmp.write("notes.txt", "Nothing here is a log line.\n")
+    let text = try CLI.run(["templates", "--workspace", ws, "notes.txt"], cwd: tmp.url)
+    #expect(text.code != 0 && text.stderr.contains("No log among notes.txt"), "\(text.stderr)")
+  }
+
+  /// A log not ingested yet is ingested first (as `plan` does), then its templates shown; a second
+  /// call does not ingest it again.
+  @Test func ingestsALogFirst() throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let ws = tmp.url.appendingPathComponent("ws").path
+    var log = ""
+    for k in 0..<12 {
+      log += "2026-03-09T02:54:\(10 + k)Z INFO worker \(k) finished job \(100 + k * 7) in \(k * 3 + 1) ms\n"
+      if k % 3 == 0 { log += "2026-03-09T02:54:\(10 + k)Z WARN queue q\(k) is full\n" }
+    }
+    try tmp.write("logs/app.log", log)
+    let first = try CLI.run(["templates", "--workspace", ws, "logs/app.log"], cwd: tmp.url)
+    #expect(first.code == 0, "\(first.stderr)")
+    #expect(first.stderr.contains("ingested 1 new and 0 changed file(s) first"), "\(first.stderr)")
+    #expect(first.stdout.hasPrefix("2 templates over 16 events in 1 log file"), "\(first.stdout)")
+    #expect(first.stdout.contains("12\t#"), "\(first.stdout)")
+    #expect(first.stdout.contains("worker <*> finished job <*> in <*>"), "\(first.stdout)")
+    let again = try CLI.run(["templates", "--workspace", ws, "--lines", "logs/app.log"], cwd: tmp.url)
+    #expect(again.code == 0 && !again.stderr.contains("ingested"), "\(again.stderr)")
+    #expect(TemplateEvaluation.csvRows(again.stdout).count == 17)
   }
 }

@@ -62,12 +62,27 @@ for dir in dirs {
 struct Config: Hashable, CustomStringConvertible {
   var threshold: Double
   var distinct: Int
-  func miner() -> TemplateMiner { TemplateMiner(threshold: threshold, distinct: distinct, decorates: true) }
-  var description: String { "threshold \(threshold) distinct \(distinct)" }
+  var minValues: Int
+  var linesPerValue: Double
+  func miner() -> TemplateMiner {
+    TemplateMiner(
+      threshold: threshold, distinct: distinct, decorates: true, minValues: minValues, linesPerValue: linesPerValue)
+  }
+  var description: String {
+    "threshold \(threshold) distinct \(distinct) minValues \(minValues) linesPerValue \(linesPerValue)"
+  }
 }
-let defaults = Config(threshold: TemplateMiner().threshold, distinct: TemplateMiner().distinct)
-let grid = [defaults] + [0.3, 0.4, 0.5, 0.6, 0.7].flatMap { t in [2, 3, 4, 5, 6, 8].map { Config(threshold: t, distinct: $0) } }
-  .filter { $0 != defaults }
+let m0 = TemplateMiner()
+let defaults = Config(
+  threshold: m0.threshold, distinct: m0.distinct, minValues: m0.minValues, linesPerValue: m0.linesPerValue)
+let grid = [defaults] + [0.3, 0.4, 0.5, 0.6, 0.7].flatMap { t in
+  [2, 3, 4, 5, 6, 8].flatMap { d in
+    [(2, 1.0), (3, 1.0), (3, 2.0), (4, 2.0), (100, 1.0)].map {
+      Config(threshold: t, distinct: d, minValues: $0.0, linesPerValue: $0.1)
+    }
+  }
+}
+.filter { $0 != defaults }
 
 /// A group and a template per line.
 struct Prediction {

@@ -184,7 +184,9 @@ public struct LogTemplateIndex: Sendable, Codable, Equatable {
         }
         if stats[id].examples.count < exampleCount { stats[id].examples.append(lineNumber) }
       }
-      // Merged templates fold into the one they joined; local ids are dense, in order of first line.
+      // The second pass (families, optional trailing fields), then merged templates fold into the
+      // one they joined; local ids are dense, in order of first line.
+      miner.consolidate()
       var merged: [Int: Entry] = [:]
       for (id, s) in stats.enumerated() where s.count > 0 {
         let root = miner.resolve(id)

@@ -26,6 +26,7 @@ public enum LogTemplateMining {
       }
       ids.append(id)
     }
+    miner.consolidate()
     // Ids of templates merged since are resolved to the template they joined.
     return (ids.map(miner.resolve), miner, parser.layout)
   }

@@ -53,6 +53,12 @@ extension TemplateMiner {
     mutating func build(_ b: UnsafeBufferPointer<UInt8>) {
       bytes.removeAll(keepingCapacity: true)
       for (k, p) in parts.enumerated() {
+        // Two variables with only white space between them are one `<*>` (loghub: `"GET <*>"` for
+        // `"GET /v2/x HTTP/1.1"`, `from <*> to` for a date and a time).
+        if k > 0, p.variable, p.lo == 0, parts[k - 1].variable, parts[k - 1].hi == parts[k - 1].count {
+          bytes.append(contentsOf: b[(p.start + p.hi)..<(p.start + p.count)])
+          continue
+        }
         if k > 0 { bytes.append(0x20) }
         bytes.append(contentsOf: b[p.start..<(p.start + p.lo)])
         if p.variable {
@@ -169,9 +175,16 @@ extension TemplateMiner {
           scratch.append(contentsOf: [0x3C, 0x2A, 0x3E])
           scratch.append(contentsOf: token[post...])
           scratch.withUnsafeBufferPointer { body($0, .constant) }
-          // A constant holding `<*>`, not a variable: the variables after it are its run.
+          // A constant holding `<*>`, not a variable: the variables after it are its run, unless
+          // a separator ends it (`1, 2` is `<*>, <*>`, as loghub writes lists).
           run.parts.removeAll(keepingCapacity: true)
           run.masked = false
+          var separated = false
+          for c in token[post...] where c == UInt8(ascii: ",") || c == UInt8(ascii: ";") || c == UInt8(ascii: ":") {
+            separated = true
+          }
+          lastMasked = !separated
+          continue
         } else {
           body(token, .variable)
           flush(&run, b, body)

@@ -63,6 +63,10 @@ public struct TemplateMiner: Sendable {
   public let maxTokens: Int
   /// Distinct constants at one position (all else equal) that make it a variable.
   public let distinct: Int
+  /// `consolidate()`: fewer distinct constants (but at least this many) make a position a variable
+  /// when its family has at most `linesPerValue` lines per value on average.
+  public let minValues: Int
+  public let linesPerValue: Double
   /// Whether templates keep how their variables are written (`Template.variables`: `(<*>):`,
   /// `<*> seconds`), for `Template.text` in loghub's convention. Off, `text` is `maskedText`
   /// and mining costs less; ingest stores `maskedText` either way.
@@ -115,8 +119,10 @@ public struct TemplateMiner: Sendable {
   public init(
     threshold: Double = 0.5, depth: Int = 4, maxChildren: Int = 100, maxTemplates: Int = 20_000,
     maxTokens: Int = 500_000, distinct: Int = 5, maxLeafTemplates: Int = 1_000, messageCache: Bool = true,
-    decorates: Bool = false
+    decorates: Bool = false, minValues: Int = 3, linesPerValue: Double = 1
   ) {
+    self.minValues = minValues
+    self.linesPerValue = linesPerValue
     self.decorates = decorates
     self.messageCache = messageCache
     self.maxLeafTemplates = maxLeafTemplates
@@ -546,5 +552,152 @@ public struct TemplateMiner: Sendable {
     }
     slots = newSlots
     slotHashes = newHashes
+  }
+}
+
+// MARK: - Second pass
+
+extension TemplateMiner {
+  /// Merges, once a file is mined, templates that the streaming pass kept apart but that are one
+  /// event, and returns how many were merged. Ids stay valid (`resolve(_:)` maps a merged one to the
+  /// template it joined); a merged template keeps its place in the tree, so lines mined after this
+  /// still reach it (and resolve to where it went), and a later call merges the templates they made.
+  ///
+  /// Within the templates of one token count, a family of templates equal but at one position
+  /// (`k`):
+  /// - joins a member that already has `<*>` at `k` (a variable elsewhere), whatever their first
+  ///   tokens, which the tree keeps apart (`alice says hi` once `<*> says hi` exists);
+  /// - past the tree's levels (the first tokens name the event), becomes one template with `<*>`
+  ///   at `k` when `k` takes many values relative to how often the family occurs: at least
+  ///   `distinct` values, or at least `minValues` values with at most `linesPerValue` lines per
+  ///   value on average (ids and names seen once each; constants such as states repeat).
+  /// A template that is another one followed by one to three `key=value` fields, after a
+  /// `key=value` field (`… rhost=<*>` and `… rhost=<*> user=root`), joins it: optional trailing
+  /// fields.
+  @discardableResult
+  public mutating func consolidate() -> Int {
+    guard !clusters.isEmpty else { return 0 }
+    var merged = 0
+    for _ in 0..<3 {
+      let round = mergeFamilies() + mergeTrailingFields()
+      merged += round
+      if round == 0 { break }
+    }
+    return merged
+  }
+
+  private static func positionHash(_ k: Int, _ token: Int32) -> UInt64 {
+    var h = UInt64(truncatingIfNeeded: Int64(k)) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(UInt32(bitPattern: token))
+    h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
+    return h ^ (h >> 32)
+  }
+
+  /// One sweep of families (templates of one token count equal but at one position).
+  private mutating func mergeFamilies() -> Int {
+    let live = (0..<clusters.count).filter { parent[$0] == $0 && catchAll[clusters[$0].count] != $0 }
+    var byLength: [Int: [Int]] = [:]
+    for c in live { byLength[clusters[c].count, default: []].append(c) }
+    var merged = 0
+    var sums = [UInt64](repeating: 0, count: clusters.count)
+    var keys: [UInt64: Int] = [:]
+    for (length, members) in byLength where members.count > 1 && length > 1 {
+      for c in members {
+        var h: UInt64 = 0
+        for (k, t) in clusters[c].enumerated() { h &+= Self.positionHash(k, t) }
+        sums[c] = h
+      }
+      for k in 0..<length {
+        // Families at k: the same tokens everywhere but k (most positions have none: counted first).
+        keys.removeAll(keepingCapacity: true)
+        var repeated = false
+        for c in members where parent[c] == c {
+          let key = sums[c] &- Self.positionHash(k, clusters[c][k])
+          keys[key, default: 0] += 1
+          if keys[key]! > 1 { repeated = true }
+        }
+        guard repeated else { continue }
+        var families: [UInt64: [Int]] = [:]
+        for c in members where parent[c] == c {
+          let key = sums[c] &- Self.positionHash(k, clusters[c][k])
+          if keys[key]! > 1 { families[key, default: []].append(c) }
+        }
+        for (_, family) in families where family.count > 1 {
+          // Hash collisions aside: members equal to the first everywhere but k.
+          let first = clusters[family[0]]
+          let same = family.filter { c in
+            let u = clusters[c]
+            for j in 0..<length where j != k && u[j] != first[j] { return false }
+            return true
+          }
+          guard same.count > 1 else { continue }
+          let lines = same.reduce(0) { $0 + counts[$1] }
+          let values = Set(same.map { clusters[$0][k] }).subtracting([0]).count
+          let variable = same.contains { clusters[$0][k] == 0 }
+          // The tree's levels (the first tokens) name the event: only a variable elsewhere opens them.
+          let keyed = k < depth - 2
+          guard
+            variable
+              || !keyed
+                && (values >= distinct || values >= minValues && Double(values) * linesPerValue >= Double(lines))
+          else { continue }
+          let root = same.first { clusters[$0][k] == 0 } ?? same.min()!
+          let before = clusters[root]
+          var tokens = before
+          tokens[k] = 0
+          clusters[root] = tokens
+          if decorates { agree(root, was: before, with: before, shapes[root]) }
+          for c in same where c != root {
+            if decorates { agree(root, was: clusters[root], with: clusters[c], shapes[c]) }
+            parent[c] = root
+            counts[root] += counts[c]
+            counts[c] = 0
+            merged += 1
+          }
+          sums[root] = sums[root] &- Self.positionHash(k, before[k]) &+ Self.positionHash(k, 0)
+        }
+      }
+    }
+    return merged
+  }
+
+  /// Whether token `t` is a `key=value` field (`rhost=<*>`, `user=root`, `ruser=`).
+  private func isField(_ t: Int32) -> Bool {
+    guard t > 0 else { return false }
+    let span = spans[Int(t)]
+    return arena.withUnsafeBufferPointer { a in
+      var k = 0
+      while k < span.count, a[span.start + k] != UInt8(ascii: "=") { k += 1 }
+      guard k > 0, k < span.count else { return false }
+      return Self.isKey(UnsafeBufferPointer(rebasing: a[span.start..<(span.start + k)]))
+    }
+  }
+
+  /// Templates that are a shorter template followed by one to three `key=value` fields, after a
+  /// `key=value` field, join the shorter one.
+  private mutating func mergeTrailingFields() -> Int {
+    // Most logs have no template ending in two fields: nothing to index then.
+    let candidates = (0..<clusters.count).filter { c in
+      let t = clusters[c]
+      return parent[c] == c && t.count >= 3 && isField(t[t.count - 1]) && isField(t[t.count - 2])
+    }
+    guard !candidates.isEmpty else { return 0 }
+    var byTokens: [[Int32]: Int] = [:]
+    for c in 0..<clusters.count where parent[c] == c { byTokens[clusters[c]] = c }
+    var merged = 0
+    for c in candidates where parent[c] == c {
+      let t = clusters[c]
+      var extra = 0
+      while extra < min(3, t.count - 2), isField(t[t.count - 1 - extra]) {
+        extra += 1
+        let prefix = Array(t[0..<(t.count - extra)])
+        guard let last = prefix.last, isField(last), let into = byTokens[prefix], into != c else { continue }
+        parent[c] = into
+        counts[into] += counts[c]
+        counts[c] = 0
+        merged += 1
+        break
+      }
+    }
+    return merged
   }
 }

@@ -12,7 +12,7 @@ extension DocumentKind {
     // Scanned pages read with OCR (`OCRSettings`).
     case .pdf: "poppler-glib \(PopplerDocument.version) joined-hyphens gap-spaces rtl-lines forms-annots ocr-1"
     case .image: "leptonica ocr-1"
-    case .log: "log-3 templates"
+    case .log: "log-4 templates"
     // Cut between declarations, sections carry their declarations' names.
     case .code: "lines-3"
     case .text: "lines-2"

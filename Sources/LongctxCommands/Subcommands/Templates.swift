@@ -11,7 +11,9 @@ extension Longctx {
       abstract: "Show the log templates ingest mined, by count, or the template of every line.",
       discussion: """
         Templates are mined when a log is ingested (`longctx ingest` or `run`); this command reads them \
-        from the workspace. With no PATH and no --job, every ingested log counts.
+        from the workspace. The PATHs (and a --job's inputs) are ingested first, as `plan` does: a log not \
+        ingested yet is ingested now, an unchanged one is not read again. With no PATH and no --job, every \
+        ingested log counts.
         --lines prints, for one log, each line's number, template id and template (CSV with a header, \
         the shape of loghub's *_structured.csv), so that the parser can be scored against ground truth.
         """)
@@ -32,21 +34,27 @@ extension Longctx {
 
     func run() async throws {
       let workspace = try global.openWorkspace()
-      var wanted = paths
-      if let job { wanted += try JobFile.load(path: job).inputs }
-      let cwd = FileManager.default.currentDirectoryPath
-      let resolved: [String]? =
-        wanted.isEmpty
-        ? nil
-        : wanted.flatMap { p in
-          [p, URL(fileURLWithPath: p, relativeTo: URL(fileURLWithPath: cwd)).standardizedFileURL.path]
-        }
+      let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+      for path in paths where !FileManager.default.fileExists(atPath: path) {
+        throw IngestError.pathNotFound(path)
+      }
+      // The logs asked for, as given and as absolute paths (a job's inputs relative to the job file).
+      var wanted = paths.flatMap { [$0, URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL.path] }
+      if !paths.isEmpty { try await ingest(paths, workspace: workspace, options: IngestOptions(base: cwd)) }
+      if let job {
+        let spec = try JobFile.load(path: job)
+        let base = URL(fileURLWithPath: spec.baseDirectory)
+        wanted += spec.inputs.flatMap { [$0, URL(fileURLWithPath: $0, relativeTo: base).standardizedFileURL.path] }
+        try await ingest(
+          spec.inputs, workspace: workspace, options: JobRunner.ingestOptions(spec, worker: .thisExecutable()))
+      }
+      let resolved: [String]? = wanted.isEmpty ? nil : wanted
       let files = try LogTemplateStore.logFiles(workspace, paths: resolved)
       if files.isEmpty {
         throw ValidationError(
           wanted.isEmpty
             ? "No log has been ingested into this workspace yet; run `longctx ingest PATH` first."
-            : "No ingested log matches \(wanted.joined(separator: ", ")); run `longctx ingest` on it first.")
+            : "No log among \((paths + (job.map { [$0] } ?? [])).joined(separator: ", ")): nothing there is a log.")
       }
       if lines {
         guard files.count == 1, let file = files.first else {
@@ -79,6 +87,22 @@ extension Longctx {
         print("\tfirst \(time(t.firstTime))  last \(time(t.lastTime))  at [\(t.firstLocator)]")
       }
       if shown.count < all.count { print("\n… \(all.count - shown.count) more (--limit 0 shows all)") }
+    }
+
+    /// Ingests `inputs` (incrementally: unchanged files are not read again), saying on stderr what
+    /// was new unless --quiet or --json.
+    private func ingest(_ inputs: [String], workspace: Workspace, options: IngestOptions) async throws {
+      var options = options
+      if options.worker == nil { options.worker = ExtractionWorker.thisExecutable() }
+      let summary = try await Ingestor(workspace: workspace, logger: global.logger("longctx.templates")).ingest(
+        inputs: inputs, options: options)
+      if !json, !global.quiet, summary.new + summary.changed > 0 {
+        FileHandle.standardError.write(
+          Data("ingested \(summary.new) new and \(summary.changed) changed file(s) first\n".utf8))
+      }
+      for e in summary.exceptions where e.severity != .warning {
+        FileHandle.standardError.write(Data("\(e.severity): \(e.path): \(e.reason)\n".utf8))
+      }
     }
 
     private func printLines(workspace: Workspace, file: String) throws {
