@@ -37,7 +37,8 @@ func chainBench(_ args: [String], modelPath: String) throws {
     let state = engine.getState()
     let entry = try full.save(model: engine.checkpointIdentity, tokens: prefix, state: state)
     longest = state
-    print("| \(n) | \(restored) | \(String(format: "%.1f", t)) | \(mb(entry.compressedBytes)) | \(mb(delta.diskBytes())) |")
+    print(
+      "| \(n) | \(restored) | \(String(format: "%.1f", t)) | \(mb(entry.compressedBytes)) | \(mb(delta.diskBytes())) |")
   }
   let fullSum = full.diskBytes()
   let largest = full.list().map(\.compressedBytes).max() ?? 0
@@ -81,4 +82,33 @@ func chainBench(_ args: [String], modelPath: String) throws {
   print("| re-prefill / delta restore | \(String(format: "%.0f", prefill / deltaRestore))× |")
   print("| restored state == state saved by the chain | \(restoredState == longest ? "yes" : "NO") |")
   print("| fresh prefill's state == the chain's (byte for byte) | \(fresh == longest ? "yes" : "no") |")
+}
+
+/// Restore time of the longest checkpoint of a chain `chain` left in DIR (its
+/// `delta` and `full` stores), median of 3 each, through the engine.
+///
+///     longctx-bench-kv chain-restore DIR [tokens] [chain tokens] [f16|q8_0]
+///
+/// `chain tokens` is the chain run's total (it sets the context, part of the checkpoints' identity).
+func chainRestoreBench(_ args: [String], modelPath: String) throws {
+  guard let dir = args.first else { throw CocoaError(.fileNoSuchFile) }
+  let total = args.count > 1 ? Int(args[1]) ?? 16_384 : 16_384
+  let chainTotal = args.count > 2 ? Int(args[2]) ?? total : total
+  let type = args.count > 3 ? KVCacheType(rawValue: args[3]) ?? .f16 : .f16
+  let options = LlamaEngineOptions(contextTokens: chainTotal + 256, kvCacheType: type, swaFull: true)
+  for (name, version) in [("delta", 3), ("full", 2)] {
+    let store = CheckpointStore(
+      directory: URL(fileURLWithPath: dir).appendingPathComponent(name), maxBytes: 64 << 30, formatVersion: version)
+    let engine = try LlamaEngine(modelPath: modelPath, options: options, checkpoints: store)
+    let tokens = try corpusPrefix(tokens: total, model: engine.model)
+    var times: [Double] = []
+    for _ in 0..<3 {
+      let (restored, t) = time { engine.restoreNow(tokens + [tokens[0]]) }
+      precondition(restored == total, "restored \(restored)")
+      times.append(t)
+    }
+    print(
+      "| restore of the \(total)-token checkpoint, \(name) store (median of 3) | \(String(format: "%.3f", times.sorted()[1])) s |"
+    )
+  }
 }

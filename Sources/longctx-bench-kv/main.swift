@@ -45,6 +45,10 @@ if args.count > 1 && args[1] == "engine-memory" {
   try engineMemoryBench(Array(args.dropFirst(2)), modelPath: modelPath)
   exit(0)
 }
+if args.count > 1 && args[1] == "chain-restore" {
+  try chainRestoreBench(Array(args.dropFirst(2)), modelPath: modelPath)
+  exit(0)
+}
 if args.count > 1 && args[1] == "chain" {
   try chainBench(Array(args.dropFirst(2)), modelPath: modelPath)
   exit(0)

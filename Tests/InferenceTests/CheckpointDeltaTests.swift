@@ -72,7 +72,8 @@ import _LongctxTestSupport
 
   @Test func stateMapCutsTheFullCacheAndKeepsTheWindow() throws {
     let state = Self.state(300)
-    let map = try #require(KVStateMap.parse(size: state.count, tokens: 300) { o, n in Array(state[o..<min(o + n, state.count)]) })
+    let map = try #require(
+      KVStateMap.parse(size: state.count, tokens: 300) { o, n in Array(state[o..<min(o + n, state.count)]) })
     #expect(map.rawSize == state.count)
     #expect(map.cellBytes == Self.cellBytes)
     #expect(map.pieces.filter { $0 == .meta }.count == 1)
@@ -155,7 +156,8 @@ import _LongctxTestSupport
     // The same tokens computed with other rounding: its chunks get salted keys.
     try store.save(model: Self.model, tokens: Self.tokens(1000), state: Self.state(1000, seed: 2))
     #expect(try Self.chunkRawBytes(store) == 1600 * Self.cellBytes)
-    #expect(store.longestPrefix(model: Self.model, of: Self.tokens(600), maximum: 600)?.state == Self.state(600, seed: 1))
+    #expect(
+      store.longestPrefix(model: Self.model, of: Self.tokens(600), maximum: 600)?.state == Self.state(600, seed: 1))
     #expect(store.longestPrefix(model: Self.model, of: Self.tokens(1000))?.state == Self.state(1000, seed: 2))
   }
 
@@ -186,7 +188,8 @@ import _LongctxTestSupport
     try Data([1, 2, 3]).write(to: orphan)
     store.gc()
     #expect(FileManager.default.fileExists(atPath: orphan.path))
-    try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: orphan.path)
+    try FileManager.default.setAttributes(
+      [.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: orphan.path)
     store.gc()
     #expect(!FileManager.default.fileExists(atPath: orphan.path))
     store.gc(maxBytes: 0)
