@@ -28,6 +28,17 @@ public enum PromptFormat: String, Sendable, Hashable, Codable, CaseIterable {
   case chat
 }
 
+/// The element type of the in-process engine's KV cache (`model.kv_cache`),
+/// for both K and V.
+public enum KVCacheType: String, Sendable, Hashable, CaseIterable, Codable {
+  /// 16-bit floats: llama.cpp's default, and longctx's (see README: q8_0's
+  /// divergence from f16 is small, but its prefill is slower on CPU).
+  case f16
+  /// 8-bit blocks: about half the memory and checkpoint size (llama.cpp
+  /// turns flash attention on for it: a quantized V cache needs it).
+  case q8_0
+}
+
 /// A job's `model` section: which engine, which model, and how to reach it.
 /// Each backend reads the part that concerns it.
 public struct ModelSettings: Sendable, Hashable, Codable {
@@ -60,13 +71,17 @@ public struct ModelSettings: Sendable, Hashable, Codable {
   public var slotSavePath: String?
   /// `loop_guard`: DRY and a stop on repeated sentences (`LoopGuard`), on by default; nil: off.
   public var loopGuard: LoopGuard?
+  /// For `llama`: `kv_cache`, the KV cache's element type; nil: f16.
+  public var kvCache: KVCacheType?
 
   public init(
     engine: EngineKind = .llama, path: String? = nil, context: Int = 8192, threads: Int? = nil,
     baseURL: String? = nil, name: String? = nil, apiKeyEnv: String? = nil, vocabulary: String? = nil,
     api: CompletionAPI = .completions, concurrency: Int? = nil, timeout: Double? = nil,
-    promptFormat: PromptFormat = .raw, slotSavePath: String? = nil, loopGuard: LoopGuard? = .standard
+    promptFormat: PromptFormat = .raw, slotSavePath: String? = nil, loopGuard: LoopGuard? = .standard,
+    kvCache: KVCacheType? = nil
   ) {
+    self.kvCache = kvCache
     self.engine = engine
     self.path = path
     self.context = context

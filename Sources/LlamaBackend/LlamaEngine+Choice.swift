@@ -29,8 +29,8 @@ extension LlamaEngine {
     let vocab = try LlamaModel(path: modelPath, vocabOnly: true)
     if settings.promptFormat == .chat { _ = try vocab.applyChatTemplate(user: "check") }
     let options = LlamaEngineOptions(
-      contextTokens: settings.context, threads: settings.threads, parallel: parallel,
-      promptFormat: settings.promptFormat)
+      contextTokens: settings.context, threads: settings.threads, kvCacheType: settings.kvCache ?? .f16,
+      parallel: parallel, promptFormat: settings.promptFormat)
     return EngineChoice(
       counter: LlamaTokenCounter(model: vocab, vocabularyID: "gguf:\(hash)"),
       modelKey: taskKey(modelHash: hash, options: options)
@@ -44,9 +44,11 @@ extension LlamaEngine {
     }
   }
 
-  /// The key finished tasks are stored under: the weights, the context and the
-  /// prompt format (raw keeps the key it always had, so finished tasks stay reusable).
+  /// The key finished tasks are stored under: the weights, the context, the
+  /// prompt format and the KV cache type (raw and f16 keep the key they
+  /// always had, so finished tasks stay reusable).
   public static func taskKey(modelHash: String, options: LlamaEngineOptions) -> String {
     "llama:gguf-sha256:\(modelHash):ctx=\(options.contextTokens)" + (options.promptFormat == .raw ? "" : ":prompt=chat")
+      + (options.kvCacheType == .f16 ? "" : ":kv=\(options.kvCacheType.rawValue)")
   }
 }

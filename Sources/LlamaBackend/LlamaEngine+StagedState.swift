@@ -167,6 +167,13 @@ extension LlamaEngine {
         let handle = try FileHandle(forReadingFrom: staged.url)
         defer { try? handle.close() }
         let fd = handle.fileDescriptor
+        if store.formatVersion >= 3,
+          try store.saveDelta(
+            model: checkpointIdentity, tokens: tokens, rawSize: staged.rawSize,
+            read: { offset, dst in try staged.read(fd, at: offset, into: dst) }) != nil
+        {
+          return loadStaged(staged.url, tokens: tokens.count, seq: seq)
+        }
         var at = 0
         try store.save(
           model: checkpointIdentity, tokens: tokens, rawSize: staged.rawSize, layout: staged.layout(fd)
@@ -191,6 +198,9 @@ extension LlamaEngine {
     let url = StagedState.temporaryURL(in: stagingDirectory)
     defer { try? FileManager.default.removeItem(at: url) }
     let tokens = Array(prompt.prefix(candidate.tokens))
+    if store.isDelta(candidate) {
+      return restoreDeltaStaged(candidate, tokens: tokens, to: url, seq: seq)
+    }
     do {
       guard FileManager.default.createFile(atPath: url.path, contents: StagedState.fileHeader(tokens: tokens)) else {
         throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
@@ -213,6 +223,55 @@ extension LlamaEngine {
           piece = piece.dropFirst(n)
         }
         try handle.write(contentsOf: piece)
+      }
+      guard ok else { return nil }
+      try handle.close()
+    } catch {
+      logger.warning(
+        "cannot restore a KV checkpoint through a file; recomputing the prefix",
+        metadata: ["kv.path": "\(candidate.path)", "kv.error": "\(error)"])
+      return false
+    }
+    return loadStaged(url, tokens: candidate.tokens, seq: seq)
+  }
+}
+
+extension LlamaEngine {
+  /// Restores a prefix-delta checkpoint through the raw file `url`: the
+  /// pieces are written where they belong in the file as the chunks are
+  /// decoded, a core's worth of chunks at a time. The caller holds `contextLock`.
+  ///
+  /// - Returns: nil when the checkpoint was gone or corrupt (try the next),
+  ///   else whether llama.cpp accepted it.
+  func restoreDeltaStaged(_ candidate: CheckpointEntry, tokens: [Int32], to url: URL, seq: Int32) -> Bool? {
+    guard let store = checkpoints else { return nil }
+    let header = StagedState.fileHeader(tokens: tokens)
+    struct NotConvertible: Error {}
+    do {
+      guard FileManager.default.createFile(atPath: url.path, contents: header) else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+      }
+      let handle = try FileHandle(forWritingTo: url)
+      defer { try? handle.close() }
+      let fd = handle.fileDescriptor
+      let expected = StagedState.prefix(seq: 0)
+      let ok = try store.assemble(candidate) { offset, bytes in
+        var offset = offset
+        var bytes = bytes
+        if offset < 8 {
+          // The `get_data` prefix: the io magic (checked), then a sequence id (dropped).
+          let n = min(8 - offset, bytes.count)
+          for i in 0..<n where offset + i < 4 && bytes[i] != expected[offset + i] { throw NotConvertible() }
+          bytes = UnsafeRawBufferPointer(rebasing: bytes[n...])
+          offset += n
+        }
+        var done = 0
+        while done < bytes.count {
+          let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(header.count + offset - 8 + done))
+          if n < 0 && errno == EINTR { continue }
+          guard n > 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path]) }
+          done += n
+        }
       }
       guard ok else { return nil }
       try handle.close()
@@ -257,6 +316,23 @@ extension LlamaEngine {
     contextLock.withLock {
       llama_memory_seq_rm(llama_get_memory(context), 0, -1, -1)
       return restoreLongestPrefix(of: prompt, seq: 0)
+    }
+  }
+}
+
+extension LlamaEngine {
+  /// Prefills `tokens` into sequence 0 as a request's prefix is prefilled:
+  /// restores the longest stored prefix, decodes the rest, and saves the
+  /// checkpoint (for benchmarks and tests, between requests).
+  ///
+  /// - Returns: The tokens restored rather than decoded.
+  package func prefillPrefixNow(_ tokens: [Int32]) throws -> Int {
+    try contextLock.withLock {
+      llama_memory_seq_rm(llama_get_memory(context), 0, -1, -1)
+      let restored = restoreLongestPrefix(of: tokens, seq: 0)
+      try decode(Array(tokens[restored...]), seq: 0, startingAt: restored, logitsForLast: true)
+      guard saveAndReload(tokens, seq: 0) else { throw LlamaBackendError.stateFileFailed(path: "sequence 0") }
+      return restored
     }
   }
 }

@@ -4,13 +4,7 @@ import Inference
 import Logging
 import Workspace
 
-/// The element type of the KV cache.
-public enum KVCacheType: String, Sendable, Hashable, CaseIterable, Codable {
-  /// 16-bit floats: llama.cpp's default.
-  case f16
-  /// 8-bit blocks: about half the memory and checkpoint size.
-  case q8_0
-
+extension KVCacheType {
   var ggmlType: ggml_type {
     switch self {
     case .f16: GGML_TYPE_F16

@@ -6,6 +6,7 @@
 //   swift run -c release longctx-bench-kv synthetic [GB]   (streamed save/restore of a synthetic f16 state)
 //   swift run -c release longctx-bench-kv decode FILE [repetitions] [v1|v2|both]   (restore decode of a llama.cpp state file)
 //   swift run -c release longctx-bench-kv engine-memory [prefix-tokens] [f16|q8_0]   (engine save/restore peak RSS)
+//   swift run -c release longctx-bench-kv chain [tokens] [prefixes] [f16|q8_0]   (prefix-delta checkpoints of a chain)
 //
 // Needs LONGCTX_MODEL (eval "$(bash scripts/setup.sh --env)").
 import Foundation
@@ -42,6 +43,14 @@ if args.count > 1 && args[1] == "decode" {
 }
 if args.count > 1 && args[1] == "engine-memory" {
   try engineMemoryBench(Array(args.dropFirst(2)), modelPath: modelPath)
+  exit(0)
+}
+if args.count > 1 && args[1] == "chain-restore" {
+  try chainRestoreBench(Array(args.dropFirst(2)), modelPath: modelPath)
+  exit(0)
+}
+if args.count > 1 && args[1] == "chain" {
+  try chainBench(Array(args.dropFirst(2)), modelPath: modelPath)
   exit(0)
 }
 if args.count > 1 && args[1] == "parallel" {
@@ -138,7 +147,7 @@ for type in [KVCacheType.f16, .q8_0] {
   let (file, read) = try time { try Data(contentsOf: URL(fileURLWithPath: entry.path)) }
   row.read = read
   let (checkpoint, parse) = try time {
-    try CheckpointStore.decode(file, url: URL(fileURLWithPath: entry.path), expecting: nil)
+    try store.decodeAny(file, url: URL(fileURLWithPath: entry.path), expecting: nil)
   }
   let state = checkpoint.state
   let (_, hashTime) = time { Hashing.sha256(state) }
@@ -184,7 +193,7 @@ for type in [KVCacheType.f16, .q8_0] {
   // The KV codec (format 2) at each zstd level: ratio against save and restore time.
   for level in levels {
     let ldir = dir.appendingPathComponent("v2-level\(level)")
-    let lstore = CheckpointStore(directory: ldir, maxBytes: 64 << 30, compressionLevel: level)
+    let lstore = CheckpointStore(directory: ldir, maxBytes: 64 << 30, compressionLevel: level, formatVersion: 2)
     let (lentry, save) = try time { try lstore.save(model: "bench", tokens: checkpoint.tokens, state: state) }
     let url = URL(fileURLWithPath: lentry.path)
     let (decoded, restore) = try time {

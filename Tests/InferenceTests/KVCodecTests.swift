@@ -325,8 +325,8 @@ import _LongctxTestSupport
     #expect(try Data(contentsOf: URL(fileURLWithPath: newer.path))[4] == 2)
     // An unknown version is refused.
     var future = file
-    future[4] = 3
-    #expect(throws: CheckpointCorruption.unsupportedVersion(3)) {
+    future[4] = 4
+    #expect(throws: CheckpointCorruption.unsupportedVersion(4)) {
       try CheckpointStore.decode(future, url: URL(fileURLWithPath: entry.path), expecting: nil)
     }
   }

@@ -73,6 +73,54 @@ import _LongctxTestSupport
     #expect(!expectedA.text.isEmpty)
   }
 
+  /// Records 1…n, one a line: each prefix's tokens start with the shorter ones'.
+  static func records(_ n: Int) -> String {
+    (1...n).map { i in
+      "Record \(i): the shipment of \(i * 37 % 101) crates left dock \(i % 7) on day \(i * 3) with \(i * i % 53) damaged items."
+    }.joined(separator: "\n") + "\n"
+  }
+
+  /// A chain of growing prefixes saved as prefix-delta checkpoints (each
+  /// prefill restores the previous prefix and decodes the rest), restored
+  /// from their chunks by a new context: every continuation is the fresh
+  /// prefill's, and every full-attention cell is stored once.
+  @Test(arguments: [(KVCacheType.f16, false), (.q8_0, true)])
+  func chainOfGrowingPrefixesRestoresExactly(type: KVCacheType, staged: Bool) async throws {
+    let path = try Self.modelPath()
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let options = LlamaEngineOptions(
+      contextTokens: 2048, kvCacheType: type, swaFull: true, inMemoryStateBytes: staged ? 0 : 256 << 20)
+    let question = "Question: which dock had the most damage?\nAnswer:"
+    let requests = [12, 24, 36].map { GenerationRequest(prefix: Self.records($0), suffix: question, maxTokens: 24) }
+    let fresh = try LlamaEngine(modelPath: path, options: options)
+    var expected: [GenerationResult] = []
+    for r in requests { expected.append(try await fresh.generate(r)) }
+    let counts = requests.map { fresh.model.tokenize($0.prefix, addSpecial: true).count }
+    #expect(counts[0] > 256 && counts[2] > 1000)
+
+    let store = CheckpointStore(directory: dir.url, formatVersion: 3, chunkTokens: 128)
+    let saving = try LlamaEngine(modelPath: path, options: options, checkpoints: store)
+    for (i, r) in requests.enumerated() {
+      let result = try await saving.generate(r)
+      #expect(result.cachedTokens == (i == 0 ? 0 : counts[i - 1]), "each prefix extends the one before")
+      #expect(result.text == expected[i].text)
+    }
+    #expect(store.list().count == 3)
+    for entry in store.list() { #expect(store.isDelta(entry)) }
+    // Every full-attention cell once: the chunks' tokens add up to the longest prefix.
+    #expect(store.chunkSizes(model: saving.checkpointIdentity).reduce(0) { $0 + $1.tokens } == counts[2])
+
+    let restoring = try LlamaEngine(modelPath: path, options: options, checkpoints: store)
+    for (i, r) in requests.enumerated().reversed() {
+      let again = try await restoring.generate(r)
+      #expect(again.cachedTokens == counts[i])
+      #expect(again.text == expected[i].text)
+      #expect(again.outputTokens == expected[i].outputTokens)
+    }
+    #expect(!expected[2].text.isEmpty)
+  }
+
   @Test(arguments: ["flip", "truncate"])
   func corruptCheckpointIsRecomputed(damage: String) async throws {
     let path = try Self.modelPath()

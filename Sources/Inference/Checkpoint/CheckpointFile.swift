@@ -17,12 +17,15 @@ import Workspace
 ///
 /// Version 2 (`KVCodec`) keeps this header; the payload is frames instead of
 /// one zstd frame, and the raw SHA-256 is that of the frames' SHA-256s.
+///
+/// Version 3 (prefix-delta checkpoints and their chunks) keeps it too; see
+/// `CheckpointManifest`.
 struct CheckpointHeader: Sendable, Equatable {
   static let magic: [UInt8] = Array("LCKV".utf8)
   /// The version new checkpoints are written in.
   static let version: UInt16 = 2
   /// The versions that can be read.
-  static let readable: ClosedRange<UInt16> = 1...2
+  static let readable: ClosedRange<UInt16> = 1...3
   /// Bytes before the variable part: magic, version, reserved, header length.
   static let fixedPrefix = 12
   /// Headers larger than this are corrupt (16M tokens would be 64 MiB).

@@ -89,9 +89,15 @@ public final class CheckpointStore: Sendable {
   public let compressionLevel: Int32
   /// zstd worker threads (0 = compress on the calling thread).
   public let compressionThreads: Int32
-  /// The file format new checkpoints are written in: 2 (`KVCodec`, frames)
-  /// or 1 (one zstd frame; kept for comparison). Both are read.
+  /// The file format new checkpoints are written in: 3 (prefix-delta: the
+  /// cells of the full-attention caches in chunks shared between prefixes,
+  /// see `CheckpointManifest`; a state it cannot cut is written as 2),
+  /// 2 (`KVCodec`, frames, the whole state) or 1 (one zstd frame; kept for
+  /// comparison). All are read.
   public let formatVersion: Int
+  /// Tokens per chunk of a prefix-delta checkpoint (chunks are cut at
+  /// multiples of it, and where a stored prefix the new one extends ends).
+  public let chunkTokens: Int
   let logger: Logger
 
   static let fileExtension = "lckv"
@@ -112,15 +118,17 @@ public final class CheckpointStore: Sendable {
   ) {
     self.init(
       directory: directory, maxBytes: maxBytes, compressionLevel: compressionLevel,
-      compressionThreads: compressionThreads, formatVersion: 2, logger: logger)
+      compressionThreads: compressionThreads, formatVersion: 3, logger: logger)
   }
 
-  /// Opens the store writing checkpoints in `formatVersion` (1 or 2).
+  /// Opens the store writing checkpoints in `formatVersion` (1, 2 or 3),
+  /// format 3 in chunks of `chunkTokens`.
   public init(
     directory: URL, maxBytes: Int = 8 << 30, compressionLevel: Int32 = 1, compressionThreads: Int32 = 0,
-    formatVersion: Int, logger: Logger = Logger(label: "longctx.kv")
+    formatVersion: Int, chunkTokens: Int = 256, logger: Logger = Logger(label: "longctx.kv")
   ) {
     self.formatVersion = formatVersion
+    self.chunkTokens = max(1, chunkTokens)
     self.directory = directory
     self.maxBytes = maxBytes
     self.compressionLevel = compressionLevel
@@ -168,6 +176,13 @@ public final class CheckpointStore: Sendable {
   /// - Throws: `CheckpointError`; nothing half-written remains.
   @discardableResult
   public func save(model: String, tokens: [Int32], state: Data) throws -> CheckpointEntry {
+    if formatVersion >= 3,
+      let entry = try saveDelta(
+        model: model, tokens: tokens, rawSize: state.count,
+        read: { offset, dst in state.copyBytes(to: dst, from: offset..<(offset + dst.count)) })
+    {
+      return entry
+    }
     if formatVersion >= 2 {
       var at = 0
       return try save(model: model, tokens: tokens, rawSize: state.count, layout: KVCodec.layout(of: state)) { dst in
@@ -221,7 +236,8 @@ public final class CheckpointStore: Sendable {
     precondition(layout.reduce(0) { $0 + $1.length } == rawSize, "the layout does not cover the state")
     let hash = Hashing.sha256(tokens: tokens)
     let url = location(model: model, count: tokens.count, hash: hash)
-    let header = CheckpointHeader(identity: model, tokens: tokens, rawSize: rawSize, rawSHA256: Data(count: 32))
+    let header = CheckpointHeader(
+      version: 2, identity: model, tokens: tokens, rawSize: rawSize, rawSHA256: Data(count: 32))
     let tmp = url.deletingLastPathComponent()
       .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
     let size: Int
@@ -273,6 +289,11 @@ public final class CheckpointStore: Sendable {
     defer { try? handle.close() }
     let header = try readHeader(url)
     let fileSize = Int(try handle.seekToEnd())
+    if header.version >= 3 {
+      let checkpoint = try decodeDelta(url, expecting: nil)
+      try sink(checkpoint.state)
+      return checkpoint.tokens
+    }
     guard header.version >= 2 else {
       let checkpoint = try Self.decode(try Data(contentsOf: url), url: url, expecting: nil)
       try sink(checkpoint.state)
@@ -381,6 +402,9 @@ public final class CheckpointStore: Sendable {
     } catch let error as CheckpointCorruption {
       discard(url, reason: error)
       return false
+    } catch let error as ChunkCorruption {
+      discardDelta(url, error: error)
+      return false
     } catch {
       logger.debug("cannot read KV checkpoint", metadata: ["kv.path": "\(url.path)"])
       return false
@@ -400,13 +424,26 @@ public final class CheckpointStore: Sendable {
       return nil
     }
     do {
-      let checkpoint = try Self.decode(data, url: url, expecting: key)
+      let checkpoint = try decodeAny(data, url: url, expecting: key)
       try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: url.path)
       return checkpoint
     } catch {
-      discard(url, reason: error)
+      discardDelta(url, error: error)
       return nil
     }
+  }
+
+  /// Parses and fully verifies a checkpoint file of any version (format 3
+  /// reads its chunks from this store).
+  package func decodeAny(
+    _ data: Data, url: URL, expecting key: (model: String, count: Int, hash: String)?
+  ) throws -> Checkpoint {
+    if data.count >= 6, data[data.startIndex + 4] == 3, data[data.startIndex + 5] == 0 {
+      var checkpoint = try decodeDelta(url, expecting: key)
+      checkpoint.entry.compressedBytes = data.count
+      return checkpoint
+    }
+    return try Self.decode(data, url: url, expecting: key)
   }
 
   /// Parses and fully verifies a checkpoint file's bytes (used by `load` and
@@ -452,6 +489,8 @@ public final class CheckpointStore: Sendable {
   // MARK: - Maintenance
 
   /// Every checkpoint (all models), newest use first, read from file headers.
+  /// A prefix-delta checkpoint's `compressedBytes` count the chunks it needs
+  /// (shared ones in each checkpoint that shares them).
   ///
   /// Files whose header is unreadable are listed nowhere; `verify()` removes them.
   public func list() -> [CheckpointEntry] {
@@ -461,7 +500,8 @@ public final class CheckpointStore: Sendable {
       else { return nil }
       return CheckpointEntry(
         model: header.identity, tokens: header.tokens.count, prefixHash: key.hash, rawBytes: header.rawSize,
-        compressedBytes: file.size, lastUsed: file.modified, path: file.url.path)
+        compressedBytes: file.size + (header.version >= 3 ? chunkBytes(of: file.url) : 0), lastUsed: file.modified,
+        path: file.url.path)
     }.sorted { $0.lastUsed > $1.lastUsed }
   }
 
@@ -473,20 +513,25 @@ public final class CheckpointStore: Sendable {
     for file in files() {
       do {
         guard let data = try? Data(contentsOf: file.url) else { throw CheckpointCorruption.truncated }
-        let checkpoint = try Self.decode(data, url: file.url, expecting: nil)
+        let checkpoint = try decodeAny(data, url: file.url, expecting: nil)
         var entry = checkpoint.entry
         entry.lastUsed = file.modified
+        entry.compressedBytes = file.size + chunkBytes(of: file.url)
         result.intact.append(entry)
       } catch {
-        discard(file.url, reason: error)
-        result.removed.append(.init(path: file.url.path, reason: "\(error)"))
+        discardDelta(file.url, error: error)
+        let reason = (error as? ChunkCorruption).map { "chunk \($0.url.lastPathComponent): \($0.reason)" } ?? "\(error)"
+        result.removed.append(.init(path: file.url.path, reason: reason))
       }
     }
     return result
   }
 
   /// Deletes least-recently-used checkpoints until the store holds at most
-  /// `maxBytes`, and stray temporary files older than an hour.
+  /// `maxBytes`, stray temporary files older than an hour, and chunks no
+  /// checkpoint refers to that are older than an hour (a save writes its
+  /// chunks before its own file). Chains stay whole: a chunk is deleted only
+  /// with the last checkpoint that needs it, and its bytes count until then.
   ///
   /// - Parameters:
   ///   - maxBytes: The bound (default: the store's).
@@ -495,32 +540,89 @@ public final class CheckpointStore: Sendable {
   public func gc(maxBytes: Int? = nil, keeping: String? = nil) -> CheckpointCollection {
     let bound = maxBytes ?? self.maxBytes
     let fm = FileManager.default
-    for stray in files(temporary: true) where stray.modified < Date().addingTimeInterval(-3600) {
+    let hourAgo = Date().addingTimeInterval(-3600)
+    for stray in files(temporary: true) where stray.modified < hourAgo {
       try? fm.removeItem(at: stray.url)
     }
     let all = files().sorted { $0.modified < $1.modified }
-    let before = all.reduce(0) { $0 + $1.size }
+    // Which chunks each checkpoint needs, and how many checkpoints need each chunk.
+    var chunks: [String: FileInfo] = [:]
+    for chunk in chunkFiles() { chunks[chunk.url.path] = chunk }
+    var needs: [String: [String]] = [:]
+    var users: [String: Int] = [:]
+    for file in all {
+      guard let manifest = try? readManifest(file.url) else { continue }
+      let dir = file.url.deletingLastPathComponent().appendingPathComponent("chunks", isDirectory: true)
+      let paths = Set(manifest.chunks.map { dir.appendingPathComponent($0.fileName).path })
+      needs[file.url.path] = Array(paths)
+      for path in paths { users[path, default: 0] += 1 }
+    }
+    for (path, chunk) in chunks where users[path] == nil && chunk.modified < hourAgo {
+      if (try? fm.removeItem(at: chunk.url)) != nil { chunks[path] = nil }
+    }
+    let before = all.reduce(0) { $0 + $1.size } + chunks.values.reduce(0) { $0 + $1.size }
     var total = before
     var removed: [CheckpointEntry] = []
     for file in all where total > bound && file.url.path != keeping {
       let header = try? readHeader(file.url)
       guard (try? fm.removeItem(at: file.url)) != nil else { continue }
       total -= file.size
+      var freed = 0
+      for path in needs[file.url.path] ?? [] {
+        users[path, default: 1] -= 1
+        guard users[path] == 0, let chunk = chunks[path], (try? fm.removeItem(at: chunk.url)) != nil else { continue }
+        freed += chunk.size
+        chunks[path] = nil
+      }
+      total -= freed
       removed.append(
         CheckpointEntry(
           model: header?.identity ?? "?", tokens: header?.tokens.count ?? 0,
           prefixHash: Self.key(fromFileName: file.url.lastPathComponent)?.hash ?? "",
-          rawBytes: header?.rawSize ?? 0, compressedBytes: file.size, lastUsed: file.modified, path: file.url.path))
+          rawBytes: header?.rawSize ?? 0, compressedBytes: file.size + freed, lastUsed: file.modified,
+          path: file.url.path))
     }
     if !removed.isEmpty {
       logger.info(
         "evicted KV checkpoints", metadata: ["kv.count": "\(removed.count)", "kv.bytes": "\(before - total)"])
     }
-    // Drop empty model directories.
+    // Drop empty chunk and model directories.
     for dir in (try? fm.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? [] {
+      let chunkDir = dir.appendingPathComponent("chunks", isDirectory: true)
+      if (try? fm.contentsOfDirectory(atPath: chunkDir.path))?.isEmpty == true { try? fm.removeItem(at: chunkDir) }
       if (try? fm.contentsOfDirectory(atPath: dir.path))?.isEmpty == true { try? fm.removeItem(at: dir) }
     }
     return CheckpointCollection(removed: removed, bytesBefore: before, bytesAfter: total)
+  }
+
+  /// Bytes of the chunk files the format-3 checkpoint at `url` needs (0 for other formats).
+  func chunkBytes(of url: URL) -> Int {
+    guard let manifest = try? readManifest(url) else { return 0 }
+    let dir = url.deletingLastPathComponent().appendingPathComponent("chunks", isDirectory: true)
+    return Set(manifest.chunks.map(\.fileName)).reduce(0) { total, name in
+      total + ((try? dir.appendingPathComponent(name).resourceValues(forKeys: [.fileSizeKey]).fileSize ?? 0) ?? 0)
+    }
+  }
+
+  /// Every chunk file (all models).
+  private func chunkFiles() -> [FileInfo] {
+    let fm = FileManager.default
+    let keys: [URLResourceKey] = [.fileSizeKey, .contentModificationDateKey, .isRegularFileKey]
+    var result: [FileInfo] = []
+    for dir in (try? fm.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? [] {
+      let chunkDir = dir.appendingPathComponent("chunks", isDirectory: true)
+      for url in (try? fm.contentsOfDirectory(at: chunkDir, includingPropertiesForKeys: keys)) ?? [] {
+        let name = url.lastPathComponent
+        let isChunk = name.hasSuffix("." + Self.chunkExtension) && !name.hasPrefix(".")
+        let isTemporary = name.hasPrefix(".") && name.hasSuffix(".tmp")
+        guard isChunk || isTemporary, let values = try? url.resourceValues(forKeys: Set(keys)),
+          values.isRegularFile == true
+        else { continue }
+        result.append(
+          FileInfo(url: url, size: values.fileSize ?? 0, modified: values.contentModificationDate ?? .distantPast))
+      }
+    }
+    return result
   }
 
   private struct FileInfo {

@@ -67,7 +67,7 @@ public enum JobFile {
         m, at: "model.",
         keys: [
           "engine", "path", "context", "threads", "base_url", "name", "api_key_env", "vocabulary", "api", "concurrency",
-          "timeout", "prompt_format", "slot_save_path", "loop_guard",
+          "timeout", "prompt_format", "slot_save_path", "loop_guard", "kv_cache",
         ])
     }
     let engine = m.flatMap { r.string($0, "engine", at: "model.") } ?? "llama"
@@ -115,6 +115,14 @@ public enum JobFile {
       if !path.hasPrefix("/") { slotSavePath = URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).path }
     }
     let loopGuard: LoopGuard? = if let m { r.loopGuard(m) } else { .standard }
+    let kvCache = m.flatMap { r.string($0, "kv_cache", at: "model.") }
+    if let kvCache {
+      if KVCacheType(rawValue: kvCache) == nil {
+        r.problem("model.kv_cache", m?["kv_cache"], "must be 'f16' or 'q8_0', not '\(kvCache)'")
+      } else if engine != "llama" {
+        r.problem("model.kv_cache", m?["kv_cache"], "applies to model.engine 'llama' only (a server sets its own)")
+      }
+    }
     let model = JobSpec.ModelSpec(
       engine: EngineKind(rawValue: engine) ?? .llama, path: m.flatMap { r.string($0, "path", at: "model.") },
       context: context,
@@ -123,7 +131,7 @@ public enum JobFile {
       vocabulary: m.flatMap { r.string($0, "vocabulary", at: "model.") },
       api: api.flatMap(CompletionAPI.init(rawValue:)) ?? .completions, concurrency: concurrency,
       timeout: timeout, promptFormat: promptFormat.flatMap(PromptFormat.init(rawValue:)) ?? .raw,
-      slotSavePath: slotSavePath, loopGuard: loopGuard)
+      slotSavePath: slotSavePath, loopGuard: loopGuard, kvCache: kvCache.flatMap(KVCacheType.init(rawValue:)))
 
     let g = r.mapping(top, "generation", required: false)
     if let g { r.allow(g, at: "generation.", keys: ["max_tokens", "temperature", "seed", "stop"]) }
