@@ -20,6 +20,9 @@ public final class OpenAIEngine: Engine, Sendable {
   private let gate: AsyncGate?
   /// Slot save/restore into the checkpoint store, when the job asks for it.
   let slots: SlotCheckpoints?
+  /// Which slot holds which prefix on one llama.cpp server without slot checkpoints
+  /// (`Slots/SlotAffinity.swift`): a window's tasks go to the slot that holds the window.
+  let affinity: SlotPool?
   /// The rotation's next index, and until when each endpoint is benched.
   private let rotation = Mutex<(next: Int, benchedUntil: [String: Date])>((0, [:]))
 
@@ -66,6 +69,7 @@ public final class OpenAIEngine: Engine, Sendable {
     }
     slots = try Self.makeSlots(
       options: options, server: server, checkpoints: checkpoints, transport: transport, logger: logger)
+    affinity = slots == nil ? Self.makeAffinity(options: options, server: server) : nil
   }
 
   static func makeSlots(
@@ -103,6 +107,8 @@ public final class OpenAIEngine: Engine, Sendable {
     var result: GenerationResult
     if let slots {
       result = try await slots.run(request) { extra in try await send(body.merging(extra) { _, new in new }) }
+    } else if let affinity {
+      result = try await Self.onSlot(of: affinity, request: request) { try await send(body.merging($0) { _, new in new }) }
     } else {
       result = try await send(body)
     }

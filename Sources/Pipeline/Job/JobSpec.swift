@@ -65,6 +65,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var production: ProductionSpec? = nil
   /// `coding:`: how structured map answers fold into per-document coding (nil: no coding).
   public var coding: CodingSpec? = nil
+  /// `questions:`: several questions over one plan (nil: the one `question`); see `JobSpec+Questions`.
+  public var questions: [QuestionSpec]? = nil
 
   /// How page-level answers of a structured job become per-document coding, computed
   /// by longctx (never by the model); see `CodingTable`.

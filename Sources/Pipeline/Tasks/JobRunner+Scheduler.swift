@@ -67,7 +67,7 @@ extension JobRunner {
     return nil
   }
 
-  private func runTask(_ task: TaskRecord, _ request: GenerationRequest, results: SummaryBox) async throws {
+  func runTask(_ task: TaskRecord, _ request: GenerationRequest, results: SummaryBox) async throws {
     var attempt =
       (try? store.tasks(job: spec.name, kind: task.kind, level: task.level).first { $0.id == task.id }?.attempts) ?? 0
     while true {
@@ -77,7 +77,10 @@ extension JobRunner {
       attempt += 1
       let clock = Date()
       do {
-        let result = try await engine.generate(request)
+        let progress = self.progress
+        let result = try await PrefillProgress.$receiver.withValue({ [kind = task.kind, ordinal = task.ordinal] update in
+          progress(.prefill(kind: kind, ordinal: ordinal, update: update))
+        }) { try await engine.generate(request) }
         let seconds = Date().timeIntervalSince(clock)
         if let problem = try accept(
           result, for: task, request: request, engine: engine.name, model: engine.modelIdentity,
