@@ -7,6 +7,7 @@
 #   swift build && bash bench/questions.sh              # both engines
 #   ENGINES=llama bash bench/questions.sh               # in process only
 #   LONGCTX_BIN=.build/release/longctx bash bench/questions.sh
+#   CONTEXT=1024 MAX_TOKENS=16 INPUTS=../logs bash bench/questions.sh   # a smaller run (loaded machine)
 #
 # Engines: llama (in process, KV checkpoints on as `longctx run` has them) and server
 # (a loopback llama-server, -np 2 -t 2, model.engine openai; longctx sends id_slot per window).
@@ -27,10 +28,13 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 
 # The job for an engine: in process as committed, or against the loopback server.
 variant() {  # $1 engine, $2 out file, $3 question name or "" for all
-  python3 - "$JOB" "$1" "$2" "$3" "$PORT" <<'PY'
+  python3 - "$JOB" "$1" "$2" "$3" "$PORT" "${CONTEXT:-}" "${MAX_TOKENS:-}" "${INPUTS:-}" <<'PY'
 import re, sys
-src, engine, out, one, port = sys.argv[1:6]
+src, engine, out, one, port, context, max_tokens, inputs = sys.argv[1:9]
 text = open(src).read()
+if context: text = re.sub(r"\n  context: \d+\n", f"\n  context: {context}\n", text)
+if max_tokens: text = re.sub(r"\n  max_tokens: \d+\n", f"\n  max_tokens: {max_tokens}\n", text)
+if inputs: text = re.sub(r"inputs:\n(  - .*\n)+", "inputs:\n" + "".join(f"  - {i}\n" for i in inputs.split()), text)
 if engine == "server":
     text = text.replace("  engine: llama\n", f'  engine: openai\n  base_url: "http://127.0.0.1:{port}/v1"\n  name: gemma\n  timeout: 3600\n')
 if one:
@@ -55,7 +59,8 @@ start_server() {
 
 run() {  # $1 label, $2 job file, $3 workspace; prints one row
   local t0 t1 lines
-  lines=$(wc -l <"$WORK/server.log" 2>/dev/null || echo 0)
+  lines=0
+  [[ -f $WORK/server.log ]] && lines=$(wc -l <"$WORK/server.log")
   t0=$(date +%s.%N)
   "$BIN" run "$2" --json --quiet --workspace "$3" >"$WORK/$1.json" 2>"$WORK/$1.err" || { cat "$WORK/$1.err" >&2; exit 1; }
   t1=$(date +%s.%N)

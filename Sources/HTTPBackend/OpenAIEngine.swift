@@ -108,7 +108,9 @@ public final class OpenAIEngine: Engine, Sendable {
     if let slots {
       result = try await slots.run(request) { extra in try await send(body.merging(extra) { _, new in new }) }
     } else if let affinity {
-      result = try await Self.onSlot(of: affinity, request: request) { try await send(body.merging($0) { _, new in new }) }
+      result = try await Self.onSlot(of: affinity, request: request) {
+        try await send(body.merging($0) { _, new in new })
+      }
     } else {
       result = try await send(body)
     }

@@ -128,7 +128,8 @@ extension LlamaEngine {
       let report: ((Int) -> Void)? = s.pending.progress.map { receiver in
         { done in
           receiver(
-            PrefillUpdate(done: done, total: prompt.count, cached: cached, seconds: seconds(ContinuousClock.now - began)))
+            PrefillUpdate(
+              done: done, total: prompt.count, cached: cached, seconds: seconds(ContinuousClock.now - began)))
         }
       }
       if position < prefix.count {

@@ -76,7 +76,8 @@ import _LongctxTestSupport
     let own = Self.yaml(
       questions: [], extra: "  - {name: b, prompt: \"Other head\\n{{window}}\\nQ\"}\n  - {name: b, question: x}")
     let ownProblems = Self.problems(own)
-    #expect(ownProblems.contains { $0.hasPrefix("questions[b].prompt") && $0.contains("must begin as map.prompt does") })
+    #expect(
+      ownProblems.contains { $0.hasPrefix("questions[b].prompt") && $0.contains("must begin as map.prompt does") })
     #expect(ownProblems.contains { $0.hasPrefix("questions[b].name") && $0.contains("two questions") })
 
     let both = Self.yaml(questions: ["a"], extra: "question: also")

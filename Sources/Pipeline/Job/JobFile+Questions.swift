@@ -56,7 +56,8 @@ extension JobFile {
           "must begin as map.prompt does, up to and including {{window}}, so that every question shares the window's prefix"
         )
       } else if PromptTemplate.names(in: head(text)).contains("question") {
-        r.problem(key, keyNode, "must place {{question}} after {{window}} (the window is the prefix the questions share)")
+        r.problem(
+          key, keyNode, "must place {{question}} after {{window}} (the window is the prefix the questions share)")
       }
       let unknown = PromptTemplate.unknownVariables(in: text, allowed: PromptTemplate.variables(for: "map"))
       if !unknown.isEmpty {
@@ -67,7 +68,8 @@ extension JobFile {
         promptText != nil || m["json_schema"] != nil ? .init(prompt: text, jsonSchema: schema) : nil
       // Coding is read as the top level's is, its problems named under the question.
       var sub = Reader(path: r.path)
-      let coding = m["coding"] == nil ? nil : coding(m, map: .init(prompt: text, jsonSchema: schema), production: nil, &sub)
+      let coding =
+        m["coding"] == nil ? nil : coding(m, map: .init(prompt: text, jsonSchema: schema), production: nil, &sub)
       r.problems += sub.problems.map { at + $0 }
       out.append(.init(name: name, question: question, map: questionMap, coding: coding))
     }

@@ -73,7 +73,9 @@ extension ReportWriter {
       case .json:
         let report = QuestionsJSONReport(
           job: spec.name,
-          questions: zip(spec.questions ?? [], data).map { .init(name: $0.name, question: $0.question, report: json($1.1)) })
+          questions: zip(spec.questions ?? [], data).map {
+            .init(name: $0.name, question: $0.question, report: json($1.1))
+          })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(report), to: target)

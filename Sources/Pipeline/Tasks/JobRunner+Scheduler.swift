@@ -78,7 +78,8 @@ extension JobRunner {
       let clock = Date()
       do {
         let progress = self.progress
-        let result = try await PrefillProgress.$receiver.withValue({ [kind = task.kind, ordinal = task.ordinal] update in
+        let result = try await PrefillProgress.$receiver.withValue({
+          [kind = task.kind, ordinal = task.ordinal] update in
           progress(.prefill(kind: kind, ordinal: ordinal, update: update))
         }) { try await engine.generate(request) }
         let seconds = Date().timeIntervalSince(clock)
