@@ -15,7 +15,7 @@ import Testing
 
   func slotsSent(_ fake: FakeTransport) -> [Int?] {
     fake.requests.map {
-      (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any])?["id_slot"] as? Int
+      (try? JSONSerialization.jsonObject(with: $0.body ?? Data()) as? [String: Any])?["id_slot"] as? Int
     }
   }
 
