@@ -22,6 +22,9 @@ public final class OpenAIEngine: PacedEngine, Sendable {
   let slots: SlotCheckpoints?
   /// Admits each request to its endpoint within the limits every worker shares; nil: unpaced.
   let pacer: (any RequestPacer)?
+  /// Which slot holds which prefix on one llama.cpp server without slot checkpoints
+  /// (`Slots/SlotAffinity.swift`): a window's tasks go to the slot that holds the window.
+  let affinity: SlotPool?
   /// The rotation's next index, and until when each endpoint is benched.
   private let rotation = Mutex<(next: Int, benchedUntil: [String: Date])>((0, [:]))
 
@@ -69,6 +72,7 @@ public final class OpenAIEngine: PacedEngine, Sendable {
     slots = try Self.makeSlots(
       options: options, server: server, checkpoints: checkpoints, transport: transport, logger: logger)
     pacer = nil
+    affinity = slots == nil ? Self.makeAffinity(options: options, server: server) : nil
   }
 
   /// `engine`'s connections, gate and slots, its requests admitted by `pacer`.
@@ -78,6 +82,7 @@ public final class OpenAIEngine: PacedEngine, Sendable {
     server = engine.server
     gate = engine.gate
     slots = engine.slots
+    affinity = engine.affinity
     self.pacer = pacer
   }
 
@@ -116,6 +121,10 @@ public final class OpenAIEngine: PacedEngine, Sendable {
     var result: GenerationResult
     if let slots {
       result = try await slots.run(request) { extra in try await send(body.merging(extra) { _, new in new }) }
+    } else if let affinity {
+      result = try await Self.onSlot(of: affinity, request: request) {
+        try await send(body.merging($0) { _, new in new })
+      }
     } else {
       result = try await send(body)
     }

@@ -9,6 +9,8 @@ struct PendingRequest: Sendable {
   let suffix: [Int32]
   let sampler: TokenSampler
   let continuation: CheckedContinuation<GenerationResult, any Error>
+  /// Receives the prefill's progress (`PrefillProgress.receiver` when the request came).
+  var progress: (@Sendable (PrefillUpdate) -> Void)? = nil
 }
 
 /// A request that holds a llama.cpp sequence. Only the scheduler thread
@@ -121,8 +123,18 @@ extension LlamaEngine {
       var position = restoreLongestPrefix(of: prompt, seq: s.seq)
       s.cached = position
       s.timings.restoreSeconds = lap()
+      let began = ContinuousClock.now
+      let cached = position
+      let report: ((Int) -> Void)? = s.pending.progress.map { receiver in
+        { done in
+          receiver(
+            PrefillUpdate(
+              done: done, total: prompt.count, cached: cached, seconds: seconds(ContinuousClock.now - began)))
+        }
+      }
       if position < prefix.count {
-        try decode(Array(prefix[position...]), seq: s.seq, startingAt: position, logitsForLast: suffix.isEmpty)
+        try decode(
+          Array(prefix[position...]), seq: s.seq, startingAt: position, logitsForLast: suffix.isEmpty, progress: report)
         s.timings.prefillSeconds += lap()
         position = prefix.count
         if prefix.count >= options.checkpointMinTokens {
@@ -143,7 +155,7 @@ extension LlamaEngine {
         s.timings.saveSeconds = lap()
       }
       if position < prompt.count {
-        try decode(Array(prompt[position...]), seq: s.seq, startingAt: position, logitsForLast: true)
+        try decode(Array(prompt[position...]), seq: s.seq, startingAt: position, logitsForLast: true, progress: report)
         s.timings.prefillSeconds += lap()
       }
     } catch {

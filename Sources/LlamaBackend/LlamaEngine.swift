@@ -259,7 +259,9 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
     let sampler = try makeSampler(request)
     return try await withCheckedThrowingContinuation { continuation in
       enqueue(
-        PendingRequest(request: request, prefix: prefix, suffix: suffix, sampler: sampler, continuation: continuation))
+        PendingRequest(
+          request: request, prefix: prefix, suffix: suffix, sampler: sampler, continuation: continuation,
+          progress: PrefillProgress.receiver))
     }
   }
 
@@ -388,8 +390,10 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
 
   /// Decodes `tokens` into sequence `seq` at positions from `start`, in
   /// `batchTokens` runs, asking for logits of the last token only when
-  /// `logitsForLast`. The caller holds `contextLock`.
-  func decode(_ tokens: [Int32], seq: Int32, startingAt start: Int, logitsForLast: Bool) throws {
+  /// `logitsForLast`, telling `progress` the position reached after each run. The caller holds `contextLock`.
+  func decode(
+    _ tokens: [Int32], seq: Int32, startingAt start: Int, logitsForLast: Bool, progress: ((Int) -> Void)? = nil
+  ) throws {
     var offset = 0
     var batch = llama_batch_init(Int32(options.batchTokens), 0, 1)
     defer { llama_batch_free(batch) }
@@ -409,6 +413,7 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
         throw EngineError.permanent(LlamaBackendError.decodeFailed(code: code).errorDescription ?? "")
       }
       offset += n
+      progress?(start + offset)
     }
   }
 }

@@ -101,6 +101,11 @@ extension Longctx {
         }
         table = computed
       }
+      // A job with questions: its one Markdown report (other formats: name a question, JOB+QUESTION).
+      if let spec, spec.asksQuestions, chosen == .md, table == nil, output == nil {
+        print(try ReportWriter(workspace: workspace).questionsMarkdown(spec), terminator: "")
+        return
+      }
       let text =
         try table?.csv
         ?? (chosen == .json

@@ -155,6 +155,8 @@ final class ProgressPrinter: Sendable {
         }
       case .taskFailed(let kind, let ordinal, let error, let retry):
         line("\(kind.rawValue) task \(ordinal + 1) failed\(retry ? " (will retry)" : ""): \(error)")
+      case .prefill(let kind, let ordinal, let update):
+        prefill(kind: kind, ordinal: ordinal, update)
       case .period(let run, let newLines, let sources, let since):
         let from =
           since.map { "since \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: $0)))" } ?? "first run"
@@ -167,4 +169,33 @@ final class ProgressPrinter: Sendable {
   }
 
   private func line(_ text: String) { printError(text) }
+
+  /// Prefills computing fewer tokens than this are not shown (they take a second or two).
+  static let prefillShownTokens = 2048
+  /// Seconds between plain prefill lines (not on a terminal).
+  static let prefillLineSeconds = 10.0
+  /// When the last plain prefill line was printed (not on a terminal).
+  private let lastPrefillLine = Mutex(0.0)
+
+  /// A long prefill's tokens done, rate and ETA: redrawn on a terminal, a plain line every
+  /// `prefillLineSeconds` otherwise (the caller holds the output lock).
+  private func prefill(kind: TaskKind, ordinal: Int, _ u: PrefillUpdate) {
+    guard u.total - u.cached >= Self.prefillShownTokens else { return }
+    let eta = u.eta.map { String(format: "ETA %.0f s", $0) } ?? "ETA unknown"
+    let restored = u.cached > 0 ? ", \(u.cached) restored" : ""
+    let text =
+      "prefill \(kind.rawValue) \(ordinal + 1): \(u.done)/\(u.total) tokens\(restored), "
+      + String(format: "%.0f tok/s, ", u.rate) + (u.done >= u.total ? "done" : eta)
+    if terminal {
+      FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+      return
+    }
+    let now = Date().timeIntervalSince1970
+    let due = lastPrefillLine.withLock { last in
+      guard now - last >= Self.prefillLineSeconds || u.done >= u.total else { return false }
+      last = now
+      return true
+    }
+    if due { line(text) }
+  }
 }

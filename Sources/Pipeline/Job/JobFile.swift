@@ -32,7 +32,7 @@ public enum JobFile {
       top, at: "",
       keys: [
         "name", "inputs", "model", "generation", "question", "plan", "map", "reduce", "report", "incremental", "ingest",
-        "production", "ocr", "coding", "limits", "pricing", "budget",
+        "production", "ocr", "coding", "limits", "pricing", "budget", "questions",
       ])
     let name = r.string(top, "name", required: true) ?? ""
     if !name.isEmpty, name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) == nil {
@@ -244,6 +244,7 @@ public enum JobFile {
       production?.images = r.bool(pr, "images", at: "production.")
     }
     let coding = Self.coding(top, map: map, production: production, &r)
+    let questions = Self.questions(top, map: map, &r)  // JobFile+Questions
 
     var ocr: OCRSettings?
     if let o = r.mapping(top, "ocr", required: false) {
@@ -288,12 +289,13 @@ public enum JobFile {
     spec.ocr = ocr
     spec.limits = hosted.limits
     spec.budget = hosted.budget
+    spec.questions = questions
     return spec
   }
 
   /// `coding:` read and checked against `map.json_schema`; also made (derived from the
   /// schema) when `production.select` or `.withhold` needs it without a `coding:` section.
-  private static func coding(
+  static func coding(
     _ top: Node.Mapping, map: JobSpec.PromptSpec, production: JobSpec.ProductionSpec?, _ r: inout Reader
   ) -> JobSpec.CodingSpec? {
     let c = r.mapping(top, "coding", required: false)

@@ -71,6 +71,8 @@ public struct JobSpec: Sendable, Hashable, Codable {
   public var limits: RateLimits? = nil
   /// `budget:`: what the job may spend over all its runs (see `BudgetLedger`).
   public var budget: Budget? = nil
+  /// `questions:`: several questions over one plan (nil: the one `question`); see `JobSpec+Questions`.
+  public var questions: [QuestionSpec]? = nil
 
   /// How page-level answers of a structured job become per-document coding, computed
   /// by longctx (never by the model); see `CodingTable`.

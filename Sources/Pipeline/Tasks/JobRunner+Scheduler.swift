@@ -69,7 +69,7 @@ extension JobRunner {
     return nil
   }
 
-  private func runTask(
+  func runTask(
     _ task: TaskRecord, _ request: GenerationRequest, results: SummaryBox, budgetStop: BudgetStop
   ) async throws {
     var attempt =
@@ -81,7 +81,11 @@ extension JobRunner {
       attempt += 1
       let clock = Date()
       do {
-        let result = try await generateWithinBudget(engine, request, task: task)
+        let progress = self.progress
+        let result = try await PrefillProgress.$receiver.withValue({
+          [kind = task.kind, ordinal = task.ordinal] update in
+          progress(.prefill(kind: kind, ordinal: ordinal, update: update))
+        }) { try await generateWithinBudget(engine, request, task: task) }
         let seconds = Date().timeIntervalSince(clock)
         if let problem = try accept(
           result, for: task, request: request, engine: engine.name, model: engine.modelIdentity,

@@ -12,7 +12,15 @@ extension JobRunner {
   func mapAndReduce(_ mapTasks: [(TaskRecord, GenerationRequest)], summary: inout RunSummary) async throws
     -> [TaskRecord]
   {
-    var outputs = try await execute(level: 0, kind: .map, tasks: mapTasks, summary: &summary)
+    let outputs = try await execute(level: 0, kind: .map, tasks: mapTasks, summary: &summary)
+    return try await reduce(outputs, summary: &summary)
+  }
+
+  /// The per-document reduce when the job asks for it, and the reduce tree over the map level's `outputs`.
+  ///
+  /// - Returns: The done tasks of the last level: one task when all went well.
+  func reduce(_ mapOutputs: [TaskRecord], summary: inout RunSummary) async throws -> [TaskRecord] {
+    var outputs = mapOutputs
     if spec.mapPer == .document {
       outputs = try await reduceDocuments(outputs, summary: &summary)
     } else {

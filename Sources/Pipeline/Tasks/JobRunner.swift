@@ -16,6 +16,8 @@ public enum ProgressEvent: Sendable {
   case taskFailed(kind: TaskKind, ordinal: Int, error: String, willRetry: Bool)
   /// An incremental run's period: its lines new since the run that finished at `since`.
   case period(run: Int, newLines: Int, newSources: [String], since: Double?)
+  /// A task's prompt prefill, between decode batches (engines that report it: llama.cpp in process).
+  case prefill(kind: TaskKind, ordinal: Int, update: PrefillUpdate)
 }
 
 /// What a run did.
@@ -84,7 +86,8 @@ public final class JobRunner: Sendable {
   let store: TaskStore
   let settings: RunSettings
 
-  let engineBox = EngineBox()
+  /// Shared by a job's question runners (`JobRunner+Questions`): one engine per run.
+  let engineBox: EngineBox
 
   /// A coordinator for `spec` with the engine a backend chose.
   public init(
@@ -100,6 +103,22 @@ public final class JobRunner: Sendable {
     self.logger = logger
     self.progress = progress
     store = TaskStore(workspace: workspace)
+    engineBox = EngineBox()
+  }
+
+  /// The runner of one of `parent`'s questions (`spec` from `JobSpec.questionJobs`): the
+  /// parent's workspace, engine, settings and progress.
+  init(question spec: JobSpec, of parent: JobRunner) {
+    workspace = parent.workspace
+    self.spec = spec
+    counter = parent.counter
+    modelKey = parent.modelKey
+    engineFactory = parent.engineFactory
+    settings = parent.settings
+    logger = parent.logger
+    progress = parent.progress
+    store = parent.store
+    engineBox = parent.engineBox
   }
 
   /// A coordinator with its counter, model key and engine factory given one by one (tests, benchmarks).
@@ -120,6 +139,7 @@ public final class JobRunner: Sendable {
   ///   `EngineError.unavailable` when the engine cannot start; ingest and plan errors.
   public func run() async throws -> RunSummary {
     if spec.incremental { return try await runIncremental() }
+    if spec.asksQuestions { return try await runQuestions() }
     let started = Date()
     var summary = RunSummary(job: spec.name)
     let prepared = try await prepare()
@@ -236,6 +256,13 @@ public final class JobRunner: Sendable {
     try PlanStore(workspace: workspace).save(plan, job: spec.name)
     progress(.planned(windows: plan.windows.count, tokens: plan.totalTokens, budget: budget, exact: plan.exactTokens))
 
+    return PreparedJob(plan: plan, budget: budget, mapTasks: try installMapTasks(plan: plan, templates: templates))
+  }
+
+  /// Installs the map tasks of `plan`'s windows (recovering the job's dead leases and failed tasks first).
+  ///
+  /// - Returns: Every current map task with its request, in window order.
+  func installMapTasks(plan: Plan, templates: String = "") throws -> [(TaskRecord, GenerationRequest)] {
     try store.recoverLeases(job: spec.name)
     try store.resetFailed(job: spec.name)
 
@@ -250,6 +277,6 @@ public final class JobRunner: Sendable {
       return (task, request)
     }
     try store.install(job: spec.name, kind: .map, level: 0, tasks: mapTasks.map(\.0))
-    return PreparedJob(plan: plan, budget: budget, mapTasks: mapTasks)
+    return mapTasks
   }
 }

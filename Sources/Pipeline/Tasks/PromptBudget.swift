@@ -31,7 +31,7 @@ struct PromptBudget: Sendable {
   /// - Parameter templates: An incremental period's "what changed in the logs" section; empty otherwise.
   func mapValues(window: String, sources: String, number: Int, count: Int, templates: String = "") -> [String: String] {
     [
-      "window": window, "sources": sources, "question": spec.question ?? "", "job": spec.name,
+      "window": window, "sources": sources, "question": spec.question ?? "", "job": spec.jobName,
       "window_number": String(number), "window_count": String(count), "templates": templates,
     ]
   }
@@ -62,7 +62,7 @@ struct PromptBudget: Sendable {
     return [
       "outputs": parts.joined(separator: "\n\n"),
       "sources": Citations.unique(group.flatMap(\.locatorList)).joined(separator: "\n"),
-      "question": spec.question ?? "", "job": spec.name,
+      "question": spec.question ?? "", "job": spec.jobName,
     ]
   }
 

@@ -1,0 +1,35 @@
+import Foundation
+
+/// How far an engine is in a prompt's prefill: reported between decode batches, so a prefill
+/// of tens of thousands of tokens shows its progress.
+public struct PrefillUpdate: Sendable, Hashable {
+  /// Prompt tokens in the cache so far (restored ones included).
+  public var done: Int
+  /// The prompt's tokens.
+  public var total: Int
+  /// Tokens restored from a checkpoint or cache rather than computed.
+  public var cached: Int
+  /// Seconds since the prefill began.
+  public var seconds: Double
+
+  public init(done: Int, total: Int, cached: Int, seconds: Double) {
+    self.done = done
+    self.total = total
+    self.cached = cached
+    self.seconds = seconds
+  }
+
+  /// Tokens computed per second so far (0 before the first batch).
+  public var rate: Double { seconds > 0 ? Double(done - cached) / seconds : 0 }
+
+  /// Seconds left at the rate so far; nil before it is known.
+  public var eta: Double? { rate > 0 ? Double(total - done) / rate : nil }
+}
+
+/// Where an engine sends prefill progress: the caller of `Engine.generate` binds a receiver
+/// for the call (`PrefillProgress.$receiver.withValue(…)`); engines that can report read it
+/// when the request arrives.
+public enum PrefillProgress {
+  /// Receives the progress of the current task's prefill; nil: nobody listens.
+  @TaskLocal public static var receiver: (@Sendable (PrefillUpdate) -> Void)?
+}

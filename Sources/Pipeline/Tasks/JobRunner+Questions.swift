@@ -1,0 +1,142 @@
+import Foundation
+import Inference
+import Ingest
+import Segmenter
+import Workspace
+
+/// Jobs with `questions:`: one plan, and every question's map task of a window run back to
+/// back, so that the window's prefix (the map prompt up to and including `{{window}}`, the
+/// same for every question) is prefilled once: the engine restores or keeps it for the
+/// others (in process: the KV checkpoint of the prefix; llama-server: the slot that holds it).
+///
+/// Each question is a job of its own in the task store (`JobSpec.questionJobs`: `JOB+NAME`),
+/// so a question added to a finished job runs only its own tasks, and each has its reduce
+/// tree; the report puts them in one file, a section per question.
+extension JobRunner {
+  /// Runs every question of the job to completion, or until interrupted.
+  func runQuestions() async throws -> RunSummary {
+    let started = Date()
+    var summary = RunSummary(job: spec.name)
+    let ingest = try await ingestInputs()
+    let plan = try planQuestions(files: ingest.files)
+    summary.windows = plan.windows.count
+    summary.planTokens = plan.totalTokens
+    summary.exactTokens = plan.exactTokens
+
+    let runners = spec.questionJobs.map { JobRunner(question: $0, of: self) }
+    var levels: [[(TaskRecord, GenerationRequest)]] = []
+    for runner in runners {
+      try PlanStore(workspace: workspace).save(plan, job: runner.spec.name)
+      levels.append(try runner.installMapTasks(plan: plan))
+    }
+    try await executeByWindow(zip(runners, levels).map { (runner: $0, tasks: $1) }, summary: &summary)
+    var failed = false
+    for runner in runners {
+      let outputs = try store.tasks(job: runner.spec.name, kind: .map, level: 0).filter { $0.state == .done }
+      var part = RunSummary(job: runner.spec.name)
+      _ = try await runner.reduce(outputs, summary: &part)
+      summary.add(part)
+      try runner.recordJob(planID: plan.id, failed: part.failed > 0)
+      failed = failed || part.failed > 0
+    }
+    summary.reportPath = try ReportWriter(workspace: workspace).write(questionsOf: spec)
+    summary.tasks = try runners.map { try store.currentTasks(job: $0.spec.name).count }.reduce(0, +)
+    summary.engineLoaded = engineLoaded
+    summary.seconds = Date().timeIntervalSince(started)
+    try recordJob(planID: plan.id, failed: failed || summary.failed > 0)
+    return summary
+  }
+
+  /// Plans the job once for all its questions: no question steers relevance, and windows keep
+  /// `JobSpec.questionRoom` tokens for the question and a question's own prompt, so the plan
+  /// stays the same when a question is added (unless one needs more room than that).
+  func planQuestions(files: [IngestedFile]) throws -> Plan {
+    let shared = try budget.windowBudget() - JobSpec.questionRoom
+    let own = try spec.questionJobs.map { try PromptBudget(spec: $0, counter: counter).windowBudget() }
+    let budget = min(shared, own.min() ?? shared)
+    guard budget > 64 else {
+      throw PipelineError.windowTooSmall(
+        job: spec.name, reserved: spec.model.context - budget, context: spec.model.context)
+    }
+    let plan = try CorpusPlanner(workspace: workspace, counter: counter).plan(
+      files: files, budget: budget, options: spec.questionsPlanOptions)
+    try PlanStore(workspace: workspace).save(plan, job: spec.name)
+    progress(.planned(windows: plan.windows.count, tokens: plan.totalTokens, budget: budget, exact: plan.exactTokens))
+    return plan
+  }
+
+  /// Runs the questions' unfinished map tasks window by window: window 1's tasks of every
+  /// question, then window 2's, so that a window's prefix is computed once and reused while
+  /// it is hot (with several tasks at once, a window's questions are in flight together and
+  /// the engine prefills the prefix for the first and restores it for the others).
+  func executeByWindow(
+    _ levels: [(runner: JobRunner, tasks: [(TaskRecord, GenerationRequest)])], summary: inout RunSummary
+  ) async throws {
+    var order: [(runner: JobRunner, task: TaskRecord, request: GenerationRequest)] = []
+    var total = 0
+    var done = 0
+    var pendingByQuestion: [Int] = []
+    var todo: [[(TaskRecord, GenerationRequest)]] = []
+    for (runner, tasks) in levels {
+      let stored = Dictionary(
+        uniqueKeysWithValues: try store.tasks(job: runner.spec.name, kind: .map, level: 0).map { ($0.id, $0) })
+      let pending = tasks.filter { stored[$0.0.id]?.state != .done }
+      todo.append(pending)
+      pendingByQuestion.append(pending.count)
+      total += tasks.count
+      done += tasks.count - pending.count
+    }
+    let windows = todo.map(\.count).max() ?? 0
+    for w in 0..<windows {
+      for (q, pending) in todo.enumerated() where w < pending.count {
+        order.append((levels[q].runner, pending[w].0, pending[w].1))
+      }
+    }
+    progress(.level(kind: .map, level: 0, tasks: total, pending: order.count))
+    summary.reused += done
+    let results = SummaryBox()
+    let budgetStop = BudgetStop()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      var iterator = order.makeIterator()
+      var running = 0
+      func next() -> Bool {
+        guard budgetStop.error == nil, let (runner, task, request) = iterator.next() else { return false }
+        group.addTask { try await runner.runTask(task, request, results: results, budgetStop: budgetStop) }
+        return true
+      }
+      while running < settings.concurrency, next() { running += 1 }
+      while try await group.next() != nil {
+        done += 1
+        if let last = results.last {
+          progress(
+            .taskFinished(
+              done: done, total: total, kind: .map, ordinal: last.ordinal, outputTokens: last.outputTokens,
+              seconds: last.seconds, reused: false))
+        }
+        if Interrupt.isRequested {
+          group.cancelAll()
+          throw EngineError.interrupted
+        }
+        _ = next()
+      }
+    }
+    summary.executed += results.executed
+    summary.failed += results.failed
+    summary.promptTokens += results.promptTokens
+    summary.outputTokens += results.outputTokens
+    summary.cachedTokens += results.cachedTokens
+    if let reached = budgetStop.error { throw reached }
+  }
+}
+
+extension RunSummary {
+  /// Adds the task counts and tokens of `other` (a question's reduce levels) to this summary.
+  mutating func add(_ other: RunSummary) {
+    executed += other.executed
+    reused += other.reused
+    failed += other.failed
+    promptTokens += other.promptTokens
+    outputTokens += other.outputTokens
+    cachedTokens += other.cachedTokens
+  }
+}
