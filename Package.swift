@@ -26,6 +26,8 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    // The shared workspace on PostgreSQL (issue 30): task claims, leases and workers.
+    .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
   ],
   targets: [
     // MARK: C libraries (pkg-config)
@@ -78,10 +80,19 @@ let package = Package(
     .target(
       name: "HTTPBackend",
       dependencies: ["CCurl", "Inference", "Workspace", .product(name: "Logging", package: "swift-log")]),
+    // A job's shared state on PostgreSQL: the task queue workers claim from (leases, heartbeats, workers).
+    .target(
+      name: "SharedWorkspace",
+      dependencies: [
+        "Pipeline", "Inference", "Workspace",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
     .target(
       name: "LongctxCommands",
       dependencies: [
         "Ingest", "Segmenter", "Inference", "Pipeline", "LlamaBackend", "HTTPBackend", "Workspace",
+        "SharedWorkspace",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "GRDB", package: "GRDB.swift"),
       ]),
@@ -93,7 +104,8 @@ let package = Package(
     .executableTarget(
       name: "longctx-bench",
       dependencies: [
-        "Pipeline", "Segmenter", "Inference", "Workspace", "Ingest", "LlamaBackend", "_LongctxTestSupport",
+        "Pipeline", "Segmenter", "Inference", "Workspace", "Ingest", "LlamaBackend", "SharedWorkspace",
+        "_LongctxTestSupport",
         .product(name: "Logging", package: "swift-log"),
       ], linkerSettings: rpath),
 
@@ -103,12 +115,13 @@ let package = Package(
     .testTarget(name: "SegmenterTests", dependencies: ["Segmenter", "Pipeline", "_LongctxTestSupport"]),
     .testTarget(name: "InferenceTests", dependencies: ["Inference", "_LongctxTestSupport"]),
     .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "_LongctxTestSupport"]),
+    .testTarget(name: "SharedWorkspaceTests", dependencies: ["SharedWorkspace", "_LongctxTestSupport"]),
     .testTarget(
       name: "LlamaBackendTests", dependencies: ["LlamaBackend", "_LongctxTestSupport"],
       linkerSettings: rpath),
     .testTarget(name: "HTTPBackendTests", dependencies: ["HTTPBackend", "_LongctxTestSupport"]),
     .testTarget(
-      name: "LongctxTests", dependencies: ["LongctxCommands", "_LongctxTestSupport"],
+      name: "LongctxTests", dependencies: ["LongctxCommands", "SharedWorkspace", "_LongctxTestSupport"],
       linkerSettings: rpath),
   ]
 )

@@ -1,6 +1,7 @@
 // Benchmarks of the orchestrator (issue 6) and the planner (issue 4).
 //   swift run -c release longctx-bench orchestrator [tasks]
 //   swift run -c release longctx-bench plan [million-tokens]   (exact counts need $LONGCTX_MODEL)
+//   swift run -c release longctx-bench queue [tasks] [runs]   (PostgreSQL server binaries needed)
 //   swift run -c release longctx-bench throughput [input-dir] [context] [max-tokens]   (needs $LONGCTX_MODEL)
 import Foundation
 import Inference
@@ -19,6 +20,13 @@ if mode == "throughput" {
   try await throughputBenchmark(
     input: args.first ?? "Samples/logs", context: args.dropFirst().first.flatMap(Int.init) ?? 1024,
     maxTokens: args.dropFirst(2).first.flatMap(Int.init) ?? 32)
+  exit(0)
+}
+if mode == "queue" {
+  // Issue 30: longctx-bench queue [tasks] [runs]
+  try await sharedQueueBenchmark(
+    workerCounts: [1, 4, 16], tasks: CommandLine.arguments.dropFirst(2).first.flatMap(Int.init) ?? 20_000,
+    runs: CommandLine.arguments.dropFirst(3).first.flatMap(Int.init) ?? 5)
   exit(0)
 }
 if mode == "plan" {
