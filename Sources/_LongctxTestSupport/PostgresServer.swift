@@ -123,19 +123,27 @@ public final class PostgresServer: @unchecked Sendable {
 
   static func run(_ executable: String, _ arguments: [String], as user: String?) throws {
     let process = Process()
-    if let user {
-      process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-      process.arguments = ["-u", user, "--", executable] + arguments
-    } else {
-      process.executableURL = URL(fileURLWithPath: executable)
-      process.arguments = arguments
-    }
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
+    // Through a shell that closes every descriptor above 2 first: the server pg_ctl starts
+    // would otherwise inherit the one Foundation watches for the child's exit, and
+    // `waitUntilExit` would wait for the server instead.
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments =
+      [
+        "-c", "for fd in $(ls /proc/$$/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; exec \"$@\"",
+        "bash",
+      ] + (user.map { ["/usr/sbin/runuser", "-u", $0, "--"] } ?? []) + [executable] + arguments
+    // Output to a file, not a pipe: the server pg_ctl starts must not hold our pipe open.
+    let log = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("longctx-pg-\(UUID().uuidString).out")
+    FileManager.default.createFile(atPath: log.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: log) }
+    let handle = try FileHandle(forWritingTo: log)
+    process.standardOutput = handle
+    process.standardError = handle
+    process.standardInput = FileHandle.nullDevice
     try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
+    try? handle.close()
+    let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
     guard process.terminationStatus == 0 else {
       throw PostgresServerError.step(URL(fileURLWithPath: executable).lastPathComponent, text)
     }

@@ -37,6 +37,7 @@ extension JobRunner {
           try store.complete(
             task.id, output: r.output, promptTokens: r.promptTokens, outputTokens: r.outputTokens, engine: r.engine,
             model: r.model, durationMs: r.durationMs)
+          try store.setAttempts(task.id, outcome.attempts)
           results.record(
             ordinal: task.ordinal, prompt: r.promptTokens, output: r.outputTokens, cached: r.cachedTokens,
             seconds: r.durationMs / 1000)
@@ -48,6 +49,7 @@ extension JobRunner {
         case .failed:
           let error = outcome.error ?? "failed on worker \(outcome.worker ?? "?")"
           try store.fail(task.id, error: error, final: true, output: outcome.output)
+          try store.setAttempts(task.id, outcome.attempts)
           results.recordFailure()
           progress(.taskFailed(kind: kind, ordinal: task.ordinal, error: error, willRetry: false))
         case .pending, .leased:
@@ -63,5 +65,14 @@ extension JobRunner {
     summary.outputTokens += results.outputTokens
     summary.cachedTokens += results.cachedTokens
     return try store.tasks(job: spec.name, kind: kind, level: level).filter { $0.state == .done }
+  }
+}
+
+extension TaskStore {
+  /// Records the attempts a task took on the shared workspace's workers.
+  func setAttempts(_ id: String, _ attempts: Int) throws {
+    try workspace.db.write { db in
+      try db.execute(sql: "UPDATE task SET attempts = ? WHERE id = ?", arguments: [attempts, id])
+    }
   }
 }
