@@ -26,8 +26,12 @@ public enum TaskQueueSchema: SharedSchema {
           engine text, model text, leaseOwner text, leaseUntil double precision, doneBy text,
           startedAt double precision, finishedAt double precision, durationMs double precision)
         """,
-        "CREATE INDEX task_claim ON task (modelKey, state, level, ordinal)",
+        // Claims read only pending tasks, or leased ones past their expiry: partial indexes, so done
+        // tasks (most of a long job) cost a claim nothing.
+        "CREATE INDEX task_pending ON task (modelKey, level, ordinal) WHERE state = 'pending'",
+        "CREATE INDEX task_expiry ON task (modelKey, leaseUntil) WHERE state = 'leased'",
         "CREATE INDEX task_lease ON task (leaseOwner) WHERE state = 'leased'",
+        "CREATE INDEX task_job ON task (job)",
         """
         CREATE TABLE worker (
           id text PRIMARY KEY, host text NOT NULL, pid bigint NOT NULL, startedAt double precision NOT NULL,
@@ -121,13 +125,16 @@ public final class PostgresTaskQueue: TaskQueue {
     try await database.withRetry("claim") { client in
       let rows = try await client.query(
         """
+        WITH pending AS (
+          SELECT id FROM task WHERE modelKey = \(modelKey) AND state = 'pending'
+          ORDER BY level, ordinal LIMIT \(limit) FOR UPDATE SKIP LOCKED),
+        expired AS (
+          SELECT id FROM task WHERE modelKey = \(modelKey) AND state = 'leased' AND leaseUntil < \(unescaped: Self.now)
+          ORDER BY leaseUntil LIMIT \(limit) FOR UPDATE SKIP LOCKED)
         UPDATE task SET state = 'leased', attempts = attempts + 1, leaseOwner = \(worker),
           leaseUntil = \(unescaped: Self.now) + \(leaseSeconds), startedAt = \(unescaped: Self.now)
         WHERE id IN (
-          SELECT id FROM task
-          WHERE modelKey = \(modelKey)
-            AND (state = 'pending' OR (state = 'leased' AND leaseUntil < \(unescaped: Self.now)))
-          ORDER BY level, ordinal LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+          SELECT id FROM pending UNION ALL SELECT id FROM expired LIMIT \(limit))
         RETURNING id, job, kind, level, ordinal, modelKey, request, attempts
         """, logger: logger)
       var tasks: [QueuedTask] = []
