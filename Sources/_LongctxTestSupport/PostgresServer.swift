@@ -129,7 +129,8 @@ public final class PostgresServer: @unchecked Sendable {
     process.executableURL = URL(fileURLWithPath: "/bin/bash")
     process.arguments =
       [
-        "-c", "for fd in $(ls /proc/$$/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; exec \"$@\"",
+        "-c",
+        "for fd in $(ls /proc/$$/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; exec \"$@\"",
         "bash",
       ] + (user.map { ["/usr/sbin/runuser", "-u", $0, "--"] } ?? []) + [executable] + arguments
     // Output to a file, not a pipe: the server pg_ctl starts must not hold our pipe open.

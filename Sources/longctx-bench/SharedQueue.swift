@@ -78,7 +78,8 @@ func sharedQueueBenchmark(workerCounts: [Int], tasks: Int, runs: Int) async thro
   defer { tmp.remove() }
   for f in 0..<100 {
     try tmp.write(
-      "docs/f\(f).log", (1...50).map { "2026-01-01T00:00:00Z INFO event \($0) file \(f)" }.joined(separator: "\n") + "\n")
+      "docs/f\(f).log",
+      (1...50).map { "2026-01-01T00:00:00Z INFO event \($0) file \(f)" }.joined(separator: "\n") + "\n")
   }
   let spec = try JobFile.parse(
     """

@@ -100,7 +100,8 @@ struct SharedWorkspaceCLITests {
     // `status` lists the job's tasks (all done, copied back) and the three workers.
     let status = try CLI.run(["status", "--workspace", url], cwd: jobs)
     #expect(status.code == 0, "\(status.stderr)")
-    #expect(status.stdout.contains("shared-summary: \(sharedRun.tasks) tasks: \(sharedRun.tasks) done"), "\(status.stdout)")
+    #expect(
+      status.stdout.contains("shared-summary: \(sharedRun.tasks) tasks: \(sharedRun.tasks) done"), "\(status.stdout)")
     #expect(status.stdout.contains("workers on \(url): 3"), "\(status.stdout)")
     #expect(status.stdout.contains("pid \(victim)): silent") || status.stdout.contains("pid \(victim)): alive"))
   }

@@ -161,7 +161,9 @@ struct PostgresTaskQueueTests {
 
   static func job(_ tmp: TemporaryDirectory) throws -> JobSpec {
     for f in 0..<6 {
-      let lines = (1...60).map { "2026-03-0\(f + 1)T10:00:\(String(format: "%02d", $0 % 60))Z INFO event \($0) of \(f)" }
+      let lines = (1...60).map {
+        "2026-03-0\(f + 1)T10:00:\(String(format: "%02d", $0 % 60))Z INFO event \($0) of \(f)"
+      }
       try tmp.write("docs/f\(f).log", lines.joined(separator: "\n") + "\n")
     }
     let yaml = """

@@ -126,7 +126,8 @@ extension Longctx {
     /// A shared workspace's workers: their claims, what they did and how fast.
     func printWorkers() async throws {
       guard let location = try global.sharedLocation else { return }
-      let queue = try await PostgresTaskQueue.open(location, logger: global.logger("longctx.status"), reconnectTimeout: 5)
+      let queue = try await PostgresTaskQueue.open(
+        location, logger: global.logger("longctx.status"), reconnectTimeout: 5)
       let workers = try await queue.workers()
       print("workers on \(location.url): \(workers.count)")
       for w in workers {
