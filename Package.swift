@@ -28,6 +28,8 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    // The shared workspace on PostgreSQL (issue 30): task claims, leases and workers.
+    .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
   ],
   targets: [
     // MARK: C libraries (pkg-config)
@@ -84,10 +86,19 @@ let package = Package(
     .target(
       name: "HTTPBackend",
       dependencies: ["CCurl", "Inference", "Workspace", .product(name: "Logging", package: "swift-log")]),
+    // A job's shared state on PostgreSQL: the task queue workers claim from (leases, heartbeats, workers).
+    .target(
+      name: "SharedWorkspace",
+      dependencies: [
+        "Pipeline", "Inference", "Workspace",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
     .target(
       name: "LongctxCommands",
       dependencies: [
         "Ingest", "Segmenter", "Inference", "Pipeline", "LlamaBackend", "HTTPBackend", "Workspace",
+        "SharedWorkspace",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
       ]),
@@ -100,12 +111,16 @@ let package = Package(
     .executableTarget(
       name: "longctx-bench",
       dependencies: [
-        "Pipeline", "Segmenter", "Inference", "Workspace", "Ingest", "LlamaBackend", "_LongctxTestSupport",
+        "Pipeline", "Segmenter", "Inference", "Workspace", "Ingest", "LlamaBackend", "SharedWorkspace",
+        "_LongctxTestSupport",
         .product(name: "Logging", package: "swift-log"),
       ], linkerSettings: rpath),
 
     // MARK: Tests (each declares every module it imports)
     .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", grdb]),
+    .testTarget(
+      name: "SharedWorkspaceTests",
+      dependencies: ["SharedWorkspace", "Pipeline", "Inference", "Workspace", "_LongctxTestSupport", logging]),
     .testTarget(
       name: "IngestTests", dependencies: ["Ingest", "Workspace", "_LongctxTestSupport", "CZlib", grdb, logging]),
     .testTarget(
@@ -128,8 +143,8 @@ let package = Package(
       name: "LongctxTests",
       dependencies: [
         "LongctxCommands", "HTTPBackend", "Inference", "Ingest", "LlamaBackend", "Pipeline", "Segmenter", "Workspace",
-        "_LongctxTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "Crypto", package: "swift-crypto"),
+        "SharedWorkspace", "_LongctxTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Crypto", package: "swift-crypto"), logging,
       ],
       linkerSettings: rpath),
   ]

@@ -32,7 +32,9 @@ DEB_PACKAGES=(pkg-config cmake libpoppler-glib-dev poppler-utils libzstd-dev zst
   libarchive-dev
   # Test tools only (Tests/IngestTests/Archive): zip writes encrypted ZIPs (`zip -P`), unzip is the speed
   # reference in BENCHMARKS.md, 7z writes 7-Zip archives with encrypted members and headers.
-  zip unzip p7zip-full)
+  zip unzip p7zip-full
+  # The shared workspace (issue 30): tests start their own PostgreSQL server (initdb in a temporary directory).
+  postgresql)
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -2,13 +2,16 @@ import ArgumentParser
 import Foundation
 import Ingest
 import Logging
+import SharedWorkspace
 import Workspace
 
 /// Flags every subcommand takes.
 struct GlobalOptions: ParsableArguments {
   @Option(
     name: .long,
-    help: ArgumentHelp("The workspace directory (default: $LONGCTX_WORKSPACE or ./.longctx).", valueName: "dir"))
+    help: ArgumentHelp(
+      "The workspace directory (default: $LONGCTX_WORKSPACE or ./.longctx), or a shared workspace: postgres://user@host[:port]/db?store=/shared/dir.",
+      valueName: "dir|url"))
   var workspace: String?
 
   @Option(name: .long, help: "Log level on stderr: trace, debug, info, warning, error.")
@@ -18,7 +21,32 @@ struct GlobalOptions: ParsableArguments {
   var quiet = false
 
   func openWorkspace() throws -> Workspace {
-    try Workspace(root: Workspace.resolve(workspace))
+    try Workspace(root: workspaceRoot)
+  }
+
+  /// The workspace flag, else `$LONGCTX_WORKSPACE`.
+  var workspaceText: String? {
+    workspace ?? ProcessInfo.processInfo.environment["LONGCTX_WORKSPACE"].flatMap { $0.isEmpty ? nil : $0 }
+  }
+
+  /// The shared workspace named by `--workspace postgres://…`; nil for a directory.
+  var sharedLocation: SharedLocation? {
+    get throws {
+      guard let text = workspaceText, SharedLocation.isDatabase(text) else { return nil }
+      do {
+        return try SharedLocation(text)
+      } catch {
+        throw CommandFailure(code: ExitCodes.usage, message: "longctx: \(error.userDescription)")
+      }
+    }
+  }
+
+  /// The workspace directory: the given one, or a shared workspace's store.
+  var workspaceRoot: URL {
+    if let text = workspaceText, SharedLocation.isDatabase(text), let location = try? SharedLocation(text) {
+      return location.store
+    }
+    return Workspace.resolve(workspace)
   }
 
   func logger(_ label: String) -> Logger {

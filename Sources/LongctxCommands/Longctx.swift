@@ -19,7 +19,8 @@ public struct Longctx: AsyncParsableCommand {
       """,
     version: "0.1.0",
     subcommands: [
-      Ingest.self, Plan.self, Run.self, Status.self, Report.self, Quote.self, Checkpoints.self, ExportBatch.self,
+      Ingest.self, Plan.self, Run.self, Worker.self, Status.self, Report.self, Quote.self, Checkpoints.self,
+      ExportBatch.self,
       ImportBatch.self, Templates.self, Produce.self, ExtractPDF.self, Extract.self,
     ])
 

@@ -3,6 +3,7 @@
 //   swift run -c release longctx-bench plan [million-tokens]   (exact counts need $LONGCTX_MODEL)
 //   swift run -c release longctx-bench needles NAME DIR [budgets]   (issue 34; NeedleBench.swift)
 //   swift run -c release longctx-bench embed DIR [pieces]
+//   swift run -c release longctx-bench queue [tasks] [runs]   (PostgreSQL server binaries needed)
 //   swift run -c release longctx-bench throughput [input-dir] [context] [max-tokens]   (needs $LONGCTX_MODEL)
 import Foundation
 import Inference
@@ -32,6 +33,13 @@ if mode == "needles" {
 if mode == "embed" {
   let args = Array(CommandLine.arguments.dropFirst(2))
   try await embedBenchmark(input: args[0], limit: args.dropFirst().first.flatMap(Int.init) ?? 2000)
+  exit(0)
+}
+if mode == "queue" {
+  // Issue 30: longctx-bench queue [tasks] [runs]
+  try await sharedQueueBenchmark(
+    workerCounts: [1, 4, 16], tasks: CommandLine.arguments.dropFirst(2).first.flatMap(Int.init) ?? 20_000,
+    runs: CommandLine.arguments.dropFirst(3).first.flatMap(Int.init) ?? 5)
   exit(0)
 }
 if mode == "plan" {

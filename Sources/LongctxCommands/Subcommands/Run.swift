@@ -25,6 +25,11 @@ extension Longctx {
 
     @OptionGroup(title: "OCR (over the job file's ocr:)") var ocr: OCROptions
 
+    @Flag(
+      inversion: .prefixedNo,
+      help: "On a shared workspace (postgres://…), also claim and run tasks in this process; else only coordinate.")
+    var work = true
+
     func validate() throws {
       if let concurrency, concurrency < 1 { throw ValidationError("'--concurrency' must be at least 1") }
     }
@@ -45,7 +50,7 @@ extension Longctx {
       // With the embedded engine, the tasks in flight are its parallel sequences.
       let concurrency = self.concurrency ?? spec.model.concurrency ?? 1
       let choice = try EngineSetup.choose(
-        spec, kvDirectory: Workspace.resolve(global.workspace).appendingPathComponent("kv", isDirectory: true),
+        spec, kvDirectory: global.workspaceRoot.appendingPathComponent("kv", isDirectory: true),
         logLevel: global.logLevel, parallel: concurrency)
       let workspace = try global.openWorkspace()
       let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
@@ -53,14 +58,19 @@ extension Longctx {
       Signals.install()
 
       let progress = ProgressPrinter(quiet: global.quiet || json)
+      var settings = RunSettings(concurrency: concurrency, worker: .thisExecutable())
+      let shared = try await SharedRun.start(
+        global: global, jobPath: job, spec: spec, choice: choice, concurrency: concurrency, work: work)
+      settings.queue = shared?.queue
       let runner = JobRunner(
-        workspace: workspace, spec: spec, engine: choice,
-        settings: RunSettings(concurrency: concurrency, worker: .thisExecutable()),
+        workspace: workspace, spec: spec, engine: choice, settings: settings,
         logger: global.logger("longctx.run"), progress: { progress.handle($0) })
       let summary: RunSummary
       do {
         summary = try await runner.run()
+        try await shared?.finish(status: "done")
       } catch EngineError.interrupted {
+        try? await shared?.finish(status: "interrupted")
         let tasks = (try? TaskStore(workspace: workspace).currentTasks(job: spec.name)) ?? []
         let done = tasks.filter { $0.state == .done }.count
         throw CommandFailure(
@@ -69,6 +79,7 @@ extension Longctx {
             "longctx: interrupted; \(done) of \(tasks.count) known tasks are done and saved. Run `longctx run \(job)` again to resume."
         )
       } catch let reached as BudgetReached {
+        try? await shared?.finish(status: "budget")
         let tasks = (try? TaskStore(workspace: workspace).currentTasks(job: spec.name)) ?? []
         let done = tasks.filter { $0.state == .done }.count
         throw CommandFailure(
@@ -76,6 +87,9 @@ extension Longctx {
           message:
             "longctx: \(reached.errorDescription ?? "budget reached") (\(done) of \(tasks.count) known tasks are done and saved.)"
         )
+      } catch {
+        try? await shared?.finish(status: "failed")
+        throw error
       }
       if json {
         print(try jsonString(summary))

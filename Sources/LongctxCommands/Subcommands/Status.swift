@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ingest
 import Pipeline
+import SharedWorkspace
 
 extension Longctx {
   /// `longctx status [JOB]`
@@ -127,6 +128,23 @@ extension Longctx {
             "  last run \(last.id): \(last.status), \(last.newLines) new lines, \(last.executed) tasks run; rolling summary: \(last.rollingReport ?? "none")"
           )
         }
+      }
+      try await printWorkers()
+    }
+
+    /// A shared workspace's workers: their claims, what they did and how fast.
+    func printWorkers() async throws {
+      guard let location = try global.sharedLocation else { return }
+      let queue = try await PostgresTaskQueue.open(
+        location, logger: global.logger("longctx.status"), reconnectTimeout: 5)
+      let workers = try await queue.workers()
+      print("workers on \(location.url): \(workers.count)")
+      for w in workers {
+        let state = w.silentFor < 120 ? "alive" : "silent \(Int(w.silentFor)) s"
+        let rate = String(format: "%.1f", w.tasksPerMinute)
+        print(
+          "  \(w.id) (\(w.host), pid \(w.pid)): \(state), \(w.claims) claimed, \(w.done) done, \(w.failed) failed, \(rate) tasks/min, \(w.outputTokens) output tokens"
+        )
       }
     }
   }

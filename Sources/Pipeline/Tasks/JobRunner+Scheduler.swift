@@ -10,6 +10,9 @@ extension JobRunner {
   func execute(
     level: Int, kind: TaskKind, tasks: [(TaskRecord, GenerationRequest)], summary: inout RunSummary
   ) async throws -> [TaskRecord] {
+    if let queue = settings.queue {
+      return try await executeShared(queue, level: level, kind: kind, tasks: tasks, summary: &summary)
+    }
     let stored = Dictionary(
       uniqueKeysWithValues: try store.tasks(job: spec.name, kind: kind, level: level).map { ($0.id, $0) })
     let todo = tasks.filter { stored[$0.0.id]?.state != .done }

@@ -54,6 +54,9 @@ public struct RunSettings: Sendable {
   public var concurrency: Int
   /// Extracts every input file in isolated child processes; nil: in process.
   public var worker: ExtractionWorker?
+  /// A shared workspace's task queue: tasks are published there for workers on any
+  /// machine, and their outputs copied back here; nil: tasks run in this process.
+  public var queue: (any TaskQueue)?
 
   public init(maxAttempts: Int = 3, retryBaseDelay: Double = 0.5, concurrency: Int = 1, worker: ExtractionWorker? = nil)
   {

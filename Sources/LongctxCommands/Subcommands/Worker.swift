@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import Inference
+import Logging
+import Pipeline
+import SharedWorkspace
+import Synchronization
+import Workspace
+
+extension Longctx {
+  /// `longctx worker --workspace postgres://…`
+  struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Claim and run the map and reduce tasks of jobs started on a shared workspace (postgres://…).",
+      discussion: """
+        Run the same binary on every machine, pointed at the same database and store. A worker \
+        chooses each job's engine from the job file the coordinator (`longctx run JOB --workspace \
+        postgres://…`) recorded, claims tasks as leases kept alive by a heartbeat, and records their \
+        outputs. A worker that dies loses its leases when they expire, and another worker redoes only \
+        those tasks.
+        """)
+
+    @OptionGroup(title: "Global Options") var global: GlobalOptions
+
+    @Option(help: "Tasks to run at once.") var concurrency = 1
+
+    @Option(help: "Seconds a claim lasts without a heartbeat (heartbeats come three times per lease).")
+    var lease: Double = 30
+
+    @Flag(help: "Exit when no job is running, instead of waiting for the next one.") var exitWhenIdle = false
+
+    func validate() throws {
+      if concurrency < 1 { throw ValidationError("'--concurrency' must be at least 1") }
+      if lease < 1 { throw ValidationError("'--lease' must be at least 1 second") }
+    }
+
+    func run() async throws {
+      guard let location = try global.sharedLocation else {
+        throw CommandFailure(
+          code: ExitCodes.usage,
+          message: "longctx: `worker` needs a shared workspace: --workspace postgres://user@host/db?store=/shared/dir")
+      }
+      Signals.install()
+      let logger = global.logger("longctx.worker")
+      let queue = try await PostgresTaskQueue.open(location, logger: logger)
+      let worker = SharedRun.worker(
+        queue: queue, store: location.store, concurrency: concurrency, lease: lease, logLevel: global.logLevel,
+        logger: logger)
+      if !global.quiet { printError("worker \(worker.info.id): waiting for tasks on \(location.url)") }
+      let counts: QueueWorker.Counts
+      do {
+        counts = try await worker.run { [exitWhenIdle] in
+          guard exitWhenIdle else { return false }
+          return (try? await queue.runningJobs().isEmpty) ?? false
+        }
+      } catch EngineError.interrupted {
+        throw CommandFailure(
+          code: ExitCodes.interrupted,
+          message: "longctx: worker interrupted after \(worker.done.done) tasks; its claims were given back.")
+      }
+      if !global.quiet {
+        print("worker \(worker.info.id): \(counts.done) tasks done, \(counts.failed) failed")
+      }
+    }
+  }
+}
+
+/// `run` on a shared workspace: the job recorded for workers, and a worker in this process.
+final class SharedRun: Sendable {
+  let queue: PostgresTaskQueue
+  let name: String
+  private let finished = Atomic<Bool>(false)
+  private let workingTask = Mutex<Task<Void, Never>?>(nil)
+
+  private init(queue: PostgresTaskQueue, name: String, working: (@Sendable (SharedRun) -> Task<Void, Never>)?) {
+    self.queue = queue
+    self.name = name
+    let task = working?(self)
+    workingTask.withLock { $0 = task }
+  }
+
+  /// Records the job on the shared workspace and starts this process's worker; nil for a directory workspace.
+  static func start(
+    global: GlobalOptions, jobPath: String, spec: JobSpec, choice: EngineChoice, concurrency: Int, work: Bool
+  ) async throws -> SharedRun? {
+    guard let location = try global.sharedLocation else { return nil }
+    let logger = global.logger("longctx.run")
+    let queue = try await PostgresTaskQueue.open(location, logger: logger)
+    let text = try String(contentsOfFile: jobPath, encoding: .utf8)
+    try await queue.startJob(
+      SharedJob(name: spec.name, modelKey: choice.modelKey, specText: text, baseDirectory: spec.baseDirectory))
+    guard work else { return SharedRun(queue: queue, name: spec.name, working: nil) }
+    let worker = QueueWorker(
+      queue: queue, options: QueueWorker.Options(concurrency: concurrency), logger: logger, choose: { _ in choice })
+    return SharedRun(queue: queue, name: spec.name) { run in
+      Task {
+        do {
+          _ = try await worker.run { run.finished.load(ordering: .relaxed) }
+        } catch {
+          logger.warning("this process's worker stopped: \(error.userDescription)")
+        }
+      }
+    }
+  }
+
+  /// Marks the job finished and waits for this process's worker to stop.
+  func finish(status: String) async throws {
+    finished.store(true, ordering: .relaxed)
+    await workingTask.withLock { $0 }?.value
+    try await queue.finishJob(name, status: status)
+  }
+
+  /// A worker that chooses each job's engine from the job file recorded with it.
+  static func worker(
+    queue: PostgresTaskQueue, store: URL, concurrency: Int, lease: Double, logLevel: Logger.Level, logger: Logger
+  ) -> QueueWorker {
+    QueueWorker(
+      queue: queue, options: QueueWorker.Options(concurrency: concurrency, leaseSeconds: lease), logger: logger
+    ) { job in
+      let spec = try JobFile.parse(
+        job.specText, path: job.baseDirectory + "/\(job.name).yaml", baseDirectory: job.baseDirectory)
+      try EngineSetup.validate(spec)
+      return try EngineSetup.choose(
+        spec, kvDirectory: store.appendingPathComponent("kv", isDirectory: true), logLevel: logLevel,
+        parallel: concurrency)
+    }
+  }
+}

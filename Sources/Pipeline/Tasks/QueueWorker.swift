@@ -1,0 +1,207 @@
+import Foundation
+import Inference
+import Logging
+import Synchronization
+import Workspace
+
+/// A worker on a shared `TaskQueue`: claims the tasks of running jobs it has the
+/// engine for, runs them, validates and records their outputs, and keeps its
+/// leases alive with a heartbeat. `longctx worker` is one; `longctx run` on a
+/// shared workspace runs one beside its coordinator.
+public final class QueueWorker: Sendable {
+  /// How a worker behaves.
+  public struct Options: Sendable {
+    /// Tasks run at once.
+    public var concurrency: Int
+    /// How long a claim lasts without a heartbeat; heartbeats come three times per lease.
+    public var leaseSeconds: Double
+    /// Pause between looks at an empty queue.
+    public var pollSeconds: Double
+    /// Attempts per task before it is failed.
+    public var maxAttempts: Int
+    /// First retry delay of a transient engine error; doubles each attempt.
+    public var retryBaseDelay: Double
+
+    public init(
+      concurrency: Int = 1, leaseSeconds: Double = 30, pollSeconds: Double = 0.2, maxAttempts: Int = 3,
+      retryBaseDelay: Double = 0.5
+    ) {
+      self.concurrency = max(1, concurrency)
+      self.leaseSeconds = leaseSeconds
+      self.pollSeconds = pollSeconds
+      self.maxAttempts = maxAttempts
+      self.retryBaseDelay = retryBaseDelay
+    }
+  }
+
+  /// What a worker did.
+  public struct Counts: Sendable, Hashable {
+    public var done = 0
+    public var failed = 0
+    public var outputTokens = 0
+  }
+
+  let queue: any TaskQueue
+  public let info: WorkerInfo
+  let options: Options
+  let logger: Logger
+  let choose: @Sendable (SharedJob) throws -> EngineChoice
+  private let engines = Mutex<[String: EngineBox]>([:])
+  private let counts = Mutex(Counts())
+
+  /// A worker on `queue`.
+  ///
+  /// - Parameter choose: The engine for a job (from its job file); called once per model key.
+  public init(
+    queue: any TaskQueue, info: WorkerInfo = .thisProcess(), options: Options = Options(), logger: Logger,
+    choose: @escaping @Sendable (SharedJob) throws -> EngineChoice
+  ) {
+    self.queue = queue
+    self.info = info
+    self.options = options
+    self.logger = logger
+    self.choose = choose
+  }
+
+  /// What this worker did so far.
+  public var done: Counts { counts.withLock { $0 } }
+
+  /// Works until `stop` says so (asked whenever the queue has nothing for it), or until interrupted.
+  ///
+  /// - Throws: `EngineError.interrupted` on SIGINT/SIGTERM, after giving its claims back.
+  public func run(until stop: @escaping @Sendable () async -> Bool) async throws -> Counts {
+    let heartbeat = Task { [queue, info, options, logger] in
+      while !Task.isCancelled {
+        do {
+          try await queue.heartbeat(info, leaseSeconds: options.leaseSeconds)
+        } catch {
+          logger.warning("heartbeat failed: \(error.userDescription)", metadata: ["worker": "\(info.id)"])
+        }
+        try? await Task.sleep(nanoseconds: UInt64(options.leaseSeconds / 3 * 1e9))
+      }
+    }
+    defer { heartbeat.cancel() }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for _ in 0..<options.concurrency {
+        group.addTask { try await self.lane(until: stop) }
+      }
+      try await group.waitForAll()
+    }
+    return done
+  }
+
+  /// One lane: claim one task, run it, again.
+  private func lane(until stop: @escaping @Sendable () async -> Bool) async throws {
+    while true {
+      if Interrupt.isRequested { throw EngineError.interrupted }
+      try Task.checkCancellation()
+      var claimed: (QueuedTask, EngineChoice)?
+      for job in try await queue.runningJobs() {
+        guard let choice = engine(for: job) else { continue }
+        if let task = try await queue.claim(
+          worker: info.id, modelKey: choice.modelKey, limit: 1, leaseSeconds: options.leaseSeconds
+        ).first {
+          claimed = (task, choice)
+          break
+        }
+      }
+      guard let (task, choice) = claimed else {
+        if await stop() { return }
+        try await Task.sleep(nanoseconds: UInt64(options.pollSeconds * 1e9))
+        continue
+      }
+      try await run(task, choice: choice)
+    }
+  }
+
+  /// The engine for `job`'s model, chosen once per model key; nil when it cannot be made here.
+  private func engine(for job: SharedJob) -> EngineChoice? {
+    if let box = engines.withLock({ $0[job.modelKey] }) { return box.choice }
+    do {
+      let choice = try choose(job)
+      guard choice.modelKey == job.modelKey else {
+        logger.error(
+          "job \(job.name): this machine's engine has model key \(choice.modelKey), the job's is \(job.modelKey); not claiming its tasks"
+        )
+        engines.withLock { $0[job.modelKey] = EngineBox(choice: nil) }
+        return nil
+      }
+      engines.withLock { $0[job.modelKey] = EngineBox(choice: choice) }
+      return choice
+    } catch {
+      logger.error("job \(job.name): no engine on this machine: \(error.userDescription)")
+      engines.withLock { $0[job.modelKey] = EngineBox(choice: nil) }
+      return nil
+    }
+  }
+
+  /// Runs a claimed task once. A failed attempt that may be retried goes back to the
+  /// queue as pending (any worker may claim it again, after a backoff for transient errors).
+  private func run(_ task: QueuedTask, choice: EngineChoice) async throws {
+    let engine: any Engine
+    do {
+      engine = try await loadedEngine(choice)
+    } catch {
+      try? await queue.release(task.id, worker: info.id)
+      throw error
+    }
+    let clock = Date()
+    do {
+      let result = try await engine.generate(task.request)
+      let seconds = Date().timeIntervalSince(clock)
+      if let problem = OutputValidation.problem(in: result.text, schema: task.request.jsonSchema, kind: task.kind) {
+        // Invalid structured output: back to the queue at once (nothing is overloaded).
+        let final = task.attempts >= options.maxAttempts
+        try await queue.fail(task.id, worker: info.id, error: problem, final: final, output: result.text)
+        if final { counts.withLock { $0.failed += 1 } }
+        return
+      }
+      let recorded = try await queue.complete(
+        task.id, worker: info.id,
+        result: TaskResult(
+          output: result.text, promptTokens: result.promptTokens, outputTokens: result.outputTokens,
+          cachedTokens: result.cachedTokens, engine: engine.name, model: engine.modelIdentity,
+          durationMs: seconds * 1000))
+      if recorded {
+        counts.withLock {
+          $0.done += 1
+          $0.outputTokens += result.outputTokens
+        }
+      } else {
+        logger.warning("task \(task.id): lease lost before completion; another worker has it")
+      }
+    } catch EngineError.interrupted {
+      try? await queue.release(task.id, worker: info.id)
+      throw EngineError.interrupted
+    } catch let error as EngineError {
+      if case .unavailable = error {
+        try? await queue.release(task.id, worker: info.id)
+        throw error
+      }
+      var retry = false
+      var delay = options.retryBaseDelay * pow(2, Double(max(0, task.attempts - 1))) * Double.random(in: 0.5...1.5)
+      if case .transient(_, let after) = error, task.attempts < options.maxAttempts {
+        retry = true
+        if let after { delay = max(delay, after) }
+      }
+      if retry { try await Task.sleep(nanoseconds: UInt64(delay * 1e9)) }
+      try await queue.fail(task.id, worker: info.id, error: error.userDescription, final: !retry, output: nil)
+      if !retry { counts.withLock { $0.failed += 1 } }
+    } catch {
+      try await queue.fail(task.id, worker: info.id, error: error.userDescription, final: true, output: nil)
+      counts.withLock { $0.failed += 1 }
+    }
+  }
+
+  private func loadedEngine(_ choice: EngineChoice) async throws -> any Engine {
+    guard let box = engines.withLock({ $0[choice.modelKey] }) else { throw EngineError.interrupted }
+    return try await box.engine.get(choice.makeEngine)
+  }
+
+  /// A chosen engine (nil: none here for that model key), loaded on first use.
+  private final class EngineBox: Sendable {
+    let choice: EngineChoice?
+    let engine = Pipeline.EngineBox()
+    init(choice: EngineChoice?) { self.choice = choice }
+  }
+}

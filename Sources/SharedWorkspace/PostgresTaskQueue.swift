@@ -1,0 +1,269 @@
+import Foundation
+import Inference
+import Logging
+import Pipeline
+import PostgresNIO
+
+/// The shared tables of a job's tasks: the same `task` and `job` as the SQLite workspace
+/// (same columns, same meaning), plus what workers need without the corpus (each task's
+/// request and model key) and the `worker` table `longctx status` reads.
+public enum TaskQueueSchema: SharedSchema {
+  public static let migrations: [(name: String, statements: [String])] = [
+    (
+      "pg-v1-task-queue",
+      [
+        """
+        CREATE TABLE job (
+          name text PRIMARY KEY, modelKey text NOT NULL, specText text NOT NULL, baseDirectory text NOT NULL,
+          status text NOT NULL, updatedAt double precision NOT NULL)
+        """,
+        """
+        CREATE TABLE task (
+          id text PRIMARY KEY, job text NOT NULL, kind text NOT NULL, level bigint NOT NULL, ordinal bigint NOT NULL,
+          modelKey text NOT NULL, request text NOT NULL,
+          state text NOT NULL, attempts bigint NOT NULL DEFAULT 0,
+          promptTokens bigint, outputTokens bigint, cachedTokens bigint, output text, error text,
+          engine text, model text, leaseOwner text, leaseUntil double precision, doneBy text,
+          startedAt double precision, finishedAt double precision, durationMs double precision)
+        """,
+        // Claims read only pending tasks, or leased ones past their expiry: partial indexes, so done
+        // tasks (most of a long job) cost a claim nothing.
+        "CREATE INDEX task_pending ON task (modelKey, level, ordinal) WHERE state = 'pending'",
+        "CREATE INDEX task_expiry ON task (modelKey, leaseUntil) WHERE state = 'leased'",
+        "CREATE INDEX task_lease ON task (leaseOwner) WHERE state = 'leased'",
+        "CREATE INDEX task_job ON task (job)",
+        """
+        CREATE TABLE worker (
+          id text PRIMARY KEY, host text NOT NULL, pid bigint NOT NULL, startedAt double precision NOT NULL,
+          heartbeatAt double precision NOT NULL, done bigint NOT NULL DEFAULT 0, failed bigint NOT NULL DEFAULT 0,
+          outputTokens bigint NOT NULL DEFAULT 0)
+        """,
+      ]
+    )
+  ]
+}
+
+/// `TaskQueue` on PostgreSQL: claims with `FOR UPDATE SKIP LOCKED`, leases timed by the
+/// database's clock, every call retried across a server restart (`SharedDatabase.withRetry`).
+public final class PostgresTaskQueue: TaskQueue {
+  let database: SharedDatabase
+  let logger: Logger
+  /// The database's clock, in seconds since 1970.
+  private static let now = "extract(epoch from clock_timestamp())::float8"
+
+  public init(database: SharedDatabase) {
+    self.database = database
+    self.logger = database.logger
+  }
+
+  /// Connects to `location` and migrates the task tables.
+  public static func open(_ location: SharedLocation, logger: Logger, reconnectTimeout: Double = 300) async throws
+    -> PostgresTaskQueue
+  {
+    PostgresTaskQueue(
+      database: try await SharedDatabase(
+        location, schemas: [TaskQueueSchema.self], reconnectTimeout: reconnectTimeout, logger: logger))
+  }
+
+  /// Closes the connections.
+  public func close() { database.close() }
+
+  public func startJob(_ job: SharedJob) async throws {
+    try await database.withRetry("startJob") { client in
+      try await client.query(
+        """
+        INSERT INTO job (name, modelKey, specText, baseDirectory, status, updatedAt)
+        VALUES (\(job.name), \(job.modelKey), \(job.specText), \(job.baseDirectory), 'running', \(unescaped: Self.now))
+        ON CONFLICT (name) DO UPDATE SET modelKey = excluded.modelKey, specText = excluded.specText,
+        baseDirectory = excluded.baseDirectory, status = 'running', updatedAt = excluded.updatedAt
+        """, logger: logger)
+    }
+  }
+
+  public func finishJob(_ name: String, status: String) async throws {
+    try await database.withRetry("finishJob") { client in
+      try await client.query(
+        "UPDATE job SET status = \(status), updatedAt = \(unescaped: Self.now) WHERE name = \(name)", logger: logger)
+    }
+  }
+
+  public func runningJobs() async throws -> [SharedJob] {
+    try await database.withRetry("runningJobs") { client in
+      var jobs: [SharedJob] = []
+      let rows = try await client.query(
+        "SELECT name, modelKey, specText, baseDirectory FROM job WHERE status = 'running' ORDER BY updatedAt",
+        logger: logger)
+      for try await (name, key, text, base) in rows.decode((String, String, String, String).self) {
+        jobs.append(SharedJob(name: name, modelKey: key, specText: text, baseDirectory: base))
+      }
+      return jobs
+    }
+  }
+
+  public func publish(_ tasks: [QueuedTask]) async throws {
+    guard !tasks.isEmpty else { return }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    let requests = try tasks.map { String(decoding: try encoder.encode($0.request), as: UTF8.self) }
+    // One statement per batch of tasks; a task already known keeps its state, except that a
+    // failed one gets a fresh set of attempts (a new run retries failures, as on one machine).
+    try await database.withRetry("publish") { client in
+      try await client.query(
+        """
+        INSERT INTO task (id, job, kind, level, ordinal, modelKey, request, state, attempts)
+        SELECT u.id, u.job, u.kind, u.level, u.ordinal, u.modelKey, u.request, 'pending', 0
+        FROM unnest(\(tasks.map(\.id))::text[], \(tasks.map(\.job))::text[], \(tasks.map(\.kind.rawValue))::text[],
+          \(tasks.map(\.level))::bigint[], \(tasks.map(\.ordinal))::bigint[], \(tasks.map(\.modelKey))::text[],
+          \(requests)::text[]) AS u(id, job, kind, level, ordinal, modelKey, request)
+        ON CONFLICT (id) DO UPDATE SET state = 'pending', attempts = 0, error = NULL
+        WHERE task.state = 'failed'
+        """, logger: logger)
+    }
+  }
+
+  public func claim(worker: String, modelKey: String, limit: Int, leaseSeconds: Double) async throws -> [QueuedTask] {
+    try await database.withRetry("claim") { client in
+      let rows = try await client.query(
+        """
+        WITH pending AS (
+          SELECT id FROM task WHERE modelKey = \(modelKey) AND state = 'pending'
+          ORDER BY level, ordinal LIMIT \(limit) FOR UPDATE SKIP LOCKED),
+        expired AS (
+          SELECT id FROM task WHERE modelKey = \(modelKey) AND state = 'leased' AND leaseUntil < \(unescaped: Self.now)
+          ORDER BY leaseUntil LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+        UPDATE task SET state = 'leased', attempts = attempts + 1, leaseOwner = \(worker),
+          leaseUntil = \(unescaped: Self.now) + \(leaseSeconds), startedAt = \(unescaped: Self.now)
+        WHERE id IN (
+          SELECT id FROM pending UNION ALL SELECT id FROM expired LIMIT \(limit))
+        RETURNING id, job, kind, level, ordinal, modelKey, request, attempts
+        """, logger: logger)
+      var tasks: [QueuedTask] = []
+      for try await (id, job, kind, level, ordinal, key, request, attempts) in rows.decode(
+        (String, String, String, Int, Int, String, String, Int).self)
+      {
+        tasks.append(
+          QueuedTask(
+            id: id, job: job, kind: TaskKind(rawValue: kind) ?? .map, level: level, ordinal: ordinal, modelKey: key,
+            request: try JSONDecoder().decode(GenerationRequest.self, from: Data(request.utf8)), attempts: attempts))
+      }
+      return tasks.sorted { ($0.level, $0.ordinal) < ($1.level, $1.ordinal) }
+    }
+  }
+
+  public func heartbeat(_ worker: WorkerInfo, leaseSeconds: Double) async throws {
+    try await database.withRetry("heartbeat") { client in
+      try await client.query(
+        """
+        INSERT INTO worker (id, host, pid, startedAt, heartbeatAt)
+        VALUES (\(worker.id), \(worker.host), \(worker.pid), \(unescaped: Self.now), \(unescaped: Self.now))
+        ON CONFLICT (id) DO UPDATE SET heartbeatAt = excluded.heartbeatAt
+        """, logger: logger)
+      try await client.query(
+        """
+        UPDATE task SET leaseUntil = \(unescaped: Self.now) + \(leaseSeconds)
+        WHERE leaseOwner = \(worker.id) AND state = 'leased'
+        """, logger: logger)
+    }
+  }
+
+  @discardableResult
+  public func complete(_ id: String, worker: String, result: TaskResult) async throws -> Bool {
+    try await database.withRetry("complete") { client in
+      let rows = try await client.query(
+        """
+        WITH done AS (
+          UPDATE task SET state = 'done', output = \(result.output), error = NULL,
+            promptTokens = \(result.promptTokens), outputTokens = \(result.outputTokens),
+            cachedTokens = \(result.cachedTokens), engine = \(result.engine), model = \(result.model),
+            durationMs = \(result.durationMs), doneBy = \(worker), leaseOwner = NULL, leaseUntil = NULL,
+            finishedAt = \(unescaped: Self.now)
+          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING id)
+        UPDATE worker SET done = done + 1, outputTokens = outputTokens + \(result.outputTokens)
+        WHERE id = \(worker) AND EXISTS (SELECT 1 FROM done)
+        RETURNING (SELECT count(*) FROM done)
+        """, logger: logger)
+      var recorded = false
+      for try await count in rows.decode(Int.self) { recorded = count > 0 }
+      if !recorded {
+        // The worker row may not exist yet (no heartbeat so far): ask the task itself.
+        let check = try await client.query(
+          "SELECT count(*) FROM task WHERE id = \(id) AND state = 'done' AND doneBy = \(worker)", logger: logger)
+        for try await count in check.decode(Int.self) { recorded = count > 0 }
+      }
+      return recorded
+    }
+  }
+
+  public func fail(_ id: String, worker: String, error: String, final: Bool, output: String?) async throws {
+    try await database.withRetry("fail") { client in
+      try await client.query(
+        """
+        UPDATE task SET state = \(final ? "failed" : "pending"), error = \(error), output = COALESCE(\(output), output),
+          leaseOwner = NULL, leaseUntil = NULL, finishedAt = \(unescaped: Self.now)
+        WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker)
+        """, logger: logger)
+      if final {
+        try await client.query("UPDATE worker SET failed = failed + 1 WHERE id = \(worker)", logger: logger)
+      }
+    }
+  }
+
+  public func release(_ id: String, worker: String) async throws {
+    try await database.withRetry("release") { client in
+      try await client.query(
+        """
+        UPDATE task SET state = 'pending', attempts = greatest(0, attempts - 1), leaseOwner = NULL, leaseUntil = NULL
+        WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker)
+        """, logger: logger)
+    }
+  }
+
+  public func outcomes(ids: [String]) async throws -> [TaskOutcome] {
+    guard !ids.isEmpty else { return [] }
+    return try await database.withRetry("outcomes") { client in
+      let rows = try await client.query(
+        """
+        SELECT id, state, attempts, coalesce(doneBy, leaseOwner), output, error, promptTokens, outputTokens,
+          cachedTokens, engine, model, durationMs
+        FROM task WHERE id = ANY(\(ids)::text[])
+        """, logger: logger)
+      var outcomes: [TaskOutcome] = []
+      for try await (id, state, attempts, worker, output, error, prompt, out, cached, engine, model, ms) in rows.decode(
+        (String, String, Int, String?, String?, String?, Int?, Int?, Int?, String?, String?, Double?).self)
+      {
+        let state = TaskRecord.State(rawValue: state) ?? .pending
+        let result =
+          state == .done
+          ? TaskResult(
+            output: output ?? "", promptTokens: prompt ?? 0, outputTokens: out ?? 0, cachedTokens: cached ?? 0,
+            engine: engine ?? "", model: model ?? "", durationMs: ms ?? 0) : nil
+        outcomes.append(
+          TaskOutcome(
+            id: id, state: state, attempts: attempts, worker: worker, result: result, error: error, output: output))
+      }
+      return outcomes
+    }
+  }
+
+  public func workers() async throws -> [WorkerStatus] {
+    try await database.withRetry("workers") { client in
+      let rows = try await client.query(
+        """
+        SELECT w.id, w.host, w.pid, w.startedAt, w.heartbeatAt, \(unescaped: Self.now) - w.heartbeatAt,
+          (SELECT count(*) FROM task t WHERE t.leaseOwner = w.id AND t.state = 'leased'), w.done, w.failed,
+          w.outputTokens
+        FROM worker w ORDER BY w.startedAt
+        """, logger: logger)
+      var workers: [WorkerStatus] = []
+      for try await (id, host, pid, started, beat, silent, claims, done, failed, tokens) in rows.decode(
+        (String, String, Int, Double, Double, Double, Int, Int, Int, Int).self)
+      {
+        workers.append(
+          WorkerStatus(
+            id: id, host: host, pid: pid, startedAt: started, heartbeatAt: beat, silentFor: silent, claims: claims,
+            done: done, failed: failed, outputTokens: tokens))
+      }
+      return workers
+    }
+  }
+}
