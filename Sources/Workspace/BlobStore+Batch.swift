@@ -5,7 +5,8 @@ import Foundation
 
   /// glibc's `sync_file_range(2)`, which its module map leaves out (it needs `_GNU_SOURCE`).
   @_silgen_name("sync_file_range") private func c_sync_file_range(
-    _ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
+    _ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32
+  ) -> Int32
   private let systemWrite = Glibc.write
 #else
   import Darwin

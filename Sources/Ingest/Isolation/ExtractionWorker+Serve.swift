@@ -67,7 +67,9 @@ extension ExtractionWorker {
           line = ExtractionChild.committedLine
         } catch {
           batch.committed()
-          line = ExtractionChild.notCommittedLine + " " + FileExtraction.storeFailure(error)
+          line =
+            ExtractionChild.notCommittedLine + " "
+            + FileExtraction.storeFailure(error)
             .replacingOccurrences(of: "\n", with: " ")
         }
         write(Data((line + "\n").utf8))

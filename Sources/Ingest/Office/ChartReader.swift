@@ -32,11 +32,17 @@ enum ChartReader {
       case .start(let tag):
         stack.append(tag.name)
         switch tag.name {
-        case "title": if titleDepth == nil { titleDepth = stack.count; text = "" }
+        case "title":
+          if titleDepth == nil {
+            titleDepth = stack.count
+            text = ""
+          }
         case "ser": series.append(("", [:], [:], []))
         case "pt": point = tag.value("idx")
         case "t" where titleDepth != nil: collecting = true
-        case "v": collecting = true; text = titleDepth == nil ? "" : text
+        case "v":
+          collecting = true
+          text = titleDepth == nil ? "" : text
         default: break
         }
       case .end(let name):

@@ -64,8 +64,7 @@ struct WordDocumentReader {
   }
 
   /// The document's lists (`numbering.xml` and its paragraph styles), if it has any.
-  private static func numbering(_ parts: any OfficePartSource, relationships: [OfficeRelationship]) -> WordNumbering?
-  {
+  private static func numbering(_ parts: any OfficePartSource, relationships: [OfficeRelationship]) -> WordNumbering? {
     func part(_ type: String) -> [UInt8]? {
       guard let target = relationships.first(where: { $0.type == type && !$0.isExternal })?.target else { return nil }
       return (try? parts.read(target, limit: OfficeLimits.maxXMLPartBytes))?.bytes

@@ -102,7 +102,8 @@ import _LongctxTestSupport
     #expect(try f.documentCount() == 27)
     try Self.checkIntegrity(f)
     // Nothing is left half-written in the blob store.
-    let leftovers = (FileManager.default.enumerator(atPath: f.workspace.blobs.directory.path)?.allObjects
+    let leftovers =
+      (FileManager.default.enumerator(atPath: f.workspace.blobs.directory.path)?.allObjects
       as? [String] ?? []).filter { $0.hasSuffix(".tmp") }
     #expect(leftovers.isEmpty)
   }
