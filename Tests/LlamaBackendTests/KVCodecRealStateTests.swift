@@ -20,7 +20,8 @@ import _LongctxTestSupport
     }
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let store = CheckpointStore(directory: dir.url)
+    // Format 2 explicitly: the default (3) keeps full-attention cells in shared chunk files.
+    let store = CheckpointStore(directory: dir.url, formatVersion: 2)
     let options = LlamaEngineOptions(contextTokens: 4096, kvCacheType: type, swaFull: true)
     let engine = try LlamaEngine(modelPath: path, options: options, checkpoints: store)
     let prefix = String(text.prefix(5000))
