@@ -34,14 +34,16 @@ import _LongctxTestSupport
     var questions: [Question]
   }
 
-  static func job(questions: [String], name: String = "questions-e2e") -> String {
+  /// `asList`: a single question written as a one-entry `questions:` list (planned as a
+  /// questions job is: the same window budget, no question steering the plan).
+  static func job(questions: [String], name: String = "questions-e2e", asList: Bool = false) -> String {
     let all = [
       "errors": "Which errors and exceptions occur, and where are they raised?",
       "retries": "How are retries and timeouts handled?",
       "config": "What configuration defaults are there?",
     ]
     let list =
-      questions.count == 1
+      questions.count == 1 && !asList
       ? "question: \(all[questions[0]] ?? "")"
       : "questions:\n" + questions.map { "  - {name: \($0), question: \"\(all[$0] ?? "")\"}" }.joined(separator: "\n")
     return """
@@ -90,14 +92,16 @@ import _LongctxTestSupport
       run1.cachedTokens >= secondMapPrompt - 40 * run1.windows, "reused \(run1.cachedTokens) of \(run1.promptTokens)")
     #expect(run1.cachedTokens * 10 >= (run1.promptTokens - run1.cachedTokens) * 3)
 
-    // The same answers as a one-question job that prefills each window itself (fresh workspace).
-    try Self.job(questions: ["retries"], name: "questions-one").write(
+    // The same answers as a job asking that question alone, which prefills each window itself
+    // (fresh workspace; a one-entry `questions:` list, so its windows are the same).
+    try Self.job(questions: ["retries"], name: "questions-one", asList: true).write(
       to: jobs.appendingPathComponent("one.yaml"), atomically: true, encoding: .utf8)
     let fresh = tmp.url.appendingPathComponent("ws-one").path
     let one = try CLI.run(["run", "one.yaml", "--workspace", fresh, "--json"], cwd: jobs)
     #expect(one.code == 0, "one-question run failed: \(one.stderr)")
-    let alone = try JSONDecoder().decode(
-      Report.One.self, from: Data(contentsOf: reports.appendingPathComponent("questions-one.json")))
+    let aloneReport = try JSONDecoder().decode(
+      Report.self, from: Data(contentsOf: reports.appendingPathComponent("questions-one.json")))
+    let alone = try #require(aloneReport.questions.first).report
     let aloneMaps: [Report.Task] = alone.tasks.filter { $0.kind == "map" }.sorted { $0.ordinal < $1.ordinal }
     let askedTogether: [Report.Task] = maps[1].sorted { $0.ordinal < $1.ordinal }
     #expect(aloneMaps.count == run1.windows)
