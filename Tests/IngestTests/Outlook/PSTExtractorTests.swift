@@ -18,6 +18,7 @@ struct PSTExtractorTests {
     p.standardError = FileHandle.nullDevice
     try p.run()
     p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw CocoaError(.executableLoad, userInfo: ["status": p.terminationStatus]) }
     var count = 0
     let walker = FileManager.default.enumerator(atPath: dir.path)
     while let relative = walker?.nextObject() as? String {
@@ -43,7 +44,14 @@ struct PSTExtractorTests {
     #expect(doc.metadata["folders"] == expected["folders"])
     #expect(doc.metadata["skipped"] == expected["skipped"])
     let path = OfficeMailCorpus.root.appendingPathComponent(relative).path
-    #expect(doc.sections.count == (try Self.readpstCount(path)))
+    // readpst run as a peer: once, under the full parallel suite, it left fewer item files than
+    // it does alone (not reproduced in isolation); a second run settles which count is readpst's.
+    var peer = try Self.readpstCount(path)
+    if peer != doc.sections.count {
+      print("readpst gave \(peer) items for \(relative); running it again")
+      peer = try Self.readpstCount(path)
+    }
+    #expect(doc.sections.count == peer)
     // Keys are unique within the store.
     #expect(Set(doc.sections.compactMap(\.locator.message)).count == doc.sections.count)
   }
