@@ -31,5 +31,17 @@ public struct PrefillUpdate: Sendable, Hashable {
 /// when the request arrives.
 public enum PrefillProgress {
   /// Receives the progress of the current task's prefill; nil: nobody listens.
-  @TaskLocal public static var receiver: (@Sendable (PrefillUpdate) -> Void)?
+  ///
+  /// A class, not a closure: Swift 6.3.1's optimizer miscompiles `withValue` of an optional
+  /// closure task-local (release builds crash in `swift_task_localValuePush`; reduced to
+  /// a dozen lines outside longctx), and a reference type avoids it.
+  @TaskLocal public static var receiver: PrefillReceiver?
+}
+
+/// The function a caller binds to `PrefillProgress.receiver`.
+public final class PrefillReceiver: Sendable {
+  /// Called with each update, on the engine's thread.
+  public let send: @Sendable (PrefillUpdate) -> Void
+
+  public init(_ send: @escaping @Sendable (PrefillUpdate) -> Void) { self.send = send }
 }

@@ -261,7 +261,7 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
       enqueue(
         PendingRequest(
           request: request, prefix: prefix, suffix: suffix, sampler: sampler, continuation: continuation,
-          progress: PrefillProgress.receiver))
+          progress: PrefillProgress.receiver?.send))
     }
   }
 

@@ -85,10 +85,11 @@ extension JobRunner {
       let clock = Date()
       do {
         let progress = self.progress
-        let result = try await PrefillProgress.$receiver.withValue({
-          [kind = task.kind, ordinal = task.ordinal] update in
-          progress(.prefill(kind: kind, ordinal: ordinal, update: update))
-        }) { try await generateWithinBudget(engine, request, task: task) }
+        let result = try await PrefillProgress.$receiver.withValue(
+          PrefillReceiver { [kind = task.kind, ordinal = task.ordinal] update in
+            progress(.prefill(kind: kind, ordinal: ordinal, update: update))
+          }
+        ) { try await generateWithinBudget(engine, request, task: task) }
         let seconds = Date().timeIntervalSince(clock)
         if let problem = try accept(
           result, for: task, request: request, engine: engine.name, model: engine.modelIdentity,
