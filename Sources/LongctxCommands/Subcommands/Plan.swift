@@ -3,6 +3,7 @@ import Foundation
 import Ingest
 import Pipeline
 import Segmenter
+import Workspace
 
 extension Longctx {
   /// `longctx plan JOB.yaml`
@@ -34,6 +35,9 @@ extension Longctx {
       try EngineSetup.validate(spec)
       let choice = try EngineSetup.choose(spec, kvDirectory: nil)  // planning runs no engine
       let workspace = try global.openWorkspace()
+      // Planning ingests the job's inputs: under the job's lock, as `run` does.
+      let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
+      defer { withExtendedLifetime(lock) {} }
       let runner = JobRunner(
         workspace: workspace, spec: spec, engine: choice, settings: RunSettings(worker: .thisExecutable()),
         logger: global.logger("longctx.plan"))

@@ -3,6 +3,7 @@ import Foundation
 import Inference
 import Ingest
 import Pipeline
+import Workspace
 
 extension Longctx {
   /// `longctx produce JOB.yaml -o DIR`, `longctx produce --check DIR`
@@ -69,6 +70,9 @@ extension Longctx {
       }
       if images { spec.production?.images = true }
       let workspace = try global.openWorkspace()
+      // Producing ingests the job's inputs and numbers its documents: under the job's lock, as `run` does.
+      let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
+      defer { withExtendedLifetime(lock) {} }
       var production = try Production(workspace: workspace, spec: spec)
       production.imageWorker = ExtractionWorker.thisExecutable()
       // Producing ingests the inputs and runs no engine: no model is loaded or hashed.

@@ -94,38 +94,7 @@ extension JobRunner {
     }
     progress(.level(kind: .map, level: 0, tasks: total, pending: order.count))
     summary.reused += done
-    let results = SummaryBox()
-    let budgetStop = BudgetStop()
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      var iterator = order.makeIterator()
-      var running = 0
-      func next() -> Bool {
-        guard budgetStop.error == nil, let (runner, task, request) = iterator.next() else { return false }
-        group.addTask { try await runner.runTask(task, request, results: results, budgetStop: budgetStop) }
-        return true
-      }
-      while running < settings.concurrency, next() { running += 1 }
-      while try await group.next() != nil {
-        done += 1
-        if let last = results.last {
-          progress(
-            .taskFinished(
-              done: done, total: total, kind: .map, ordinal: last.ordinal, outputTokens: last.outputTokens,
-              seconds: last.seconds, reused: false))
-        }
-        if Interrupt.isRequested {
-          group.cancelAll()
-          throw EngineError.interrupted
-        }
-        _ = next()
-      }
-    }
-    summary.executed += results.executed
-    summary.failed += results.failed
-    summary.promptTokens += results.promptTokens
-    summary.outputTokens += results.outputTokens
-    summary.cachedTokens += results.cachedTokens
-    if let reached = budgetStop.error { throw reached }
+    try await runConcurrently(order, kind: .map, done: done, total: total, summary: &summary)
   }
 }
 

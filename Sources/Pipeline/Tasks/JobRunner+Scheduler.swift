@@ -18,16 +18,31 @@ extension JobRunner {
     let todo = tasks.filter { stored[$0.0.id]?.state != .done }
     progress(.level(kind: kind, level: level, tasks: tasks.count, pending: todo.count))
     summary.reused += tasks.count - todo.count
-    var done = tasks.count - todo.count
-    let total = tasks.count
+    try await runConcurrently(
+      todo.map { (runner: self, task: $0.0, request: $0.1) }, kind: kind, done: tasks.count - todo.count,
+      total: tasks.count, summary: &summary)
+    return try store.tasks(job: spec.name, kind: kind, level: level).filter { $0.state == .done }
+  }
+
+  /// Runs `order` (each task on its own job's runner: a question's, or this one) with at most
+  /// `settings.concurrency` in flight, reporting each finished task; starts none after the
+  /// first budget stop or an interrupt, and adds what ran to `summary`.
+  ///
+  /// - Throws: `EngineError.interrupted`, or the `BudgetReached` that stopped the level
+  ///   once the tasks in flight have finished.
+  func runConcurrently(
+    _ order: [(runner: JobRunner, task: TaskRecord, request: GenerationRequest)], kind: TaskKind, done: Int,
+    total: Int, summary: inout RunSummary
+  ) async throws {
+    var done = done
     let results = SummaryBox()
     let budgetStop = BudgetStop()
     try await withThrowingTaskGroup(of: Void.self) { group in
-      var iterator = todo.makeIterator()
+      var iterator = order.makeIterator()
       var running = 0
       func next() -> Bool {
-        guard budgetStop.error == nil, let (task, request) = iterator.next() else { return false }
-        group.addTask { try await self.runTask(task, request, results: results, budgetStop: budgetStop) }
+        guard budgetStop.error == nil, let (runner, task, request) = iterator.next() else { return false }
+        group.addTask { try await runner.runTask(task, request, results: results, budgetStop: budgetStop) }
         return true
       }
       while running < settings.concurrency, next() { running += 1 }
@@ -36,8 +51,8 @@ extension JobRunner {
         if let last = results.last {
           progress(
             .taskFinished(
-              done: done, total: total, kind: kind, ordinal: last.ordinal,
-              outputTokens: last.outputTokens, seconds: last.seconds, reused: false))
+              done: done, total: total, kind: kind, ordinal: last.ordinal, outputTokens: last.outputTokens,
+              seconds: last.seconds, reused: false))
         }
         if Interrupt.isRequested {
           group.cancelAll()
@@ -52,7 +67,6 @@ extension JobRunner {
     summary.outputTokens += results.outputTokens
     summary.cachedTokens += results.cachedTokens
     if let reached = budgetStop.error { throw reached }
-    return try store.tasks(job: spec.name, kind: kind, level: level).filter { $0.state == .done }
   }
 
   /// Records `result` as `task`'s output when it passes the task's validation (its
