@@ -6,7 +6,8 @@ import Inference
 /// its own task table, so reduce levels, the report and a resume read what they always
 /// read. Only the scheduling moves; what a task is, and its id, stay the same.
 extension JobRunner {
-  /// How often the coordinator looks at the queue for finished tasks.
+  /// How often the coordinator looks at the queue for finished tasks: after 10 ms while
+  /// outcomes keep coming, doubling to this while none does.
   static let sharedPollSeconds = 0.1
 
   func executeShared(
@@ -27,7 +28,9 @@ extension JobRunner {
       })
     var waiting = Dictionary(uniqueKeysWithValues: todo.map { ($0.0.id, $0.0) })
     let results = SummaryBox()
+    var poll = 0.01
     while !waiting.isEmpty {
+      let before = waiting.count
       if Interrupt.isRequested { throw EngineError.interrupted }
       for outcome in try await queue.outcomes(ids: Array(waiting.keys)) {
         guard let task = waiting[outcome.id] else { continue }
@@ -57,7 +60,10 @@ extension JobRunner {
         }
         waiting[outcome.id] = nil
       }
-      if !waiting.isEmpty { try await Task.sleep(nanoseconds: UInt64(Self.sharedPollSeconds * 1e9)) }
+      if !waiting.isEmpty {
+        poll = waiting.count < before ? 0.01 : min(poll * 2, Self.sharedPollSeconds)
+        try await Task.sleep(nanoseconds: UInt64(poll * 1e9))
+      }
     }
     summary.executed += results.executed
     summary.failed += results.failed

@@ -92,6 +92,10 @@ public final class QueueWorker: Sendable {
 
   /// One lane: claim one task, run it, again.
   private func lane(until stop: @escaping @Sendable () async -> Bool) async throws {
+    // An idle lane looks again after 20 ms, doubling up to `pollSeconds`: a level a
+    // coordinator has just published (the next reduce level) is claimed at once, an idle
+    // fleet costs the database one query per lane per `pollSeconds`.
+    var idle = min(0.02, options.pollSeconds)
     while true {
       if Interrupt.isRequested { throw EngineError.interrupted }
       try Task.checkCancellation()
@@ -107,9 +111,11 @@ public final class QueueWorker: Sendable {
       }
       guard let (task, choice) = claimed else {
         if await stop() { return }
-        try await Task.sleep(nanoseconds: UInt64(options.pollSeconds * 1e9))
+        try await Task.sleep(nanoseconds: UInt64(idle * 1e9))
+        idle = min(idle * 2, options.pollSeconds)
         continue
       }
+      idle = min(0.02, options.pollSeconds)
       try await run(task, choice: choice)
     }
   }
