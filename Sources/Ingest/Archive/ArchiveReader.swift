@@ -90,7 +90,8 @@ struct ArchiveReader: Sendable {
     } catch {
       throw IngestError.archiveUnreadable(path: displayPath, reason: Self.sentence(error.message))
     }
-    var state = ReadState(archive: archive, displayPath: displayPath)
+    var state = ReadState(
+      archive: archive, displayPath: displayPath, source: .init(path: path, zipLocalHeaders: zipLocalHeaders))
     while state.next(self) {}
     if let broken = state.broken {
       let readCount = state.contents.members.count { if case .read = $0.status { true } else { false } }
@@ -104,10 +105,61 @@ struct ArchiveReader: Sendable {
 
   // MARK: - Members
 
+  /// Where an archive was opened from, to open it again for one member.
+  private struct Source {
+    var path: String
+    var zipLocalHeaders: Bool
+  }
+
+  /// Reads the `entry`th header's member (1-based, counting headers libarchive gave whole) of the archive
+  /// again, with each passphrase on its own, under the limits left (`totalBytes` already read).
+  ///
+  /// ZipCrypto checks a password against one byte of its header, so about one wrong password in 256
+  /// passes the check; libarchive then decrypts with it and fails the CRC without trying the next one.
+  /// Alone, the right password is the one used.
+  ///
+  /// - Returns: The member's status and bytes from the first passphrase that did not fail as encrypted
+  ///   (read, or refused by a limit), with whether reading may go on; `nil` when none opens it.
+  private func readAlone(_ source: Source, entry: Int, totalBytes: Int64) -> (
+    status: ArchiveMember.Status, data: Data?, goesOn: Bool
+  )? {
+    for passphrase in passphrases {
+      guard
+        let archive = try? LibArchive(
+          path: source.path, passphrases: [passphrase], blockSize: ArchiveLimits.chunkBytes,
+          zipLocalHeaders: source.zipLocalHeaders)
+      else { return nil }
+      var seen = 0
+      var found: RawEntry?
+      while found == nil {
+        switch archive.nextEntry() {
+        case .end, .fatal: return nil
+        case .retry, .damaged: continue
+        case .entry(let raw, _):
+          seen += 1
+          if seen == entry { found = raw }
+        }
+      }
+      guard let raw = found else { return nil }
+      let alone = ArchiveReader(limits: limits, passphrases: [passphrase])
+      var state = ReadState(archive: archive, displayPath: "", source: source)
+      state.contents.totalBytes = totalBytes
+      let goesOn = state.readRegular(raw, alone)
+      guard let status = state.contents.members.last?.status else { return nil }
+      if case .encrypted = status { continue }
+      let data = state.contents.children.last.flatMap { $0.refusal == nil ? $0.payload : nil }
+      return (status, data, goesOn)
+    }
+    return nil
+  }
+
   /// The reading loop's state: one archive, what it gave so far.
   private struct ReadState {
     let archive: LibArchive
     let displayPath: String
+    let source: Source
+    /// Headers libarchive gave whole so far (`.entry`), the position `readAlone` finds a member by.
+    var entries = 0
     var contents = ArchiveContents()
     var usedPaths: Set<String> = []
     /// Headers skipped or damaged so far: past 100, the archive is given up on.
@@ -115,9 +167,10 @@ struct ArchiveReader: Sendable {
     /// libarchive's message where the archive broke.
     var broken: String?
 
-    init(archive: LibArchive, displayPath: String) {
+    init(archive: LibArchive, displayPath: String, source: Source) {
       self.archive = archive
       self.displayPath = displayPath
+      self.source = source
     }
 
     /// Reads the next member; `false` at the end (or where reading stops).
@@ -145,6 +198,7 @@ struct ArchiveReader: Sendable {
         return badHeaders < 100
       case .entry(let entry, let warning):
         raw = entry
+        entries += 1
         if contents.members.count >= reader.limits.maxMembers {
           contents.warnings.append(
             "stopped after \(reader.limits.maxMembers) members (the member-count limit, against archive bombs); "
@@ -170,7 +224,7 @@ struct ArchiveReader: Sendable {
     }
 
     /// Reads a regular file's bytes under the limits; `false` when reading stops here.
-    private mutating func readRegular(_ raw: RawEntry, _ reader: ArchiveReader) -> Bool {
+    fileprivate mutating func readRegular(_ raw: RawEntry, _ reader: ArchiveReader) -> Bool {
       let limits = reader.limits
       if raw.dataEncrypted {
         if reader.passphrases.isEmpty {
@@ -222,6 +276,19 @@ struct ArchiveReader: Sendable {
             ChildFile(suffix: "#member=\(member.path.path)", fileName: member.path.fileName, payload: data))
           return true
         case .failed(let message):
+          if raw.dataEncrypted, reader.passphrases.count > 1,
+            let alone = reader.readAlone(source, entry: entries, totalBytes: contents.totalBytes)
+          {
+            guard let data = alone.data else {
+              refuse(raw, alone.status)
+              return alone.goesOn || stop(at: raw, why: "reading it with its password reached a limit")
+            }
+            contents.totalBytes += Int64(data.count)
+            let member = list(raw, status: alone.status, size: Int64(data.count))
+            contents.children.append(
+              ChildFile(suffix: "#member=\(member.path.path)", fileName: member.path.fileName, payload: data))
+            return true
+          }
           if raw.dataEncrypted {
             let count = reader.passphrases.count
             let given = count == 1 ? "the password given does not" : "none of the \(count) passwords given"
