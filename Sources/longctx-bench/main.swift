@@ -58,7 +58,7 @@ let store = TaskStore(workspace: ws)
 let tasks = (0..<taskCount).map { i in
   TaskRecord(
     id: TaskStore.taskID(job: "bench", kind: .map, level: 0, inputHash: "h\(i)"), job: "bench", kind: .map,
-    level: 0, ordinal: i, inputHash: "h\(i)", locators: "[\"f#L1-L2\"]")
+    level: 0, ordinal: i, inputHash: "h\(i)", locators: [Locator(path: "f", lineStart: 1, lineEnd: 2)])
 }
 var start = Date()
 try store.install(job: "bench", kind: .map, level: 0, tasks: tasks)

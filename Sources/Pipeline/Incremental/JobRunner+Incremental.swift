@@ -166,7 +166,7 @@ extension JobRunner {
       return (period.id, [period.id])
     }
     var (task, request) = reduceTask(kind: .rolling, level: 0, ordinal: 0, group: [earlier, period])
-    task.locators = RollingSummary.locatorJSON(earlier.locatorList + period.locatorList)
+    task.locators = RollingSummary.locators(earlier.locators + period.locators)
     try store.install(job: spec.name, kind: .rolling, level: 0, tasks: [task])
     let done = try await execute(level: 0, kind: .rolling, tasks: [(task, request)], summary: &summary)
     guard done.first?.id == task.id else { return nil }
@@ -183,15 +183,8 @@ extension JobRunner {
 
 /// The rolling summary of an incremental job.
 enum RollingSummary {
-  /// Locators of a rolling summary: its inputs', adjacent line ranges merged.
-  static func locatorJSON(_ locators: [String]) -> String {
-    let parsed = Citations.unique(locators).map { Locator(citation: $0[...]) }
-    let merged: [String]
-    if parsed.allSatisfy({ $0 != nil }) {
-      merged = Citations.compact(parsed.compactMap { $0 }).map(\.description)
-    } else {
-      merged = Citations.unique(locators)
-    }
-    return String(decoding: (try? JSONEncoder().encode(merged)) ?? Data("[]".utf8), as: UTF8.self)
+  /// Locators of a rolling summary: its inputs', each once, adjacent line ranges merged.
+  static func locators(_ locators: [Locator]) -> [Locator] {
+    locators.uniqued().compacted()
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Ingest
 import Segmenter
 
 /// What a plan will cost before it runs (`longctx plan --cost`): its calls, their input
@@ -51,7 +52,7 @@ extension JobRunner {
       PromptTemplate.fill(
         spec.map.prompt,
         prompts.mapValues(window: "", sources: "", number: plan.windows.count, count: plan.windows.count)))
-    let sources = plan.windows.map { Citations.compact($0.locators).map(\.description).joined(separator: "\n") }
+    let sources = plan.windows.map { $0.locators.compacted().citations.joined(separator: "\n") }
     let sourceTokens = try counter.counts(sources)
     let mapSources = spec.map.prompt.contains("{{sources}}")
     var parts: [(tokens: Int, sources: Int)] = []

@@ -96,12 +96,12 @@ public final class CitationChecker {
   /// - Parameter lookup: The workspace's documents.
   public init(lookup: SourceLookup) { self.lookup = lookup }
 
-  /// Checks `output` of a task that read `sources` (locator strings).
+  /// Checks `output` of a task that read `sources`.
   ///
   /// - Returns: The checks, and the output with a mark after each bracketed citation.
-  public func check(output: String, sources: [String]) -> (check: OutputCheck, marked: String) {
+  public func check(output: String, sources: [Locator]) -> (check: OutputCheck, marked: String) {
     let parsed = OutputParser.parse(output)
-    let read = sources.compactMap { Locator(citation: $0[...]) }
+    let read = sources
     let coverage = CoverageIndex(read)
     var checks: [CitationCheck] = []
     var resolvedByStatement: [Int: [Locator]] = [:]
@@ -147,8 +147,8 @@ public final class CitationChecker {
   }
 
   /// The state of one citation `text` in a task that read `sources`.
-  func state(of text: String, sources: [String]) -> CitationCheck {
-    classify(text, coverage: CoverageIndex(sources.compactMap { Locator(citation: $0[...]) })).0
+  func state(of text: String, sources: [Locator]) -> CitationCheck {
+    classify(text, coverage: CoverageIndex(sources)).0
   }
 
   private func classify(_ text: String, coverage: CoverageIndex) -> (CitationCheck, Locator?) {

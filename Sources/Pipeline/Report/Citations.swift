@@ -1,28 +1,14 @@
 import Foundation
 import Ingest
 
-/// Citation helpers: compacting window locators and finding a model's own citations.
+/// Citation helpers: finding a model's own citations and checking them against what a task read.
+///
+/// The algebra of locator lists (compacting, each once) is on `[Locator]` (`Locator+Lists.swift`).
 public enum Citations {
   /// Merges adjacent line ranges of the same file: [a#L1-L40, a#L41-L80] → [a#L1-L80].
-  public static func compact(_ locators: [Locator]) -> [Locator] {
-    var out: [Locator] = []
-    for loc in locators {
-      if let last = out.last, let end = last.lineEnd, let start = loc.lineStart, start <= end + 1,
-        let merged = last.merged(with: loc)
-      {
-        out[out.count - 1] = merged
-      } else if out.last != loc {
-        out.append(loc)
-      }
-    }
-    return out
-  }
-
-  /// The strings of `list` without repeats, in first-seen order.
-  public static func unique(_ list: [String]) -> [String] {
-    var seen = Set<String>()
-    return list.filter { seen.insert($0).inserted }
-  }
+  ///
+  /// - Returns: `locators.compacted()`.
+  public static func compact(_ locators: [Locator]) -> [Locator] { locators.compacted() }
 
   /// Citations the text itself makes, in `[path#page=N]` / `[path#Lx-Ly]` form.
   public static func mentioned(in text: String) -> [Locator] {

@@ -12,7 +12,7 @@ extension CodingTable {
     let plan = try? PlanStore(workspace: workspace).latest(job: spec.name)
     let paths =
       plan.map { p in p.windows.flatMap { $0.chunks.map(\.locator.path) } + p.leftOut.map(\.locator.path) }
-      ?? maps.flatMap { $0.locatorList.map(document(of:)) }
+      ?? maps.flatMap { $0.locators.map(\.path) }
     return fold(
       spec: coding, documents: paths,
       tasks: maps.map { TaskAnswers(locators: $0.locatorList, output: $0.state == .done ? $0.output : nil) })

@@ -135,7 +135,7 @@ extension ReportCSV {
       for k in keys { row.append(text(item[k])) }
       for k in cited {
         let value = text(item[k])
-        row.append(value.isEmpty ? "" : checker.state(of: value, sources: t.locatorList).state.rawValue)
+        row.append(value.isEmpty ? "" : checker.state(of: value, sources: t.locators).state.rawValue)
       }
       out += row.map(field).joined(separator: ",") + "\r\n"
     }

@@ -171,7 +171,7 @@ public struct ReportWriter: Sendable {
   func statement(_ task: TaskRecord) -> String {
     guard let lookup = try? SourceLookup(workspace: workspace) else { return Self.plainStatement(task) }
     let checker = CitationChecker(lookup: lookup)
-    let (check, marked) = checker.check(output: task.output ?? "", sources: task.locatorList)
+    let (check, marked) = checker.check(output: task.output ?? "", sources: task.locators)
     return Self.statement(task, check: check, marked: marked)
   }
 
@@ -240,7 +240,7 @@ struct ReportData {
     lookup = try SourceLookup(workspace: workspace)
     let checker = CitationChecker(lookup: lookup)
     for task in tasks where task.output != nil && task.state == .done {
-      let (check, marked) = checker.check(output: task.output ?? "", sources: task.locatorList)
+      let (check, marked) = checker.check(output: task.output ?? "", sources: task.locators)
       checks[task.id] = check
       self.marked[task.id] = marked
       counts.add(check)
@@ -251,7 +251,7 @@ struct ReportData {
     var seen = Set<String>()
     let located =
       plan.map { p in p.windows.flatMap { $0.chunks.map(\.locator.path) } + p.leftOut.map(\.locator.path) }
-      ?? tasks.filter { $0.kind == .map }.flatMap { $0.locatorList.compactMap { Locator(citation: $0[...])?.path } }
+      ?? tasks.filter { $0.kind == .map }.flatMap { $0.locators.map(\.path) }
     for path in located where seen.insert(path).inserted { paths.append(path) }
     let corpus = Corpus(workspace: workspace)
     var exceptions: [ComputedFacts.Exception] = []

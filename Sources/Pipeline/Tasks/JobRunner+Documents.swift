@@ -12,8 +12,7 @@ import Ingest
 enum DocumentReduce {
   /// The document (display path) a task's inputs come from.
   static func document(of task: TaskRecord) -> String {
-    guard let first = task.locatorList.first else { return "" }
-    return Locator(citation: first[...])?.path ?? first
+    task.locators.first?.path ?? ""
   }
 }
 

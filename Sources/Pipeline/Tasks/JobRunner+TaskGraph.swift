@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Ingest
 import Workspace
 
 /// The task graph: the map level's requests, the per-document and reduce levels over it,
@@ -46,16 +47,16 @@ extension JobRunner {
   func reduceTask(kind: TaskKind, level: Int, ordinal: Int, group: [TaskRecord]) -> (TaskRecord, GenerationRequest) {
     let values = budget.reduceValues(group)
     let (prefix, suffix) = PromptTemplate.render(spec.reduce.prompt, values: values, splitAfter: "outputs")
-    let locators = Citations.unique(group.flatMap(\.locatorList))
+    let locators = group.flatMap(\.locators).uniqued()
     let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.reduce.jsonSchema, locators: locators)
     return (makeTask(kind: kind, level: level, ordinal: ordinal, request: request, locators: locators), request)
   }
 
   /// A request under the job's settings; `x-longctx: locator` fields of `jsonSchema`
   /// are restricted to `locators`, the task's own (in the grammar, in what servers get
-  /// and in validation alike, since all three read the request's schema).
-  func makeRequest(prefix: String, suffix: String, jsonSchema: String?, locators: [String]) -> GenerationRequest {
-    let jsonSchema = jsonSchema.map { JSONSchema.restrictingLocators($0, to: locators) }
+  /// and in validation alike, since all three read the request's schema), as the model writes them.
+  func makeRequest(prefix: String, suffix: String, jsonSchema: String?, locators: [Locator]) -> GenerationRequest {
+    let jsonSchema = jsonSchema.map { JSONSchema.restrictingLocators($0, to: locators.citations) }
     return GenerationRequest(
       prefix: prefix, suffix: suffix, maxTokens: spec.generation.maxTokens,
       temperature: spec.generation.temperature, seed: spec.generation.seed, stop: spec.generation.stop,
@@ -63,7 +64,7 @@ extension JobRunner {
       loopGuard: spec.model.loopGuard)
   }
 
-  func makeTask(kind: TaskKind, level: Int, ordinal: Int, request: GenerationRequest, locators: [String]) -> TaskRecord
+  func makeTask(kind: TaskKind, level: Int, ordinal: Int, request: GenerationRequest, locators: [Locator]) -> TaskRecord
   {
     let inputHash = Hashing.sha256(
       parts: [
@@ -71,10 +72,9 @@ extension JobRunner {
         String(request.seed), request.stop.joined(separator: "\u{1}"), request.grammar ?? "",
       ] + (request.jsonSchema.map { ["json_schema", $0] } ?? [])  // absent: ids of older tasks unchanged
         + (request.loopGuard.map { ["loop_guard", $0.hashKey] } ?? []))  // outputs made without it are not reused
-    let locatorJSON = String(decoding: (try? JSONEncoder().encode(locators)) ?? Data("[]".utf8), as: UTF8.self)
     return TaskRecord(
       id: TaskStore.taskID(job: spec.name, kind: kind, level: level, inputHash: inputHash), job: spec.name,
-      kind: kind, level: level, ordinal: ordinal, inputHash: inputHash, locators: locatorJSON)
+      kind: kind, level: level, ordinal: ordinal, inputHash: inputHash, locators: locators)
   }
 
   /// Groups outputs so each reduce prompt fits the context (fan-in ≥ 2).

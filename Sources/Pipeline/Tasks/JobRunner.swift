@@ -274,7 +274,7 @@ public final class JobRunner: Sendable {
         window: window.text, sources: window.locators.map(\.description).joined(separator: "\n"),
         number: window.ordinal + 1, count: plan.windows.count, templates: templates)
       let (prefix, suffix) = PromptTemplate.render(spec.map.prompt, values: values, splitAfter: "window")
-      let locators = Citations.compact(window.locators).map(\.description)
+      let locators = window.locators.compacted()
       let request = makeRequest(prefix: prefix, suffix: suffix, jsonSchema: spec.map.jsonSchema, locators: locators)
       let task = makeTask(kind: .map, level: 0, ordinal: window.ordinal, request: request, locators: locators)
       return (task, request)

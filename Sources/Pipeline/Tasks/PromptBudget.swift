@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Ingest
 
 /// The one owner of a job's prompt budget: the values each prompt's variables
 /// take, and the tokens every prompt keeps in reserve.
@@ -61,7 +62,7 @@ struct PromptBudget: Sendable {
     }
     return [
       "outputs": parts.joined(separator: "\n\n"),
-      "sources": Citations.unique(group.flatMap(\.locatorList)).joined(separator: "\n"),
+      "sources": group.flatMap(\.locators).uniqued().citations.joined(separator: "\n"),
       "question": spec.question ?? "", "job": spec.jobName,
     ]
   }

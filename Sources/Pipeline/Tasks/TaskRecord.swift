@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Ingest
 
 /// What a task does; stored as its raw value.
 public enum TaskKind: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
@@ -34,8 +35,8 @@ public struct TaskRecord: Codable, FetchableRecord, PersistableRecord, Sendable,
   public var attempts: Int
   /// Hash of everything the output depends on: prompt, model, settings.
   public var inputHash: String
-  /// JSON array of the locator strings the task's inputs cover.
-  public var locators: String
+  /// What the task's inputs cover, in order; stored as a JSON array of their citation forms.
+  @StoredLocators public var locators: [Locator]
   public var promptTokens: Int?
   public var outputTokens: Int?
   public var output: String?
@@ -49,7 +50,8 @@ public struct TaskRecord: Codable, FetchableRecord, PersistableRecord, Sendable,
   public var durationMs: Double?
 
   /// A new pending, current task.
-  public init(id: String, job: String, kind: TaskKind, level: Int, ordinal: Int, inputHash: String, locators: String) {
+  public init(id: String, job: String, kind: TaskKind, level: Int, ordinal: Int, inputHash: String, locators: [Locator])
+  {
     self.id = id
     self.job = job
     self.kind = kind
@@ -62,8 +64,6 @@ public struct TaskRecord: Codable, FetchableRecord, PersistableRecord, Sendable,
     self.locators = locators
   }
 
-  /// The decoded locator strings.
-  public var locatorList: [String] {
-    (try? JSONDecoder().decode([String].self, from: Data(locators.utf8))) ?? []
-  }
+  /// The citation forms of `locators`, as prompts and reports show them.
+  public var locatorList: [String] { locators.citations }
 }

@@ -104,7 +104,7 @@ import _LongctxTestSupport
     let tasks = try TaskStore(workspace: ws).currentTasks(job: "nightly")
     let maps = tasks.filter { $0.kind == .map }
     #expect(maps.count == second.windows)
-    let covered = maps.flatMap(\.locatorList).compactMap { Locator(citation: $0[...]) }
+    let covered = maps.flatMap(\.locators)
     let new = period.newSources.compactMap { Locator(citation: $0[...]) }
     #expect(!covered.isEmpty)
     for loc in covered { #expect(Citations.isCovered(loc, by: new), "\(loc) is not new") }

@@ -65,10 +65,9 @@ import _LongctxTestSupport
     // A window reading lines of logs/app.log, and a line range of that file it did not read.
     let window = try #require(
       maps.first { $0.locatorList.contains { $0.hasPrefix("logs/app.log#L") } }, "no window reads logs/app.log")
-    let own = try #require(
-      window.locatorList.compactMap { Locator(citation: $0[...]) }.first { $0.path == "logs/app.log" })
-    let others = maps.filter { $0.id != window.id }.flatMap(\.locatorList).compactMap { Locator(citation: $0[...]) }
-    let read = window.locatorList.compactMap { Locator(citation: $0[...]) }
+    let own = try #require(window.locators.first { $0.path == "logs/app.log" })
+    let others = maps.filter { $0.id != window.id }.flatMap(\.locators)
+    let read = window.locators
     let outside = try #require(others.first { !Citations.isCovered($0, by: read) && $0.lineStart != nil })
     let realLine = try Self.line(try #require(own.lineStart), of: tmp.url.appendingPathComponent("logs/app.log"))
     // The message part of the line, in other case and spacing: still found.
@@ -146,7 +145,8 @@ import _LongctxTestSupport
     text += String(repeating: "[ unclosed ", count: 10_000) + String(repeating: "[INFO] ", count: 10_000)
     let clock = ContinuousClock()
     let start = clock.now
-    let (check, marked) = checker.check(output: text, sources: ["logs/app.log#L1-L10"])
+    let (check, marked) = checker.check(
+      output: text, sources: [Locator(path: "logs/app.log", lineStart: 1, lineEnd: 10)])
     let elapsed = clock.now - start
     // app.log has 70 lines; the task read 1-10.
     let lines = try String(contentsOf: tmp.url.appendingPathComponent("logs/app.log"), encoding: .utf8)

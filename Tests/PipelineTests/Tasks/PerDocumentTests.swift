@@ -48,7 +48,7 @@ import _LongctxTestSupport
     #expect(s.failed == 0)
     let tasks = try TaskStore(workspace: ws).currentTasks(job: "docs")
     let maps = tasks.filter { $0.kind == .map }
-    let path = { (t: TaskRecord) in Set(t.locatorList.compactMap { Locator(citation: $0[...])?.path }) }
+    let path = { (t: TaskRecord) in Set(t.locators.map(\.path)) }
     for m in maps { #expect(path(m).count == 1, "a map task reads one document") }
     for f in 1...4 { #expect(maps.filter { path($0) == ["docs/note\(f).txt"] }.count == 1) }
     let bigMaps = maps.filter { path($0) == ["docs/big.txt"] }
