@@ -99,9 +99,8 @@ public final class CitationChecker {
   /// Checks `output` of a task that read `sources`.
   ///
   /// - Returns: The checks, and the output with a mark after each bracketed citation.
-  public func check(output: String, sources: [Locator]) -> (check: OutputCheck, marked: String) {
+  public func check(output: String, sources read: [Locator]) -> (check: OutputCheck, marked: String) {
     let parsed = OutputParser.parse(output)
-    let read = sources
     let coverage = CoverageIndex(read)
     var checks: [CitationCheck] = []
     var resolvedByStatement: [Int: [Locator]] = [:]
