@@ -51,7 +51,8 @@ import _LongctxTestSupport
       _ = try JobReference("c").file(in: dir)
     } catch {
       #expect(
-        error.localizedDescription == "Cannot read job file c: no such file, and no c.yaml or c.yml in \(dir); give the job file's path.")
+        error.localizedDescription
+          == "Cannot read job file c: no such file, and no c.yaml or c.yml in \(dir); give the job file's path.")
     }
   }
 

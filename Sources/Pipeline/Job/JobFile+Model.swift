@@ -82,7 +82,8 @@ extension JobFile {
       r.problem("model.slot_save_path", m["slot_save_path"], "needs model.engine 'openai' (a llama.cpp server)")
     } else if api != .completions {
       r.problem(
-        "model.slot_save_path", m["slot_save_path"], "needs model.api 'completions' (the prefix must be known in tokens)")
+        "model.slot_save_path", m["slot_save_path"],
+        "needs model.api 'completions' (the prefix must be known in tokens)")
     } else if servers > 1 {
       r.problem(
         "model.slot_save_path", m["slot_save_path"], "works with one model.base_url (slots belong to one server)")

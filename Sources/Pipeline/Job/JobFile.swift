@@ -204,7 +204,8 @@ public enum JobFile {
   static func plan(_ top: Node.Mapping, _ r: inout Reader) -> PlanSection {
     var section = PlanSection()
     guard let pl = r.mapping(top, "plan", required: false) else { return section }
-    r.allow(pl, at: "plan.", keys: ["collapse_repeats", "collapse_duplicates", "log_window", "max_windows", "semantic"])
+    r.allow(
+      pl, at: "plan.", keys: ["collapse_repeats", "collapse_duplicates", "log_window", "max_windows", "semantic"])
     section.collapseRepeats = r.bool(pl, "collapse_repeats", at: "plan.") ?? true
     section.maxWindows = r.int(pl, "max_windows", at: "plan.")
     if let maxWindows = section.maxWindows, maxWindows < 1 {

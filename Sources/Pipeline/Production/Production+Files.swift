@@ -93,7 +93,8 @@ extension Production {
       member, text: text, path: isWithheld ? nil : "NATIVES/\(beg)" + (ext.isEmpty ? "" : ".\(ext)"), layout)
     var imagePath = ""
     if settings.images == true {
-      try addImages(member, name: name, ext: ext, numbers: n, withheld: isWithheld, nativePath: native.path, layout,
+      try addImages(
+        member, name: name, ext: ext, numbers: n, withheld: isWithheld, nativePath: native.path, layout,
         into: &written)
       imagePath = "IMAGES/\(beg).tif"
     }

@@ -58,8 +58,10 @@ import _LongctxTestSupport
     }
 
     func longctx(_ args: String...) async throws -> CLI.Result {
-      try await CLI.launch(Array(args) + ["--workspace", workspace], environment: ["LONGCTX_TEST_KEY": OpenAIServerTests.key])
-        .finish()
+      try await CLI.launch(
+        Array(args) + ["--workspace", workspace], environment: ["LONGCTX_TEST_KEY": OpenAIServerTests.key]
+      )
+      .finish()
     }
 
     /// Fails the test if the API key appears in any file of the fixture (workspace, report, job).

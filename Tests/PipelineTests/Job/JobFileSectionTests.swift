@@ -44,7 +44,10 @@ import Testing
     ("plan:\n  max_windows: 0", "plan.max_windows (line 10): must be at least 1"),
     ("plan:\n  log_window: soon", "plan.log_window (line 10): must be a duration such as 15m, 1h or 1d, or off"),
     ("ingest:\n  redact: maybe", "ingest.redact (line 10): must be true or false, not 'maybe'"),
-    ("production:\n  prefix: ACME\n  dedup: all", "production.dedup (line 11): must be global, custodial or none, not 'all'"),
+    (
+      "production:\n  prefix: ACME\n  dedup: all",
+      "production.dedup (line 11): must be global, custodial or none, not 'all'"
+    ),
     ("production:\n  prefix: ACME1", "production.prefix (line 10): must not end in a digit"),
     ("production:\n  prefix: A-\n  digits: 20", "production.digits (line 11): must be between 1 and 15"),
     ("ocr:\n  mode: always", "ocr.mode (line 10): must be one of auto, force, off, not 'always'"),
@@ -85,14 +88,16 @@ import Testing
     let coding = Self.problems(
       Self.base.replacingOccurrences(of: "map:\n", with: "map:\n  json_schema: '\(schema)'\n")
         + "\ncoding:\n  document_field: page\n  fields: {hot: most}\n")
-    #expect(coding.contains { $0.hasPrefix("coding.fields.hot (line 12): must be 'any' or 'all', not 'most'") }, "\(coding)")
+    #expect(
+      coding.contains { $0.hasPrefix("coding.fields.hot (line 12): must be 'any' or 'all', not 'most'") }, "\(coding)")
   }
 
   /// `plan.semantic` and `question` were read after the problems were counted: a bad value
   /// was silently dropped. They are named like every other key now.
   @Test func semanticAndQuestionProblemsAreNotDropped() {
     let semantic = Self.problems(Self.base + "\nplan:\n  semantic: often\n")
-    #expect(semantic.contains { $0.hasPrefix("plan.semantic (line 10): must be true or false, not 'often'") }, "\(semantic)")
+    #expect(
+      semantic.contains { $0.hasPrefix("plan.semantic (line 10): must be true or false, not 'often'") }, "\(semantic)")
     let question = Self.problems(Self.base + "\nquestion: [a, b]\n")
     #expect(question.contains { $0.hasPrefix("question (line 9): must be a string") }, "\(question)")
   }
@@ -107,7 +112,8 @@ import Testing
   // MARK: - model.base_url
 
   static func server(_ baseURL: String) -> String {
-    Self.base.replacingOccurrences(of: "  context: 4096", with: "  context: 4096\n  engine: openai\n  base_url: \(baseURL)")
+    Self.base.replacingOccurrences(
+      of: "  context: 4096", with: "  context: 4096\n  engine: openai\n  base_url: \(baseURL)")
   }
 
   @Test(arguments: [
@@ -127,7 +133,9 @@ import Testing
   @Test func aServerNeedsABaseURL() throws {
     let none = Self.base.replacingOccurrences(of: "  context: 4096", with: "  context: 4096\n  engine: openai")
     let required = { (problems: [String]) in
-      problems.contains { $0.hasPrefix("model.base_url (line ") && $0.contains("is required when model.engine is 'openai'") }
+      problems.contains {
+        $0.hasPrefix("model.base_url (line ") && $0.contains("is required when model.engine is 'openai'")
+      }
     }
     #expect(required(Self.problems(none)))
     let empty = Self.problems(Self.server("[]"))
@@ -143,6 +151,8 @@ import Testing
       #expect(
         found.contains { $0.hasPrefix("model.slot_save_path (line 7): works with one model.base_url") }, "\(found)")
     }
-    #expect(Self.problems(Self.server("http://a/v1").replacingOccurrences(of: "map:", with: "  slot_save_path: s\nmap:")) == [])
+    #expect(
+      Self.problems(Self.server("http://a/v1").replacingOccurrences(of: "map:", with: "  slot_save_path: s\nmap:"))
+        == [])
   }
 }
