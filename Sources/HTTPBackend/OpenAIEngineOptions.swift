@@ -47,7 +47,6 @@ public struct OpenAIEngineOptions: Sendable {
   ///
   /// - Throws: `EngineError.unavailable` when the API key variable the job names is unset.
   public init(settings: ModelSettings, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-    let urls = (settings.baseURL ?? "").split(separator: ",").map(String.init)
     var key: String?
     if let env = settings.apiKeyEnv {
       key = environment[env]
@@ -56,7 +55,7 @@ public struct OpenAIEngineOptions: Sendable {
       }
     }
     self.init(
-      baseURLs: urls, model: settings.name ?? "default", api: settings.api,
+      baseURLs: settings.baseURLs, model: settings.name ?? "default", api: settings.api,
       apiKey: key, timeout: settings.timeout ?? 600, concurrency: settings.concurrency,
       contextTokens: settings.context)
     slotSaveDirectory = settings.slotSavePath

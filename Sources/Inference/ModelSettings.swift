@@ -49,8 +49,8 @@ public struct ModelSettings: Sendable, Hashable, Codable {
   public var context: Int
   /// CPU threads for `llama`; default: all cores.
   public var threads: Int?
-  /// For `openai`: the server's base URL(s), comma-separated, e.g. http://127.0.0.1:8080/v1.
-  public var baseURL: String?
+  /// For `openai`: the servers' base URLs, e.g. `http://127.0.0.1:8080/v1`; requests rotate over them.
+  public var baseURLs: [String]
   /// For `openai`: the model name to request.
   public var name: String?
   /// For `openai`: the environment variable holding the API key.
@@ -76,7 +76,7 @@ public struct ModelSettings: Sendable, Hashable, Codable {
 
   public init(
     engine: EngineKind = .llama, path: String? = nil, context: Int = 8192, threads: Int? = nil,
-    baseURL: String? = nil, name: String? = nil, apiKeyEnv: String? = nil, vocabulary: String? = nil,
+    baseURLs: [String] = [], name: String? = nil, apiKeyEnv: String? = nil, vocabulary: String? = nil,
     api: CompletionAPI = .completions, concurrency: Int? = nil, timeout: Double? = nil,
     promptFormat: PromptFormat = .raw, slotSavePath: String? = nil, loopGuard: LoopGuard? = .standard,
     kvCache: KVCacheType? = nil
@@ -86,7 +86,7 @@ public struct ModelSettings: Sendable, Hashable, Codable {
     self.path = path
     self.context = context
     self.threads = threads
-    self.baseURL = baseURL
+    self.baseURLs = baseURLs
     self.name = name
     self.apiKeyEnv = apiKeyEnv
     self.vocabulary = vocabulary

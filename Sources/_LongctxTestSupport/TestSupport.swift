@@ -48,64 +48,122 @@ public enum RepositoryPaths {
   }
 }
 
-/// Runs the built `longctx` executable as a user would.
+/// Runs the built `longctx` executable as a user would: the one runner every test target uses.
+///
+/// `run` waits and returns what it printed; `launch` returns at once with a `Running` handle
+/// (output collected as it comes, optionally seen line by line); `start` gives the bare
+/// process with its pipes, for tests that signal it.
 public enum CLI {
-  /// The `longctx` binary next to the test bundle (same build products directory).
-  public static var executable: URL {
+  /// The built `longctx`: next to the test bundle (the same build products directory), else
+  /// under `.build/debug` or `.build/release`; nil when it has not been built.
+  public static var binary: URL? {
     let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for dir in [bundleDir, bundleDir.deletingLastPathComponent()] {
-      let candidate = dir.appendingPathComponent("longctx")
-      if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-    }
-    return RepositoryPaths.root.appendingPathComponent(".build/debug/longctx")
+    let candidates =
+      [bundleDir, bundleDir.deletingLastPathComponent()].map { $0.appendingPathComponent("longctx") }
+      + ["debug", "release"].map { RepositoryPaths.root.appendingPathComponent(".build/\($0)/longctx") }
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
   }
 
+  /// `binary`, else where a debug build puts it (running it then fails, naming the path).
+  public static var executable: URL {
+    binary ?? RepositoryPaths.root.appendingPathComponent(".build/debug/longctx")
+  }
+
+  /// What a finished `longctx` printed, and its exit code.
   public struct Result: Sendable {
     public var code: Int32
     public var stdout: String
     public var stderr: String
   }
 
-  /// Runs `longctx ARGS` in `cwd` and waits for it.
-  public static func run(_ arguments: [String], cwd: URL, environment: [String: String] = [:]) throws -> Result {
-    let process = try start(arguments, cwd: cwd, environment: environment)
-    let out = process.standardOutput as! Pipe
-    let err = process.standardError as! Pipe
-    // Read both pipes fully before waiting, so a chatty child never blocks.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data()
-    nonisolated(unsafe) var errData = Data()
-    group.enter()
-    DispatchQueue.global().async {
-      outData = out.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
-    group.enter()
-    DispatchQueue.global().async {
-      errData = err.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
-    group.wait()
-    process.waitUntilExit()
-    return Result(
-      code: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errData, as: UTF8.self))
+  /// Runs `longctx ARGS` in `cwd` (nil: this process's directory) and waits for it.
+  ///
+  /// - Parameter environment: Variables set over this process's environment.
+  public static func run(_ arguments: [String], cwd: URL? = nil, environment: [String: String] = [:]) throws
+    -> Result
+  {
+    try launch(arguments, cwd: cwd, environment: environment).wait()
   }
 
-  /// Starts `longctx ARGS` without waiting; stdout and stderr are pipes.
-  public static func start(_ arguments: [String], cwd: URL, environment: [String: String] = [:]) throws -> Process {
+  /// Starts `longctx ARGS` and collects its output as it comes.
+  ///
+  /// - Parameter onStderr: Sees standard error as it arrives (e.g. to wait for a progress line).
+  public static func launch(
+    _ arguments: [String], cwd: URL? = nil, environment: [String: String] = [:],
+    onStderr: (@Sendable (String) -> Void)? = nil
+  ) throws -> Running {
+    try Running(process(arguments, cwd: cwd, environment: environment), onStderr: onStderr)
+  }
+
+  /// Starts `longctx ARGS` without waiting; stdout and stderr are pipes the caller reads.
+  public static func start(_ arguments: [String], cwd: URL? = nil, environment: [String: String] = [:]) throws
+    -> Process
+  {
+    let process = process(arguments, cwd: cwd, environment: environment)
+    try process.run()
+    return process
+  }
+
+  private static func process(_ arguments: [String], cwd: URL?, environment: [String: String]) -> Process {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
-    process.currentDirectoryURL = cwd
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
+    if let cwd { process.currentDirectoryURL = cwd }
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     process.standardOutput = Pipe()
     process.standardError = Pipe()
     process.standardInput = FileHandle.nullDevice
-    try process.run()
     return process
+  }
+
+  /// A started `longctx` whose output is read as it comes, to its end, so that a chatty
+  /// child never blocks on a full pipe.
+  public final class Running: @unchecked Sendable {
+    public let process: Process
+    private let out = Buffer()
+    private let err = Buffer()
+    private let readers = DispatchGroup()
+
+    init(_ process: Process, onStderr: (@Sendable (String) -> Void)?) throws {
+      self.process = process
+      try process.run()
+      let streams: [(Any?, Buffer, (@Sendable (String) -> Void)?)] = [
+        (process.standardOutput, out, nil), (process.standardError, err, onStderr),
+      ]
+      for (pipe, buffer, seen) in streams {
+        guard let handle = (pipe as? Pipe)?.fileHandleForReading else { continue }
+        readers.enter()
+        DispatchQueue.global().async { [readers] in
+          var data = handle.availableData
+          while !data.isEmpty {
+            buffer.append(data)
+            seen?(String(decoding: data, as: UTF8.self))
+            data = handle.availableData
+          }
+          readers.leave()
+        }
+      }
+    }
+
+    /// Waits for the process and its output (blocking this thread); what it printed.
+    public func wait() -> Result {
+      readers.wait()
+      process.waitUntilExit()
+      return Result(code: process.terminationStatus, stdout: out.text, stderr: err.text)
+    }
+
+    /// Waits as `wait()` does, off the caller's executor.
+    public func finish() async -> Result {
+      await Task.detached { self.wait() }.value
+    }
+  }
+
+  /// Bytes appended by a pipe's reader.
+  final class Buffer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ d: Data) { lock.withLock { data.append(d) } }
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
   }
 }
 

@@ -39,16 +39,16 @@ import _LongctxTestSupport
     let workspace = tmp.url.appendingPathComponent("ws").path
     // Ingest first, so that both runs spend their time sending.
     for job in jobs {
-      let plan = try await CLI.run(["plan", job, "--workspace", workspace])
+      let plan = try await CLI.launch(["plan", job, "--workspace", workspace]).finish()
       #expect(plan.code == 0, "\(plan.stderr)")
     }
     let started = jobs.map { job in
-      Result { try CLI.start(["run", job, "--workspace", workspace, "--quiet"]) }
+      Result { try CLI.launch(["run", job, "--workspace", workspace, "--quiet"]) }
     }
-    var outputs: [CLI.Output] = []
+    var outputs: [CLI.Result] = []
     for run in started {
-      let (_, wait) = try run.get()
-      outputs.append(await Task.detached { wait() }.value)
+      let running = try run.get()
+      outputs.append(await running.finish())
     }
     for output in outputs { #expect(output.code == 0, "\(output.stderr)") }
     let received = arrivals.withLock { $0 }.sorted { $0.time < $1.time }

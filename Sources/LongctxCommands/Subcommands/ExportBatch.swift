@@ -7,7 +7,7 @@ import Workspace
 
 extension Longctx {
   /// `longctx export-batch JOB.yaml -o tasks.jsonl`
-  struct ExportBatch: AsyncParsableCommand {
+  struct ExportBatch: BatchJobCommand {
     static let configuration = CommandConfiguration(
       commandName: "export-batch",
       abstract: "Write a job's pending map tasks as OpenAI Batch API requests (JSONL).",
@@ -23,9 +23,10 @@ extension Longctx {
     @Option(name: .shortAndLong, help: ArgumentHelp("The JSONL file to write.", valueName: "tasks.jsonl"))
     var output: String
 
-    func run() async throws {
-      let context = try BatchContext(job: job, global: global, command: "export-batch")
-      let export = try await context.runner.exportBatch(format: context.format)
+    var jobArgument: String? { job }
+
+    func run(_ opened: JobContext) async throws {
+      let export = try await opened.runner().exportBatch(format: try Self.format(opened.spec))
       do { try Data(export.text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
         throw CommandFailure(
           code: ExitCodes.usage, message: "longctx: cannot write \(output): \(error.localizedDescription).")
@@ -39,30 +40,28 @@ extension Longctx {
   }
 }
 
-/// What export-batch and import-batch share: the job, its batch format and a coordinator that does not generate.
-struct BatchContext {
-  let format: OpenAIBatchFormat
-  let runner: JobRunner
-  let lock: FileLock
+/// What export-batch and import-batch share: a job whose engine is a server, and a
+/// coordinator that counts as that server does but never generates.
+protocol BatchJobCommand: JobCommand {}
 
-  init(job: String, global: GlobalOptions, command: String) throws {
-    let spec = try JobFile.load(path: job)
+extension BatchJobCommand {
+  func engine(for spec: JobSpec) throws -> EngineChoice {
     guard spec.model.engine == .openai else {
       throw CommandFailure(
         code: ExitCodes.usage,
         message:
-          "longctx: \(command) needs a job with model.engine: openai (with model.name and model.base_url); \(job) uses '\(spec.model.engine.rawValue)'."
+          "longctx: \(Self._commandName) needs a job with model.engine: openai (with model.name and model.base_url); \(jobArgument ?? "the job") uses '\(spec.model.engine.rawValue)'."
       )
     }
-    format = OpenAIBatchFormat(options: try OpenAIEngineOptions(settings: spec.model))
-    let choice = try EngineSetup.choose(spec, kvDirectory: nil)  // batch commands run no engine
-    let workspace = try global.openWorkspace()
-    lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
-    runner = JobRunner(
-      workspace: workspace, spec: spec,
-      engine: EngineChoice(counter: choice.counter, modelKey: choice.modelKey) {
-        throw EngineError.unavailable("\(command) does not generate")
-      },
-      settings: RunSettings(worker: .thisExecutable()), logger: global.logger("longctx.\(command)"))
+    _ = try Self.format(spec)
+    // Batch commands run no engine.
+    return try EngineSetup.choose(spec, kvDirectory: nil).withoutGeneration("\(Self._commandName) does not generate")
+  }
+
+  /// The job's requests as the OpenAI Batch API takes them.
+  ///
+  /// - Throws: `EngineError.unavailable` when the API key variable the job names is unset.
+  static func format(_ spec: JobSpec) throws -> OpenAIBatchFormat {
+    OpenAIBatchFormat(options: try OpenAIEngineOptions(settings: spec.model))
   }
 }

@@ -4,7 +4,7 @@ import Pipeline
 
 extension Longctx {
   /// `longctx import-batch JOB.yaml results.jsonl`
-  struct ImportBatch: AsyncParsableCommand {
+  struct ImportBatch: BatchJobCommand {
     static let configuration = CommandConfiguration(
       commandName: "import-batch",
       abstract: "Record OpenAI Batch API results (JSONL) as the job's finished map tasks.",
@@ -20,12 +20,13 @@ extension Longctx {
 
     @Argument(help: ArgumentHelp("The batch output file.", valueName: "results.jsonl")) var results: String
 
-    func run() async throws {
-      let context = try BatchContext(job: job, global: global, command: "import-batch")
+    var jobArgument: String? { job }
+
+    func run(_ opened: JobContext) async throws {
       guard let data = FileManager.default.contents(atPath: results) else {
         throw CommandFailure(code: ExitCodes.usage, message: "longctx: cannot read \(results).")
       }
-      let outcome = try await context.runner.importBatch(data, file: results, format: context.format)
+      let outcome = try await opened.runner().importBatch(data, file: results, format: try Self.format(opened.spec))
       for problem in outcome.unusable.prefix(10) { printError("longctx: not imported, \(problem)") }
       if !global.quiet {
         print(

@@ -7,7 +7,7 @@ import Workspace
 
 extension Longctx {
   /// `longctx plan JOB.yaml`
-  struct Plan: AsyncParsableCommand {
+  struct Plan: JobCommand {
     static let configuration = CommandConfiguration(
       abstract: "Ingest a job's inputs and show how they pack into context windows.")
 
@@ -29,18 +29,16 @@ extension Longctx {
       if let context, context <= 0 { throw ValidationError("'--context' must be greater than 0") }
     }
 
-    func run() async throws {
-      var spec = try JobFile.load(path: job)
+    var jobArgument: String? { job }
+
+    func prepare(_ spec: inout JobSpec) throws {
       if let context { spec.model.context = context }
-      try EngineSetup.validate(spec)
-      let choice = try EngineSetup.choose(spec, kvDirectory: nil)  // planning runs no engine
-      let workspace = try global.openWorkspace()
-      // Planning ingests the job's inputs: under the job's lock, as `run` does.
-      let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
-      defer { withExtendedLifetime(lock) {} }
-      let runner = JobRunner(
-        workspace: workspace, spec: spec, engine: choice, settings: RunSettings(worker: .thisExecutable()),
-        logger: global.logger("longctx.plan"))
+    }
+
+    func run(_ opened: JobContext) async throws {
+      let spec = opened.spec
+      let workspace = opened.workspace
+      let runner = opened.runner()
       let plan = try await runner.preview()
       let estimate = cost ? try runner.estimateCost(of: plan) : nil
       let ocr = try Corpus(workspace: workspace).ocrSummary(

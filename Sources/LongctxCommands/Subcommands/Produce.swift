@@ -7,7 +7,7 @@ import Workspace
 
 extension Longctx {
   /// `longctx produce JOB.yaml -o DIR`, `longctx produce --check DIR`
-  struct Produce: AsyncParsableCommand {
+  struct Produce: JobCommand {
     static let configuration = CommandConfiguration(
       abstract: "Write a discovery production of a job's documents: Bates numbers, a DAT load file, text and natives.",
       discussion: """
@@ -62,24 +62,32 @@ extension Longctx {
         if !problems.isEmpty { throw ExitCode(1) }
         return
       }
-      guard let job, let output else { return }
-      var spec = try JobFile.load(path: job)
+      try await runJob()
+    }
+
+    var jobArgument: String? { job }
+
+    func prepare(_ spec: inout JobSpec) throws {
       if let denist {
         // The command line wins over the job's ingest.denist and production.denist.
         spec.denist = URL(fileURLWithPath: denist).standardizedFileURL.path
       }
       if images { spec.production?.images = true }
-      let workspace = try global.openWorkspace()
-      // Producing ingests the job's inputs and numbers its documents: under the job's lock, as `run` does.
-      let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
-      defer { withExtendedLifetime(lock) {} }
-      var production = try Production(workspace: workspace, spec: spec)
+    }
+
+    /// Producing ingests the inputs and runs no engine: no model is loaded or hashed.
+    func engine(for spec: JobSpec) throws -> EngineChoice {
+      EngineChoice(counter: EstimatedTokenCounter(), modelKey: "none") {
+        throw EngineError.unavailable("producing runs no engine")
+      }
+    }
+
+    /// Ingests the job's inputs and numbers its documents, under the job's lock.
+    func run(_ opened: JobContext) async throws {
+      guard let output else { return }
+      var production = try Production(workspace: opened.workspace, spec: opened.spec)
       production.imageWorker = ExtractionWorker.thisExecutable()
-      // Producing ingests the inputs and runs no engine: no model is loaded or hashed.
-      let runner = JobRunner(
-        workspace: workspace, spec: spec, counter: EstimatedTokenCounter(), modelKey: "none",
-        logger: global.logger("longctx.produce"), settings: RunSettings(worker: .thisExecutable()),
-        engineFactory: { throw EngineError.unavailable("producing runs no engine") })
+      let runner = opened.runner()
       let ingest = try await runner.ingestInputs()
       var summary = try production.produce(
         files: ingest.files, failed: ingest.exceptions, into: URL(fileURLWithPath: output).standardizedFileURL)

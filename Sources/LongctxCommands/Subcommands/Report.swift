@@ -91,7 +91,7 @@ extension Longctx {
         return
       }
       let job = jobName ?? target ?? ""
-      let spec = jobName == nil && (job.hasSuffix(".yaml") || job.hasSuffix(".yml")) ? try JobFile.load(path: job) : nil
+      let spec = jobName == nil ? try JobReference(job).spec() : nil
       let name = spec?.name ?? job
       let chosen = format ?? (json ? .json : .md)
       var table: CodingTable?

@@ -8,7 +8,7 @@ import Workspace
 
 extension Longctx {
   /// `longctx run JOB.yaml`
-  struct Run: AsyncParsableCommand {
+  struct Run: JobCommand {
     static let configuration = CommandConfiguration(
       abstract: "Run a job: ingest, plan, map, reduce and report. Resumes where a previous run stopped.")
 
@@ -34,9 +34,16 @@ extension Longctx {
       if let concurrency, concurrency < 1 { throw ValidationError("'--concurrency' must be at least 1") }
     }
 
-    func run() async throws {
-      var spec = try JobFile.load(path: job)
+    var jobArgument: String? { job }
+
+    func prepare(_ spec: inout JobSpec) throws {
       if ocr.isSet { spec.ocr = ocr.apply(to: spec.ocr ?? OCRSettings()) }
+    }
+
+    /// The job's engine with the workspace's KV checkpoints, after checking that its inputs
+    /// exist: a configuration error leaves the workspace untouched. With the embedded
+    /// engine, the tasks in flight are its parallel sequences.
+    func engine(for spec: JobSpec) throws -> EngineChoice {
       try EngineSetup.validate(spec)
       for input in spec.inputs {
         let path = input.hasPrefix("/") ? input : spec.baseDirectory + "/" + input
@@ -46,25 +53,26 @@ extension Longctx {
             message: "longctx: the job's input \(input) does not exist (looked for \(path)); fix `inputs` in \(job).")
         }
       }
-      // Set the engine up before touching the workspace: a configuration error leaves it untouched.
-      // With the embedded engine, the tasks in flight are its parallel sequences.
-      let concurrency = self.concurrency ?? spec.model.concurrency ?? 1
-      let choice = try EngineSetup.choose(
+      return try EngineSetup.choose(
         spec, kvDirectory: global.workspaceRoot.appendingPathComponent("kv", isDirectory: true),
-        logLevel: global.logLevel, parallel: concurrency)
-      let workspace = try global.openWorkspace()
-      let lock = try FileLock(path: workspace.locksDirectory.appendingPathComponent("\(spec.name).lock").path)
-      defer { withExtendedLifetime(lock) {} }
+        logLevel: global.logLevel, parallel: tasksAtOnce(spec))
+    }
+
+    /// `--concurrency`, else the job's model.concurrency, else 1.
+    private func tasksAtOnce(_ spec: JobSpec) -> Int { self.concurrency ?? spec.model.concurrency ?? 1 }
+
+    func run(_ opened: JobContext) async throws {
+      let spec = opened.spec
+      let workspace = opened.workspace
+      let concurrency = tasksAtOnce(spec)
       Signals.install()
 
       let progress = ProgressPrinter(quiet: global.quiet || json)
       var settings = RunSettings(concurrency: concurrency, worker: .thisExecutable())
       let shared = try await SharedRun.start(
-        global: global, jobPath: job, spec: spec, choice: choice, concurrency: concurrency, work: work)
+        global: global, jobPath: opened.path, spec: spec, choice: opened.engine, concurrency: concurrency, work: work)
       settings.queue = shared?.queue
-      let runner = JobRunner(
-        workspace: workspace, spec: spec, engine: choice, settings: settings,
-        logger: global.logger("longctx.run"), progress: { progress.handle($0) })
+      let runner = opened.runner(settings: settings) { progress.handle($0) }
       let summary: RunSummary
       do {
         summary = try await runner.run()

@@ -22,7 +22,7 @@ extension Longctx {
       let store = TaskStore(workspace: workspace)
       var names = try store.jobNames()
       if let job {
-        let name = job.hasSuffix(".yaml") || job.hasSuffix(".yml") ? try JobFile.load(path: job).name : job
+        let name = try JobReference(job).name()
         guard names.contains(name) else { throw PipelineError.unknownJob(name) }
         names = [name]
       }

@@ -41,8 +41,12 @@ extension Longctx {
       // The logs asked for, as given and as absolute paths (a job's inputs relative to the job file).
       var wanted = paths.flatMap { [$0, URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL.path] }
       if !paths.isEmpty { try await ingest(paths, workspace: workspace, options: IngestOptions(base: cwd)) }
+      // A job's inputs are ingested under the job's lock, as `run` and `plan` do.
+      var lock: FileLock?
+      defer { withExtendedLifetime(lock) {} }
       if let job {
-        let spec = try JobFile.load(path: job)
+        let spec = try JobFile.load(path: try JobReference(job).file())
+        lock = try workspace.lockJob(spec.name)
         let base = URL(fileURLWithPath: spec.baseDirectory)
         wanted += spec.inputs.flatMap { [$0, URL(fileURLWithPath: $0, relativeTo: base).standardizedFileURL.path] }
         try await ingest(

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Yams
 
 extension JobFile {
@@ -13,7 +14,7 @@ extension JobFile {
   /// endpoints only), `pricing:` ({input_per_million, output_per_million, currency}; the older
   /// `report.prices` is its other spelling) and `budget:` ({usd, tokens}; `usd` needs a price).
   static func hostedSections(
-    _ top: Node.Mapping, engine: String, reportPrices: JobSpec.Prices?, _ r: inout Reader
+    _ top: Node.Mapping, engine: EngineKind?, reportPrices: JobSpec.Prices?, _ r: inout Reader
   ) -> HostedSections {
     var sections = HostedSections(prices: reportPrices)
     if let l = r.mapping(top, "limits", required: false) {
@@ -27,7 +28,7 @@ extension JobFile {
       where value.map({ $0 <= 0 }) == true {
         r.problem("limits.\(key)", l[key], "must be a positive number")
       }
-      if engine != "openai" {
+      if engine != .openai {
         r.problem("limits", top["limits"], "applies to model.engine 'openai' (requests sent to a server) only")
       }
       sections.limits = limits

@@ -132,7 +132,7 @@ public struct JobSpec: Sendable, Hashable, Codable {
     /// `DATA/<job>.opt` are written (nil, absent: no; optional so that a job without it hashes as before).
     public var images: Bool? = nil
 
-    public enum Dedup: String, Sendable, Hashable, Codable {
+    public enum Dedup: String, Sendable, Hashable, Codable, CaseIterable {
       /// One copy across custodians.
       case global
       /// One copy per custodian.

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Ingest
 import Workspace
 
@@ -103,92 +102,22 @@ public struct Production: Sendable {
   /// each file in `failed` (ingest's failures) is a placeholder row stating its failure, and
   /// a family whose parent failed keeps its children after such a placeholder.
   ///
+  /// The steps, each its own function: check the directory; collect the families in
+  /// production order; choose them by coding; deduplicate; read the natives of files inside
+  /// others and leave out known files; thread the messages; image office files; number;
+  /// write the files into a directory beside, then swap it in.
+  ///
   /// - Throws: `PipelineError.productionDirectoryTaken` when `directory` holds files that are
   ///   not this job's production (nothing is overwritten then).
   public func produce(files: [IngestedFile], failed: [IngestException] = [], into directory: URL) throws -> Summary {
+    try checkDirectory(directory)
     let failures = Dictionary(
       failed.filter { $0.severity == .failed }.map { ($0.path, $0.reason) }, uniquingKeysWith: { a, _ in a })
-    let fm = FileManager.default
-    let markerURL = directory.appendingPathComponent(Self.marker)
-    if fm.fileExists(atPath: directory.path) {
-      let contents = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
-      let owner = (try? String(contentsOf: markerURL, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-      if !contents.isEmpty && owner != spec.name {
-        throw PipelineError.productionDirectoryTaken(path: directory.path, owner: owner)
-      }
-    }
     let corpus = Corpus(workspace: workspace)
-    let custodians = try Custodians.byDisplayPath(workspace)
     var warnings: [String] = []
-
-    var families = try collectFamilies(
-      files: files, failures: failures, corpus: corpus, custodians: custodians, warnings: &warnings)
-    families.sort { a, b in
-      let x = a[0]
-      let y = b[0]
-      // Custodian, then date (undated last), then path.
-      return (x.custodian, x.date.isEmpty ? "~" : x.date, x.file.displayPath)
-        < (y.custodian, y.date.isEmpty ? "~" : y.date, y.file.displayPath)
-    }
-
-    // Coding: which families are produced (any member selected) and which documents withheld.
-    let coding = try codingTable()
-    // By document, so a large production looks each one up once.
-    let codingRows = Dictionary(
-      (coding?.documents ?? []).map { ($0.document, $0) }, uniquingKeysWith: { first, _ in first })
-    var withheld = Set<String>()
-    if let coding {
-      if let select = settings.select {
-        let before = families.count
-        families.removeAll { family in
-          !family.contains { m in
-            (codingRows[m.file.displayPath] ?? codingRows[Self.basePath(m.file.displayPath)])?.values[select] == true
-          }
-        }
-        let uncoded = coding.documents.filter { !$0.coded }.count
-        if uncoded > 0 {
-          warnings.append(
-            "\(uncoded) document(s) are uncoded (no answer names them): select: \(select) produces them only in a family"
-              + " with a member coded \(select)")
-        }
-        if before > 0 && families.isEmpty { warnings.append("no document is coded \(select): nothing produced") }
-      }
-      if let field = settings.withhold {
-        var unreviewed = 0
-        for member in families.joined() {
-          switch (codingRows[member.file.displayPath] ?? codingRows[Self.basePath(member.file.displayPath)])?
-            .values[field]
-          {
-          case true?: withheld.insert(member.file.displayPath)
-          case false?: break
-          case nil: unreviewed += 1
-          }
-        }
-        if unreviewed > 0 {
-          warnings.append(
-            "\(unreviewed) produced document(s) have no \(field) coding (no answer gives it): produced, not withheld")
-        }
-      }
-    }
-
-    // Deduplication of top-level documents (children never leave their family): the first in
-    // production order stays, and every duplicate's custodian is kept in ALLCUSTODIANS.
-    var allCustodianSets: [String: Set<String>] = [:]
-    for member in families.joined() where !member.custodian.isEmpty {
-      allCustodianSets[member.dedupHash, default: []].insert(member.custodian)
-    }
-    var duplicates = 0
-    if settings.dedup != .none {
-      var seen = Set<String>()
-      families.removeAll { family in
-        let top = family[0]
-        let k = settings.dedup == .global ? top.dedupHash : top.custodian + "|" + top.dedupHash
-        if seen.insert(k).inserted { return false }
-        duplicates += 1
-        return true
-      }
-    }
-
+    var families = try orderedFamilies(files: files, failures: failures, corpus: corpus, warnings: &warnings)
+    let coding = try chooseByCoding(&families, warnings: &warnings)
+    let duplicates = removeDuplicates(&families)
     // Natives of the files inside others (attachments, archive members, messages of a store),
     // read again from their top-level file; de-NIST then reaches them too (top-level known
     // files never reach `files`: ingest skips them).
@@ -203,219 +132,25 @@ public struct Production: Sendable {
     let officePDFs =
       settings.images == true
       ? renderOffice(&families, corpus: corpus, into: officeDirectory, warnings: &warnings) : [:]
+    let numbers = try number(families, warnings: &warnings)
 
-    // Numbers: the ones given before stay; new documents get numbers after the last.
-    // The hash is fixed-length, so "path|hash" is unambiguous.
-    let key = { (m: Member) in m.numberKey }
-    var numbered = try workspace.db.read { db in
-      try Dictionary(
-        Row.fetchAll(
-          db, sql: "SELECT documentKey, begin, pages FROM production_bates WHERE job = ?", arguments: [spec.name]
-        ).map { ($0["documentKey"] as String, (begin: $0["begin"] as Int, pages: $0["pages"] as Int)) },
-        uniquingKeysWith: { a, _ in a })
-    }
-    var next = max(settings.start, numbered.values.map { $0.begin + $0.pages }.max() ?? settings.start)
-    var newRows: [(String, Int, Int)] = []
-    for member in families.joined() {
-      let k = key(member)
-      if let n = numbered[k], n.pages == member.pages { continue }
-      if numbered[k] != nil {
-        warnings.append("\(member.file.displayPath): its page count changed; it gets new numbers after the last")
-      }
-      numbered[k] = (next, member.pages)
-      newRows.append((k, next, member.pages))
-      next += member.pages
-    }
-    if !newRows.isEmpty {
-      try workspace.db.write { db in
-        for (k, begin, pages) in newRows {
-          try db.execute(
-            sql: "INSERT OR REPLACE INTO production_bates (job, documentKey, begin, pages) VALUES (?, ?, ?, ?)",
-            arguments: [spec.name, k, begin, pages])
-        }
-      }
-    }
+    let staging = try makeStaging(for: directory)
+    let layout = FileLayout(
+      staging: staging, corpus: corpus, numbers: numbers.byKey, coding: coding,
+      allCustodians: duplicates.allCustodians, threads: threads, officePDFs: officePDFs,
+      codingFields: spec.coding?.fields.map(\.name) ?? [])
+    var written = WrittenFiles()
+    for family in families { try write(family, layout, into: &written) }
+    try writeLoadFiles(&written, layout, warnings: &warnings)
+    try swapIn(staging, at: directory)
 
-    // Files: TEXT/, NATIVES/, DATA/<job>.dat; written to a new directory beside, then swapped in.
-    let staging = directory.deletingLastPathComponent().appendingPathComponent(
-      ".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-    try? fm.removeItem(at: staging)
-    for sub in ["DATA", "TEXT", "NATIVES"] + ((settings.images == true) ? ["IMAGES"] : []) {
-      try fm.createDirectory(at: staging.appendingPathComponent(sub), withIntermediateDirectories: true)
-    }
-    var rows: [[String]] = []
-    var privilegeLog: [[String]] = []
-    let codingFields = spec.coding?.fields.map(\.name) ?? []
-    var produced: [Document] = []
-    var pagesTotal = 0
-    var opticon: [String] = []
-    var imageCount = 0
-    var placeholderCount = 0
-    var imageJobs: [ImageJob] = []
-    let allCustodians = allCustodianSets.mapValues { $0.sorted().joined(separator: "; ") }
-    for family in families {
-      let first = numbered[key(family[0])]!
-      let last = numbered[key(family[family.count - 1])]!
-      let begAttach = bates(first.begin)
-      let endAttach = bates(last.begin + last.pages - 1)
-      // Each member's first number, and its direct children (ATTACHCOUNT, ATTACHNAMES).
-      var begOf: [String: String] = [:]
-      var childrenOf: [String: [String]] = [:]
-      for member in family {
-        begOf[member.file.displayPath] = bates(numbered[key(member)]!.begin)
-        if let parent = member.parent {
-          childrenOf[parent, default: []].append(member.name ?? Self.fileName(member.file.displayPath))
-        }
-      }
-      for member in family {
-        let n = numbered[key(member)]!
-        let beg = bates(n.begin)
-        let end = bates(n.begin + n.pages - 1)
-        let text: String
-        if let own = member.text {
-          text = own
-        } else if let failure = member.failure {
-          text = "Document could not be processed: \(failure)\n"
-        } else {
-          text = try corpus.sections(ofDocument: member.file.documentHash, displayPath: member.file.displayPath)
-            .map(\.text).joined(separator: "\n\n")
-        }
-        let isWithheld = withheld.contains(member.file.displayPath)
-        let textPath = "TEXT/\(beg).txt"
-        // A withheld document's text file is its slip sheet.
-        let slip = "Document withheld: \(settings.withhold ?? "")\n"
-        try Data((isWithheld ? slip : text).utf8).write(to: staging.appendingPathComponent(textPath))
-        let name = member.name ?? Self.fileName(member.file.displayPath)
-        let ext = member.ext ?? (name as NSString).pathExtension.lowercased()
-        var nativePath = ""
-        var md5 = ""
-        var sha1 = ""
-        var sha256 = ""
-        var size = ""
-        let nativeBytes: Data? =
-          if let native = member.native {
-            native
-          } else if member.parent == nil, member.text == nil {
-            try Self.sourcePath(member.file.displayPath, corpus: corpus, failed: member.failure != nil)
-              .flatMap { fm.contents(atPath: $0) }
-          } else {
-            nil
-          }
-        if let bytes = nativeBytes {
-          if !isWithheld {
-            nativePath = "NATIVES/\(beg)" + (ext.isEmpty ? "" : ".\(ext)")
-            try bytes.write(to: staging.appendingPathComponent(nativePath))
-          }
-          md5 = Hashing.md5(bytes)
-          sha1 = Hashing.sha1(bytes)
-          sha256 = Hashing.sha256(bytes)
-          size = String(bytes.count)
-        } else {
-          // A child whose bytes could not be read again (see `resolveNatives`): hashed over its text.
-          md5 = Hashing.md5(Data(text.utf8))
-          sha1 = Hashing.sha1(Data(text.utf8))
-          sha256 = Hashing.sha256(Data(text.utf8))
-        }
-        var imagePath = ""
-        if settings.images == true {
-          // A top-level file is imaged from its source; a file inside another from the native
-          // just written (an attachment's, an archive member's).
-          let original =
-            member.parent == nil && member.text == nil && member.failure == nil
-            ? try corpus.absolutePath(ofDisplayPath: member.file.displayPath) : nil
-          let source =
-            member.failure == nil && !nativePath.isEmpty
-            ? original ?? staging.appendingPathComponent(nativePath).path : nil
-          let officePDF = member.failure == nil ? officePDFs[member.numberKey] : nil
-          imageJobs.append(
-            ImageJob(
-              name: name, ext: officePDF == nil ? ext : "pdf", source: officePDF ?? source, withheld: isWithheld,
-              parent: member.parent != nil, failure: member.failure, begin: n.begin, pages: n.pages,
-              office: officePDF == nil && (member.kind == .office || member.kind == .officeConverted),
-              native: !nativePath.isEmpty))
-          for i in 0..<n.pages {
-            let bates = bates(n.begin + i)
-            opticon.append(
-              Self.opticonLine(
-                bates: bates, volume: spec.name, imagePath: "IMAGES/\(bates).tif", documentBreak: i == 0,
-                pageCount: i == 0 ? n.pages : nil))
-          }
-          imageCount += n.pages
-          imagePath = "IMAGES/\(beg).tif"
-        }
-        let h = member.headers
-        let meta = member.metadata
-        let parentBates = member.parent.flatMap { begOf[$0] } ?? ""
-        let row = codingRows[member.file.displayPath] ?? codingRows[Self.basePath(member.file.displayPath)]
-        let codingCells = codingFields.map { f in row?.values[f].map { $0 ? "Y" : "N" } ?? "" }
-        let children = childrenOf[member.file.displayPath] ?? []
-        let thread = threads[member.file.displayPath]
-        let isMessage = member.thread != nil
-        let docType =
-          isMessage
-          ? (member.parent == nil ? "Email" : "Email attachment")
-          : (member.parent == nil ? "Document" : "Attachment")
-        let cells: [String] = [
-          beg, end, begAttach, endAttach, parentBates, children.isEmpty ? "" : String(children.count),
-          children.joined(separator: "; "), member.custodian, allCustodians[member.dedupHash] ?? "", docType,
-          name, member.file.displayPath, ext, size, md5, sha1, sha256, String(member.pages),
-          Self.isoDate(h["date"]), Self.isoDate(h["received"] ?? meta["received"]), Self.isoDate(meta["created"]),
-          Self.isoDate(meta["modified"]), Self.isoDate(meta["lastPrinted"]), h["from"] ?? "", h["to"] ?? "",
-          h["cc"] ?? "", h["bcc"] ?? "", h["subject"] ?? "",
-          Self.messageID(h["message-id"]), thread?.threadID ?? "",
-          thread?.position ?? "", thread.map { $0.inclusive ? "Y" : "N" } ?? "", meta["title"] ?? "",
-          meta["author"] ?? "", meta["lastModifiedBy"] ?? "", meta["company"] ?? "", meta["revision"] ?? "",
-          meta["application"] ?? "", textPath, nativePath,
-        ]
-        rows.append(
-          cells.map(Self.cleanCell) + ((settings.images == true) ? [imagePath] : []) + codingCells
-            + (settings.withhold == nil ? [] : [isWithheld ? "Y" : ""]))
-        if isWithheld, let field = settings.withhold {
-          let description = row.map { r in
-            let own = r.reasonText(where: field)
-            return own.isEmpty ? r.reasonText() : own
-          }
-          privilegeLog.append(
-            Self.privilegeLogRow(
-              begin: beg, end: end, ext: ext, isAttachment: member.parent != nil, headers: h,
-              metadata: member.metadata, privilege: settings.privilege ?? Self.claim(field),
-              description: description ?? ""))
-        }
-        produced.append(
-          Document(
-            displayPath: member.file.displayPath, documentHash: member.file.documentHash, begin: n.begin,
-            pages: n.pages, parent: member.parent, custodian: member.custodian, date: member.date))
-        pagesTotal += n.pages
-      }
-    }
-    let header =
-      Self.fields + ((settings.images == true) ? ["IMAGEPATH"] : []) + codingFields.map { $0.uppercased() }
-      + (settings.withhold == nil ? [] : [Self.withheldField])
-    try Self.dat(rows, header: header).write(to: staging.appendingPathComponent("DATA/\(spec.name).dat"))
-    try Self.edrmXML(header: header, rows: rows, directory: staging, batch: spec.name).write(
-      to: staging.appendingPathComponent("DATA/\(spec.name).xml"))
-    if settings.images == true {
-      let written = try writeImages(imageJobs, into: staging.appendingPathComponent("IMAGES"))
-      placeholderCount = written.placeholders
-      warnings += written.warnings
-      try Data(opticon.joined().utf8).write(to: staging.appendingPathComponent("DATA/\(spec.name).opt"))
-    }
-    if settings.withhold != nil {
-      try Data(Self.privilegeLogCSV(privilegeLog).utf8).write(
-        to: staging.appendingPathComponent(Self.privilegeLogName))
-    }
-    try Data((spec.name + "\n").utf8).write(to: staging.appendingPathComponent(Self.marker))
-    // The old production (this job's) goes only once the new one is complete.
-    if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }
-    try fm.createDirectory(at: directory.deletingLastPathComponent(), withIntermediateDirectories: true)
-    try fm.moveItem(at: staging, to: directory)
-    let begins = produced.map(\.begin)
+    let begins = written.produced.map(\.begin)
     return Summary(
-      directory: directory.path, documents: produced.count, pages: pagesTotal,
+      directory: directory.path, documents: written.produced.count, pages: written.pages,
       firstBates: begins.min().map(bates) ?? "",
-      lastBates: produced.map { $0.begin + $0.pages - 1 }.max().map(bates) ?? "",
-      newlyNumbered: newRows.count, duplicatesRemoved: duplicates, knownFilesRemoved: knownFiles,
-      withheld: privilegeLog.count, images: imageCount, placeholderImages: placeholderCount,
+      lastBates: written.produced.map { $0.begin + $0.pages - 1 }.max().map(bates) ?? "",
+      newlyNumbered: numbers.newlyNumbered, duplicatesRemoved: duplicates.removed, knownFilesRemoved: knownFiles,
+      withheld: written.privilegeLog.count, images: written.images, placeholderImages: written.placeholderImages,
       threads: Set(threads.values.map(\.threadID)).count, inclusiveMessages: threads.values.filter(\.inclusive).count,
       warnings: warnings)
   }

@@ -73,9 +73,9 @@ import _LongctxTestSupport
 
   /// In the isolated worker (`longctx _extract --serve`) too, with the passwords passed to the child.
   @Test(
-    .enabled(if: ExtractionWorkerTests.longctxBinary != nil && have("zip"), "no built longctx binary, or no zip"))
+    .enabled(if: CLI.binary != nil && have("zip"), "no built longctx binary, or no zip"))
   func archiveInTheIsolatedWorker() async throws {
-    let binary = try #require(ExtractionWorkerTests.longctxBinary)
+    let binary = try #require(CLI.binary)
     let f = try IngestFixture()
     defer { f.remove() }
     try f.dir.write("src/dir/notes.txt", "one\ntwo\n")

@@ -264,7 +264,7 @@ import _LongctxTestSupport
     "through the isolated extraction worker: a document, and a damaged file as one failure",
     .enabled(if: LibreOfficeConverter.isInstalled, ConvertedOfficeTests.skipReason))
   func isolatedWorker() async throws {
-    guard let binary = ExtractionWorkerTests.longctxBinary else {
+    guard let binary = CLI.binary else {
       print("skipped: no built longctx binary under .build")
       return
     }

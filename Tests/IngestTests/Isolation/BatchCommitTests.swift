@@ -43,7 +43,7 @@ import _LongctxTestSupport
   }
 
   @Test func aChildKilledWhileStoringABatchLosesItAndTheNextIngestStoresEachFileOnce() async throws {
-    guard let binary = ExtractionWorkerTests.longctxBinary else {
+    guard let binary = CLI.binary else {
       print("skipped: no built longctx binary under .build")
       return
     }

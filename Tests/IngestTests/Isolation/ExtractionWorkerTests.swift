@@ -9,16 +9,8 @@ import _LongctxTestSupport
 /// gives, errors keep their messages, and the password reaches the child.
 /// Traps, hangs and runaway allocations: `IsolationTests` (LongctxTests).
 @Suite struct ExtractionWorkerTests {
-  static var longctxBinary: URL? {
-    for config in ["debug", "release"] {
-      let url = RepositoryPaths.root.appendingPathComponent(".build/\(config)/longctx")
-      if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-    }
-    return nil
-  }
-
   @Test func isolatedPDFsMatchInProcessExtractionAndABadFileIsOneFailure() async throws {
-    guard let binary = Self.longctxBinary else {
+    guard let binary = CLI.binary else {
       print("skipped: no built longctx binary under .build")
       return
     }
@@ -64,7 +56,7 @@ import _LongctxTestSupport
   /// process; a worker that cannot start answers every job at once as unavailable (so the
   /// caller can render itself), without trying to start a child per job.
   @Test func pageImagesInAChildAreTheInProcessOnes() throws {
-    guard let binary = Self.longctxBinary else {
+    guard let binary = CLI.binary else {
       print("skipped: no built longctx binary under .build")
       return
     }

@@ -122,7 +122,7 @@ import _LongctxTestSupport
   }
 
   @Test func posterPagesInAWorkerAreCappedAndAnEncryptedScanIsReadWithItsPassword() async throws {
-    guard let res = OCRTestData.resources, let binary = ExtractionWorkerTests.longctxBinary, have("qpdf") else {
+    guard let res = OCRTestData.resources, let binary = CLI.binary, have("qpdf") else {
       print("skipped: needs the OCR test resources, a built longctx and qpdf")
       return
     }

@@ -57,12 +57,15 @@ import _LongctxTestSupport
       workspace = dir.url.appendingPathComponent("ws").path
     }
 
-    func longctx(_ args: String...) async throws -> CLI.Output {
-      try await CLI.run(Array(args) + ["--workspace", workspace], env: ["LONGCTX_TEST_KEY": OpenAIServerTests.key])
+    func longctx(_ args: String...) async throws -> CLI.Result {
+      try await CLI.launch(
+        Array(args) + ["--workspace", workspace], environment: ["LONGCTX_TEST_KEY": OpenAIServerTests.key]
+      )
+      .finish()
     }
 
     /// Fails the test if the API key appears in any file of the fixture (workspace, report, job).
-    func expectKeyAbsent(also outputs: [CLI.Output], sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectKeyAbsent(also outputs: [CLI.Result], sourceLocation: SourceLocation = #_sourceLocation) throws {
       let key = Data(OpenAIServerTests.key.utf8)
       let files =
         FileManager.default.enumerator(at: dir.url, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
@@ -88,7 +91,7 @@ import _LongctxTestSupport
     var exactTokens: Bool
   }
 
-  func summary(_ o: CLI.Output) throws -> Summary {
+  func summary(_ o: CLI.Result) throws -> Summary {
     guard let start = o.stdout.firstIndex(of: "{") else { throw HarnessError("no JSON summary; stderr: \(o.stderr)") }
     return try JSONDecoder().decode(Summary.self, from: Data(o.stdout[start...].utf8))
   }
@@ -152,14 +155,14 @@ import _LongctxTestSupport
     let f = try Fixture(server: server)
     defer { f.dir.remove() }
     let firstDone = Flag()
-    let (_, wait) = try CLI.start(
-      ["run", f.job, "--workspace", f.workspace], env: ["LONGCTX_TEST_KEY": Self.key],
+    let running = try CLI.launch(
+      ["run", f.job, "--workspace", f.workspace], environment: ["LONGCTX_TEST_KEY": Self.key],
       onStderr: { text in if text.contains("map 1/") || text.contains("map 2/") { firstDone.set() } })
     let deadline = Date().addingTimeInterval(60)
     while !firstDone.value && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
     #expect(firstDone.value, "no map task finished within 60 s")
     server.kill()
-    let broken = await Task.detached { wait() }.value
+    let broken = await running.finish()
     #expect(broken.code != 0, "the run should not succeed without its server")
 
     let restarted = try LlamaServer(apiKey: Self.key, port: server.port, logDirectory: logs.url)

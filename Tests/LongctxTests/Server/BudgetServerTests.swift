@@ -55,8 +55,8 @@ import _LongctxTestSupport
     }
     let job = try dir.write("job.yaml", Self.job(server: server, budget: "{usd: 0.5}")).path
     let workspace = dir.url.appendingPathComponent("ws").path
-    func longctx(_ args: String...) async throws -> CLI.Output {
-      try await CLI.run(Array(args) + ["--workspace", workspace])
+    func longctx(_ args: String...) async throws -> CLI.Result {
+      try await CLI.launch(Array(args) + ["--workspace", workspace]).finish()
     }
 
     let plan = try await longctx("plan", "--cost", job)

@@ -82,11 +82,11 @@ import _LongctxTestSupport
     return try dir.write("job.yaml", yaml).path
   }
 
-  func longctx(_ args: [String], workspace: String) async throws -> CLI.Output {
-    try await CLI.run(args + ["--workspace", dir.url.appendingPathComponent(workspace).path])
+  func longctx(_ args: [String], workspace: String) async throws -> CLI.Result {
+    try await CLI.launch(args + ["--workspace", dir.url.appendingPathComponent(workspace).path]).finish()
   }
 
-  func run(_ job: String, workspace: String) async throws -> (Summary, CLI.Output) {
+  func run(_ job: String, workspace: String) async throws -> (Summary, CLI.Result) {
     let o = try await longctx(["run", job, "--json"], workspace: workspace)
     #expect(o.code == 0, "stderr: \(o.stderr)")
     guard let start = o.stdout.firstIndex(of: "{") else { throw HarnessError("no JSON summary; stderr: \(o.stderr)") }
