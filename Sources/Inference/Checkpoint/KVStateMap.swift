@@ -8,11 +8,17 @@ import Foundation
 /// stream, the cell count, each cell's metadata (position, `n_seq_id` = 1,
 /// the sequence id), then per layer a K header and the K rows of every cell,
 /// then the V rows (or, with a transposed V, per channel the element of every
-/// cell). A stream whose cells hold exactly positions `0..<cells` in order
-/// (the full-attention cache) is *chunked*: its metadata is regenerated and
-/// its rows are cut by position. Any other stream (the sliding-window cache,
-/// whose state holds only the last window) and every header byte are *own*
-/// bytes, stored whole with each checkpoint.
+/// cell). A stream of the first cache whose cells hold exactly positions
+/// `0..<cells` in order (the full-attention cache) is *chunked*: its metadata
+/// is regenerated and its rows are cut by position. Any other stream and
+/// every header byte are *own* bytes, stored whole with each checkpoint.
+///
+/// Only the first cache is cut: `llama_kv_cache_iswa::state_write` writes
+/// the full-attention cache first, then the sliding-window one, whose state
+/// holds only the last window. A prefix shorter than the window has all its
+/// positions in the sliding-window cache too, but a longer prefix has not:
+/// cutting it there would give the same positions' chunks other bytes in a
+/// short prefix than in the longer ones that extend it, and none would be shared.
 package struct KVStateMap: Sendable, Equatable {
   /// One stretch of the state, in order.
   package enum Piece: Sendable, Equatable {
@@ -128,6 +134,8 @@ private struct MapParser {
   var at = 0
   var pieces: [KVStateMap.Piece] = []
   var metaSeq: UInt32?
+  /// Caches read so far (only the first one's streams are chunked).
+  var caches = 0
 
   init(size: Int, tokens: Int, read: @escaping (Int, Int) -> [UInt8]) {
     self.size = size
@@ -199,6 +207,8 @@ private struct MapParser {
     let start = at
     guard let streams = u32(), streams >= 1, streams <= 256 else { return false }
     own(from: start)
+    let first = caches == 0
+    caches += 1
     for _ in 0..<streams {
       let s = at
       guard let cells = u32(), cells <= 1 << 30 else { return false }
@@ -208,7 +218,7 @@ private struct MapParser {
       }
       own(from: s)
       let metaStart = at
-      let chunked = metaIsPrefix(cells: cells) ?? false
+      let chunked = first && metaIsPrefix(cells: cells) == true
       if chunked {
         at = metaStart + 12 * cells
         pieces.append(.meta)
