@@ -67,4 +67,37 @@ import _LongctxTestSupport
     #expect(cached.first?.cached == again.cachedTokens)
     #expect(cached.last?.done == again.promptTokens)
   }
+
+  /// With slot checkpoints, the prefix is prefilled by a request of its own: its progress
+  /// is reported too, and the question's request then reports the prefix as cached.
+  @Test func reportsThePrefixRequestOfSlotCheckpoints() async throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let slotDir = dir.url.appendingPathComponent("slots")
+    try FileManager.default.createDirectory(at: slotDir, withIntermediateDirectories: true)
+    let server = try LlamaServer(slots: 1, logDirectory: dir.url)
+    server.extraArguments = ["-c", "4096", "-b", "256", "-ub", "256", "--slot-save-path", slotDir.path, "--swa-full"]
+    try await server.start()
+    defer { server.kill() }
+    var options = OpenAIEngineOptions(baseURLs: [server.baseURL], model: "default", api: .completions)
+    options.slotSaveDirectory = slotDir.path
+    let store = CheckpointStore(directory: dir.url.appendingPathComponent("kv"))
+    let engine = try await OpenAIEngine(options: options, checkpoints: store)
+    let request = GenerationRequest(
+      prefix: Self.records(40), suffix: "Question: which dock had the most damage?\nAnswer:", maxTokens: 8,
+      temperature: 0)
+    let updates = Mutex<[PrefillUpdate]>([])
+    let receiver = PrefillReceiver { u in updates.withLock { $0.append(u) } }
+    let result = try await PrefillProgress.$receiver.withValue(receiver) { try await engine.generate(request) }
+    let all = updates.withLock { $0 }
+    // The prefix request (its own total, from 0), then the question's (the prefix cached).
+    let prefix = all.prefix { $0.total < result.promptTokens }
+    #expect(prefix.count >= 4, "\(all.map { ($0.done, $0.total, $0.cached) })")
+    #expect(prefix.first?.done == 0 && prefix.last?.done == prefix.last?.total)
+    let question = all.drop { $0.total < result.promptTokens }
+    #expect(question.last?.done == result.promptTokens)
+    #expect((question.first?.cached ?? 0) >= (prefix.last?.total ?? .max) - 1)
+    #expect(store.list().count == 1, "the primed slot was saved as a checkpoint")
+    #expect(!result.text.isEmpty)
+  }
 }
