@@ -13,15 +13,34 @@ public struct HTTPRequest: Sendable, Hashable {
   public var body: Data?
   /// Seconds before the request gives up.
   public var timeout: Double
+  /// Sees the response body's bytes as they arrive (a streamed answer); the response
+  /// still carries the whole body. Transports that get the body at once may skip it.
+  public var observer: HTTPBodyObserver?
 
   /// Creates a request.
-  public init(method: String, url: URL, headers: [String: String] = [:], body: Data? = nil, timeout: Double) {
+  public init(
+    method: String, url: URL, headers: [String: String] = [:], body: Data? = nil, timeout: Double,
+    observer: HTTPBodyObserver? = nil
+  ) {
     self.method = method
     self.url = url
     self.headers = headers
     self.body = body
     self.timeout = timeout
+    self.observer = observer
   }
+}
+
+/// Receives a response body piece by piece, on the transport's thread, as it arrives.
+public final class HTTPBodyObserver: Sendable, Hashable {
+  /// Called with each piece of the body, in order.
+  public let receive: @Sendable (Data) -> Void
+
+  /// Creates an observer calling `receive` with each piece.
+  public init(_ receive: @escaping @Sendable (Data) -> Void) { self.receive = receive }
+
+  public static func == (a: HTTPBodyObserver, b: HTTPBodyObserver) -> Bool { a === b }
+  public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
 
 /// A server's answer.
@@ -89,7 +108,7 @@ public enum CurlTransport {
     _ = globalInit
     let handle = HandlePool.shared.take()
     defer { HandlePool.shared.give(handle) }
-    let transfer = Transfer(cancel: cancel)
+    let transfer = Transfer(cancel: cancel, observer: request.observer)
     let box = Unmanaged.passRetained(transfer)
     defer { box.release() }
     var headerList: UnsafeMutablePointer<curl_slist>?
@@ -109,7 +128,9 @@ public enum CurlTransport {
       handle, CURLOPT_WRITEFUNCTION,
       { bytes, size, count, user in
         let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+        let start = transfer.body.count
         transfer.body.append(UnsafeRawPointer(bytes!).assumingMemoryBound(to: UInt8.self), count: size * count)
+        transfer.observer?.receive(transfer.body[start...])
         return size * count
       })
     longctx_curl_set_pointer(handle, CURLOPT_WRITEDATA, box.toOpaque())
@@ -181,10 +202,14 @@ public enum CurlTransport {
   /// What one transfer has received so far; touched only by the thread running it.
   private final class Transfer {
     let cancel: CancelFlag?
+    let observer: HTTPBodyObserver?
     var body = Data()
     var headers: [String: String] = [:]
 
-    init(cancel: CancelFlag?) { self.cancel = cancel }
+    init(cancel: CancelFlag?, observer: HTTPBodyObserver?) {
+      self.cancel = cancel
+      self.observer = observer
+    }
 
     func header(_ line: String) {
       if line.hasPrefix("HTTP/") {

@@ -117,24 +117,38 @@ public final class OpenAIEngine: PacedEngine, Sendable {
   public func generate(_ request: GenerationRequest) async throws -> GenerationResult {
     if let gate { await gate.acquire() }
     defer { if let gate { Task { await gate.release() } } }
-    let body = Self.body(for: request, options: options, llamaExtras: server.isLlamaCpp)
+    var body = Self.body(for: request, options: options, llamaExtras: server.isLlamaCpp)
+    // llama.cpp's server reports a prefill's progress in a streamed answer: stream when someone listens.
+    let receiver = server.isLlamaCpp ? PrefillProgress.receiver : nil
+    if receiver != nil { body.merge(Self.progressFields(api: options.api)) { _, new in new } }
     var result: GenerationResult
     if let slots {
-      result = try await slots.run(request) { extra in try await send(body.merging(extra) { _, new in new }) }
+      result = try await slots.run(request) { extra in
+        try await send(body.merging(extra) { _, new in new }, progress: receiver)
+      }
     } else if let affinity {
       result = try await Self.onSlot(of: affinity, request: request) {
-        try await send(body.merging($0) { _, new in new })
+        try await send(body.merging($0) { _, new in new }, progress: receiver)
       }
     } else {
-      result = try await send(body)
+      result = try await send(body, progress: receiver)
     }
     // Servers without DRY loop as the model does: their output is cut as the embedded engine's is.
     result.text = request.cuttingLoops(result.text).text
     return result
   }
 
+  /// The fields that make llama.cpp's server stream its answer with the prefill's progress.
+  static func progressFields(api: OpenAIAPI) -> [String: Any] {
+    var fields: [String: Any] = ["stream": true, "return_progress": true]
+    if api == .chat { fields["stream_options"] = ["include_usage": true] }
+    return fields
+  }
+
   /// Sends one generation body, trying other endpoints when one fails.
-  private func send(_ object: [String: Any]) async throws -> GenerationResult {
+  ///
+  /// - Parameter progress: Receives the prefill progress of a streamed answer.
+  private func send(_ object: [String: Any], progress: PrefillReceiver? = nil) async throws -> GenerationResult {
     let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     var lastError = EngineError.transient("no endpoint was tried")
     var retryAfter: Double?
@@ -151,7 +165,7 @@ public final class OpenAIEngine: PacedEngine, Sendable {
       }
       let http = HTTPRequest(
         method: "POST", url: try Self.url(endpoint + options.api.path), headers: options.headers, body: body,
-        timeout: options.timeout)
+        timeout: options.timeout, observer: progress.map(StreamedCompletion.observer(sending:)))
       let response: HTTPResponse
       do {
         response = try await transport(http)
@@ -167,6 +181,8 @@ public final class OpenAIEngine: PacedEngine, Sendable {
         if !limits.isEmpty { try pacer.observe(endpoint: OpenAIEngineOptions.redacted(endpoint), limits: limits) }
       }
       switch Self.classify(response, endpoint: endpoint) {
+      case .success where StreamedCompletion.isStream(response.body):
+        return try StreamedCompletion.parseResult(response.body, api: options.api, endpoint: endpoint)
       case .success:
         return try Self.parseResult(response.body, api: options.api, endpoint: endpoint)
       case .retry(let error, let after):

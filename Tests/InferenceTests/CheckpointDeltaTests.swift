@@ -148,6 +148,43 @@ import _LongctxTestSupport
     #expect(store.longestPrefix(model: Self.model, of: Self.tokens(1000))?.state == Self.state(1000))
   }
 
+  /// A prefix that ends inside a grid block does not change the keys of the
+  /// blocks after it: a longer prefix extending it still finds the chunks
+  /// another chain stored on the grid (SHA-256 of the previous block's key
+  /// and its own tokens, as vLLM and SGLang key theirs).
+  @Test func partialChunkDoesNotChangeTheKeysOfTheBlocksAfterIt() throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let store = CheckpointStore(directory: dir.url)
+    try store.save(model: Self.model, tokens: Self.tokens(1000), state: Self.state(1000))
+    // [256,300) is new; then 900, extending 300: [256,512) and [512,768) are the 1000 chain's, [768,900) is new.
+    try store.save(model: Self.model, tokens: Self.tokens(300), state: Self.state(300))
+    try store.save(model: Self.model, tokens: Self.tokens(900), state: Self.state(900))
+    #expect(try Self.chunkRawBytes(store) == (1000 + 44 + 132) * Self.cellBytes)
+    for n in [300, 900, 1000] {
+      #expect(store.longestPrefix(model: Self.model, of: Self.tokens(n), maximum: n)?.state == Self.state(n))
+    }
+  }
+
+  /// A prefix shorter than the sliding window has all its positions in the
+  /// window cache too; only the first (full-attention) cache is cut, so its
+  /// chunks are the ones longer prefixes store, and a chain stores each cell once.
+  @Test func prefixShorterThanTheWindowSharesItsChunks() throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let store = CheckpointStore(directory: dir.url, formatVersion: 3, chunkTokens: 16)
+    let state = Self.state(40)
+    let map = try #require(
+      KVStateMap.parse(size: state.count, tokens: 40) { o, n in Array(state[o..<min(o + n, state.count)]) })
+    #expect(map.cellBytes == Self.cellBytes, "the window cache, whole at 40 positions, is not cut")
+    for n in [40, 100, 150] { try store.save(model: Self.model, tokens: Self.tokens(n), state: Self.state(n)) }
+    #expect(store.chunkSizes(model: Self.model).reduce(0) { $0 + $1.tokens } == 150)
+    #expect(try Self.chunkRawBytes(store) == 150 * Self.cellBytes)
+    for n in [40, 100, 150] {
+      #expect(store.longestPrefix(model: Self.model, of: Self.tokens(n), maximum: n)?.state == Self.state(n))
+    }
+  }
+
   @Test func otherBytesForTheSameTokensAreNeverMixed() throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }

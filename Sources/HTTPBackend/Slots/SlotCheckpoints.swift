@@ -158,11 +158,14 @@ final class SlotCheckpoints: @unchecked Sendable {
   }
 
   /// Computes `tokens` into `slot` without generating; returns the tokens the server reused.
+  /// The prefill's progress goes to `PrefillProgress.receiver` (the answer is then streamed).
   func prime(slot: Int, tokens: [Int32]) async throws -> Int {
-    let body: [String: Any] = [
+    var body: [String: Any] = [
       "prompt": tokens.map(Int.init), "n_predict": 0, "id_slot": slot, "cache_prompt": true, "temperature": 0,
     ]
-    let json = try await post("/completion", body) ?? [:]
+    let receiver = PrefillProgress.receiver
+    if receiver != nil { body.merge(OpenAIEngine.progressFields(api: .completions)) { _, new in new } }
+    let json = try await post("/completion", body, observer: receiver.map(StreamedCompletion.observer(sending:))) ?? [:]
     return (json["timings"] as? [String: Any])?["cache_n"] as? Int ?? 0
   }
 
@@ -237,10 +240,12 @@ final class SlotCheckpoints: @unchecked Sendable {
   ///   no `--slot-save-path`, switches slot checkpoints off) and returns nil.
   /// - Throws: `EngineError.transient` when the server cannot be reached or fails (5xx).
   @discardableResult
-  private func post(_ path: String, _ body: [String: Any], optional: Bool = false) async throws -> [String: Any]? {
+  private func post(
+    _ path: String, _ body: [String: Any], optional: Bool = false, observer: HTTPBodyObserver? = nil
+  ) async throws -> [String: Any]? {
     let request = HTTPRequest(
       method: "POST", url: try OpenAIEngine.url(root + path), headers: options.headers,
-      body: try JSONSerialization.data(withJSONObject: body), timeout: options.timeout)
+      body: try JSONSerialization.data(withJSONObject: body), timeout: options.timeout, observer: observer)
     let response: HTTPResponse
     do {
       response = try await transport(request)
@@ -248,6 +253,11 @@ final class SlotCheckpoints: @unchecked Sendable {
       throw EngineError.interrupted
     } catch {
       throw EngineError.transient("cannot reach \(place): \(OpenAIEngine.describe(error))")
+    }
+    if response.status == 200, StreamedCompletion.isStream(response.body) {
+      // A streamed answer: its last event with timings stands for the whole.
+      let events = StreamedCompletion.events(String(decoding: response.body, as: UTF8.self)[...])
+      if let last = events.last(where: { $0["timings"] != nil }) { return last }
     }
     let json = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
     if response.status == 200, let json { return json }

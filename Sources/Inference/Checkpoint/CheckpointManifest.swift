@@ -16,14 +16,25 @@ import Workspace
 /// Each chunk is a file `chunks/<key>.lckc` beside the model's checkpoints:
 /// a `CheckpointHeader` (version 3; the chunk's own token ids; `rawSHA256`
 /// its frames' tree hash) and KVCodec frames of the chunked pieces' slices
-/// for cells `[start, end)`, piece after piece. A chunk's key is
-/// SHA-256(parent key ‖ start ‖ its token ids), the parent key being the
-/// previous chunk's (or, for the first, one derived from the model identity),
-/// as vLLM, LMCache and SGLang key their blocks; so one key names one token
-/// prefix cut at the same places. When another computation of the same
-/// tokens is stored under a key with different bytes (a prefill whose
-/// rounding differed), the tree hash is mixed into the key, so a checkpoint
-/// never restores cells computed by another run than its own.
+/// for cells `[start, end)`, piece after piece.
+///
+/// Chunks follow a grid of `chunkTokens` positions, as vLLM, LMCache and
+/// SGLang key their blocks: the key of grid block `k` (positions
+/// `[k·n, (k+1)·n)`) is SHA-256(block `k-1`'s key ‖ start ‖ its token ids),
+/// block 0's parent being a root key derived from the model identity, the
+/// chunk layout and `n`; so a key names one token prefix, whatever was
+/// stored before. A block a prefix ends inside is stored as a partial chunk
+/// keyed the same way from the previous block's key (its own token ids are
+/// fewer); a longer prefix that extends it keeps that cut and stores the
+/// rest of the block as one more chunk, so along a chain of growing
+/// prefixes each position's cells are stored once, and the blocks after are
+/// keyed by the grid, never by the partial chunk. When another computation of
+/// the same tokens is stored under a key with different bytes (a prefill
+/// whose rounding differed), the tree hash is mixed into that chunk's key,
+/// so a checkpoint never restores cells computed by another run than its
+/// own (the keys of the blocks after it stay the grid's). The index records
+/// every chunk's key and tree hash, so readers never derive keys: files
+/// saved with the keys of earlier versions read the same.
 package struct CheckpointManifest: Sendable, Equatable {
   package struct Chunk: Sendable, Equatable {
     package var start: Int
@@ -141,9 +152,11 @@ package struct CheckpointManifest: Sendable, Equatable {
 
   // MARK: - Keys
 
-  /// The parent key of a prefix's first chunk.
-  static func rootKey(model: String) -> Data {
-    Data(hexString: Hashing.sha256("longctx-kv-chunk\n" + model))
+  /// The parent key of grid block 0: one key space per model identity,
+  /// chunk layout (`KVStateMap.chunkSignature`) and grid size.
+  static func rootKey(model: String, signature: [Int], chunkTokens: Int) -> Data {
+    let layout = signature.map(String.init).joined(separator: ",")
+    return Data(hexString: Hashing.sha256("longctx-kv-chunk\n\(model)\n\(layout)\n\(chunkTokens)"))
   }
 
   /// SHA-256(parent ‖ start ‖ token ids).
@@ -160,19 +173,30 @@ package struct CheckpointManifest: Sendable, Equatable {
     Data(hexString: Hashing.sha256(key + treeHash))
   }
 
-  /// Chunk boundaries for a prefix of `count` tokens: the parent's (a stored
-  /// prefix it extends) as they are, then up to the next multiple of
-  /// `chunkTokens`, then every `chunkTokens`.
-  static func boundaries(count: Int, parent: [Int], chunkTokens: Int) -> [Int] {
-    var cuts = parent.filter { $0 > 0 && $0 < count }
-    var at = cuts.last ?? 0
-    while at < count {
-      let next = min(count, (at / chunkTokens + 1) * chunkTokens)
-      cuts.append(next)
-      at = next
+  /// How a prefix of `count` tokens is cut into chunks: per grid block of
+  /// `chunkTokens` positions (the last one ending at `count`), the block's
+  /// range and its pieces, which are the block whole unless `parent` (the
+  /// chunk ends of a stored prefix it extends) cuts it inside.
+  static func plan(count: Int, parent: [Int], chunkTokens: Int) -> [(block: Range<Int>, pieces: [Range<Int>])] {
+    let n = max(1, chunkTokens)
+    var result: [(block: Range<Int>, pieces: [Range<Int>])] = []
+    var parentCuts = parent.filter { $0 > 0 && $0 < count }.sorted()[...]
+    var start = 0
+    while start < count {
+      let end = min(count, start + n)
+      while let cut = parentCuts.first, cut <= start { parentCuts.removeFirst() }
+      var pieces: [Range<Int>] = []
+      var at = start
+      while let cut = parentCuts.first, cut < end {
+        pieces.append(at..<cut)
+        at = cut
+        parentCuts.removeFirst()
+      }
+      pieces.append(at..<end)
+      result.append((start..<end, pieces))
+      start = end
     }
-    if cuts.last != count { cuts.append(count) }
-    return cuts
+    return result
   }
 }
 

@@ -57,48 +57,80 @@ extension CheckpointStore {
     }
     do {
       try FileManager.default.createDirectory(at: chunkDir, withIntermediateDirectories: true)
-      // The longest stored delta checkpoint this prefix extends gives its cuts.
-      var parentCuts: [Int] = []
+      // The longest stored delta checkpoint this prefix extends gives its cuts inside grid blocks.
+      var parentChunks: [CheckpointManifest.Chunk] = []
       for candidate in prefixCandidates(model: model, of: tokens, maximum: tokens.count - 1) {
         guard let parent = try? readManifest(URL(fileURLWithPath: candidate.path)),
           parent.map.chunkSignature == map.chunkSignature
         else { continue }
-        parentCuts = parent.chunks.map(\.end)
+        parentChunks = parent.chunks
         break
       }
-      let cuts = CheckpointManifest.boundaries(count: tokens.count, parent: parentCuts, chunkTokens: chunkTokens)
+      let parentByRange = Dictionary(
+        parentChunks.map { ($0.start..<$0.end, $0) }, uniquingKeysWith: { first, _ in first })
       let offsets = map.offsets
       var chunks: [CheckpointManifest.Chunk] = []
-      var parentKey = CheckpointManifest.rootKey(model: model)
-      var start = 0
-      for end in cuts {
-        let bytes = try chunkBytes(map, offsets: offsets, range: start..<end, read: read)
-        let layout = map.chunkLayout(cells: end - start)
-        let tree = Self.treeHash(bytes, layout: layout)
-        var key = CheckpointManifest.key(parent: parentKey, start: start, tokens: tokens[start..<end])
+
+      /// The chunk of cells `range` keyed `key` (salted when that key holds other bytes), written unless stored.
+      func store(_ range: Range<Int>, key plain: Data, bytes: Data, tree: Data) throws -> CheckpointManifest.Chunk {
+        // The parent's own chunk of these cells with these bytes (whatever key it was saved under).
+        if let chunk = parentByRange[range], chunk.treeHash == tree,
+          storedChunk(chunkDir, key: chunk.key, treeHash: tree) == true
+        {
+          needed += fileSize(chunkDir.appendingPathComponent(chunk.fileName))
+          return chunk
+        }
+        var key = plain
         var reuse = storedChunk(chunkDir, key: key, treeHash: tree)
         if reuse == false {
           key = CheckpointManifest.salted(key, treeHash: tree)
           reuse = storedChunk(chunkDir, key: key, treeHash: tree)
         }
-        let chunk = CheckpointManifest.Chunk(start: start, end: end, key: key, treeHash: tree)
+        let chunk = CheckpointManifest.Chunk(start: range.lowerBound, end: range.upperBound, key: key, treeHash: tree)
         let chunkURL = chunkDir.appendingPathComponent(chunk.fileName)
-        if reuse != true {
-          let header = CheckpointHeader(
-            version: 3, identity: model, tokens: Array(tokens[start..<end]), rawSize: bytes.count, rawSHA256: tree)
-          var file = header.encoded()
-          file.append(try Self.encodeFrames(bytes, layout: layout, level: compressionLevel))
-          needed += file.count
-          if needed > maxBytes { try refuse() }
-          try AtomicFile.write(file, to: chunkURL)
-          written.append(chunkURL)
-          stored += file.count
-        } else {
-          needed += (try? chunkURL.resourceValues(forKeys: [.fileSizeKey]).fileSize ?? 0) ?? 0
+        if reuse == true {
+          needed += fileSize(chunkURL)
+          return chunk
         }
-        chunks.append(chunk)
-        parentKey = key
-        start = end
+        let header = CheckpointHeader(
+          version: 3, identity: model, tokens: Array(tokens[range]), rawSize: bytes.count, rawSHA256: tree)
+        var file = header.encoded()
+        file.append(try Self.encodeFrames(bytes, layout: map.chunkLayout(cells: range.count), level: compressionLevel))
+        needed += file.count
+        if needed > maxBytes { try refuse() }
+        try AtomicFile.write(file, to: chunkURL)
+        written.append(chunkURL)
+        stored += file.count
+        return chunk
+      }
+
+      // Grid block after block; `blockKey` is the key of the block before (the root for the first).
+      var blockKey = CheckpointManifest.rootKey(model: model, signature: map.chunkSignature, chunkTokens: chunkTokens)
+      for (block, pieces) in CheckpointManifest.plan(
+        count: tokens.count, parent: parentChunks.map(\.end), chunkTokens: chunkTokens)
+      {
+        let wholeKey = CheckpointManifest.key(parent: blockKey, start: block.lowerBound, tokens: tokens[block])
+        var done = false
+        if pieces.count > 1 {
+          // A block the parent cut, stored whole by another chain: that chunk, as it is.
+          let bytes = try chunkBytes(map, offsets: offsets, range: block, read: read)
+          let tree = Self.treeHash(bytes, layout: map.chunkLayout(cells: block.count))
+          if storedChunk(chunkDir, key: wholeKey, treeHash: tree) == true {
+            needed += fileSize(chunkDir.appendingPathComponent(Hashing.hex(wholeKey) + "." + Self.chunkExtension))
+            chunks.append(
+              CheckpointManifest.Chunk(start: block.lowerBound, end: block.upperBound, key: wholeKey, treeHash: tree))
+            done = true
+          }
+        }
+        if !done {
+          for piece in pieces {
+            let bytes = try chunkBytes(map, offsets: offsets, range: piece, read: read)
+            let tree = Self.treeHash(bytes, layout: map.chunkLayout(cells: piece.count))
+            let plain = CheckpointManifest.key(parent: blockKey, start: piece.lowerBound, tokens: tokens[piece])
+            chunks.append(try store(piece, key: plain, bytes: bytes, tree: tree))
+          }
+        }
+        blockKey = wholeKey
       }
       // The own bytes, in order.
       var own = Data(capacity: map.ownSize)
@@ -135,6 +167,11 @@ extension CheckpointStore {
     return CheckpointEntry(
       model: model, tokens: tokens.count, prefixHash: hash, rawBytes: rawSize, compressedBytes: size,
       lastUsed: Date(), path: url.path)
+  }
+
+  /// Bytes of the file at `url` (0 when it is gone).
+  private func fileSize(_ url: URL) -> Int {
+    (try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize ?? 0) ?? 0
   }
 
   /// Whether the chunk `key` is stored with `treeHash` (true, and marked

@@ -71,12 +71,24 @@ package enum KVCodec {
   /// - Parameter read: Bytes at (offset, count) of the state; may return
   ///   fewer at the end.
   package static func layout(size: Int, read: (Int, Int) -> [UInt8]) -> [Segment] {
-    let parsed = withoutActuallyEscaping(read) { read in
-      var parser = LayoutParser(size: size, read: read)
-      return parser.parse()
+    guard let parsed = KVStateLayout.parse(size: size, read: read) else {
+      return size > 0 ? [Segment(kind: .raw, rowBytes: 0, length: size)] : []
     }
-    if let segments = parsed { return merged(segments) }
-    return size > 0 ? [Segment(kind: .raw, rowBytes: 0, length: size)] : []
+    return merged(
+      parsed.items.map { item in
+        switch item {
+        case .header, .cells:
+          return Segment(kind: .raw, rowBytes: 0, length: item.length)
+        case .rows(let type, let rowBytes, _):
+          let t = KVStateLayout.transform(type: type, rowBytes: rowBytes)
+          return Segment(kind: t.kind, rowBytes: t.rowBytes, length: item.length)
+        case .transposed(_, let element, _, _):
+          // Channel-major already: one "row" per element, so only the byte planes split.
+          return element == 2
+            ? Segment(kind: .half, rowBytes: 2, length: item.length)
+            : Segment(kind: .raw, rowBytes: 0, length: item.length)
+        }
+      })
   }
 
   /// The layout of an in-memory state.
@@ -434,140 +446,6 @@ package enum KVCodec {
     }
     if let error = failure.error { throw error }
     return state
-  }
-}
-
-// MARK: - Layout parser
-
-/// Follows `llama_context::state_seq_get_data` and `llama_kv_cache::state_write`
-/// (llama.cpp 11434): the io magic and sequence id, then for each KV cache
-/// (two for interleaved-SWA models such as Gemma 3), n_stream, then per
-/// stream the cell count, the cells' metadata, and the K and V rows.
-private struct LayoutParser {
-  let size: Int
-  let read: (Int, Int) -> [UInt8]
-  var at = 0
-  var segments: [Segment] = []
-  typealias Segment = KVCodec.Segment
-
-  init(size: Int, read: @escaping (Int, Int) -> [UInt8]) {
-    self.size = size
-    self.read = read
-  }
-
-  mutating func u32() -> Int? {
-    let b = read(at, 4)
-    guard b.count == 4 else { return nil }
-    at += 4
-    return Int(b[0]) | Int(b[1]) << 8 | Int(b[2]) << 16 | Int(b[3]) << 24
-  }
-
-  mutating func u64() -> Int? {
-    guard let lo = u32(), let hi = u32(), hi < 1 << 20 else { return nil }
-    return lo | hi << 32
-  }
-
-  mutating func raw(from start: Int) {
-    segments.append(Segment(kind: .raw, rowBytes: 0, length: at - start))
-  }
-
-  /// Bytes per element group of a ggml type as (block elements, block bytes), for the types seen in KV caches.
-  static func typeSize(_ type: Int) -> (elements: Int, bytes: Int)? {
-    switch type {
-    case 0: (1, 4)  // f32
-    case 1: (1, 2)  // f16
-    case 2: (32, 18)  // q4_0
-    case 3: (32, 20)  // q4_1
-    case 6: (32, 22)  // q5_0
-    case 7: (32, 24)  // q5_1
-    case 8: (32, 34)  // q8_0
-    case 20: (32, 18)  // iq4_nl
-    case 30: (1, 2)  // bf16
-    default: nil
-    }
-  }
-
-  /// One tensor's rows: transformed when f16/bf16/q8_0, raw otherwise.
-  mutating func tensor(type: Int, rowBytes: Int, cells: Int) -> Bool {
-    guard let t = Self.typeSize(type), rowBytes > 0, rowBytes % t.bytes == 0 else { return false }
-    let length = rowBytes * cells
-    guard at + length <= size else { return false }
-    switch type {
-    case 1, 30: segments.append(Segment(kind: .half, rowBytes: rowBytes, length: length))
-    case 8: segments.append(Segment(kind: .q8_0, rowBytes: rowBytes, length: length))
-    default: segments.append(Segment(kind: .raw, rowBytes: 0, length: length))
-    }
-    at += length
-    return true
-  }
-
-  mutating func parse() -> [Segment]? {
-    // `llama_context::state_seq_get_data` first writes its io magic and the sequence id.
-    if u32() == 0xAF14_3CD8, u32() != nil {
-      raw(from: 0)
-    } else {
-      at = 0
-    }
-    while at < size {
-      guard cache() else { return nil }
-    }
-    return at == size ? segments : nil
-  }
-
-  /// One KV cache's state.
-  mutating func cache() -> Bool {
-    let start = at
-    guard let streams = u32(), streams >= 1, streams <= 256 else { return false }
-    raw(from: start)
-    for _ in 0..<streams {
-      let s = at
-      guard let cells = u32(), cells <= 1 << 30 else { return false }
-      if cells == 0 {
-        raw(from: s)
-        continue
-      }
-      // Cell metadata: pos i32, n_seq_id u32, seq ids (no cell extension:
-      // models with M-RoPE or PLE add one and fall back to plain zstd).
-      for _ in 0..<cells {
-        guard u32() != nil, let n = u32(), n <= 256 else { return false }
-        at += 4 * n
-        guard at <= size else { return false }
-      }
-      guard let vTrans = u32(), vTrans <= 1, let layers = u32(), layers >= 1, layers <= 4096,
-        u32() != nil, u32() != nil
-      else { return false }
-      raw(from: s)
-      for _ in 0..<layers {
-        let h = at
-        guard let type = u32(), let row = u64() else { return false }
-        raw(from: h)
-        guard tensor(type: type, rowBytes: row, cells: cells) else { return false }
-      }
-      // V of every layer (a layer without V is not supported: such a state
-      // does not parse and is stored plain).
-      for _ in 0..<layers {
-        let h = at
-        guard let type = u32() else { return false }
-        if vTrans == 0 {
-          guard let row = u64() else { return false }
-          raw(from: h)
-          guard tensor(type: type, rowBytes: row, cells: cells) else { return false }
-        } else {
-          guard let element = u32(), let channels = u32(), let t = Self.typeSize(type), t.elements == 1,
-            t.bytes == element
-          else { return false }
-          raw(from: h)
-          // Channel-major already: one "row" per element, so only the byte planes split.
-          let length = element * channels * cells
-          guard at + length <= size else { return false }
-          segments.append(
-            element == 2
-              ? Segment(kind: .half, rowBytes: 2, length: length) : Segment(kind: .raw, rowBytes: 0, length: length))
-          at += length
-        }
-      }
-    }
-    return true
   }
 }
 
