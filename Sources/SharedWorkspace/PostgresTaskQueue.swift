@@ -100,6 +100,18 @@ public final class PostgresTaskQueue: TaskQueue {
     }
   }
 
+  public func jobStatus(_ name: String) async throws -> String? {
+    try await database.withRetry("jobStatus") { client in
+      var status: String?
+      for try await value in try await client.query("SELECT status FROM job WHERE name = \(name)", logger: logger)
+        .decode(String.self)
+      {
+        status = value
+      }
+      return status
+    }
+  }
+
   public func publish(_ tasks: [QueuedTask]) async throws {
     guard !tasks.isEmpty else { return }
     let encoder = JSONEncoder()

@@ -62,6 +62,7 @@ extension Longctx {
       let shared = try await SharedRun.start(
         global: global, jobPath: job, spec: spec, choice: choice, concurrency: concurrency, work: work)
       settings.queue = shared?.queue
+      settings.ledger = shared?.ledger
       let runner = JobRunner(
         workspace: workspace, spec: spec, engine: choice, settings: settings,
         logger: global.logger("longctx.run"), progress: { progress.handle($0) })

@@ -46,17 +46,25 @@ public final class QueueWorker: Sendable {
   let options: Options
   let logger: Logger
   let choose: @Sendable (SharedJob) throws -> EngineChoice
+  /// Where the jobs' rate limits and budgets are held; nil: none applied here.
+  let ledger: (any LimitLedger)?
   private let engines = Mutex<[String: EngineBox]>([:])
+  /// Each job's file as the coordinator recorded it (nil: none recorded), by job name.
+  private let specs = Mutex<[String: SpecBox]>([:])
   private let counts = Mutex(Counts())
 
   /// A worker on `queue`.
   ///
-  /// - Parameter choose: The engine for a job (from its job file); called once per model key.
+  /// - Parameters:
+  ///   - ledger: Where the jobs' `limits:` and `budget:` are held for every worker (the
+  ///     shared workspace's); each task's calls are paced and paid for through it.
+  ///   - choose: The engine for a job (from its job file); called once per model key.
   public init(
-    queue: any TaskQueue, info: WorkerInfo = .thisProcess(), options: Options = Options(), logger: Logger,
-    choose: @escaping @Sendable (SharedJob) throws -> EngineChoice
+    queue: any TaskQueue, info: WorkerInfo = .thisProcess(), options: Options = Options(),
+    ledger: (any LimitLedger)? = nil, logger: Logger, choose: @escaping @Sendable (SharedJob) throws -> EngineChoice
   ) {
     self.queue = queue
+    self.ledger = ledger
     self.info = info
     self.options = options
     self.logger = logger
@@ -99,25 +107,57 @@ public final class QueueWorker: Sendable {
     while true {
       if Interrupt.isRequested { throw EngineError.interrupted }
       try Task.checkCancellation()
-      var claimed: (QueuedTask, EngineChoice)?
-      for job in try await queue.runningJobs() {
+      var claimed: (QueuedTask, EngineChoice, SharedJob)?
+      let jobs = try await queue.runningJobs()
+      for job in jobs {
         guard let choice = engine(for: job) else { continue }
         if let task = try await queue.claim(
           worker: info.id, modelKey: choice.modelKey, limit: 1, leaseSeconds: options.leaseSeconds
         ).first {
-          claimed = (task, choice)
+          // The task may be another running job's with the same model (a question's job is `JOB+NAME`).
+          let parent = String(task.job.split(separator: Character(JobSpec.questionSeparator)).first ?? "")
+          claimed = (task, choice, jobs.first { $0.name == task.job || $0.name == parent } ?? job)
           break
         }
       }
-      guard let (task, choice) = claimed else {
+      guard let (task, choice, job) = claimed else {
         if await stop() { return }
         try await Task.sleep(nanoseconds: UInt64(idle * 1e9))
         idle = min(idle * 2, options.pollSeconds)
         continue
       }
       idle = min(0.02, options.pollSeconds)
-      try await run(task, choice: choice)
+      try await run(task, choice: choice, job: job)
     }
+  }
+
+  /// `job`'s file as its coordinator recorded it, parsed once; nil when none was recorded
+  /// (a job started by a test or benchmark) or when this worker applies no limits.
+  private func spec(of job: SharedJob) -> JobSpec? {
+    guard ledger != nil, !job.specText.isEmpty else { return nil }
+    if let box = specs.withLock({ $0[job.name] }), box.text == job.specText { return box.spec }
+    var spec: JobSpec?
+    do {
+      spec = try JobFile.parse(
+        job.specText, path: job.baseDirectory + "/\(job.name).yaml", baseDirectory: job.baseDirectory)
+    } catch {
+      logger.error(
+        "job \(job.name): its job file does not parse here, so its limits and budget cannot be applied: \(error.userDescription)"
+      )
+    }
+    specs.withLock { $0[job.name] = SpecBox(text: job.specText, spec: spec) }
+    return spec
+  }
+
+  /// `engine` as `job`'s calls go through it here: paced by the job's `limits:`, and the
+  /// budget its calls are paid from (nil: none).
+  private func limited(_ engine: any Engine, choice: EngineChoice, job: SharedJob) -> (any Engine, CallBudget?) {
+    guard let ledger, let spec = spec(of: job) else { return (engine, nil) }
+    var engine = engine
+    if spec.model.engine == .openai, let paced = engine as? any PacedEngine {
+      engine = paced.paced(by: SharedPacer(ledger: ledger, limits: spec.limits))
+    }
+    return (engine, CallBudget(spec: spec, counter: choice.counter, ledger: ledger, owner: info.id))
   }
 
   /// The engine for `job`'s model, chosen once per model key; nil when it cannot be made here.
@@ -143,17 +183,23 @@ public final class QueueWorker: Sendable {
 
   /// Runs a claimed task once. A failed attempt that may be retried goes back to the
   /// queue as pending (any worker may claim it again, after a backoff for transient errors).
-  private func run(_ task: QueuedTask, choice: EngineChoice) async throws {
-    let engine: any Engine
+  private func run(_ task: QueuedTask, choice: EngineChoice, job: SharedJob) async throws {
+    let loaded: any Engine
     do {
-      engine = try await loadedEngine(choice)
+      loaded = try await loadedEngine(choice)
     } catch {
       try? await queue.release(task.id, worker: info.id)
       throw error
     }
+    let (engine, budget) = limited(loaded, choice: choice, job: job)
     let clock = Date()
     do {
-      let result = try await engine.generate(task.request)
+      let result =
+        if let budget {
+          try await budget.generate(engine, task.request, job: task.job, task: task.id)
+        } else {
+          try await engine.generate(task.request)
+        }
       let seconds = Date().timeIntervalSince(clock)
       if let problem = OutputValidation.problem(in: result.text, schema: task.request.jsonSchema, kind: task.kind) {
         // Invalid structured output: back to the queue at once (nothing is overloaded).
@@ -176,6 +222,12 @@ public final class QueueWorker: Sendable {
       } else {
         logger.warning("task \(task.id): lease lost before completion; another worker has it")
       }
+    } catch let reached as BudgetReached {
+      // Nothing was sent: the job stops for every worker (the coordinator lets the calls in
+      // flight finish, then reports it), and the task waits, unattempted, for a resume.
+      logger.notice("\(reached.errorDescription ?? "budget reached")", metadata: ["worker": "\(info.id)"])
+      try? await queue.finishJob(job.name, status: JobRunner.budgetStatus)
+      try? await queue.release(task.id, worker: info.id)
     } catch EngineError.interrupted {
       try? await queue.release(task.id, worker: info.id)
       throw EngineError.interrupted
@@ -202,6 +254,12 @@ public final class QueueWorker: Sendable {
   private func loadedEngine(_ choice: EngineChoice) async throws -> any Engine {
     guard let box = engines.withLock({ $0[choice.modelKey] }) else { throw EngineError.interrupted }
     return try await box.engine.get(choice.makeEngine)
+  }
+
+  /// A job file's text and what it parsed to (nil: it did not parse; no limits applied).
+  private struct SpecBox: Sendable {
+    let text: String
+    let spec: JobSpec?
   }
 
   /// A chosen engine (nil: none here for that model key), loaded on first use.

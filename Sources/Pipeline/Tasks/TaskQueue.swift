@@ -20,6 +20,8 @@ public protocol TaskQueue: Sendable {
   func finishJob(_ name: String, status: String) async throws
   /// Jobs being run, oldest first.
   func runningJobs() async throws -> [SharedJob]
+  /// A job's status as `startJob`/`finishJob` left it (`running`, `done`, `budget`…); nil when unknown.
+  func jobStatus(_ name: String) async throws -> String?
   /// Makes `tasks` claimable. A task already known (same id) keeps its state and output.
   func publish(_ tasks: [QueuedTask]) async throws
   /// Claims up to `limit` tasks of a job run with `modelKey`, leased to `worker` for `leaseSeconds`.
