@@ -48,12 +48,14 @@ public enum TaskQueueSchema: SharedSchema {
 public final class PostgresTaskQueue: TaskQueue {
   let database: SharedDatabase
   let logger: Logger
+  let notifications: QueueNotifications
   /// The database's clock, in seconds since 1970.
   private static let now = "extract(epoch from clock_timestamp())::float8"
 
   public init(database: SharedDatabase) {
     self.database = database
     self.logger = database.logger
+    notifications = QueueNotifications(database: database)
   }
 
   /// Connects to `location` and migrates the task tables.
@@ -66,7 +68,19 @@ public final class PostgresTaskQueue: TaskQueue {
   }
 
   /// Closes the connections.
-  public func close() { database.close() }
+  public func close() {
+    notifications.stop()
+    database.close()
+  }
+
+  public func mark(_ event: QueueEvent) -> UInt64 { notifications.mark(event) }
+
+  public func wait(for event: QueueEvent, after mark: UInt64, timeout: Double) async throws {
+    await notifications.wait(for: event, after: mark, timeout: timeout)
+  }
+
+  /// The channel `event` is announced on (a bound parameter of `pg_notify`).
+  private static func channel(_ event: QueueEvent) -> String { QueueNotifications.channel(event) }
 
   public func startJob(_ job: SharedJob) async throws {
     try await database.withRetry("startJob") { client in
@@ -83,7 +97,11 @@ public final class PostgresTaskQueue: TaskQueue {
   public func finishJob(_ name: String, status: String) async throws {
     try await database.withRetry("finishJob") { client in
       try await client.query(
-        "UPDATE job SET status = \(status), updatedAt = \(unescaped: Self.now) WHERE name = \(name)", logger: logger)
+        """
+        WITH finished AS (
+          UPDATE job SET status = \(status), updatedAt = \(unescaped: Self.now) WHERE name = \(name) RETURNING 1)
+        SELECT pg_notify(\(Self.channel(.outcome)), '') FROM finished
+        """, logger: logger)
     }
   }
 
@@ -122,6 +140,7 @@ public final class PostgresTaskQueue: TaskQueue {
     try await database.withRetry("publish") { client in
       try await client.query(
         """
+        WITH published AS (
         INSERT INTO task (id, job, kind, level, ordinal, modelKey, request, state, attempts)
         SELECT u.id, u.job, u.kind, u.level, u.ordinal, u.modelKey, u.request, 'pending', 0
         FROM unnest(\(tasks.map(\.id))::text[], \(tasks.map(\.job))::text[], \(tasks.map(\.kind.rawValue))::text[],
@@ -129,6 +148,8 @@ public final class PostgresTaskQueue: TaskQueue {
           \(requests)::text[]) AS u(id, job, kind, level, ordinal, modelKey, request)
         ON CONFLICT (id) DO UPDATE SET state = 'pending', attempts = 0, error = NULL
         WHERE task.state = 'failed'
+        RETURNING 1)
+        SELECT pg_notify(\(Self.channel(.claimable)), '') FROM (SELECT 1 FROM published LIMIT 1) AS first
         """, logger: logger)
     }
   }
@@ -181,6 +202,7 @@ public final class PostgresTaskQueue: TaskQueue {
   @discardableResult
   public func complete(_ id: String, worker: String, result: TaskResult) async throws -> Bool {
     try await database.withRetry("complete") { client in
+      // One statement: the task done (only by its lease's holder), the worker's counts, the announcement.
       let rows = try await client.query(
         """
         WITH done AS (
@@ -189,15 +211,16 @@ public final class PostgresTaskQueue: TaskQueue {
             cachedTokens = \(result.cachedTokens), engine = \(result.engine), model = \(result.model),
             durationMs = \(result.durationMs), doneBy = \(worker), leaseOwner = NULL, leaseUntil = NULL,
             finishedAt = \(unescaped: Self.now)
-          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING id)
-        UPDATE worker SET done = done + 1, outputTokens = outputTokens + \(result.outputTokens)
-        WHERE id = \(worker) AND EXISTS (SELECT 1 FROM done)
-        RETURNING (SELECT count(*) FROM done)
+          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING id),
+        counted AS (
+          UPDATE worker SET done = done + 1, outputTokens = outputTokens + \(result.outputTokens)
+          WHERE id = \(worker) AND EXISTS (SELECT 1 FROM done) RETURNING 1)
+        SELECT count(*) FROM done, LATERAL (SELECT pg_notify(\(Self.channel(.outcome)), '')) AS announced
         """, logger: logger)
       var recorded = false
       for try await count in rows.decode(Int.self) { recorded = count > 0 }
       if !recorded {
-        // The worker row may not exist yet (no heartbeat so far): ask the task itself.
+        // A repeated completion by the holder (a retry after a lost connection) is acknowledged.
         let check = try await client.query(
           "SELECT count(*) FROM task WHERE id = \(id) AND state = 'done' AND doneBy = \(worker)", logger: logger)
         for try await count in check.decode(Int.self) { recorded = count > 0 }
@@ -208,11 +231,15 @@ public final class PostgresTaskQueue: TaskQueue {
 
   public func fail(_ id: String, worker: String, error: String, final: Bool, output: String?) async throws {
     try await database.withRetry("fail") { client in
+      // A retry is claimable again; a final failure is an outcome.
       try await client.query(
         """
-        UPDATE task SET state = \(final ? "failed" : "pending"), error = \(error), output = COALESCE(\(output), output),
-          leaseOwner = NULL, leaseUntil = NULL, finishedAt = \(unescaped: Self.now)
-        WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker)
+        WITH failed AS (
+          UPDATE task SET state = \(final ? "failed" : "pending"), error = \(error),
+            output = COALESCE(\(output), output), leaseOwner = NULL, leaseUntil = NULL,
+            finishedAt = \(unescaped: Self.now)
+          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING 1)
+        SELECT pg_notify(\(Self.channel(final ? .outcome : .claimable)), '') FROM failed
         """, logger: logger)
       if final {
         try await client.query("UPDATE worker SET failed = failed + 1 WHERE id = \(worker)", logger: logger)
@@ -224,8 +251,11 @@ public final class PostgresTaskQueue: TaskQueue {
     try await database.withRetry("release") { client in
       try await client.query(
         """
-        UPDATE task SET state = 'pending', attempts = greatest(0, attempts - 1), leaseOwner = NULL, leaseUntil = NULL
-        WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker)
+        WITH released AS (
+          UPDATE task SET state = 'pending', attempts = greatest(0, attempts - 1), leaseOwner = NULL,
+            leaseUntil = NULL
+          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING 1)
+        SELECT pg_notify(\(Self.channel(.claimable)), '') FROM released
         """, logger: logger)
     }
   }

@@ -7,7 +7,8 @@ import Inference
 /// read. Only the scheduling moves; what a task is, and its id, stay the same.
 extension JobRunner {
   /// How often the coordinator looks at the queue for finished tasks: after 10 ms while
-  /// outcomes keep coming, doubling to this while none does.
+  /// outcomes keep coming, doubling to this while none does; sooner when the queue announces
+  /// outcomes (PostgreSQL's NOTIFY).
   static let sharedPollSeconds = 0.1
   /// The status a worker gives a shared job whose budget it found reached.
   public static let budgetStatus = "budget"
@@ -38,6 +39,7 @@ extension JobRunner {
       let before = waiting.count
       var inFlight = 0
       if Interrupt.isRequested { throw EngineError.interrupted }
+      let mark = queue.mark(.outcome)
       for outcome in try await queue.outcomes(ids: Array(waiting.keys)) {
         guard let task = waiting[outcome.id] else { continue }
         switch outcome.state {
@@ -76,7 +78,7 @@ extension JobRunner {
       }
       if !waiting.isEmpty {
         poll = waiting.count < before ? 0.01 : min(poll * 2, Self.sharedPollSeconds)
-        try await Task.sleep(nanoseconds: UInt64(poll * 1e9))
+        try await queue.wait(for: .outcome, after: mark, timeout: poll)
       }
     }
     summary.executed += results.executed

@@ -100,15 +100,26 @@ public final class QueueWorker: Sendable {
 
   /// One lane: claim one task, run it, again.
   private func lane(until stop: @escaping @Sendable () async -> Bool) async throws {
-    // An idle lane looks again after 20 ms, doubling up to `pollSeconds`: a level a
-    // coordinator has just published (the next reduce level) is claimed at once, an idle
-    // fleet costs the database one query per lane per `pollSeconds`.
+    // An idle lane looks again after 20 ms, doubling up to `pollSeconds`, or as soon as the
+    // queue announces claimable tasks: a level a coordinator has just published (the next
+    // reduce level) is claimed at once, an idle fleet costs the database one query per lane
+    // per `pollSeconds`.
     var idle = min(0.02, options.pollSeconds)
+    // The running jobs, read again whenever a claim comes back empty or a job stopped.
+    var known: [SharedJob]?
     while true {
       if Interrupt.isRequested { throw EngineError.interrupted }
       try Task.checkCancellation()
+      let mark = queue.mark(.claimable)
+      let fresh = known == nil
+      let jobs: [SharedJob]
+      if let known {
+        jobs = known
+      } else {
+        jobs = try await queue.runningJobs()
+      }
+      known = jobs
       var claimed: (QueuedTask, EngineChoice, SharedJob)?
-      let jobs = try await queue.runningJobs()
       for job in jobs {
         guard let choice = engine(for: job) else { continue }
         if let task = try await queue.claim(
@@ -121,13 +132,16 @@ public final class QueueWorker: Sendable {
         }
       }
       guard let (task, choice, job) = claimed else {
+        known = nil
+        // Nothing for the jobs this lane knew: look at the running jobs before waiting.
+        if !fresh { continue }
         if await stop() { return }
-        try await Task.sleep(nanoseconds: UInt64(idle * 1e9))
+        try await queue.wait(for: .claimable, after: mark, timeout: idle)
         idle = min(idle * 2, options.pollSeconds)
         continue
       }
       idle = min(0.02, options.pollSeconds)
-      try await run(task, choice: choice, job: job)
+      if try await !run(task, choice: choice, job: job) { known = nil }
     }
   }
 
@@ -183,7 +197,10 @@ public final class QueueWorker: Sendable {
 
   /// Runs a claimed task once. A failed attempt that may be retried goes back to the
   /// queue as pending (any worker may claim it again, after a backoff for transient errors).
-  private func run(_ task: QueuedTask, choice: EngineChoice, job: SharedJob) async throws {
+  ///
+  /// - Returns: False when `job` stopped (its budget is reached): its tasks are not to be claimed.
+  @discardableResult
+  private func run(_ task: QueuedTask, choice: EngineChoice, job: SharedJob) async throws -> Bool {
     let loaded: any Engine
     do {
       loaded = try await loadedEngine(choice)
@@ -206,7 +223,7 @@ public final class QueueWorker: Sendable {
         let final = task.attempts >= options.maxAttempts
         try await queue.fail(task.id, worker: info.id, error: problem, final: final, output: result.text)
         if final { counts.withLock { $0.failed += 1 } }
-        return
+        return true
       }
       let recorded = try await queue.complete(
         task.id, worker: info.id,
@@ -228,6 +245,7 @@ public final class QueueWorker: Sendable {
       logger.notice("\(reached.errorDescription ?? "budget reached")", metadata: ["worker": "\(info.id)"])
       try? await queue.finishJob(job.name, status: JobRunner.budgetStatus)
       try? await queue.release(task.id, worker: info.id)
+      return false
     } catch EngineError.interrupted {
       try? await queue.release(task.id, worker: info.id)
       throw EngineError.interrupted
@@ -249,6 +267,7 @@ public final class QueueWorker: Sendable {
       try await queue.fail(task.id, worker: info.id, error: error.userDescription, final: true, output: nil)
       counts.withLock { $0.failed += 1 }
     }
+    return true
   }
 
   private func loadedEngine(_ choice: EngineChoice) async throws -> any Engine {

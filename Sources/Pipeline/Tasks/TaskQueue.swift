@@ -39,6 +39,28 @@ public protocol TaskQueue: Sendable {
   func outcomes(ids: [String]) async throws -> [TaskOutcome]
   /// The workers seen, with their claims and what they did.
   func workers() async throws -> [WorkerStatus]
+  /// How many `event`s the queue has announced so far: take it before looking at the
+  /// queue, then `wait` from it, and nothing announced in between is missed.
+  func mark(_ event: QueueEvent) -> UInt64
+  /// Returns when an `event` later than `mark` is announced, or after `timeout` seconds
+  /// (a queue that announces nothing just sleeps: its users poll).
+  func wait(for event: QueueEvent, after mark: UInt64, timeout: Double) async throws
+}
+
+/// What a queue announces to the processes waiting on it.
+public enum QueueEvent: Sendable {
+  /// Tasks became claimable (published, or given back).
+  case claimable
+  /// Tasks finished (done, or failed for good).
+  case outcome
+}
+
+extension TaskQueue {
+  public func mark(_ event: QueueEvent) -> UInt64 { 0 }
+
+  public func wait(for event: QueueEvent, after mark: UInt64, timeout: Double) async throws {
+    try await Task.sleep(nanoseconds: UInt64(max(0, timeout) * 1e9))
+  }
 }
 
 /// A job as the queue knows it: enough for a worker to choose the same engine.
