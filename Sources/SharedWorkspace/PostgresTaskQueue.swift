@@ -171,15 +171,72 @@ public final class PostgresTaskQueue: TaskQueue {
         RETURNING id, job, kind, level, ordinal, modelKey, request, attempts
         """, logger: logger)
       var tasks: [QueuedTask] = []
-      for try await (id, job, kind, level, ordinal, key, request, attempts) in rows.decode(
-        (String, String, String, Int, Int, String, String, Int).self)
-      {
-        tasks.append(
-          QueuedTask(
-            id: id, job: job, kind: TaskKind(rawValue: kind) ?? .map, level: level, ordinal: ordinal, modelKey: key,
-            request: try JSONDecoder().decode(GenerationRequest.self, from: Data(request.utf8)), attempts: attempts))
+      for try await row in rows.decode((String, String, String, Int, Int, String, String, Int).self) {
+        tasks.append(try Self.task(row))
       }
       return tasks.sorted { ($0.level, $0.ordinal) < ($1.level, $1.ordinal) }
+    }
+  }
+
+  /// A claimed task from its row: id, job, kind, level, ordinal, model key, request (JSON), attempts.
+  private static func task(_ row: (String, String, String, Int, Int, String, String, Int)) throws -> QueuedTask {
+    let (id, job, kind, level, ordinal, key, request, attempts) = row
+    return QueuedTask(
+      id: id, job: job, kind: TaskKind(rawValue: kind) ?? .map, level: level, ordinal: ordinal, modelKey: key,
+      request: try JSONDecoder().decode(GenerationRequest.self, from: Data(request.utf8)), attempts: attempts)
+  }
+
+  public func complete(
+    _ id: String, worker: String, result: TaskResult, claimingNext limit: Int, modelKey: String, leaseSeconds: Double
+  ) async throws -> (recorded: Bool, next: [QueuedTask]) {
+    try await database.withRetry("complete") { client in
+      // `complete`'s statement and `claim`'s in one: they change different rows (the task
+      // being completed is never claimed again here, even if its lease ran out meanwhile).
+      let rows = try await client.query(
+        """
+        WITH done AS (
+          UPDATE task SET state = 'done', output = \(result.output), error = NULL,
+            promptTokens = \(result.promptTokens), outputTokens = \(result.outputTokens),
+            cachedTokens = \(result.cachedTokens), engine = \(result.engine), model = \(result.model),
+            durationMs = \(result.durationMs), doneBy = \(worker), leaseOwner = NULL, leaseUntil = NULL,
+            finishedAt = \(unescaped: Self.now)
+          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING id),
+        counted AS (
+          UPDATE worker SET done = done + 1, outputTokens = outputTokens + \(result.outputTokens)
+          WHERE id = \(worker) AND EXISTS (SELECT 1 FROM done) RETURNING 1),
+        pending AS (
+          SELECT id FROM task WHERE modelKey = \(modelKey) AND state = 'pending'
+          ORDER BY level, ordinal LIMIT \(limit) FOR UPDATE SKIP LOCKED),
+        expired AS (
+          SELECT id FROM task WHERE modelKey = \(modelKey) AND state = 'leased' AND leaseUntil < \(unescaped: Self.now)
+            AND id <> \(id)
+          ORDER BY leaseUntil LIMIT \(limit) FOR UPDATE SKIP LOCKED),
+        claimed AS (
+          UPDATE task SET state = 'leased', attempts = attempts + 1, leaseOwner = \(worker),
+            leaseUntil = \(unescaped: Self.now) + \(leaseSeconds), startedAt = \(unescaped: Self.now)
+          WHERE id IN (SELECT id FROM pending UNION ALL SELECT id FROM expired LIMIT \(limit))
+          RETURNING id, job, kind, level, ordinal, modelKey, request, attempts)
+        SELECT (SELECT count(*) FROM done, LATERAL (SELECT pg_notify(\(Self.channel(.outcome)), '')) AS announced),
+          claimed.id, claimed.job, claimed.kind, claimed.level, claimed.ordinal, claimed.modelKey, claimed.request,
+          claimed.attempts
+        FROM (SELECT 1) AS one LEFT JOIN claimed ON true
+        """, logger: logger)
+      var recorded = false
+      var next: [QueuedTask] = []
+      for try await (count, id, job, kind, level, ordinal, key, request, attempts) in rows.decode(
+        (Int, String?, String?, String?, Int?, Int?, String?, String?, Int?).self)
+      {
+        recorded = count > 0
+        if let id, let job, let kind, let level, let ordinal, let key, let request, let attempts {
+          next.append(try Self.task((id, job, kind, level, ordinal, key, request, attempts)))
+        }
+      }
+      if !recorded {
+        let check = try await client.query(
+          "SELECT count(*) FROM task WHERE id = \(id) AND state = 'done' AND doneBy = \(worker)", logger: logger)
+        for try await count in check.decode(Int.self) { recorded = count > 0 }
+      }
+      return (recorded, next.sorted { ($0.level, $0.ordinal) < ($1.level, $1.ordinal) })
     }
   }
 

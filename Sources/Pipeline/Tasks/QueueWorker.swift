@@ -107,9 +107,30 @@ public final class QueueWorker: Sendable {
     var idle = min(0.02, options.pollSeconds)
     // The running jobs, read again whenever a claim comes back empty or a job stopped.
     var known: [SharedJob]?
+    // The task claimed with the last one's completion (one round trip for both).
+    var carried: (QueuedTask, EngineChoice, SharedJob)?
     while true {
-      if Interrupt.isRequested { throw EngineError.interrupted }
-      try Task.checkCancellation()
+      if Interrupt.isRequested || Task.isCancelled {
+        if let (task, _, _) = carried { try? await queue.release(task.id, worker: info.id) }
+        if Interrupt.isRequested { throw EngineError.interrupted }
+        throw CancellationError()
+      }
+      if let (task, choice, job) = carried {
+        carried = nil
+        let outcome = try await run(task, choice: choice, job: job)
+        if outcome.stopped { known = nil }
+        if let next = outcome.next {
+          let jobs: [SharedJob]
+          if let known {
+            jobs = known
+          } else {
+            jobs = try await queue.runningJobs()
+          }
+          known = jobs
+          carried = (next, choice, Self.job(of: next, in: jobs) ?? job)
+        }
+        continue
+      }
       let mark = queue.mark(.claimable)
       let fresh = known == nil
       let jobs: [SharedJob]
@@ -119,30 +140,41 @@ public final class QueueWorker: Sendable {
         jobs = try await queue.runningJobs()
       }
       known = jobs
-      var claimed: (QueuedTask, EngineChoice, SharedJob)?
       for job in jobs {
         guard let choice = engine(for: job) else { continue }
         if let task = try await queue.claim(
           worker: info.id, modelKey: choice.modelKey, limit: 1, leaseSeconds: options.leaseSeconds
         ).first {
-          // The task may be another running job's with the same model (a question's job is `JOB+NAME`).
-          let parent = String(task.job.split(separator: Character(JobSpec.questionSeparator)).first ?? "")
-          claimed = (task, choice, jobs.first { $0.name == task.job || $0.name == parent } ?? job)
+          carried = (task, choice, Self.job(of: task, in: jobs) ?? job)
           break
         }
       }
-      guard let (task, choice, job) = claimed else {
-        known = nil
-        // Nothing for the jobs this lane knew: look at the running jobs before waiting.
-        if !fresh { continue }
-        if await stop() { return }
-        try await queue.wait(for: .claimable, after: mark, timeout: idle)
-        idle = min(idle * 2, options.pollSeconds)
+      if carried != nil {
+        idle = min(0.02, options.pollSeconds)
         continue
       }
-      idle = min(0.02, options.pollSeconds)
-      if try await !run(task, choice: choice, job: job) { known = nil }
+      known = nil
+      // Nothing for the jobs this lane knew: look at the running jobs before waiting.
+      if !fresh { continue }
+      if await stop() { return }
+      try await queue.wait(for: .claimable, after: mark, timeout: idle)
+      idle = min(idle * 2, options.pollSeconds)
     }
+  }
+
+  /// The running job `task` belongs to: the task may be another running job's with the same
+  /// model than the one it was claimed for (a question's job is `JOB+NAME`).
+  private static func job(of task: QueuedTask, in jobs: [SharedJob]) -> SharedJob? {
+    let parent = String(task.job.split(separator: Character(JobSpec.questionSeparator)).first ?? "")
+    return jobs.first { $0.name == task.job || $0.name == parent }
+  }
+
+  /// What became of a task a lane ran.
+  private struct RunOutcome {
+    /// The task's job stopped (its budget is reached): its tasks are not to be claimed.
+    var stopped = false
+    /// The task claimed with this one's completion.
+    var next: QueuedTask?
   }
 
   /// `job`'s file as its coordinator recorded it, parsed once; nil when none was recorded
@@ -197,10 +229,7 @@ public final class QueueWorker: Sendable {
 
   /// Runs a claimed task once. A failed attempt that may be retried goes back to the
   /// queue as pending (any worker may claim it again, after a backoff for transient errors).
-  ///
-  /// - Returns: False when `job` stopped (its budget is reached): its tasks are not to be claimed.
-  @discardableResult
-  private func run(_ task: QueuedTask, choice: EngineChoice, job: SharedJob) async throws -> Bool {
+  private func run(_ task: QueuedTask, choice: EngineChoice, job: SharedJob) async throws -> RunOutcome {
     let loaded: any Engine
     do {
       loaded = try await loadedEngine(choice)
@@ -223,14 +252,15 @@ public final class QueueWorker: Sendable {
         let final = task.attempts >= options.maxAttempts
         try await queue.fail(task.id, worker: info.id, error: problem, final: final, output: result.text)
         if final { counts.withLock { $0.failed += 1 } }
-        return true
+        return RunOutcome()
       }
-      let recorded = try await queue.complete(
+      let (recorded, next) = try await queue.complete(
         task.id, worker: info.id,
         result: TaskResult(
           output: result.text, promptTokens: result.promptTokens, outputTokens: result.outputTokens,
           cachedTokens: result.cachedTokens, engine: engine.name, model: engine.modelIdentity,
-          durationMs: seconds * 1000))
+          durationMs: seconds * 1000), claimingNext: Interrupt.isRequested ? 0 : 1, modelKey: choice.modelKey,
+        leaseSeconds: options.leaseSeconds)
       if recorded {
         counts.withLock {
           $0.done += 1
@@ -239,13 +269,14 @@ public final class QueueWorker: Sendable {
       } else {
         logger.warning("task \(task.id): lease lost before completion; another worker has it")
       }
+      return RunOutcome(next: next.first)
     } catch let reached as BudgetReached {
       // Nothing was sent: the job stops for every worker (the coordinator lets the calls in
       // flight finish, then reports it), and the task waits, unattempted, for a resume.
       logger.notice("\(reached.errorDescription ?? "budget reached")", metadata: ["worker": "\(info.id)"])
       try? await queue.finishJob(job.name, status: JobRunner.budgetStatus)
       try? await queue.release(task.id, worker: info.id)
-      return false
+      return RunOutcome(stopped: true)
     } catch EngineError.interrupted {
       try? await queue.release(task.id, worker: info.id)
       throw EngineError.interrupted
@@ -267,7 +298,7 @@ public final class QueueWorker: Sendable {
       try await queue.fail(task.id, worker: info.id, error: error.userDescription, final: true, output: nil)
       counts.withLock { $0.failed += 1 }
     }
-    return true
+    return RunOutcome()
   }
 
   private func loadedEngine(_ choice: EngineChoice) async throws -> any Engine {

@@ -31,6 +31,12 @@ public protocol TaskQueue: Sendable {
   /// Records a task's output. Returns false when `worker` no longer held its lease.
   @discardableResult
   func complete(_ id: String, worker: String, result: TaskResult) async throws -> Bool
+  /// Records a task's output, as `complete` does, and claims up to `limit` more tasks of
+  /// `modelKey` for `worker`, as `claim` does, in one round trip: a busy worker's next task
+  /// costs no round trip of its own.
+  func complete(
+    _ id: String, worker: String, result: TaskResult, claimingNext limit: Int, modelKey: String, leaseSeconds: Double
+  ) async throws -> (recorded: Bool, next: [QueuedTask])
   /// Records a failed attempt: back to pending unless `final`.
   func fail(_ id: String, worker: String, error: String, final: Bool, output: String?) async throws
   /// Gives a claimed task back without counting the attempt (the worker is stopping).
@@ -56,6 +62,13 @@ public enum QueueEvent: Sendable {
 }
 
 extension TaskQueue {
+  public func complete(
+    _ id: String, worker: String, result: TaskResult, claimingNext limit: Int, modelKey: String, leaseSeconds: Double
+  ) async throws -> (recorded: Bool, next: [QueuedTask]) {
+    let recorded = try await complete(id, worker: worker, result: result)
+    return (recorded, try await claim(worker: worker, modelKey: modelKey, limit: limit, leaseSeconds: leaseSeconds))
+  }
+
   public func mark(_ event: QueueEvent) -> UInt64 { 0 }
 
   public func wait(for event: QueueEvent, after mark: UInt64, timeout: Double) async throws {
