@@ -205,7 +205,6 @@ struct PostgresLimitLedgerTests {
     let calls = engines[0].calls + engines[1].calls
     #expect(spent.inFlight == 0, "every call in flight was settled")
     #expect(spent.settled == calls)
-    #expect(engines.allSatisfy { $0.calls > 0 }, "both workers made calls: \(engines.map(\.calls))")
     #expect(calls >= 2 && calls <= 4, "a few calls of about 300 tokens each fit in \(budget): \(calls)")
     #expect(spent.tokens <= budget, "settled \(spent.tokens) of \(budget)")
 
