@@ -120,14 +120,11 @@ public final class QueueWorker: Sendable {
         let outcome = try await run(task, choice: choice, job: job)
         if outcome.stopped { known = nil }
         if let next = outcome.next {
-          let jobs: [SharedJob]
-          if let known {
-            jobs = known
+          if let owner = try await runningJob(of: next, known: &known) {
+            carried = (next, choice, owner)
           } else {
-            jobs = try await queue.runningJobs()
+            try await queue.release(next.id, worker: info.id)
           }
-          known = jobs
-          carried = (next, choice, Self.job(of: next, in: jobs) ?? job)
         }
         continue
       }
@@ -145,8 +142,12 @@ public final class QueueWorker: Sendable {
         if let task = try await queue.claim(
           worker: info.id, modelKey: choice.modelKey, limit: 1, leaseSeconds: options.leaseSeconds
         ).first {
-          carried = (task, choice, Self.job(of: task, in: jobs) ?? job)
-          break
+          if let owner = try await runningJob(of: task, known: &known) {
+            carried = (task, choice, owner)
+            break
+          }
+          // A task of a job no longer running (stopped at its budget) with the same model: not ours to run.
+          try await queue.release(task.id, worker: info.id)
         }
       }
       if carried != nil {
@@ -162,11 +163,18 @@ public final class QueueWorker: Sendable {
     }
   }
 
-  /// The running job `task` belongs to: the task may be another running job's with the same
-  /// model than the one it was claimed for (a question's job is `JOB+NAME`).
-  private static func job(of task: QueuedTask, in jobs: [SharedJob]) -> SharedJob? {
+  /// The running job `task` belongs to (whose limits and budget its call is held to): the
+  /// task may be another running job's with the same model than the one it was claimed for
+  /// (a question's job is `JOB+NAME`). Reads the running jobs again when `known` lacks it.
+  ///
+  /// - Returns: nil when `task`'s job is not running.
+  private func runningJob(of task: QueuedTask, known: inout [SharedJob]?) async throws -> SharedJob? {
     let parent = String(task.job.split(separator: Character(JobSpec.questionSeparator)).first ?? "")
-    return jobs.first { $0.name == task.job || $0.name == parent }
+    let owns = { (job: SharedJob) in job.name == task.job || job.name == parent }
+    if let job = known?.first(where: owns) { return job }
+    let jobs = try await queue.runningJobs()
+    known = jobs
+    return jobs.first(where: owns)
   }
 
   /// What became of a task a lane ran.
