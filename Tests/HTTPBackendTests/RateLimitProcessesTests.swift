@@ -86,6 +86,7 @@ import _LongctxTestSupport
       map: {prompt: "{{window}}"}
       reduce: {prompt: "{{outputs}}"}
       limits: {requests_per_minute: 120}
+      budget: {tokens: 100000}
       """
     ).path
     let database = try PostgresServer()
@@ -102,6 +103,11 @@ import _LongctxTestSupport
     #expect(lines.count == 2 && lines.allSatisfy { !$0.contains(" 0 done") }, "\(status.stdout)")
     let received = arrivals.withLock { $0 }.sorted()
     #expect(received.count >= 6, "\(received.count) requests")
+    // The workers paid every call in PostgreSQL (the server reports 3 + 1 tokens a call), where
+    // `status` and `plan --cost` on the shared workspace read it.
+    #expect(status.stdout.contains("budget: \(received.count) calls paid, 0 reserved"), "\(status.stdout)")
+    let plan = try await CLI.run(["plan", job, "--cost", "--workspace", workspace])
+    #expect(plan.stdout.contains("spent so far \(4 * received.count) tokens"), "\(plan.stdout)\(plan.stderr)")
     let gaps = zip(received.dropFirst(), received).map { $0 - $1 }
     print("two worker processes on PostgreSQL: \(received.count) requests, smallest gap \(gaps.min() ?? 0) s for 0.5 s")
     // A worker that wakes late (a loaded machine) can only shorten the gap after its request:
