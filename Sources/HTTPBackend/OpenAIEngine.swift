@@ -178,7 +178,7 @@ public final class OpenAIEngine: PacedEngine, Sendable {
       }
       if let pacer {
         let limits = ServerLimits(headers: response.headers)
-        if !limits.isEmpty { try pacer.observe(endpoint: OpenAIEngineOptions.redacted(endpoint), limits: limits) }
+        if !limits.isEmpty { try await pacer.observe(endpoint: OpenAIEngineOptions.redacted(endpoint), limits: limits) }
       }
       switch Self.classify(response, endpoint: endpoint) {
       case .success where StreamedCompletion.isStream(response.body):

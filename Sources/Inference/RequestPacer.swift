@@ -37,7 +37,7 @@ public protocol RequestPacer: Sendable {
   /// - Throws: `CancellationError` when the waiting task is cancelled; storage errors.
   func admit(endpoint: String, tokens: Int) async throws
   /// Records what `endpoint`'s answer said about its limits, for every process to honour.
-  func observe(endpoint: String, limits: ServerLimits) throws
+  func observe(endpoint: String, limits: ServerLimits) async throws
 }
 
 /// An engine whose requests leave the machine and can be paced per endpoint.

@@ -48,12 +48,14 @@ public enum TaskQueueSchema: SharedSchema {
 public final class PostgresTaskQueue: TaskQueue {
   let database: SharedDatabase
   let logger: Logger
+  let notifications: QueueNotifications
   /// The database's clock, in seconds since 1970.
   private static let now = "extract(epoch from clock_timestamp())::float8"
 
   public init(database: SharedDatabase) {
     self.database = database
     self.logger = database.logger
+    notifications = QueueNotifications(database: database)
   }
 
   /// Connects to `location` and migrates the task tables.
@@ -66,7 +68,19 @@ public final class PostgresTaskQueue: TaskQueue {
   }
 
   /// Closes the connections.
-  public func close() { database.close() }
+  public func close() {
+    notifications.stop()
+    database.close()
+  }
+
+  public func mark(_ event: QueueEvent) -> UInt64 { notifications.mark(event) }
+
+  public func wait(for event: QueueEvent, after mark: UInt64, timeout: Double) async throws {
+    await notifications.wait(for: event, after: mark, timeout: timeout)
+  }
+
+  /// The channel `event` is announced on (a bound parameter of `pg_notify`).
+  private static func channel(_ event: QueueEvent) -> String { QueueNotifications.channel(event) }
 
   public func startJob(_ job: SharedJob) async throws {
     try await database.withRetry("startJob") { client in
@@ -83,7 +97,11 @@ public final class PostgresTaskQueue: TaskQueue {
   public func finishJob(_ name: String, status: String) async throws {
     try await database.withRetry("finishJob") { client in
       try await client.query(
-        "UPDATE job SET status = \(status), updatedAt = \(unescaped: Self.now) WHERE name = \(name)", logger: logger)
+        """
+        WITH finished AS (
+          UPDATE job SET status = \(status), updatedAt = \(unescaped: Self.now) WHERE name = \(name) RETURNING 1)
+        SELECT pg_notify(\(Self.channel(.outcome)), '') FROM finished
+        """, logger: logger)
     }
   }
 
@@ -100,6 +118,18 @@ public final class PostgresTaskQueue: TaskQueue {
     }
   }
 
+  public func jobStatus(_ name: String) async throws -> String? {
+    try await database.withRetry("jobStatus") { client in
+      var status: String?
+      for try await value in try await client.query("SELECT status FROM job WHERE name = \(name)", logger: logger)
+        .decode(String.self)
+      {
+        status = value
+      }
+      return status
+    }
+  }
+
   public func publish(_ tasks: [QueuedTask]) async throws {
     guard !tasks.isEmpty else { return }
     let encoder = JSONEncoder()
@@ -110,6 +140,7 @@ public final class PostgresTaskQueue: TaskQueue {
     try await database.withRetry("publish") { client in
       try await client.query(
         """
+        WITH published AS (
         INSERT INTO task (id, job, kind, level, ordinal, modelKey, request, state, attempts)
         SELECT u.id, u.job, u.kind, u.level, u.ordinal, u.modelKey, u.request, 'pending', 0
         FROM unnest(\(tasks.map(\.id))::text[], \(tasks.map(\.job))::text[], \(tasks.map(\.kind.rawValue))::text[],
@@ -117,6 +148,8 @@ public final class PostgresTaskQueue: TaskQueue {
           \(requests)::text[]) AS u(id, job, kind, level, ordinal, modelKey, request)
         ON CONFLICT (id) DO UPDATE SET state = 'pending', attempts = 0, error = NULL
         WHERE task.state = 'failed'
+        RETURNING 1)
+        SELECT pg_notify(\(Self.channel(.claimable)), '') FROM (SELECT 1 FROM published LIMIT 1) AS first
         """, logger: logger)
     }
   }
@@ -138,15 +171,72 @@ public final class PostgresTaskQueue: TaskQueue {
         RETURNING id, job, kind, level, ordinal, modelKey, request, attempts
         """, logger: logger)
       var tasks: [QueuedTask] = []
-      for try await (id, job, kind, level, ordinal, key, request, attempts) in rows.decode(
-        (String, String, String, Int, Int, String, String, Int).self)
-      {
-        tasks.append(
-          QueuedTask(
-            id: id, job: job, kind: TaskKind(rawValue: kind) ?? .map, level: level, ordinal: ordinal, modelKey: key,
-            request: try JSONDecoder().decode(GenerationRequest.self, from: Data(request.utf8)), attempts: attempts))
+      for try await row in rows.decode((String, String, String, Int, Int, String, String, Int).self) {
+        tasks.append(try Self.task(row))
       }
       return tasks.sorted { ($0.level, $0.ordinal) < ($1.level, $1.ordinal) }
+    }
+  }
+
+  /// A claimed task from its row: id, job, kind, level, ordinal, model key, request (JSON), attempts.
+  private static func task(_ row: (String, String, String, Int, Int, String, String, Int)) throws -> QueuedTask {
+    let (id, job, kind, level, ordinal, key, request, attempts) = row
+    return QueuedTask(
+      id: id, job: job, kind: TaskKind(rawValue: kind) ?? .map, level: level, ordinal: ordinal, modelKey: key,
+      request: try JSONDecoder().decode(GenerationRequest.self, from: Data(request.utf8)), attempts: attempts)
+  }
+
+  public func complete(
+    _ id: String, worker: String, result: TaskResult, claimingNext limit: Int, modelKey: String, leaseSeconds: Double
+  ) async throws -> (recorded: Bool, next: [QueuedTask]) {
+    try await database.withRetry("complete") { client in
+      // `complete`'s statement and `claim`'s in one: they change different rows (the task
+      // being completed is never claimed again here, even if its lease ran out meanwhile).
+      let rows = try await client.query(
+        """
+        WITH done AS (
+          UPDATE task SET state = 'done', output = \(result.output), error = NULL,
+            promptTokens = \(result.promptTokens), outputTokens = \(result.outputTokens),
+            cachedTokens = \(result.cachedTokens), engine = \(result.engine), model = \(result.model),
+            durationMs = \(result.durationMs), doneBy = \(worker), leaseOwner = NULL, leaseUntil = NULL,
+            finishedAt = \(unescaped: Self.now)
+          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING id),
+        counted AS (
+          UPDATE worker SET done = done + 1, outputTokens = outputTokens + \(result.outputTokens)
+          WHERE id = \(worker) AND EXISTS (SELECT 1 FROM done) RETURNING 1),
+        pending AS (
+          SELECT id FROM task WHERE modelKey = \(modelKey) AND state = 'pending'
+          ORDER BY level, ordinal LIMIT \(limit) FOR UPDATE SKIP LOCKED),
+        expired AS (
+          SELECT id FROM task WHERE modelKey = \(modelKey) AND state = 'leased' AND leaseUntil < \(unescaped: Self.now)
+            AND id <> \(id)
+          ORDER BY leaseUntil LIMIT \(limit) FOR UPDATE SKIP LOCKED),
+        claimed AS (
+          UPDATE task SET state = 'leased', attempts = attempts + 1, leaseOwner = \(worker),
+            leaseUntil = \(unescaped: Self.now) + \(leaseSeconds), startedAt = \(unescaped: Self.now)
+          WHERE id IN (SELECT id FROM pending UNION ALL SELECT id FROM expired LIMIT \(limit))
+          RETURNING id, job, kind, level, ordinal, modelKey, request, attempts)
+        SELECT (SELECT count(*) FROM done, LATERAL (SELECT pg_notify(\(Self.channel(.outcome)), '')) AS announced),
+          claimed.id, claimed.job, claimed.kind, claimed.level, claimed.ordinal, claimed.modelKey, claimed.request,
+          claimed.attempts
+        FROM (SELECT 1) AS one LEFT JOIN claimed ON true
+        """, logger: logger)
+      var recorded = false
+      var next: [QueuedTask] = []
+      for try await (count, id, job, kind, level, ordinal, key, request, attempts) in rows.decode(
+        (Int, String?, String?, String?, Int?, Int?, String?, String?, Int?).self)
+      {
+        recorded = count > 0
+        if let id, let job, let kind, let level, let ordinal, let key, let request, let attempts {
+          next.append(try Self.task((id, job, kind, level, ordinal, key, request, attempts)))
+        }
+      }
+      if !recorded {
+        let check = try await client.query(
+          "SELECT count(*) FROM task WHERE id = \(id) AND state = 'done' AND doneBy = \(worker)", logger: logger)
+        for try await count in check.decode(Int.self) { recorded = count > 0 }
+      }
+      return (recorded, next.sorted { ($0.level, $0.ordinal) < ($1.level, $1.ordinal) })
     }
   }
 
@@ -169,6 +259,7 @@ public final class PostgresTaskQueue: TaskQueue {
   @discardableResult
   public func complete(_ id: String, worker: String, result: TaskResult) async throws -> Bool {
     try await database.withRetry("complete") { client in
+      // One statement: the task done (only by its lease's holder), the worker's counts, the announcement.
       let rows = try await client.query(
         """
         WITH done AS (
@@ -177,15 +268,16 @@ public final class PostgresTaskQueue: TaskQueue {
             cachedTokens = \(result.cachedTokens), engine = \(result.engine), model = \(result.model),
             durationMs = \(result.durationMs), doneBy = \(worker), leaseOwner = NULL, leaseUntil = NULL,
             finishedAt = \(unescaped: Self.now)
-          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING id)
-        UPDATE worker SET done = done + 1, outputTokens = outputTokens + \(result.outputTokens)
-        WHERE id = \(worker) AND EXISTS (SELECT 1 FROM done)
-        RETURNING (SELECT count(*) FROM done)
+          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING id),
+        counted AS (
+          UPDATE worker SET done = done + 1, outputTokens = outputTokens + \(result.outputTokens)
+          WHERE id = \(worker) AND EXISTS (SELECT 1 FROM done) RETURNING 1)
+        SELECT count(*) FROM done, LATERAL (SELECT pg_notify(\(Self.channel(.outcome)), '')) AS announced
         """, logger: logger)
       var recorded = false
       for try await count in rows.decode(Int.self) { recorded = count > 0 }
       if !recorded {
-        // The worker row may not exist yet (no heartbeat so far): ask the task itself.
+        // A repeated completion by the holder (a retry after a lost connection) is acknowledged.
         let check = try await client.query(
           "SELECT count(*) FROM task WHERE id = \(id) AND state = 'done' AND doneBy = \(worker)", logger: logger)
         for try await count in check.decode(Int.self) { recorded = count > 0 }
@@ -196,11 +288,15 @@ public final class PostgresTaskQueue: TaskQueue {
 
   public func fail(_ id: String, worker: String, error: String, final: Bool, output: String?) async throws {
     try await database.withRetry("fail") { client in
+      // A retry is claimable again; a final failure is an outcome.
       try await client.query(
         """
-        UPDATE task SET state = \(final ? "failed" : "pending"), error = \(error), output = COALESCE(\(output), output),
-          leaseOwner = NULL, leaseUntil = NULL, finishedAt = \(unescaped: Self.now)
-        WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker)
+        WITH failed AS (
+          UPDATE task SET state = \(final ? "failed" : "pending"), error = \(error),
+            output = COALESCE(\(output), output), leaseOwner = NULL, leaseUntil = NULL,
+            finishedAt = \(unescaped: Self.now)
+          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING 1)
+        SELECT pg_notify(\(Self.channel(final ? .outcome : .claimable)), '') FROM failed
         """, logger: logger)
       if final {
         try await client.query("UPDATE worker SET failed = failed + 1 WHERE id = \(worker)", logger: logger)
@@ -212,8 +308,11 @@ public final class PostgresTaskQueue: TaskQueue {
     try await database.withRetry("release") { client in
       try await client.query(
         """
-        UPDATE task SET state = 'pending', attempts = greatest(0, attempts - 1), leaseOwner = NULL, leaseUntil = NULL
-        WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker)
+        WITH released AS (
+          UPDATE task SET state = 'pending', attempts = greatest(0, attempts - 1), leaseOwner = NULL,
+            leaseUntil = NULL
+          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING 1)
+        SELECT pg_notify(\(Self.channel(.claimable)), '') FROM released
         """, logger: logger)
     }
   }

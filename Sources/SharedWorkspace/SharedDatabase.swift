@@ -63,6 +63,12 @@ public final class SharedDatabase: Sendable {
 
   /// Whether `error` is the server or the connection going away (worth a retry), not a bad statement.
   static func isTransient(_ error: any Error) -> Bool {
+    if let transaction = error as? PostgresTransactionError {
+      // A transaction is rolled back when any of its steps fails: worth a retry when that step's error is.
+      return [transaction.beginError, transaction.closureError, transaction.commitError].contains {
+        $0.map(isTransient) ?? false
+      }
+    }
     guard let error = error as? PSQLError else { return false }
     if error.code == .server {
       // 08: connection exceptions; 57: operator intervention (shutdown, starting up); 40: serialization, deadlock.

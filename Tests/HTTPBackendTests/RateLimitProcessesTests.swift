@@ -58,4 +58,61 @@ import _LongctxTestSupport
     print("two processes: \(received.count) requests, smallest gap \(gaps.min() ?? 0) s for 0.5 s")
     #expect(gaps.allSatisfy { $0 >= 0.45 }, "\(gaps)")
   }
+
+  /// The same limit on a shared workspace: a coordinator (`run --no-work`) and two `longctx
+  /// worker` processes on a real PostgreSQL server, each worker sending its own requests:
+  /// the endpoint receives them no faster than the limit between them.
+  @Test(.enabled(if: PostgresServer.unavailable == nil, "PostgreSQL server binaries are absent"))
+  func twoWorkerProcessesOnPostgreSQLShareTheEndpointsLimit() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let arrivals = Mutex<[Double]>([])
+    let server = try CurlTransportTests.LoopbackServer { request in
+      if request.hasPrefix("POST /v1/completions") { arrivals.withLock { $0.append(Date().timeIntervalSince1970) } }
+      return RetryAfterTests.reply("200 OK", ["Content-Type: application/json"], body: RetryAfterTests.ok)
+    }
+    for i in 1...4 {
+      let lines = (1...20).map { "shared-\(i) line \($0): the service handled request \($0 * 7) in \($0) ms" }
+      try tmp.write("logs/shared-\(i).log", lines.joined(separator: "\n") + "\n")
+    }
+    let job = try tmp.write(
+      "paced.yaml",
+      """
+      name: paced
+      inputs: [logs]
+      model: {engine: openai, base_url: "http://127.0.0.1:\(server.port)/v1", context: 256}
+      generation: {max_tokens: 4}
+      plan: {collapse_repeats: false, collapse_duplicates: false}
+      map: {prompt: "{{window}}"}
+      reduce: {prompt: "{{outputs}}"}
+      limits: {requests_per_minute: 120}
+      budget: {tokens: 100000}
+      """
+    ).path
+    let database = try PostgresServer()
+    defer { database.remove() }
+    let workspace = database.url + "?sslmode=disable&store=\(tmp.url.appendingPathComponent("store").path)"
+    let workers = try (0..<2).map { _ in try CLI.start(["worker", "--workspace", workspace]) }
+    let run = try await CLI.run(["run", job, "--workspace", workspace, "--no-work", "--quiet"])
+    #expect(run.code == 0, "\(run.stderr)")
+    let status = try await CLI.run(["status", "--workspace", workspace])
+    for (process, _) in workers { process.terminate() }
+    for (_, wait) in workers { _ = await Task.detached { wait() }.value }
+    // Both workers sent requests (neither line says "0 done").
+    let lines = status.stdout.split(separator: "\n").filter { $0.contains(" done, ") && $0.contains("pid ") }
+    #expect(lines.count == 2 && lines.allSatisfy { !$0.contains(" 0 done") }, "\(status.stdout)")
+    let received = arrivals.withLock { $0 }.sorted()
+    #expect(received.count >= 6, "\(received.count) requests")
+    // The workers paid every call in PostgreSQL (the server reports 3 + 1 tokens a call), where
+    // `status` and `plan --cost` on the shared workspace read it.
+    #expect(status.stdout.contains("budget: \(received.count) calls paid, 0 reserved"), "\(status.stdout)")
+    let plan = try await CLI.run(["plan", job, "--cost", "--workspace", workspace])
+    #expect(plan.stdout.contains("spent so far \(4 * received.count) tokens"), "\(plan.stdout)\(plan.stderr)")
+    let gaps = zip(received.dropFirst(), received).map { $0 - $1 }
+    print("two worker processes on PostgreSQL: \(received.count) requests, smallest gap \(gaps.min() ?? 0) s for 0.5 s")
+    // A worker that wakes late (a loaded machine) can only shorten the gap after its request:
+    // the k-th request never comes before the first plus k slots.
+    #expect(gaps.allSatisfy { $0 >= 0.4 }, "\(gaps)")
+    #expect(received.indices.allSatisfy { received[$0] - received[0] >= 0.5 * Double($0) - 0.1 }, "\(gaps)")
+  }
 }

@@ -67,6 +67,36 @@ struct PostgresTaskQueueTests {
     #expect(try await queue.outcomes(ids: [claimedB[0].id]).first?.state == .pending, "a new run retries failures")
   }
 
+  @Test func aCompletionClaimsTheNextTaskInTheSameRoundTrip() async throws {
+    let server = try PostgresServer()
+    defer { server.remove() }
+    let queue = try await PostgresTaskQueue.open(try SharedLocation(server.url), logger: Self.logger)
+    try await queue.publish(Self.tasks(3))
+    let first = try #require(try await queue.claim(worker: "A", modelKey: "k", limit: 1, leaseSeconds: 30).first)
+    #expect(first.ordinal == 0)
+    // Another worker's lease on the next task is left alone: A gets the one after it.
+    #expect(try await queue.claim(worker: "B", modelKey: "k", limit: 1, leaseSeconds: 30).first?.ordinal == 1)
+    // The listener rings once when it starts listening: from then on, rings are notifications.
+    let start = queue.mark(.outcome)
+    try await queue.wait(for: .outcome, after: start, timeout: 5)
+    let outcome = queue.mark(.outcome)
+    #expect(outcome != start, "listening")
+    let (recorded, next) = try await queue.complete(
+      first.id, worker: "A", result: Self.result("out 0"), claimingNext: 1, modelKey: "k", leaseSeconds: 30)
+    #expect(recorded)
+    #expect(next.map(\.ordinal) == [2] && next.first?.attempts == 1)
+    #expect(try await queue.outcomes(ids: [first.id]).first?.result?.output == "out 0")
+    // The completion was announced: a coordinator waiting for outcomes wakes before its timeout.
+    let clock = Date()
+    try await queue.wait(for: .outcome, after: outcome, timeout: 5)
+    #expect(Date().timeIntervalSince(clock) < 4, "woken by NOTIFY, not by the timeout")
+    // Nothing left to claim; a repeated completion is acknowledged and claims nothing.
+    let again = try await queue.complete(
+      first.id, worker: "A", result: Self.result("again"), claimingNext: 1, modelKey: "k", leaseSeconds: 30)
+    #expect(again.recorded && again.next.isEmpty)
+    #expect(try await queue.outcomes(ids: [first.id]).first?.result?.output == "out 0")
+  }
+
   @Test func anExpiredLeaseIsTakenOverAndAHeartbeatKeepsOneAlive() async throws {
     let server = try PostgresServer()
     defer { server.remove() }

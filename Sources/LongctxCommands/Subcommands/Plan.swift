@@ -3,6 +3,7 @@ import Foundation
 import Ingest
 import Pipeline
 import Segmenter
+import SharedWorkspace
 import Workspace
 
 extension Longctx {
@@ -40,7 +41,13 @@ extension Longctx {
       let workspace = opened.workspace
       let runner = opened.runner()
       let plan = try await runner.preview()
-      let estimate = cost ? try runner.estimateCost(of: plan) : nil
+      var estimate = cost ? try runner.estimateCost(of: plan) : nil
+      if estimate?.budget != nil, let location = try global.sharedLocation {
+        // On a shared workspace the job's calls are paid in PostgreSQL, by every worker.
+        let queue = try await PostgresTaskQueue.open(
+          location, logger: global.logger("longctx.plan"), reconnectTimeout: 5)
+        estimate?.spent = try await PostgresLimitLedger(sharing: queue).spending(for: spec.name)
+      }
       let ocr = try Corpus(workspace: workspace).ocrSummary(
         documents: plan.windows.flatMap { $0.chunks.map(\.documentHash) })
       if json {

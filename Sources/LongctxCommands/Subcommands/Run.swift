@@ -72,6 +72,7 @@ extension Longctx {
       let shared = try await SharedRun.start(
         global: global, jobPath: opened.path, spec: spec, choice: opened.engine, concurrency: concurrency, work: work)
       settings.queue = shared?.queue
+      settings.ledger = shared?.ledger
       let runner = opened.runner(settings: settings) { progress.handle($0) }
       let summary: RunSummary
       do {

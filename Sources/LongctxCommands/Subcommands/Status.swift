@@ -70,6 +70,13 @@ extension Longctx {
         var spending: LimitStore.Spending?
       }
       let runStore = RunStore(workspace: workspace)
+      // On a shared workspace the budgets are in PostgreSQL, where every worker pays its calls.
+      var ledger: any LimitLedger = LimitStore(workspace: workspace)
+      if let location = try global.sharedLocation {
+        ledger = try await PostgresLimitLedger(
+          sharing: try await PostgresTaskQueue.open(
+            location, logger: global.logger("longctx.status"), reconnectTimeout: 5))
+      }
       var jobs: [JobOut] = []
       for name in names {
         let tasks = try store.currentTasks(job: name)
@@ -94,7 +101,7 @@ extension Longctx {
             rollingReport: r.rollingReport, newSources: try runStore.sources(run: r.id ?? 0).compactMap(\.newLocator))
         }
         if !runs.isEmpty { jobs[jobs.count - 1].runs = runs }
-        let spending = try LimitStore(workspace: workspace).spending(job: name)
+        let spending = try await ledger.spending(for: name)
         if spending.settled + spending.inFlight > 0 { jobs[jobs.count - 1].spending = spending }
         if let plan = try PlanStore(workspace: workspace).latest(job: name) {
           let ocr = try Corpus(workspace: workspace).ocrSummary(

@@ -44,7 +44,8 @@ extension Longctx {
       let logger = global.logger("longctx.worker")
       let queue = try await PostgresTaskQueue.open(location, logger: logger)
       let worker = SharedRun.worker(
-        queue: queue, store: location.store, concurrency: concurrency, lease: lease, logLevel: global.logLevel,
+        queue: queue, ledger: try await PostgresLimitLedger(sharing: queue), store: location.store,
+        concurrency: concurrency, lease: lease, logLevel: global.logLevel,
         logger: logger)
       if !global.quiet { printError("worker \(worker.info.id): waiting for tasks on \(location.url)") }
       let counts: QueueWorker.Counts
@@ -68,12 +69,18 @@ extension Longctx {
 /// `run` on a shared workspace: the job recorded for workers, and a worker in this process.
 final class SharedRun: Sendable {
   let queue: PostgresTaskQueue
+  /// The job's rate limits and budget, held for every worker.
+  let ledger: PostgresLimitLedger
   let name: String
   private let finished = Atomic<Bool>(false)
   private let workingTask = Mutex<Task<Void, Never>?>(nil)
 
-  private init(queue: PostgresTaskQueue, name: String, working: (@Sendable (SharedRun) -> Task<Void, Never>)?) {
+  private init(
+    queue: PostgresTaskQueue, ledger: PostgresLimitLedger, name: String,
+    working: (@Sendable (SharedRun) -> Task<Void, Never>)?
+  ) {
     self.queue = queue
+    self.ledger = ledger
     self.name = name
     let task = working?(self)
     workingTask.withLock { $0 = task }
@@ -89,10 +96,12 @@ final class SharedRun: Sendable {
     let text = try String(contentsOfFile: jobPath, encoding: .utf8)
     try await queue.startJob(
       SharedJob(name: spec.name, modelKey: choice.modelKey, specText: text, baseDirectory: spec.baseDirectory))
-    guard work else { return SharedRun(queue: queue, name: spec.name, working: nil) }
+    let ledger = try await PostgresLimitLedger(sharing: queue)
+    guard work else { return SharedRun(queue: queue, ledger: ledger, name: spec.name, working: nil) }
     let worker = QueueWorker(
-      queue: queue, options: QueueWorker.Options(concurrency: concurrency), logger: logger, choose: { _ in choice })
-    return SharedRun(queue: queue, name: spec.name) { run in
+      queue: queue, options: QueueWorker.Options(concurrency: concurrency), ledger: ledger, logger: logger,
+      choose: { _ in choice })
+    return SharedRun(queue: queue, ledger: ledger, name: spec.name) { run in
       Task {
         do {
           _ = try await worker.run { run.finished.load(ordering: .relaxed) }
@@ -112,10 +121,12 @@ final class SharedRun: Sendable {
 
   /// A worker that chooses each job's engine from the job file recorded with it.
   static func worker(
-    queue: PostgresTaskQueue, store: URL, concurrency: Int, lease: Double, logLevel: Logger.Level, logger: Logger
+    queue: PostgresTaskQueue, ledger: PostgresLimitLedger, store: URL, concurrency: Int, lease: Double,
+    logLevel: Logger.Level, logger: Logger
   ) -> QueueWorker {
     QueueWorker(
-      queue: queue, options: QueueWorker.Options(concurrency: concurrency, leaseSeconds: lease), logger: logger
+      queue: queue, options: QueueWorker.Options(concurrency: concurrency, leaseSeconds: lease), ledger: ledger,
+      logger: logger
     ) { job in
       let spec = try JobFile.parse(
         job.specText, path: job.baseDirectory + "/\(job.name).yaml", baseDirectory: job.baseDirectory)

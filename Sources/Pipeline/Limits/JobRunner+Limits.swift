@@ -19,73 +19,37 @@ public struct BudgetReached: Error, LocalizedError, Sendable, Equatable {
 }
 
 /// Rate limits and budgets around the engine: requests paced per endpoint
-/// (`SharedPacer`), calls reserved before and settled after (`LimitStore`).
+/// (`SharedPacer`), calls reserved before and settled after (`CallBudget`), both held
+/// in the run's `LimitLedger` (`RunSettings.ledger`, else the workspace's `LimitStore`).
 extension JobRunner {
-  /// `factory`'s engine, paced through the workspace when it sends requests to servers.
+  /// Where this run's limits and budget are held.
+  var ledger: any LimitLedger { settings.ledger ?? LimitStore(workspace: workspace) }
+
+  /// `factory`'s engine, paced through `ledger` when it sends requests to servers.
   static func pacing(
-    _ factory: @escaping @Sendable () async throws -> any Engine, workspace: Workspace, spec: JobSpec
+    _ factory: @escaping @Sendable () async throws -> any Engine, ledger: any LimitLedger, spec: JobSpec
   ) -> @Sendable () async throws -> any Engine {
     guard spec.model.engine == .openai else { return factory }
-    let pacer = SharedPacer(store: LimitStore(workspace: workspace), limits: spec.limits)
+    let pacer = SharedPacer(ledger: ledger, limits: spec.limits)
     return {
       let engine = try await factory()
       return (engine as? any PacedEngine)?.paced(by: pacer) ?? engine
     }
   }
 
-  /// Generates `request` for `task` within the job's budget: reserves the call's worst case
-  /// (its prompt, counted or estimated from above, and `max_tokens`), then settles it at what
-  /// the engine reports, or releases it when no answer came.
+  /// Generates `request` for `task` within the job's budget (`CallBudget`).
   ///
   /// - Throws: `BudgetReached` (nothing sent) when the worst case does not fit what is left.
   func generateWithinBudget(_ engine: any Engine, _ request: GenerationRequest, task: TaskRecord) async throws
     -> GenerationResult
   {
-    guard let budget = spec.budget else { return try await engine.generate(request) }
-    let store = LimitStore(workspace: workspace)
-    let prices = spec.prices ?? JobSpec.Prices(promptPerMillion: 0, outputPerMillion: 0)
-    let prompt = reservedPromptTokens(request)
-    let (id, spent) = try store.reserve(
-      job: spec.name, task: task.id, owner: "pid-\(getpid())", tokens: prompt + request.maxTokens,
-      cost: prices.cost(prompt: prompt, output: request.maxTokens), budget: budget, now: Date().timeIntervalSince1970)
-    guard let id else {
-      let limit = [budget.usd.map { prices.format($0) }, budget.tokens.map { "\($0) tokens" }].compactMap { $0 }
-      let spentText = [
-        budget.usd.map { _ in prices.format(spent.cost) }, budget.tokens.map { _ in "\(spent.tokens) tokens" },
-      ]
-      .compactMap { $0 }
-      throw BudgetReached(
-        job: spec.name, limit: limit.joined(separator: " / "), spent: spentText.joined(separator: " / "),
-        inFlight: spent.inFlight)
-    }
-    let result: GenerationResult
-    do {
-      result = try await engine.generate(request)
-    } catch {
-      try? store.release(id)
-      throw error
-    }
-    // A server that reports no usage is charged the reserved prompt and the output's estimate.
-    let used = (
-      prompt: result.promptTokens > 0 ? result.promptTokens : prompt,
-      output: result.outputTokens > 0
-        ? result.outputTokens : EstimatedTokenCounter.estimate(bytes: result.text.utf8.count)
-    )
-    try store.settle(
-      id, promptTokens: used.prompt, outputTokens: used.output,
-      cost: prices.cost(prompt: used.prompt, output: used.output),
-      now: Date().timeIntervalSince1970)
-    return result
+    guard let budget = callBudget else { return try await engine.generate(request) }
+    return try await budget.generate(engine, request, job: spec.name, task: task.id)
   }
 
-  /// The prompt tokens a call reserves: the job's counter where it is exact and local,
-  /// else the byte estimate (an upper bound), plus the prompt format's and a margin.
-  func reservedPromptTokens(_ request: GenerationRequest) -> Int {
-    let text = request.prefix + request.suffix
-    let local = spec.model.engine == .llama || spec.model.vocabulary != nil
-    let counted = local && counter.isExact ? try? counter.count(text) : nil
-    return (counted ?? EstimatedTokenCounter.estimate(bytes: text.utf8.count)) + spec.promptOverheadTokens
-      + PromptBudget.margin
+  /// The job's budget, applied by this process; nil when the job has none.
+  var callBudget: CallBudget? {
+    CallBudget(spec: spec, counter: counter, ledger: ledger, owner: "pid-\(getpid())")
   }
 }
 

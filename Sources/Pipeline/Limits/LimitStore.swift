@@ -68,9 +68,8 @@ public struct LimitStore: Sendable {
 
   // MARK: - Rate limits
 
-  /// Takes the next send time for a request of `tokens` to `endpoint`: the earliest time at
-  /// or after `now` that the configured limits, the server's Retry-After and its remaining
-  /// requests and tokens allow, and moves the endpoint's row on past it.
+  /// Takes the next send time for a request of `tokens` to `endpoint` (`RateLimitState.admit`)
+  /// and moves the endpoint's row on past it.
   ///
   /// - Returns: Seconds since 1970 at which the request may be sent.
   public func reserveSlot(endpoint: String, tokens: Int, limits: JobSpec.RateLimits?, now: Double) throws -> Double {
@@ -81,30 +80,12 @@ public struct LimitStore: Sendable {
           SELECT next_request_at, next_token_at, blocked_until, remaining_requests, requests_reset_at,
             remaining_tokens, tokens_reset_at FROM rate_limit WHERE endpoint = ?
           """, arguments: [endpoint])
-      var nextRequest: Double = row?["next_request_at"] ?? 0
-      var nextToken: Double = row?["next_token_at"] ?? 0
-      let blocked: Double = row?["blocked_until"] ?? 0
-      var remainingRequests: Int? = row?["remaining_requests"]
-      var requestsReset: Double? = row?["requests_reset_at"]
-      var remainingTokens: Int? = row?["remaining_tokens"]
-      var tokensReset: Double? = row?["tokens_reset_at"]
-
-      var slot = max(now, blocked)
-      if limits?.requestsPerMinute != nil { slot = max(slot, nextRequest) }
-      if limits?.tokensPerMinute != nil { slot = max(slot, nextToken) }
-      if let left = remainingRequests, let reset = requestsReset, reset > now, left <= 0 { slot = max(slot, reset) }
-      if let left = remainingTokens, let reset = tokensReset, reset > now, left < tokens { slot = max(slot, reset) }
-      // Past its reset the server's count is unknown until its next answer says it again.
-      if let reset = requestsReset, reset <= slot {
-        remainingRequests = nil
-        requestsReset = nil
-      }
-      if let reset = tokensReset, reset <= slot {
-        remainingTokens = nil
-        tokensReset = nil
-      }
-      if let rpm = limits?.requestsPerMinute { nextRequest = slot + 60 / rpm }
-      if let tpm = limits?.tokensPerMinute { nextToken = slot + Double(tokens) * 60 / tpm }
+      var state = RateLimitState(
+        nextRequestAt: row?["next_request_at"] ?? 0, nextTokenAt: row?["next_token_at"] ?? 0,
+        blockedUntil: row?["blocked_until"] ?? 0, remainingRequests: row?["remaining_requests"],
+        requestsResetAt: row?["requests_reset_at"], remainingTokens: row?["remaining_tokens"],
+        tokensResetAt: row?["tokens_reset_at"])
+      let slot = state.admit(tokens: tokens, limits: limits, now: now)
       try db.execute(
         sql: """
           INSERT INTO rate_limit (endpoint, next_request_at, next_token_at, blocked_until, remaining_requests,
@@ -117,8 +98,8 @@ public struct LimitStore: Sendable {
             updated_at = excluded.updated_at
           """,
         arguments: [
-          endpoint, nextRequest, nextToken, blocked, remainingRequests.map { $0 - 1 }, requestsReset,
-          remainingTokens.map { $0 - tokens }, tokensReset, now,
+          endpoint, state.nextRequestAt, state.nextTokenAt, state.blockedUntil, state.remainingRequests,
+          state.requestsResetAt, state.remainingTokens, state.tokensResetAt, now,
         ])
       return slot
     }

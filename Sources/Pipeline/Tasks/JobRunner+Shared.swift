@@ -7,8 +7,11 @@ import Inference
 /// read. Only the scheduling moves; what a task is, and its id, stay the same.
 extension JobRunner {
   /// How often the coordinator looks at the queue for finished tasks: after 10 ms while
-  /// outcomes keep coming, doubling to this while none does.
+  /// outcomes keep coming, doubling to this while none does; sooner when the queue announces
+  /// outcomes (PostgreSQL's NOTIFY).
   static let sharedPollSeconds = 0.1
+  /// The status a worker gives a shared job whose budget it found reached.
+  public static let budgetStatus = "budget"
 
   func executeShared(
     _ queue: any TaskQueue, level: Int, kind: TaskKind, tasks: [(TaskRecord, GenerationRequest)],
@@ -29,9 +32,14 @@ extension JobRunner {
     var waiting = Dictionary(uniqueKeysWithValues: todo.map { ($0.0.id, $0.0) })
     let results = SummaryBox()
     var poll = 0.01
+    // Set when a worker found the job's budget reached: the tasks it left pending are not
+    // waited for, the calls in flight (leased tasks) are.
+    var budgetStopped = false
     while !waiting.isEmpty {
       let before = waiting.count
+      var inFlight = 0
       if Interrupt.isRequested { throw EngineError.interrupted }
+      let mark = queue.mark(.outcome)
       for outcome in try await queue.outcomes(ids: Array(waiting.keys)) {
         guard let task = waiting[outcome.id] else { continue }
         switch outcome.state {
@@ -55,14 +63,22 @@ extension JobRunner {
           try store.setAttempts(task.id, outcome.attempts)
           results.recordFailure()
           progress(.taskFailed(kind: kind, ordinal: task.ordinal, error: error, willRetry: false))
-        case .pending, .leased:
+        case .leased:
+          inFlight += 1
+          continue
+        case .pending:
           continue
         }
         waiting[outcome.id] = nil
       }
+      if budgetStopped && inFlight == 0 { break }
+      if !waiting.isEmpty && waiting.count == before && !budgetStopped && spec.budget != nil {
+        budgetStopped = try await queue.jobStatus(spec.jobName) == Self.budgetStatus
+        if budgetStopped { continue }
+      }
       if !waiting.isEmpty {
         poll = waiting.count < before ? 0.01 : min(poll * 2, Self.sharedPollSeconds)
-        try await Task.sleep(nanoseconds: UInt64(poll * 1e9))
+        try await queue.wait(for: .outcome, after: mark, timeout: poll)
       }
     }
     summary.executed += results.executed
@@ -70,6 +86,9 @@ extension JobRunner {
     summary.promptTokens += results.promptTokens
     summary.outputTokens += results.outputTokens
     summary.cachedTokens += results.cachedTokens
+    if budgetStopped, let budget = callBudget {
+      throw budget.reached(job: spec.name, spent: try await ledger.spending(for: spec.name))
+    }
     return try store.tasks(job: spec.name, kind: kind, level: level).filter { $0.state == .done }
   }
 }

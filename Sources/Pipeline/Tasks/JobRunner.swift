@@ -57,6 +57,9 @@ public struct RunSettings: Sendable {
   /// A shared workspace's task queue: tasks are published there for workers on any
   /// machine, and their outputs copied back here; nil: tasks run in this process.
   public var queue: (any TaskQueue)?
+  /// Where rate limits and budgets are held (a shared workspace's, for every worker);
+  /// nil: the workspace's `LimitStore`.
+  public var ledger: (any LimitLedger)?
 
   public init(maxAttempts: Int = 3, retryBaseDelay: Double = 0.5, concurrency: Int = 1, worker: ExtractionWorker? = nil)
   {
@@ -101,7 +104,8 @@ public final class JobRunner: Sendable {
     self.spec = spec
     self.counter = engine.counter
     self.modelKey = engine.modelKey
-    self.engineFactory = Self.pacing(engine.makeEngine, workspace: workspace, spec: spec)
+    self.engineFactory = Self.pacing(
+      engine.makeEngine, ledger: settings.ledger ?? LimitStore(workspace: workspace), spec: spec)
     self.settings = settings
     self.logger = logger
     self.progress = progress

@@ -46,17 +46,25 @@ public final class QueueWorker: Sendable {
   let options: Options
   let logger: Logger
   let choose: @Sendable (SharedJob) throws -> EngineChoice
+  /// Where the jobs' rate limits and budgets are held; nil: none applied here.
+  let ledger: (any LimitLedger)?
   private let engines = Mutex<[String: EngineBox]>([:])
+  /// Each job's file as the coordinator recorded it (nil: none recorded), by job name.
+  private let specs = Mutex<[String: SpecBox]>([:])
   private let counts = Mutex(Counts())
 
   /// A worker on `queue`.
   ///
-  /// - Parameter choose: The engine for a job (from its job file); called once per model key.
+  /// - Parameters:
+  ///   - ledger: Where the jobs' `limits:` and `budget:` are held for every worker (the
+  ///     shared workspace's); each task's calls are paced and paid for through it.
+  ///   - choose: The engine for a job (from its job file); called once per model key.
   public init(
-    queue: any TaskQueue, info: WorkerInfo = .thisProcess(), options: Options = Options(), logger: Logger,
-    choose: @escaping @Sendable (SharedJob) throws -> EngineChoice
+    queue: any TaskQueue, info: WorkerInfo = .thisProcess(), options: Options = Options(),
+    ledger: (any LimitLedger)? = nil, logger: Logger, choose: @escaping @Sendable (SharedJob) throws -> EngineChoice
   ) {
     self.queue = queue
+    self.ledger = ledger
     self.info = info
     self.options = options
     self.logger = logger
@@ -92,32 +100,118 @@ public final class QueueWorker: Sendable {
 
   /// One lane: claim one task, run it, again.
   private func lane(until stop: @escaping @Sendable () async -> Bool) async throws {
-    // An idle lane looks again after 20 ms, doubling up to `pollSeconds`: a level a
-    // coordinator has just published (the next reduce level) is claimed at once, an idle
-    // fleet costs the database one query per lane per `pollSeconds`.
+    // An idle lane looks again after 20 ms, doubling up to `pollSeconds`, or as soon as the
+    // queue announces claimable tasks: a level a coordinator has just published (the next
+    // reduce level) is claimed at once, an idle fleet costs the database one query per lane
+    // per `pollSeconds`.
     var idle = min(0.02, options.pollSeconds)
+    // The running jobs, read again whenever a claim comes back empty or a job stopped.
+    var known: [SharedJob]?
+    // The task claimed with the last one's completion (one round trip for both).
+    var carried: (QueuedTask, EngineChoice, SharedJob)?
     while true {
-      if Interrupt.isRequested { throw EngineError.interrupted }
-      try Task.checkCancellation()
-      var claimed: (QueuedTask, EngineChoice)?
-      for job in try await queue.runningJobs() {
+      if Interrupt.isRequested || Task.isCancelled {
+        if let (task, _, _) = carried { try? await queue.release(task.id, worker: info.id) }
+        if Interrupt.isRequested { throw EngineError.interrupted }
+        throw CancellationError()
+      }
+      if let (task, choice, job) = carried {
+        carried = nil
+        let outcome = try await run(task, choice: choice, job: job)
+        if outcome.stopped { known = nil }
+        if let next = outcome.next {
+          if let owner = try await runningJob(of: next, known: &known) {
+            carried = (next, choice, owner)
+          } else {
+            try await queue.release(next.id, worker: info.id)
+          }
+        }
+        continue
+      }
+      let mark = queue.mark(.claimable)
+      let fresh = known == nil
+      let jobs: [SharedJob]
+      if let known {
+        jobs = known
+      } else {
+        jobs = try await queue.runningJobs()
+      }
+      known = jobs
+      for job in jobs {
         guard let choice = engine(for: job) else { continue }
         if let task = try await queue.claim(
           worker: info.id, modelKey: choice.modelKey, limit: 1, leaseSeconds: options.leaseSeconds
         ).first {
-          claimed = (task, choice)
-          break
+          if let owner = try await runningJob(of: task, known: &known) {
+            carried = (task, choice, owner)
+            break
+          }
+          // A task of a job no longer running (stopped at its budget) with the same model: not ours to run.
+          try await queue.release(task.id, worker: info.id)
         }
       }
-      guard let (task, choice) = claimed else {
-        if await stop() { return }
-        try await Task.sleep(nanoseconds: UInt64(idle * 1e9))
-        idle = min(idle * 2, options.pollSeconds)
+      if carried != nil {
+        idle = min(0.02, options.pollSeconds)
         continue
       }
-      idle = min(0.02, options.pollSeconds)
-      try await run(task, choice: choice)
+      known = nil
+      // Nothing for the jobs this lane knew: look at the running jobs before waiting.
+      if !fresh { continue }
+      if await stop() { return }
+      try await queue.wait(for: .claimable, after: mark, timeout: idle)
+      idle = min(idle * 2, options.pollSeconds)
     }
+  }
+
+  /// The running job `task` belongs to (whose limits and budget its call is held to): the
+  /// task may be another running job's with the same model than the one it was claimed for
+  /// (a question's job is `JOB+NAME`). Reads the running jobs again when `known` lacks it.
+  ///
+  /// - Returns: nil when `task`'s job is not running.
+  private func runningJob(of task: QueuedTask, known: inout [SharedJob]?) async throws -> SharedJob? {
+    let parent = String(task.job.split(separator: Character(JobSpec.questionSeparator)).first ?? "")
+    let owns = { (job: SharedJob) in job.name == task.job || job.name == parent }
+    if let job = known?.first(where: owns) { return job }
+    let jobs = try await queue.runningJobs()
+    known = jobs
+    return jobs.first(where: owns)
+  }
+
+  /// What became of a task a lane ran.
+  private struct RunOutcome {
+    /// The task's job stopped (its budget is reached): its tasks are not to be claimed.
+    var stopped = false
+    /// The task claimed with this one's completion.
+    var next: QueuedTask?
+  }
+
+  /// `job`'s file as its coordinator recorded it, parsed once; nil when none was recorded
+  /// (a job started by a test or benchmark) or when this worker applies no limits.
+  private func spec(of job: SharedJob) -> JobSpec? {
+    guard ledger != nil, !job.specText.isEmpty else { return nil }
+    if let box = specs.withLock({ $0[job.name] }), box.text == job.specText { return box.spec }
+    var spec: JobSpec?
+    do {
+      spec = try JobFile.parse(
+        job.specText, path: job.baseDirectory + "/\(job.name).yaml", baseDirectory: job.baseDirectory)
+    } catch {
+      logger.error(
+        "job \(job.name): its job file does not parse here, so its limits and budget cannot be applied: \(error.userDescription)"
+      )
+    }
+    specs.withLock { $0[job.name] = SpecBox(text: job.specText, spec: spec) }
+    return spec
+  }
+
+  /// `engine` as `job`'s calls go through it here: paced by the job's `limits:`, and the
+  /// budget its calls are paid from (nil: none).
+  private func limited(_ engine: any Engine, choice: EngineChoice, job: SharedJob) -> (any Engine, CallBudget?) {
+    guard let ledger, let spec = spec(of: job) else { return (engine, nil) }
+    var engine = engine
+    if spec.model.engine == .openai, let paced = engine as? any PacedEngine {
+      engine = paced.paced(by: SharedPacer(ledger: ledger, limits: spec.limits))
+    }
+    return (engine, CallBudget(spec: spec, counter: choice.counter, ledger: ledger, owner: info.id))
   }
 
   /// The engine for `job`'s model, chosen once per model key; nil when it cannot be made here.
@@ -143,31 +237,38 @@ public final class QueueWorker: Sendable {
 
   /// Runs a claimed task once. A failed attempt that may be retried goes back to the
   /// queue as pending (any worker may claim it again, after a backoff for transient errors).
-  private func run(_ task: QueuedTask, choice: EngineChoice) async throws {
-    let engine: any Engine
+  private func run(_ task: QueuedTask, choice: EngineChoice, job: SharedJob) async throws -> RunOutcome {
+    let loaded: any Engine
     do {
-      engine = try await loadedEngine(choice)
+      loaded = try await loadedEngine(choice)
     } catch {
       try? await queue.release(task.id, worker: info.id)
       throw error
     }
+    let (engine, budget) = limited(loaded, choice: choice, job: job)
     let clock = Date()
     do {
-      let result = try await engine.generate(task.request)
+      let result =
+        if let budget {
+          try await budget.generate(engine, task.request, job: task.job, task: task.id)
+        } else {
+          try await engine.generate(task.request)
+        }
       let seconds = Date().timeIntervalSince(clock)
       if let problem = OutputValidation.problem(in: result.text, schema: task.request.jsonSchema, kind: task.kind) {
         // Invalid structured output: back to the queue at once (nothing is overloaded).
         let final = task.attempts >= options.maxAttempts
         try await queue.fail(task.id, worker: info.id, error: problem, final: final, output: result.text)
         if final { counts.withLock { $0.failed += 1 } }
-        return
+        return RunOutcome()
       }
-      let recorded = try await queue.complete(
+      let (recorded, next) = try await queue.complete(
         task.id, worker: info.id,
         result: TaskResult(
           output: result.text, promptTokens: result.promptTokens, outputTokens: result.outputTokens,
           cachedTokens: result.cachedTokens, engine: engine.name, model: engine.modelIdentity,
-          durationMs: seconds * 1000))
+          durationMs: seconds * 1000), claimingNext: Interrupt.isRequested ? 0 : 1, modelKey: choice.modelKey,
+        leaseSeconds: options.leaseSeconds)
       if recorded {
         counts.withLock {
           $0.done += 1
@@ -176,6 +277,14 @@ public final class QueueWorker: Sendable {
       } else {
         logger.warning("task \(task.id): lease lost before completion; another worker has it")
       }
+      return RunOutcome(next: next.first)
+    } catch let reached as BudgetReached {
+      // Nothing was sent: the job stops for every worker (the coordinator lets the calls in
+      // flight finish, then reports it), and the task waits, unattempted, for a resume.
+      logger.notice("\(reached.errorDescription ?? "budget reached")", metadata: ["worker": "\(info.id)"])
+      try? await queue.finishJob(job.name, status: JobRunner.budgetStatus)
+      try? await queue.release(task.id, worker: info.id)
+      return RunOutcome(stopped: true)
     } catch EngineError.interrupted {
       try? await queue.release(task.id, worker: info.id)
       throw EngineError.interrupted
@@ -197,11 +306,18 @@ public final class QueueWorker: Sendable {
       try await queue.fail(task.id, worker: info.id, error: error.userDescription, final: true, output: nil)
       counts.withLock { $0.failed += 1 }
     }
+    return RunOutcome()
   }
 
   private func loadedEngine(_ choice: EngineChoice) async throws -> any Engine {
     guard let box = engines.withLock({ $0[choice.modelKey] }) else { throw EngineError.interrupted }
     return try await box.engine.get(choice.makeEngine)
+  }
+
+  /// A job file's text and what it parsed to (nil: it did not parse; no limits applied).
+  private struct SpecBox: Sendable {
+    let text: String
+    let spec: JobSpec?
   }
 
   /// A chosen engine (nil: none here for that model key), loaded on first use.

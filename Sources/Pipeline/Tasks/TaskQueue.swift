@@ -20,6 +20,8 @@ public protocol TaskQueue: Sendable {
   func finishJob(_ name: String, status: String) async throws
   /// Jobs being run, oldest first.
   func runningJobs() async throws -> [SharedJob]
+  /// A job's status as `startJob`/`finishJob` left it (`running`, `done`, `budget`…); nil when unknown.
+  func jobStatus(_ name: String) async throws -> String?
   /// Makes `tasks` claimable. A task already known (same id) keeps its state and output.
   func publish(_ tasks: [QueuedTask]) async throws
   /// Claims up to `limit` tasks of a job run with `modelKey`, leased to `worker` for `leaseSeconds`.
@@ -29,6 +31,12 @@ public protocol TaskQueue: Sendable {
   /// Records a task's output. Returns false when `worker` no longer held its lease.
   @discardableResult
   func complete(_ id: String, worker: String, result: TaskResult) async throws -> Bool
+  /// Records a task's output, as `complete` does, and claims up to `limit` more tasks of
+  /// `modelKey` for `worker`, as `claim` does, in one round trip: a busy worker's next task
+  /// costs no round trip of its own.
+  func complete(
+    _ id: String, worker: String, result: TaskResult, claimingNext limit: Int, modelKey: String, leaseSeconds: Double
+  ) async throws -> (recorded: Bool, next: [QueuedTask])
   /// Records a failed attempt: back to pending unless `final`.
   func fail(_ id: String, worker: String, error: String, final: Bool, output: String?) async throws
   /// Gives a claimed task back without counting the attempt (the worker is stopping).
@@ -37,6 +45,35 @@ public protocol TaskQueue: Sendable {
   func outcomes(ids: [String]) async throws -> [TaskOutcome]
   /// The workers seen, with their claims and what they did.
   func workers() async throws -> [WorkerStatus]
+  /// How many `event`s the queue has announced so far: take it before looking at the
+  /// queue, then `wait` from it, and nothing announced in between is missed.
+  func mark(_ event: QueueEvent) -> UInt64
+  /// Returns when an `event` later than `mark` is announced, or after `timeout` seconds
+  /// (a queue that announces nothing just sleeps: its users poll).
+  func wait(for event: QueueEvent, after mark: UInt64, timeout: Double) async throws
+}
+
+/// What a queue announces to the processes waiting on it.
+public enum QueueEvent: Sendable {
+  /// Tasks became claimable (published, or given back).
+  case claimable
+  /// Tasks finished (done, or failed for good).
+  case outcome
+}
+
+extension TaskQueue {
+  public func complete(
+    _ id: String, worker: String, result: TaskResult, claimingNext limit: Int, modelKey: String, leaseSeconds: Double
+  ) async throws -> (recorded: Bool, next: [QueuedTask]) {
+    let recorded = try await complete(id, worker: worker, result: result)
+    return (recorded, try await claim(worker: worker, modelKey: modelKey, limit: limit, leaseSeconds: leaseSeconds))
+  }
+
+  public func mark(_ event: QueueEvent) -> UInt64 { 0 }
+
+  public func wait(for event: QueueEvent, after mark: UInt64, timeout: Double) async throws {
+    try await Task.sleep(nanoseconds: UInt64(max(0, timeout) * 1e9))
+  }
 }
 
 /// A job as the queue knows it: enough for a worker to choose the same engine.
