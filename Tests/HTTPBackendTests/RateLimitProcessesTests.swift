@@ -92,12 +92,12 @@ import _LongctxTestSupport
     let database = try PostgresServer()
     defer { database.remove() }
     let workspace = database.url + "?sslmode=disable&store=\(tmp.url.appendingPathComponent("store").path)"
-    let workers = try (0..<2).map { _ in try CLI.start(["worker", "--workspace", workspace]) }
-    let run = try await CLI.run(["run", job, "--workspace", workspace, "--no-work", "--quiet"])
+    let workers = try (0..<2).map { _ in try CLI.launch(["worker", "--workspace", workspace]) }
+    let run = try await CLI.launch(["run", job, "--workspace", workspace, "--no-work", "--quiet"]).finish()
     #expect(run.code == 0, "\(run.stderr)")
-    let status = try await CLI.run(["status", "--workspace", workspace])
-    for (process, _) in workers { process.terminate() }
-    for (_, wait) in workers { _ = await Task.detached { wait() }.value }
+    let status = try await CLI.launch(["status", "--workspace", workspace]).finish()
+    for worker in workers { worker.process.terminate() }
+    for worker in workers { _ = await Task.detached { worker.wait() }.value }
     // Both workers sent requests (neither line says "0 done").
     let lines = status.stdout.split(separator: "\n").filter { $0.contains(" done, ") && $0.contains("pid ") }
     #expect(lines.count == 2 && lines.allSatisfy { !$0.contains(" 0 done") }, "\(status.stdout)")
@@ -106,7 +106,7 @@ import _LongctxTestSupport
     // The workers paid every call in PostgreSQL (the server reports 3 + 1 tokens a call), where
     // `status` and `plan --cost` on the shared workspace read it.
     #expect(status.stdout.contains("budget: \(received.count) calls paid, 0 reserved"), "\(status.stdout)")
-    let plan = try await CLI.run(["plan", job, "--cost", "--workspace", workspace])
+    let plan = try await CLI.launch(["plan", job, "--cost", "--workspace", workspace]).finish()
     #expect(plan.stdout.contains("spent so far \(4 * received.count) tokens"), "\(plan.stdout)\(plan.stderr)")
     let gaps = zip(received.dropFirst(), received).map { $0 - $1 }
     print("two worker processes on PostgreSQL: \(received.count) requests, smallest gap \(gaps.min() ?? 0) s for 0.5 s")
