@@ -256,34 +256,10 @@ public final class PostgresTaskQueue: TaskQueue {
     }
   }
 
+  /// `complete(_:worker:result:claimingNext:…)` claiming nothing: one statement writes a completion.
   @discardableResult
   public func complete(_ id: String, worker: String, result: TaskResult) async throws -> Bool {
-    try await database.withRetry("complete") { client in
-      // One statement: the task done (only by its lease's holder), the worker's counts, the announcement.
-      let rows = try await client.query(
-        """
-        WITH done AS (
-          UPDATE task SET state = 'done', output = \(result.output), error = NULL,
-            promptTokens = \(result.promptTokens), outputTokens = \(result.outputTokens),
-            cachedTokens = \(result.cachedTokens), engine = \(result.engine), model = \(result.model),
-            durationMs = \(result.durationMs), doneBy = \(worker), leaseOwner = NULL, leaseUntil = NULL,
-            finishedAt = \(unescaped: Self.now)
-          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING id),
-        counted AS (
-          UPDATE worker SET done = done + 1, outputTokens = outputTokens + \(result.outputTokens)
-          WHERE id = \(worker) AND EXISTS (SELECT 1 FROM done) RETURNING 1)
-        SELECT count(*) FROM done, LATERAL (SELECT pg_notify(\(Self.channel(.outcome)), '')) AS announced
-        """, logger: logger)
-      var recorded = false
-      for try await count in rows.decode(Int.self) { recorded = count > 0 }
-      if !recorded {
-        // A repeated completion by the holder (a retry after a lost connection) is acknowledged.
-        let check = try await client.query(
-          "SELECT count(*) FROM task WHERE id = \(id) AND state = 'done' AND doneBy = \(worker)", logger: logger)
-        for try await count in check.decode(Int.self) { recorded = count > 0 }
-      }
-      return recorded
-    }
+    try await complete(id, worker: worker, result: result, claimingNext: 0, modelKey: "", leaseSeconds: 0).recorded
   }
 
   public func fail(_ id: String, worker: String, error: String, final: Bool, output: String?) async throws {
