@@ -39,7 +39,9 @@ public enum TaskQueueSchema: SharedSchema {
           outputTokens bigint NOT NULL DEFAULT 0)
         """,
       ]
-    )
+    ),
+    // Each start of a job is a run with its own id: a status change names the run it is for.
+    ("pg-v2-job-run", ["ALTER TABLE job ADD COLUMN run text NOT NULL DEFAULT ''"]),
   ]
 }
 
@@ -50,7 +52,7 @@ public final class PostgresTaskQueue: TaskQueue {
   let logger: Logger
   let notifications: QueueNotifications
   /// The database's clock, in seconds since 1970.
-  private static let now = "extract(epoch from clock_timestamp())::float8"
+  static let now = "extract(epoch from clock_timestamp())::float8"
 
   public init(database: SharedDatabase) {
     self.database = database
@@ -86,20 +88,22 @@ public final class PostgresTaskQueue: TaskQueue {
     try await database.withRetry("startJob") { client in
       try await client.query(
         """
-        INSERT INTO job (name, modelKey, specText, baseDirectory, status, updatedAt)
-        VALUES (\(job.name), \(job.modelKey), \(job.specText), \(job.baseDirectory), 'running', \(unescaped: Self.now))
+        INSERT INTO job (name, modelKey, specText, baseDirectory, status, updatedAt, run)
+        VALUES (\(job.name), \(job.modelKey), \(job.specText), \(job.baseDirectory), 'running', \(unescaped: Self.now),
+          \(job.run))
         ON CONFLICT (name) DO UPDATE SET modelKey = excluded.modelKey, specText = excluded.specText,
-        baseDirectory = excluded.baseDirectory, status = 'running', updatedAt = excluded.updatedAt
+        baseDirectory = excluded.baseDirectory, status = 'running', updatedAt = excluded.updatedAt, run = excluded.run
         """, logger: logger)
     }
   }
 
-  public func finishJob(_ name: String, status: String) async throws {
+  public func finishJob(_ name: String, run: String?, status: String) async throws {
     try await database.withRetry("finishJob") { client in
       try await client.query(
         """
         WITH finished AS (
-          UPDATE job SET status = \(status), updatedAt = \(unescaped: Self.now) WHERE name = \(name) RETURNING 1)
+          UPDATE job SET status = \(status), updatedAt = \(unescaped: Self.now)
+          WHERE name = \(name) AND (\(run)::text IS NULL OR run = \(run)) RETURNING 1)
         SELECT pg_notify(\(Self.channel(.outcome)), '') FROM finished
         """, logger: logger)
     }
@@ -109,21 +113,21 @@ public final class PostgresTaskQueue: TaskQueue {
     try await database.withRetry("runningJobs") { client in
       var jobs: [SharedJob] = []
       let rows = try await client.query(
-        "SELECT name, modelKey, specText, baseDirectory FROM job WHERE status = 'running' ORDER BY updatedAt",
+        "SELECT name, modelKey, specText, baseDirectory, run FROM job WHERE status = 'running' ORDER BY updatedAt",
         logger: logger)
-      for try await (name, key, text, base) in rows.decode((String, String, String, String).self) {
-        jobs.append(SharedJob(name: name, modelKey: key, specText: text, baseDirectory: base))
+      for try await (name, key, text, base, run) in rows.decode((String, String, String, String, String).self) {
+        jobs.append(SharedJob(name: name, modelKey: key, specText: text, baseDirectory: base, run: run))
       }
       return jobs
     }
   }
 
-  public func jobStatus(_ name: String) async throws -> String? {
+  public func jobStatus(_ name: String, run: String?) async throws -> String? {
     try await database.withRetry("jobStatus") { client in
       var status: String?
-      for try await value in try await client.query("SELECT status FROM job WHERE name = \(name)", logger: logger)
-        .decode(String.self)
-      {
+      for try await value in try await client.query(
+        "SELECT status FROM job WHERE name = \(name) AND (\(run)::text IS NULL OR run = \(run))", logger: logger
+      ).decode(String.self) {
         status = value
       }
       return status
@@ -155,27 +159,7 @@ public final class PostgresTaskQueue: TaskQueue {
   }
 
   public func claim(worker: String, modelKey: String, limit: Int, leaseSeconds: Double) async throws -> [QueuedTask] {
-    try await database.withRetry("claim") { client in
-      let rows = try await client.query(
-        """
-        WITH pending AS (
-          SELECT id FROM task WHERE modelKey = \(modelKey) AND state = 'pending'
-          ORDER BY level, ordinal LIMIT \(limit) FOR UPDATE SKIP LOCKED),
-        expired AS (
-          SELECT id FROM task WHERE modelKey = \(modelKey) AND state = 'leased' AND leaseUntil < \(unescaped: Self.now)
-          ORDER BY leaseUntil LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-        UPDATE task SET state = 'leased', attempts = attempts + 1, leaseOwner = \(worker),
-          leaseUntil = \(unescaped: Self.now) + \(leaseSeconds), startedAt = \(unescaped: Self.now)
-        WHERE id IN (
-          SELECT id FROM pending UNION ALL SELECT id FROM expired LIMIT \(limit))
-        RETURNING id, job, kind, level, ordinal, modelKey, request, attempts
-        """, logger: logger)
-      var tasks: [QueuedTask] = []
-      for try await row in rows.decode((String, String, String, Int, Int, String, String, Int).self) {
-        tasks.append(try Self.task(row))
-      }
-      return tasks.sorted { ($0.level, $0.ordinal) < ($1.level, $1.ordinal) }
-    }
+    try await complete([], worker: worker, claimingNext: limit, modelKey: modelKey, leaseSeconds: leaseSeconds).next
   }
 
   /// A claimed task from its row: id, job, kind, level, ordinal, model key, request (JSON), attempts.
@@ -189,55 +173,116 @@ public final class PostgresTaskQueue: TaskQueue {
   public func complete(
     _ id: String, worker: String, result: TaskResult, claimingNext limit: Int, modelKey: String, leaseSeconds: Double
   ) async throws -> (recorded: Bool, next: [QueuedTask]) {
-    try await database.withRetry("complete") { client in
-      // `complete`'s statement and `claim`'s in one: they change different rows (the task
-      // being completed is never claimed again here, even if its lease ran out meanwhile).
-      let rows = try await client.query(
-        """
-        WITH done AS (
-          UPDATE task SET state = 'done', output = \(result.output), error = NULL,
-            promptTokens = \(result.promptTokens), outputTokens = \(result.outputTokens),
-            cachedTokens = \(result.cachedTokens), engine = \(result.engine), model = \(result.model),
-            durationMs = \(result.durationMs), doneBy = \(worker), leaseOwner = NULL, leaseUntil = NULL,
-            finishedAt = \(unescaped: Self.now)
-          WHERE id = \(id) AND state = 'leased' AND leaseOwner = \(worker) RETURNING id),
-        counted AS (
-          UPDATE worker SET done = done + 1, outputTokens = outputTokens + \(result.outputTokens)
-          WHERE id = \(worker) AND EXISTS (SELECT 1 FROM done) RETURNING 1),
-        pending AS (
-          SELECT id FROM task WHERE modelKey = \(modelKey) AND state = 'pending'
-          ORDER BY level, ordinal LIMIT \(limit) FOR UPDATE SKIP LOCKED),
-        expired AS (
-          SELECT id FROM task WHERE modelKey = \(modelKey) AND state = 'leased' AND leaseUntil < \(unescaped: Self.now)
-            AND id <> \(id)
-          ORDER BY leaseUntil LIMIT \(limit) FOR UPDATE SKIP LOCKED),
-        claimed AS (
-          UPDATE task SET state = 'leased', attempts = attempts + 1, leaseOwner = \(worker),
-            leaseUntil = \(unescaped: Self.now) + \(leaseSeconds), startedAt = \(unescaped: Self.now)
-          WHERE id IN (SELECT id FROM pending UNION ALL SELECT id FROM expired LIMIT \(limit))
-          RETURNING id, job, kind, level, ordinal, modelKey, request, attempts)
-        SELECT (SELECT count(*) FROM done, LATERAL (SELECT pg_notify(\(Self.channel(.outcome)), '')) AS announced),
-          claimed.id, claimed.job, claimed.kind, claimed.level, claimed.ordinal, claimed.modelKey, claimed.request,
-          claimed.attempts
-        FROM (SELECT 1) AS one LEFT JOIN claimed ON true
-        """, logger: logger)
-      var recorded = false
+    let (recorded, next) = try await complete(
+      [(id, result)], worker: worker, claimingNext: limit, modelKey: modelKey, leaseSeconds: leaseSeconds)
+    return (recorded.contains(id), next)
+  }
+
+  public func complete(
+    _ results: [(id: String, result: TaskResult)], worker: String, claimingNext limit: Int, modelKey: String,
+    leaseSeconds: Double
+  ) async throws -> (recorded: Set<String>, next: [QueuedTask]) {
+    guard !results.isEmpty || limit > 0 else { return ([], []) }
+    let statement = CompleteAndClaim(
+      results: results, worker: worker, modelKey: modelKey, limit: max(0, limit), leaseSeconds: leaseSeconds)
+    return try await database.withRetry("complete") { client in
+      var recorded = Set<String>()
       var next: [QueuedTask] = []
-      for try await (count, id, job, kind, level, ordinal, key, request, attempts) in rows.decode(
-        (Int, String?, String?, String?, Int?, Int?, String?, String?, Int?).self)
+      for try await (row, id, job, kind, level, ordinal, key, request, attempts) in try await client.execute(
+        statement, logger: logger)
       {
-        recorded = count > 0
-        if let id, let job, let kind, let level, let ordinal, let key, let request, let attempts {
-          next.append(try Self.task((id, job, kind, level, ordinal, key, request, attempts)))
+        switch row {
+        case "done":
+          if let id { recorded.insert(id) }
+        case "claimed":
+          if let id, let job, let kind, let level, let ordinal, let key, let request, let attempts {
+            next.append(try Self.task((id, job, kind, level, ordinal, key, request, attempts)))
+          }
+        default: break
         }
       }
-      if !recorded {
+      let missing = results.map { $0.id }.filter { !recorded.contains($0) }
+      if !missing.isEmpty {
+        // A retry after a lost connection: the first attempt may have committed.
         let check = try await client.query(
-          "SELECT count(*) FROM task WHERE id = \(id) AND state = 'done' AND doneBy = \(worker)", logger: logger)
-        for try await count in check.decode(Int.self) { recorded = count > 0 }
+          "SELECT id FROM task WHERE id = ANY(\(missing)::text[]) AND state = 'done' AND doneBy = \(worker)",
+          logger: logger)
+        for try await id in check.decode(String.self) { recorded.insert(id) }
       }
       return (recorded, next.sorted { ($0.level, $0.ordinal) < ($1.level, $1.ordinal) })
     }
+  }
+
+  /// The completion of several tasks and the claim of the next ones in one prepared statement
+  /// (parsed and planned once per connection, not once per call). `claim` is this statement
+  /// completing nothing. The completed tasks are never claimed back here, even if their leases
+  /// ran out meanwhile. The outcome is announced (NOTIFY) only when the statement claims
+  /// nothing: a worker that claimed its next task is busy and will complete again soon, and a
+  /// coordinator waiting for a level polls meanwhile (every 0.1 s at most); the level's last
+  /// completions claim nothing, so the wait at the end of a level is the NOTIFY's.
+  private struct CompleteAndClaim: PostgresPreparedStatement {
+    static let sql = """
+      WITH input AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
+          $8::float8[]) AS u(id, output, promptTokens, outputTokens, cachedTokens, engine, model, durationMs)),
+      done AS (
+        UPDATE task SET state = 'done', output = input.output, error = NULL, promptTokens = input.promptTokens,
+          outputTokens = input.outputTokens, cachedTokens = input.cachedTokens, engine = input.engine,
+          model = input.model, durationMs = input.durationMs, doneBy = $9, leaseOwner = NULL, leaseUntil = NULL,
+          finishedAt = \(PostgresTaskQueue.now)
+        FROM input WHERE task.id = input.id AND task.state = 'leased' AND task.leaseOwner = $9
+        RETURNING task.id, task.outputTokens),
+      counted AS (
+        UPDATE worker SET done = done + (SELECT count(*) FROM done),
+          outputTokens = worker.outputTokens + (SELECT coalesce(sum(outputTokens), 0) FROM done)
+        WHERE id = $9 AND EXISTS (SELECT 1 FROM done) RETURNING 1),
+      pending AS (
+        SELECT id FROM task WHERE modelKey = $10 AND state = 'pending'
+        ORDER BY level, ordinal LIMIT $11 FOR UPDATE SKIP LOCKED),
+      expired AS (
+        SELECT id FROM task WHERE modelKey = $10 AND state = 'leased' AND leaseUntil < \(PostgresTaskQueue.now)
+          AND id <> ALL($1::text[])
+        ORDER BY leaseUntil LIMIT $11 FOR UPDATE SKIP LOCKED),
+      claimed AS (
+        UPDATE task SET state = 'leased', attempts = attempts + 1, leaseOwner = $9,
+          leaseUntil = \(PostgresTaskQueue.now) + $12, startedAt = \(PostgresTaskQueue.now)
+        WHERE id IN (SELECT id FROM pending UNION ALL SELECT id FROM expired LIMIT $11)
+        RETURNING id, job, kind, level, ordinal, modelKey, request, attempts)
+      SELECT 'done', id, NULL::text, NULL::text, NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::bigint
+      FROM done
+      UNION ALL
+      SELECT 'claimed', id, job, kind, level, ordinal, modelKey, request, attempts FROM claimed
+      UNION ALL
+      SELECT 'announced', CASE WHEN EXISTS (SELECT 1 FROM done) AND NOT EXISTS (SELECT 1 FROM claimed)
+        THEN (SELECT '' FROM (SELECT pg_notify('\(QueueNotifications.channel(.outcome))', '')) AS n) END,
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      """
+    typealias Row = (String, String?, String?, String?, Int?, Int?, String?, String?, Int?)
+
+    let results: [(id: String, result: TaskResult)]
+    let worker: String
+    let modelKey: String
+    let limit: Int
+    let leaseSeconds: Double
+
+    func makeBindings() throws -> PostgresBindings {
+      var bindings = PostgresBindings(capacity: 12)
+      bindings.append(results.map { $0.id })
+      bindings.append(results.map { $0.result.output })
+      bindings.append(results.map { $0.result.promptTokens })
+      bindings.append(results.map { $0.result.outputTokens })
+      bindings.append(results.map { $0.result.cachedTokens })
+      bindings.append(results.map { $0.result.engine })
+      bindings.append(results.map { $0.result.model })
+      bindings.append(results.map { $0.result.durationMs })
+      bindings.append(worker)
+      bindings.append(modelKey)
+      bindings.append(limit)
+      bindings.append(leaseSeconds)
+      return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
   }
 
   public func heartbeat(_ worker: WorkerInfo, leaseSeconds: Double) async throws {

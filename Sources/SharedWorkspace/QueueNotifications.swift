@@ -59,6 +59,7 @@ final class QueueNotifications: Sendable {
         try await database.client.withConnection { connection in
           try await connection.listen(on: Self.channel(.claimable)) { tasks in
             try await connection.listen(on: Self.channel(.outcome)) { outcomes in
+              database.reachable()
               // Listening from now on: what was notified before may have been missed.
               claimable.ring()
               outcome.ring()
@@ -71,9 +72,14 @@ final class QueueNotifications: Sendable {
           }
         }
         pause = 0.1
-      } catch {
-        database.logger.debug("queue notifications: \(String(reflecting: error)); listening again in \(pause) s")
-      }
+      } catch let error where !Task.isCancelled {
+        // Said once with the calls' own reports (the server is away, or restarting).
+        if SharedDatabase.isTransient(error) {
+          database.unreachable(error, during: "listening for notifications")
+        } else {
+          database.logger.debug("queue notifications: \(String(reflecting: error)); listening again in \(pause) s")
+        }
+      } catch {}
       try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
       pause = min(pause * 2, 2)
     }

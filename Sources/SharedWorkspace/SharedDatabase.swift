@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 import Workspace
 
 /// The PostgreSQL database of a shared workspace: a connection pool, named migrations,
@@ -17,6 +18,8 @@ public final class SharedDatabase: Sendable {
   /// How long calls keep retrying while the server is unreachable.
   public let reconnectTimeout: Double
   private let runner: Task<Void, Never>
+  /// Whether the server was last found unreachable: said once when it goes, once when it is back.
+  private let unreachable = Mutex(false)
 
   /// Connects to `location` (lazily: the first call connects) and migrates `schemas`.
   ///
@@ -33,7 +36,12 @@ public final class SharedDatabase: Sendable {
     var configuration = location.configuration
     configuration.options.maximumConnections = 8
     configuration.options.connectTimeout = .seconds(5)
-    let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+    // The pool logs each failed connection attempt at info, again and again while the server
+    // is away; this class says it once (`unreachable(_:during:)`), so the pool's own lines are
+    // kept for --log-level debug.
+    var background = logger
+    if background.logLevel > .debug { background.logLevel = .warning }
+    let client = PostgresClient(configuration: configuration, backgroundLogger: background)
     self.client = client
     runner = Task { await client.run() }
     try await migrate(schemas)
@@ -52,13 +60,52 @@ public final class SharedDatabase: Sendable {
     var pause = 0.1
     while true {
       do {
-        return try await body(client)
+        let value = try await body(client)
+        reachable()
+        return value
       } catch let error where Self.isTransient(error) && Date() < deadline {
-        logger.warning("database unreachable during \(what); retrying in \(pause) s: \(String(reflecting: error))")
+        unreachable(error, during: what)
         try await Task.sleep(nanoseconds: UInt64(pause * 1e9))
         pause = min(pause * 2, 2)
       }
     }
+  }
+
+  /// Notes that the server could not be reached: a warning the first time, debug lines after
+  /// it until the server is reached again (a worker waiting out a restart says so once, not
+  /// once per call and retry).
+  func unreachable(_ error: any Error, during what: String) {
+    let first = unreachable.withLock { down in
+      defer { down = true }
+      return !down
+    }
+    let reason = Self.reason(error)
+    if first {
+      logger.warning(
+        "the database at \(location.server) is unreachable (\(reason)); waiting for it up to \(Int(reconnectTimeout)) s per call"
+      )
+    } else {
+      logger.debug("database still unreachable during \(what): \(reason)")
+    }
+  }
+
+  /// Notes that the server answered: says so once after it was unreachable.
+  func reachable() {
+    guard
+      unreachable.withLock({ down in
+        defer { down = false }
+        return down
+      })
+    else { return }
+    logger.notice("the database at \(location.server) is reachable again")
+  }
+
+  /// What went wrong, in a few words (the connection error under the client's, e.g. "connection refused").
+  static func reason(_ error: any Error) -> String {
+    guard let error = error as? PSQLError else { return "\(error)" }
+    if let underlying = error.underlying { return "\(underlying)" }
+    if let message = error.serverInfo?[.message] { return message }
+    return "\(error.code)"
   }
 
   /// Whether `error` is the server or the connection going away (worth a retry), not a bad statement.
@@ -124,6 +171,8 @@ public struct SharedLocation: Sendable {
   public let url: String
   /// The shared store directory (default `./.longctx`).
   public let store: URL
+  /// The server as logs name it: host and port (or socket), never the password.
+  public let server: String
   let configuration: PostgresClient.Configuration
 
   /// Whether `text` names a PostgreSQL workspace rather than a directory.
@@ -146,6 +195,7 @@ public struct SharedLocation: Sendable {
     let database = parts.path.isEmpty ? user : String(parts.path.dropFirst())
     let port = parts.port ?? 5432
     store = URL(fileURLWithPath: query["store"] ?? ".longctx", isDirectory: true)
+    server = query["host"].flatMap { $0.hasPrefix("/") ? "\($0)/.s.PGSQL.\(port)" : nil } ?? "\(host):\(port)"
     if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
       configuration = PostgresClient.Configuration(
         unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)

@@ -8,51 +8,75 @@ import _LongctxTestSupport
 
 /// Issue 30: the shared workspace's task queue on a real PostgreSQL server on loopback
 /// (initdb'd in a temporary directory): claims per second with 1, 4 and 16 workers (each
-/// with its own connections, as separate machines would be), the time a worker takes to
-/// take over a dead worker's lease, and a whole job through the queue against the same
-/// job on SQLite in process.
-func sharedQueueBenchmark(workerCounts: [Int], tasks: Int, runs: Int) async throws {
+/// with its own connections, as separate machines would be), one task per round trip and a
+/// batch per round trip (as a worker lane does while its tasks take milliseconds), the time a
+/// worker takes to take over a dead worker's lease, and a whole job through the queue against
+/// the same job on SQLite in process.
+///
+/// - Parameter durable: Run the server with PostgreSQL's defaults for durability (`fsync`,
+///   `synchronous_commit` and `full_page_writes` on: every commit waits for its WAL flush, as
+///   on a user's server) instead of the test servers' `off`.
+func sharedQueueBenchmark(workerCounts: [Int], tasks: Int, runs: Int, durable: Bool = false) async throws {
   let logger = Logger(label: "bench")
-  let server = try PostgresServer()
+  let server = try PostgresServer(
+    settings: durable ? ["fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"] : [:])
   defer { server.remove() }
   let location = try SharedLocation(server.url + "?sslmode=disable")
   let request = GenerationRequest(prefix: "a window of text\n", suffix: "Summary:", maxTokens: 8)
   let result = TaskResult(
     output: "a summary", promptTokens: 10, outputTokens: 3, cachedTokens: 0, engine: "e", model: "m", durationMs: 1)
+  print(
+    durable
+      ? "server: fsync, synchronous_commit and full_page_writes on (PostgreSQL's defaults)"
+      : "server: fsync, synchronous_commit and full_page_writes off (the test servers' settings)")
 
-  print("| workers | tasks | seconds | claims/s (each completion claims the next task: one round trip per task) |")
-  print("|---|---|---|---|")
-  for (round, workers) in workerCounts.enumerated() {
-    let key = "bench-\(round)"
-    let publisher = try await PostgresTaskQueue.open(location, logger: logger)
-    try await publisher.publish(
-      (0..<tasks).map {
-        QueuedTask(id: "\(key)-\($0)", job: key, kind: .map, level: 0, ordinal: $0, modelKey: key, request: request)
-      })
-    var queues: [PostgresTaskQueue] = []
-    for _ in 0..<workers { queues.append(try await PostgresTaskQueue.open(location, logger: logger)) }
-    let start = Date()
-    let claimed = try await withThrowingTaskGroup(of: Int.self) { group in
-      for (w, queue) in queues.enumerated() {
-        group.addTask {
-          // As a busy worker lane does: claim, then complete each task and claim the next at once.
-          var count = 0
-          var next = try await queue.claim(worker: "w\(w)", modelKey: key, limit: 1, leaseSeconds: 30).first
-          while let task = next {
-            next = try await queue.complete(
-              task.id, worker: "w\(w)", result: result, claimingNext: 1, modelKey: key, leaseSeconds: 30
-            ).next.first
-            count += 1
+  // The floor: round trips of a statement that does nothing, on one connection.
+  let database = try await SharedDatabase(location, schemas: [], logger: logger)
+  let trips = 2000
+  var clock = Date()
+  for _ in 0..<trips { try await database.withRetry("floor") { try await $0.query("SELECT 1", logger: logger) } }
+  let floor = Double(trips) / Date().timeIntervalSince(clock)
+  database.close()
+  print(String(format: "round trips of SELECT 1 on one connection: %.0f/s", floor))
+
+  print("\n| workers | tasks per round trip | tasks | seconds | claims/s |")
+  print("|---|---|---|---|---|")
+  for batch in [1, 16] {
+    for (round, workers) in workerCounts.enumerated() {
+      let key = "bench-\(batch)-\(round)"
+      let publisher = try await PostgresTaskQueue.open(location, logger: logger)
+      try await publisher.publish(
+        (0..<tasks).map {
+          QueuedTask(id: "\(key)-\($0)", job: key, kind: .map, level: 0, ordinal: $0, modelKey: key, request: request)
+        })
+      var queues: [PostgresTaskQueue] = []
+      for _ in 0..<workers { queues.append(try await PostgresTaskQueue.open(location, logger: logger)) }
+      clock = Date()
+      let claimed = try await withThrowingTaskGroup(of: Int.self) { group in
+        for (w, queue) in queues.enumerated() {
+          group.addTask {
+            // As a busy worker lane does: claim, then record the outputs of what it claimed and
+            // claim the next ones in the same statement.
+            var count = 0
+            var next = try await queue.claim(worker: "w\(w)", modelKey: key, limit: batch, leaseSeconds: 30)
+            while !next.isEmpty {
+              count += next.count
+              next = try await queue.complete(
+                next.map { (id: $0.id, result: result) }, worker: "w\(w)", claimingNext: batch, modelKey: key,
+                leaseSeconds: 30
+              ).next
+            }
+            return count
           }
-          return count
         }
+        return try await group.reduce(0, +)
       }
-      return try await group.reduce(0, +)
+      let seconds = Date().timeIntervalSince(clock)
+      print(
+        String(format: "| %d | %d | %d | %.2f | %.0f |", workers, batch, claimed, seconds, Double(claimed) / seconds))
+      for queue in queues { queue.close() }
+      publisher.close()
     }
-    let seconds = Date().timeIntervalSince(start)
-    print(String(format: "| %d | %d | %.2f | %.0f |", workers, claimed, seconds, Double(claimed) / seconds))
-    for queue in queues { queue.close() }
-    publisher.close()
   }
 
   // Takeover: A claims and dies (no more heartbeats); B polls as a worker does.
@@ -112,8 +136,9 @@ func sharedQueueBenchmark(workerCounts: [Int], tasks: Int, runs: Int) async thro
     try await queue.startJob(SharedJob(name: spec.name, modelKey: key, specText: "", baseDirectory: tmp.url.path))
     var settings = RunSettings()
     settings.queue = queue
+    let workerQueue = try await PostgresTaskQueue.open(location, logger: logger)
     let worker = QueueWorker(
-      queue: try await PostgresTaskQueue.open(location, logger: logger),
+      queue: workerQueue,
       options: QueueWorker.Options(pollSeconds: 0.02), logger: logger, choose: { _ in choice })
     let done = Flag()
     start = Date()
@@ -125,8 +150,10 @@ func sharedQueueBenchmark(workerCounts: [Int], tasks: Int, runs: Int) async thro
     shared.append(Date().timeIntervalSince(start))
     done.set()
     _ = try await working.value
+    workerQueue.close()
     try await queue.finishJob(spec.name, status: "done")
   }
+  queue.close()
   let localMedian = local.sorted()[runs / 2]
   let sharedMedian = shared.sorted()[runs / 2]
   print("\n| same job, \(taskCount) tasks, fake engine (median of \(runs)) | seconds | per task |")

@@ -3,7 +3,7 @@
 //   swift run -c release longctx-bench plan [million-tokens]   (exact counts need $LONGCTX_MODEL)
 //   swift run -c release longctx-bench needles NAME DIR [budgets]   (issue 34; NeedleBench.swift)
 //   swift run -c release longctx-bench embed DIR [pieces]
-//   swift run -c release longctx-bench queue [tasks] [runs]   (PostgreSQL server binaries needed)
+//   swift run -c release longctx-bench queue [tasks] [runs] [durable]   (PostgreSQL server binaries needed)
 //   swift run -c release longctx-bench throughput [input-dir] [context] [max-tokens]   (needs $LONGCTX_MODEL)
 import Foundation
 import Inference
@@ -36,10 +36,11 @@ if mode == "embed" {
   exit(0)
 }
 if mode == "queue" {
-  // Issue 30: longctx-bench queue [tasks] [runs]
+  // Issue 30: longctx-bench queue [tasks] [runs] [durable]
   try await sharedQueueBenchmark(
     workerCounts: [1, 4, 16], tasks: CommandLine.arguments.dropFirst(2).first.flatMap(Int.init) ?? 20_000,
-    runs: CommandLine.arguments.dropFirst(3).first.flatMap(Int.init) ?? 5)
+    runs: CommandLine.arguments.dropFirst(3).first.flatMap(Int.init) ?? 5,
+    durable: CommandLine.arguments.dropFirst(4).first == "durable")
   exit(0)
 }
 if mode == "plan" {

@@ -73,6 +73,7 @@ extension Longctx {
         global: global, jobPath: opened.path, spec: spec, choice: opened.engine, concurrency: concurrency, work: work)
       settings.queue = shared?.queue
       settings.ledger = shared?.ledger
+      settings.run = shared?.job.run
       let runner = opened.runner(settings: settings) { progress.handle($0) }
       let summary: RunSummary
       do {

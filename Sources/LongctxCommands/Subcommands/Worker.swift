@@ -71,17 +71,18 @@ final class SharedRun: Sendable {
   let queue: PostgresTaskQueue
   /// The job's rate limits and budget, held for every worker.
   let ledger: PostgresLimitLedger
-  let name: String
+  /// The job's run this process started.
+  let job: SharedJob
   private let finished = Atomic<Bool>(false)
   private let workingTask = Mutex<Task<Void, Never>?>(nil)
 
   private init(
-    queue: PostgresTaskQueue, ledger: PostgresLimitLedger, name: String,
+    queue: PostgresTaskQueue, ledger: PostgresLimitLedger, job: SharedJob,
     working: (@Sendable (SharedRun) -> Task<Void, Never>)?
   ) {
     self.queue = queue
     self.ledger = ledger
-    self.name = name
+    self.job = job
     let task = working?(self)
     workingTask.withLock { $0 = task }
   }
@@ -94,14 +95,14 @@ final class SharedRun: Sendable {
     let logger = global.logger("longctx.run")
     let queue = try await PostgresTaskQueue.open(location, logger: logger)
     let text = try String(contentsOfFile: jobPath, encoding: .utf8)
-    try await queue.startJob(
-      SharedJob(name: spec.name, modelKey: choice.modelKey, specText: text, baseDirectory: spec.baseDirectory))
+    let job = SharedJob(name: spec.name, modelKey: choice.modelKey, specText: text, baseDirectory: spec.baseDirectory)
+    try await queue.startJob(job)
     let ledger = try await PostgresLimitLedger(sharing: queue)
-    guard work else { return SharedRun(queue: queue, ledger: ledger, name: spec.name, working: nil) }
+    guard work else { return SharedRun(queue: queue, ledger: ledger, job: job, working: nil) }
     let worker = QueueWorker(
       queue: queue, options: QueueWorker.Options(concurrency: concurrency), ledger: ledger, logger: logger,
       choose: { _ in choice })
-    return SharedRun(queue: queue, ledger: ledger, name: spec.name) { run in
+    return SharedRun(queue: queue, ledger: ledger, job: job) { run in
       Task {
         do {
           _ = try await worker.run { run.finished.load(ordering: .relaxed) }
@@ -116,7 +117,7 @@ final class SharedRun: Sendable {
   func finish(status: String) async throws {
     finished.store(true, ordering: .relaxed)
     await workingTask.withLock { $0 }?.value
-    try await queue.finishJob(name, status: status)
+    try await queue.finishJob(job.name, run: job.run, status: status)
   }
 
   /// A worker that chooses each job's engine from the job file recorded with it.

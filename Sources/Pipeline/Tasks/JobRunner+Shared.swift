@@ -73,7 +73,7 @@ extension JobRunner {
       }
       if budgetStopped && inFlight == 0 { break }
       if !waiting.isEmpty && waiting.count == before && !budgetStopped && spec.budget != nil {
-        budgetStopped = try await queue.jobStatus(spec.jobName) == Self.budgetStatus
+        budgetStopped = try await queue.jobStatus(spec.jobName, run: settings.run) == Self.budgetStatus
         if budgetStopped { continue }
       }
       if !waiting.isEmpty {

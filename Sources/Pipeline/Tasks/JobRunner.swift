@@ -60,6 +60,9 @@ public struct RunSettings: Sendable {
   /// Where rate limits and budgets are held (a shared workspace's, for every worker);
   /// nil: the workspace's `LimitStore`.
   public var ledger: (any LimitLedger)?
+  /// The run of the job this coordinator started on the queue (`SharedJob.run`): the budget
+  /// stop it heeds is this run's; nil: whichever run is current.
+  public var run: String?
 
   public init(maxAttempts: Int = 3, retryBaseDelay: Double = 0.5, concurrency: Int = 1, worker: ExtractionWorker? = nil)
   {

@@ -19,13 +19,19 @@ public final class QueueWorker: Sendable {
     public var pollSeconds: Double
     /// Attempts per task before it is failed.
     public var maxAttempts: Int
+    /// Tasks a lane claims at most at a time, while its tasks take under `batchUnderSeconds`.
+    public var maxBatch: Int
+    /// Tasks quicker than this are claimed, and their outputs recorded, several per round trip.
+    public var batchUnderSeconds: Double
     /// First retry delay of a transient engine error; doubles each attempt.
     public var retryBaseDelay: Double
 
     public init(
       concurrency: Int = 1, leaseSeconds: Double = 30, pollSeconds: Double = 0.2, maxAttempts: Int = 3,
-      retryBaseDelay: Double = 0.5
+      retryBaseDelay: Double = 0.5, maxBatch: Int = 16, batchUnderSeconds: Double = 0.05
     ) {
+      self.maxBatch = max(1, maxBatch)
+      self.batchUnderSeconds = batchUnderSeconds
       self.concurrency = max(1, concurrency)
       self.leaseSeconds = leaseSeconds
       self.pollSeconds = pollSeconds
@@ -98,7 +104,13 @@ public final class QueueWorker: Sendable {
     return done
   }
 
-  /// One lane: claim one task, run it, again.
+  /// One lane: claim tasks, run them one at a time, record their outputs, again.
+  ///
+  /// While tasks take milliseconds (under `Options.batchUnderSeconds`), the lane claims up to
+  /// `Options.maxBatch` of them at a time and records their outputs together with the next
+  /// claim: one round trip and one commit per batch. A slower task sends the lane back to one
+  /// task at a time, and the rest of its batch goes back to the queue at once, so no claimed
+  /// task waits behind a slow one (the leases say who is working on what).
   private func lane(until stop: @escaping @Sendable () async -> Bool) async throws {
     // An idle lane looks again after 20 ms, doubling up to `pollSeconds`, or as soon as the
     // queue announces claimable tasks: a level a coordinator has just published (the next
@@ -107,25 +119,48 @@ public final class QueueWorker: Sendable {
     var idle = min(0.02, options.pollSeconds)
     // The running jobs, read again whenever a claim comes back empty or a job stopped.
     var known: [SharedJob]?
-    // The task claimed with the last one's completion (one round trip for both).
-    var carried: (QueuedTask, EngineChoice, SharedJob)?
+    // Tasks claimed and not yet run, in order.
+    var claimed: [(QueuedTask, EngineChoice, SharedJob)] = []
+    // Outputs not yet recorded, and the model key of the last (the next claim's).
+    var finished = Finished()
+    // How many tasks to claim at a time.
+    var batch = 1
     while true {
       if Interrupt.isRequested || Task.isCancelled {
-        if let (task, _, _) = carried { try? await queue.release(task.id, worker: info.id) }
+        _ = try? await record(&finished, claimingNext: 0)
+        for (task, _, _) in claimed { try? await queue.release(task.id, worker: info.id) }
         if Interrupt.isRequested { throw EngineError.interrupted }
         throw CancellationError()
       }
-      if let (task, choice, job) = carried {
-        carried = nil
-        let outcome = try await run(task, choice: choice, job: job)
-        if outcome.stopped { known = nil }
-        if let next = outcome.next {
-          if let owner = try await runningJob(of: next, known: &known) {
-            carried = (next, choice, owner)
-          } else {
-            try await queue.release(next.id, worker: info.id)
-          }
+      if !claimed.isEmpty {
+        let (task, choice, job) = claimed.removeFirst()
+        let clock = Date()
+        let outcome: RunOutcome
+        do {
+          outcome = try await run(task, choice: choice, job: job)
+        } catch {
+          // Stopping (interrupted, no engine): what is done is recorded, what is claimed given back.
+          _ = try? await record(&finished, claimingNext: 0)
+          for (task, _, _) in claimed { try? await queue.release(task.id, worker: info.id) }
+          throw error
         }
+        if let result = outcome.result { finished.add(task.id, result, modelKey: choice.modelKey) }
+        if Date().timeIntervalSince(clock) < options.batchUnderSeconds {
+          batch = min(batch * 2, options.maxBatch)
+        } else {
+          batch = 1
+          for (task, _, _) in claimed { try await queue.release(task.id, worker: info.id) }
+          claimed = []
+        }
+        if outcome.stopped {
+          known = nil
+          claimed = try await running(claimed.map { $0.0 }, known: &known)
+        }
+        guard !finished.results.isEmpty, claimed.isEmpty || finished.waited > options.batchUnderSeconds else {
+          continue
+        }
+        let next = try await record(&finished, claimingNext: claimed.isEmpty && !Interrupt.isRequested ? batch : 0)
+        claimed += try await running(next, known: &known)
         continue
       }
       let mark = queue.mark(.claimable)
@@ -139,18 +174,12 @@ public final class QueueWorker: Sendable {
       known = jobs
       for job in jobs {
         guard let choice = engine(for: job) else { continue }
-        if let task = try await queue.claim(
-          worker: info.id, modelKey: choice.modelKey, limit: 1, leaseSeconds: options.leaseSeconds
-        ).first {
-          if let owner = try await runningJob(of: task, known: &known) {
-            carried = (task, choice, owner)
-            break
-          }
-          // A task of a job no longer running (stopped at its budget) with the same model: not ours to run.
-          try await queue.release(task.id, worker: info.id)
-        }
+        let tasks = try await queue.claim(
+          worker: info.id, modelKey: choice.modelKey, limit: batch, leaseSeconds: options.leaseSeconds)
+        claimed += try await running(tasks, known: &known)
+        if !claimed.isEmpty { break }
       }
-      if carried != nil {
+      if !claimed.isEmpty {
         idle = min(0.02, options.pollSeconds)
         continue
       }
@@ -160,6 +189,63 @@ public final class QueueWorker: Sendable {
       if await stop() { return }
       try await queue.wait(for: .claimable, after: mark, timeout: idle)
       idle = min(idle * 2, options.pollSeconds)
+    }
+  }
+
+  /// Records the outputs in `finished` (emptying it) and claims up to `limit` more tasks of their model.
+  private func record(_ finished: inout Finished, claimingNext limit: Int) async throws -> [QueuedTask] {
+    guard !finished.results.isEmpty else { return [] }
+    let results = finished.results
+    let (recorded, next) = try await queue.complete(
+      results.map { (id: $0.id, result: $0.result) }, worker: info.id, claimingNext: limit,
+      modelKey: finished.modelKey, leaseSeconds: options.leaseSeconds)
+    finished = Finished()
+    for (id, result) in results {
+      if recorded.contains(id) {
+        counts.withLock {
+          $0.done += 1
+          $0.outputTokens += result.outputTokens
+        }
+      } else {
+        logger.warning("task \(id): lease lost before completion; another worker has it")
+      }
+    }
+    return next
+  }
+
+  /// `tasks` with their engine and running job; those of a job no longer running (stopped at
+  /// its budget) or without an engine here are given back.
+  private func running(_ tasks: [QueuedTask], known: inout [SharedJob]?) async throws
+    -> [(QueuedTask, EngineChoice, SharedJob)]
+  {
+    var kept: [(QueuedTask, EngineChoice, SharedJob)] = []
+    for task in tasks {
+      if let owner = try await runningJob(of: task, known: &known),
+        let choice = engines.withLock({ $0[task.modelKey] })?.choice ?? engine(for: owner),
+        choice.modelKey == task.modelKey
+      {
+        kept.append((task, choice, owner))
+      } else {
+        try await queue.release(task.id, worker: info.id)
+      }
+    }
+    return kept
+  }
+
+  /// Outputs a lane has not recorded yet.
+  private struct Finished {
+    var results: [(id: String, result: TaskResult)] = []
+    /// The model key of the last output's task: the next claim's.
+    var modelKey = ""
+    private var since: Date?
+
+    /// Seconds the oldest output has waited.
+    var waited: Double { since.map { Date().timeIntervalSince($0) } ?? 0 }
+
+    mutating func add(_ id: String, _ result: TaskResult, modelKey: String) {
+      if results.isEmpty { since = Date() }
+      results.append((id, result))
+      self.modelKey = modelKey
     }
   }
 
@@ -181,8 +267,8 @@ public final class QueueWorker: Sendable {
   private struct RunOutcome {
     /// The task's job stopped (its budget is reached): its tasks are not to be claimed.
     var stopped = false
-    /// The task claimed with this one's completion.
-    var next: QueuedTask?
+    /// The task's output, valid, to be recorded.
+    var result: TaskResult?
   }
 
   /// `job`'s file as its coordinator recorded it, parsed once; nil when none was recorded
@@ -262,27 +348,16 @@ public final class QueueWorker: Sendable {
         if final { counts.withLock { $0.failed += 1 } }
         return RunOutcome()
       }
-      let (recorded, next) = try await queue.complete(
-        task.id, worker: info.id,
+      return RunOutcome(
         result: TaskResult(
           output: result.text, promptTokens: result.promptTokens, outputTokens: result.outputTokens,
           cachedTokens: result.cachedTokens, engine: engine.name, model: engine.modelIdentity,
-          durationMs: seconds * 1000), claimingNext: Interrupt.isRequested ? 0 : 1, modelKey: choice.modelKey,
-        leaseSeconds: options.leaseSeconds)
-      if recorded {
-        counts.withLock {
-          $0.done += 1
-          $0.outputTokens += result.outputTokens
-        }
-      } else {
-        logger.warning("task \(task.id): lease lost before completion; another worker has it")
-      }
-      return RunOutcome(next: next.first)
+          durationMs: seconds * 1000))
     } catch let reached as BudgetReached {
       // Nothing was sent: the job stops for every worker (the coordinator lets the calls in
       // flight finish, then reports it), and the task waits, unattempted, for a resume.
       logger.notice("\(reached.errorDescription ?? "budget reached")", metadata: ["worker": "\(info.id)"])
-      try? await queue.finishJob(job.name, status: JobRunner.budgetStatus)
+      try? await queue.finishJob(job.name, run: job.run, status: JobRunner.budgetStatus)
       try? await queue.release(task.id, worker: info.id)
       return RunOutcome(stopped: true)
     } catch EngineError.interrupted {

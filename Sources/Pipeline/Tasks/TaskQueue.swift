@@ -16,12 +16,15 @@ import Inference
 public protocol TaskQueue: Sendable {
   /// Records the job a coordinator started, so workers can choose its engine.
   func startJob(_ job: SharedJob) async throws
-  /// Marks the job finished: workers stop looking for its tasks.
-  func finishJob(_ name: String, status: String) async throws
+  /// Marks the job's run `run` finished: workers stop looking for its tasks. A run that is no
+  /// longer the job's current one (the job was started again since) is left as it is, so a
+  /// straggler of an earlier run cannot stop a new run of the same job; nil: whichever run is current.
+  func finishJob(_ name: String, run: String?, status: String) async throws
   /// Jobs being run, oldest first.
   func runningJobs() async throws -> [SharedJob]
-  /// A job's status as `startJob`/`finishJob` left it (`running`, `done`, `budget`…); nil when unknown.
-  func jobStatus(_ name: String) async throws -> String?
+  /// A job's status as `startJob`/`finishJob` left it (`running`, `done`, `budget`…); nil when
+  /// unknown, or when its current run is not `run` (nil: whichever run is current).
+  func jobStatus(_ name: String, run: String?) async throws -> String?
   /// Makes `tasks` claimable. A task already known (same id) keeps its state and output.
   func publish(_ tasks: [QueuedTask]) async throws
   /// Claims up to `limit` tasks of a job run with `modelKey`, leased to `worker` for `leaseSeconds`.
@@ -37,6 +40,16 @@ public protocol TaskQueue: Sendable {
   func complete(
     _ id: String, worker: String, result: TaskResult, claimingNext limit: Int, modelKey: String, leaseSeconds: Double
   ) async throws -> (recorded: Bool, next: [QueuedTask])
+  /// Records the outputs of several tasks, as `complete` does for each, and claims up to
+  /// `limit` more tasks of `modelKey`, as `claim` does, in one round trip: a worker whose
+  /// tasks take milliseconds pays one round trip (and one commit) per batch, not per task.
+  ///
+  /// - Returns: The ids whose outputs were recorded (those whose lease `worker` still held),
+  ///   and the tasks claimed.
+  func complete(
+    _ results: [(id: String, result: TaskResult)], worker: String, claimingNext limit: Int, modelKey: String,
+    leaseSeconds: Double
+  ) async throws -> (recorded: Set<String>, next: [QueuedTask])
   /// Records a failed attempt: back to pending unless `final`.
   func fail(_ id: String, worker: String, error: String, final: Bool, output: String?) async throws
   /// Gives a claimed task back without counting the attempt (the worker is stopping).
@@ -62,11 +75,32 @@ public enum QueueEvent: Sendable {
 }
 
 extension TaskQueue {
+  /// Marks whichever run of the job is current finished (`finishJob(_:run:status:)`).
+  public func finishJob(_ name: String, status: String) async throws {
+    try await finishJob(name, run: nil, status: status)
+  }
+
+  /// The status of whichever run of the job is current (`jobStatus(_:run:)`).
+  public func jobStatus(_ name: String) async throws -> String? { try await jobStatus(name, run: nil) }
+
   public func complete(
     _ id: String, worker: String, result: TaskResult, claimingNext limit: Int, modelKey: String, leaseSeconds: Double
   ) async throws -> (recorded: Bool, next: [QueuedTask]) {
     let recorded = try await complete(id, worker: worker, result: result)
     return (recorded, try await claim(worker: worker, modelKey: modelKey, limit: limit, leaseSeconds: leaseSeconds))
+  }
+
+  public func complete(
+    _ results: [(id: String, result: TaskResult)], worker: String, claimingNext limit: Int, modelKey: String,
+    leaseSeconds: Double
+  ) async throws -> (recorded: Set<String>, next: [QueuedTask]) {
+    var recorded = Set<String>()
+    for (id, result) in results where try await complete(id, worker: worker, result: result) {
+      recorded.insert(id)
+    }
+    let next =
+      limit > 0 ? try await claim(worker: worker, modelKey: modelKey, limit: limit, leaseSeconds: leaseSeconds) : []
+    return (recorded, next)
   }
 
   public func mark(_ event: QueueEvent) -> UInt64 { 0 }
@@ -84,8 +118,15 @@ public struct SharedJob: Sendable, Codable, Hashable {
   /// The job file's text, and the directory its relative paths start from.
   public var specText: String
   public var baseDirectory: String
+  /// This run of the job: a new id each time a coordinator starts it, so that what a worker
+  /// does for one run (stopping it at its budget) never lands on a later run of the same job.
+  public var run: String
 
-  public init(name: String, modelKey: String, specText: String, baseDirectory: String) {
+  /// A job; `run` defaults to a new id (a coordinator starting a run).
+  public init(
+    name: String, modelKey: String, specText: String, baseDirectory: String, run: String = UUID().uuidString
+  ) {
+    self.run = run
     self.name = name
     self.modelKey = modelKey
     self.specText = specText
