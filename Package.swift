@@ -92,6 +92,7 @@ let package = Package(
       dependencies: [
         "Pipeline", "Inference", "Workspace",
         .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
@@ -120,7 +121,10 @@ let package = Package(
     .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", grdb]),
     .testTarget(
       name: "SharedWorkspaceTests",
-      dependencies: ["SharedWorkspace", "Pipeline", "Inference", "Workspace", "_LongctxTestSupport", logging]),
+      dependencies: [
+        "SharedWorkspace", "Pipeline", "Inference", "Workspace", "_LongctxTestSupport", logging,
+        .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+      ]),
     .testTarget(
       name: "IngestTests", dependencies: ["Ingest", "Workspace", "_LongctxTestSupport", "CZlib", grdb, logging]),
     .testTarget(

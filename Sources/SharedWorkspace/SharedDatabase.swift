@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import Synchronization
 import Workspace
+import _ConnectionPoolModule
 
 /// The PostgreSQL database of a shared workspace: a connection pool, named migrations,
 /// and calls that wait out a restart of the server.
@@ -37,10 +38,11 @@ public final class SharedDatabase: Sendable {
     configuration.options.maximumConnections = 8
     configuration.options.connectTimeout = .seconds(5)
     // The pool logs each failed connection attempt at info, again and again while the server
-    // is away; this class says it once (`unreachable(_:during:)`), so the pool's own lines are
-    // kept for --log-level debug.
+    // is away, and warns when a call comes before its `run()` has started (harmless: the call
+    // waits for it); this class says what matters once (`unreachable(_:during:)`), so the
+    // pool's own lines are kept for --log-level debug.
     var background = logger
-    if background.logLevel > .debug { background.logLevel = .warning }
+    if background.logLevel > .debug { background.logLevel = .error }
     let client = PostgresClient(configuration: configuration, backgroundLogger: background)
     self.client = client
     runner = Task { await client.run() }
@@ -115,6 +117,11 @@ public final class SharedDatabase: Sendable {
       return [transaction.beginError, transaction.closureError, transaction.commitError].contains {
         $0.map(isTransient) ?? false
       }
+    }
+    if let pool = error as? ConnectionPoolError {
+      // After a minute of failed attempts the pool fails every request at once until a
+      // connection succeeds again: the server is still away.
+      return pool == .connectionCreationCircuitBreakerTripped
     }
     guard let error = error as? PSQLError else { return false }
     if error.code == .server {

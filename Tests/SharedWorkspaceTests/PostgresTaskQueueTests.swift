@@ -86,7 +86,13 @@ struct PostgresTaskQueueTests {
     #expect(recorded)
     #expect(next.map(\.ordinal) == [2] && next.first?.attempts == 1)
     #expect(try await queue.outcomes(ids: [first.id]).first?.result?.output == "out 0")
-    // The completion was announced: a coordinator waiting for outcomes wakes before its timeout.
+    // A completion that claimed the worker's next task is not announced (the worker is busy;
+    // a waiting coordinator polls); the one that claims nothing is.
+    try await queue.wait(for: .outcome, after: outcome, timeout: 0.5)
+    #expect(queue.mark(.outcome) == outcome)
+    let last = try await queue.complete(
+      next[0].id, worker: "A", result: Self.result("out 2"), claimingNext: 1, modelKey: "k", leaseSeconds: 30)
+    #expect(last.recorded && last.next.isEmpty)
     let clock = Date()
     try await queue.wait(for: .outcome, after: outcome, timeout: 5)
     #expect(Date().timeIntervalSince(clock) < 4, "woken by NOTIFY, not by the timeout")
@@ -95,6 +101,81 @@ struct PostgresTaskQueueTests {
       first.id, worker: "A", result: Self.result("again"), claimingNext: 1, modelKey: "k", leaseSeconds: 30)
     #expect(again.recorded && again.next.isEmpty)
     #expect(try await queue.outcomes(ids: [first.id]).first?.result?.output == "out 0")
+  }
+
+  @Test func aBatchOfOutputsIsRecordedWithTheNextClaimsInOneStatement() async throws {
+    let server = try PostgresServer()
+    defer { server.remove() }
+    let queue = try await PostgresTaskQueue.open(try SharedLocation(server.url), logger: Self.logger)
+    defer { queue.close() }
+    try await queue.publish(Self.tasks(7))
+    try await queue.heartbeat(WorkerInfo(id: "A", host: "h", pid: 1), leaseSeconds: 30)
+    let held = try await queue.claim(worker: "A", modelKey: "k", limit: 3, leaseSeconds: 30)
+    let other = try #require(try await queue.claim(worker: "B", modelKey: "k", limit: 1, leaseSeconds: 30).first)
+    #expect(held.map(\.ordinal) == [0, 1, 2] && other.ordinal == 3)
+    let start = queue.mark(.outcome)
+    try await queue.wait(for: .outcome, after: start, timeout: 10)
+    let listening = queue.mark(.outcome)
+
+    // A's three outputs, and one for B's task (not A's to record), with the next two claims.
+    let (recorded, next) = try await queue.complete(
+      (held + [other]).map { (id: $0.id, result: Self.result("out \($0.ordinal)")) }, worker: "A", claimingNext: 2,
+      modelKey: "k", leaseSeconds: 30)
+    #expect(recorded == Set(held.map(\.id)))
+    #expect(next.map(\.ordinal) == [4, 5] && next.allSatisfy { $0.attempts == 1 })
+    let outcomes = try await queue.outcomes(ids: held.map(\.id) + [other.id])
+    #expect(
+      outcomes.filter { $0.state == .done }.compactMap { $0.result?.output }.sorted() == ["out 0", "out 1", "out 2"])
+    #expect(outcomes.first { $0.id == other.id }?.state == .leased)
+    #expect(try await queue.workers().first?.done == 3, "the worker's count moves by the batch")
+    // A worker that claimed its next tasks is busy: no NOTIFY for that completion.
+    try await queue.wait(for: .outcome, after: listening, timeout: 0.5)
+    #expect(queue.mark(.outcome) == listening)
+
+    // The last outputs claim nothing (one task is left, B's): announced, so a coordinator wakes.
+    let last = try await queue.complete(
+      next.map { (id: $0.id, result: Self.result("out \($0.ordinal)")) }, worker: "A", claimingNext: 2, modelKey: "k",
+      leaseSeconds: 30)
+    #expect(last.recorded == Set(next.map(\.id)) && last.next.map(\.ordinal) == [6])
+    let final = try await queue.complete(
+      [(id: last.next[0].id, result: Self.result("out 6"))], worker: "A", claimingNext: 2, modelKey: "k",
+      leaseSeconds: 30)
+    #expect(final.recorded == [last.next[0].id] && final.next.isEmpty)
+    let clock = Date()
+    try await queue.wait(for: .outcome, after: listening, timeout: 5)
+    #expect(Date().timeIntervalSince(clock) < 4, "woken by NOTIFY, not by the timeout")
+    // A repeated batch (a retry after a lost connection) is acknowledged and changes nothing.
+    let again = try await queue.complete(
+      next.map { (id: $0.id, result: Self.result("again")) }, worker: "A", claimingNext: 0, modelKey: "k",
+      leaseSeconds: 30)
+    #expect(again.recorded == Set(next.map(\.id)))
+    #expect(try await queue.outcomes(ids: [next[0].id]).first?.result?.output == "out 4")
+  }
+
+  @Test func aStragglerOfAnEarlierRunCannotStopANewRunOfTheSameJob() async throws {
+    let server = try PostgresServer()
+    defer { server.remove() }
+    let queue = try await PostgresTaskQueue.open(try SharedLocation(server.url), logger: Self.logger)
+    defer { queue.close() }
+    let first = SharedJob(name: "j", modelKey: "k", specText: "", baseDirectory: "/")
+    try await queue.startJob(first)
+    // A worker of the first run knows it as the queue gave it.
+    let seen = try #require(try await queue.runningJobs().first)
+    #expect(seen.run == first.run && !seen.run.isEmpty)
+    try await queue.finishJob("j", run: first.run, status: "interrupted")
+
+    let second = SharedJob(name: "j", modelKey: "k", specText: "", baseDirectory: "/")
+    try await queue.startJob(second)
+    #expect(second.run != first.run)
+    // The straggler finds the budget reached and stops its run: the new run is not touched.
+    try await queue.finishJob("j", run: seen.run, status: JobRunner.budgetStatus)
+    #expect(try await queue.jobStatus("j", run: second.run) == "running")
+    #expect(try await queue.jobStatus("j", run: first.run) == nil, "the first run is no longer the job's")
+    #expect(try await queue.runningJobs().map(\.run) == [second.run])
+    // A worker of the new run stops it, and its coordinator sees it.
+    try await queue.finishJob("j", run: second.run, status: JobRunner.budgetStatus)
+    #expect(try await queue.jobStatus("j", run: second.run) == JobRunner.budgetStatus)
+    #expect(try await queue.runningJobs().isEmpty)
   }
 
   @Test func anExpiredLeaseIsTakenOverAndAHeartbeatKeepsOneAlive() async throws {
