@@ -226,6 +226,80 @@ struct PostgresLimitLedgerTests {
     #expect(try await ledger.spending(for: "budgeted").settled == tasks.count)
   }
 
+  /// Answers once its gate opens (the first call waits for the test; later ones do not).
+  final class GatedEngine: Engine {
+    let name = "slow"
+    let modelIdentity = "slow-model"
+    let calls = Mutex(0)
+    let open = Mutex(false)
+
+    func generate(_ request: GenerationRequest) async throws -> GenerationResult {
+      calls.withLock { $0 += 1 }
+      while !open.withLock({ $0 }) { try await Task.sleep(nanoseconds: 20_000_000) }
+      return GenerationResult(text: "summary", promptTokens: 10, outputTokens: 4)
+    }
+  }
+
+  @Test func aStragglerWorkerOfAnEarlierRunDoesNotStopTheNewRun() async throws {
+    let tmp = try TemporaryDirectory()
+    defer { tmp.remove() }
+    let server = try PostgresServer()
+    defer { server.remove() }
+    let (queue, ledger) = try await Self.connect(server)
+    defer { queue.close() }
+    // Run A, with a small budget: the worker takes its first task and is slow with it.
+    let runA = SharedJob(
+      name: "budgeted", modelKey: "slow", specText: Self.jobText(budget: "{tokens: 5000}"),
+      baseDirectory: tmp.url.path)
+    try await queue.startJob(runA)
+    try await queue.publish(
+      (0..<2).map {
+        QueuedTask(
+          id: "t\($0)", job: "budgeted", kind: .map, level: 0, ordinal: $0, modelKey: "slow",
+          request: GenerationRequest(prefix: "window \($0)\n", suffix: "Summary:", maxTokens: 16))
+      })
+    let engine = GatedEngine()
+    let choice = EngineChoice(counter: EstimatedTokenCounter(), modelKey: "slow") { engine }
+    let (workerQueue, workerLedger) = try await Self.connect(server)
+    defer { workerQueue.close() }
+    let straggler = QueueWorker(
+      queue: workerQueue, info: WorkerInfo(id: "straggler", host: "test", pid: 1),
+      options: QueueWorker.Options(leaseSeconds: 30, pollSeconds: 0.05), ledger: workerLedger, logger: Self.logger,
+      choose: { _ in choice })
+    let finished = PostgresTaskQueueTests.Finished()
+    let working = Task { try await straggler.run { finished.value } }
+    defer { working.cancel() }
+    for _ in 0..<500 where engine.calls.withLock({ $0 }) == 0 { try await Task.sleep(nanoseconds: 20_000_000) }
+    #expect(engine.calls.withLock { $0 } == 1, "the straggler is in its first call")
+
+    // Meanwhile run A ends, and run B of the same job starts with a budget raised past what
+    // run A spent (5,000 tokens more, as other workers would have).
+    try await queue.finishJob("budgeted", run: runA.run, status: "interrupted")
+    let runB = SharedJob(
+      name: "budgeted", modelKey: "slow", specText: Self.jobText(budget: "{tokens: 100000}"),
+      baseDirectory: tmp.url.path)
+    try await queue.startJob(runB)
+    let (id, _) = try await ledger.reserve(
+      job: "budgeted", task: nil, owner: "others", tokens: 5000, cost: 0, budget: JobSpec.Budget(tokens: 100_000))
+    try await ledger.settle(try #require(id), promptTokens: 4000, outputTokens: 1000, cost: 0)
+
+    // The straggler finishes, claims the next task with that completion and, still holding run
+    // A's job file, finds A's budget spent: it stops run A, which leaves run B running, and
+    // then runs the task under run B.
+    engine.open.withLock { $0 = true }
+    var outcomes: [TaskOutcome] = []
+    for _ in 0..<1500 {
+      outcomes = try await queue.outcomes(ids: ["t0", "t1"])
+      if outcomes.allSatisfy({ $0.state == .done }) { break }
+      try await Task.sleep(nanoseconds: 20_000_000)
+    }
+    #expect(outcomes.map(\.state) == [.done, .done], "\(outcomes)")
+    #expect(try await queue.jobStatus("budgeted", run: runB.run) == "running")
+    finished.set()
+    _ = try await working.value
+    #expect(straggler.done.done == 2)
+  }
+
   @Test func twoWorkersHoldOneRequestsPerMinuteLimit() async throws {
     let tmp = try TemporaryDirectory()
     defer { tmp.remove() }
