@@ -118,12 +118,12 @@ extension JobCommand {
   func runJob() async throws {
     guard let jobArgument else { throw ValidationError("give a job file") }
     let path = try JobReference(jobArgument).file()
-    var spec = try JobFile.load(path: path)
+    var (spec, text) = try JobFile.read(path: path)
     try prepare(&spec)
     let engine = try engine(for: spec)
     let workspace = try global.openWorkspace()
     let context = JobContext(
-      argument: jobArgument, path: path, spec: spec, engine: engine, workspace: workspace,
+      argument: jobArgument, path: path, text: text, spec: spec, engine: engine, workspace: workspace,
       lock: try workspace.lockJob(spec.name), global: global, command: Self._commandName)
     defer { withExtendedLifetime(context.lock) {} }
     try await run(context)
@@ -136,6 +136,8 @@ struct JobContext {
   let argument: String
   /// The job file read.
   let path: String
+  /// Its text (recorded in the workspace when `run` finishes the job).
+  let text: String
   /// The job file's settings, with the command's flags applied.
   let spec: JobSpec
   /// The engine the coordinator is given.
@@ -160,7 +162,9 @@ struct JobContext {
     settings: RunSettings = RunSettings(worker: .thisExecutable()),
     progress: @escaping @Sendable (ProgressEvent) -> Void = { _ in }
   ) -> JobRunner {
-    JobRunner(workspace: workspace, spec: spec, engine: engine, settings: settings, logger: logger, progress: progress)
+    JobRunner(
+      workspace: workspace, spec: spec, engine: engine, settings: settings, logger: logger, jobText: text,
+      progress: progress)
   }
 }
 
