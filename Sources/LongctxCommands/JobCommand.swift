@@ -20,6 +20,21 @@ enum JobReference: Equatable, Sendable {
   /// The extensions a job file may have.
   static let extensions = ["yaml", "yml"]
 
+  /// How a job argument is told apart, for the help of every command that takes one.
+  static let rule =
+    "A path ending in .yaml or .yml, or naming an existing file, is a job file; anything else is a job's name (its `name:`)."
+
+  /// The job argument's help for commands that run a job (`run`, `plan`, `produce`,
+  /// `export-batch`, `import-batch`): a name is read from its job file in the current directory.
+  ///
+  /// - Parameter abstract: What the command needs of the job, e.g. "The job (model.engine must be openai)."
+  static func help(_ abstract: String = "The job: a job file, or a job's name.") -> ArgumentHelp {
+    ArgumentHelp(
+      abstract,
+      discussion: rule + " A name runs NAME.yaml, else NAME.yml, in the current directory.",
+      valueName: "job")
+  }
+
   /// Reads what was typed.
   ///
   /// - Parameter text: A job file's path or a job's name.

@@ -94,8 +94,7 @@ public struct Locator: Codable, Hashable, Sendable, CustomStringConvertible {
     let bytes = text.utf8
     guard let hash = bytes.lastIndex(of: UInt8(ascii: "#")), hash != bytes.startIndex else { return nil }
     let path = String(text[..<hash])
-    let frag = text[bytes.index(after: hash)...]
-    let f = frag.utf8
+    let f = bytes[bytes.index(after: hash)...]
     if f.first == UInt8(ascii: "L") {
       let rest = f.dropFirst()
       guard let dash = rest.firstIndex(of: UInt8(ascii: "-")) else {

@@ -21,7 +21,10 @@ extension Longctx {
 
     @Argument(
       help: ArgumentHelp(
-        "A job name or job file; or `exceptions` / `duplicates` for the corpus reports.", valueName: "job"))
+        "The job: a job file, or a job's name; or `exceptions` / `duplicates` for the corpus reports.",
+        discussion: JobReference.rule
+          + " A name gives the report `run` wrote, with the job file it recorded in the workspace (a job run before longctx recorded them: give the file for its coding table and cost).",
+        valueName: "job"))
     var target: String?
 
     @Option(

@@ -14,7 +14,7 @@ extension Longctx {
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The job file.", valueName: "job.yaml")) var job: String
+    @Argument(help: JobReference.help()) var job: String
 
     @Flag(help: "Print the run's summary as JSON on stdout.") var json = false
 
