@@ -39,7 +39,8 @@ import _LongctxTestSupport
     // Segmenter found its table there, later migrations add tables, and `v5-job-source` adds
     // the recorded job file to `job`.
     let after = try schema(ws)
-    let oldJob = #"CREATE TABLE "job" ("name" TEXT PRIMARY KEY NOT NULL, "specHash" TEXT NOT NULL, "planId" TEXT, "status" TEXT NOT NULL, "updatedAt" DOUBLE NOT NULL"#
+    let oldJob =
+      #"CREATE TABLE "job" ("name" TEXT PRIMARY KEY NOT NULL, "specHash" TEXT NOT NULL, "planId" TEXT, "status" TEXT NOT NULL, "updatedAt" DOUBLE NOT NULL"#
     #expect(before.contains(oldJob + ")"))
     #expect(after.contains(oldJob + #", "specText" TEXT, "baseDirectory" TEXT)"#))
     #expect(Set(before).subtracting([oldJob + ")"]).isSubset(of: Set(after)))

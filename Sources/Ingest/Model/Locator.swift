@@ -55,7 +55,8 @@ public struct Locator: Codable, Hashable, Sendable, CustomStringConvertible {
     if let message {
       let id = Self.escaped(message, Self.messageSpecials, whenContaining: Self.isMessageAmbiguous)
       guard let folder else { return "\(path)#msg=\(id)" }
-      return "\(path)#folder=\(Self.escaped(folder, Self.folderSpecials, whenContaining: Self.isFolderAmbiguous))&msg=\(id)"
+      return
+        "\(path)#folder=\(Self.escaped(folder, Self.folderSpecials, whenContaining: Self.isFolderAmbiguous))&msg=\(id)"
     }
     if let paragraph {
       if let paragraphEnd, paragraphEnd != paragraph { return "\(path)#para=\(paragraph)-\(paragraphEnd)" }
@@ -103,7 +104,8 @@ public struct Locator: Codable, Hashable, Sendable, CustomStringConvertible {
         return
       }
       let end = rest[rest.index(after: dash)...]
-      guard let start = Self.number(rest[..<dash]), end.first == UInt8(ascii: "L"), let last = Self.number(end.dropFirst())
+      guard let start = Self.number(rest[..<dash]), end.first == UInt8(ascii: "L"),
+        let last = Self.number(end.dropFirst())
       else { return nil }
       self.init(path: path, lineStart: start, lineEnd: last)
     } else if let rest = Self.after("page=", f) {
@@ -213,7 +215,9 @@ public struct Locator: Codable, Hashable, Sendable, CustomStringConvertible {
   }
 
   /// The escaped characters are all 0x2_: `!` 21, `#` 23, `%` 25, `&` 26.
-  private static func hexDigit(_ low: UInt8) -> UInt8 { low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "A") + low - 10 }
+  private static func hexDigit(_ low: UInt8) -> UInt8 {
+    low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "A") + low - 10
+  }
 
   /// The character an escape `%2X` stands for, or nil when it is not one of the four.
   private static func escapedByte(_ digit: UInt8) -> UInt8? {

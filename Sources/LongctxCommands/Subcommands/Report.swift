@@ -126,7 +126,8 @@ extension Longctx {
     /// The settings `run` recorded for the job named `name`, so that its report is the one
     /// `run` wrote; nil, with a note on stderr saying what the report lacks, when there are none.
     private func recordedSpec(of name: String, in workspace: Workspace) throws -> JobSpec? {
-      let lacks = "its report lacks what needs the job file (coding table, cost estimate, the job's own ingest exceptions)"
+      let lacks =
+        "its report lacks what needs the job file (coding table, cost estimate, the job's own ingest exceptions)"
       switch try JobSpec.recorded(job: name, in: workspace) {
       case .spec(let spec): return spec
       case .none: return nil  // never finished: the tasks so far, or no such job
