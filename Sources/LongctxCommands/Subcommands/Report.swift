@@ -39,7 +39,7 @@ extension Longctx {
 
     @Flag(
       help: ArgumentHelp(
-        "Print the job's coding table as CSV (the <job>-coding.csv `run` writes; needs the job file with coding:)."))
+        "Print the job's coding table as CSV (the <job>-coding.csv `run` writes; for a job with coding:)."))
     var coding = false
 
     @Option(
