@@ -92,87 +92,107 @@ public struct Locator: Codable, Hashable, Sendable, CustomStringConvertible {
   ///   that is none of `page=N`, `LN`, `LN-LM`, `msg=ID`, `folder=F&msg=ID`, `para=N`,
   ///   `para=N-M`, `slide=N`, `sheet=NAME`, `sheet=NAME!CELLS`.
   public init?(citation text: Substring) {
-    let bytes = text.utf8
-    guard let hash = bytes.lastIndex(of: UInt8(ascii: "#")), hash != bytes.startIndex else { return nil }
-    let path = String(text[..<hash])
-    let f = bytes[bytes.index(after: hash)...]
-    if f.first == UInt8(ascii: "L") {
-      let rest = f.dropFirst()
-      guard let dash = rest.firstIndex(of: UInt8(ascii: "-")) else {
-        guard let line = Self.number(rest) else { return nil }
-        self.init(path: path, lineStart: line, lineEnd: line)
-        return
+    var text = text
+    // On the UTF-8 bytes in place (`withUTF8` copies only text that is not contiguous).
+    guard let locator = text.withUTF8({ Self.parse(Bytes(rebasing: $0[...])) }) else { return nil }
+    self = locator
+  }
+
+  /// A citation's UTF-8 bytes, or a part of them.
+  private typealias Bytes = UnsafeBufferPointer<UInt8>
+
+  /// The locator `citation` names, read as `init?(citation:)` says.
+  private static func parse(_ citation: Bytes) -> Locator? {
+    guard let hash = citation.lastIndex(of: UInt8(ascii: "#")), hash != 0 else { return nil }
+    let path = string(citation, 0..<hash)
+    let f = hash + 1  // the fragment's first byte
+    let end = citation.count
+    if f < end, citation[f] == UInt8(ascii: "L") {
+      guard let dash = citation[(f + 1)...].firstIndex(of: UInt8(ascii: "-")) else {
+        guard let line = number(citation, (f + 1)..<end) else { return nil }
+        return Locator(path: path, lineStart: line, lineEnd: line)
       }
-      let end = rest[rest.index(after: dash)...]
-      guard let start = Self.number(rest[..<dash]), end.first == UInt8(ascii: "L"),
-        let last = Self.number(end.dropFirst())
+      guard let start = number(citation, (f + 1)..<dash), dash + 1 < end, citation[dash + 1] == UInt8(ascii: "L"),
+        let last = number(citation, (dash + 2)..<end)
       else { return nil }
-      self.init(path: path, lineStart: start, lineEnd: last)
-    } else if let rest = Self.after("page=", f) {
-      guard let page = Self.number(rest) else { return nil }
-      self.init(path: path, page: page)
-    } else if let rest = Self.after("msg=", f) {
-      self.init(path: path, message: Self.unescaped(Substring(rest)))
-    } else if let rest = Self.after("folder=", f) {
+      return Locator(path: path, lineStart: start, lineEnd: last)
+    }
+    if let rest = after("page=", citation, f) {
+      return number(citation, rest..<end).map { Locator(path: path, page: $0) }
+    }
+    if let rest = after("msg=", citation, f) {
+      return Locator(path: path, message: unescaped(citation, rest..<end))
+    }
+    if let rest = after("folder=", citation, f) {
       // The first `&msg=`: a folder holding one is written escaped, a message id is not.
-      guard let amp = Substring(rest).firstRange(of: "&msg=") else { return nil }
-      let folder = Substring(rest)[..<amp.lowerBound]
-      let message = Substring(rest)[amp.upperBound...]
-      guard !message.isEmpty else { return nil }
-      self.init(path: path, message: Self.unescaped(message), folder: Self.unescaped(folder))
-    } else if let rest = Self.after("para=", f) {
+      guard let amp = firstIndex(of: "&msg=", citation, rest) else { return nil }
+      guard amp + 5 < end else { return nil }
+      return Locator(
+        path: path, message: unescaped(citation, (amp + 5)..<end), folder: unescaped(citation, rest..<amp))
+    }
+    if let rest = after("para=", citation, f) {
       let first: Int
       let last: Int
-      if let dash = rest.firstIndex(of: UInt8(ascii: "-")) {
-        guard let a = Self.number(rest[..<dash]), let b = Self.number(rest[rest.index(after: dash)...]) else {
-          return nil
-        }
+      if let dash = citation[rest...].firstIndex(of: UInt8(ascii: "-")) {
+        guard let a = number(citation, rest..<dash), let b = number(citation, (dash + 1)..<end) else { return nil }
         (first, last) = (a, b)
       } else {
-        guard let a = Self.number(rest) else { return nil }
+        guard let a = number(citation, rest..<end) else { return nil }
         (first, last) = (a, a)
       }
       guard first >= 1, last >= first else { return nil }
-      self.init(path: path, paragraph: first, paragraphEnd: last)
-    } else if let rest = Self.after("slide=", f) {
-      guard let slide = Self.number(rest) else { return nil }
-      self.init(path: path, slide: slide)
-    } else if let rest = Self.after("sheet=", f).map(Substring.init) {
-      // The range follows the last `!`: a sheet's name may hold one, a range never does.
-      if let bang = rest.utf8.lastIndex(of: UInt8(ascii: "!")), Self.isCellRange(rest[rest.index(after: bang)...]) {
-        self.init(path: path, sheet: Self.unescaped(rest[..<bang]), cells: String(rest[rest.index(after: bang)...]))
-      } else {
-        guard !rest.isEmpty else { return nil }
-        self.init(path: path, sheet: Self.unescaped(rest))
-      }
-    } else {
-      return nil
+      return Locator(path: path, paragraph: first, paragraphEnd: last)
     }
+    if let rest = after("slide=", citation, f) {
+      return number(citation, rest..<end).map { Locator(path: path, slide: $0) }
+    }
+    if let rest = after("sheet=", citation, f) {
+      // The range follows the last `!`: a sheet's name may hold one, a range never does.
+      if let bang = citation[rest...].lastIndex(of: UInt8(ascii: "!")) {
+        let cells = string(citation, (bang + 1)..<end)
+        if isCellRange(cells[...]) {
+          return Locator(path: path, sheet: unescaped(citation, rest..<bang), cells: cells)
+        }
+      }
+      guard rest < end else { return nil }
+      return Locator(path: path, sheet: unescaped(citation, rest..<end))
+    }
+    return nil
   }
 
   // MARK: - Reading and writing fragments
 
-  /// `text` after `prefix`, or nil when it does not start with it.
-  private static func after(_ prefix: StaticString, _ text: Substring.UTF8View) -> Substring.UTF8View? {
-    let count = prefix.utf8CodeUnitCount
-    guard text.count >= count else { return nil }
-    var i = text.startIndex
-    for k in 0..<count {
-      guard text[i] == prefix.utf8Start[k] else { return nil }
-      i = text.index(after: i)
-    }
-    return text[i...]
+  /// The text of `bytes[range]`.
+  private static func string(_ bytes: Bytes, _ range: Range<Int>) -> String {
+    String(decoding: Bytes(rebasing: bytes[range]), as: UTF8.self)
   }
 
-  /// The decimal number `text` is (1 to 18 ASCII digits, nothing else), else nil.
-  private static func number(_ text: Substring.UTF8View) -> Int? {
-    guard !text.isEmpty else { return nil }
+  /// Where the text after `prefix` starts, when `bytes` holds `prefix` at `start`; else nil.
+  private static func after(_ prefix: StaticString, _ bytes: Bytes, _ start: Int) -> Int? {
+    let count = prefix.utf8CodeUnitCount
+    guard bytes.count - start >= count else { return nil }
+    for k in 0..<count where bytes[start + k] != prefix.utf8Start[k] { return nil }
+    return start + count
+  }
+
+  /// Where `literal` first starts in `bytes` at or after `start`.
+  private static func firstIndex(of literal: StaticString, _ bytes: Bytes, _ start: Int) -> Int? {
+    var i = start
+    while let at = bytes[i...].firstIndex(of: literal.utf8Start[0]) {
+      if after(literal, bytes, at) != nil { return at }
+      i = at + 1
+    }
+    return nil
+  }
+
+  /// The decimal number `bytes[range]` is (1 to 18 ASCII digits, nothing else), else nil.
+  private static func number(_ bytes: Bytes, _ range: Range<Int>) -> Int? {
+    guard !range.isEmpty, range.count <= 18 else { return nil }
     var value = 0
-    var digits = 0
-    for byte in text {
-      guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 18 else { return nil }
+    for i in range {
+      let byte = bytes[i]
+      guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
       value = value * 10 + Int(byte - UInt8(ascii: "0"))
-      digits += 1
     }
     return value
   }
@@ -230,7 +250,7 @@ public struct Locator: Codable, Hashable, Sendable, CustomStringConvertible {
     }
   }
 
-  private static func containsEscape(_ text: Substring.UTF8View) -> Bool {
+  private static func containsEscape<Text: Collection<UInt8>>(_ text: Text) -> Bool {
     var i = text.startIndex
     while let percent = text[i...].firstIndex(of: UInt8(ascii: "%")) {
       let two = text.index(after: percent)
@@ -243,19 +263,21 @@ public struct Locator: Codable, Hashable, Sendable, CustomStringConvertible {
   }
 
   /// A fragment's value read back: the escapes `description` writes undone (nothing else is).
-  private static func unescaped(_ text: Substring) -> String {
-    guard containsEscape(text.utf8) else { return String(text) }
+  private static func unescaped(_ bytes: Bytes, _ range: Range<Int>) -> String {
+    let value = Bytes(rebasing: bytes[range])
+    guard containsEscape(value) else { return String(decoding: value, as: UTF8.self) }
     var out: [UInt8] = []
-    out.reserveCapacity(text.utf8.count)
-    var bytes = text.utf8[...]
-    while let byte = bytes.popFirst() {
-      if byte == UInt8(ascii: "%"), bytes.first == UInt8(ascii: "2"), bytes.count >= 2,
-        let decoded = escapedByte(bytes[bytes.index(after: bytes.startIndex)])
+    out.reserveCapacity(value.count)
+    var i = 0
+    while i < value.count {
+      if value[i] == UInt8(ascii: "%"), i + 2 < value.count, value[i + 1] == UInt8(ascii: "2"),
+        let decoded = escapedByte(value[i + 2])
       {
         out.append(decoded)
-        bytes = bytes.dropFirst(2)
+        i += 3
       } else {
-        out.append(byte)
+        out.append(value[i])
+        i += 1
       }
     }
     return String(decoding: out, as: UTF8.self)

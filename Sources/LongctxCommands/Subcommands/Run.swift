@@ -70,7 +70,7 @@ extension Longctx {
       let progress = ProgressPrinter(quiet: global.quiet || json)
       var settings = RunSettings(concurrency: concurrency, worker: .thisExecutable())
       let shared = try await SharedRun.start(
-        global: global, jobPath: opened.path, spec: spec, choice: opened.engine, concurrency: concurrency, work: work)
+        global: global, jobText: opened.text, spec: spec, choice: opened.engine, concurrency: concurrency, work: work)
       settings.queue = shared?.queue
       settings.ledger = shared?.ledger
       let runner = opened.runner(settings: settings) { progress.handle($0) }
