@@ -20,6 +20,21 @@ enum JobReference: Equatable, Sendable {
   /// The extensions a job file may have.
   static let extensions = ["yaml", "yml"]
 
+  /// How a job argument is told apart, for the help of every command that takes one.
+  static let rule =
+    "A path ending in .yaml or .yml, or naming an existing file, is a job file; anything else is a job's name (its `name:`)."
+
+  /// The job argument's help for commands that run a job (`run`, `plan`, `produce`,
+  /// `export-batch`, `import-batch`): a name is read from its job file in the current directory.
+  ///
+  /// - Parameter abstract: What the command needs of the job, e.g. "The job (model.engine must be openai)."
+  static func help(_ abstract: String = "The job: a job file, or a job's name.") -> ArgumentHelp {
+    ArgumentHelp(
+      abstract,
+      discussion: rule + " A name runs NAME.yaml, else NAME.yml, in the current directory.",
+      valueName: "job")
+  }
+
   /// Reads what was typed.
   ///
   /// - Parameter text: A job file's path or a job's name.
@@ -118,12 +133,12 @@ extension JobCommand {
   func runJob() async throws {
     guard let jobArgument else { throw ValidationError("give a job file") }
     let path = try JobReference(jobArgument).file()
-    var spec = try JobFile.load(path: path)
+    var (spec, text) = try JobFile.read(path: path)
     try prepare(&spec)
     let engine = try engine(for: spec)
     let workspace = try global.openWorkspace()
     let context = JobContext(
-      argument: jobArgument, path: path, spec: spec, engine: engine, workspace: workspace,
+      argument: jobArgument, path: path, text: text, spec: spec, engine: engine, workspace: workspace,
       lock: try workspace.lockJob(spec.name), global: global, command: Self._commandName)
     defer { withExtendedLifetime(context.lock) {} }
     try await run(context)
@@ -136,6 +151,8 @@ struct JobContext {
   let argument: String
   /// The job file read.
   let path: String
+  /// Its text (recorded in the workspace when `run` finishes the job).
+  let text: String
   /// The job file's settings, with the command's flags applied.
   let spec: JobSpec
   /// The engine the coordinator is given.
@@ -160,7 +177,9 @@ struct JobContext {
     settings: RunSettings = RunSettings(worker: .thisExecutable()),
     progress: @escaping @Sendable (ProgressEvent) -> Void = { _ in }
   ) -> JobRunner {
-    JobRunner(workspace: workspace, spec: spec, engine: engine, settings: settings, logger: logger, progress: progress)
+    JobRunner(
+      workspace: workspace, spec: spec, engine: engine, settings: settings, logger: logger, jobText: text,
+      progress: progress)
   }
 }
 

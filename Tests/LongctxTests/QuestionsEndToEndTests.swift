@@ -79,6 +79,10 @@ import _LongctxTestSupport
     #expect(markdown.hasPrefix("# Report: questions-e2e\n\n2 questions over \(run1.windows) windows: errors, retries."))
     #expect(markdown.components(separatedBy: "\n## Question: ").count == 3)
     #expect(markdown.contains("## Question: errors\n\n> Which errors and exceptions occur"))
+    // `report NAME` is the report `run` wrote, byte for byte (issue 29), from any directory.
+    let byName = try CLI.run(["report", "questions-e2e", "--workspace", ws], cwd: tmp.url)
+    #expect(byName.code == 0 && byName.stderr.isEmpty, "\(byName.stderr)")
+    #expect(byName.stdout == markdown)
     let report = try JSONDecoder().decode(
       Report.self, from: Data(contentsOf: reports.appendingPathComponent("questions-e2e.json")))
     #expect(report.questions.map(\.name) == ["errors", "retries"])

@@ -27,6 +27,17 @@ extension EndToEndTests {
     #expect(run.code == 0, "run failed: \(run.stderr)")
     let report = try CLI.run(["report", "legal-review", "--workspace", ws, "--json"], cwd: jobs)
     #expect(report.code == 0, "\(report.stderr)")
+    // `report NAME` is the report `run` wrote, byte for byte, coding table included (issue 29).
+    let reports = samples.appendingPathComponent("reports")
+    let written = try String(contentsOf: reports.appendingPathComponent("legal-review.md"), encoding: .utf8)
+    #expect(written.contains("## Coding"))
+    let byName = try CLI.run(["report", "legal-review", "--workspace", ws], cwd: tmp.url)
+    #expect(byName.code == 0 && byName.stderr.isEmpty, "\(byName.stderr)")
+    #expect(byName.stdout == written)
+    let codingByName = try CLI.run(["report", "legal-review", "--coding", "--workspace", ws], cwd: tmp.url)
+    #expect(
+      codingByName.stdout
+        == (try String(contentsOf: reports.appendingPathComponent("legal-review-coding.csv"), encoding: .utf8)))
     let tasks = try JSONDecoder().decode(ReportJSON.self, from: Data(report.stdout.utf8)).tasks
     let spec = try JobFile.load(path: jobs.appendingPathComponent("legal-review.yaml").path)
     let schema = try JSONSchema(text: try #require(spec.map.jsonSchema))

@@ -18,7 +18,8 @@ extension Longctx {
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The job file (model.engine must be openai).", valueName: "job.yaml")) var job: String
+    @Argument(help: JobReference.help("The job: a job file, or a job's name (model.engine must be openai).")) var job:
+      String
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The JSONL file to write.", valueName: "tasks.jsonl"))
     var output: String

@@ -15,8 +15,8 @@ extension Longctx {
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The job file the requests were exported from.", valueName: "job.yaml")) var job:
-      String
+    @Argument(help: JobReference.help("The job the requests were exported from: a job file, or a job's name."))
+    var job: String
 
     @Argument(help: ArgumentHelp("The batch output file.", valueName: "results.jsonl")) var results: String
 

@@ -14,7 +14,7 @@ extension Longctx {
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The job file.", valueName: "job.yaml")) var job: String
+    @Argument(help: JobReference.help()) var job: String
 
     @Option(help: "Plan for this many context tokens instead of the job's model.context.")
     var context: Int?

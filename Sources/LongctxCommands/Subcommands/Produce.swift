@@ -20,7 +20,7 @@ extension Longctx {
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The job file (with a production: section).", valueName: "job.yaml"))
+    @Argument(help: JobReference.help("The job: a job file, or a job's name (with a production: section)."))
     var job: String?
 
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The production directory.", valueName: "dir"))

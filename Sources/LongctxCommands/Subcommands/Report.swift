@@ -21,7 +21,10 @@ extension Longctx {
 
     @Argument(
       help: ArgumentHelp(
-        "A job name or job file; or `exceptions` / `duplicates` for the corpus reports.", valueName: "job"))
+        "The job: a job file, or a job's name; or `exceptions` / `duplicates` for the corpus reports.",
+        discussion: JobReference.rule
+          + " A name gives the report `run` wrote, with the job file it recorded in the workspace (a job run before longctx recorded them: give the file for its coding table and cost).",
+        valueName: "job"))
     var target: String?
 
     @Option(
@@ -36,7 +39,7 @@ extension Longctx {
 
     @Flag(
       help: ArgumentHelp(
-        "Print the job's coding table as CSV (the <job>-coding.csv `run` writes; needs the job file with coding:)."))
+        "Print the job's coding table as CSV (the <job>-coding.csv `run` writes; for a job with coding:)."))
     var coding = false
 
     @Option(
@@ -91,13 +94,14 @@ extension Longctx {
         return
       }
       let job = jobName ?? target ?? ""
-      let spec = jobName == nil ? try JobReference(job).spec() : nil
+      let reference = jobName.map(JobReference.name) ?? JobReference(job)
+      let spec = try reference.spec() ?? recordedSpec(of: job, in: workspace)
       let name = spec?.name ?? job
       let chosen = format ?? (json ? .json : .md)
       var table: CodingTable?
       if coding {
         guard let spec, let computed = try CodingTable.compute(workspace: workspace, spec: spec) else {
-          throw ValidationError("'--coding' needs a job file with a coding: section (or production select/withhold)")
+          throw ValidationError("'--coding' needs a job with a coding: section (or production select/withhold)")
         }
         table = computed
       }
@@ -117,6 +121,28 @@ extension Longctx {
         return
       }
       print(text, terminator: chosen == .json && !coding ? "\n" : "")
+    }
+
+    /// The settings `run` recorded for the job named `name`, so that its report is the one
+    /// `run` wrote; nil, with a note on stderr saying what the report lacks, when there are none.
+    private func recordedSpec(of name: String, in workspace: Workspace) throws -> JobSpec? {
+      let lacks =
+        "its report lacks what needs the job file (coding table, cost estimate, the job's own ingest exceptions)"
+      switch try JobSpec.recorded(job: name, in: workspace) {
+      case .spec(let spec): return spec
+      case .none: return nil  // never finished: the tasks so far, or no such job
+      case .notRecorded:
+        if !global.quiet {
+          printError(
+            "longctx: this workspace did not record \(name)'s job file (it ran before longctx recorded them); \(lacks): give the job file instead of the name, or run the job again."
+          )
+        }
+      case .unreadable(let reason):
+        if !global.quiet {
+          printError("longctx: \(name)'s recorded job file no longer reads (\(reason)); \(lacks): give the job file.")
+        }
+      }
+      return nil
     }
   }
 }

@@ -14,7 +14,7 @@ extension Longctx {
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The job file.", valueName: "job.yaml")) var job: String
+    @Argument(help: JobReference.help()) var job: String
 
     @Flag(help: "Print the run's summary as JSON on stdout.") var json = false
 
@@ -70,7 +70,7 @@ extension Longctx {
       let progress = ProgressPrinter(quiet: global.quiet || json)
       var settings = RunSettings(concurrency: concurrency, worker: .thisExecutable())
       let shared = try await SharedRun.start(
-        global: global, jobPath: opened.path, spec: spec, choice: opened.engine, concurrency: concurrency, work: work)
+        global: global, jobText: opened.text, spec: spec, choice: opened.engine, concurrency: concurrency, work: work)
       settings.queue = shared?.queue
       settings.ledger = shared?.ledger
       settings.run = shared?.job.run

@@ -12,7 +12,11 @@ extension Longctx {
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("A job name or job file (default: every job in the workspace).", valueName: "job"))
+    @Argument(
+      help: ArgumentHelp(
+        "The job: a job file, or a job's name (default: every job in the workspace).",
+        discussion: JobReference.rule + " A name is the job's in the workspace; a file gives its `name:`.",
+        valueName: "job"))
     var job: String?
 
     @Flag(help: "Print JSON: counts by state and every task.") var json = false

@@ -89,12 +89,11 @@ final class SharedRun: Sendable {
 
   /// Records the job on the shared workspace and starts this process's worker; nil for a directory workspace.
   static func start(
-    global: GlobalOptions, jobPath: String, spec: JobSpec, choice: EngineChoice, concurrency: Int, work: Bool
+    global: GlobalOptions, jobText text: String, spec: JobSpec, choice: EngineChoice, concurrency: Int, work: Bool
   ) async throws -> SharedRun? {
     guard let location = try global.sharedLocation else { return nil }
     let logger = global.logger("longctx.run")
     let queue = try await PostgresTaskQueue.open(location, logger: logger)
-    let text = try String(contentsOfFile: jobPath, encoding: .utf8)
     let job = SharedJob(name: spec.name, modelKey: choice.modelKey, specText: text, baseDirectory: spec.baseDirectory)
     try await queue.startJob(job)
     let ledger = try await PostgresLimitLedger(sharing: queue)

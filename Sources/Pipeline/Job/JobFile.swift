@@ -21,12 +21,19 @@ public enum JobFile {
   /// - Throws: `PipelineError.jobInvalid` listing every problem, or
   ///   `.jobUnreadable` when the file cannot be read or parsed.
   public static func load(path: String) throws -> JobSpec {
+    try read(path: path).spec
+  }
+
+  /// Loads the job at `path`, with the text it was read from (what `run` records).
+  ///
+  /// - Throws: As `load(path:)`.
+  public static func read(path: String) throws -> (spec: JobSpec, text: String) {
     let url = URL(fileURLWithPath: path)
     let text: String
     do { text = try String(contentsOf: url, encoding: .utf8) } catch {
       throw PipelineError.jobUnreadable(path: path, reason: "no such file or it cannot be read")
     }
-    return try parse(text, path: path, baseDirectory: url.deletingLastPathComponent().standardizedFileURL.path)
+    return (try parse(text, path: path, baseDirectory: url.deletingLastPathComponent().standardizedFileURL.path), text)
   }
 
   /// Parses job YAML; `path` is only used in messages.

@@ -101,6 +101,16 @@ public enum PipelineSchema: WorkspaceSchema {
         t.primaryKey(["job", "documentKey"])
       }
     }
+    migrator.registerMigration("v5-job-source") { db in
+      // The job file `run` ran, as the shared workspace's `job` table holds it (issue 29): its
+      // text and the directory its relative paths resolve against, so that `report NAME` gives
+      // the report `run` wrote (the coding table, the cost, the job's own exceptions). NULL in
+      // rows written before: their report needs the job file.
+      try db.alter(table: "job") { t in
+        t.add(column: "specText", .text)
+        t.add(column: "baseDirectory", .text)
+      }
+    }
   }
 
   /// Every module's schema, in dependency order: what a longctx workspace holds.

@@ -94,17 +94,24 @@ public final class JobRunner: Sendable {
   let progress: @Sendable (ProgressEvent) -> Void
   let store: TaskStore
   let settings: RunSettings
+  /// The job file's text, recorded with the job's outcome; nil when the spec was not read
+  /// from a file (tests, benchmarks).
+  let jobText: String?
 
   /// Shared by a job's question runners (`JobRunner+Questions`): one engine per run.
   let engineBox: EngineBox
 
   /// A coordinator for `spec` with the engine a backend chose.
+  ///
+  /// - Parameter jobText: The text of the job file `spec` was read from, recorded in the
+  ///   workspace when the run ends, so that `longctx report NAME` reads the same settings.
   public init(
     workspace: Workspace, spec: JobSpec, engine: EngineChoice, settings: RunSettings = RunSettings(),
-    logger: Logger, progress: @escaping @Sendable (ProgressEvent) -> Void = { _ in }
+    logger: Logger, jobText: String? = nil, progress: @escaping @Sendable (ProgressEvent) -> Void = { _ in }
   ) {
     self.workspace = workspace
     self.spec = spec
+    self.jobText = jobText
     self.counter = engine.counter
     self.modelKey = engine.modelKey
     self.engineFactory = Self.pacing(
@@ -125,6 +132,7 @@ public final class JobRunner: Sendable {
     modelKey = parent.modelKey
     engineFactory = parent.engineFactory
     settings = parent.settings
+    jobText = parent.jobText
     logger = parent.logger
     progress = parent.progress
     store = parent.store
@@ -173,14 +181,19 @@ public final class JobRunner: Sendable {
   /// Whether this runner has loaded its engine.
   var engineLoaded: Bool { engineBox.loaded }
 
-  /// Records the job's last plan and outcome in `job`.
+  /// Records the job's last plan and outcome in `job`, with the job file's text when the
+  /// runner has it (what `report NAME` reads back: `JobSpec.recorded(job:in:)`).
   func recordJob(planID: String, failed: Bool) throws {
-    try workspace.db.write { [spec] db in
+    try workspace.db.write { [spec, jobText] db in
       try db.execute(
-        sql: "INSERT OR REPLACE INTO job (name, specHash, planId, status, updatedAt) VALUES (?, ?, ?, ?, ?)",
+        sql: """
+          INSERT OR REPLACE INTO job (name, specHash, planId, status, updatedAt, specText, baseDirectory)
+          VALUES (?, ?, ?, ?, ?, ?, ?)
+          """,
         arguments: [
           spec.name, spec.canonicalHash, planID,
           failed ? RunStatus.finishedWithFailures : RunStatus.done, Date().timeIntervalSince1970,
+          jobText, jobText == nil ? nil : spec.baseDirectory,
         ])
     }
   }

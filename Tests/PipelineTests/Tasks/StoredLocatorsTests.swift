@@ -54,18 +54,19 @@ import _LongctxTestSupport
     #expect(stored.text == text)
   }
 
-  /// Line ranges and pages are read without the general parse: the same locators as it gives.
-  @Test func linesAndPagesReadAsTheGeneralParseReadsThem() {
+  /// Odd citations read as `Locator(citation:)` reads them, else keep their text.
+  @Test func oddCitationsReadAsTheParseReadsThemOrKeepTheirText() {
     let citations = [
       "a.log#L1-L40", "a.log#L7", "a#L0", "a#page=0", "dir/c.pdf#page=12", "a#b#L3-L4", "z.zip#member=x.pdf#page=2",
       "#L1", "#page=1", "a#L1-", "a#L1-L", "a#L1-L2-L3", "a#page=12x", "a#page=-1", "a#L99999999999999999999",
-      "a#L-1", "a#l1-l2", "a#L2-L1", "a#page=012", "ü/é.log#L3-L4", "a#L1L2",
+      "a#L-1", "a#l1-l2", "a#L2-L1", "a#page=012", "ü/é.log#L3-L4", "a#L1L2", "m.mbox#msg=a%23b", "m.mbox#msg=a#b",
     ]
     let read = StoredLocators(text: Self.oldText(citations)).wrappedValue
-    let general = citations.map { c in Locator(citation: c[...]).flatMap { $0.description == c ? $0 : nil } }
-    #expect(read == zip(citations, general).map { c, g in g ?? Locator(path: c) })
+    let parsed = citations.map { c in Locator(citation: c[...]).flatMap { $0.description == c ? $0 : nil } }
+    #expect(read == zip(citations, parsed).map { c, g in g ?? Locator(path: c) })
     #expect(read.citations == citations)
-    #expect(general.filter { $0 != nil }.count == 10)
+    #expect(parsed.filter { $0 != nil }.count == 10)
+    #expect(read[21] == Locator(path: "m.mbox", message: "a#b"))
   }
 
   @Test func textThatIsNotAnArrayOfStringsReadsAsNoLocators() {
