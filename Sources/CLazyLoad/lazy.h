@@ -4,7 +4,7 @@
 
 #include <pthread.h>
 
-#if defined(__linux__) && defined(__x86_64__)
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
 #define LONGCTX_LAZY 1
 #else
 #define LONGCTX_LAZY 0
@@ -33,7 +33,7 @@ int longctx_lazy_open(struct longctx_lazy_group *group, const char **error);
 /// Called by the trampolines' slow path.
 void *longctx_lazy_resolve(struct longctx_lazy_group *group, unsigned index);
 
-#if LONGCTX_LAZY
+#if LONGCTX_LAZY && defined(__x86_64__)
 
 // The fast path: jump through the cached address; the first call goes to the group's slow path with the
 // symbol's index in r11. Every argument register (and al, the vector count of a variadic call) is kept.
@@ -73,7 +73,44 @@ void *longctx_lazy_resolve(struct longctx_lazy_group *group, unsigned index);
           "  jmpq *%r11\n"                                                                                   \
           ".size longctx_lazy_" #group "_slow, .-longctx_lazy_" #group "_slow\n");
 
+#elif LONGCTX_LAZY && defined(__aarch64__)
+
+// The same on AArch64 (assembled and linked, not yet run on such a machine): x16 holds the address, x17 the
+// index; x0-x8 and q0-q7 are kept across the resolver.
+#define LONGCTX_LAZY_TRAMPOLINE(group, index, symbol)                                                        \
+  __asm__(".text\n.globl " #symbol "\n.hidden " #symbol "\n.type " #symbol ",%function\n.p2align 2\n" #symbol \
+          ":\n"                                                                                              \
+          "  adrp x16, longctx_lazy_" #group "_table+8*" #index "\n"                                         \
+          "  ldr x16, [x16, :lo12:longctx_lazy_" #group "_table+8*" #index "]\n"                             \
+          "  cbz x16, 1f\n"                                                                                  \
+          "  br x16\n"                                                                                       \
+          "1:\n"                                                                                             \
+          "  mov x17, #" #index "\n"                                                                         \
+          "  b longctx_lazy_" #group "_slow\n"                                                               \
+          ".size " #symbol ", .-" #symbol "\n");
+
+#define LONGCTX_LAZY_SLOW_PATH(group)                                                                        \
+  __asm__(".text\n.hidden longctx_lazy_" #group "_slow\n.type longctx_lazy_" #group "_slow,%function\n"       \
+          ".p2align 2\nlongctx_lazy_" #group "_slow:\n"                                                      \
+          "  stp x29, x30, [sp, #-224]!\n  mov x29, sp\n"                                                    \
+          "  stp x0, x1, [sp, #16]\n  stp x2, x3, [sp, #32]\n  stp x4, x5, [sp, #48]\n"                     \
+          "  stp x6, x7, [sp, #64]\n  str x8, [sp, #80]\n"                                                  \
+          "  stp q0, q1, [sp, #96]\n  stp q2, q3, [sp, #128]\n  stp q4, q5, [sp, #160]\n"                   \
+          "  stp q6, q7, [sp, #192]\n"                                                                      \
+          "  adrp x0, longctx_lazy_" #group "\n  add x0, x0, :lo12:longctx_lazy_" #group "\n"               \
+          "  mov w1, w17\n"                                                                                  \
+          "  bl longctx_lazy_resolve\n"                                                                      \
+          "  mov x16, x0\n"                                                                                  \
+          "  ldp q6, q7, [sp, #192]\n  ldp q4, q5, [sp, #160]\n  ldp q2, q3, [sp, #128]\n"                  \
+          "  ldp q0, q1, [sp, #96]\n  ldr x8, [sp, #80]\n  ldp x6, x7, [sp, #64]\n"                        \
+          "  ldp x4, x5, [sp, #48]\n  ldp x2, x3, [sp, #32]\n  ldp x0, x1, [sp, #16]\n"                    \
+          "  ldp x29, x30, [sp], #224\n"                                                                    \
+          "  br x16\n"                                                                                       \
+          ".size longctx_lazy_" #group "_slow, .-longctx_lazy_" #group "_slow\n");
+
 #else
+// Elsewhere (macOS, other architectures) there are no trampolines, and the C modules' headers-only pkg-config
+// files leave the libraries unlinked: such a platform needs its own trampolines (or plain pkg-config names).
 #define LONGCTX_LAZY_TRAMPOLINE(group, index, symbol)
 #define LONGCTX_LAZY_SLOW_PATH(group)
 #endif
