@@ -10,7 +10,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 eval "$(bash "$ROOT/scripts/setup.sh" --env)"
 LONGCTX="${LONGCTX:-$ROOT/.build-release/release/longctx}"
-BEFORE="${BEFORE:?set BEFORE to the earlier build's longctx}"
+BEFORE="${BEFORE:?set BEFORE to the longctx binary of the earlier build}"
 ROUNDS="${ROUNDS:-5}"
 LOG_MB="${LOG_MB:-64}"
 WORK="${1:-$(mktemp -d /tmp/longctx-kinds.XXXXXX)}"
@@ -27,7 +27,11 @@ if [ ! -d "$WORK/in/scans" ]; then
 fi
 if [ ! -d "$WORK/in/pdf" ]; then
   mkdir -p "$WORK/in/pdf"
-  find "$CORPUS/pdf" -name '*.pdf' -size -2M | sort | head -40 | while read -r f; do cp "$f" "$WORK/in/pdf/$(echo "$f" | md5sum | cut -c1-8)-$(basename "$f")"; done
+  n=0
+  while read -r f; do
+    n=$((n + 1))
+    cp "$f" "$WORK/in/pdf/$n-${f##*/}"
+  done < <(find "$CORPUS/pdf" -name "*.pdf" -size -2M | sort | head -40)
 fi
 declare -A INPUT=(
   [startup]="" [log]="$WORK/in/log" [code]="$TREE" [mail]="$CORPUS/email" [scans]="$WORK/in/scans"

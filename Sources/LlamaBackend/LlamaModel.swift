@@ -1,5 +1,5 @@
-internal import CLlama
 internal import CLazyLoad
+internal import CLlama
 import Foundation
 import Inference
 import Synchronization

@@ -6,7 +6,9 @@ import _LongctxTestSupport
 /// (`LD_DEBUG=files`) of the real CLI and its isolated extraction children names none of them, while a PDF
 /// ingest loads poppler-glib on first use.
 @Suite struct LazyLibrariesCLITests {
-  static let heavy = ["libpoppler", "libcairo", "libtesseract", "liblept", "libllama", "libggml", "libcurl", "libarchive"]
+  static let heavy = [
+    "libpoppler", "libcairo", "libtesseract", "liblept", "libllama", "libggml", "libcurl", "libarchive",
+  ]
 
   /// The libraries the dynamic loader opened in `longctx ingest INPUT` and its children.
   func loaded(ingesting files: [String: String], copying samples: [String] = []) throws -> (Set<String>, Int) {
