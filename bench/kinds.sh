@@ -36,7 +36,7 @@ fi
 declare -A INPUT=(
   [startup]="" [log]="$WORK/in/log" [code]="$TREE" [mail]="$CORPUS/email" [scans]="$WORK/in/scans"
   [pdf]="$WORK/in/pdf" [samples]="$ROOT/Samples")
-KINDS=(startup log code mail scans pdf samples)
+read -r -a KINDS <<<"${KINDS:-startup log code mail scans pdf samples}"
 
 one() { # BINARY KIND -> "wall cpu"
   local bin=$1 kind=$2 ws="$WORK/ws"
