@@ -33,20 +33,26 @@ let package = Package(
   ],
   targets: [
     // MARK: C libraries (pkg-config)
+    // poppler-glib, Tesseract, libarchive, llama.cpp and libcurl are declared through scripts/pkgconfig's
+    // `longctx-*` files: their headers, no -l flags. Nothing links them; longctx calls them through CLazyLoad's
+    // trampolines, which load each on first use (issue 32), so a log-only run never maps or relocates them.
     .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CLzma", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
     // Debian's libbz2-dev has no pkg-config file; the header and library are on the default paths.
     .systemLibrary(name: "CBzip2", providers: [.apt(["libbz2-dev"])]),
     .systemLibrary(
-      name: "CPoppler", pkgConfig: "poppler-glib", providers: [.apt(["libpoppler-glib-dev"])]),
+      name: "CPoppler", pkgConfig: "longctx-poppler", providers: [.apt(["libpoppler-glib-dev"])]),
     // Tesseract's C API and leptonica (its image library): OCR of scanned pages and images.
     .systemLibrary(
-      name: "CTesseract", pkgConfig: "tesseract", providers: [.apt(["libtesseract-dev", "libleptonica-dev"])]),
-    .systemLibrary(name: "CLlama", pkgConfig: "llama"),
-    .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+      name: "CTesseract", pkgConfig: "longctx-tesseract", providers: [.apt(["libtesseract-dev", "libleptonica-dev"])]),
+    .systemLibrary(name: "CLlama", pkgConfig: "longctx-llama"),
+    .systemLibrary(name: "CCurl", pkgConfig: "longctx-curl", providers: [.apt(["libcurl4-openssl-dev"])]),
     // ZIP, 7z, TAR (plain and compressed) and the other archives libarchive reads.
-    .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+    .systemLibrary(name: "CArchive", pkgConfig: "longctx-archive", providers: [.apt(["libarchive-dev"])]),
+
+    // Trampolines into the C libraries above, which dlopen them on first use (scripts/lazy-libraries.sh).
+    .target(name: "CLazyLoad", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
 
     // MARK: Libraries
     .target(
@@ -60,7 +66,7 @@ let package = Package(
     .target(
       name: "Ingest",
       dependencies: [
-        "Workspace", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2", "CArchive",
+        "Workspace", "CLazyLoad", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2", "CArchive",
         .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         // Encrypted Office files: SHA-1/SHA-2 key derivation, AES-CBC.
         .product(name: "Crypto", package: "swift-crypto"),
@@ -82,10 +88,10 @@ let package = Package(
       ]),
     .target(
       name: "LlamaBackend",
-      dependencies: ["CLlama", "Inference", "Workspace", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["CLlama", "CLazyLoad", "Inference", "Workspace", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "HTTPBackend",
-      dependencies: ["CCurl", "Inference", "Workspace", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["CCurl", "CLazyLoad", "Inference", "Workspace", .product(name: "Logging", package: "swift-log")]),
     // A job's shared state on PostgreSQL: the task queue workers claim from (leases, heartbeats, workers).
     .target(
       name: "SharedWorkspace",
@@ -104,7 +110,8 @@ let package = Package(
         .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
       ]),
     .executableTarget(
-      name: "longctx", dependencies: ["LongctxCommands", "Ingest", "Inference", "Workspace"], linkerSettings: rpath),
+      name: "longctx", dependencies: ["LongctxCommands", "Ingest", "Inference", "Workspace"],
+      linkerSettings: rpath),
     .executableTarget(
       name: "longctx-bench-kv", dependencies: ["LlamaBackend", "Inference", "Workspace"],
       linkerSettings: rpath),

@@ -1,4 +1,5 @@
 import CCurl
+internal import CLazyLoad
 import Foundation
 
 /// One HTTP request as the engine sends it; transports turn it into bytes on a wire.
@@ -105,7 +106,9 @@ public enum CurlTransport {
   ///
   /// - Throws: `TransportError` when no HTTP answer arrived.
   public static func send(_ request: HTTPRequest, cancel: CancelFlag? = nil) throws -> HTTPResponse {
-    _ = globalInit
+    if let failure = globalInit {
+      throw TransportError(message: "libcurl is not installed (\(failure))", timedOut: false, cancelled: false)
+    }
     let handle = HandlePool.shared.take()
     defer { HandlePool.shared.give(handle) }
     let transfer = Transfer(cancel: cancel, observer: request.observer)
@@ -222,7 +225,13 @@ public enum CurlTransport {
     }
   }
 
-  private static let globalInit: Void = { _ = longctx_curl_global_init() }()
+  /// libcurl loaded on first use (`CLazyLoad`, issue 32) and initialised once: nil, or why it cannot be loaded.
+  private static let globalInit: String? = {
+    var error: UnsafePointer<CChar>?
+    guard longctx_lazy_load_curl(&error) == 1 else { return error.map { String(cString: $0) } ?? "not found" }
+    _ = longctx_curl_global_init()
+    return nil
+  }()
 
   /// Easy handles kept between requests, so that their connections are reused.
   private final class HandlePool: @unchecked Sendable {

@@ -21,6 +21,8 @@ public enum IngestError: Error, LocalizedError, Equatable {
   case officeConverterUnavailable(path: String, reason: String)
   case archiveUnreadable(path: String, reason: String)
   case archiveEncrypted(path: String)
+  /// A C library loaded on first use (`NativeLibrary`) is not installed.
+  case libraryMissing(library: String, path: String, consequence: String)
 
   public var errorDescription: String? {
     switch self {
@@ -49,6 +51,8 @@ public enum IngestError: Error, LocalizedError, Equatable {
     case .archiveUnreadable(let path, let reason): "Cannot read the archive \(path): \(reason)."
     case .archiveEncrypted(let path):
       "\(path) is an archive whose list of members is encrypted, which libarchive cannot decrypt; no member was read."
+    case .libraryMissing(let library, let path, let consequence):
+      "\(library) is not installed: \(consequence); \(path) was not read."
     case .truncatedWhileReading(let path):
       "\(path) shrank while it was read (a log rotated by truncation?); it is read again on the next ingest."
     }

@@ -218,7 +218,7 @@ public final class LlamaEngine: Engine, @unchecked Sendable {
   public static var buildIdentity: String { cachedBuildIdentity }
 
   private static let cachedBuildIdentity: String = {
-    LlamaRuntime.start()
+    guard (try? LlamaRuntime.start()) != nil else { return "llama.cpp (not installed)" }
     let version = String(cString: ggml_version()) + "@" + String(cString: ggml_commit())
     let system = String(Hashing.sha256(LlamaRuntime.systemInfo).prefix(12))
     let library = libraryPath.flatMap { try? Hashing.sha256(fileAt: URL(fileURLWithPath: $0)) }

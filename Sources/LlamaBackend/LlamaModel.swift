@@ -1,3 +1,4 @@
+internal import CLazyLoad
 internal import CLlama
 import Foundation
 import Inference
@@ -22,7 +23,7 @@ public final class LlamaModel: @unchecked Sendable {
   ///   - vocabOnly: Load only the vocabulary (fast; enough for token counts).
   /// - Throws: `LlamaBackendError.modelLoadFailed` naming the file.
   public init(path: String, vocabOnly: Bool = false) throws {
-    LlamaRuntime.start()
+    try LlamaRuntime.start()
     guard FileManager.default.isReadableFile(atPath: path) else {
       throw LlamaBackendError.modelMissing(path: path)
     }
@@ -174,13 +175,24 @@ public struct LlamaTokenCounter: TokenCounter {
 
 /// Process-wide llama.cpp set-up: backend init once, and its log silenced
 /// (set LONGCTX_LLAMA_LOG=1 to see it).
+///
+/// llama.cpp is loaded here, on first use, not at process start (`CLazyLoad`, issue 32).
 enum LlamaRuntime {
-  private static let once: Void = {
+  /// nil once llama.cpp is loaded and initialised; the loader's reason when it cannot be loaded.
+  private static let failure: String? = {
+    var error: UnsafePointer<CChar>?
+    guard longctx_lazy_load_llama(&error) == 1 else { return error.map { String(cString: $0) } ?? "not found" }
     llama_log_set({ _, text, _ in LlamaLog.receive(text) }, nil)
     llama_backend_init()
+    return nil
   }()
 
-  static func start() { _ = once }
+  /// Loads and initialises llama.cpp once.
+  ///
+  /// - Throws: `LlamaBackendError.libraryMissing` when libllama cannot be loaded.
+  static func start() throws(LlamaBackendError) {
+    if let failure { throw LlamaBackendError.libraryMissing(reason: failure) }
+  }
 
   /// The llama.cpp build's system info line.
   static var systemInfo: String { String(cString: llama_print_system_info()) }
@@ -225,6 +237,7 @@ public enum LlamaBackendError: Error, LocalizedError, Equatable {
   case stateFileFailed(path: String)
   case noChatTemplate(path: String)
   case chatTemplateUnsupported(path: String)
+  case libraryMissing(reason: String)
 
   public var errorDescription: String? {
     switch self {
@@ -239,6 +252,8 @@ public enum LlamaBackendError: Error, LocalizedError, Equatable {
       "llama.cpp could not write the sequence state to \(path); check the free space of the workspace's file system."
     case .noChatTemplate(let path):
       "The model \(path) has no chat template; use model.prompt_format: raw (base models) or an instruct model."
+    case .libraryMissing(let reason):
+      "llama.cpp is not installed (\(reason)); run scripts/setup.sh, or use an OpenAI-compatible server (model.base_url)."
     case .chatTemplateUnsupported(let path):
       "llama.cpp cannot apply the chat template of \(path) (it supports a fixed list of templates); use model.prompt_format: raw."
     }

@@ -57,9 +57,11 @@ struct ArchiveReader: Sendable {
   ///   - path: A readable local file.
   ///   - displayPath: The path as cited, for messages.
   /// - Throws: `IngestError.archiveUnreadable` when libarchive cannot read it or breaks before any
-  ///   member was read; `IngestError.archiveEncrypted` when its member list is encrypted.
+  ///   member was read; `IngestError.archiveEncrypted` when its member list is encrypted;
+  ///   `IngestError.libraryMissing` when libarchive is not installed.
   func read(path: String, displayPath: String) throws -> ArchiveContents {
-    try LibArchive.withUTF8Names { try readMembers(path: path, displayPath: displayPath) }
+    try NativeLibrary.archive.load(for: displayPath)
+    return try LibArchive.withUTF8Names { try readMembers(path: path, displayPath: displayPath) }
   }
 
   private func readMembers(path: String, displayPath: String) throws -> ArchiveContents {

@@ -13,7 +13,9 @@ final class LibArchive {
   private var scratch: [UInt8] = []
 
   /// The libarchive version, e.g. `libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1 …`.
-  static var version: String { String(cString: archive_version_details()) }
+  static var version: String {
+    NativeLibrary.archive.isAvailable ? String(cString: archive_version_details()) : "libarchive (not installed)"
+  }
 
   /// Opens `path` with every format and filter libarchive knows, trying `passphrases` on encrypted members.
   ///

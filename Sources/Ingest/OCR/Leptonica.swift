@@ -89,6 +89,7 @@ enum ImageDecoder {
     throws -> R
   {
     guard !data.isEmpty else { throw OCRError.imageUnreadable(path: path, reason: "the file is empty") }
+    try NativeLibrary.ocr.load(for: path)
     return try data.withUnsafeBytes { raw in
       try body(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count)
     }

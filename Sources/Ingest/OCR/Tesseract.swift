@@ -25,9 +25,9 @@ final class OCRImage {
 
   /// A white 8-bit grayscale image of `width` × `height`, for `setRow` to fill.
   ///
-  /// - Returns: nil when leptonica cannot allocate it.
+  /// - Returns: nil when leptonica cannot allocate it or is not installed.
   static func gray(width: Int, height: Int, dpi: Int) -> OCRImage? {
-    guard width > 0, height > 0, width < Int(Int32.max), height < Int(Int32.max),
+    guard width > 0, height > 0, width < Int(Int32.max), height < Int(Int32.max), NativeLibrary.ocr.isAvailable,
       let pix = pixCreate(Int32(width), Int32(height), 8)
     else { return nil }
     pixSetResolution(pix, Int32(dpi), Int32(dpi))
@@ -101,6 +101,9 @@ final class TesseractEngine: @unchecked Sendable {
   ///
   /// - Throws: `OCRError.unavailable` when a language's data is not installed.
   init(languages: String) throws {
+    if let failure = NativeLibrary.ocr.failure {
+      throw OCRError.unavailable(reason: "Tesseract is not installed (\(failure))")
+    }
     guard let api = TessBaseAPICreate() else {
       throw OCRError.unavailable(reason: "Tesseract could not be started")
     }
@@ -126,7 +129,9 @@ final class TesseractEngine: @unchecked Sendable {
   }
 
   /// The engine's name and version, stored with each OCR'd section.
-  static var version: String { "tesseract " + String(cString: TessVersion()) }
+  static var version: String {
+    "tesseract " + (NativeLibrary.ocr.isAvailable ? String(cString: TessVersion()) : "(not installed)")
+  }
 
   /// Makes Tesseract's OpenMP regions run on the calling thread alone, once
   /// per process: ingest already runs one worker per core, and OpenMP's

@@ -15,6 +15,7 @@ final class PopplerDocument {
   ///
   /// - Throws: `IngestError.pdfEncrypted` or `.pdfUnreadable` with poppler's message.
   convenience init(path: String, password: String?) throws {
+    try NativeLibrary.poppler.load(for: path)
     let uri = URL(fileURLWithPath: path).absoluteString
     var opened: OpaquePointer?
     var error: UnsafeMutablePointer<GError>?
@@ -87,7 +88,9 @@ final class PopplerDocument {
   }
 
   /// The poppler-glib version, part of the extractor's identity.
-  static var version: String { String(cString: poppler_get_version()) }
+  static var version: String {
+    NativeLibrary.poppler.isAvailable ? String(cString: poppler_get_version()) : "(not installed)"
+  }
 
   /// Renders the area `area` (points, y downwards) of `page` with its
   /// printable annotations and form widgets into a PDF, and reads that PDF's
