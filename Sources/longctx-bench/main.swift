@@ -3,6 +3,7 @@
 //   swift run -c release longctx-bench plan [million-tokens]   (exact counts need $LONGCTX_MODEL)
 //   swift run -c release longctx-bench needles NAME DIR [budgets]   (issue 34; NeedleBench.swift)
 //   swift run -c release longctx-bench embed DIR [pieces]
+//   swift run -c release longctx-bench templates-refine [loghub-dir] [budget]   (issue 31; needs the model)
 //   swift run -c release longctx-bench queue [tasks] [runs] [durable]   (PostgreSQL server binaries needed)
 //   swift run -c release longctx-bench throughput [input-dir] [context] [max-tokens]   (needs $LONGCTX_MODEL)
 import Foundation
@@ -28,6 +29,13 @@ if mode == "needles" {
   let args = Array(CommandLine.arguments.dropFirst(2))
   try await needleBenchmark(
     name: args[0], input: args[1], budgets: args.dropFirst(2).compactMap(Int.init).nilIfEmpty ?? [4096, 8192, 16384])
+  exit(0)
+}
+if mode == "templates-refine" {
+  // Issue 31: longctx-bench templates-refine [loghub-dir] [budget per system]
+  let args = Array(CommandLine.arguments.dropFirst(2))
+  try await templateRefineBenchmark(
+    root: args.first ?? "../shared/corpus/logs/loghub", budget: args.dropFirst().first.flatMap(Int.init) ?? 1000)
   exit(0)
 }
 if mode == "embed" {

@@ -62,23 +62,48 @@ for dir in dirs {
 struct Config: Hashable, CustomStringConvertible {
   var threshold: Double
   var distinct: Int
+  var depth: Int
+  /// Whether `consolidate()` runs at all (the second pass).
+  var secondPass: Bool
+  var mergesFamilies: Bool
   var minValues: Int
   var linesPerValue: Double
+  var trailingFields: Int
   func miner() -> TemplateMiner {
     TemplateMiner(
-      threshold: threshold, distinct: distinct, decorates: true, minValues: minValues, linesPerValue: linesPerValue)
+      threshold: threshold, depth: depth, distinct: distinct, decorates: true, minValues: minValues,
+      linesPerValue: linesPerValue, mergesFamilies: mergesFamilies, trailingFields: trailingFields)
   }
   var description: String {
-    "threshold \(threshold) distinct \(distinct) minValues \(minValues) linesPerValue \(linesPerValue)"
+    let second =
+      !secondPass
+      ? "no second pass"
+      : "families \(mergesFamilies ? "minValues \(minValues) linesPerValue \(linesPerValue)" : "off") trailing \(trailingFields)"
+    return "threshold \(threshold) distinct \(distinct) depth \(depth) \(second)"
   }
 }
 let m0 = TemplateMiner()
 let defaults = Config(
-  threshold: m0.threshold, distinct: m0.distinct, minValues: m0.minValues, linesPerValue: m0.linesPerValue)
+  threshold: m0.threshold, distinct: m0.distinct, depth: m0.depth, secondPass: true, mergesFamilies: m0.mergesFamilies,
+  minValues: m0.minValues, linesPerValue: m0.linesPerValue, trailingFields: m0.trailingFields)
+// The grid (documented in BENCHMARKS.md, issue 31): the first pass's similarity threshold and
+// distinct values, the tree's depth, and the second pass: off, or families (by minValues and
+// linesPerValue; 100 = only `distinct` values make a variable; or no families) with 0 or 3
+// optional trailing fields. 5 × 6 × 2 × 12 = 720 configurations, the defaults first.
+let secondPasses: [(Bool, Bool, Int, Double, Int)] =
+  [(false, true, 3, 1.0, 3)]
+  + [(2, 1.0), (3, 1.0), (3, 2.0), (4, 2.0), (100, 1.0)].flatMap { v in
+    [0, 3].map { (true, true, v.0, v.1, $0) }
+  }
+  + [(true, false, 3, 1.0, 3)]
 let grid = [defaults] + [0.3, 0.4, 0.5, 0.6, 0.7].flatMap { t in
   [2, 3, 4, 5, 6, 8].flatMap { d in
-    [(2, 1.0), (3, 1.0), (3, 2.0), (4, 2.0), (100, 1.0)].map {
-      Config(threshold: t, distinct: d, minValues: $0.0, linesPerValue: $0.1)
+    [4, 5].flatMap { depth in
+      secondPasses.map {
+        Config(
+          threshold: t, distinct: d, depth: depth, secondPass: $0.0, mergesFamilies: $0.1, minValues: $0.2,
+          linesPerValue: $0.3, trailingFields: $0.4)
+      }
     }
   }
 }
@@ -90,7 +115,7 @@ struct Prediction {
   var templates: [String]
 }
 func mine(_ s: System, _ c: Config) -> Prediction {
-  let run = LogTemplateMining.mine(lines: s.lines, referenceDate: mtime, miner: c.miner())
+  let run = LogTemplateMining.mine(lines: s.lines, referenceDate: mtime, miner: c.miner(), consolidate: c.secondPass)
   let texts = Dictionary(uniqueKeysWithValues: run.miner.templates.map { ($0.id, $0.text) })
   return Prediction(groups: run.ids, templates: run.ids.map { texts[$0] ?? "" })
 }
@@ -138,31 +163,41 @@ table(
   "TemplateMiner, default parameters (\(defaults)), whole lines as in the file:",
   zip(systems.map(\.name), byConfig[defaults]!).map { ($0, $1) })
 
-// Leave one system out: for each system, the configuration with the best mean GA
-// (corrected labels; the original when a system has no corrected ones) on the six others
-// (ties: the default, then the grid's order), scored on the one left out.
-func objective(_ s: [TemplateEvaluation.Labels: TemplateEvaluation.Scores]) -> Double {
-  (s[.corrected] ?? s[.original])?.ga ?? 0
-}
-var loso: [(String, [TemplateEvaluation.Labels: TemplateEvaluation.Scores])] = []
-var chosen: [String] = []
-for (k, s) in systems.enumerated() {
-  var best = defaults
-  var bestMean = -1.0
-  for c in grid {
-    let others = byConfig[c]!.enumerated().filter { $0.offset != k }.map { objective($0.element) }
-    let mean = others.reduce(0, +) / Double(max(1, others.count))
-    if mean > bestMean + 1e-12 {
-      best = c
-      bestMean = mean
-    }
-  }
-  chosen.append("\(s.name): \(best)")
-  loso.append((s.name, byConfig[best]![k]))
-}
-table("Leave one system out (parameters chosen on the six others by mean GA, scored on the seventh):", loso)
+// Leave one system out, nested: for each system, the configuration of the grid with the best
+// mean objective on the six others (ties: the default, then the grid's order;
+// TemplateEvaluation.leaveOneOut), scored on the one left out. Two objectives, each on the
+// corrected labels (the original where a system has none): GA alone, and the mean of GA, PA,
+// FGA and FTA.
+typealias Row = [TemplateEvaluation.Labels: TemplateEvaluation.Scores]
+let objectives: [(name: String, of: (Row) -> Double)] = [
+  ("GA", { ($0[.corrected] ?? $0[.original])?.ga ?? 0 }),
+  (
+    "mean of GA, PA, FGA, FTA",
+    { r in (r[.corrected] ?? r[.original]).map { ($0.ga + $0.pa + $0.fga + $0.fta) / 4 } ?? 0 }
+  ),
+]
 print("")
-print("Chosen: " + chosen.joined(separator: "; "))
+print("Grid: \(grid.count) configurations (defaults: \(defaults)).")
+for objective in objectives {
+  let objectiveTable = grid.map { c in byConfig[c]!.map(objective.of) }
+  let picks = TemplateEvaluation.leaveOneOut(objective: objectiveTable)
+  let loso = systems.indices.map { (systems[$0].name, byConfig[grid[picks[$0]]]![$0]) }
+  table(
+    "Leave one system out, chosen on the six others by mean \(objective.name), scored on the seventh:", loso)
+  print("")
+  for (k, s) in systems.enumerated() {
+    let c = grid[picks[k]]
+    print("- \(s.name): \(c == defaults ? "the defaults" : c.description)")
+  }
+  // For reference only (in-sample, not a held-out figure): the best configuration on all seven.
+  let all = objectiveTable.map { $0.reduce(0, +) / Double(max(1, $0.count)) }
+  if let best = all.indices.max(by: { all[$0] < all[$1] || all[$0] == all[$1] && $0 > $1 }) {
+    print(
+      "- in-sample best on all seven by \(objective.name) (not a held-out figure): "
+        + (grid[best] == defaults ? "the defaults" : grid[best].description)
+        + String(format: ", %.4f against the defaults' %.4f", all[best], all[0]))
+  }
+}
 
 // Another parser's predictions (bench/drain3-baseline.py writes `NAME.tsv`: group<TAB>template per line).
 for (name, dir) in foreign {

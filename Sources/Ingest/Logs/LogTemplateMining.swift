@@ -5,9 +5,10 @@ import Foundation
 public enum LogTemplateMining {
   /// The template id of every line of `lines` (one file, as resolved after the last line), the miner,
   /// and the layout found.
-  /// Lines without the layout's header (continuations) are mined whole.
+  /// Lines without the layout's header (continuations) are mined whole; `consolidate` runs the
+  /// miner's second pass (`TemplateMiner.consolidate()`) at the end, as ingest does.
   public static func mine(
-    lines: [String], referenceDate: Date, miner: TemplateMiner = TemplateMiner()
+    lines: [String], referenceDate: Date, miner: TemplateMiner = TemplateMiner(), consolidate: Bool = true
   ) -> (ids: [Int], miner: TemplateMiner, layout: LogHeaderLayout) {
     var parser = LogHeaderParser(sample: Array(lines.prefix(200)), referenceDate: referenceDate)
     parser.keepsFields = false
@@ -26,7 +27,7 @@ public enum LogTemplateMining {
       }
       ids.append(id)
     }
-    miner.consolidate()
+    if consolidate { miner.consolidate() }
     // Ids of templates merged since are resolved to the template they joined.
     return (ids.map(miner.resolve), miner, parser.layout)
   }

@@ -123,6 +123,31 @@ public enum TemplateEvaluation {
     return n
   }
 
+  /// Leave-one-system-out selection: for each system, the configuration with the best mean
+  /// objective over the other systems, never looking at the system itself.
+  ///
+  /// - Parameter objective: `objective[c][s]`, the score of configuration `c` on system `s`
+  ///   (higher is better); every row has one score per system.
+  /// - Returns: per system `s`, the index of the configuration chosen for it, from the other
+  ///   systems' scores alone; ties go to the lower index (put the defaults first).
+  public static func leaveOneOut(objective: [[Double]]) -> [Int] {
+    let systems = objective.first?.count ?? 0
+    return (0..<systems).map { held in
+      var best = 0
+      var bestMean = -Double.infinity
+      for (c, row) in objective.enumerated() {
+        var sum = 0.0
+        for (s, v) in row.enumerated() where s != held { sum += v }
+        let mean = sum / Double(max(1, systems - 1))
+        if mean > bestMean + 1e-12 {
+          best = c
+          bestMean = mean
+        }
+      }
+      return best
+    }
+  }
+
   /// GA, PA, FGA and FTA of one prediction (a group and a template per line) against labels.
   public struct Scores: Sendable, Equatable {
     public var ga: Double

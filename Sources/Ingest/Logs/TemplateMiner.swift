@@ -67,6 +67,12 @@ public struct TemplateMiner: Sendable {
   /// when its family has at most `linesPerValue` lines per value on average.
   public let minValues: Int
   public let linesPerValue: Double
+  /// `consolidate()`: whether families of templates equal but at one position merge (off: only
+  /// trailing fields do).
+  public let mergesFamilies: Bool
+  /// `consolidate()`: how many optional trailing `key=value` fields a template may have beyond
+  /// another and join it (0: none).
+  public let trailingFields: Int
   /// Whether templates keep how their variables are written (`Template.variables`: `(<*>):`,
   /// `<*> seconds`), for `Template.text` in loghub's convention. Off, `text` is `maskedText`
   /// and mining costs less; ingest stores `maskedText` either way.
@@ -119,8 +125,11 @@ public struct TemplateMiner: Sendable {
   public init(
     threshold: Double = 0.5, depth: Int = 4, maxChildren: Int = 100, maxTemplates: Int = 20_000,
     maxTokens: Int = 500_000, distinct: Int = 5, maxLeafTemplates: Int = 1_000, messageCache: Bool = true,
-    decorates: Bool = false, minValues: Int = 3, linesPerValue: Double = 1
+    decorates: Bool = false, minValues: Int = 3, linesPerValue: Double = 1, mergesFamilies: Bool = true,
+    trailingFields: Int = 3
   ) {
+    self.mergesFamilies = mergesFamilies
+    self.trailingFields = trailingFields
     self.minValues = minValues
     self.linesPerValue = linesPerValue
     self.decorates = decorates
@@ -571,7 +580,7 @@ extension TemplateMiner {
   ///   at `k` when `k` takes many values relative to how often the family occurs: at least
   ///   `distinct` values, or at least `minValues` values with at most `linesPerValue` lines per
   ///   value on average (ids and names seen once each; constants such as states repeat).
-  /// A template that is another one followed by one to three `key=value` fields, after a
+  /// A template that is another one followed by one to `trailingFields` `key=value` fields, after a
   /// `key=value` field (`… rhost=<*>` and `… rhost=<*> user=root`), joins it: optional trailing
   /// fields.
   @discardableResult
@@ -579,7 +588,7 @@ extension TemplateMiner {
     guard !clusters.isEmpty else { return 0 }
     var merged = 0
     for _ in 0..<3 {
-      let round = mergeFamilies() + mergeTrailingFields()
+      let round = (mergesFamilies ? mergeFamilies() : 0) + (trailingFields > 0 ? mergeTrailingFields() : 0)
       merged += round
       if round == 0 { break }
     }
@@ -672,7 +681,7 @@ extension TemplateMiner {
     }
   }
 
-  /// Templates that are a shorter template followed by one to three `key=value` fields, after a
+  /// Templates that are a shorter template followed by one to `trailingFields` `key=value` fields, after a
   /// `key=value` field, join the shorter one.
   private mutating func mergeTrailingFields() -> Int {
     // Most logs have no template ending in two fields: nothing to index then.
@@ -687,7 +696,7 @@ extension TemplateMiner {
     for c in candidates where parent[c] == c {
       let t = clusters[c]
       var extra = 0
-      while extra < min(3, t.count - 2), isField(t[t.count - 1 - extra]) {
+      while extra < min(trailingFields, t.count - 2), isField(t[t.count - 1 - extra]) {
         extra += 1
         let prefix = Array(t[0..<(t.count - extra)])
         guard let last = prefix.last, isField(last), let into = byTokens[prefix], into != c else { continue }

@@ -55,6 +55,35 @@ import _LongctxTestSupport
         == "authentication failure; logname= uid=<*> euid=<*> tty=NODEVssh ruser= rhost=<*>")
   }
 
+  /// The second pass's parts can be switched off (for the leave-one-system-out grid): no trailing
+  /// fields, or no families.
+  @Test func partsSwitchOff() {
+    let base = "authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=10.0.0."
+    var noFields = TemplateMiner(trailingFields: 0)
+    let short = (1...3).map { noFields.add("\(base)\($0)") }
+    let long = (4...6).map { noFields.add("\(base)\($0)  user=root") }
+    noFields.consolidate()
+    #expect(noFields.resolve(short[0]) != noFields.resolve(long[0]))
+    var noFamilies = TemplateMiner(mergesFamilies: false)
+    let users = ["alice", "bob", "carol"].map { noFamilies.add("job done for user \($0) in queue main") }
+    #expect(noFamilies.consolidate() == 0)
+    #expect(Set(users.map(noFamilies.resolve)).count == 3)
+  }
+
+  /// Leave one system out: each system's configuration is chosen on the others' scores alone.
+  @Test func leaveOneOutNeverLooksAtTheHeldOutSystem() {
+    // Configuration 1 is best on system 0 alone; 2 is best on systems 1 and 2 together, 0 on 0 and 2.
+    let objective: [[Double]] = [
+      [0.5, 0.5, 0.9],
+      [1.0, 0.1, 0.1],
+      [0.1, 0.9, 0.9],
+    ]
+    #expect(TemplateEvaluation.leaveOneOut(objective: objective) == [2, 0, 1])
+    // Ties go to the first configuration (the defaults).
+    #expect(TemplateEvaluation.leaveOneOut(objective: [[0.5, 0.5], [0.5, 0.5]]) == [0, 0])
+    #expect(TemplateEvaluation.leaveOneOut(objective: []) == [])
+  }
+
   /// Real lines (HPC, Proxifier): every line of these labelled events falls in one group once the
   /// file is mined (the second pass included), and in more than one without it.
   @Test(.enabled(if: RepositoryPaths.sharedCorpus != nil, "the shared corpus (../shared/corpus) is absent"))
