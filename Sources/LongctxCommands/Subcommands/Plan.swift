@@ -86,7 +86,7 @@ extension Longctx {
               windows: plan.windows.map {
                 .init(
                   ordinal: $0.ordinal + 1, tokens: $0.tokens, fill: Double($0.tokens) / Double(plan.budget),
-                  locators: Citations.compact($0.locators).map(\.description),
+                  locators: $0.locators.compacted().map(\.description),
                   firstEvent: $0.timeRange.map { Scorer.isoTime($0.lowerBound) },
                   lastEvent: $0.timeRange.map { Scorer.isoTime($0.upperBound) })
               },
@@ -101,7 +101,7 @@ extension Longctx {
         print("OCR: \(ocr.sentence)")
       }
       for w in plan.windows {
-        let locs = Citations.compact(w.locators)
+        let locs = w.locators.compacted()
         let shown =
           locs.prefix(4).map(\.description).joined(separator: ", ")
           + (locs.count > 4 ? ", … (\(locs.count) in all)" : "")

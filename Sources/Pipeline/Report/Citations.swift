@@ -5,11 +5,6 @@ import Ingest
 ///
 /// The algebra of locator lists (compacting, each once) is on `[Locator]` (`Locator+Lists.swift`).
 public enum Citations {
-  /// Merges adjacent line ranges of the same file: [a#L1-L40, a#L41-L80] → [a#L1-L80].
-  ///
-  /// - Returns: `locators.compacted()`.
-  public static func compact(_ locators: [Locator]) -> [Locator] { locators.compacted() }
-
   /// Citations the text itself makes, in `[path#page=N]` / `[path#Lx-Ly]` form.
   public static func mentioned(in text: String) -> [Locator] {
     OutputParser.parse(text).citations.compactMap { Locator(citation: $0.text[...]) }
