@@ -109,33 +109,38 @@ extension JobFile {
           return .standard
         }
       case .mapping(let m):
-        allow(m, at: at + ".", keys: ["dry_multiplier", "dry_base", "dry_allowed_length", "dry_last_n", "max_repeats"])
-        var guardSettings = LoopGuard.standard
-        if let v = double(m, "dry_multiplier", at: at + ".") {
-          if v < 0 { problem(at + ".dry_multiplier", m["dry_multiplier"], "must not be negative (0 turns DRY off)") }
-          guardSettings.dryMultiplier = v
-        }
-        if let v = double(m, "dry_base", at: at + ".") {
-          if v < 1 { problem(at + ".dry_base", m["dry_base"], "must be at least 1") }
-          guardSettings.dryBase = v
-        }
-        if let v = int(m, "dry_allowed_length", at: at + ".") {
-          if v < 1 { problem(at + ".dry_allowed_length", m["dry_allowed_length"], "must be at least 1") }
-          guardSettings.dryAllowedLength = v
-        }
-        if let v = int(m, "dry_last_n", at: at + ".") {
-          if v < 0 { problem(at + ".dry_last_n", m["dry_last_n"], "must be 0 (the whole output) or more") }
-          guardSettings.dryLastTokens = v
-        }
-        if let v = int(m, "max_repeats", at: at + ".") {
-          if v < 1 { problem(at + ".max_repeats", m["max_repeats"], "must be at least 1") }
-          guardSettings.maxRepeats = v
-        }
-        return guardSettings
+        let p = at + "."
+        allow(m, at: p, keys: ["dry_multiplier", "dry_base", "dry_allowed_length", "dry_last_n", "max_repeats"])
+        var g = LoopGuard.standard
+        setting(
+          m, "dry_multiplier", at: p, atLeast: 0.0, "must not be negative (0 turns DRY off)", in: &g, \.dryMultiplier)
+        setting(m, "dry_base", at: p, atLeast: 1.0, "must be at least 1", in: &g, \.dryBase)
+        setting(m, "dry_allowed_length", at: p, atLeast: 1, "must be at least 1", in: &g, \.dryAllowedLength)
+        setting(m, "dry_last_n", at: p, atLeast: 0, "must be 0 (the whole output) or more", in: &g, \.dryLastTokens)
+        setting(m, "max_repeats", at: p, atLeast: 1, "must be at least 1", in: &g, \.maxRepeats)
+        return g
       default:
         problem(at, node, "must be on, off or a mapping of DRY settings")
         return .standard
       }
+    }
+
+    /// Reads a numeric setting into `settings`, with a problem when it is below `minimum`.
+    ///
+    /// The value is kept even when it is too small, so that one reading reports every problem.
+    ///
+    /// - Parameters:
+    ///   - key: The setting's key in `map`; `prefix + key` names it in a problem.
+    ///   - minimum: The smallest allowed value.
+    ///   - message: The problem when the value is below `minimum`.
+    ///   - settings: Where the value goes, at `path`; unchanged when the key is absent or not a number.
+    mutating func setting<Settings, Value: JobNumber>(
+      _ map: Node.Mapping, _ key: String, at prefix: String, atLeast minimum: Value, _ message: String,
+      in settings: inout Settings, _ path: WritableKeyPath<Settings, Value>
+    ) {
+      guard let value = Value.read(&self, map, key, at: prefix) else { return }
+      if value < minimum { problem(prefix + key, map[key], message) }
+      settings[keyPath: path] = value
     }
 
     /// A JSON Schema given as JSON text or as YAML, returned as JSON text
@@ -229,5 +234,23 @@ extension JobFile {
       }
       return out
     }
+  }
+}
+
+/// A number a job file gives, read with the problem its kind has when the node is not one.
+protocol JobNumber: Comparable {
+  /// The value of `key` in `map`; nil when absent or not a number of this kind (then with a problem).
+  static func read(_ reader: inout JobFile.Reader, _ map: Node.Mapping, _ key: String, at prefix: String) -> Self?
+}
+
+extension Int: JobNumber {
+  static func read(_ reader: inout JobFile.Reader, _ map: Node.Mapping, _ key: String, at prefix: String) -> Int? {
+    reader.int(map, key, at: prefix)
+  }
+}
+
+extension Double: JobNumber {
+  static func read(_ reader: inout JobFile.Reader, _ map: Node.Mapping, _ key: String, at prefix: String) -> Double? {
+    reader.double(map, key, at: prefix)
   }
 }

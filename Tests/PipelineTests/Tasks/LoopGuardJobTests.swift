@@ -42,6 +42,23 @@ import _LongctxTestSupport
     }
   }
 
+  /// Each numeric setting below its minimum gets its own problem, in the order the keys are read.
+  @Test func eachSettingBelowItsMinimumSaysWhy() throws {
+    let bad = "{dry_multiplier: -1, dry_base: 0.5, dry_allowed_length: 0, dry_last_n: -2, max_repeats: 0}"
+    #expect {
+      try Self.job(URL(fileURLWithPath: "/tmp"), loopGuard: bad)
+    } throws: { error in
+      let lines = error.userDescription.split(separator: "\n").filter { $0.contains("model.loop_guard.") }
+      return lines == [
+        "  - model.loop_guard.dry_multiplier (line 3): must not be negative (0 turns DRY off)",
+        "  - model.loop_guard.dry_base (line 3): must be at least 1",
+        "  - model.loop_guard.dry_allowed_length (line 3): must be at least 1",
+        "  - model.loop_guard.dry_last_n (line 3): must be 0 (the whole output) or more",
+        "  - model.loop_guard.max_repeats (line 3): must be at least 1",
+      ]
+    }
+  }
+
   /// The guard is in the job's hash and in every task's identity: outputs made without it
   /// (or with other settings) are made again, not reused.
   @Test func theGuardIsPartOfTheJobHashAndOfTaskIdentity() async throws {
