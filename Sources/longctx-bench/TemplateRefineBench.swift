@@ -27,14 +27,8 @@ func templateRefineBenchmark(root: String, budget: Int) async throws {
   var sums = [Double](repeating: 0, count: 8)
   var systems = 0
   for dir in dirs {
-    var labels: [TemplateEvaluation.Labels: [String]] = [:]
-    var lines: [String] = []
-    for l in TemplateEvaluation.Labels.allCases {
-      guard let d = try TemplateEvaluation.loadLoghub(dir, labels: l) else { continue }
-      labels[l] = d.templates
-      lines = d.lines
-    }
-    guard !labels.isEmpty else { continue }
+    guard let system = try TemplateEvaluation.loadLoghubLabelSets(dir) else { continue }
+    let (lines, labels) = system
     let run = LogTemplateMining.mine(lines: lines, referenceDate: mtime, miner: TemplateMiner(decorates: true))
     let messages = LogTemplateMining.messages(lines: lines, referenceDate: mtime)
     var members: [Int: [String]] = [:]

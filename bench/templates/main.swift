@@ -48,14 +48,9 @@ struct System {
 }
 var systems: [System] = []
 for dir in dirs {
-  var labels: [TemplateEvaluation.Labels: [String]] = [:]
-  var lines: [String] = []
-  for l in TemplateEvaluation.Labels.allCases {
-    guard let d = try TemplateEvaluation.loadLoghub(dir, labels: l) else { continue }
-    labels[l] = d.templates
-    lines = d.lines
+  if let loaded = try TemplateEvaluation.loadLoghubLabelSets(dir) {
+    systems.append(System(name: dir.lastPathComponent, lines: loaded.lines, labels: loaded.labels))
   }
-  if !labels.isEmpty { systems.append(System(name: dir.lastPathComponent, lines: lines, labels: labels)) }
 }
 
 /// The miner's parameters that the leave-one-system-out protocol may choose.

@@ -195,6 +195,21 @@ public enum TemplateEvaluation {
     try loadLoghub(dir, labels: .corrected) ?? loadLoghub(dir, labels: .original)
   }
 
+  /// Loads `dir/NAME_2k.log` with every label set it has (the lines are the same in each).
+  ///
+  /// - Returns: The lines and each label set's template per line; nil when no label set loads.
+  /// - Throws: When a file exists but cannot be read.
+  public static func loadLoghubLabelSets(_ dir: URL) throws -> (lines: [String], labels: [Labels: [String]])? {
+    var labels: [Labels: [String]] = [:]
+    var lines: [String] = []
+    for l in Labels.allCases {
+      guard let d = try loadLoghub(dir, labels: l) else { continue }
+      labels[l] = d.templates
+      lines = d.lines
+    }
+    return labels.isEmpty ? nil : (lines, labels)
+  }
+
   /// Loads `dir/NAME_2k.log` with the given label set; nil when either file is missing or they disagree.
   public static func loadLoghub(_ dir: URL, labels: Labels) throws -> Dataset? {
     let name = dir.lastPathComponent
