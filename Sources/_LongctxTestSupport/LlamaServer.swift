@@ -43,6 +43,22 @@ public final class LlamaServer: @unchecked Sendable {
     log = logDirectory.appendingPathComponent("llama-server-\(self.port).log")
   }
 
+  /// A server started with these settings, answering on `/health`.
+  ///
+  /// - Parameters:
+  ///   - extraArguments: More llama-server arguments, e.g. `--slot-save-path DIR`.
+  /// - Returns: The running server; it is killed when released.
+  /// - Throws: `HarnessError` when the binary or model is missing or the server does not start.
+  public static func started(
+    apiKey: String? = nil, slots: Int = 2, port: Int? = nil, model: String? = nil, extraArguments: [String] = [],
+    logDirectory: URL
+  ) async throws -> LlamaServer {
+    let server = try LlamaServer(apiKey: apiKey, slots: slots, port: port, model: model, logDirectory: logDirectory)
+    server.extraArguments = extraArguments
+    try await server.start()
+    return server
+  }
+
   /// Starts the server and waits until `/health` answers 200.
   public func start() async throws {
     let (binary, defaultModel) = try Self.paths()

@@ -7,32 +7,13 @@ import _LongctxTestSupport
 /// after raising it without calling the server again for finished tasks.
 @Suite(.serialized) struct BudgetServerTests {
   static func job(server: LlamaServer, budget: String) -> String {
-    """
-    name: budget-e2e
-    inputs: [inputs]
-    model:
-      engine: openai
-      base_url: \(server.baseURL)
-      name: gemma
-      context: 256
-      concurrency: 2
-      timeout: 60
-    generation: {max_tokens: 8, seed: 1}
-    map:
-      prompt: |
-        Log excerpt:
-        {{window}}
-        One-line summary:
-    reduce:
-      prompt: |
-        Summaries:
-        {{outputs}}
-        Overall summary:
-    report: {path: report.md}
-    limits: {requests_per_minute: 600}
-    pricing: {input_per_million: 1000, output_per_million: 2000}
-    budget: \(budget)
-    """
+    ServerJob.yaml(
+      name: "budget-e2e", server: server,
+      more: [
+        "limits: {requests_per_minute: 600}",
+        "pricing: {input_per_million: 1000, output_per_million: 2000}",
+        "budget: \(budget)",
+      ])
   }
 
   struct Summary: Decodable {
@@ -45,18 +26,12 @@ import _LongctxTestSupport
   @Test func planCostThenBudgetStopsAndRaisingItResumes() async throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let server = try LlamaServer(logDirectory: dir.url)
-    try await server.start()
-    for i in 1...4 {
-      let lines = (1...6).map { n in
-        "2026-01-0\(i) 10:\(String(format: "%02d", n)):00 INFO service-\(i) handled request \(n * 7 + i) for customer \(i)-\(n) in \(n * 3) ms"
-      }
-      try dir.write("inputs/service-\(i).log", lines.joined(separator: "\n") + "\n")
-    }
+    let server = try await LlamaServer.started(logDirectory: dir.url)
+    try ServerJob.writeServiceLogs(in: dir)
     let job = try dir.write("job.yaml", Self.job(server: server, budget: "{usd: 0.5}")).path
     let workspace = dir.url.appendingPathComponent("ws").path
     func longctx(_ args: String...) async throws -> CLI.Result {
-      try await CLI.launch(Array(args) + ["--workspace", workspace]).finish()
+      try await ServerJob.longctx(args, workspace: workspace)
     }
 
     let plan = try await longctx("plan", "--cost", job)
@@ -82,8 +57,7 @@ import _LongctxTestSupport
     try dir.write("job.yaml", Self.job(server: server, budget: "{usd: 100}"))
     let resumed = try await longctx("run", job, "--json")
     #expect(resumed.code == 0, "stderr: \(resumed.stderr)")
-    let start = try #require(resumed.stdout.firstIndex(of: "{"))
-    let summary = try JSONDecoder().decode(Summary.self, from: Data(resumed.stdout[start...].utf8))
+    let summary = try ServerJob.summary(Summary.self, of: resumed)
     #expect(summary.failed == 0)
     #expect(summary.reused == done, "finished tasks are not sent again")
     #expect(summary.executed == summary.tasks - done)

@@ -19,49 +19,15 @@ import _LongctxTestSupport
 
     init(server: LlamaServer, api: String = "completions") throws {
       dir = try TemporaryDirectory()
-      for i in 1...4 {
-        let lines = (1...6).map { n in
-          "2026-01-0\(i) 10:\(String(format: "%02d", n)):00 INFO service-\(i) handled request \(n * 7 + i) for customer \(i)-\(n) in \(n * 3) ms"
-        }
-        try dir.write("inputs/service-\(i).log", lines.joined(separator: "\n") + "\n")
-      }
-      let yaml = """
-        name: http-e2e
-        inputs: [inputs]
-        model:
-          engine: openai
-          base_url: \(server.baseURL)
-          name: gemma
-          api: \(api)
-          api_key_env: LONGCTX_TEST_KEY
-          context: 256
-          concurrency: 2
-          timeout: 60
-        generation:
-          max_tokens: 8
-          seed: 1
-        map:
-          prompt: |
-            Log excerpt:
-            {{window}}
-            One-line summary:
-        reduce:
-          prompt: |
-            Summaries:
-            {{outputs}}
-            Overall summary:
-        report:
-          path: report.md
-        """
+      try ServerJob.writeServiceLogs(in: dir)
+      let yaml = ServerJob.yaml(
+        name: "http-e2e", server: server, model: ["api: \(api)", "api_key_env: LONGCTX_TEST_KEY"])
       job = try dir.write("job.yaml", yaml).path
       workspace = dir.url.appendingPathComponent("ws").path
     }
 
     func longctx(_ args: String...) async throws -> CLI.Result {
-      try await CLI.launch(
-        Array(args) + ["--workspace", workspace], environment: ["LONGCTX_TEST_KEY": OpenAIServerTests.key]
-      )
-      .finish()
+      try await ServerJob.longctx(args, workspace: workspace, environment: ["LONGCTX_TEST_KEY": OpenAIServerTests.key])
     }
 
     /// Fails the test if the API key appears in any file of the fixture (workspace, report, job).
@@ -91,16 +57,12 @@ import _LongctxTestSupport
     var exactTokens: Bool
   }
 
-  func summary(_ o: CLI.Result) throws -> Summary {
-    guard let start = o.stdout.firstIndex(of: "{") else { throw HarnessError("no JSON summary; stderr: \(o.stderr)") }
-    return try JSONDecoder().decode(Summary.self, from: Data(o.stdout[start...].utf8))
-  }
+  func summary(_ o: CLI.Result) throws -> Summary { try ServerJob.summary(Summary.self, of: o) }
 
   @Test func runsAJobAndKeepsTheKeySecret() async throws {
     let logs = try TemporaryDirectory()
     defer { logs.remove() }
-    let server = try LlamaServer(apiKey: Self.key, logDirectory: logs.url)
-    try await server.start()
+    let server = try await LlamaServer.started(apiKey: Self.key, logDirectory: logs.url)
     let f = try Fixture(server: server)
     defer { f.dir.remove() }
     let run = try await f.longctx("run", f.job, "--json")
@@ -124,8 +86,7 @@ import _LongctxTestSupport
     }
     let logs = try TemporaryDirectory()
     defer { logs.remove() }
-    let server = try LlamaServer(apiKey: Self.key, model: smol, logDirectory: logs.url)
-    try await server.start()
+    let server = try await LlamaServer.started(apiKey: Self.key, model: smol, logDirectory: logs.url)
     let f = try Fixture(server: server, api: "chat")
     defer { f.dir.remove() }
     let run = try await f.longctx("run", f.job, "--json")
@@ -137,8 +98,7 @@ import _LongctxTestSupport
   @Test func wrongKeyExitsAsEngineUnavailable() async throws {
     let logs = try TemporaryDirectory()
     defer { logs.remove() }
-    let server = try LlamaServer(apiKey: "sk-other", logDirectory: logs.url)
-    try await server.start()
+    let server = try await LlamaServer.started(apiKey: "sk-other", logDirectory: logs.url)
     let f = try Fixture(server: server)
     defer { f.dir.remove() }
     let run = try await f.longctx("run", f.job)
@@ -150,8 +110,7 @@ import _LongctxTestSupport
   @Test func survivesTheServerDyingMidJob() async throws {
     let logs = try TemporaryDirectory()
     defer { logs.remove() }
-    let server = try LlamaServer(apiKey: Self.key, logDirectory: logs.url)
-    try await server.start()
+    let server = try await LlamaServer.started(apiKey: Self.key, logDirectory: logs.url)
     let f = try Fixture(server: server)
     defer { f.dir.remove() }
     let firstDone = Flag()
@@ -165,8 +124,7 @@ import _LongctxTestSupport
     let broken = await running.finish()
     #expect(broken.code != 0, "the run should not succeed without its server")
 
-    let restarted = try LlamaServer(apiKey: Self.key, port: server.port, logDirectory: logs.url)
-    try await restarted.start()
+    let restarted = try await LlamaServer.started(apiKey: Self.key, port: server.port, logDirectory: logs.url)
     let run = try await f.longctx("run", f.job, "--json")
     #expect(run.code == 0, "stderr: \(run.stderr)")
     let s = try summary(run)
@@ -178,8 +136,7 @@ import _LongctxTestSupport
   @Test func exportAndImportBatchRoundTrip() async throws {
     let logs = try TemporaryDirectory()
     defer { logs.remove() }
-    let server = try LlamaServer(apiKey: Self.key, logDirectory: logs.url)
-    try await server.start()
+    let server = try await LlamaServer.started(apiKey: Self.key, logDirectory: logs.url)
     let f = try Fixture(server: server)
     defer { f.dir.remove() }
     let requests = f.dir.url.appendingPathComponent("tasks.jsonl")

@@ -47,10 +47,8 @@ import _LongctxTestSupport
   }
 
   func server() async throws -> LlamaServer {
-    let server = try LlamaServer(slots: 1, logDirectory: dir.url)
-    server.extraArguments = ["--slot-save-path", slotDir.path, "--swa-full"]
-    try await server.start()
-    return server
+    try await LlamaServer.started(
+      slots: 1, extraArguments: ["--slot-save-path", slotDir.path, "--swa-full"], logDirectory: dir.url)
   }
 
   /// Writes the job for `server` with the map prompt's text after the window set to `question`.
@@ -83,14 +81,13 @@ import _LongctxTestSupport
   }
 
   func longctx(_ args: [String], workspace: String) async throws -> CLI.Result {
-    try await CLI.launch(args + ["--workspace", dir.url.appendingPathComponent(workspace).path]).finish()
+    try await ServerJob.longctx(args, workspace: dir.url.appendingPathComponent(workspace).path)
   }
 
   func run(_ job: String, workspace: String) async throws -> (Summary, CLI.Result) {
     let o = try await longctx(["run", job, "--json"], workspace: workspace)
     #expect(o.code == 0, "stderr: \(o.stderr)")
-    guard let start = o.stdout.firstIndex(of: "{") else { throw HarnessError("no JSON summary; stderr: \(o.stderr)") }
-    return (try JSONDecoder().decode(Summary.self, from: Data(o.stdout[start...].utf8)), o)
+    return (try ServerJob.summary(Summary.self, of: o), o)
   }
 
   func mapOutput(_ job: String, workspace: String) async throws -> String? {
