@@ -319,8 +319,9 @@ struct PostgresLimitLedgerTests {
     let gaps = zip(sent.dropFirst(), sent).map { $0 - $1 }
     // Each worker sleeps until the slot the database gave it (2 s after the one before), never
     // early; waking late (CI's parallel unit phase loads the machine) can only shorten the gap after
-    // a late request, by that lateness: allowed up to 0.5 s, a quarter of a slot.
-    #expect(gaps.allSatisfy { $0 >= 1.5 }, "\(gaps)")
+    // a late request, by that lateness: allowed up to 1 s, half a slot (0.5 s was once exceeded in CI).
+    // The cumulative check below is the one no lateness can pass: no request before its slot.
+    #expect(gaps.allSatisfy { $0 >= 1.0 }, "\(gaps)")
     #expect(sent.indices.allSatisfy { sent[$0] - sent[0] >= 2 * Double($0) - 0.5 }, "\(gaps)")
   }
 }

@@ -184,17 +184,19 @@ struct PostgresTaskQueueTests {
     let queue = try await PostgresTaskQueue.open(try SharedLocation(server.url), logger: Self.logger)
     try await queue.publish(Self.tasks(2))
     let a = WorkerInfo(id: "A", host: "h", pid: 1)
-    try await queue.heartbeat(a, leaseSeconds: 1)
-    let claimed = try await queue.claim(worker: "A", modelKey: "k", limit: 2, leaseSeconds: 1)
+    // Leases of 3 s renewed every 0.5 s: a heartbeat may be up to 2.5 s late (CI's parallel unit phase once
+    // delayed one past a 1 s lease) before B could take a lease A still holds.
+    try await queue.heartbeat(a, leaseSeconds: 3)
+    let claimed = try await queue.claim(worker: "A", modelKey: "k", limit: 2, leaseSeconds: 3)
     #expect(claimed.count == 2)
     // A keeps its leases alive with heartbeats: nobody can take them.
     for _ in 0..<3 {
       try await Task.sleep(nanoseconds: 500_000_000)
-      try await queue.heartbeat(a, leaseSeconds: 1)
+      try await queue.heartbeat(a, leaseSeconds: 3)
       #expect(try await queue.claim(worker: "B", modelKey: "k", limit: 2, leaseSeconds: 30).isEmpty)
     }
     // A goes silent: its leases expire and B takes both over, as second attempts.
-    try await Task.sleep(nanoseconds: 1_200_000_000)
+    try await Task.sleep(nanoseconds: 3_300_000_000)
     let taken = try await queue.claim(worker: "B", modelKey: "k", limit: 2, leaseSeconds: 30)
     #expect(Set(taken.map(\.id)) == Set(claimed.map(\.id)))
     #expect(taken.allSatisfy { $0.attempts == 2 })
