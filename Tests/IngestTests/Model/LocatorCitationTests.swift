@@ -5,17 +5,13 @@ import Testing
 /// Every locator the code writes reads back equal from its citation, whatever its path,
 /// message id, folder or sheet name holds (`#`, `&`, `=`, `!`, `%`, spaces, non-ASCII).
 @Suite struct LocatorCitationTests {
-  /// A small deterministic generator (SplitMix64), so a failure names a reproducible case.
+  /// Locators from a deterministic stream (the target's `SplitMix64`), so a failure names a reproducible case.
   struct Generator {
-    var state: UInt64
+    var random: SplitMix64
 
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
+    init(state: UInt64) { random = SplitMix64(state: state) }
+
+    mutating func next() -> UInt64 { random.next() }
 
     mutating func int(_ range: ClosedRange<Int>) -> Int {
       range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
