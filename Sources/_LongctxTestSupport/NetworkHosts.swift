@@ -118,14 +118,25 @@ public final class NetworkHosts: @unchecked Sendable {
     }
     guard !already else { return }
     for namespace in namespaces {
-      let pids = (try? Self.run(["netns", "pids", namespace])) ?? ""
-      for pid in pids.split(whereSeparator: \.isNewline).compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+      for pid in Self.processes(in: namespace) { kill(pid, SIGKILL) }
       try? Self.run(["netns", "del", namespace])
     }
     try? Self.run(["link", "del", bridge])
   }
 
   deinit { remove() }
+
+  /// The processes whose network namespace is `namespace`'s (read from `/proc`, as `ip netns
+  /// pids` found none on this machine's kernel).
+  static func processes(in namespace: String) -> [Int32] {
+    var info = stat()
+    guard stat("/run/netns/\(namespace)", &info) == 0 else { return [] }
+    let link = "net:[\(info.st_ino)]"
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+      pid != getpid() && (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net")) == link
+    }
+  }
 
   /// A `10.213.N` (N random) that no route of this machine already uses.
   static func freeSubnet() throws -> String {

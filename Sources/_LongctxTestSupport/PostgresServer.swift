@@ -80,6 +80,13 @@ public final class PostgresServer: @unchecked Sendable {
     try Self.run(
       bin.appendingPathComponent("initdb").path,
       ["-D", dataDirectory.path, "-U", "longctx", "--auth=trust", "-E", "UTF8", "--no-sync"], as: runAs)
+    if address != "127.0.0.1" {
+      // initdb trusts loopback only; this server listens on a test host's address alone.
+      let hba = try FileHandle(forWritingTo: dataDirectory.appendingPathComponent("pg_hba.conf"))
+      try hba.seekToEnd()
+      try hba.write(contentsOf: Data("host all all \(address)/24 trust\n".utf8))
+      try hba.close()
+    }
     try start()
   }
 
