@@ -88,7 +88,8 @@ struct MultiHostWorkersTests {
     let exits = await Task.detached { workers.map { $0.wait() } }.value
 
     #expect(run.code == 0, "\(run.stderr)")
-    #expect(exits.allSatisfy { $0.code == 0 || $0.code == 15 }, "\(exits.map(\.stderr))")
+    // SIGTERM: each stops as a user's interrupt does (its claims, none left, given back).
+    #expect(exits.allSatisfy { $0.stderr.contains("its claims were given back") }, "\(exits.map(\.stderr))")
     let summary = try JSONDecoder().decode(RunJSON.self, from: Data(run.stdout.utf8))
     #expect(summary.failed == 0)
     #expect(summary.tasks >= 4, "too few tasks to share: \(summary.tasks)")
