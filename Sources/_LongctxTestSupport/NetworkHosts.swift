@@ -30,6 +30,7 @@ public final class NetworkHosts: @unchecked Sendable {
   public let hosts: [String: Host]
   private let bridge: String
   private let namespaces: [String]
+  private let links: [String]
   private let lock = NSLock()
   private var removed = false
 
@@ -54,6 +55,7 @@ public final class NetworkHosts: @unchecked Sendable {
     let id = String(UInt32.random(in: 0..<0xF_FFFF), radix: 16)
     bridge = "lcb\(id)"
     namespaces = names.map { "longctx-\(id)-\($0)" }
+    links = names.indices.map { "lc\(id)h\($0)" }
     let subnet = try Self.freeSubnet()
     hostAddress = "\(subnet).1"
     var hosts: [String: Host] = [:]
@@ -67,7 +69,7 @@ public final class NetworkHosts: @unchecked Sendable {
       try Self.run(["link", "set", bridge, "up"])
       for (index, name) in names.enumerated() {
         let namespace = namespaces[index]
-        let outside = "lc\(id)h\(index)"
+        let outside = links[index]
         try Self.run(["netns", "add", namespace])
         try Self.run(["link", "add", outside, "type", "veth", "peer", "name", "eth0", "netns", namespace])
         try Self.run(["link", "set", outside, "master", bridge, "up"])
@@ -118,9 +120,15 @@ public final class NetworkHosts: @unchecked Sendable {
     }
     guard !already else { return }
     for namespace in namespaces {
+      // A link left down keeps the kernel's orphaned connections to it (and so the
+      // namespace and its veth) alive for minutes: up again, they close at once.
+      try? Self.run(["-n", namespace, "link", "set", "eth0", "up"])
       for pid in Self.processes(in: namespace) { kill(pid, SIGKILL) }
       try? Self.run(["netns", "del", namespace])
     }
+    // A namespace the kernel still holds (orphaned connections time out in minutes) keeps
+    // its veth pair: delete this end, which deletes both.
+    for link in links { try? Self.run(["link", "del", link]) }
     try? Self.run(["link", "del", bridge])
   }
 

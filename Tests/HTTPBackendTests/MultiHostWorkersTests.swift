@@ -141,6 +141,8 @@ struct MultiHostWorkersTests {
     let other = try hosts.launch(["worker", "--workspace", workspace, "--lease", "3"], in: hosts["w2"])
     let finished = await run.finish()
     let took = Date().timeIntervalSince(cutAt)
+    // The cable back: the cut-off worker's connections close instead of lingering in the kernel.
+    try hosts.setLink(of: hosts["w1"], up: true)
     let status = try await CLI.launch(["status", "--workspace", workspace]).finish()
     other.process.terminate()
     _ = await other.finish()
