@@ -19,11 +19,15 @@ public final class PostgresServer: @unchecked Sendable {
   public let port: Int
   /// The directory of the server's binaries.
   public let binaries: URL
+  /// The one address the server listens on (`127.0.0.1`, or a test host's address).
+  public let address: String
+  /// The network namespace the server runs in (`ip netns exec`), or nil for this process's.
+  public let namespace: String?
   private let runAs: String?
   private var stopped = false
 
   /// The connection URL, e.g. `postgres://longctx@127.0.0.1:5433/postgres`.
-  public var url: String { "postgres://longctx@127.0.0.1:\(port)/postgres" }
+  public var url: String { "postgres://longctx@\(address):\(port)/postgres" }
   /// The data directory.
   public var dataDirectory: URL { directory.appendingPathComponent("data") }
 
@@ -49,17 +53,23 @@ public final class PostgresServer: @unchecked Sendable {
 
   /// Makes a cluster and starts it.
   ///
-  /// - Parameter settings: Extra `-c name=value` server settings.
+  /// - Parameters:
+  ///   - settings: Extra `-c name=value` server settings.
+  ///   - address: The one address to listen on.
+  ///   - namespace: A network namespace to run the server in (see `NetworkHosts`), whose
+  ///     address `address` is; nil: this process's.
   /// - Throws: `PostgresServerError` when the binaries are absent or a step fails.
-  public init(settings: [String: String] = [:]) throws {
+  public init(settings: [String: String] = [:], address: String = "127.0.0.1", namespace: String? = nil) throws {
     guard let bin = Self.binaryDirectory() else { throw PostgresServerError.absent }
     binaries = bin
     directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("longctx-pg-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     port = try Self.freePort()
+    self.address = address
+    self.namespace = namespace
     runAs = getuid() == 0 ? (getpwnam("postgres") != nil ? "postgres" : "nobody") : nil
     var options = [
-      "-p \(port)", "-k \(directory.path)", "-c listen_addresses=127.0.0.1", "-c fsync=off",
+      "-p \(port)", "-k \(directory.path)", "-c listen_addresses=\(address)", "-c fsync=off",
       "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=200",
     ]
     for (name, value) in settings.sorted(by: { $0.key < $1.key }) { options.append("-c \(name)=\(value)") }
@@ -70,6 +80,13 @@ public final class PostgresServer: @unchecked Sendable {
     try Self.run(
       bin.appendingPathComponent("initdb").path,
       ["-D", dataDirectory.path, "-U", "longctx", "--auth=trust", "-E", "UTF8", "--no-sync"], as: runAs)
+    if address != "127.0.0.1" {
+      // initdb trusts loopback only; this server listens on a test host's address alone.
+      let hba = try FileHandle(forWritingTo: dataDirectory.appendingPathComponent("pg_hba.conf"))
+      try hba.seekToEnd()
+      try hba.write(contentsOf: Data("host all all \(address)/24 trust\n".utf8))
+      try hba.close()
+    }
     try start()
   }
 
@@ -80,7 +97,7 @@ public final class PostgresServer: @unchecked Sendable {
     try Self.run(
       binaries.appendingPathComponent("pg_ctl").path,
       ["-D", dataDirectory.path, "-o", options, "-l", directory.appendingPathComponent("log").path, "-w", "start"],
-      as: runAs)
+      as: runAs, in: namespace)
     stopped = false
   }
 
@@ -121,7 +138,7 @@ public final class PostgresServer: @unchecked Sendable {
     return Int(UInt16(bigEndian: address.sin_port))
   }
 
-  static func run(_ executable: String, _ arguments: [String], as user: String?) throws {
+  static func run(_ executable: String, _ arguments: [String], as user: String?, in namespace: String? = nil) throws {
     let process = Process()
     // Through a shell that closes every descriptor above 2 first: the server pg_ctl starts
     // would otherwise inherit the one Foundation watches for the child's exit, and
@@ -132,7 +149,8 @@ public final class PostgresServer: @unchecked Sendable {
         "-c",
         "for fd in $(ls /proc/$$/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; exec \"$@\"",
         "bash",
-      ] + (user.map { ["/usr/sbin/runuser", "-u", $0, "--"] } ?? []) + [executable] + arguments
+      ] + (namespace.map { [NetworkHosts.ip, "netns", "exec", $0] } ?? [])
+      + (user.map { ["/usr/sbin/runuser", "-u", $0, "--"] } ?? []) + [executable] + arguments
     // Output to a file, not a pipe: the server pg_ctl starts must not hold our pipe open.
     let log = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("longctx-pg-\(UUID().uuidString).out")
     FileManager.default.createFile(atPath: log.path, contents: nil)

@@ -7,7 +7,7 @@ import Testing
 /// its headers and body, a refused connection, a server that never answers (timeout), a
 /// cancelled task, and no CPU spent while waiting.
 @Suite struct CurlTransportTests {
-  /// A one-connection-at-a-time TCP server on 127.0.0.1; `answer` gets the request bytes.
+  /// A one-connection-at-a-time TCP server on 127.0.0.1 (or `address`); `answer` gets the request bytes.
   ///
   /// Only the accept thread closes the listening socket: closing it in `deinit` let its
   /// number be reused by another test's listener while this thread, started late on a
@@ -16,11 +16,11 @@ import Testing
     let port: UInt16
     private let socket: Int32
 
-    init(answer: @escaping @Sendable (String) -> String?) throws {
+    init(address host: String = "127.0.0.1", answer: @escaping @Sendable (String) -> String?) throws {
       let listener = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
       var address = sockaddr_in()
       address.sin_family = sa_family_t(AF_INET)
-      address.sin_addr.s_addr = inet_addr("127.0.0.1")
+      address.sin_addr.s_addr = inet_addr(host)
       address.sin_port = 0
       var length = socklen_t(MemoryLayout<sockaddr_in>.size)
       let bound = withUnsafeMutablePointer(to: &address) {
