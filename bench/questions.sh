@@ -21,17 +21,19 @@ BIN=${LONGCTX_BIN:-.build/debug/longctx}
 ENGINES=${ENGINES:-"llama server"}
 WORK=$(mktemp -d /tmp/longctx-questions.XXXXXX)
 SERVER_PID=""
-trap '[[ -n $SERVER_PID ]] && kill $SERVER_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+# KEEP=1 keeps the workspaces (their task tables: prompt tokens per task) and the server log.
+trap '[[ -n $SERVER_PID ]] && kill $SERVER_PID 2>/dev/null; [[ -n ${KEEP:-} ]] && echo "kept $WORK" >&2 || rm -rf "$WORK"' EXIT
 cp -r Samples "$WORK/Samples"
 JOB="$WORK/Samples/jobs/questions.yaml"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 # The job for an engine: in process as committed, or against the loopback server.
 variant() {  # $1 engine, $2 out file, $3 question name or "" for all
-  python3 - "$JOB" "$1" "$2" "$3" "$PORT" "${CONTEXT:-}" "${MAX_TOKENS:-}" "${INPUTS:-}" <<'PY'
+  python3 - "$JOB" "$1" "$2" "$3" "$PORT" "${CONTEXT:-}" "${MAX_TOKENS:-}" "${INPUTS:-}" "${MAX_WINDOWS:-}" <<'PY'
 import re, sys
-src, engine, out, one, port, context, max_tokens, inputs = sys.argv[1:9]
+src, engine, out, one, port, context, max_tokens, inputs, max_windows = sys.argv[1:10]
 text = open(src).read()
+if max_windows: text = text.replace("\nmap:\n", f"\nplan:\n  max_windows: {max_windows}\nmap:\n", 1)
 if context: text = re.sub(r"\n  context: \d+\n", f"\n  context: {context}\n", text)
 if max_tokens: text = re.sub(r"\n  max_tokens: \d+\n", f"\n  max_tokens: {max_tokens}\n", text)
 if inputs: text = re.sub(r"inputs:\n(  - .*\n)+", "inputs:\n" + "".join(f"  - {i}\n" for i in inputs.split()), text)
@@ -47,7 +49,8 @@ PY
 }
 
 start_server() {
-  "$LONGCTX_LLAMA_SERVER" --host 127.0.0.1 --port "$PORT" -m "$LONGCTX_MODEL" -c 8192 -np 2 -t 2 \
+  # -c is the server's whole context, shared by its -np slots: each slot gets the job's context.
+  "$LONGCTX_LLAMA_SERVER" --host 127.0.0.1 --port "$PORT" -m "$LONGCTX_MODEL" -c $((2 * ${CONTEXT:-4096})) -np 2 -t 2 \
     --no-webui >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 900); do

@@ -31,10 +31,7 @@ extension JobRunner {
     }
     try await executeByWindow(zip(runners, levels).map { (runner: $0, tasks: $1) }, summary: &summary)
     var failed = false
-    for runner in runners {
-      let outputs = try store.tasks(job: runner.spec.name, kind: .map, level: 0).filter { $0.state == .done }
-      var part = RunSummary(job: runner.spec.name)
-      _ = try await runner.reduce(outputs, summary: &part)
+    for (runner, part) in try await reduceQuestions(runners) {
       summary.add(part)
       try runner.recordJob(planID: plan.id, failed: part.failed > 0)
       failed = failed || part.failed > 0
@@ -45,6 +42,36 @@ extension JobRunner {
     summary.seconds = Date().timeIntervalSince(started)
     try recordJob(planID: plan.id, failed: failed || summary.failed > 0)
     return summary
+  }
+
+  /// Reduces each question's map outputs, up to `settings.concurrency` questions at once (so
+  /// that with several tasks at once, the questions' reduces are in flight together rather
+  /// than one small reduce at a time).
+  ///
+  /// - Returns: Each question's runner with the summary of its reduce, in question order.
+  func reduceQuestions(_ runners: [JobRunner]) async throws -> [(JobRunner, RunSummary)] {
+    let store = self.store
+    var parts = [RunSummary?](repeating: nil, count: runners.count)
+    try await withThrowingTaskGroup(of: (Int, RunSummary).self) { group in
+      var next = 0
+      func start() {
+        guard next < runners.count else { return }
+        let (index, runner) = (next, runners[next])
+        next += 1
+        group.addTask {
+          let outputs = try store.tasks(job: runner.spec.name, kind: .map, level: 0).filter { $0.state == .done }
+          var part = RunSummary(job: runner.spec.name)
+          _ = try await runner.reduce(outputs, summary: &part)
+          return (index, part)
+        }
+      }
+      for _ in 0..<max(1, settings.concurrency) { start() }
+      while let (index, part) = try await group.next() {
+        parts[index] = part
+        start()
+      }
+    }
+    return zip(runners, parts).map { ($0, $1 ?? RunSummary(job: $0.spec.name)) }
   }
 
   /// Plans the job once for all its questions: no question steers relevance, and windows keep
@@ -67,34 +94,46 @@ extension JobRunner {
 
   /// Runs the questions' unfinished map tasks window by window: window 1's tasks of every
   /// question, then window 2's, so that a window's prefix is computed once and reused while
-  /// it is hot (with several tasks at once, a window's questions are in flight together and
-  /// the engine prefills the prefix for the first and restores it for the others).
+  /// it is hot.
+  ///
+  /// With several tasks at once (`concurrency` c > 1), windows go in blocks of c, the block's
+  /// windows taking turns (window 1's first question, window 2's, …, then each one's second):
+  /// the tasks in flight are then of different windows, each on the slot (or sequence) that
+  /// holds its window, instead of c tasks of one window of which all but one would wait for
+  /// its prefix (or compute it again in another server slot).
   func executeByWindow(
     _ levels: [(runner: JobRunner, tasks: [(TaskRecord, GenerationRequest)])], summary: inout RunSummary
   ) async throws {
-    var order: [(runner: JobRunner, task: TaskRecord, request: GenerationRequest)] = []
     var total = 0
     var done = 0
-    var pendingByQuestion: [Int] = []
-    var todo: [[(TaskRecord, GenerationRequest)]] = []
+    var byWindow: [Int: [(runner: JobRunner, task: TaskRecord, request: GenerationRequest)]] = [:]
     for (runner, tasks) in levels {
       let stored = Dictionary(
         uniqueKeysWithValues: try store.tasks(job: runner.spec.name, kind: .map, level: 0).map { ($0.id, $0) })
-      let pending = tasks.filter { stored[$0.0.id]?.state != .done }
-      todo.append(pending)
-      pendingByQuestion.append(pending.count)
-      total += tasks.count
-      done += tasks.count - pending.count
-    }
-    let windows = todo.map(\.count).max() ?? 0
-    for w in 0..<windows {
-      for (q, pending) in todo.enumerated() where w < pending.count {
-        order.append((levels[q].runner, pending[w].0, pending[w].1))
+      for (task, request) in tasks where stored[task.id]?.state != .done {
+        byWindow[task.ordinal, default: []].append((runner, task, request))
       }
+      total += tasks.count
+      done += tasks.count - tasks.filter { stored[$0.0.id]?.state != .done }.count
     }
+    let order = Self.reuseOrder(byWindow, lanes: settings.concurrency)
     progress(.level(kind: .map, level: 0, tasks: total, pending: order.count))
     summary.reused += done
     try await runConcurrently(order, kind: .map, done: done, total: total, summary: &summary)
+  }
+
+  /// The order of `byWindow`'s tasks (each window's in question order) for `lanes` tasks at
+  /// once: windows in blocks of `lanes`, taking turns within a block.
+  static func reuseOrder<T>(_ byWindow: [Int: [T]], lanes: Int) -> [T] {
+    let windows = byWindow.keys.sorted()
+    var order: [T] = []
+    for start in stride(from: 0, to: windows.count, by: max(1, lanes)) {
+      let block = windows[start..<min(start + max(1, lanes), windows.count)].map { byWindow[$0] ?? [] }
+      for turn in 0..<(block.map(\.count).max() ?? 0) {
+        for tasks in block where turn < tasks.count { order.append(tasks[turn]) }
+      }
+    }
+    return order
   }
 }
 

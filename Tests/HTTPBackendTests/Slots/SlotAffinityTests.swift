@@ -47,4 +47,30 @@ import Testing
       #expect(slotsSent(fake) == [nil])
     }
   }
+
+  @Test func aPrefixBeingComputedIsWaitedForRatherThanComputedAgain() async throws {
+    let pool = SlotPool(count: 2)
+    let first = await pool.acquire(preferring: "window one")
+    #expect(first.holds == false)
+    // The window's second question, while the first computes the window: it waits for that
+    // slot although the other one is free.
+    let second = Task { await pool.acquire(preferring: "window one") }
+    while await pool.waiting == 0 { await Task.yield() }
+    // Another window takes the free slot meanwhile.
+    let other = await pool.acquire(preferring: "window two")
+    #expect(other.slot != first.slot)
+    await pool.release(first.slot, holding: "window one")
+    let got = await second.value
+    #expect(got.slot == first.slot && got.holds)
+
+    // When the slot failed (its state unknown), the waiter takes whichever slot comes back.
+    let third = Task { await pool.acquire(preferring: "window one") }
+    while await pool.waiting == 0 { await Task.yield() }
+    await pool.release(got.slot, holding: nil)
+    let after = await third.value
+    #expect(after.slot == got.slot && !after.holds)
+    await pool.release(other.slot, holding: "window two")
+    let again = await pool.acquire(preferring: "window two")
+    #expect(again.slot == other.slot && again.holds)
+  }
 }

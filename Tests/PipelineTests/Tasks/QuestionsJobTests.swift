@@ -169,12 +169,20 @@ import _LongctxTestSupport
     let summary = try await runner(ws, try Self.spec(tmp.url, questions: ["a", "b"]), engine, concurrency: 2).run()
     let maps = engine.all.filter { $0.suffix.contains("Answer:") }
     #expect(maps.count == 2 * summary.windows)
-    // Two in flight: a window's two questions are started together, windows in order.
+    // Two in flight: windows in blocks of two taking turns (see `reuseOrder`), first seen in order.
     var firstSeen: [String] = []
     for r in maps where !firstSeen.contains(r.prefix) { firstSeen.append(r.prefix) }
     #expect(firstSeen.count == summary.windows)
     for (i, prefix) in firstSeen.enumerated() {
       #expect(prefix.hasPrefix("Job multi, window \(i + 1) of"))
     }
+  }
+
+  @Test func tasksInFlightAreOfDifferentWindowsEachWindowsQuestionsInOrder() {
+    let byWindow = [0: ["0a", "0b", "0c"], 1: ["1a", "1b", "1c"], 2: ["2a", "2b", "2c"], 4: ["4b"]]
+    #expect(JobRunner.reuseOrder(byWindow, lanes: 1) == ["0a", "0b", "0c", "1a", "1b", "1c", "2a", "2b", "2c", "4b"])
+    #expect(JobRunner.reuseOrder(byWindow, lanes: 2) == ["0a", "1a", "0b", "1b", "0c", "1c", "2a", "4b", "2b", "2c"])
+    #expect(JobRunner.reuseOrder(byWindow, lanes: 8) == ["0a", "1a", "2a", "4b", "0b", "1b", "2b", "0c", "1c", "2c"])
+    #expect(JobRunner.reuseOrder([Int: [String]](), lanes: 3).isEmpty)
   }
 }
