@@ -123,14 +123,15 @@ extension JobRunner {
         results.record(
           ordinal: task.ordinal, prompt: result.promptTokens, output: result.outputTokens, cached: result.cachedTokens,
           seconds: seconds)
-        // Where a run's prefill goes, task by task (`--log-level debug`; bench/questions.sh reads it).
+        // Where a run's prefill goes, task by task (`longctx run --log-level debug`).
         logger.debug(
           "task done",
           metadata: [
             "job": "\(spec.name)", "task.kind": "\(task.kind.rawValue)", "task.level": "\(task.level)",
             "task.ordinal": "\(task.ordinal)", "tokens.prompt": "\(result.promptTokens)",
             "tokens.reused": "\(result.cachedTokens)",
-            "tokens.computed": "\(result.promptTokens - result.cachedTokens)", "tokens.output": "\(result.outputTokens)",
+            "tokens.computed": "\(result.promptTokens - result.cachedTokens)",
+            "tokens.output": "\(result.outputTokens)",
             "seconds": "\(String(format: "%.2f", seconds))",
           ])
         return
