@@ -57,8 +57,9 @@ let package = Package(
     // that poppler loads, found through dlopen.
     .target(
       name: "CToneCurves",
-      linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux])), .linkedLibrary("m", .when(platforms: [.linux]))]
-    ),
+      linkerSettings: [
+        .linkedLibrary("dl", .when(platforms: [.linux])), .linkedLibrary("m", .when(platforms: [.linux])),
+      ]),
 
     // MARK: Libraries
     .target(

@@ -50,14 +50,37 @@ static double formula(int type, const double p[10], double r) {
 // lcms2 samples a parametric curve at i / 4095, i = 0…4095 (cmsBuildSegmentedToneCurve).
 #define SAMPLES 4096
 
-// The last curve's samples, per thread (lcms2 may build transforms on several threads).
-static _Thread_local struct {
+// The samples of the last few curves, per thread (lcms2 may build transforms on several threads). A transform
+// build samples several curves in turn (the display's sRGB and its inverse, the page profile's own curves, those of
+// the black point detection's Lab transforms), so one curve's table would be replaced at every turn.
+#define SLOTS 8
+struct slot {
   int type;
   double params[5];
   double values[SAMPLES];
   uint8_t known[SAMPLES];
+};
+static _Thread_local struct {
+  struct slot slots[SLOTS];
+  unsigned used;
+  unsigned next;
   unsigned long hits;
-} last;
+} cache;
+
+static struct slot *slot_for(int type, const double params[10]) {
+  for (unsigned s = 0; s < cache.used; s++) {
+    struct slot *slot = &cache.slots[s];
+    if (slot->type == type && memcmp(slot->params, params, sizeof slot->params) == 0) return slot;
+  }
+  // A new curve takes a free slot, or the oldest one's.
+  struct slot *slot = &cache.slots[cache.next];
+  cache.next = (cache.next + 1) % SLOTS;
+  if (cache.used < SLOTS) cache.used++;
+  slot->type = type;
+  memcpy(slot->params, params, sizeof slot->params);
+  memset(slot->known, 0, sizeof slot->known);
+  return slot;
+}
 
 static double evaluate(int32_t type, const double params[10], double r) {
   if (type != 4 && type != -4) return 0;  // only these are registered
@@ -65,18 +88,14 @@ static double evaluate(int32_t type, const double params[10], double r) {
   if (!(scaled >= 0 && scaled <= SAMPLES - 1)) return formula(type, params, r);
   int i = (int)(scaled + 0.5);
   if ((double)i / (SAMPLES - 1) != r) return formula(type, params, r);
-  if (last.type != type || memcmp(last.params, params, sizeof last.params) != 0) {
-    last.type = type;
-    memcpy(last.params, params, sizeof last.params);
-    memset(last.known, 0, sizeof last.known);
-  }
-  if (last.known[i]) {
-    last.hits++;
-    return last.values[i];
+  struct slot *slot = slot_for(type, params);
+  if (slot->known[i]) {
+    cache.hits++;
+    return slot->values[i];
   }
   double value = formula(type, params, r);
-  last.values[i] = value;
-  last.known[i] = 1;
+  slot->values[i] = value;
+  slot->known[i] = 1;
   return value;
 }
 
@@ -112,4 +131,4 @@ int longctx_tone_curves_install(void) {
 
 double longctx_tone_curves_eval(int type, const double params[10], double r) { return evaluate(type, params, r); }
 
-unsigned long longctx_tone_curves_hits(void) { return last.hits; }
+unsigned long longctx_tone_curves_hits(void) { return cache.hits; }

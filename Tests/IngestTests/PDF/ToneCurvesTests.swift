@@ -9,7 +9,9 @@ import Testing
 @Suite struct ToneCurvesTests {
   /// lcms2's functions, from the copy poppler loaded.
   struct LCMS {
-    typealias Build = @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafePointer<Double>) -> UnsafeMutableRawPointer?
+    typealias Build =
+      @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafePointer<Double>) ->
+      UnsafeMutableRawPointer?
     let createContext: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?
     let deleteContext: @convention(c) (UnsafeMutableRawPointer?) -> Void
     let build: Build
@@ -62,7 +64,8 @@ import Testing
           // Through Float, as cmsEvalToneCurveFloat takes and gives it; the sample points, then between them.
           for r in [Double(i) / 4095, (Double(i) + 0.37) / 4095] {
             let x = Float(r)
-            let ours = Float(padded.withUnsafeBufferPointer { longctx_tone_curves_eval(type, $0.baseAddress, Double(x)) })
+            let ours = Float(
+              padded.withUnsafeBufferPointer { longctx_tone_curves_eval(type, $0.baseAddress, Double(x)) })
             let theirs = lcms.eval(curve, x)
             if ours.bitPattern != theirs.bitPattern && !(ours.isNaN && theirs.isNaN) { differences += 1 }
           }
