@@ -62,15 +62,21 @@ struct slot {
 };
 static _Thread_local struct {
   struct slot slots[SLOTS];
+  struct slot *current;
   unsigned used;
   unsigned next;
   unsigned long hits;
 } cache;
 
 static struct slot *slot_for(int type, const double params[10]) {
+  // lcms2 asks for a curve's 4096 samples in a row: the slot of the last call first.
+  struct slot *current = cache.current;
+  if (current != NULL && current->type == type && memcmp(current->params, params, sizeof current->params) == 0) {
+    return current;
+  }
   for (unsigned s = 0; s < cache.used; s++) {
     struct slot *slot = &cache.slots[s];
-    if (slot->type == type && memcmp(slot->params, params, sizeof slot->params) == 0) return slot;
+    if (slot->type == type && memcmp(slot->params, params, sizeof slot->params) == 0) return cache.current = slot;
   }
   // A new curve takes a free slot, or the oldest one's.
   struct slot *slot = &cache.slots[cache.next];
@@ -79,7 +85,7 @@ static struct slot *slot_for(int type, const double params[10]) {
   slot->type = type;
   memcpy(slot->params, params, sizeof slot->params);
   memset(slot->known, 0, sizeof slot->known);
-  return slot;
+  return cache.current = slot;
 }
 
 static double evaluate(int32_t type, const double params[10], double r) {
