@@ -53,6 +53,13 @@ let package = Package(
 
     // Trampolines into the C libraries above, which dlopen them on first use (scripts/lazy-libraries.sh).
     .target(name: "CLazyLoad", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+    // lcms2's sRGB curves sampled once per process, not once per PDF page (issue 32): registered with the lcms2
+    // that poppler loads, found through dlopen.
+    .target(
+      name: "CToneCurves",
+      linkerSettings: [
+        .linkedLibrary("dl", .when(platforms: [.linux])), .linkedLibrary("m", .when(platforms: [.linux])),
+      ]),
 
     // MARK: Libraries
     .target(
@@ -66,7 +73,7 @@ let package = Package(
     .target(
       name: "Ingest",
       dependencies: [
-        "Workspace", "CLazyLoad", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2", "CArchive",
+        "Workspace", "CLazyLoad", "CToneCurves", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2", "CArchive",
         .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         // Encrypted Office files: SHA-1/SHA-2 key derivation, AES-CBC.
         .product(name: "Crypto", package: "swift-crypto"),
@@ -133,7 +140,8 @@ let package = Package(
         .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
       ]),
     .testTarget(
-      name: "IngestTests", dependencies: ["Ingest", "Workspace", "_LongctxTestSupport", "CZlib", grdb, logging]),
+      name: "IngestTests",
+      dependencies: ["Ingest", "Workspace", "_LongctxTestSupport", "CZlib", "CToneCurves", grdb, logging]),
     .testTarget(
       name: "SegmenterTests",
       dependencies: ["Segmenter", "Ingest", "Inference", "Pipeline", "Workspace", "_LongctxTestSupport", logging]),

@@ -1,4 +1,5 @@
 internal import CLazyLoad
+internal import CToneCurves
 import Foundation
 
 /// A heavy C library ingest loads when it first needs it, not at start (`CLazyLoad`, issue 32).
@@ -52,7 +53,12 @@ enum NativeLibrary: Sendable, CaseIterable {
     throw IngestError.libraryMissing(library: name, path: path, consequence: consequence)
   }
 
-  private static let popplerFailure = reason { longctx_lazy_load_poppler($0) }
+  private static let popplerFailure = reason { error in
+    guard longctx_lazy_load_poppler(error) == 1 else { return 0 }
+    // Before any page: poppler's colour transforms then sample lcms2's sRGB curves from a table (CToneCurves.h).
+    _ = longctx_tone_curves_install()
+    return 1
+  }
   private static let ocrFailure = reason { longctx_lazy_load_ocr($0) }
   private static let archiveFailure = reason { longctx_lazy_load_archive($0) }
 

@@ -36,13 +36,16 @@ extension DocumentKind {
   /// The version stored with a document of this kind: `version`, marked
   /// ` unredacted` when secrets were kept (PDFs and images are never
   /// redacted), so that switching `--redact` extracts the files again; PDFs
-  /// and images also carry the Tesseract version and any OCR setting other
-  /// than the default (`ocr=off`, `ocr=force eng+deu 400dpi`), so that a
-  /// new engine or setting reads the scans again.
+  /// and images also carry any OCR setting other than the default (`ocr=off`,
+  /// `ocr=force eng+deu 400dpi`), so that a new setting reads the scans again.
+  ///
+  /// The OCR engine's version is in `version` itself when OCR ran or was due on
+  /// some page (`withOCREngine`): a text PDF's stamp does not name Tesseract, so
+  /// neither its extraction nor the check of its stamp loads the library.
   func stamp(_ version: String, redact: Bool, ocr: OCRSettings = OCRSettings()) -> String {
     switch self {
     case .pdf, .image:
-      var stamped = version + " " + TesseractEngine.version
+      var stamped = version
       if ocr.mode == .off {
         stamped += " ocr=off"
       } else if ocr != OCRSettings() {
@@ -54,11 +57,18 @@ extension DocumentKind {
     }
   }
 
+  /// `extractorVersion` with the OCR engine's name and version (`tesseract 5.3.0`): the
+  /// version of a document OCR read or was due to read, so that a new engine reads it again.
+  var withOCREngine: String { extractorVersion + " " + TesseractEngine.version }
+
   /// Whether a stored document of `kind` made by `extractor` is what the current extractor
   /// would make with redaction `redact` and OCR settings `ocr` (an unknown kind never is).
   static func isCurrent(kind: String, extractor: String, redact: Bool = true, ocr: OCRSettings = OCRSettings()) -> Bool
   {
     guard let kind = DocumentKind(rawValue: kind) else { return false }
-    return kind.stamp(kind.extractorVersion, redact: redact, ocr: ocr) == extractor
+    if kind.stamp(kind.extractorVersion, redact: redact, ocr: ocr) == extractor { return true }
+    // Made with OCR: current while the engine is the same (the only check that loads it).
+    guard kind == .pdf || kind == .image, extractor.contains(" tesseract ") else { return false }
+    return kind.stamp(kind.withOCREngine, redact: redact, ocr: ocr) == extractor
   }
 }

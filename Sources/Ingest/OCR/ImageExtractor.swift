@@ -93,7 +93,7 @@ public struct ImageExtractor: Sendable {
     metadata["image.size"] = pages.first.map { "\($0.width)x\($0.height)" }
     return ExtractedDocument(
       kind: .image, title: nil, metadata: metadata, sections: sections, pageCount: pages.count, warnings: warnings,
-      extractor: DocumentKind.image.extractorVersion)
+      extractor: DocumentKind.image.withOCREngine)
   }
 
   /// Pixels on the shorter side at least: Tesseract cannot read smaller images.

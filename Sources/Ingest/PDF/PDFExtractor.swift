@@ -31,6 +31,8 @@ public struct PDFExtractor: Sendable {
     var unloadable: [Int] = []
     let reader = PageOCR(settings: ocr, cache: cache)
     var notes = PageOCR.Notes()
+    // Whether OCR ran or was due on some page: then the version names the engine.
+    var ocrDue = false
     for index in 0..<pdf.pageCount {
       guard let page = pdf.page(index) else {
         unloadable.append(index + 1)
@@ -42,6 +44,7 @@ public struct PDFExtractor: Sendable {
       // visible characters is never rendered nor its images listed; the count stops there.
       let visible = PDFPageExtras.visibleCount(text, atMost: OCRSettings.nearlyEmptyCharacters)
       if reader.wants(visibleCharacters: visible, imageCoverage: page.imageCoverage) {
+        ocrDue = true
         if skippedOCRPages.contains(index + 1) {
           notes.failed.append((index + 1, PageOCR.crashedReason))
         } else {
@@ -78,7 +81,7 @@ public struct PDFExtractor: Sendable {
     return ExtractedDocument(
       kind: .pdf, title: meta["title"], metadata: meta, sections: sections,
       pageCount: pdf.pageCount, warnings: warnings,
-      extractor: DocumentKind.pdf.extractorVersion)
+      extractor: ocrDue ? DocumentKind.pdf.withOCREngine : DocumentKind.pdf.extractorVersion)
   }
 
   /// Why a PDF without a loadable page failed, in one plain clause:
