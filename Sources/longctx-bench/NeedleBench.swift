@@ -77,7 +77,8 @@ func needleBenchmark(name: String, input: String, budgets: [Int]) async throws {
   var planner = Planner(tokens: TokenCache(workspace: ws, counter: try benchCounter()))
   planner.embedder = { .ready(embedder) }
   if let bytes = env["PIECE_BYTES"].flatMap(Int.init) { planner.semanticPieceBytes = bytes }
-  let modes = try (env["MODES"] ?? "bm25,embeddings,rrf,weighted").split(separator: ",").map(Mode.init)
+  let modeList = env["MODES"] ?? "bm25,embeddings,rrf:0.5,rrf:0.85,weighted:0.5"
+  let modes = try modeList.split(separator: ",").map(Mode.init)
   let whole = try planner.plan(docs, budget: budgets[0])
   print(
     "haystack \(name): \(docs.count) documents, \(whole.totalTokens) tokens planned, \(whole.windows.count) windows at \(budgets[0]); \(needles.count) needles of \(needleFile); pieces of at most \(planner.semanticPieceBytes) bytes"

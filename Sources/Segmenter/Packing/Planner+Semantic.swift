@@ -21,7 +21,10 @@ extension Planner {
         let cosine = try SemanticRelevance(workspace: tokens.workspace, embedder: model, pieceBytes: semanticPieceBytes)
           .similarities(question: question, chunks: chunks).values
         let blend = options.semanticBlend
-        let how = blend == .semanticOnly ? "semantic only" : "BM25 + semantic, \(blend.rawValue)"
+        let how =
+          blend == .semanticOnly
+          ? "semantic only"
+          : "BM25 + semantic, \(blend.rawValue), semantic weight \(String(format: "%.2f", options.semanticWeight))"
         return ((cosine, blend, options.semanticWeight), "\(how) (\(model.modelID))")
       } catch {
         return (nil, "BM25 only: the embedding model failed (\(error.localizedDescription))")

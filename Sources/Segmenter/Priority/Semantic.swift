@@ -91,8 +91,12 @@ public enum SemanticBlend: String, Sendable, Hashable, Codable, CaseIterable {
   /// RRF's rank constant: small, so that the first ranks stand out against severity and recency.
   public static let rrfK = 10.0
 
-  /// The semantic side's share of the blend unless a plan says otherwise (`PlanOptions.semanticWeight`).
-  public static let defaultSemanticWeight = 0.5
+  /// The semantic side's share of the blend unless a plan says otherwise (`PlanOptions.semanticWeight`):
+  /// chosen on the tuning needles (bench/needles/needles.json) as the weight of 0.5 / 0.7 / 0.85, in
+  /// RRF or the weighted sum, that kept the most paraphrased needles over the haystacks and
+  /// budgets while losing none that BM25 alone kept (BENCHMARKS.md, issue 34); the held-out
+  /// needles were not used to choose it.
+  public static let defaultSemanticWeight = 0.85
 
   /// The blended relevance of each chunk.
   ///
