@@ -66,16 +66,22 @@ func plant(_ needle: String, number: Int, in documents: [PlanDocument]) -> (docs
 func needleBenchmark(name: String, input: String, budgets: [Int]) async throws {
   let tmp = try TemporaryDirectory()
   defer { tmp.remove() }
-  let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"), schemas: PipelineSchema.all)
+  let env = ProcessInfo.processInfo.environment
+  // $NEEDLE_WS: a workspace kept between runs, so the haystack's pieces are embedded once.
+  let root = env["NEEDLE_WS"].map { URL(fileURLWithPath: $0).appendingPathComponent(name) }
+  let ws = try Workspace(root: root ?? tmp.url.appendingPathComponent("ws"), schemas: PipelineSchema.all)
   let docs = try await haystack(input, workspace: ws)
-  let needles = try JSONDecoder().decode(
-    [Needle].self, from: Data(contentsOf: URL(fileURLWithPath: "bench/needles/needles.json")))
+  let needleFile = env["NEEDLES"] ?? "bench/needles/needles.json"
+  let needles = try JSONDecoder().decode([Needle].self, from: Data(contentsOf: URL(fileURLWithPath: needleFile)))
   let embedder = try LlamaEmbedder(path: embeddingModelPath())
   var planner = Planner(tokens: TokenCache(workspace: ws, counter: try benchCounter()))
   planner.embedder = { .ready(embedder) }
+  if let bytes = env["PIECE_BYTES"].flatMap(Int.init) { planner.semanticPieceBytes = bytes }
+  let modeList = env["MODES"] ?? "bm25,embeddings,rrf:0.5,rrf:0.85,weighted:0.5"
+  let modes = try modeList.split(separator: ",").map(Mode.init)
   let whole = try planner.plan(docs, budget: budgets[0])
   print(
-    "haystack \(name): \(docs.count) documents, \(whole.totalTokens) tokens planned, \(whole.windows.count) windows at \(budgets[0]); \(needles.count) needles"
+    "haystack \(name): \(docs.count) documents, \(whole.totalTokens) tokens planned, \(whole.windows.count) windows at \(budgets[0]); \(needles.count) needles of \(needleFile); pieces of at most \(planner.semanticPieceBytes) bytes"
   )
   let stop = Set(["the", "a", "an", "of", "to", "in", "is", "was", "and", "or", "for", "on", "at", "it", "be", "by"])
   func words(_ s: String) -> Set<String> {
@@ -84,36 +90,36 @@ func needleBenchmark(name: String, input: String, budgets: [Int]) async throws {
   let shared = needles.map { words($0.paraphrase).intersection(words($0.needle)).count }
   print("content words a paraphrase shares with its needle: \(shared) (total \(shared.reduce(0, +)))")
 
-  enum Mode: String, CaseIterable {
-    case bm25 = "BM25"
-    case semanticOnly = "embeddings"
-    case rrf = "blend RRF"
-    case weighted = "blend weighted"
-  }
   // recall[budget][kind][mode] = needles kept; lostByBlend: kept by BM25, not by the blend.
   var kept: [String: Int] = [:]
   var lost: [String: [String]] = [:]
   var firstPlanSeconds = 0.0
+  let verbose = env["VERBOSE"] != nil
   let started = Date()
   for (n, needle) in needles.enumerated() {
     let (planted, line) = plant(needle.needle, number: n, in: docs)
     for budget in budgets {
       for (kind, question) in [("own words", needle.question), ("paraphrase", needle.paraphrase)] {
         var bm25Kept = false
-        for mode in Mode.allCases {
+        for mode in modes {
           var options = PlanOptions(question: question, maxWindows: 1)
-          options.semantic = mode != .bm25
-          options.semanticBlend = mode == .rrf ? .rrf : mode == .weighted ? .weighted : .semanticOnly
+          options.semantic = mode.blend != nil
+          options.semanticBlend = mode.blend ?? .rrf
+          options.semanticWeight = mode.weight
           let t = Date()
           let plan = try planner.plan(planted, budget: budget, options: options)
-          if n == 0 && budget == budgets[0] && kind == "own words" && mode == .rrf {
+          if n == 0 && budget == budgets[0] && kind == "own words" && mode.blend != nil {
             firstPlanSeconds = Date().timeIntervalSince(t)
           }
           let found = plan.windows.contains { $0.chunks.contains { $0.text.contains(line) } }
-          if found { kept["\(budget)|\(kind)|\(mode.rawValue)", default: 0] += 1 }
-          if mode == .bm25 { bm25Kept = found }
-          if mode != .bm25 && mode != .semanticOnly && bm25Kept && !found {
-            lost["\(budget)|\(kind)|\(mode.rawValue)", default: []].append("#\(n + 1)")
+          if found {
+            kept["\(budget)|\(kind)|\(mode.name)", default: 0] += 1
+          } else if verbose {
+            print("missed: #\(n + 1) \(budget) \(kind) \(mode.name)")
+          }
+          if mode.blend == nil { bm25Kept = found }
+          if mode.blend != nil && mode.blend != .semanticOnly && bm25Kept && !found {
+            lost["\(budget)|\(kind)|\(mode.name)", default: []].append("#\(n + 1)")
           }
         }
       }
@@ -122,22 +128,44 @@ func needleBenchmark(name: String, input: String, budgets: [Int]) async throws {
   print(
     String(
       format: "first semantic plan (embeds the haystack): %.1f s; all %d plans: %.0f s", firstPlanSeconds,
-      needles.count * budgets.count * 2 * Mode.allCases.count, Date().timeIntervalSince(started)))
+      needles.count * budgets.count * 2 * modes.count, Date().timeIntervalSince(started)))
   print("")
-  print("| haystack | budget | question | BM25 | embeddings | blend RRF | blend weighted | lost by RRF / weighted |")
-  print("|---|---|---|---|---|---|---|---|")
+  let blends = modes.filter { $0.blend != nil && $0.blend != .semanticOnly }
+  let lostBy = blends.map(\.name).joined(separator: " / ")
+  print("| haystack | budget | question | \(modes.map(\.name).joined(separator: " | ")) | lost by \(lostBy) |")
+  print("|---|---|---|" + String(repeating: "---|", count: modes.count + 1))
   for budget in budgets {
     for kind in ["own words", "paraphrase"] {
-      let cells = Mode.allCases.map { mode in
-        let k = kept["\(budget)|\(kind)|\(mode.rawValue)", default: 0]
+      let cells = modes.map { mode in
+        let k = kept["\(budget)|\(kind)|\(mode.name)", default: 0]
         return String(format: "%d/%d (%.0f%%)", k, needles.count, 100 * Double(k) / Double(needles.count))
       }
-      let lostCell = [Mode.rrf, .weighted].map {
-        lost["\(budget)|\(kind)|\($0.rawValue)"]?.joined(separator: " ") ?? "none"
-      }
+      let lostCell = blends.map { lost["\(budget)|\(kind)|\($0.name)"]?.joined(separator: " ") ?? "none" }
       print(
         "| \(name) | \(budget) | \(kind) | \(cells.joined(separator: " | ")) | \(lostCell.joined(separator: " / ")) |")
     }
+  }
+}
+
+/// One ranking the needle benchmark compares: BM25 alone (`blend` nil), embeddings alone, or a
+/// blend with the semantic side's weight; written `bm25`, `embeddings`, `rrf`, `weighted`,
+/// `rrf:0.7`, `weighted:0.8` in `$MODES`.
+struct Mode {
+  var name: String
+  var blend: SemanticBlend?
+  var weight = SemanticBlend.defaultSemanticWeight
+
+  init(_ text: Substring) throws {
+    name = String(text)
+    let parts = text.split(separator: ":")
+    switch parts.first {
+    case "bm25": blend = nil
+    case "embeddings": blend = .semanticOnly
+    case "rrf": blend = .rrf
+    case "weighted": blend = .weighted
+    default: throw CocoaError(.formatting, userInfo: [NSLocalizedDescriptionKey: "unknown mode \(text)"])
+    }
+    if parts.count > 1, let w = Double(parts[1]) { weight = w }
   }
 }
 
@@ -148,9 +176,11 @@ func embedBenchmark(input: String, limit: Int) async throws {
   let ws = try Workspace(root: tmp.url.appendingPathComponent("ws"), schemas: PipelineSchema.all)
   let docs = try await haystack(input, workspace: ws)
   let plan = try Planner(counter: EstimatedTokenCounter()).plan(docs, budget: 4096)
+  let bytes =
+    ProcessInfo.processInfo.environment["PIECE_BYTES"].flatMap(Int.init) ?? SemanticRelevance.defaultPieceBytes
   let chunks = plan.windows.flatMap(\.chunks)
   let pieces = Array(
-    chunks.flatMap { SemanticRelevance.pieces($0.text, maxBytes: SemanticRelevance.defaultPieceBytes) }.prefix(limit))
+    chunks.flatMap { SemanticRelevance.pieces($0.text, maxBytes: bytes) }.prefix(limit))
   let embedder = try LlamaEmbedder(path: embeddingModelPath())
   let tokens = pieces.reduce(0) { $0 + min(embedder.maxTokens, embedder.tokenCount($1)) }
   let cut = pieces.filter { embedder.tokenCount($0) > embedder.maxTokens }.count

@@ -34,6 +34,8 @@ public struct Planner: Sendable {
   /// The embedding model for semantic priority, asked for only when a plan needs it
   /// (`Planner+Semantic.swift`); default: the one the executable installed (`Embedders`).
   public var embedder: @Sendable () -> Embedders.Availability = { Embedders.current() }
+  /// The most bytes of one piece a chunk is embedded as (`SemanticRelevance.pieces`).
+  public var semanticPieceBytes = SemanticRelevance.defaultPieceBytes
 
   /// Tokens reserved between two chunks of a window ("\n\n" and a possible
   /// merge at the seam), so that a window's real count never exceeds the sum.
@@ -426,6 +428,8 @@ public struct PlanOptions: Sendable, Hashable {
   /// available (`plan: {semantic: false}` turns it off), and how.
   public var semantic = true
   public var semanticBlend = SemanticBlend.rrf
+  /// The semantic side's share of the blend, 0–1 (BM25 has the rest).
+  public var semanticWeight = SemanticBlend.defaultSemanticWeight
 
   public init(
     collapseRepeats: Bool = true, question: String? = nil, maxWindows: Int? = nil, logWindow: Double? = 3600,

@@ -33,7 +33,7 @@ public struct Scorer: Sendable {
   ///     nil: BM25 alone.
   func score(
     _ chunks: [Chunk], centrality: [String: Centrality.Score] = [:],
-    semantic: (cosine: [Double], blend: SemanticBlend)? = nil
+    semantic: (cosine: [Double], blend: SemanticBlend, weight: Double)? = nil
   ) -> [(Double, [String])] {
     let times = chunks.compactMap { $0.lastTimestamp ?? $0.firstTimestamp }
     let oldest = times.min() ?? 0
@@ -62,7 +62,7 @@ public struct Scorer: Sendable {
         return rel + idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * Double(lengths[i]) / avg))
       }
     }
-    let blended = semantic.map { $0.blend.relevance(bm25: bm25, cosine: $0.cosine) }
+    let blended = semantic.map { $0.blend.relevance(bm25: bm25, cosine: $0.cosine, weight: $0.weight) }
     return chunks.indices.map { i in
       var reasons: [String] = []
       var s = 0.0

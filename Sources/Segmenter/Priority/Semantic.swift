@@ -79,11 +79,11 @@ public struct SemanticRelevance: Sendable {
 
 /// How BM25 and semantic similarity combine into one relevance value (0–10) when both are used.
 public enum SemanticBlend: String, Sendable, Hashable, Codable, CaseIterable {
-  /// Reciprocal-rank fusion: 10 × (1/(k + BM25 rank) + 1/(k + semantic rank)) / (2/(k + 1)),
-  /// k = `rrfK`; a chunk no query word matches has no BM25 term.
+  /// Reciprocal-rank fusion: 10 × ((1 − w)/(k + BM25 rank) + w/(k + semantic rank)) / (1/(k + 1)),
+  /// k = `rrfK`, w the semantic weight; a chunk no query word matches has no BM25 term.
   case rrf
-  /// Weighted sum of the two, each scaled to 0–1 over the corpus: 10 × (BM25 / best BM25 + the
-  /// cosine's place between the median and the best cosine) / 2.
+  /// Weighted sum of the two, each scaled to 0–1 over the corpus: 10 × ((1 − w) × BM25 / best
+  /// BM25 + w × the cosine's place between the median and the best cosine), w the semantic weight.
   case weighted
   /// Semantic similarity alone, scaled as in `weighted` (the benchmark's "embeddings alone").
   case semanticOnly = "semantic-only"
@@ -91,12 +91,21 @@ public enum SemanticBlend: String, Sendable, Hashable, Codable, CaseIterable {
   /// RRF's rank constant: small, so that the first ranks stand out against severity and recency.
   public static let rrfK = 10.0
 
+  /// The semantic side's share of the blend unless a plan says otherwise (`PlanOptions.semanticWeight`):
+  /// chosen on the tuning needles (bench/needles/needles.json) as the weight of 0.5 / 0.7 / 0.85, in
+  /// RRF or the weighted sum, that kept the most paraphrased needles over the haystacks and
+  /// budgets while losing none that BM25 alone kept (BENCHMARKS.md, issue 34); the held-out
+  /// needles were not used to choose it.
+  public static let defaultSemanticWeight = 0.85
+
   /// The blended relevance of each chunk.
   ///
   /// - Parameters:
   ///   - bm25: BM25 scores (0 where no query word occurs).
   ///   - cosine: Cosine similarities to the question.
-  func relevance(bm25: [Double], cosine: [Double]) -> [Double] {
+  ///   - weight: The semantic side's share, 0–1 (BM25 has the rest); `semanticOnly` ignores it.
+  func relevance(bm25: [Double], cosine: [Double], weight: Double = defaultSemanticWeight) -> [Double] {
+    let w = min(1, max(0, weight))
     let n = bm25.count
     guard n > 0 else { return [] }
     switch self {
@@ -107,7 +116,7 @@ public enum SemanticBlend: String, Sendable, Hashable, Codable, CaseIterable {
       return (0..<n).map { i in
         let b = bRank[i].map { 1 / (k + Double($0)) } ?? 0
         let s = sRank[i].map { 1 / (k + Double($0)) } ?? 0
-        return 10 * (b + s) / (2 / (k + 1))
+        return 10 * ((1 - w) * b + w * s) / (1 / (k + 1))
       }
     case .weighted, .semanticOnly:
       let best = bm25.max() ?? 0
@@ -118,7 +127,7 @@ public enum SemanticBlend: String, Sendable, Hashable, Codable, CaseIterable {
         let s = top > median ? max(0, (cosine[i] - median) / (top - median)) : 0
         if self == .semanticOnly { return 10 * s }
         let b = best > 0 ? bm25[i] / best : 0
-        return 10 * (b + s) / 2
+        return 10 * ((1 - w) * b + w * s)
       }
     }
   }

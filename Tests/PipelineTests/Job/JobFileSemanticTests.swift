@@ -24,6 +24,7 @@ import Testing
     #expect(plain.semantic == nil)
     #expect(plain.planOptions.semantic)
     #expect(plain.planOptions.semanticBlend == .rrf)
+    #expect(plain.planOptions.semanticWeight == 0.85)
     let off = try Self.spec("{max_windows: 1, semantic: false}")
     #expect(off.semantic == false)
     #expect(!off.planOptions.semantic)

@@ -67,7 +67,7 @@ final class ConceptEmbedder: TextEmbedder, Sendable {
 
     let semantic = try planner.plan(docs, budget: 400, options: options)
     #expect(kept(semantic))
-    #expect(semantic.relevance == "BM25 + semantic, rrf (concepts-test)")
+    #expect(semantic.relevance == "BM25 + semantic, rrf, semantic weight 0.85 (concepts-test)")
     // The reason names the similarity on left-out chunks.
     #expect(semantic.leftOut.contains { $0.reason.contains("semantic 0.10 to the question") })
 
@@ -140,16 +140,33 @@ final class ConceptEmbedder: TextEmbedder, Sendable {
   @Test func blendsRankAndScale() {
     let bm25 = [0, 4, 2, 0.0]
     let cosine = [0.9, 0.1, 0.3, 0.2]
-    let rrf = SemanticBlend.rrf.relevance(bm25: bm25, cosine: cosine)
+    let rrf = SemanticBlend.rrf.relevance(bm25: bm25, cosine: cosine, weight: 0.5)
     // Chunk 0: semantic rank 1 only → 10 × (1/11) / (2/11) = 5.
     #expect(abs(rrf[0] - 5) < 1e-9)
     // Chunk 1: BM25 rank 1, semantic rank 4 → 10 × (1/11 + 1/14) / (2/11).
     #expect(abs(rrf[1] - 10 * (1.0 / 11 + 1.0 / 14) / (2.0 / 11)) < 1e-9)
-    let weighted = SemanticBlend.weighted.relevance(bm25: bm25, cosine: cosine)
+    let weighted = SemanticBlend.weighted.relevance(bm25: bm25, cosine: cosine, weight: 0.5)
     // Median cosine 0.3 (of 0.1, 0.2, 0.3, 0.9), best 0.9.
     #expect(abs(weighted[0] - 5) < 1e-9)
     #expect(abs(weighted[1] - 5) < 1e-9)
     #expect(abs(weighted[2] - 2.5) < 1e-9)
     #expect(SemanticBlend.semanticOnly.relevance(bm25: bm25, cosine: cosine) == [10, 0, 0, 0])
+  }
+
+  @Test func semanticWeightSharesTheBlend() {
+    let bm25 = [0, 4, 2, 0.0]
+    let cosine = [0.9, 0.1, 0.3, 0.2]
+    // Semantic weight 0.8: the best by meaning gets 8 of 10, the best by words 2.
+    let weighted = SemanticBlend.weighted.relevance(bm25: bm25, cosine: cosine, weight: 0.8)
+    #expect(abs(weighted[0] - 8) < 1e-9)
+    #expect(abs(weighted[1] - 2) < 1e-9)
+    #expect(abs(weighted[2] - 1) < 1e-9)
+    let rrf = SemanticBlend.rrf.relevance(bm25: bm25, cosine: cosine, weight: 0.8)
+    // Chunk 0: semantic rank 1 only → 10 × 0.8 × (1/11) / (1/11) = 8.
+    #expect(abs(rrf[0] - 8) < 1e-9)
+    // Chunk 1: BM25 rank 1, semantic rank 4 → 10 × (0.2/11 + 0.8/14) / (1/11).
+    #expect(abs(rrf[1] - 10 * (0.2 / 11 + 0.8 / 14) / (1.0 / 11)) < 1e-9)
+    // Weights outside 0–1 are clamped.
+    #expect(SemanticBlend.weighted.relevance(bm25: bm25, cosine: cosine, weight: 2) == [10, 0, 0, 0])
   }
 }
