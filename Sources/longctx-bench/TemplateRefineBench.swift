@@ -52,7 +52,7 @@ func templateRefineBenchmark(root: String, budget: Int) async throws {
       case .refused(let s):
         refused += 1
         if ProcessInfo.processInfo.environment["VERBOSE"] != nil { print("  - \(t.text)  =>  \(s ?? "(none)")") }
-      case .skipped: break
+      case .skipped, .nothingToAsk: break
       }
     }
     text[-1] = ""
