@@ -23,29 +23,32 @@ public enum TemplateRefinement {
   }
 
   /// Changes when the prompt or the grammar does: cached answers are keyed by it.
-  public static let promptVersion = "refine-v2"
+  public static let promptVersion = "refine-v3"
 
-  /// The instruction and the lines, for one call.
+  /// The instruction, the lines and the miner's template as a draft, for one call.
   ///
   /// The worked example is from a domain no log comes from (a recipe), so that pasting it back
-  /// cannot pass the check, and it comes first: the model reads the pattern, then the lines, and
-  /// writes the template last. With `grammar(for:)` the answer is further bound to the miner's
-  /// template, word by word, each word kept or replaced by `<*>`.
-  public static func prompt(lines: [String]) -> String {
+  /// cannot pass the check, and it comes first: the model reads the pattern (a draft that kept a
+  /// value as a word, and the template that masks it), then the lines and their draft, and writes
+  /// the template last. With `grammar(for:)` the answer is further bound to the draft, word by
+  /// word, each word kept or replaced by `<*>`.
+  public static func prompt(lines: [String], draft: String) -> String {
     """
-    Task: the messages below are the same event. Rewrite them as one template: keep the words \
-    that stay the same, and write <*> for each value that changes from one message to the next \
-    (numbers, ids, names, paths, addresses, times).
+    Task: the messages below are the same event. Rewrite the draft as the event's template: keep \
+    the words that are the same in every message of this kind, and write <*> for each value that \
+    changes from one message to the next (numbers, ids, names, paths, addresses, times).
 
     Example.
     Messages:
-    Bake 2 cups of flour at 180 degrees for 25 minutes
-    Bake 3 cups of sugar at 200 degrees for 40 minutes
-    Template: Bake <*> cups of <*> at <*> degrees for <*> minutes
+    Bake 2 cups of flour at 180 degrees
+    Bake 2 cups of sugar at 200 degrees
+    Draft: Bake 2 cups of <*> at <*> degrees
+    Template: Bake <*> cups of <*> at <*> degrees
 
     Now the real messages.
     Messages:
     \(lines.joined(separator: "\n"))
+    Draft: \(collapse(draft))
     Template:
     """
   }
