@@ -10,7 +10,6 @@ import Pipeline
 /// first.
 ///   longctx-bench templates-refine [loghub-dir] [budget]
 func templateRefineBenchmark(root: String, budget: Int) async throws {
-  setvbuf(stdout, nil, _IOLBF, 0)
   let modelPath =
     ProcessInfo.processInfo.environment["LONGCTX_MODEL"]
     ?? NSHomeDirectory() + "/.cache/longctx/models/gemma-3-270m-q4_k_m.gguf"
@@ -77,6 +76,7 @@ func templateRefineBenchmark(root: String, budget: Int) async throws {
         + cells.map { String(format: "%.3f", $0) }.joined(separator: " | ") + String(format: " | %.0f |", seconds))
   }
   print(
-    "| **mean** | | | | | | " + sums.map { String(format: "%.3f", $0 / Double(max(1, systems))) }.joined(separator: " | ")
+    "| **mean** | | | | | | "
+      + sums.map { String(format: "%.3f", $0 / Double(max(1, systems))) }.joined(separator: " | ")
       + " | |")
 }

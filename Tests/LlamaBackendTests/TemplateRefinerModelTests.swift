@@ -50,7 +50,9 @@ import _LongctxTestSupport
     #expect(first.outcomes.last == .skipped)
     // Accepted answers are the miner's template or more general: they match every line.
     for (cluster, outcome) in zip(Self.clusters, first.outcomes) {
-      if case .refined(let text) = outcome { #expect(cluster.lines.allSatisfy { TemplateRefinement.matches(text, $0) }) }
+      if case .refined(let text) = outcome {
+        #expect(cluster.lines.allSatisfy { TemplateRefinement.matches(text, $0) })
+      }
     }
     // Again with a fresh cache: the same answers (temperature 0).
     var fresh: [String: String] = [:]

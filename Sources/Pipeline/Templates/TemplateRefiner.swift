@@ -88,7 +88,8 @@ public struct TemplateRefiner: Sendable {
         guard let engine else { break }
         let words = cluster.template.split(separator: " ").count
         let request = GenerationRequest(
-          prefix: "", suffix: TemplateRefinement.prompt(lines: sample, draft: cluster.template), maxTokens: min(maxTokens, 16 + 8 * words),
+          prefix: "", suffix: TemplateRefinement.prompt(lines: sample, draft: cluster.template),
+          maxTokens: min(maxTokens, 16 + 8 * words),
           stop: ["\n"], grammar: grammar)
         do {
           answer = TemplateRefinement.answer(try await engine.generate(request).text)

@@ -84,6 +84,7 @@ import Testing
     let lines = ["session opened for user root by (uid=0)", "session opened for user cyrus by (uid=0)"]
     #expect(TemplateRefinement.accepts("session opened for user <*> by (uid=<*>)", lines: lines))
     #expect(TemplateRefinement.accepts("<*> opened for user <*> by (uid=<*>)", lines: lines))
-    #expect(TemplateRefinement.answer(" session <*> for user <*> by (uid=<*>)") == "session <*> for user <*> by (uid=<*>)")
+    #expect(
+      TemplateRefinement.answer(" session <*> for user <*> by (uid=<*>)") == "session <*> for user <*> by (uid=<*>)")
   }
 }

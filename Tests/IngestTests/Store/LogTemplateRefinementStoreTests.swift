@@ -26,7 +26,8 @@ import _LongctxTestSupport
     let samples = try LogTemplateStore.messageSamples(
       f.workspace, paths: nil, templates: [session.id, cron.id], limit: 5)
     #expect(
-      samples[session.id] == ["alice", "bob", "carol", "dave", "erin"].map { "session opened for user \($0) by (uid=0)" })
+      samples[session.id]
+        == ["alice", "bob", "carol", "dave", "erin"].map { "session opened for user \($0) by (uid=0)" })
     #expect(samples[cron.id] == ["job started"])
     // Another file's path: nothing from a.log.
     #expect(try LogTemplateStore.messageSamples(f.workspace, paths: ["b.log"], templates: [session.id]).isEmpty)

@@ -50,12 +50,15 @@ import Testing
         .refined("Accepted password for <*> from <*>"), .refused("disk <*> is full"), .nothingToAsk, .refused(nil),
       ])
     // Every call is bound by the grammar of its template.
-    #expect(engine.requests.map(\.grammar) == [Self.clusters[0], Self.clusters[1], Self.clusters[3]].map {
-      TemplateRefinement.grammar(for: $0.template)
-    })
+    #expect(
+      engine.requests.map(\.grammar)
+        == [Self.clusters[0], Self.clusters[1], Self.clusters[3]].map {
+          TemplateRefinement.grammar(for: $0.template)
+        })
     #expect(
       cache == [
-        "Accepted password for root from <*>": "Accepted password for <*> from <*>", "disk <*> full": "disk <*> is full",
+        "Accepted password for root from <*>": "Accepted password for <*> from <*>",
+        "disk <*> full": "disk <*> is full",
         "Session closed": "",
       ])
   }
