@@ -14,7 +14,7 @@ swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Emittin
 # Unit tests run in parallel; the suites that run the real model (in process or
 # through llama-server) run one at a time afterwards, so they do not fight
 # over the 2 cores.
-model_suites="EndToEndTests|QuestionsEndToEndTests|SharedWorkspaceCLITests|IncrementalCronTests|OpenAIServerTests|RateLimitServerTests|BudgetServerTests|SlotCheckpointServerTests|PrefillProgressServerTests|LlamaEngineCheckpointTests|LlamaEngineStructuredTests|LlamaEngineParallelTests|LlamaEngineStagedStateTests"
+model_suites="EndToEndTests|TemplateRefinerModelTests|QuestionsEndToEndTests|SharedWorkspaceCLITests|IncrementalCronTests|OpenAIServerTests|RateLimitServerTests|BudgetServerTests|SlotCheckpointServerTests|PrefillProgressServerTests|LlamaEngineCheckpointTests|LlamaEngineStructuredTests|LlamaEngineParallelTests|LlamaEngineStagedStateTests"
 if [[ $# -gt 0 ]]; then
   swift test --skip-build "$@"
 else

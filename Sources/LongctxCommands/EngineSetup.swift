@@ -32,10 +32,13 @@ enum EngineSetup {
     }
   }
 
-  static func modelPath(_ spec: JobSpec) -> String {
-    guard let path = spec.model.path else { return defaultModelPath }
+  static func modelPath(_ spec: JobSpec) -> String { modelPath(spec.model, baseDirectory: spec.baseDirectory) }
+
+  /// The GGUF file of `model`: its path (relative to `baseDirectory`), else the default model.
+  static func modelPath(_ model: ModelSettings, baseDirectory: String) -> String {
+    guard let path = model.path else { return defaultModelPath }
     if path.hasPrefix("/") { return path }
-    return URL(fileURLWithPath: spec.baseDirectory).appendingPathComponent(path).path
+    return URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).path
   }
 
   /// The job's engine choice.
@@ -49,21 +52,33 @@ enum EngineSetup {
   static func choose(
     _ spec: JobSpec, kvDirectory: URL?, logLevel: Logger.Level = .warning, parallel: Int = 1
   ) throws -> EngineChoice {
+    try choose(
+      model: spec.model, baseDirectory: spec.baseDirectory, kvDirectory: kvDirectory, logLevel: logLevel,
+      parallel: parallel)
+  }
+
+  /// The engine choice of a `model` section outside a job (`templates --refine`), relative paths
+  /// from `baseDirectory`; as `choose(_:kvDirectory:logLevel:parallel:)` otherwise.
+  static func choose(
+    model: ModelSettings, baseDirectory: String, kvDirectory: URL?, logLevel: Logger.Level = .warning,
+    parallel: Int = 1
+  ) throws -> EngineChoice {
     let store = kvDirectory.map(checkpointStore)
     do {
-      switch spec.model.engine {
+      switch model.engine {
       case .openai:
         // Exact counts offline (e.g. for export-batch) from a named vocabulary.
-        let counter = try spec.model.vocabulary.map { family -> any TokenCounter in
+        let counter = try model.vocabulary.map { family -> any TokenCounter in
           let model = try LlamaModel(path: try VocabularyFamilies.path(for: family), vocabOnly: true)
           return LlamaTokenCounter(model: model, vocabularyID: "vocab:\(family)")
         }
         var logger = Logger(label: "longctx.openai")
         logger.logLevel = logLevel
-        return try OpenAIEngine.choice(settings: spec.model, counter: counter, checkpoints: store, logger: logger)
+        return try OpenAIEngine.choice(settings: model, counter: counter, checkpoints: store, logger: logger)
       case .llama:
         return try LlamaEngine.choice(
-          settings: spec.model, modelPath: modelPath(spec), checkpoints: store, parallel: parallel)
+          settings: model, modelPath: modelPath(model, baseDirectory: baseDirectory), checkpoints: store,
+          parallel: parallel)
       }
     } catch let error as LlamaBackendError {
       throw CommandFailure(code: ExitCodes.usage, message: "longctx: " + (error.errorDescription ?? "\(error)"))

@@ -21,9 +21,9 @@ func templateRefineBenchmark(root: String, budget: Int) async throws {
   print("model \(URL(fileURLWithPath: modelPath).lastPathComponent), budget \(budget) calls per system")
   print("")
   print(
-    "| system | templates | calls | accepted | refused | PA | PA refined | FTA | FTA refined | PA corr. | PA corr. refined | FTA corr. | FTA corr. refined | seconds |"
+    "| system | templates | calls | accepted | changed | refused | PA | PA refined | FTA | FTA refined | PA corr. | PA corr. refined | FTA corr. | FTA corr. refined | seconds |"
   )
-  print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+  print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   var sums = [Double](repeating: 0, count: 8)
   var systems = 0
   for dir in dirs {
@@ -42,17 +42,19 @@ func templateRefineBenchmark(root: String, budget: Int) async throws {
     var text = Dictionary(uniqueKeysWithValues: templates.map { ($0.id, $0.text) })
     var refinedText = text
     var accepted = 0
+    var changed = 0
     var refused = 0
     for (t, o) in zip(templates, outcomes) {
       switch o {
       case .refined(let s):
         refinedText[t.id] = s
         accepted += 1
+        if s != TemplateRefinement.collapse(t.text) { changed += 1 }
         if ProcessInfo.processInfo.environment["VERBOSE"] != nil { print("  + \(t.text)  =>  \(s)") }
       case .refused(let s):
         refused += 1
         if ProcessInfo.processInfo.environment["VERBOSE"] != nil { print("  - \(t.text)  =>  \(s ?? "(none)")") }
-      case .skipped: break
+      case .skipped, .nothingToAsk: break
       }
     }
     text[-1] = ""
@@ -70,10 +72,11 @@ func templateRefineBenchmark(root: String, budget: Int) async throws {
     for k in cells.indices { sums[k] += cells[k] }
     systems += 1
     print(
-      "| \(dir.lastPathComponent) | \(templates.count) | \(calls) | \(accepted) | \(refused) | "
+      "| \(dir.lastPathComponent) | \(templates.count) | \(calls) | \(accepted) | \(changed) | \(refused) | "
         + cells.map { String(format: "%.3f", $0) }.joined(separator: " | ") + String(format: " | %.0f |", seconds))
   }
   print(
-    "| **mean** | | | | | " + sums.map { String(format: "%.3f", $0 / Double(max(1, systems))) }.joined(separator: " | ")
+    "| **mean** | | | | | | "
+      + sums.map { String(format: "%.3f", $0 / Double(max(1, systems))) }.joined(separator: " | ")
       + " | |")
 }

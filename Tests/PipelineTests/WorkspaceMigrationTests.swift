@@ -60,7 +60,7 @@ import _LongctxTestSupport
       Set(applied) == [
         "v1-corpus", "v1-jobs", "v2-runs", "v2-near-duplicates", "v2-email-attachments", "v3-token-count",
         "v4-log-templates", "v3-run-templates", "v5-custodians", "v4-productions", "v-ocr-cache", "v-limits-1",
-        "v6-text-embedding", "v5-job-source",
+        "v6-text-embedding", "v5-job-source", "v-log-template-refinement",
       ])
     let counts = try ws.db.read { db in
       (

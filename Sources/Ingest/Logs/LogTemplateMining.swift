@@ -36,10 +36,13 @@ public enum LogTemplateMining {
   public static func messages(lines: [String], referenceDate: Date) -> [String] {
     var parser = LogHeaderParser(sample: Array(lines.prefix(200)), referenceDate: referenceDate)
     parser.keepsFields = false
-    return lines.map { line in
-      if parser.layout == .jsonLines { return LogHeaderParser.jsonMessage(line) ?? line }
-      let start = parser.parse(line)?.messageStart ?? 0
-      return String(decoding: Array(line.utf8).dropFirst(start), as: UTF8.self)
-    }
+    return lines.map { message(of: $0, parser: &parser) }
+  }
+
+  /// The message part of `line` under `parser`'s layout (the whole line when it has no header).
+  public static func message(of line: String, parser: inout LogHeaderParser) -> String {
+    if parser.layout == .jsonLines { return LogHeaderParser.jsonMessage(line) ?? line }
+    let start = parser.parse(line)?.messageStart ?? 0
+    return String(decoding: Array(line.utf8).dropFirst(start), as: UTF8.self)
   }
 }

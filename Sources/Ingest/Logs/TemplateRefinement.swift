@@ -22,22 +22,75 @@ public enum TemplateRefinement {
     return out
   }
 
-  /// The instruction and the lines, for one call.
-  public static func prompt(lines: [String]) -> String {
+  /// Changes when the prompt or the grammar does: cached answers are keyed by it.
+  public static let promptVersion = "refine-v3"
+
+  /// The instruction, the lines and the miner's template as a draft, for one call.
+  ///
+  /// The worked example is from a domain no log comes from (a recipe), so that pasting it back
+  /// cannot pass the check, and it comes first: the model reads the pattern (a draft that kept a
+  /// value as a word, and the template that masks it), then the lines and their draft, and writes
+  /// the template last. With `grammar(for:)` the answer is further bound to the draft, word by
+  /// word, each word kept or replaced by `<*>`.
+  public static func prompt(lines: [String], draft: String) -> String {
     """
-    You will be given log messages that are all the same event. Replace every dynamic part \
-    (numbers, ids, names, paths, addresses, values) with <*> and keep the constant words as they are. \
-    Answer with the one template that matches all the messages, between backticks, and nothing else.
+    Task: the messages below are the same event. Rewrite the draft as the event's template: keep \
+    the words that are the same in every message of this kind, and write <*> for each value that \
+    changes from one message to the next (numbers, ids, names, paths, addresses, times).
 
-    Example messages:
-    Connection from 10.0.0.5 port 22 closed
-    Connection from 192.168.1.9 port 51000 closed
-    Template: `Connection from <*> port <*> closed`
+    Example.
+    Messages:
+    Bake 2 cups of flour at 180 degrees
+    Bake 2 cups of sugar at 200 degrees
+    Draft: Bake 2 cups of <*> at <*> degrees
+    Template: Bake <*> cups of <*> at <*> degrees
 
+    Now the real messages.
     Messages:
     \(lines.joined(separator: "\n"))
+    Draft: \(collapse(draft))
     Template:
     """
+  }
+
+  /// A GBNF grammar whose every sentence is `template` with some of its constant words replaced
+  /// by `<*>` (words holding `<*>` already stay as they are), after one space: the model only
+  /// decides which of the miner's constant words are values. Nil when nothing is left to decide.
+  public static func grammar(for template: String) -> String? {
+    let words = collapse(template).split(separator: " ").map(String.init)
+    guard words.contains(where: { !$0.contains("<*>") }) else { return nil }
+    var rules: [String] = []
+    var root: [String] = []
+    for (k, word) in words.enumerated() {
+      if word.contains("<*>") {
+        root.append(literal(word))
+      } else {
+        rules.append("w\(k) ::= \(literal(word)) | \"<*>\"")
+        root.append("w\(k)")
+      }
+    }
+    return (["root ::= \" \" " + root.joined(separator: " \" \" ")] + rules).joined(separator: "\n")
+  }
+
+  /// A GBNF string literal for `s`.
+  static func literal(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      default:
+        if scalar.value < 0x20 || scalar.value == 0x7F {
+          out += String(format: "\\x%02X", scalar.value)
+        } else {
+          out.unicodeScalars.append(scalar)
+        }
+      }
+    }
+    return out + "\""
   }
 
   /// The template in a model's answer: the first text between backticks (or the first non-empty
@@ -91,7 +144,7 @@ public enum TemplateRefinement {
   }
 
   /// White space runs as one space, ends trimmed.
-  static func collapse(_ s: String) -> String {
+  public static func collapse(_ s: String) -> String {
     s.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
   }
 }

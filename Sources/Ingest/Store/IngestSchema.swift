@@ -113,5 +113,16 @@ public enum IngestSchema: WorkspaceSchema {
         t.column("at", .double).notNull()
       }
     }
+    migrator.registerMigration("v-log-template-refinement") { db in
+      // LLM answers for log templates (issue 31, item 4), by the miner's template and what the
+      // answer depends on (the model and the prompt's version): a template is asked about once.
+      try db.create(table: "log_template_refinement") { t in
+        t.column("scope", .text).notNull()
+        t.column("template", .text).notNull()
+        t.column("answer", .text).notNull()  // the model's template; "" for none
+        t.column("at", .double).notNull()
+        t.primaryKey(["scope", "template"])
+      }
+    }
   }
 }

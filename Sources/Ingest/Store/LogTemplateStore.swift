@@ -20,6 +20,8 @@ public struct StoredLogTemplate: Sendable, Codable, Equatable {
   public var createdAt: Double
   /// Files it occurs in.
   public var files: Int
+  /// The miner's template when `text` is the model's (`templates --refine`); nil otherwise.
+  public var minedText: String? = nil
 }
 
 /// The workspace's log templates: each log document's templates (mined at

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import Ingest
 import Pipeline
 import Workspace
@@ -16,6 +17,10 @@ extension Longctx {
         ingested log counts.
         --lines prints, for one log, each line's number, template id and template (CSV with a header, \
         the shape of loghub's *_structured.csv), so that the parser can be scored against ground truth.
+        --refine asks the model (the job's, else --model, else the default model) to refine each template's \
+        text from a few of its lines, most frequent templates first, at most --refine-budget calls a run; \
+        an answer is used only if it still matches every line shown, and is cached in the workspace, so \
+        asking again makes no call. Refined templates are marked. Ingest never asks the model.
         """)
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions
@@ -32,6 +37,22 @@ extension Longctx {
 
     @Option(help: "Show at most this many templates (0: all).") var limit = 50
 
+    @Flag(help: "Refine the templates' text with the model (answers cached in the workspace).") var refine = false
+
+    @Option(help: ArgumentHelp("Model calls --refine may make this run.", valueName: "calls"))
+    var refineBudget = 50
+
+    @Option(
+      help: ArgumentHelp(
+        "The GGUF model for --refine (default: the --job's model, else $LONGCTX_MODEL or the setup's model).",
+        valueName: "model.gguf"))
+    var model: String?
+
+    func validate() throws {
+      if refineBudget < 0 { throw ValidationError("'--refine-budget' must be 0 or more") }
+      if model != nil && !refine { throw ValidationError("'--model' is only used with '--refine'") }
+    }
+
     func run() async throws {
       let workspace = try global.openWorkspace()
       let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
@@ -44,8 +65,10 @@ extension Longctx {
       // A job's inputs are ingested under the job's lock, as `run` and `plan` do.
       var lock: FileLock?
       defer { withExtendedLifetime(lock) {} }
+      var jobSpec: JobSpec?
       if let job {
         let spec = try JobFile.load(path: try JobReference(job).file())
+        jobSpec = spec
         lock = try workspace.lockJob(spec.name)
         let base = URL(fileURLWithPath: spec.baseDirectory)
         wanted += spec.inputs.flatMap { [$0, URL(fileURLWithPath: $0, relativeTo: base).standardizedFileURL.path] }
@@ -64,10 +87,23 @@ extension Longctx {
         guard files.count == 1, let file = files.first else {
           throw ValidationError("--lines needs exactly one log file; \(files.count) match.")
         }
-        try printLines(workspace: workspace, file: file)
+        let refined =
+          refine
+          ? try await refinements(
+            workspace: workspace, templates: try LogTemplateStore.templates(workspace, paths: [file]), paths: [file],
+            spec: jobSpec) : [:]
+        try printLines(workspace: workspace, file: file, refined: refined)
         return
       }
-      let all = try LogTemplateStore.templates(workspace, paths: resolved)
+      var all = try LogTemplateStore.templates(workspace, paths: resolved)
+      if refine {
+        let refined = try await refinements(workspace: workspace, templates: all, paths: resolved, spec: jobSpec)
+        for k in all.indices {
+          guard let text = refined[all[k].id] else { continue }
+          all[k].minedText = all[k].text
+          all[k].text = text
+        }
+      }
       let shown = limit > 0 ? Array(all.prefix(limit)) : all
       if json {
         struct Out: Encodable {
@@ -88,6 +124,7 @@ extension Longctx {
       for t in shown {
         print("")
         print("\(t.count)\t#\(t.id)\t\(t.text)")
+        if let mined = t.minedText { print("\trefined by the model; mined: \(mined)") }
         print("\tfirst \(time(t.firstTime))  last \(time(t.lastTime))  at [\(t.firstLocator)]")
       }
       if shown.count < all.count { print("\n… \(all.count - shown.count) more (--limit 0 shows all)") }
@@ -109,7 +146,51 @@ extension Longctx {
       }
     }
 
-    private func printLines(workspace: Workspace, file: String) throws {
+    /// The model's template for each of `templates` it refined (most frequent first, at most
+    /// --refine-budget calls; answers cached in the workspace), saying on stderr what it did.
+    private func refinements(
+      workspace: Workspace, templates: [StoredLogTemplate], paths: [String]?, spec: JobSpec?
+    ) async throws -> [Int64: String] {
+      let cwd = FileManager.default.currentDirectoryPath
+      var settings = spec?.model ?? ModelSettings()
+      if let model {
+        settings.engine = .llama
+        settings.path = URL(fileURLWithPath: model, relativeTo: URL(fileURLWithPath: cwd)).standardizedFileURL.path
+      }
+      let choice = try EngineSetup.choose(model: settings, baseDirectory: spec?.baseDirectory ?? cwd, kvDirectory: nil)
+      // Answers depend on the model and the prompt: the cache is kept per both.
+      let scope = choice.modelKey + " " + TemplateRefinement.promptVersion
+      var cache = try LogTemplateStore.refinements(workspace, scope: scope)
+      let before = cache
+      let samples = try LogTemplateStore.messageSamples(
+        workspace, paths: paths, templates: Set(templates.map(\.id)))
+      let asked = templates.filter { samples[$0.id] != nil }
+      let clusters = asked.map { TemplateRefiner.Cluster(template: $0.text, lines: samples[$0.id] ?? []) }
+      let refiner = TemplateRefiner(makeEngine: choice.makeEngine, budget: refineBudget)
+      // An engine that cannot start or answer exits 4 (ExitCodes).
+      let result = try await refiner.refine(clusters, cache: &cache)
+      try LogTemplateStore.saveRefinements(workspace, scope: scope, cache.filter { before[$0.key] == nil })
+      var out: [Int64: String] = [:]
+      var refused = 0
+      var skipped = 0
+      for (t, outcome) in zip(asked, result.outcomes) {
+        switch outcome {
+        case .refined(let text) where text != TemplateRefinement.collapse(t.text): out[t.id] = text
+        case .refused: refused += 1
+        case .skipped: skipped += 1
+        case .refined, .nothingToAsk: break
+        }
+      }
+      if !json, !global.quiet {
+        FileHandle.standardError.write(
+          Data(
+            ("refine: \(result.calls) model call(s) (budget \(refineBudget)), \(out.count) template(s) refined, "
+              + "\(refused) answer(s) refused, \(skipped) template(s) past the budget\n").utf8))
+      }
+      return out
+    }
+
+    private func printLines(workspace: Workspace, file: String, refined: [Int64: String] = [:]) throws {
       guard let rows = try LogTemplateStore.lines(workspace, displayPath: file) else {
         throw ValidationError("\(file) has no stored templates; ingest it again.")
       }
@@ -119,13 +200,16 @@ extension Longctx {
           var id: Int64?
           var template: String?
         }
-        print(try jsonString(rows.map { Line(line: $0.line, id: $0.id, template: $0.text) }))
+        print(
+          try jsonString(
+            rows.map { Line(line: $0.line, id: $0.id, template: $0.id.flatMap { refined[$0] } ?? $0.text) }))
         return
       }
       var out = "LineId,EventId,EventTemplate\n"
       for row in rows {
         // A continuation line belongs to the event above it: no template of its own.
-        out += "\(row.line),\(row.id.map { "T\($0)" } ?? ""),\(Self.csvField(row.text ?? ""))\n"
+        let text = row.id.flatMap { refined[$0] } ?? row.text ?? ""
+        out += "\(row.line),\(row.id.map { "T\($0)" } ?? ""),\(Self.csvField(text))\n"
         if out.utf8.count > 1 << 16 {
           FileHandle.standardOutput.write(Data(out.utf8))
           out = ""

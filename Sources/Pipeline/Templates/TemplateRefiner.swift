@@ -6,9 +6,13 @@ import Ingest
 ///
 /// For each template, a handful of its cluster's distinct lines go to the engine in one call
 /// asking for the template in loghub's `<*>` convention; the answer replaces the miner's template
-/// only when `TemplateRefinement.accepts` it (as a pattern it matches every line sent). Answers
-/// are cached by the miner's template and the model, so a template is asked about once; a run
-/// makes at most `budget` calls (templates past it keep the miner's text).
+/// only when `TemplateRefinement.accepts` it (as a pattern it matches every line sent). The answer
+/// is bound by `TemplateRefinement.grammar(for:)` where the engine takes grammars: the miner's
+/// template with some constant words turned into `<*>`. Answers are cached by the miner's
+/// template (the caller keeps one cache per model and `TemplateRefinement.promptVersion`), so a
+/// template is asked about once; a run makes at most `budget` calls (templates past it keep the
+/// miner's text). The engine is made on the first call only: a run answered from the cache
+/// loads no model.
 public struct TemplateRefiner: Sendable {
   /// One template to refine: the miner's text and some of its lines (message parts).
   public struct Cluster: Sendable, Hashable {
@@ -29,26 +33,33 @@ public struct TemplateRefiner: Sendable {
     case refused(String?)
     /// No call: the budget was spent.
     case skipped
+    /// No call: every word of the template is already a variable.
+    case nothingToAsk
   }
 
-  public var engine: any Engine
+  /// Makes the engine, on the first call.
+  public var makeEngine: @Sendable () async throws -> any Engine
   /// Calls this run may make.
   public var budget: Int
-  /// Tokens the model may write per answer.
-  public var maxTokens = 96
+  /// Tokens the model may write per answer, at most.
+  public var maxTokens = 256
 
   public init(engine: any Engine, budget: Int) {
-    self.engine = engine
+    self.init(makeEngine: { engine }, budget: budget)
+  }
+
+  /// - Parameters:
+  ///   - makeEngine: Makes the engine; called once, before the first call, if any.
+  ///   - budget: Calls this run may make.
+  public init(makeEngine: @escaping @Sendable () async throws -> any Engine, budget: Int) {
+    self.makeEngine = makeEngine
     self.budget = budget
   }
 
-  /// The cache key of a template's answer: the template and the model that answers.
-  public func cacheKey(_ template: String) -> String { engine.modelIdentity + "\u{1F}" + template }
-
   /// Refines `clusters` in order (put the most frequent first: they matter most).
   ///
-  /// - Parameter cache: Model answers by `cacheKey(_:)` (the model's raw template, or "" for
-  ///   none); read before calling and added to after.
+  /// - Parameter cache: Model answers by the miner's template, for this engine and prompt version
+  ///   (the model's template, or "" for none); read before calling and added to after.
   /// - Returns: One outcome per cluster, and the number of calls made.
   /// - Throws: `EngineError` other than a permanent rejection of one prompt.
   public func refine(_ clusters: [Cluster], cache: inout [String: String]) async throws -> (
@@ -56,9 +67,14 @@ public struct TemplateRefiner: Sendable {
   ) {
     var calls = 0
     var outcomes: [Outcome] = []
+    var engine: (any Engine)?
     for cluster in clusters {
       let sample = TemplateRefinement.sample(cluster.lines)
-      let key = cacheKey(cluster.template)
+      let key = cluster.template
+      guard let grammar = TemplateRefinement.grammar(for: cluster.template) else {
+        outcomes.append(.nothingToAsk)
+        continue
+      }
       var answer: String?
       if let cached = cache[key] {
         answer = cached.isEmpty ? nil : cached
@@ -68,8 +84,13 @@ public struct TemplateRefiner: Sendable {
           continue
         }
         calls += 1
+        if engine == nil { engine = try await makeEngine() }
+        guard let engine else { break }
+        let words = cluster.template.split(separator: " ").count
         let request = GenerationRequest(
-          prefix: "", suffix: TemplateRefinement.prompt(lines: sample), maxTokens: maxTokens, stop: ["\n\n"])
+          prefix: "", suffix: TemplateRefinement.prompt(lines: sample, draft: cluster.template),
+          maxTokens: min(maxTokens, 16 + 8 * words),
+          stop: ["\n"], grammar: grammar)
         do {
           answer = TemplateRefinement.answer(try await engine.generate(request).text)
         } catch EngineError.permanent {

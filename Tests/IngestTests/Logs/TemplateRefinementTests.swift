@@ -48,6 +48,43 @@ import Testing
   @Test func samplesDistinctLines() {
     let sample = TemplateRefinement.sample(["a", "b", "a", "c", "d", "e", "f", "g"])
     #expect(sample == ["a", "b", "c", "d", "e"])
-    #expect(TemplateRefinement.prompt(lines: sample).hasSuffix("a\nb\nc\nd\ne\nTemplate:"))
+    #expect(TemplateRefinement.prompt(lines: sample, draft: "<*>").hasSuffix("a\nb\nc\nd\ne\nDraft: <*>\nTemplate:"))
+  }
+
+  @Test func theGrammarLetsTheModelOnlyMaskTheMinersConstantWords() {
+    let grammar = TemplateRefinement.grammar(for: "Connection  from <*> port=<*> closed \"now\"")
+    #expect(
+      grammar == """
+        root ::= " " w0 " " w1 " " "<*>" " " "port=<*>" " " w4 " " w5
+        w0 ::= "Connection" | "<*>"
+        w1 ::= "from" | "<*>"
+        w4 ::= "closed" | "<*>"
+        w5 ::= "\\"now\\"" | "<*>"
+        """)
+    // Nothing to decide: no call.
+    #expect(TemplateRefinement.grammar(for: "<*> <*>:<*>") == nil)
+    #expect(TemplateRefinement.literal("a\\b\tc\u{01}") == #""a\\b\tc\x01""#)
+  }
+
+  @Test func thePromptsExampleCannotBePassedOffAsALogTemplate() {
+    let lines = ["Receiving block blk_1 src: /10.0.0.1:50010", "Receiving block blk_2 src: /10.0.0.2:50010"]
+    let draft = "Receiving block blk_<*> src: <*>"
+    let prompt = TemplateRefinement.prompt(lines: lines, draft: draft)
+    // The worked example comes first and is a recipe: pasted back, it matches none of the lines.
+    let example = "Bake <*> cups of <*> at <*> degrees"
+    #expect(prompt.contains("Template: " + example))
+    #expect(prompt.range(of: example)!.lowerBound < prompt.range(of: lines[0])!.lowerBound)
+    #expect(!TemplateRefinement.accepts(example, lines: lines))
+    #expect(prompt.hasSuffix(lines.joined(separator: "\n") + "\nDraft: " + draft + "\nTemplate:"))
+  }
+
+  /// What the grammar lets out is always the miner's template or more general, so it passes the
+  /// check on lines the miner's template matched.
+  @Test func whatTheGrammarAllowsPassesTheCheck() {
+    let lines = ["session opened for user root by (uid=0)", "session opened for user cyrus by (uid=0)"]
+    #expect(TemplateRefinement.accepts("session opened for user <*> by (uid=<*>)", lines: lines))
+    #expect(TemplateRefinement.accepts("<*> opened for user <*> by (uid=<*>)", lines: lines))
+    #expect(
+      TemplateRefinement.answer(" session <*> for user <*> by (uid=<*>)") == "session <*> for user <*> by (uid=<*>)")
   }
 }
