@@ -153,7 +153,7 @@ let package = Package(
       ]),
     .testTarget(
       name: "LlamaBackendTests",
-      dependencies: ["LlamaBackend", "Inference", "Pipeline", "Segmenter", "Workspace", "_LongctxTestSupport"],
+      dependencies: ["LlamaBackend", "Inference", "Pipeline", "Segmenter", "Ingest", "Workspace", "_LongctxTestSupport"],
       linkerSettings: rpath),
     .testTarget(
       name: "HTTPBackendTests",
