@@ -27,7 +27,9 @@ extension Longctx {
 
     @Flag(
       inversion: .prefixedNo,
-      help: "On a shared workspace (postgres://…), also claim and run tasks in this process; else only coordinate.")
+      help:
+        "On a shared workspace (postgres://…), also claim and run tasks and files to extract in this process; else only coordinate."
+    )
     var work = true
 
     func validate() throws {
@@ -74,6 +76,7 @@ extension Longctx {
       settings.queue = shared?.queue
       settings.ledger = shared?.ledger
       settings.run = shared?.job.run
+      settings.extraction = shared?.extraction
       let runner = opened.runner(settings: settings) { progress.handle($0) }
       let summary: RunSummary
       do {

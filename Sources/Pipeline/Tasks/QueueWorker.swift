@@ -77,6 +77,9 @@ public final class QueueWorker: Sendable {
     self.choose = choose
   }
 
+  /// How long its claims last without a heartbeat.
+  public var leaseSeconds: Double { options.leaseSeconds }
+
   /// What this worker did so far.
   public var done: Counts { counts.withLock { $0 } }
 
