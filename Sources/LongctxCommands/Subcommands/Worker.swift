@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import Ingest
 import Logging
 import Pipeline
 import SharedWorkspace
@@ -79,6 +80,63 @@ extension Longctx {
         )
       }
     }
+  }
+}
+
+/// `ingest` on a shared workspace: an ingest recorded as a job without a model (its files
+/// are claimed by the workers, no tasks), and this process's extraction lanes unless `--no-work`.
+final class SharedIngest: Sendable {
+  let queue: PostgresTaskQueue
+  let job: SharedJob
+  private let finished = Atomic<Bool>(false)
+  private let workingTask = Mutex<Task<Void, Never>?>(nil)
+
+  private init(queue: PostgresTaskQueue, job: SharedJob) {
+    self.queue = queue
+    self.job = job
+  }
+
+  /// The ingest's extraction, shared with the workers.
+  var extraction: PostgresSharedExtraction { PostgresSharedExtraction(queue: queue, job: job.name, run: job.run) }
+
+  /// Records the ingest on the shared workspace and starts this process's lanes; nil for a directory workspace.
+  static func start(global: GlobalOptions, extraction: ExtractionWorker?, work: Bool) async throws -> SharedIngest? {
+    guard let location = try global.sharedLocation, let extraction else { return nil }
+    let logger = global.logger("longctx.ingest")
+    let queue = try await PostgresTaskQueue.open(location, logger: logger)
+    let info = WorkerInfo.thisProcess()
+    // One job per ingest process: two ingests at once never take each other's files.
+    let job = SharedJob(
+      name: "ingest \(info.id)", modelKey: "", specText: "",
+      baseDirectory: FileManager.default.currentDirectoryPath)
+    try await queue.startJob(job)
+    let shared = SharedIngest(queue: queue, job: job)
+    guard work else { return shared }
+    let worker = QueueWorker(queue: queue, info: info, logger: logger) { _ in
+      throw CommandFailure(code: ExitCodes.usage, message: "an ingest has no tasks")
+    }
+    let claimer = ExtractionClaimer(
+      queue: queue, worker: info.id, extraction: extraction, store: location.store,
+      lanes: ProcessInfo.processInfo.activeProcessorCount, leaseSeconds: worker.leaseSeconds, logger: logger)
+    let task = Task {
+      do {
+        let stop: @Sendable () async -> Bool = { shared.finished.load(ordering: .relaxed) }
+        async let extracting: Void = claimer.run(until: stop)
+        _ = try await worker.run(until: stop)
+        try await extracting
+      } catch {
+        logger.warning("this process's extraction stopped: \(error.userDescription)")
+      }
+    }
+    shared.workingTask.withLock { $0 = task }
+    return shared
+  }
+
+  /// Marks the ingest finished and waits for this process's lanes to stop.
+  func finish(status: String) async throws {
+    finished.store(true, ordering: .relaxed)
+    await workingTask.withLock { $0 }?.value
+    try await queue.finishJob(job.name, run: job.run, status: status)
   }
 }
 
