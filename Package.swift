@@ -150,7 +150,8 @@ let package = Package(
     .testTarget(
       name: "HTTPBackendTests",
       dependencies: [
-        "HTTPBackend", "Inference", "Pipeline", "Segmenter", "Workspace", "SharedWorkspace", "_LongctxTestSupport", logging,
+        "HTTPBackend", "Inference", "Pipeline", "Segmenter", "Workspace", "SharedWorkspace", "_LongctxTestSupport",
+        logging,
       ]),
     .testTarget(
       name: "LongctxTests",

@@ -75,7 +75,8 @@ public final class ExtractionClaimer: Sendable {
           if case .failed = outcome { $0.failed += 1 }
         }
       } else {
-        logger.warning("\(claimed.file.displayPath): lease lost before its extraction was recorded; another worker has it")
+        logger.warning(
+          "\(claimed.file.displayPath): lease lost before its extraction was recorded; another worker has it")
       }
     }
   }

@@ -38,7 +38,8 @@ public struct ExtractionSettings: Codable, Sendable, Hashable {
 
   /// Ingest options with these settings, extracting `concurrency` files at once.
   public func options(concurrency: Int = 1) -> IngestOptions {
-    var options = IngestOptions(kind: kind, password: password, base: URL(fileURLWithPath: "/"), concurrency: concurrency)
+    var options = IngestOptions(
+      kind: kind, password: password, base: URL(fileURLWithPath: "/"), concurrency: concurrency)
     options.passwords = passwords
     options.redact = redact
     options.ocr = ocr

@@ -103,7 +103,8 @@ extension Longctx {
         options.worker = ExtractionWorker.thisExecutable(timeLimit: pdfTimeout, memoryLimit: pdfMemory << 20)
       }
       // On a shared workspace the files to extract are claimed by the workers (and this process).
-      let shared = pdfInProcess ? nil : try await SharedIngest.start(global: global, extraction: options.worker, work: work)
+      let shared =
+        pdfInProcess ? nil : try await SharedIngest.start(global: global, extraction: options.worker, work: work)
       options.shared = shared?.extraction
       var summary: IngestSummary
       do {

@@ -68,9 +68,10 @@ import _LongctxTestSupport
     // Unchanged files cost a stat: only the failed one is handed out again.
     let second = try await f.ingestor.ingest(inputs: ["in"], options: options)
     #expect(second.unchanged == 5)
-    #expect(shared.given.withLock { $0 }.map { $0.sorted() } == [
-      ["in/boom.txt", "in/note-1.txt", "in/note-2.txt", "in/note-3.txt", "in/note-4.txt", "in/note-5.txt"],
-      ["in/boom.txt"],
-    ])
+    #expect(
+      shared.given.withLock { $0 }.map { $0.sorted() } == [
+        ["in/boom.txt", "in/note-1.txt", "in/note-2.txt", "in/note-3.txt", "in/note-4.txt", "in/note-5.txt"],
+        ["in/boom.txt"],
+      ])
   }
 }
