@@ -46,7 +46,7 @@ shared() {
   done
   local start end
   start=$(now)
-  "$bin" ingest "${corpus[@]}" --workspace "$ws" --no-work --json >"$tmp/summary.json"
+  "$bin" ingest "${corpus[@]}" --workspace "$ws" --no-work --share-extraction --json >"$tmp/summary.json"
   end=$(now)
   check
   for pid in "${pids[@]}"; do kill -TERM "$pid"; done

@@ -56,7 +56,7 @@ struct SharedIngestWorkersTests {
 
     // A coordinator that only coordinates; two workers, one extraction lane each.
     let coordinator = try CLI.launch(
-      ["run", job, "--workspace", workspace, "--no-work", "--json"], environment: environment)
+      ["run", job, "--workspace", workspace, "--no-work", "--share-extraction", "--json"], environment: environment)
     try await Self.waitFor("the job to be recorded", seconds: 60) { try await !queue.runningJobs().isEmpty }
     let run = try #require(try await queue.runningJobs().first).run
     let workers = try (0..<2).map { _ in

@@ -66,6 +66,12 @@ extension Longctx {
       help: "On a shared workspace (postgres://…), also extract files in this process; else only hand them out.")
     var work = true
 
+    @Flag(
+      help:
+        "On a shared workspace (postgres://…), let the workers claim the files to extract (their children write the store's corpus database: keep them on one host, see README)."
+    )
+    var shareExtraction = false
+
     func validate() throws {
       if pdfTimeout <= 0 { throw ValidationError("'--timeout' must be greater than 0") }
       if !["on", "off"].contains(redact) { throw ValidationError("'--redact' must be 'on' or 'off', not '\(redact)'") }
@@ -104,7 +110,8 @@ extension Longctx {
       }
       // On a shared workspace the files to extract are claimed by the workers (and this process).
       let shared =
-        pdfInProcess ? nil : try await SharedIngest.start(global: global, extraction: options.worker, work: work)
+        pdfInProcess || !shareExtraction
+        ? nil : try await SharedIngest.start(global: global, extraction: options.worker, work: work)
       options.shared = shared?.extraction
       var summary: IngestSummary
       do {

@@ -32,6 +32,12 @@ extension Longctx {
     )
     var work = true
 
+    @Flag(
+      help:
+        "On a shared workspace (postgres://…), let the workers claim the files to extract (their children write the store's corpus database: keep them on one host, see README)."
+    )
+    var shareExtraction = false
+
     func validate() throws {
       if let concurrency, concurrency < 1 { throw ValidationError("'--concurrency' must be at least 1") }
     }
@@ -76,7 +82,7 @@ extension Longctx {
       settings.queue = shared?.queue
       settings.ledger = shared?.ledger
       settings.run = shared?.job.run
-      settings.extraction = shared?.extraction
+      settings.extraction = shareExtraction ? shared?.extraction : nil
       let runner = opened.runner(settings: settings) { progress.handle($0) }
       let summary: RunSummary
       do {
