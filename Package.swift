@@ -103,7 +103,7 @@ let package = Package(
     .target(
       name: "SharedWorkspace",
       dependencies: [
-        "Pipeline", "Inference", "Workspace",
+        "Pipeline", "Inference", "Workspace", "Ingest",
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
         .product(name: "Logging", package: "swift-log"),
@@ -157,7 +157,10 @@ let package = Package(
       linkerSettings: rpath),
     .testTarget(
       name: "HTTPBackendTests",
-      dependencies: ["HTTPBackend", "Inference", "Pipeline", "Segmenter", "Workspace", "_LongctxTestSupport", logging]),
+      dependencies: [
+        "HTTPBackend", "Inference", "Pipeline", "Segmenter", "Workspace", "SharedWorkspace", "_LongctxTestSupport",
+        logging,
+      ]),
     .testTarget(
       name: "LongctxTests",
       dependencies: [

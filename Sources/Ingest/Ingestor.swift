@@ -26,7 +26,7 @@ public struct Ingestor: Sendable {
   public func ingest(inputs: [String], options: IngestOptions) async throws -> IngestSummary {
     let clock = ContinuousClock.now
     var run = try await triage(inputs: inputs, options: options)
-    let extracted = await extractAll(run.work.map(\.file), sizes: run.sizes, options: options)
+    let extracted = try await extractAll(run.work.map(\.file), sizes: run.sizes, options: options)
     reconcile(&run, extracted: extracted)
     let gone = goneSources(run, inputs: inputs, base: options.base)
     run.summary.gone = gone.count
@@ -99,9 +99,12 @@ public struct Ingestor: Sendable {
 
   // MARK: - Extract
 
-  private func extractAll(_ files: [DiscoveredFile], sizes: [String: Int], options: IngestOptions) async
+  private func extractAll(_ files: [DiscoveredFile], sizes: [String: Int], options: IngestOptions) async throws
     -> [String: ExtractionOutcome]
   {
+    if let shared = options.shared, !files.isEmpty {
+      return try await shared.extract(files, sizes: files.map { sizes[$0.path] ?? 0 }, options: options)
+    }
     if let worker = options.worker {
       return await extractIsolated(files, sizes: files.map { sizes[$0.path] ?? 0 }, worker: worker, options: options)
     }

@@ -42,6 +42,25 @@ public enum TaskQueueSchema: SharedSchema {
     ),
     // Each start of a job is a run with its own id: a status change names the run it is for.
     ("pg-v2-job-run", ["ALTER TABLE job ADD COLUMN run text NOT NULL DEFAULT ''"]),
+    // The files a run's ingest gives its workers to extract (`PostgresTaskQueue+Extraction.swift`).
+    (
+      "pg-v3-extract-file",
+      [
+        """
+        CREATE TABLE extract_file (
+          id text PRIMARY KEY, job text NOT NULL, run text NOT NULL, ordinal bigint NOT NULL, path text NOT NULL,
+          file text NOT NULL, size bigint NOT NULL, settings text NOT NULL,
+          state text NOT NULL, attempts bigint NOT NULL DEFAULT 0, leaseOwner text, leaseUntil double precision,
+          outcome text, doneBy text, collected boolean NOT NULL DEFAULT false,
+          startedAt double precision, finishedAt double precision)
+        """,
+        "CREATE INDEX extract_file_pending ON extract_file (run, ordinal) WHERE state = 'pending'",
+        "CREATE INDEX extract_file_expiry ON extract_file (leaseUntil) WHERE state = 'leased'",
+        "CREATE INDEX extract_file_lease ON extract_file (leaseOwner) WHERE state = 'leased'",
+        "CREATE INDEX extract_file_collect ON extract_file (run) WHERE state = 'done' AND NOT collected",
+        "CREATE INDEX extract_file_job ON extract_file (job)",
+      ]
+    ),
   ]
 }
 
@@ -298,6 +317,11 @@ public final class PostgresTaskQueue: TaskQueue {
         UPDATE task SET leaseUntil = \(unescaped: Self.now) + \(leaseSeconds)
         WHERE leaseOwner = \(worker.id) AND state = 'leased'
         """, logger: logger)
+      try await client.query(
+        """
+        UPDATE extract_file SET leaseUntil = \(unescaped: Self.now) + \(leaseSeconds)
+        WHERE leaseOwner = \(worker.id) AND state = 'leased'
+        """, logger: logger)
     }
   }
 
@@ -370,7 +394,8 @@ public final class PostgresTaskQueue: TaskQueue {
       let rows = try await client.query(
         """
         SELECT w.id, w.host, w.pid, w.startedAt, w.heartbeatAt, \(unescaped: Self.now) - w.heartbeatAt,
-          (SELECT count(*) FROM task t WHERE t.leaseOwner = w.id AND t.state = 'leased'), w.done, w.failed,
+          (SELECT count(*) FROM task t WHERE t.leaseOwner = w.id AND t.state = 'leased')
+            + (SELECT count(*) FROM extract_file f WHERE f.leaseOwner = w.id AND f.state = 'leased'), w.done, w.failed,
           w.outputTokens
         FROM worker w ORDER BY w.startedAt
         """, logger: logger)

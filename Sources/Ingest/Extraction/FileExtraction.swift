@@ -2,7 +2,7 @@ import Foundation
 import Workspace
 
 /// What extracting one file came to.
-enum ExtractionOutcome: Sendable, Codable {
+public enum ExtractionOutcome: Sendable, Codable, Hashable {
   /// The file's bytes are those of a current document (the hash).
   case unchanged(String)
   /// Stored: hash, pages, bytes, warnings, and whether it was extracted now.

@@ -21,6 +21,7 @@ extension ExtractionWorker {
     write: @escaping @Sendable (Data) -> Void
   ) {
     limitHeap(memoryLimit)
+    exitWithParent()
     let decoder = JSONDecoder()
     let encoder = JSONEncoder()
     let faults = Faults(ProcessInfo.processInfo.environment["LONGCTX_FAULT_INJECTION"])
@@ -47,6 +48,7 @@ extension ExtractionWorker {
         options.redact = request.redact
         options.ocr = request.ocr ?? OCRSettings()
         options.skippedOCRPages = Set(request.skipOCRPages ?? [])
+        faults.trace(request.file.displayPath)
         faults.apply(to: request.file.displayPath)
         let extraction = FileExtraction(workspace: workspace, options: options)
         reply = ExtractionReply(path: request.file.path, outcome: extraction.extract(request.file, into: batch))
@@ -85,8 +87,13 @@ extension ExtractionWorker {
   /// tested on the real child; `start=SECONDS` makes the child slow to start.
   /// `render-crash=word` and the like apply only when the child images a
   /// production's pages; `commit-crash=word` when it stores a batch holding a
-  /// file whose name holds the word (its blobs durable, its rows not written). Unset, nothing happens.
+  /// file whose name holds the word (its blobs durable, its rows not written); `slow=word`
+  /// makes the file take `slowSeconds` more; `trace=/path` appends each file's display path
+  /// and the child's pid to that file as its extraction starts (tests count extractions). Unset,
+  /// nothing happens.
   struct Faults {
+    /// Seconds a `slow` file sleeps before it is extracted.
+    static let slowSeconds: UInt32 = 8
     var rules: [(fault: String, word: String)] = []
 
     init(_ spec: String?) {
@@ -101,6 +108,18 @@ extension ExtractionWorker {
       for (fault, value) in rules where fault == "start" { sleep(UInt32(value) ?? 0) }
     }
 
+    /// Appends `displayPath` and this child's pid to the `trace` file, if any (one `write` of
+    /// one line with `O_APPEND`: lines of several children never interleave).
+    func trace(_ displayPath: String) {
+      for (fault, path) in rules where fault == "trace" {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        guard fd >= 0 else { continue }
+        let line = Array("\(displayPath) \(getpid())\n".utf8)
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+      }
+    }
+
     func apply(to displayPath: String, rendering: Bool = false, committing: Bool = false) {
       let name = (displayPath as NSString).lastPathComponent
       let prefix = rendering ? "render-" : committing ? "commit-" : nil
@@ -113,6 +132,8 @@ extension ExtractionWorker {
           _ = empty[name.count]  // an index out of range: the runtime traps, as a real bug would
         case "hang":
           while true { sleep(60) }
+        case "slow":
+          sleep(Self.slowSeconds)
         case "alloc":
           // RLIMIT_DATA counts what is mapped, not what is touched: leaving the
           // pages untouched makes the child hit its limit at once even on a
@@ -123,6 +144,20 @@ extension ExtractionWorker {
         }
       }
     }
+  }
+
+  /// Ends this child soon after its parent dies (a worker killed with SIGKILL, a lost
+  /// machine): an orphan would go on extracting, and storing, a file whose claim has
+  /// passed to another worker. A thread looks at the parent once a second.
+  static func exitWithParent() {
+    let parent = getppid()
+    let watch = Thread {
+      while true {
+        sleep(1)
+        if getppid() != parent { _exit(0) }
+      }
+    }
+    watch.start()
   }
 
   /// Limits this process's heap and anonymous mappings to `bytes` (0: no limit).

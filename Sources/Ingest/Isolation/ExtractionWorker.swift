@@ -165,7 +165,7 @@ private final class WorkQueue: Sendable {
 
 /// One lane of isolated extraction: a child and the batches it is sent.
 /// Used by one thread only.
-private struct WorkerLane {
+struct WorkerLane {
   let worker: ExtractionWorker
   let workspaceRoot: URL
   let options: IngestOptions

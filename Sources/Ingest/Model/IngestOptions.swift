@@ -17,6 +17,9 @@ public struct IngestOptions: Sendable {
   /// allocation on one file is that file's recorded failure); `nil`
   /// extracts in this process.
   public var worker: ExtractionWorker?
+  /// Extraction shared with the workers of a shared workspace: each file to extract is
+  /// handed to it (and claimed by whichever worker is free) instead of extracted here.
+  public var shared: (any SharedExtraction)?
   /// Replace secrets with `[REDACTED:kind]` (and record each); off keeps the
   /// extracted text faithful to the file, as productions need.
   public var redact = true

@@ -61,6 +61,17 @@ extension Longctx {
       help: ArgumentHelp("Extract files inside this process instead of isolated workers.", visibility: .hidden))
     var pdfInProcess = false
 
+    @Flag(
+      inversion: .prefixedNo,
+      help: "On a shared workspace (postgres://…), also extract files in this process; else only hand them out.")
+    var work = true
+
+    @Flag(
+      help:
+        "On a shared workspace (postgres://…), let the workers claim the files to extract (their children write the store's corpus database: keep them on one host, see README)."
+    )
+    var shareExtraction = false
+
     func validate() throws {
       if pdfTimeout <= 0 { throw ValidationError("'--timeout' must be greater than 0") }
       if !["on", "off"].contains(redact) { throw ValidationError("'--redact' must be 'on' or 'off', not '\(redact)'") }
@@ -97,8 +108,20 @@ extension Longctx {
       if !pdfInProcess {
         options.worker = ExtractionWorker.thisExecutable(timeLimit: pdfTimeout, memoryLimit: pdfMemory << 20)
       }
-      var summary = try await Ingestor(workspace: workspace, logger: global.logger("longctx.ingest")).ingest(
-        inputs: paths, options: options)
+      // On a shared workspace the files to extract are claimed by the workers (and this process).
+      let shared =
+        pdfInProcess || !shareExtraction
+        ? nil : try await SharedIngest.start(global: global, extraction: options.worker, work: work)
+      options.shared = shared?.extraction
+      var summary: IngestSummary
+      do {
+        summary = try await Ingestor(workspace: workspace, logger: global.logger("longctx.ingest")).ingest(
+          inputs: paths, options: options)
+        try await shared?.finish(status: "done")
+      } catch {
+        try? await shared?.finish(status: "failed")
+        throw error
+      }
       if let custodian, !custodian.trimmingCharacters(in: .whitespaces).isEmpty {
         let roots = paths.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL.path }
         for w in try Custodians.assign(workspace, roots: roots, custodian: custodian) {

@@ -27,8 +27,16 @@ extension Longctx {
 
     @Flag(
       inversion: .prefixedNo,
-      help: "On a shared workspace (postgres://…), also claim and run tasks in this process; else only coordinate.")
+      help:
+        "On a shared workspace (postgres://…), also claim and run tasks and files to extract in this process; else only coordinate."
+    )
     var work = true
+
+    @Flag(
+      help:
+        "On a shared workspace (postgres://…), let the workers claim the files to extract (their children write the store's corpus database: keep them on one host, see README)."
+    )
+    var shareExtraction = false
 
     func validate() throws {
       if let concurrency, concurrency < 1 { throw ValidationError("'--concurrency' must be at least 1") }
@@ -74,6 +82,7 @@ extension Longctx {
       settings.queue = shared?.queue
       settings.ledger = shared?.ledger
       settings.run = shared?.job.run
+      settings.extraction = shareExtraction ? shared?.extraction : nil
       let runner = opened.runner(settings: settings) { progress.handle($0) }
       let summary: RunSummary
       do {

@@ -63,6 +63,9 @@ public struct RunSettings: Sendable {
   /// The run of the job this coordinator started on the queue (`SharedJob.run`): the budget
   /// stop it heeds is this run's; nil: whichever run is current.
   public var run: String?
+  /// A shared workspace's extraction: the files to extract are claimed by its workers;
+  /// nil: extracted by this process (`worker`).
+  public var extraction: (any SharedExtraction)?
 
   public init(maxAttempts: Int = 3, retryBaseDelay: Double = 0.5, concurrency: Int = 1, worker: ExtractionWorker? = nil)
   {
@@ -209,7 +212,11 @@ public final class JobRunner: Sendable {
   var budget: PromptBudget { PromptBudget(spec: spec, counter: counter) }
 
   /// How this job's inputs are ingested.
-  public var ingestOptions: IngestOptions { Self.ingestOptions(spec, worker: settings.worker) }
+  public var ingestOptions: IngestOptions {
+    var options = Self.ingestOptions(spec, worker: settings.worker)
+    options.shared = settings.extraction
+    return options
+  }
 
   /// How `spec`'s inputs are ingested (by `run`, `plan` and every other command).
   public static func ingestOptions(_ spec: JobSpec, worker: ExtractionWorker?) -> IngestOptions {

@@ -77,6 +77,9 @@ public final class QueueWorker: Sendable {
     self.choose = choose
   }
 
+  /// How long its claims last without a heartbeat.
+  public var leaseSeconds: Double { options.leaseSeconds }
+
   /// What this worker did so far.
   public var done: Counts { counts.withLock { $0 } }
 
@@ -302,6 +305,8 @@ public final class QueueWorker: Sendable {
 
   /// The engine for `job`'s model, chosen once per model key; nil when it cannot be made here.
   private func engine(for job: SharedJob) -> EngineChoice? {
+    // A job without a model (`ingest` on a shared workspace) has files to extract, no tasks.
+    guard !job.modelKey.isEmpty else { return nil }
     if let box = engines.withLock({ $0[job.modelKey] }) { return box.choice }
     do {
       let choice = try choose(job)
