@@ -63,7 +63,7 @@ let package = Package(
 
     // MARK: Libraries
     .target(
-      name: "Workspace",
+      name: "Storage",
       dependencies: [
         "CZstd",
         .product(name: "GRDB", package: "GRDB.swift"),
@@ -73,7 +73,7 @@ let package = Package(
     .target(
       name: "Ingest",
       dependencies: [
-        "Workspace", "CLazyLoad", "CToneCurves", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2", "CArchive",
+        "Storage", "CLazyLoad", "CToneCurves", "CPoppler", "CTesseract", "CZlib", "CLzma", "CBzip2", "CArchive",
         .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         // Encrypted Office files: SHA-1/SHA-2 key derivation, AES-CBC.
         .product(name: "Crypto", package: "swift-crypto"),
@@ -83,27 +83,27 @@ let package = Package(
     // checkpoint store. Backends depend on this and Workspace only.
     .target(
       name: "Inference",
-      dependencies: ["Workspace", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["Storage", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "Segmenter",
-      dependencies: ["Workspace", "Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]),
+      dependencies: ["Storage", "Ingest", "Inference", .product(name: "GRDB", package: "GRDB.swift")]),
     .target(
       name: "Pipeline",
       dependencies: [
-        "Workspace", "Ingest", "Segmenter", "Inference", .product(name: "Yams", package: "Yams"),
+        "Storage", "Ingest", "Segmenter", "Inference", .product(name: "Yams", package: "Yams"),
         .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
       name: "LlamaBackend",
-      dependencies: ["CLlama", "CLazyLoad", "Inference", "Workspace", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["CLlama", "CLazyLoad", "Inference", "Storage", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "HTTPBackend",
-      dependencies: ["CCurl", "CLazyLoad", "Inference", "Workspace", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["CCurl", "CLazyLoad", "Inference", "Storage", .product(name: "Logging", package: "swift-log")]),
     // A job's shared state on PostgreSQL: the task queue workers claim from (leases, heartbeats, workers).
     .target(
       name: "SharedWorkspace",
       dependencies: [
-        "Pipeline", "Inference", "Workspace", "Ingest",
+        "Pipeline", "Inference", "Storage", "Ingest",
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
         .product(name: "Logging", package: "swift-log"),
@@ -111,60 +111,60 @@ let package = Package(
     .target(
       name: "LongctxCommands",
       dependencies: [
-        "Ingest", "Segmenter", "Inference", "Pipeline", "LlamaBackend", "HTTPBackend", "Workspace",
+        "Ingest", "Segmenter", "Inference", "Pipeline", "LlamaBackend", "HTTPBackend", "Storage",
         "SharedWorkspace",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
       ]),
     .executableTarget(
-      name: "longctx", dependencies: ["LongctxCommands", "Ingest", "Inference", "Workspace"],
+      name: "longctx", dependencies: ["LongctxCommands", "Ingest", "Inference", "Storage"],
       linkerSettings: rpath),
     .executableTarget(
-      name: "longctx-bench-kv", dependencies: ["LlamaBackend", "Inference", "Workspace"],
+      name: "longctx-bench-kv", dependencies: ["LlamaBackend", "Inference", "Storage"],
       linkerSettings: rpath),
-    .target(name: "_LongctxTestSupport", dependencies: ["Pipeline", "Inference", "Workspace"]),
+    .target(name: "_LongctxTestSupport", dependencies: ["Pipeline", "Inference", "Storage"]),
     .executableTarget(
       name: "longctx-bench",
       dependencies: [
-        "Pipeline", "Segmenter", "Inference", "Workspace", "Ingest", "LlamaBackend", "SharedWorkspace",
+        "Pipeline", "Segmenter", "Inference", "Storage", "Ingest", "LlamaBackend", "SharedWorkspace",
         "_LongctxTestSupport",
         .product(name: "Logging", package: "swift-log"),
       ], linkerSettings: rpath),
 
     // MARK: Tests (each declares every module it imports)
-    .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", grdb]),
+    .testTarget(name: "StorageTests", dependencies: ["Storage", grdb]),
     .testTarget(
       name: "SharedWorkspaceTests",
       dependencies: [
-        "SharedWorkspace", "Pipeline", "Inference", "Workspace", "_LongctxTestSupport", logging,
+        "SharedWorkspace", "Pipeline", "Inference", "Storage", "_LongctxTestSupport", logging,
         .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
       ]),
     .testTarget(
       name: "IngestTests",
-      dependencies: ["Ingest", "Workspace", "_LongctxTestSupport", "CZlib", "CToneCurves", grdb, logging]),
+      dependencies: ["Ingest", "Storage", "_LongctxTestSupport", "CZlib", "CToneCurves", grdb, logging]),
     .testTarget(
       name: "SegmenterTests",
-      dependencies: ["Segmenter", "Ingest", "Inference", "Pipeline", "Workspace", "_LongctxTestSupport", logging]),
-    .testTarget(name: "InferenceTests", dependencies: ["Inference", "Workspace", "_LongctxTestSupport"]),
+      dependencies: ["Segmenter", "Ingest", "Inference", "Pipeline", "Storage", "_LongctxTestSupport", logging]),
+    .testTarget(name: "InferenceTests", dependencies: ["Inference", "Storage", "_LongctxTestSupport"]),
     .testTarget(
       name: "PipelineTests",
       dependencies: [
-        "Pipeline", "Segmenter", "Ingest", "Inference", "Workspace", "_LongctxTestSupport", grdb, logging,
+        "Pipeline", "Segmenter", "Ingest", "Inference", "Storage", "_LongctxTestSupport", grdb, logging,
       ]),
     .testTarget(
       name: "LlamaBackendTests",
-      dependencies: ["LlamaBackend", "Inference", "Pipeline", "Segmenter", "Ingest", "Workspace", "_LongctxTestSupport"],
+      dependencies: ["LlamaBackend", "Inference", "Pipeline", "Segmenter", "Ingest", "Storage", "_LongctxTestSupport"],
       linkerSettings: rpath),
     .testTarget(
       name: "HTTPBackendTests",
       dependencies: [
-        "HTTPBackend", "Inference", "Pipeline", "Segmenter", "Workspace", "SharedWorkspace", "_LongctxTestSupport",
+        "HTTPBackend", "Inference", "Pipeline", "Segmenter", "Storage", "SharedWorkspace", "_LongctxTestSupport",
         logging,
       ]),
     .testTarget(
       name: "LongctxTests",
       dependencies: [
-        "LongctxCommands", "HTTPBackend", "Inference", "Ingest", "LlamaBackend", "Pipeline", "Segmenter", "Workspace",
+        "LongctxCommands", "HTTPBackend", "Inference", "Ingest", "LlamaBackend", "Pipeline", "Segmenter", "Storage",
         "SharedWorkspace", "_LongctxTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Crypto", package: "swift-crypto"), logging,
       ],

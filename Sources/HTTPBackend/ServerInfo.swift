@@ -1,6 +1,6 @@
 import Foundation
 import Inference
-import Workspace
+import Storage
 
 /// What an OpenAI-compatible server says about itself.
 public struct ServerInfo: Sendable, Hashable {

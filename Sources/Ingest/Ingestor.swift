@@ -1,7 +1,7 @@
 import Foundation
 import Logging
+import Storage
 import Synchronization
-import Workspace
 
 /// Turns input paths into documents in the workspace, incrementally.
 ///

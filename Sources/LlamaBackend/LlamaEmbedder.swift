@@ -1,7 +1,7 @@
 internal import CLlama
 import Foundation
 import Inference
-import Workspace
+import Storage
 
 /// Sentence embeddings from a BERT-family GGUF model (all-MiniLM-L6-v2 as set-up converts it), run
 /// in process by llama.cpp: one non-causal context with mean pooling, many texts per `llama_encode`.

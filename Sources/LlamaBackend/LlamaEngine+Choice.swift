@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 import Logging
-import Workspace
+import Storage
 
 extension LlamaEngine {
   /// The in-process engine for a job's model settings. The GGUF file is hashed

@@ -1,7 +1,7 @@
 internal import CLlama
 import Foundation
 import Inference
-import Workspace
+import Storage
 
 /// Sequence states larger than `LlamaEngineOptions.inMemoryStateBytes` never
 /// sit in memory whole: they go through a raw file on the store's file

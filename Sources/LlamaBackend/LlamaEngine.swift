@@ -2,7 +2,7 @@ internal import CLlama
 import Foundation
 import Inference
 import Logging
-import Workspace
+import Storage
 
 extension KVCacheType {
   var ggmlType: ggml_type {

@@ -2,8 +2,8 @@ internal import CLazyLoad
 internal import CLlama
 import Foundation
 import Inference
+import Storage
 import Synchronization
-import Workspace
 
 /// A GGUF model (or vocabulary) loaded through llama.cpp. Owns the model pointer.
 ///

@@ -1,6 +1,6 @@
 internal import CLlama
 import Foundation
-import Workspace
+import Storage
 
 /// Exact token counts at a fraction of the tokenizer's cost: text is cut where no token of
 /// the vocabulary can cross, and each piece's count is remembered.

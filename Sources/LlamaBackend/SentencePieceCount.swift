@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// llama.cpp's SentencePiece merge (`llm_tokenizer_spm_session` in `llama-vocab.cpp`),
 /// re-done to count the tokens of short pieces of text without a call into llama.cpp, whose

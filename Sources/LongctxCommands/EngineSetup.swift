@@ -5,7 +5,7 @@ import LlamaBackend
 import Logging
 import Pipeline
 import Segmenter
-import Workspace
+import Storage
 
 /// Chooses a job's backend from its `model` section; each backend builds its
 /// own counter, model key and engine (`LlamaEngine.choice`, `OpenAIEngine.choice`).

@@ -7,7 +7,7 @@ import Ingest
 import LlamaBackend
 import Pipeline
 import Segmenter
-import Workspace
+import Storage
 
 /// Maps errors to the exit codes README documents ("Exit codes"), in this one place.
 ///

@@ -3,7 +3,7 @@ import Foundation
 import Ingest
 import Logging
 import SharedWorkspace
-import Workspace
+import Storage
 
 /// Flags every subcommand takes.
 struct GlobalOptions: ParsableArguments {

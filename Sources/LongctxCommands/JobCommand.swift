@@ -3,7 +3,7 @@ import Foundation
 import Inference
 import Logging
 import Pipeline
-import Workspace
+import Storage
 
 // MARK: - Naming a job
 

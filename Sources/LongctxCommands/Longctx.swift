@@ -5,7 +5,7 @@ import Ingest
 import LlamaBackend
 import Pipeline
 import Segmenter
-import Workspace
+import Storage
 
 /// The root command.
 public struct Longctx: AsyncParsableCommand {
@@ -19,7 +19,7 @@ public struct Longctx: AsyncParsableCommand {
       """,
     version: "0.1.0",
     subcommands: [
-      Ingest.self, Plan.self, Run.self, Worker.self, Status.self, Report.self, Quote.self, Checkpoints.self,
+      IngestCommand.self, Plan.self, Run.self, Worker.self, Status.self, Report.self, Quote.self, Checkpoints.self,
       ExportBatch.self,
       ImportBatch.self, Templates.self, Produce.self, ExtractPDF.self, Extract.self,
     ])

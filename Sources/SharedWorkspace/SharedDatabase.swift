@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Storage
 import Synchronization
-import Workspace
 import _ConnectionPoolModule
 
 /// The PostgreSQL database of a shared workspace: a connection pool, named migrations,

@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 import Pipeline
-import Workspace
+import Storage
 
 /// A fast, deterministic engine for tests where the engine is not the subject.
 ///

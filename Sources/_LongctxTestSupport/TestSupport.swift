@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// A fresh temporary directory per test, removed by the caller with `remove()`.
 public struct TemporaryDirectory: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 import LlamaBackend
-import Workspace
+import Storage
 
 /// Disk and restore time of prefix-delta checkpoints (format 3) for a chain
 /// of growing prefixes of the corpus logs, against full (format 2)

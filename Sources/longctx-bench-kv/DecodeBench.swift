@@ -1,6 +1,6 @@
 import Foundation
 import Inference
-import Workspace
+import Storage
 
 /// Read + decode of one real state in format 1 and 2, many times, for
 /// timing and profiling the restore without a prefill. The state comes from

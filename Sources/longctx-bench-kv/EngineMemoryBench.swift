@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 import LlamaBackend
-import Workspace
+import Storage
 
 /// Resets the peak resident memory the kernel reports (VmHWM) to the current
 /// resident size (Linux: `/proc/self/clear_refs`, value 5).

@@ -12,7 +12,7 @@
 import Foundation
 import Inference
 import LlamaBackend
-import Workspace
+import Storage
 
 func seconds(_ d: Duration) -> Double {
   Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18

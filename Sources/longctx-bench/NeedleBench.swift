@@ -8,7 +8,7 @@ import LlamaBackend
 import Logging
 import Pipeline
 import Segmenter
-import Workspace
+import Storage
 import _LongctxTestSupport
 
 /// One planted line: the statement, a question in its own words, and a paraphrase sharing almost none.

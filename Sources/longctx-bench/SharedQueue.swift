@@ -3,7 +3,7 @@ import Inference
 import Logging
 import Pipeline
 import SharedWorkspace
-import Workspace
+import Storage
 import _LongctxTestSupport
 
 /// Issue 30: the shared workspace's task queue on a real PostgreSQL server on loopback

@@ -5,7 +5,7 @@ import LlamaBackend
 import Logging
 import Pipeline
 import Segmenter
-import Workspace
+import Storage
 import _LongctxTestSupport
 
 /// A job's end-to-end tokens/s against the engine alone on the same windows (issue 6).

@@ -13,7 +13,7 @@ import LlamaBackend
 import Logging
 import Pipeline
 import Segmenter
-import Workspace
+import Storage
 import _LongctxTestSupport
 
 MappedFileGuard.install()  // as the longctx executable does: large logs are mapped

@@ -2,9 +2,9 @@ import Foundation
 import Inference
 import Logging
 import Pipeline
+import Storage
 import Synchronization
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 @testable import HTTPBackend

@@ -1,7 +1,7 @@
 import Foundation
 import Inference
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 @testable import Inference

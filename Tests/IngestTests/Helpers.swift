@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Logging
-import Workspace
+import Storage
 import _LongctxTestSupport
 
 @testable import Ingest

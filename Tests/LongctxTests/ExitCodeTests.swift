@@ -4,8 +4,8 @@ import Inference
 import Ingest
 import LlamaBackend
 import Segmenter
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 @testable import HTTPBackend

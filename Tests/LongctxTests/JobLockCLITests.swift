@@ -1,6 +1,6 @@
 import Foundation
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// Every command that ingests a job's inputs takes the job's lock, as `run` does: `plan` and

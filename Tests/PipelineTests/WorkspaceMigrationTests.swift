@@ -3,8 +3,8 @@ import GRDB
 import Ingest
 import Pipeline
 import Segmenter
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// Workspaces made before the modules owned their tables (one migrator in

@@ -4,8 +4,8 @@ import Ingest
 import Logging
 import Pipeline
 import Segmenter
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 @Suite struct PlannerTests {

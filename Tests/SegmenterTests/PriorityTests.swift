@@ -3,8 +3,8 @@ import Inference
 import Ingest
 import Logging
 import Pipeline
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 @testable import Segmenter

@@ -3,9 +3,9 @@ import Inference
 import Logging
 import Pipeline
 import SharedWorkspace
+import Storage
 import Synchronization
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// Rate limits and budgets held in PostgreSQL for every worker (a real server, initdb'd per

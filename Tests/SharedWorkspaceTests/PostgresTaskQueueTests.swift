@@ -3,8 +3,8 @@ import Inference
 import Logging
 import Pipeline
 import SharedWorkspace
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// The task queue on a real PostgreSQL server (initdb'd per suite run in a temporary directory).

@@ -1,6 +1,6 @@
 import Foundation
 import Inference
-import Workspace
+import Storage
 
 /// Prefix affinity on one llama.cpp server: each request names its slot (`id_slot`), chosen
 /// by `SlotPool` as the free slot that last held the request's prefix (else an empty one,

@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 import Logging
-import Workspace
+import Storage
 
 /// llama.cpp server slot save/restore through longctx's KV checkpoint store.
 ///

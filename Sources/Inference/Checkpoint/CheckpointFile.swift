@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// The on-disk format of one KV checkpoint: a header, then one zstd frame
 /// (with a content checksum) holding the engine's raw sequence state.

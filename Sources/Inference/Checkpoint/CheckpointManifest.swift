@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// The index of a format-3 (prefix-delta) checkpoint: how to put the
 /// sequence state back together from its own bytes and its chunks.

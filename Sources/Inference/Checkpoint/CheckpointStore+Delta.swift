@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Workspace
+import Storage
 
 /// A chunk file that failed verification (deleted with the checkpoint that needed it).
 struct ChunkCorruption: Error {

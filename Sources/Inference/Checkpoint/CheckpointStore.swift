@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Workspace
+import Storage
 
 /// One checkpoint as listed: its key, sizes and last use.
 public struct CheckpointEntry: Sendable, Hashable, Codable {

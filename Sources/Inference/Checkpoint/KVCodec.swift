@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Workspace
+import Storage
 
 /// The tensor-aware, lossless codec of version-2 KV checkpoints.
 ///

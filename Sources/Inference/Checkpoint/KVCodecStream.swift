@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Workspace
+import Storage
 
 /// Version-2 checkpoint files written and read frame by frame, so that a
 /// state of any size needs only a few frames in memory (`KVCodec.frameBytes`

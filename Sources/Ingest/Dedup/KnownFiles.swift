@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// A known-file list (de-NIST): files whose SHA-1 or MD5 is on it are skipped at ingest
 /// as "known file (NSRL)".

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// Keeps the `near_duplicate` table: groups of current documents (files, and the
 /// attachments of current mail) whose SimHash fingerprints lie within

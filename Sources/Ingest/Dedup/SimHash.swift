@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// 64-bit SimHash fingerprints of document text, for near-duplicate grouping.
 ///

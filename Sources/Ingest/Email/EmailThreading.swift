@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// Email threads across mail files of every format (mbox and `.eml`, Outlook `.msg`,
 /// messages of a `.pst`), with the inclusive flags of e-discovery email threading.

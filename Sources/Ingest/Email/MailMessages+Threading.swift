@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 extension MailMessages {
   /// A message of a mail file with what threading needs besides its bytes.

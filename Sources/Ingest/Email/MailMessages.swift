@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// The messages of a mail file as a production needs them: each message's raw bytes (its
 /// native), its key (the one ingest's locators use, `#msg=<key>`) and the e-discovery email

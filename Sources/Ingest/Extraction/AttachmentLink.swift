@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// A child document's link to its parent: an attachment, an archive member, a message of a store.
 struct AttachmentLink: Sendable, Hashable {

@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// Children of a document: attachments, archive members, messages of a
 /// store, embedded objects. Each is extracted by the registry's extractor for

@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// The bytes of the files inside a file (attachments, archive members, messages of a
 /// store, embedded objects): ingest keeps their text, not their bytes, so a production

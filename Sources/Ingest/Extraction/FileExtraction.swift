@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// What extracting one file came to.
 public enum ExtractionOutcome: Sendable, Codable, Hashable {

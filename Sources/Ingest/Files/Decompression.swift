@@ -2,7 +2,7 @@ internal import CBzip2
 internal import CLzma
 internal import CZlib
 import Foundation
-import Workspace
+import Storage
 
 /// The compressed formats ingest reads: gzip, zstd, xz and bzip2.
 enum Compression: String, CaseIterable, Sendable {

@@ -1,6 +1,6 @@
 import Foundation
+import Storage
 import Synchronization
-import Workspace
 
 #if canImport(Glibc)
   import Glibc

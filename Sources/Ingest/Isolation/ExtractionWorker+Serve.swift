@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Workspace
+import Storage
 
 #if canImport(Glibc)
   import Glibc

@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// The byte-level, multi-core log pass behind `LogExtractor`.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// The kinds of input longctx understands.
 public enum DocumentKind: String, Codable, Sendable, CaseIterable {

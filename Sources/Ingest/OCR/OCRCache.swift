@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// OCR results kept in the workspace (`ocr_cache`), keyed by the hash of
 /// the pixels read, the languages and the engine's version: a page read once

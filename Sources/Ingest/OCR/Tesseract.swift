@@ -1,7 +1,7 @@
 internal import CTesseract
 import Foundation
+import Storage
 import Synchronization
-import Workspace
 
 // This folder's Tesseract.swift and Leptonica.swift are the only files that import `CTesseract`.
 

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// What a report needs to know of one stored document to check a citation
 /// into it and to count what was read, without its text.

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// Reads what ingest stored.
 public struct Corpus: Sendable {

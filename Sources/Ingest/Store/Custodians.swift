@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// Who a source belongs to (discovery's custodian), per source path.
 public enum Custodians {

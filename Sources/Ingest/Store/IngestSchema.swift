@@ -1,5 +1,5 @@
 import GRDB
-import Workspace
+import Storage
 
 /// The tables Ingest owns: sources, documents, ingest exceptions,
 /// near-duplicate fingerprints and groups, mail attachments, and log templates.

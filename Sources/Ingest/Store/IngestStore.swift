@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// Ingest's reads and writes of its tables for one run: sources, documents
 /// with their fingerprints and families, exceptions. (`Corpus` reads what

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// LLM refinement of stored log templates (issue 31, item 4): the lines shown to the model, and
 /// its answers cached in the workspace.

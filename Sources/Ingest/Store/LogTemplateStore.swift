@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// A log template as the workspace knows it, over the log files currently ingested.
 public struct StoredLogTemplate: Sendable, Codable, Equatable {

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// A row of `source`: one input file as last seen.
 struct SourceRow: Codable, FetchableRecord, PersistableRecord {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Inference
 import Segmenter
-import Workspace
+import Storage
 
 extension Longctx {
   /// `longctx checkpoints ls|verify|gc`

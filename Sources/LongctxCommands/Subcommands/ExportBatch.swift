@@ -3,7 +3,7 @@ import Foundation
 import HTTPBackend
 import Inference
 import Pipeline
-import Workspace
+import Storage
 
 extension Longctx {
   /// `longctx export-batch JOB.yaml -o tasks.jsonl`

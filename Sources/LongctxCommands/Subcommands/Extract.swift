@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Ingest
 import Logging
-import Workspace
+import Storage
 
 #if canImport(Glibc)
   import Glibc

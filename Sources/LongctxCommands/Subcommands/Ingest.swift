@@ -4,8 +4,10 @@ import Ingest
 
 extension Longctx {
   /// `longctx ingest PATH...`
-  struct Ingest: AsyncParsableCommand {
+  /// Named `IngestCommand` so that it does not shadow the `Ingest` module inside `Longctx`.
+  struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "ingest",
       abstract: "Extract text from PDFs, logs, source trees and mail into the workspace, incrementally.")
 
     @OptionGroup(title: "Global Options") var global: GlobalOptions

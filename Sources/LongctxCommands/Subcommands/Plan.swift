@@ -4,7 +4,7 @@ import Ingest
 import Pipeline
 import Segmenter
 import SharedWorkspace
-import Workspace
+import Storage
 
 extension Longctx {
   /// `longctx plan JOB.yaml`

@@ -3,7 +3,7 @@ import Foundation
 import Inference
 import Ingest
 import Pipeline
-import Workspace
+import Storage
 
 extension Longctx {
   /// `longctx produce JOB.yaml -o DIR`, `longctx produce --check DIR`

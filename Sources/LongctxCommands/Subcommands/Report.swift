@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Ingest
 import Pipeline
-import Workspace
+import Storage
 
 /// Reports about the corpus rather than a job.
 enum CorpusReport: String {

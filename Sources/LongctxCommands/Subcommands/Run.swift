@@ -3,8 +3,8 @@ import Foundation
 import Inference
 import Ingest
 import Pipeline
+import Storage
 import Synchronization
-import Workspace
 
 extension Longctx {
   /// `longctx run JOB.yaml`

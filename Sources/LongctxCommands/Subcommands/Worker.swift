@@ -5,8 +5,8 @@ import Ingest
 import Logging
 import Pipeline
 import SharedWorkspace
+import Storage
 import Synchronization
-import Workspace
 
 extension Longctx {
   /// `longctx worker --workspace postgres://…`

@@ -1,6 +1,6 @@
 import Foundation
 import Inference
-import Workspace
+import Storage
 
 /// What `exportBatch` wrote.
 public struct BatchExport: Sendable {

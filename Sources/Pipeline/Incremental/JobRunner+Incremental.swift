@@ -2,7 +2,7 @@ import Foundation
 import Inference
 import Ingest
 import Segmenter
-import Workspace
+import Storage
 
 /// What an incremental run covered, in `RunSummary.period`.
 public struct PeriodSummary: Codable, Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// Writes an incremental run's reports: the period's report, at `report.path`
 /// (the latest period) and as a copy stamped with the run's time

@@ -1,6 +1,6 @@
 import Foundation
 import Ingest
-import Workspace
+import Storage
 
 /// How much of one source a run has read: its first `lines` lines, whose hash
 /// is `prefixHash`, and which of them were new in that run.

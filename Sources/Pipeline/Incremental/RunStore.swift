@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Ingest
-import Workspace
+import Storage
 
 /// How a run (or a job's last run) ended; stored as its raw value.
 public enum RunStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {

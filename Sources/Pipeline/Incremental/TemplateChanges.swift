@@ -1,6 +1,6 @@
 import Foundation
 import Ingest
-import Workspace
+import Storage
 
 /// What changed in a period of an incremental job's logs, computed from the
 /// templates ingest mined (no model): templates never seen before this

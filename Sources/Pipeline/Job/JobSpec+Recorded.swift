@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// What the workspace recorded of a job's settings when `run` finished it.
 public enum RecordedJob: Sendable, Equatable {

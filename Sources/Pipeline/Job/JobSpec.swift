@@ -2,7 +2,7 @@ import Foundation
 import Inference
 import Ingest
 import Segmenter
-import Workspace
+import Storage
 
 /// A job file: what to read, which model, and the map/reduce prompts.
 ///

@@ -1,7 +1,7 @@
 import Foundation
 import Inference
+import Storage
 import Synchronization
-import Workspace
 
 /// The job reached its `budget:`: nothing more was sent; what is done is saved.
 public struct BudgetReached: Error, LocalizedError, Sendable, Equatable {

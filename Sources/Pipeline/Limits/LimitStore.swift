@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Inference
-import Workspace
+import Storage
 
 /// The tables that hold rate limits and budgets for every process working on a
 /// workspace: a row per endpoint (`rate_limit`) and a row per call paid for

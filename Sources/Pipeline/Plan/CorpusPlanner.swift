@@ -2,7 +2,7 @@ import Foundation
 import Inference
 import Ingest
 import Segmenter
-import Workspace
+import Storage
 
 /// The planner over the workspace's corpus: reads the ingested files'
 /// sections and hands them to `Planner` as values, with token counts cached

@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 #if canImport(FoundationXML)
   import FoundationXML

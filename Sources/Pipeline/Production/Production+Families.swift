@@ -1,6 +1,6 @@
 import Foundation
 import Ingest
-import Workspace
+import Storage
 
 extension Production {
   /// The families of `files` (ingest's files, each file's children after it): a top-level

@@ -1,6 +1,6 @@
 import Foundation
 import Ingest
-import Workspace
+import Storage
 
 /// The files step of `Production.produce`: TEXT/, NATIVES/, IMAGES/ and DATA/, written to a
 /// new directory beside the production, then swapped in.

@@ -1,6 +1,6 @@
 import Foundation
 import Ingest
-import Workspace
+import Storage
 
 extension Production {
   /// Gives every member inside another file (an attachment, an archive member, a message of

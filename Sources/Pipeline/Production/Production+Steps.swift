@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Ingest
-import Workspace
+import Storage
 
 /// The steps of `Production.produce` before the files: which documents, in which order,
 /// under which numbers.

@@ -1,6 +1,6 @@
 import Foundation
 import Ingest
-import Workspace
+import Storage
 
 /// A discovery production: documents in production order (families together,
 /// by custodian, then date, then path), Bates numbers per page that stay the

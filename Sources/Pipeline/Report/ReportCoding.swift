@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 extension CodingTable {
   /// The coding of `spec`'s stored map answers (nil when the job has no `coding:`).

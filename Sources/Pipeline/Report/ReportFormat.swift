@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// The formats a job's report is written in.
 public enum ReportFormat: String, Codable, Sendable, CaseIterable {

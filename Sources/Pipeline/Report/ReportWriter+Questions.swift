@@ -1,5 +1,5 @@
 import Foundation
-import Workspace
+import Storage
 
 /// The one report of a job with `questions:`: what the job read once, then a section per
 /// question (its summary, coding table, windows and tasks, as a one-question report has them).

@@ -1,7 +1,7 @@
 import Foundation
 import Ingest
 import Segmenter
-import Workspace
+import Storage
 
 /// Writes a job's report from its stored tasks: the final answer first, then
 /// each window's output, every statement followed by the locators it covers.

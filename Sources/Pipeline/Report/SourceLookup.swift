@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Ingest
-import Workspace
+import Storage
 
 /// Resolves cited locators against the workspace: whether a path names a
 /// stored document, whether a page, line range or message exists in it, and

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Ingest
 import Segmenter
-import Workspace
+import Storage
 
 /// The tables Pipeline owns: plans, jobs, tasks, and incremental runs with
 /// their per-source watermarks.

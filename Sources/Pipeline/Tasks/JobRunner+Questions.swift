@@ -2,7 +2,7 @@ import Foundation
 import Inference
 import Ingest
 import Segmenter
-import Workspace
+import Storage
 
 /// Jobs with `questions:`: one plan, and every question's map task of a window run back to
 /// back, so that the window's prefix (the map prompt up to and including `{{window}}`, the

@@ -1,7 +1,7 @@
 import Foundation
 import Inference
+import Storage
 import Synchronization
-import Workspace
 
 /// The scheduler: runs a level's unfinished tasks with bounded concurrency, retries
 /// them, and accepts their outputs.

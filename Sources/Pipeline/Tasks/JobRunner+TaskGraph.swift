@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 import Ingest
-import Workspace
+import Storage
 
 /// The task graph: the map level's requests, the per-document and reduce levels over it,
 /// and what a task is (its request and the hash that names it).

@@ -4,7 +4,7 @@ import Inference
 import Ingest
 import Logging
 import Segmenter
-import Workspace
+import Storage
 
 /// What a run reports as it goes.
 public enum ProgressEvent: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Segmenter
-import Workspace
+import Storage
 
 /// Persists plans: the windows go to a blob, the figures to `plan`.
 public struct PlanStore: Sendable {

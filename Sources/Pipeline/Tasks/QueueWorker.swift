@@ -1,8 +1,8 @@
 import Foundation
 import Inference
 import Logging
+import Storage
 import Synchronization
-import Workspace
 
 /// A worker on a shared `TaskQueue`: claims the tasks of running jobs it has the
 /// engine for, runs them, validates and records their outputs, and keeps its

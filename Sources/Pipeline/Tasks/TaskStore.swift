@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Workspace
+import Storage
 
 /// Persists a job's task graph. Every state change is one transaction, so a
 /// crash at any moment leaves each task either as it was or as it became.

@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 import Ingest
-import Workspace
+import Storage
 
 /// A document as the planner reads it: a value, not a database row.
 public struct PlanDocument: Sendable, Hashable {

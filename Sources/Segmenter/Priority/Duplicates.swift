@@ -1,6 +1,6 @@
 import Foundation
 import Ingest
-import Workspace
+import Storage
 
 /// Finds chunks whose text repeats an earlier chunk's, exactly or nearly.
 ///

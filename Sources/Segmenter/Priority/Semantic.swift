@@ -1,7 +1,7 @@
 import Foundation
 import Inference
+import Storage
 import Synchronization
-import Workspace
 
 /// Semantic relevance of chunks to the job's question: the cosine similarity of their
 /// embeddings, blended with BM25 (see `SemanticBlend`).

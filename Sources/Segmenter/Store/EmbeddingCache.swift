@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Inference
-import Workspace
+import Storage
 
 /// Embeddings of texts, computed once per text and model and kept in the workspace's
 /// `text_embedding` table (as `TokenCache` keeps token counts), so that planning a corpus again

@@ -1,5 +1,5 @@
 import GRDB
-import Workspace
+import Storage
 
 /// The tables Segmenter owns: token counts per text and vocabulary, embeddings per text and model.
 public enum SegmenterSchema: WorkspaceSchema {

@@ -1,8 +1,8 @@
 import Foundation
 import GRDB
 import Inference
+import Storage
 import Synchronization
-import Workspace
 
 /// Counts tokens for many texts at once, on all cores, through a persistent
 /// per-text cache (the workspace's `token_count` table) so re-planning never

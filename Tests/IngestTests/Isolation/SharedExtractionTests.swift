@@ -1,7 +1,7 @@
 import Foundation
+import Storage
 import Synchronization
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 @testable import Ingest

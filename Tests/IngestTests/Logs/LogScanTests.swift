@@ -1,6 +1,6 @@
 import Foundation
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 @testable import Ingest

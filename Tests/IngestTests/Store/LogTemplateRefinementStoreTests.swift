@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 @testable import Ingest

@@ -4,8 +4,8 @@ import Ingest
 import Logging
 import Pipeline
 import Segmenter
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// Incremental (cron) runs with the fake engine: what counts as new, the

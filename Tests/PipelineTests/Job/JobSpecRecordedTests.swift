@@ -3,8 +3,8 @@ import GRDB
 import Inference
 import Logging
 import Pipeline
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// `run` records the job file it ran in the workspace, so that a report asked for by the job's

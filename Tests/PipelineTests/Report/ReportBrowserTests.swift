@@ -1,8 +1,8 @@
 import Foundation
 import Ingest
 import Pipeline
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// The HTML report in a real browser: Debian's headless `chromium` (installed

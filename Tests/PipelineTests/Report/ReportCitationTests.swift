@@ -3,8 +3,8 @@ import Inference
 import Ingest
 import Logging
 import Pipeline
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// Citation states, quotes and uncited statements in reports, on real inputs:

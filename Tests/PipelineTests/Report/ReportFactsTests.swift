@@ -1,7 +1,7 @@
 import Foundation
 import Pipeline
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// The computed-facts section, checked against counts taken from the sample files directly.

@@ -3,8 +3,8 @@ import Inference
 import Ingest
 import Logging
 import Pipeline
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// The HTML, CSV and JSON forms of a report, `report.formats`, escaping, and scale.

@@ -1,8 +1,8 @@
 import Foundation
 import Ingest
 import Pipeline
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// What `longctx quote` prints: the stored text behind each kind of locator,

@@ -2,8 +2,8 @@ import Foundation
 import Inference
 import Logging
 import Pipeline
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// The report of a 10M-token plan (thousands of windows): every format renders

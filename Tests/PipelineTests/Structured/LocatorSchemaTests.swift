@@ -2,8 +2,8 @@ import Foundation
 import Inference
 import Logging
 import Pipeline
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// `x-longctx: locator`: a string property restricted, per task, to the task's own locators.

@@ -3,8 +3,8 @@ import Inference
 import Logging
 import Pipeline
 import Segmenter
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// Job files with `json_schema`, and the runner validating every output.

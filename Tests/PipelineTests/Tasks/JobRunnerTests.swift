@@ -3,8 +3,8 @@ import Inference
 import Logging
 import Pipeline
 import Segmenter
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 @Suite struct JobRunnerTests {

@@ -2,8 +2,8 @@ import Foundation
 import Inference
 import Logging
 import Pipeline
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// `model.loop_guard` in job files, in requests, and in what task outputs are stored under.

@@ -4,8 +4,8 @@ import Ingest
 import Logging
 import Pipeline
 import Segmenter
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// `map.per: document`: one map task per document, a per-document reduce for

@@ -3,8 +3,8 @@ import Inference
 import Ingest
 import Logging
 import Segmenter
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 @testable import Pipeline

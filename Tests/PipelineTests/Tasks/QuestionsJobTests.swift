@@ -1,11 +1,12 @@
 import Foundation
 import Inference
 import Logging
-import Pipeline
+import Storage
 import Synchronization
 import Testing
-import Workspace
 import _LongctxTestSupport
+
+@testable import Pipeline
 
 /// Jobs with `questions:`: one plan, a window's questions back to back on one prefix, a task
 /// graph per question, one report.

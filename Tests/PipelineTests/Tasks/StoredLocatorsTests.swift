@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 import Ingest
 import Pipeline
+import Storage
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 /// Task records keep their locators typed; the column keeps the text it always had.

@@ -1,9 +1,9 @@
 import Foundation
 import Inference
 import Ingest
+import Storage
 import Synchronization
 import Testing
-import Workspace
 import _LongctxTestSupport
 
 @testable import Segmenter

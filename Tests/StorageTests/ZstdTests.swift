@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Workspace
+@testable import Storage
 
 @Suite struct ZstdTests {
   @Test(arguments: [0, 1, 100, 200_000, 3_000_000])

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import Workspace
+@testable import Storage
 
 private enum Notes: WorkspaceSchema {
   static func registerMigrations(in migrator: inout DatabaseMigrator) {

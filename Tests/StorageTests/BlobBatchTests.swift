@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Workspace
+@testable import Storage
 
 /// Blobs written together: absent under their names until the batch commits, whole after.
 @Suite struct BlobBatchTests {

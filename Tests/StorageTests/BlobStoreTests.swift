@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Workspace
+@testable import Storage
 
 @Suite struct BlobStoreTests {
   func makeWorkspace() throws -> (Workspace, URL) {

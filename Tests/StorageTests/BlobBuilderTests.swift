@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Workspace
+@testable import Storage
 
 @Suite struct BlobBuilderTests {
   /// Pieces added in any order, on any threads, some empty, make the blob
